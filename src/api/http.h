@@ -1,0 +1,124 @@
+#pragma once
+// The seam between the HTTP server and the API routers (STYLE.md 3).
+// Routers see Request / ResponseWriter only; the Beast server implements
+// them over a socket, tests implement them in memory.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+
+namespace berth::api {
+
+using json = nlohmann::json;
+
+// Reads a request body incrementally (bodies may be chunked and large).
+class BodyReader {
+ public:
+  virtual ~BodyReader() = default;
+  // Reads up to n bytes; returns 0 at the end of the body.
+  virtual Result<size_t> read(char* buf, size_t n) = 0;
+};
+
+struct Request {
+  std::string method;             // "GET", "POST", ...
+  std::string path;               // without the /v1.NN prefix, not decoded beyond %XX
+  std::string apiVersion;         // "1.41" when the path had a prefix, else ""
+  std::multimap<std::string, std::string> query;  // decoded; repeated keys kept
+  std::map<std::string, std::string> headers;     // keys lowercased
+  std::vector<std::string> params;                // regex captures of the route
+  BodyReader* body = nullptr;                     // never null in handlers
+
+  // First value of a query key, or def.
+  std::string q(const std::string& key, const std::string& def = "") const;
+  bool qBool(const std::string& key, bool def = false) const;
+  std::vector<std::string> qAll(const std::string& key) const;
+  bool has(const std::string& key) const { return query.count(key) > 0; }
+  std::string header(const std::string& lowerKey) const;
+  // Reads the whole body (bounded) and parses JSON. Empty body -> null json.
+  // Malformed JSON -> InvalidArgument (400).
+  Result<json> jsonBody(size_t limit = 16 << 20) const;
+  Result<std::string> readAll(size_t limit = 16 << 20) const;
+};
+
+// A streamed response body: each write is sent as one HTTP chunk and flushed.
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+  // Returns false when the client has gone away.
+  virtual bool write(std::string_view data) = 0;
+  bool writeJsonLine(const json& j) { return write(j.dump() + "\n"); }
+};
+
+// A hijacked connection (attach, exec start): raw bytes both ways.
+class RawStream {
+ public:
+  virtual ~RawStream() = default;
+  // Blocks; returns 0 on EOF (client half-closed), <0 on error.
+  virtual ssize_t read(char* buf, size_t n) = 0;
+  // Writes all bytes; false when the client has gone away.
+  virtual bool write(std::string_view data) = 0;
+  // Shuts down the write side (stream end) and closes.
+  virtual void close() = 0;
+  // A pollable fd for the read side (for poll loops); -1 if none.
+  virtual int readFd() const = 0;
+};
+
+class ResponseWriter {
+ public:
+  virtual ~ResponseWriter() = default;
+  virtual void json(int status, const nlohmann::json& body) = 0;
+  // Empty body with Content-Length: 0 (201 tag, 200 resize) or no body (204/304).
+  virtual void empty(int status) = 0;
+  virtual void text(int status, std::string_view body, std::string_view contentType) = 0;
+  // Extra header for the next json/empty/text/stream call.
+  virtual void setHeader(std::string key, std::string value) = 0;
+  // Sends headers now (chunked); the returned writer streams the body.
+  virtual std::unique_ptr<StreamWriter> stream(int status, std::string_view contentType) = 0;
+  // Answers 101 UPGRADED (or 200 raw-stream when the client sent no Upgrade)
+  // and hands over the socket.
+  virtual std::unique_ptr<RawStream> hijack() = 0;
+  // True once any of the above has been called.
+  virtual bool started() const = 0;
+
+  // Docker's error body {"message": ...} with the status for err.code.
+  void error(const Error& err);
+};
+
+// The one map from error code to HTTP status (STYLE.md 7).
+int httpStatus(Code code);
+
+using Handler = std::function<void(Request&, ResponseWriter&)>;
+
+// Routes by method and a regex over the unversioned path (whole match).
+class Router {
+ public:
+  void add(std::string method, const std::string& pattern, Handler h);
+  // Finds the handler and fills req.params; nullptr when nothing matches.
+  const Handler* match(Request& req) const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::regex re;
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+// Decodes a filters= query value: both the map form {"k":{"v":true}} and the
+// list form {"k":["v"]}. Malformed -> InvalidArgument.
+using Filters = std::map<std::string, std::vector<std::string>>;
+Result<Filters> parseFilters(const std::string& raw);
+// Rejects keys not in allowed: 400 "Invalid filter 'x'".
+Result<> checkFilterKeys(const Filters& f, const std::vector<std::string>& allowed);
+
+}  // namespace berth::api

@@ -1,0 +1,224 @@
+#include "common/util.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstring>
+
+#include "common/fd.h"
+
+namespace berth {
+
+std::string randomHexId() {
+  unsigned char b[32];
+  size_t got = 0;
+  while (got < sizeof b) {
+    ssize_t n = getrandom(b + got, sizeof b - got, 0);
+    if (n > 0) got += size_t(n);
+  }
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  out.reserve(64);
+  for (unsigned char c : b) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+int64_t nowNanos() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+std::string formatRfc3339Nano(int64_t ns) {
+  if (ns <= 0) return "0001-01-01T00:00:00Z";
+  time_t sec = time_t(ns / 1000000000);
+  long frac = long(ns % 1000000000);
+  tm t;
+  gmtime_r(&sec, &t);
+  char buf[64];
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+  snprintf(buf + n, sizeof buf - n, ".%09ldZ", frac);
+  return buf;
+}
+
+Result<int64_t> parseRfc3339(std::string_view s) {
+  if (s == "0001-01-01T00:00:00Z") return 0;
+  tm t{};
+  std::string str(s);
+  const char* p = strptime(str.c_str(), "%Y-%m-%dT%H:%M:%S", &t);
+  if (!p) return errorf(Code::InvalidArgument, "invalid time {}", s);
+  int64_t frac = 0;
+  if (*p == '.') {
+    p++;
+    int digits = 0;
+    while (isdigit((unsigned char)*p)) {
+      if (digits < 9) {
+        frac = frac * 10 + (*p - '0');
+        digits++;
+      }
+      p++;
+    }
+    while (digits++ < 9) frac *= 10;
+  }
+  int64_t offset = 0;
+  if (*p == '+' || *p == '-') {
+    int hh = 0, mm = 0;
+    if (sscanf(p + 1, "%d:%d", &hh, &mm) != 2) return errorf(Code::InvalidArgument, "invalid time {}", s);
+    offset = (hh * 3600 + mm * 60) * (*p == '+' ? 1 : -1);
+  } else if (*p != 'Z') {
+    return errorf(Code::InvalidArgument, "invalid time {}", s);
+  }
+  int64_t sec = int64_t(timegm(&t)) - offset;
+  return sec * 1000000000 + frac;
+}
+
+Result<std::string> readFile(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return sysError(errno, "open {}", path);
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return sysError(errno, "read {}", path);
+    }
+    if (n == 0) break;
+    out.append(buf, size_t(n));
+  }
+  return out;
+}
+
+Result<> writeFileAtomic(const std::string& path, std::string_view data, int mode) {
+  std::string tmp = path + ".tmp" + std::to_string(getpid());
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd) return sysError(errno, "create {}", tmp);
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd.get(), data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::unlink(tmp.c_str());
+      return sysError(e, "write {}", tmp);
+    }
+    off += size_t(n);
+  }
+  if (::fsync(fd.get()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return sysError(e, "fsync {}", tmp);
+  }
+  fd.reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return sysError(e, "rename {}", path);
+  }
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dfd) ::fsync(dfd.get());
+  return {};
+}
+
+Result<> mkdirAll(const std::string& path, int mode) {
+  if (path.empty()) return {};
+  std::string cur;
+  for (size_t i = 0; i <= path.size(); i++) {
+    if (i == path.size() || (path[i] == '/' && i > 0)) {
+      cur = path.substr(0, i);
+      if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) return sysError(errno, "mkdir {}", cur);
+    }
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return sysError(errno, "stat {}", path);
+  if (!S_ISDIR(st.st_mode)) return errorf(Code::AlreadyExists, "{} exists and is not a directory", path);
+  return {};
+}
+
+static Result<> removeAt(int dirfd, const char* name, dev_t dev) {
+  struct stat st;
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return {};
+    return sysError(errno, "stat {}", name);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    if (st.st_dev != dev) return errorf(Code::Conflict, "refusing to remove {}: a mount point", name);
+    UniqueFd fd(openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) return sysError(errno, "open {}", name);
+    DIR* d = fdopendir(fd.release());
+    if (!d) return sysError(errno, "opendir {}", name);
+    Result<> r;
+    while (dirent* e = readdir(d)) {
+      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+      r = removeAt(::dirfd(d), e->d_name, dev);
+      if (!r) break;
+    }
+    closedir(d);
+    if (!r) return r;
+    if (unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT) return sysError(errno, "rmdir {}", name);
+    return {};
+  }
+  if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT) return sysError(errno, "unlink {}", name);
+  return {};
+}
+
+Result<> removeAll(const std::string& path) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return {};
+    return sysError(errno, "stat {}", path);
+  }
+  auto r = removeAt(AT_FDCWD, path.c_str(), st.st_dev);
+  if (!r) return std::unexpected(r.error().wrap("remove " + path));
+  return {};
+}
+
+std::vector<std::string> split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    size_t p = s.find(sep, start);
+    if (p == std::string_view::npos) {
+      out.emplace_back(s.substr(start));
+      return out;
+    }
+    out.emplace_back(s.substr(start, p - start));
+    start = p + 1;
+  }
+}
+
+bool startsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+bool endsWith(std::string_view s, std::string_view p) {
+  return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
+}
+
+std::string trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && isspace((unsigned char)s[b])) b++;
+  while (e > b && isspace((unsigned char)s[e - 1])) e--;
+  return std::string(s.substr(b, e - b));
+}
+
+std::string toLower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = char(tolower((unsigned char)c));
+  return out;
+}
+
+bool parseBool(std::string_view s) {
+  auto l = toLower(s);
+  return l == "1" || l == "true" || l == "yes";
+}
+
+}  // namespace berth

@@ -1,0 +1,40 @@
+#pragma once
+// Small helpers shared by berthd and berth: ids, time, files, strings.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace berth {
+
+// 64 lowercase hex characters from getrandom().
+std::string randomHexId();
+
+// Nanoseconds since the Unix epoch (CLOCK_REALTIME).
+int64_t nowNanos();
+// RFC 3339 with nanoseconds, UTC: 2026-11-28T21:20:00.112130484Z.
+// 0 becomes Go's zero time "0001-01-01T00:00:00Z".
+std::string formatRfc3339Nano(int64_t unixNanos);
+// Parses what formatRfc3339Nano writes (and RFC 3339 with offsets / no fraction).
+Result<int64_t> parseRfc3339(std::string_view s);
+
+// Whole-file helpers. writeFileAtomic: temp name, fsync, rename, fsync dir.
+Result<std::string> readFile(const std::string& path);
+Result<> writeFileAtomic(const std::string& path, std::string_view data, int mode = 0644);
+Result<> mkdirAll(const std::string& path, int mode = 0755);
+// rm -rf that does not cross mount points; missing path is fine.
+Result<> removeAll(const std::string& path);
+
+std::vector<std::string> split(std::string_view s, char sep);
+bool startsWith(std::string_view s, std::string_view prefix);
+bool endsWith(std::string_view s, std::string_view suffix);
+std::string trim(std::string_view s);
+std::string toLower(std::string_view s);
+
+// Parses "1", "true", "True" as true; "0", "false", "" as false (engine-api 1.1).
+bool parseBool(std::string_view s);
+
+}  // namespace berth

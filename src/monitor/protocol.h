@@ -1,0 +1,76 @@
+#pragma once
+// The wire protocol between berthd and berth-monitor (STYLE.md 11).
+//
+// Transport: a SOCK_STREAM unix socket. berthd spawns the monitor with one
+// end of a socketpair as fd 3 (the first client); a container monitor also
+// listens on --socket PATH so a restarted berthd can reconnect. Every client
+// is equal: each receives the output and exit messages, any may send stdin,
+// resize and signal messages.
+//
+// Framing: a fixed 8-byte header {uint8 type, 3 zero bytes, uint32 length in
+// host byte order} followed by `length` payload bytes. Both ends run on the
+// same host. Payload layouts are given per type below; integers are host
+// order int32.
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace berth::monitor {
+
+enum class MsgType : uint8_t {
+  // client -> monitor
+  Hello = 1,       // empty. Asks for the current state: the monitor answers
+                   // Started{pid} if the process runs, or Exit if it has ended.
+  Stdin = 2,       // raw bytes for the process's stdin (or pty master)
+  StdinClose = 3,  // empty. Close the process's stdin (EOF); on a pty: ignored
+  Resize = 4,      // {uint16 rows, uint16 cols}
+  Signal = 5,      // {int32 signo}: kill(2) the container's init / exec process
+
+  // monitor -> client
+  Started = 64,    // {int32 pid}: host pid of the process, after execve succeeded
+  StartError = 65, // {int32 stage, int32 errno} + UTF-8 message: the process
+                   // could not be started. The monitor exits after sending it.
+  Stdout = 66,     // raw bytes (with a tty: everything the pty produced)
+  Stderr = 67,     // raw bytes
+  Exit = 68,       // JSON text, the same document as exit.json (ExitStatus below);
+                   // sent after all output; the monitor then closes its sockets.
+};
+
+// Stages for StartError: where container setup failed.
+enum class Stage : int32_t {
+  Config = 1,    // reading / validating config.json
+  Cgroup = 2,
+  Stdio = 3,
+  Clone = 4,
+  Mounts = 5,    // rootfs, /proc, /dev, bind mounts, pivot_root
+  Process = 6,   // hostname, rlimits, user, capabilities, cwd
+  Exec = 7,      // execve itself: errno ENOENT -> exit 127, EACCES -> 126
+};
+
+struct Header {
+  uint8_t type;
+  uint8_t pad[3];
+  uint32_t length;
+};
+static_assert(sizeof(Header) == 8);
+
+// Hard cap on one message's payload; senders split larger data.
+inline constexpr uint32_t kMaxPayload = 1 << 20;
+
+// exit.json, written atomically by the container monitor into the bundle dir
+// before it sends Exit, and sent as the Exit payload:
+//   {"ExitCode": 137, "Signal": 9, "OOMKilled": false,
+//    "StartedAt": <unix nanos>, "FinishedAt": <unix nanos>, "Pid": 1234}
+// ExitCode follows Docker: the exit status, or 128 + signal number.
+//
+// state.json, written atomically when the process started:
+//   {"Pid": 1234, "MonitorPid": 1200, "StartedAt": <unix nanos>}
+
+inline std::string encodeHeader(MsgType t, uint32_t len) {
+  Header h{static_cast<uint8_t>(t), {0, 0, 0}, len};
+  return std::string(reinterpret_cast<const char*>(&h), sizeof h);
+}
+
+}  // namespace berth::monitor
