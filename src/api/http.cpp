@@ -1,0 +1,135 @@
+#include "api/http.h"
+
+#include "common/util.h"
+
+namespace berth::api {
+
+std::string Request::q(const std::string& key, const std::string& def) const {
+  auto it = query.find(key);
+  return it == query.end() ? def : it->second;
+}
+
+bool Request::qBool(const std::string& key, bool def) const {
+  auto it = query.find(key);
+  if (it == query.end()) return def;
+  return parseBool(it->second);
+}
+
+std::vector<std::string> Request::qAll(const std::string& key) const {
+  std::vector<std::string> out;
+  auto [b, e] = query.equal_range(key);
+  for (auto it = b; it != e; ++it) out.push_back(it->second);
+  return out;
+}
+
+std::string Request::header(const std::string& lowerKey) const {
+  auto it = headers.find(lowerKey);
+  return it == headers.end() ? "" : it->second;
+}
+
+Result<std::string> Request::readAll(size_t limit) const {
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    TRY_ASSIGN(size_t n, body->read(buf, sizeof buf));
+    if (n == 0) break;
+    out.append(buf, n);
+    if (out.size() > limit) return makeError(Code::InvalidArgument, "request body too large");
+  }
+  return out;
+}
+
+Result<json> Request::jsonBody(size_t limit) const {
+  TRY_ASSIGN(std::string raw, readAll(limit));
+  if (trim(raw).empty()) return json(nullptr);
+  try {
+    return json::parse(raw);
+  } catch (const std::exception& e) {
+    return errorf(Code::InvalidArgument, "invalid JSON: {}", e.what());
+  }
+}
+
+int httpStatus(Code code) {
+  switch (code) {
+    case Code::Ok: return 200;
+    case Code::NotFound: return 404;
+    case Code::AlreadyExists:
+    case Code::Conflict:
+    case Code::FailedPrecondition: return 409;
+    case Code::InvalidArgument: return 400;
+    case Code::PermissionDenied: return 403;
+    case Code::Unavailable: return 503;
+    case Code::Cancelled: return 499;
+    case Code::NotModified: return 304;
+    case Code::Internal: return 500;
+  }
+  return 500;
+}
+
+void ResponseWriter::error(const Error& err) {
+  int status = httpStatus(err.code);
+  if (status == 304) {
+    empty(304);
+    return;
+  }
+  json(status, nlohmann::json{{"message", err.message}});
+}
+
+void Router::add(std::string method, const std::string& pattern, Handler h) {
+  routes_.push_back(Route{std::move(method), std::regex(pattern, std::regex::ECMAScript | std::regex::optimize),
+                          std::move(h)});
+}
+
+const Handler* Router::match(Request& req) const {
+  for (const auto& r : routes_) {
+    if (r.method != req.method && !(req.method == "HEAD" && r.method == "GET")) continue;
+    std::smatch m;
+    if (std::regex_match(req.path, m, r.re)) {
+      req.params.clear();
+      for (size_t i = 1; i < m.size(); i++) req.params.push_back(m[i].str());
+      return &r.handler;
+    }
+  }
+  return nullptr;
+}
+
+Result<Filters> parseFilters(const std::string& raw) {
+  Filters out;
+  if (trim(raw).empty()) return out;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(raw);
+  } catch (const std::exception& e) {
+    return errorf(Code::InvalidArgument, "invalid filter: {}", e.what());
+  }
+  if (!j.is_object()) return makeError(Code::InvalidArgument, "invalid filter: not an object");
+  for (auto& [key, val] : j.items()) {
+    auto& vec = out[key];
+    if (val.is_object()) {
+      for (auto& [v, on] : val.items())
+        if (!on.is_boolean() || on.get<bool>()) vec.push_back(v);
+    } else if (val.is_array()) {
+      for (auto& v : val) {
+        if (!v.is_string()) return errorf(Code::InvalidArgument, "invalid filter value for '{}'", key);
+        vec.push_back(v.get<std::string>());
+      }
+    } else if (val.is_string()) {
+      vec.push_back(val.get<std::string>());
+    } else {
+      return errorf(Code::InvalidArgument, "invalid filter value for '{}'", key);
+    }
+  }
+  return out;
+}
+
+Result<> checkFilterKeys(const Filters& f, const std::vector<std::string>& allowed) {
+  for (auto& [k, v] : f) {
+    bool ok = false;
+    for (auto& a : allowed)
+      if (a == k) ok = true;
+    if (!ok) return errorf(Code::InvalidArgument, "Invalid filter '{}'", k);
+  }
+  return {};
+}
+
+}  // namespace berth::api
