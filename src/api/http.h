@@ -56,6 +56,9 @@ class StreamWriter {
   // Returns false when the client has gone away.
   virtual bool write(std::string_view data) = 0;
   bool writeJsonLine(const json& j) { return write(j.dump() + "\n"); }
+  // True when the client has closed its side (for handlers that wait long
+  // before writing: wait, events, logs -f).
+  virtual bool clientGone() { return false; }
 };
 
 // A hijacked connection (attach, exec start): raw bytes both ways.
