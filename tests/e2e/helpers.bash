@@ -1,0 +1,421 @@
+# shellcheck shell=bash
+# End-to-end harness: one isolated berthd per bats file.
+#
+# In a .bats file:
+#   load helpers
+#   setup_file()    { e2e_setup_file; }
+#   teardown_file() { e2e_teardown_file; }
+#
+# Each file gets a short temp root (unix socket paths must stay < 108 bytes):
+#   $E2E_ROOT/s.sock        the API socket            ($SOCK)
+#   $E2E_ROOT/data          --data-root
+#   $E2E_ROOT/exec          --exec-root
+#   $E2E_ROOT/berthd.pid    --pidfile
+#   $E2E_ROOT/berthd.log    berthd's stdout+stderr (shown when a test fails)
+#   $E2E_ROOT/berthd.pids   every berthd pid this file started
+#   $E2E_ROOT/cgroup-parent the --cgroup-parent name (berth-e2e-<random>)
+# so that `e2e_cleanup_root DIR` can tear everything down from the directory
+# alone, also from another process after a crash (scripts/test.sh does that).
+#
+# Environment:
+#   BERTH_BIN_DIR     where berthd, berth, berth-monitor are (default build/bin)
+#   DOCKER_BIN        the docker CLI (default /usr/local/bin/docker)
+#   BERTH_E2E_TMP     parent of the temp roots (default /tmp; test.sh sets one)
+#   BERTH_E2E_CACHE   where the busybox rootfs tar is cached for the whole run
+#   E2E_CMD_TIMEOUT   seconds before a client command is killed (default 60)
+#   E2E_LOG_LEVEL     berthd --log-level (default info)
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$E2E_DIR/../.." && pwd)
+: "${BERTH_BIN_DIR:=$REPO_ROOT/build/bin}"
+case $BERTH_BIN_DIR in /*) ;; *) BERTH_BIN_DIR="$REPO_ROOT/$BERTH_BIN_DIR" ;; esac
+: "${DOCKER_BIN:=/usr/local/bin/docker}"
+: "${E2E_CMD_TIMEOUT:=60}"
+: "${E2E_LOG_LEVEL:=info}"
+export BERTH_BIN_DIR DOCKER_BIN E2E_CMD_TIMEOUT E2E_LOG_LEVEL
+# Nothing in here may reach Docker Hub or read the user's ~/.docker.
+export DOCKER_CLI_HINTS=false DOCKER_CLI_EXPERIMENTAL=disabled
+unset DOCKER_HOST DOCKER_CONTEXT DOCKER_API_VERSION BERTH_HOST
+
+# ---------------------------------------------------------------- clients
+
+# berth_cmd ARGS...: the berth CLI against this file's berthd.
+berth_cmd() {
+  timeout -k 5 "$E2E_CMD_TIMEOUT" "$BERTH_BIN_DIR/berth" -H "unix://$SOCK" "$@"
+}
+
+# docker_cmd ARGS...: the real docker CLI against this file's berthd.
+docker_cmd() {
+  timeout -k 5 "$E2E_CMD_TIMEOUT" "$DOCKER_BIN" -H "unix://$SOCK" "$@"
+}
+
+# cli CLIENT ARGS...: CLIENT is "berth" or "docker".
+cli() {
+  local c=$1; shift
+  case $c in
+    berth) berth_cmd "$@" ;;
+    docker) docker_cmd "$@" ;;
+    *) echo "cli: unknown client '$c'" >&2; return 2 ;;
+  esac
+}
+
+# cli_cmdline CLIENT: the client as one shell-quoted command line, for
+# tmux/script which take a string.
+cli_cmdline() {
+  case $1 in
+    berth) printf '%q -H %q' "$BERTH_BIN_DIR/berth" "unix://$SOCK" ;;
+    docker) printf '%q -H %q' "$DOCKER_BIN" "unix://$SOCK" ;;
+  esac
+}
+
+# for_each_client FN ARGS...: run FN CLIENT ARGS... for berth, then docker.
+# (Most files instead write two @test blocks per scenario, so the report
+# names the client that failed.)
+for_each_client() {
+  local fn=$1 c; shift
+  for c in berth docker; do
+    "$fn" "$c" "$@" || { echo "for_each_client: $fn failed with $c" >&2; return 1; }
+  done
+}
+
+# api METHOD PATH [curl args...]: a raw Engine API request; prints the body
+# and then, on a last line of its own, the HTTP status.
+api() {
+  local method=$1 path=$2; shift 2
+  curl -sS --max-time "$E2E_CMD_TIMEOUT" --unix-socket "$SOCK" -X "$method" \
+    -w '\n%{http_code}\n' "$@" "http://x$path"
+}
+
+# ---------------------------------------------------------------- assertions
+# On failure they print what was expected and what came, and return 1
+# (bats marks the test failed because each @test runs under set -e).
+
+_e2e_fail() {
+  {
+    echo "ASSERTION FAILED: $*"
+    echo "  status: ${status-}"
+    echo "  output: ${output-}"
+    [ -z "${stderr-}" ] || echo "  stderr: $stderr"
+  } >&2
+  return 1
+}
+assert_status() { [ "$status" -eq "$1" ] || _e2e_fail "expected exit status $1, got $status"; }
+assert_success() { assert_status 0; }
+assert_output() { [ "$output" = "$1" ] || _e2e_fail "expected output '$1'"; }
+assert_output_contains() {
+  [[ $output == *"$1"* ]] || _e2e_fail "expected output to contain '$1'"
+}
+refute_output_contains() {
+  [[ $output != *"$1"* ]] || _e2e_fail "expected output not to contain '$1'"
+}
+assert_stderr_contains() {
+  [[ ${stderr-} == *"$1"* ]] || _e2e_fail "expected stderr to contain '$1'"
+}
+
+# retry_until SECONDS CMD...: run CMD every 0.1 s until it succeeds.
+retry_until() {
+  local secs=$1; shift
+  local end=$((SECONDS + secs))
+  while :; do
+    "$@" && return 0
+    [ "$SECONDS" -lt "$end" ] || return 1
+    sleep 0.1
+  done
+}
+
+# ---------------------------------------------------------------- daemon
+
+# berthd_ping: true when the daemon answers GET /_ping with OK.
+berthd_ping() {
+  [ "$(curl -s --max-time 2 --unix-socket "$SOCK" http://x/_ping 2>/dev/null)" = OK ]
+}
+
+# berthd_start: start berthd with this file's flags (same flags every time,
+# so a restart after SIGKILL is a real restart of the same daemon).
+berthd_start() {
+  local bin="$BERTH_BIN_DIR/berthd"
+  [ -x "$bin" ] || { echo "berthd not built: $bin (set BERTH_BIN_DIR)" >&2; return 1; }
+  mkdir -p "$E2E_ROOT/data" "$E2E_ROOT/exec"
+  echo "=== berthd start $(date +%T.%N)" >>"$E2E_ROOT/berthd.log"
+  # fd 3 is bats' own: a daemon holding it would make bats wait forever.
+  "$bin" --host "unix://$SOCK" --data-root "$E2E_ROOT/data" \
+    --exec-root "$E2E_ROOT/exec" --pidfile "$E2E_ROOT/berthd.pid" \
+    --cgroup-parent "$E2E_CGP" --log-level "$E2E_LOG_LEVEL" \
+    </dev/null >>"$E2E_ROOT/berthd.log" 2>&1 3>&- 4>&- &
+  BERTHD_PID=$!
+  export BERTHD_PID
+  echo "$BERTHD_PID" >>"$E2E_ROOT/berthd.pids"
+  local end=$((SECONDS + 20))
+  until berthd_ping; do
+    if ! kill -0 "$BERTHD_PID" 2>/dev/null; then
+      echo "berthd exited during start-up; log:" >&2
+      tail -n 30 "$E2E_ROOT/berthd.log" >&2
+      return 1
+    fi
+    if [ "$SECONDS" -ge "$end" ]; then
+      echo "berthd did not answer /_ping within 20 s; log:" >&2
+      tail -n 30 "$E2E_ROOT/berthd.log" >&2
+      return 1
+    fi
+    sleep 0.05
+  done
+}
+
+# berthd_kill9: SIGKILL the running berthd (by the pid we started) and wait
+# until it is gone.
+berthd_kill9() {
+  local pid
+  pid=$(berthd_pid)
+  _e2e_is_cmd "$pid" berthd || { echo "berthd $pid not running" >&2; return 1; }
+  kill -KILL "$pid"
+  retry_until 10 eval "! kill -0 $pid 2>/dev/null"
+  wait "$pid" 2>/dev/null || true
+}
+
+# berthd_pid: the pid of the berthd started last (tests may restart it, and
+# each bats test runs in its own process, so the file is the truth).
+berthd_pid() { tail -n1 "$E2E_ROOT/berthd.pids"; }
+
+# berthd_log_tail: the end of this file's berthd log (for diagnostics).
+berthd_log_tail() { tail -n "${1:-40}" "$E2E_ROOT/berthd.log" 2>/dev/null; }
+
+# ---------------------------------------------------------------- busybox image
+
+# busybox_tar: path of the busybox rootfs tar, built once per run.
+busybox_tar() {
+  local dir=${BERTH_E2E_CACHE:-$E2E_ROOT}
+  local tar="$dir/busybox-rootfs.tar"
+  if [ ! -s "$tar" ]; then
+    mkdir -p "$dir"
+    "$REPO_ROOT/scripts/mk-busybox-rootfs.sh" "$tar" >&2 || return 1
+  fi
+  echo "$tar"
+}
+
+# import_busybox [REF]: import the busybox rootfs as REF (default
+# busybox:latest) through the raw API, so that no client's import command is
+# a precondition of every test (run.bats tests both clients' import).
+import_busybox() {
+  local ref=${1:-busybox:latest} tar out code
+  tar=$(busybox_tar) || return 1
+  out=$(api POST "/v1.41/images/create?fromSrc=-&repo=${ref//:/%3A}&changes=CMD%20%5B%22sh%22%5D" \
+    -H 'Content-Type: application/x-tar' --data-binary "@$tar") || {
+    echo "import of $ref failed: $out" >&2; return 1; }
+  code=${out##*$'\n'}
+  if [ "$code" != 200 ] || [[ $out != *sha256:* ]]; then
+    echo "import of $ref: HTTP $code: $out" >&2
+    return 1
+  fi
+}
+
+# ---------------------------------------------------------------- setup / teardown
+
+e2e_setup_file() {
+  local parent=${BERTH_E2E_TMP:-/tmp}
+  E2E_ROOT=$(mktemp -d "$parent/bt.XXXXXX") || return 1
+  SOCK="$E2E_ROOT/s.sock"
+  E2E_CGP="berth-e2e-${E2E_ROOT##*.}$RANDOM"
+  export E2E_ROOT SOCK E2E_CGP
+  echo "$E2E_CGP" >"$E2E_ROOT/cgroup-parent"
+  : >"$E2E_ROOT/berthd.pids"
+  export DOCKER_CONFIG="$E2E_ROOT/docker-config"
+  mkdir -p "$DOCKER_CONFIG"
+  echo '{}' >"$DOCKER_CONFIG/config.json"
+  if ! { berthd_start && import_busybox busybox:latest; }; then
+    e2e_cleanup_root "$E2E_ROOT"
+    return 1
+  fi
+}
+
+e2e_teardown_file() {
+  [ -n "${E2E_ROOT:-}" ] || return 0
+  if [ -n "${E2E_KEEP:-}" ]; then
+    echo "E2E_KEEP set: leaving $E2E_ROOT (clean it with e2e_cleanup_root)" >&2
+    return 0
+  fi
+  e2e_cleanup_root "$E2E_ROOT"
+}
+
+# Print the berthd log tail after a failed test (call from teardown()).
+e2e_teardown() {
+  if [ -n "${BATS_TEST_COMPLETED:-}" ] || [ -z "${E2E_ROOT:-}" ]; then return 0; fi
+  echo "--- berthd log (last 40 lines) ---" >&2
+  berthd_log_tail 40 >&2
+}
+
+# _e2e_is_cmd PID WORD: PID is alive and its argv[0] mentions WORD.
+_e2e_is_cmd() {
+  local pid=$1 word=$2 argv0
+  [[ $pid =~ ^[0-9]+$ ]] && [ "$pid" -gt 1 ] || return 1
+  argv0=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n1) || return 1
+  [[ $argv0 == *"$word"* ]]
+}
+
+# _e2e_pids_mentioning WORD ROOT: live pids whose argv[0] mentions WORD and
+# whose command line mentions ROOT (the temp root is unique to one file).
+_e2e_pids_mentioning() {
+  local word=$1 root=$2 d pid cmd
+  for d in /proc/[0-9]*; do
+    pid=${d#/proc/}
+    [ "$pid" != "$$" ] || continue
+    cmd=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null) || continue
+    [[ $cmd == *"$root"* ]] || continue
+    _e2e_is_cmd "$pid" "$word" && echo "$pid"
+  done
+}
+
+# _e2e_monitor_pids ROOT: berth-monitor pids recorded under ROOT (state.json
+# "MonitorPid", *.pid files) or started with a path under ROOT.
+_e2e_monitor_pids() {
+  local root=$1 pid
+  {
+    find "$root" -xdev \( -name state.json -o -name '*.pid' -o -name pid \) -type f \
+      -exec cat {} + 2>/dev/null | grep -oE '"MonitorPid" *: *[0-9]+|^[0-9]+$' | grep -oE '[0-9]+$'
+    _e2e_pids_mentioning berth-monitor "$root"
+  } | sort -un | while read -r pid; do
+    _e2e_is_cmd "$pid" berth-monitor && echo "$pid"
+  done
+}
+
+# _e2e_cgroup_dirs NAME: the cgroup directory NAME in every hierarchy.
+_e2e_cgroup_dirs() {
+  [[ $1 == berth-e2e-* ]] || return 0   # never touch a tree we did not name
+  find /sys/fs/cgroup -maxdepth 3 -type d -name "$1" 2>/dev/null
+}
+
+# _e2e_cgroup_procs NAME: pids in any cgroup below NAME.
+_e2e_cgroup_procs() {
+  local d
+  for d in $(_e2e_cgroup_dirs "$1"); do
+    find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null
+  done | sort -un
+}
+
+# _e2e_mounts_under ROOT: mount points at or under ROOT, deepest first.
+_e2e_mounts_under() {
+  awk -v r="$1" '$5 == r || index($5, r "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r
+}
+
+# _e2e_stop_pid PID WORD: SIGTERM, wait up to 5 s, SIGKILL; only if PID is
+# still the WORD process.
+_e2e_stop_pid() {
+  local pid=$1 word=$2 i
+  _e2e_is_cmd "$pid" "$word" || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for i in $(seq 50); do
+    _e2e_is_cmd "$pid" "$word" || return 0
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  for i in $(seq 20); do _e2e_is_cmd "$pid" "$word" || return 0; sleep 0.1; done
+}
+
+# e2e_cleanup_root DIR: remove everything the berthd of temp root DIR left:
+# daemon, monitors, container processes, mounts, cgroups, the directory.
+# Safe to call twice, after a failure, or from another process.
+e2e_cleanup_root() {
+  local root=$1 cgp pid d mp mons inits
+  [ -n "$root" ] && [ -d "$root" ] || return 0
+  case $root in /tmp/*|"${BERTH_E2E_TMP:-/nonexistent}"/*) ;;
+    *) echo "e2e_cleanup_root: refusing $root" >&2; return 1 ;; esac
+  cgp=$(cat "$root/cgroup-parent" 2>/dev/null || true)
+
+  # 1. the daemon(s) this root started
+  for pid in $(cat "$root/berthd.pids" "$root/berthd.pid" 2>/dev/null) \
+             $(_e2e_pids_mentioning berthd "$root"); do
+    _e2e_is_cmd "$pid" berthd && ! _e2e_is_cmd "$pid" berth-monitor && _e2e_stop_pid "$pid" berthd
+  done
+
+  # 2. container processes: whatever is in our cgroups (thaw paused ones
+  #    first, a frozen task does not die), and the inits recorded in
+  #    state.json whose parent is one of our monitors.
+  mons=$(_e2e_monitor_pids "$root")
+  inits=$(find "$root" -xdev -name state.json -type f -exec cat {} + 2>/dev/null |
+          grep -oE '"Pid" *: *[0-9]+' | grep -oE '[0-9]+$' || true)
+  for pid in $inits; do
+    local ppid
+    ppid=$(awk '/^PPid:/ {print $2}' "/proc/$pid/status" 2>/dev/null) || continue
+    if [ -n "$ppid" ] && grep -qx "$ppid" <<<"$mons"; then kill -KILL "$pid" 2>/dev/null || true; fi
+  done
+  if [ -n "$cgp" ]; then
+    for d in $(_e2e_cgroup_dirs "$cgp"); do
+      find "$d" -name freezer.state 2>/dev/null | while read -r f; do echo THAWED >"$f" 2>/dev/null; done
+      find "$d" -name cgroup.freeze 2>/dev/null | while read -r f; do echo 0 >"$f" 2>/dev/null; done
+    done
+    for _ in $(seq 50); do
+      local procs
+      procs=$(_e2e_cgroup_procs "$cgp")
+      [ -n "$procs" ] || break
+      # shellcheck disable=SC2086
+      kill -KILL $procs 2>/dev/null || true
+      sleep 0.1
+    done
+  fi
+
+  # 3. monitors (they exit by themselves once their container is gone)
+  for pid in $mons $(_e2e_monitor_pids "$root"); do _e2e_stop_pid "$pid" berth-monitor; done
+
+  # 4. a tmux server a test started
+  if [ -S "$root/tmux.sock" ]; then tmux -S "$root/tmux.sock" kill-server 2>/dev/null || true; fi
+
+  # 5. mounts under the root, deepest first, lazily
+  for _ in 1 2 3; do
+    mp=$(_e2e_mounts_under "$root")
+    [ -n "$mp" ] || break
+    while read -r d; do umount -l "$d" 2>/dev/null || true; done <<<"$mp"
+  done
+
+  # 6. the cgroup trees, deepest first, in every hierarchy
+  if [ -n "$cgp" ]; then
+    for d in $(_e2e_cgroup_dirs "$cgp"); do
+      find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+    done
+    if [ -n "$(_e2e_cgroup_dirs "$cgp")" ]; then
+      echo "e2e_cleanup_root: cgroups left: $(_e2e_cgroup_dirs "$cgp" | tr '\n' ' ')" >&2
+    fi
+  fi
+
+  # 7. the directory (never crossing into a mount that survived)
+  if [ -z "$(_e2e_mounts_under "$root")" ]; then
+    rm -rf --one-file-system "$root"
+  else
+    echo "e2e_cleanup_root: mounts left under $root, not removing it" >&2
+    return 1
+  fi
+}
+
+# ---------------------------------------------------------------- leftovers
+
+# remove_all_containers: force-remove every container of this berthd via the
+# raw API (independent of either client's rm/ps).
+remove_all_containers() {
+  local out id
+  out=$(api GET '/v1.41/containers/json?all=1') || return 1
+  grep -oE '"Id" *: *"[0-9a-f]{64}"' <<<"$out" | grep -oE '[0-9a-f]{64}' |
+    while read -r id; do
+      api DELETE "/v1.41/containers/$id?force=1&v=1" >/dev/null || true
+    done
+}
+
+_e2e_no_leftovers_now() {
+  [ -z "$(_e2e_mounts_under "$E2E_ROOT")" ] &&
+    [ -z "$(_e2e_cgroup_procs "$E2E_CGP")" ] &&
+    [ -z "$(_e2e_monitor_pids "$E2E_ROOT")" ]
+}
+
+# assert_no_leftovers: after removing all containers, within 10 s there is
+# no mount under the temp root, no process in the cgroup parent and no
+# berth-monitor of this daemon.
+assert_no_leftovers() {
+  remove_all_containers
+  if ! retry_until 10 _e2e_no_leftovers_now; then
+    echo "leftovers after removing every container:" >&2
+    echo "  mounts under $E2E_ROOT: $(_e2e_mounts_under "$E2E_ROOT" | tr '\n' ' ')" >&2
+    echo "  processes in cgroup $E2E_CGP: $(_e2e_cgroup_procs "$E2E_CGP" | while read -r p; do
+           printf '%s(%s) ' "$p" "$(tr '\0' ' ' </proc/"$p"/cmdline 2>/dev/null)"; done)" >&2
+    echo "  monitors: $(_e2e_monitor_pids "$E2E_ROOT" | tr '\n' ' ')" >&2
+    return 1
+  fi
+  # the daemon must still be the one we started, alive and answering
+  berthd_ping || { echo "berthd no longer answers" >&2; return 1; }
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bats
+# docker run -it under a real pty: tmux drives an interactive shell, script(1)
+# checks the exit code and that the container sees a terminal.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+setup_file() { e2e_setup_file; }
+teardown_file() { e2e_teardown_file; }
+teardown() { e2e_teardown; }
+
+TMUX_SOCK() { echo "$E2E_ROOT/tmux.sock"; }
+
+# pane_has SESSION TEXT: the visible pane (and its history) contains TEXT.
+pane_has() {
+  tmux -S "$(TMUX_SOCK)" capture-pane -p -S -200 -t "$1" 2>/dev/null | grep -qF -- "$2"
+}
+
+pane_dump() {
+  echo "--- pane $1 ---" >&2
+  tmux -S "$(TMUX_SOCK)" capture-pane -p -S -200 -t "$1" >&2 2>/dev/null || true
+}
+
+scenario_tty_shell() {
+  local c=$1 sess="tty-$c" rcf="$E2E_ROOT/tty-$c.rc" cmd
+  cmd="$(cli_cmdline "$c") run -it --rm busybox sh"
+  rm -f "$rcf"
+  # the pane runs the client, then records its exit status and lingers so
+  # the screen can still be read
+  tmux -S "$(TMUX_SOCK)" new-session -d -s "$sess" -x 100 -y 30 \
+    "timeout --foreground -k 5 120 $cmd; echo \$? > $rcf; sleep 60" 3>&- 4>&-
+  if ! retry_until 30 pane_has "$sess" '# '; then
+    pane_dump "$sess"; _e2e_fail "no shell prompt within 30 s"
+  fi
+  tmux -S "$(TMUX_SOCK)" send-keys -t "$sess" 'echo hi-$((6*7)) && tty' Enter
+  if ! retry_until 20 pane_has "$sess" 'hi-42'; then
+    pane_dump "$sess"; _e2e_fail "the shell did not run the typed command"
+  fi
+  # the typed line is echoed back by the terminal
+  pane_has "$sess" 'echo hi-$((6*7)) && tty' || { pane_dump "$sess"; _e2e_fail "input was not echoed"; }
+  retry_until 5 pane_has "$sess" '/dev/' || { pane_dump "$sess"; _e2e_fail "tty printed no device"; }
+  if pane_has "$sess" 'not a tty'; then pane_dump "$sess"; _e2e_fail "stdin is not a tty in the container"; fi
+  tmux -S "$(TMUX_SOCK)" send-keys -t "$sess" 'exit 5' Enter
+  if ! retry_until 20 test -s "$rcf"; then
+    pane_dump "$sess"; _e2e_fail "the client did not exit after 'exit 5'"
+  fi
+  tmux -S "$(TMUX_SOCK)" kill-session -t "$sess" 2>/dev/null || true
+  [ "$(cat "$rcf")" = 5 ] || _e2e_fail "client exit status $(cat "$rcf"), expected 5"
+}
+@test "berth: run -it busybox sh under tmux echoes input and exits with the shell's code" {
+  scenario_tty_shell berth
+}
+@test "docker: run -it busybox sh under tmux echoes input and exits with the shell's code" {
+  scenario_tty_shell docker
+}
+
+scenario_script_tty() {
+  local c=$1 cmd
+  cmd="$(cli_cmdline "$c") run -it --rm busybox sh -c 'tty && test -t 0 && test -t 1 && exit 4'"
+  run timeout --foreground -k 5 60 script -qec "$cmd" /dev/null </dev/null
+  assert_status 4
+  assert_output_contains "/dev/"
+  refute_output_contains "not a tty"
+}
+@test "berth: run -it under script(1): the container has a tty, exit code comes back" {
+  scenario_script_tty berth
+}
+@test "docker: run -it under script(1): the container has a tty, exit code comes back" {
+  scenario_script_tty docker
+}
+
+scenario_piped_stdin() {
+  local c=$1
+  run timeout -k 5 "$E2E_CMD_TIMEOUT" bash -c "printf 'line1\nline2\n' | $(cli_cmdline "$c") run -i --rm busybox sh -c 'cat; echo done'"
+  assert_success
+  assert_output "line1
+line2
+done"
+}
+@test "berth: run -i passes piped stdin and closes it" { scenario_piped_stdin berth; }
+@test "docker: run -i passes piped stdin and closes it" { scenario_piped_stdin docker; }
+
+@test "no leftovers: mounts, cgroup processes, monitors" {
+  if [ -S "$(TMUX_SOCK)" ]; then tmux -S "$(TMUX_SOCK)" kill-server 2>/dev/null || true; fi
+  assert_no_leftovers
+}
