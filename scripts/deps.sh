@@ -1,0 +1,23 @@
+# shellcheck shell=bash
+# The Debian 12 packages berth needs to build and test; sourced by
+# scripts/setup.sh (installs them) and scripts/test.sh (checks them).
+# Every name was checked to exist in bookworm.
+BERTH_DEBIAN_PACKAGES=(
+  # toolchain
+  build-essential cmake pkg-config
+  # libraries (DESIGN.md "Chosen dependencies")
+  libboost-dev nlohmann-json3-dev libsqlite3-dev libssl-dev libarchive-dev
+  libseccomp-dev libcap-dev libcurl4-openssl-dev libfmt-dev libspdlog-dev
+  libcli11-dev libnl-route-3-dev libnftables-dev
+  # tests
+  libgtest-dev libgmock-dev bats busybox-static python3 tmux util-linux
+  iproute2 curl procps
+)
+
+# berth_missing_packages: print the packages of the list that are not installed.
+berth_missing_packages() {
+  local p
+  for p in "${BERTH_DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
+  done
+}

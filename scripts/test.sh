@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# The whole test suite: configure + build (build/), unit tests (ctest), the
+# end-to-end suite (bats tests/e2e/*.bats, each file against its own berthd),
+# and tests/e2e/monitor_smoke.sh when present. Installs nothing.
+# Ends with one line "N passed, N failed[, N skipped]"; exits non-zero when
+# anything failed.
+#
+# Environment: BUILD_DIR (default build), BERTH_BIN_DIR (default
+# $BUILD_DIR/bin), E2E (a glob or list of .bats files, default
+# tests/e2e/*.bats), SKIP_BUILD=1, SKIP_UNIT=1, SKIP_E2E=1.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/deps.sh
+source scripts/deps.sh
+
+BUILD_DIR=${BUILD_DIR:-build}
+export BERTH_BIN_DIR=${BERTH_BIN_DIR:-$PWD/$BUILD_DIR/bin}
+passed=0 failed=0 skipped=0
+failures=()
+
+summary() {
+  echo
+  if [ "${#failures[@]}" -gt 0 ]; then
+    echo "Failed:"
+    printf '  %s\n' "${failures[@]}"
+  fi
+  if [ "$skipped" -gt 0 ]; then
+    echo "$passed passed, $failed failed, $skipped skipped"
+  else
+    echo "$passed passed, $failed failed"
+  fi
+}
+finish() { summary; [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]; exit $?; }
+fail_step() { failed=$((failed + 1)); failures+=("$1"); }
+section() { printf '\n==== %s ====\n' "$*"; }
+
+# 0. what the suite needs, and a clear word when it is not there
+mapfile -t missing < <(berth_missing_packages)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "test.sh: missing Debian packages: ${missing[*]}" >&2
+  echo "test.sh: install them with: scripts/setup.sh --deps-only   (as root)" >&2
+  fail_step "missing packages: ${missing[*]}"
+  finish
+fi
+if [ ! -x /usr/local/bin/docker ]; then
+  echo "test.sh: /usr/local/bin/docker (docker CLI 28.x) not found: the docker-client e2e tests will fail" >&2
+fi
+
+# 1. build
+if [ -z "${SKIP_BUILD:-}" ]; then
+  section "build ($BUILD_DIR)"
+  if ! { cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release &&
+         cmake --build "$BUILD_DIR" -j "$(nproc)"; }; then
+    fail_step "build"
+    finish
+  fi
+fi
+
+# 2. unit tests
+if [ -z "${SKIP_UNIT:-}" ]; then
+  section "unit tests (ctest)"
+  log=$(mktemp)
+  ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 300 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  # "95% tests passed, 1 tests failed out of 20"
+  line=$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n1)
+  if [ -n "$line" ]; then
+    total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")
+    nfail=$(sed -E 's/.*passed, ([0-9]+) tests? failed.*/\1/' <<<"$line")
+    passed=$((passed + total - nfail))
+    failed=$((failed + nfail))
+    while IFS= read -r t; do failures+=("unit: $t"); done < <(
+      sed -n '/The following tests FAILED:/,$p' "$log" | grep -E '^\s+[0-9]+ - ' | sed -E 's/^\s+//')
+  elif grep -q 'No tests were found' "$log"; then
+    echo "(no unit tests registered)"
+  fi
+  if [ "$rc" -ne 0 ] && [ -z "$line" ]; then fail_step "ctest exited $rc"; fi
+  rm -f "$log"
+fi
+
+# 3. end-to-end
+if [ -z "${SKIP_E2E:-}" ]; then
+  section "end-to-end (bats, berthd from $BERTH_BIN_DIR)"
+  # Every per-file temp root lives under one run directory, so whatever a
+  # killed bats leaves behind is torn down here.
+  BERTH_E2E_TMP=$(mktemp -d /tmp/be.XXXXXX)
+  export BERTH_E2E_TMP BERTH_E2E_CACHE="$BERTH_E2E_TMP/cache"
+  e2e_sweep() {
+    local d
+    for d in "$BERTH_E2E_TMP"/bt.*; do
+      [ -d "$d" ] || continue
+      echo "test.sh: cleaning up after $d" >&2
+      bash -c 'source tests/e2e/helpers.bash && e2e_cleanup_root "$1"' _ "$d"
+    done
+    rm -rf --one-file-system "$BERTH_E2E_TMP"
+  }
+  trap e2e_sweep EXIT
+  trap 'exit 130' INT TERM
+
+  # shellcheck disable=SC2206
+  files=(${E2E:-tests/e2e/*.bats})
+  log="$BERTH_E2E_TMP/bats.tap"
+  # BATS_TEST_TIMEOUT: no single test may hang the run; timeout(1): nor bats.
+  BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-180} timeout -k 30 1200 \
+    bats --tap "${files[@]}" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  ok=$(grep -cE '^ok [0-9]+' "$log")
+  sk=$(grep -cE '^ok [0-9]+ .*# skip' "$log")
+  nok=$(grep -cE '^not ok [0-9]+' "$log")
+  passed=$((passed + ok - sk)); skipped=$((skipped + sk)); failed=$((failed + nok))
+  while IFS= read -r t; do failures+=("e2e: $t"); done < <(grep -E '^not ok [0-9]+' "$log" | sed -E 's/^not ok [0-9]+ //')
+  if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then fail_step "bats exited $rc (setup_file failure or timeout?)"; fi
+  planned=$(grep -oE '^1\.\.[0-9]+' "$log" | head -n1 | cut -d. -f3)
+  if [ -n "$planned" ] && [ "$((ok + nok))" -lt "$planned" ]; then
+    fail_step "e2e: only $((ok + nok)) of $planned tests reported"
+  fi
+
+  if [ -f tests/e2e/monitor_smoke.sh ]; then
+    section "tests/e2e/monitor_smoke.sh"
+    if timeout -k 10 300 bash tests/e2e/monitor_smoke.sh; then
+      passed=$((passed + 1))
+    else
+      fail_step "tests/e2e/monitor_smoke.sh"
+    fi
+  fi
+fi
+
+finish
