@@ -1,0 +1,186 @@
+#include "api/containers_router.h"
+
+#include "common/util.h"
+
+namespace berth::api {
+
+using container::Service;
+
+Result<int64_t> parseUnixTimestamp(const std::string& s) {
+  if (s.empty()) return int64_t(0);
+  auto dot = s.find('.');
+  try {
+    size_t used = 0;
+    int64_t sec = std::stoll(s.substr(0, dot), &used);
+    if (used != s.substr(0, dot).size()) throw std::invalid_argument(s);
+    int64_t ns = 0;
+    if (dot != std::string::npos) {
+      std::string frac = s.substr(dot + 1);
+      if (frac.size() > 9) frac = frac.substr(0, 9);
+      while (frac.size() < 9) frac += '0';
+      ns = std::stoll(frac);
+    }
+    return sec * 1000000000 + ns;
+  } catch (...) {
+    return errorf(Code::InvalidArgument, "invalid timestamp: {}", s);
+  }
+}
+
+namespace {
+
+std::optional<int> optInt(const Request& req, const std::string& key) {
+  if (!req.has(key) || req.q(key).empty()) return std::nullopt;
+  try {
+    return std::stoi(req.q(key));
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+void reply(ResponseWriter& res, const Result<>& r, int okStatus = 204) {
+  if (!r) res.error(r.error());
+  else res.empty(okStatus);
+}
+
+}  // namespace
+
+void registerContainerRoutes(Router& r, Service& svc) {
+  const std::string id = "/containers/([^/]+)";
+
+  r.add("POST", "/containers/create", [&svc](Request& req, ResponseWriter& res) {
+    auto body = req.jsonBody();
+    if (!body) return res.error(body.error());
+    if (!body->is_object()) return res.error(Error{Code::InvalidArgument, 0, "config cannot be empty in order to create a container"});
+    auto c = svc.create(req.q("name"), *body);
+    if (!c) return res.error(c.error());
+    res.json(201, {{"Id", c->id}, {"Warnings", c->warnings}});
+  });
+
+  r.add("GET", "/containers/json", [&svc](Request& req, ResponseWriter& res) {
+    auto f = parseFilters(req.q("filters"));
+    if (!f) return res.error(f.error());
+    int limit = optInt(req, "limit").value_or(-1);
+    bool all = req.qBool("all") || limit > 0;
+    auto l = svc.list(all, limit, req.qBool("size"), *f);
+    if (!l) return res.error(l.error());
+    res.json(200, *l);
+  });
+
+  r.add("GET", id + "/json", [&svc](Request& req, ResponseWriter& res) {
+    auto j = svc.inspect(req.params[0], req.qBool("size"));
+    if (!j) return res.error(j.error());
+    res.json(200, *j);
+  });
+
+  r.add("POST", id + "/start", [&svc](Request& req, ResponseWriter& res) { reply(res, svc.start(req.params[0])); });
+  r.add("POST", id + "/stop", [&svc](Request& req, ResponseWriter& res) {
+    reply(res, svc.stop(req.params[0], optInt(req, "t")));
+  });
+  r.add("POST", id + "/restart", [&svc](Request& req, ResponseWriter& res) {
+    reply(res, svc.restart(req.params[0], optInt(req, "t")));
+  });
+  r.add("POST", id + "/kill", [&svc](Request& req, ResponseWriter& res) {
+    reply(res, svc.kill(req.params[0], req.q("signal", "KILL")));
+  });
+  r.add("POST", id + "/rename", [&svc](Request& req, ResponseWriter& res) {
+    reply(res, svc.rename(req.params[0], req.q("name")));
+  });
+  r.add("POST", id + "/resize", [&svc](Request& req, ResponseWriter& res) {
+    auto h = optInt(req, "h"), w = optInt(req, "w");
+    if (!h || !w) return res.error(Error{Code::InvalidArgument, 0, "invalid resize parameters"});
+    reply(res, svc.resize(req.params[0], *h, *w), 200);
+  });
+  r.add("DELETE", id, [&svc](Request& req, ResponseWriter& res) {
+    reply(res, svc.remove(req.params[0], req.qBool("force"), req.qBool("v")));
+  });
+
+  r.add("POST", id + "/wait", [&svc](Request& req, ResponseWriter& res) {
+    auto cid = svc.resolveId(req.params[0]);
+    if (!cid) return res.error(cid.error());
+    std::string cond = req.q("condition");
+    if (!cond.empty() && cond != "not-running" && cond != "next-exit" && cond != "removed")
+      return res.error(Error{Code::InvalidArgument, 0, "invalid condition: \"" + cond + "\""});
+    auto base = svc.waitBaseline(*cid);
+    if (!base) return res.error(base.error());
+    auto out = res.stream(200, "application/json");
+    auto code = svc.wait(*cid, cond, *base, [&] { return out->clientGone(); });
+    if (!code) {
+      if (code.error().code == Code::Cancelled) return;
+      out->writeJsonLine({{"Error", {{"Message", code.error().message}}}, {"StatusCode", -1}});
+      return;
+    }
+    out->writeJsonLine({{"Error", nullptr}, {"StatusCode", *code}});
+  });
+
+  r.add("POST", id + "/attach", [&svc](Request& req, ResponseWriter& res) {
+    auto cid = svc.resolveId(req.params[0]);
+    if (!cid) return res.error(cid.error());
+    container::AttachOptions o;
+    o.stdinWanted = req.qBool("stdin");
+    o.stdoutWanted = req.qBool("stdout");
+    o.stderrWanted = req.qBool("stderr");
+    o.logs = req.qBool("logs");
+    o.detachKeys = req.q("detachKeys");
+    auto raw = res.hijack();
+    (void)svc.attach(*cid, o, *raw);
+  });
+
+  r.add("GET", id + "/logs", [&svc](Request& req, ResponseWriter& res) {
+    auto cid = svc.resolveId(req.params[0]);
+    if (!cid) return res.error(cid.error());
+    container::LogsOptions o;
+    o.stdoutWanted = req.qBool("stdout");
+    o.stderrWanted = req.qBool("stderr");
+    if (!o.stdoutWanted && !o.stderrWanted)
+      return res.error(Error{Code::InvalidArgument, 0, "Bad parameters: you must choose at least one stream"});
+    o.follow = req.qBool("follow");
+    o.timestamps = req.qBool("timestamps");
+    auto since = parseUnixTimestamp(req.q("since"));
+    auto until = parseUnixTimestamp(req.q("until"));
+    if (!since) return res.error(since.error());
+    if (!until) return res.error(until.error());
+    o.since = *since;
+    o.until = *until;
+    std::string tail = req.q("tail", "all");
+    if (tail != "all" && !tail.empty()) {
+      try {
+        o.tail = std::stoll(tail);
+      } catch (...) {
+        o.tail = -1;
+      }
+    }
+    auto out = res.stream(200, "");
+    (void)svc.logs(*cid, o, *out);
+  });
+
+  r.add("POST", id + "/exec", [&svc](Request& req, ResponseWriter& res) {
+    auto body = req.jsonBody();
+    if (!body) return res.error(body.error());
+    auto x = svc.execCreate(req.params[0], *body);
+    if (!x) return res.error(x.error());
+    res.json(201, {{"Id", *x}});
+  });
+
+  r.add("POST", "/exec/([^/]+)/start", [&svc](Request& req, ResponseWriter& res) {
+    auto body = req.jsonBody();
+    if (!body) return res.error(body.error());
+    bool detach = body->is_object() && body->value("Detach", false);
+    auto info = svc.execInspect(req.params[0]);
+    if (!info) return res.error(info.error());
+    if (detach) return reply(res, svc.execStart(req.params[0], true, nullptr), 200);
+    auto raw = res.hijack();
+    (void)svc.execStart(req.params[0], false, raw.get());
+  });
+  r.add("POST", "/exec/([^/]+)/resize", [&svc](Request& req, ResponseWriter& res) {
+    auto h = optInt(req, "h"), w = optInt(req, "w");
+    if (!h || !w) return res.error(Error{Code::InvalidArgument, 0, "invalid resize parameters"});
+    reply(res, svc.execResize(req.params[0], *h, *w), 200);
+  });
+  r.add("GET", "/exec/([^/]+)/json", [&svc](Request& req, ResponseWriter& res) {
+    auto j = svc.execInspect(req.params[0]);
+    if (!j) return res.error(j.error());
+    res.json(200, *j);
+  });
+}
+
+}  // namespace berth::api

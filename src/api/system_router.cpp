@@ -1,0 +1,215 @@
+#include "api/system_router.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <regex>
+#include <thread>
+
+#include "api/containers_router.h"
+#include "api/server.h"
+#include "common/fd.h"
+#include "common/util.h"
+
+namespace berth::api {
+
+using json = nlohmann::json;
+
+namespace {
+
+std::string kernelVersion() {
+  utsname u;
+  uname(&u);
+  return u.release;
+}
+
+std::string osName() {
+  auto f = readFile("/etc/os-release");
+  if (!f) return "Linux";
+  for (auto& line : split(*f, '\n'))
+    if (startsWith(line, "PRETTY_NAME=")) {
+      std::string v = line.substr(12);
+      if (v.size() >= 2 && v.front() == '"') v = v.substr(1, v.size() - 2);
+      return v;
+    }
+  return "Linux";
+}
+
+int64_t memTotal() {
+  auto f = readFile("/proc/meminfo");
+  if (!f) return 0;
+  for (auto& line : split(*f, '\n'))
+    if (startsWith(line, "MemTotal:")) return std::stoll(line.substr(9)) * 1024;
+  return 0;
+}
+
+// Does an event match the filters (type, event, container, image, label...)?
+bool eventMatches(const Event& e, const Filters& f) {
+  auto anyOf = [&](const char* key, auto pred) {
+    auto it = f.find(key);
+    if (it == f.end() || it->second.empty()) return true;
+    for (auto& v : it->second)
+      if (pred(v)) return true;
+    return false;
+  };
+  auto attr = [&](const char* k) { return e.attributes.contains(k) ? e.attributes[k].get<std::string>() : ""; };
+  if (!anyOf("type", [&](const std::string& v) { return v == e.type; })) return false;
+  if (!anyOf("event", [&](const std::string& v) { return v == e.action || startsWith(e.action, v + ":"); }))
+    return false;
+  if (!anyOf("container", [&](const std::string& v) {
+        return e.type == "container" && (startsWith(e.id, v) || attr("name") == v);
+      }))
+    return false;
+  if (!anyOf("image", [&](const std::string& v) {
+        return (e.type == "image" && (e.id == v || attr("name") == v)) || attr("image") == v;
+      }))
+    return false;
+  if (auto it = f.find("label"); it != f.end())
+    for (auto& v : it->second) {
+      auto eq = v.find('=');
+      std::string k = v.substr(0, eq);
+      if (!e.attributes.contains(k)) return false;
+      if (eq != std::string::npos && attr(k.c_str()) != v.substr(eq + 1)) return false;
+    }
+  return true;
+}
+
+}  // namespace
+
+void registerSystemRoutes(Router& r, EventBus& events, SystemInfo info) {
+  auto ping = [](Request& req, ResponseWriter& res) {
+    res.setHeader("Cache-Control", "no-cache, no-store, must-revalidate");
+    res.setHeader("Pragma", "no-cache");
+    res.setHeader("Swarm", "inactive");
+    res.text(200, "OK", "text/plain; charset=utf-8");
+  };
+  r.add("GET", "/_ping", ping);
+  r.add("HEAD", "/_ping", ping);
+
+  r.add("GET", "/version", [](Request&, ResponseWriter& res) {
+    json details = {{"ApiVersion", kApiVersion}, {"Arch", "amd64"},          {"BuildTime", ""},
+                    {"Experimental", "false"},  {"GitCommit", "berth"},      {"GoVersion", "n/a (C++)"},
+                    {"KernelVersion", kernelVersion()}, {"MinAPIVersion", kMinApiVersion}, {"Os", "linux"}};
+    res.json(200, {{"Platform", {{"Name", "berth"}}},
+                   {"Components", {{{"Name", "Engine"}, {"Version", kServerVersion}, {"Details", details}}}},
+                   {"Version", kServerVersion},
+                   {"ApiVersion", kApiVersion},
+                   {"MinAPIVersion", kMinApiVersion},
+                   {"GitCommit", "berth"},
+                   {"GoVersion", "n/a (C++)"},
+                   {"Os", "linux"},
+                   {"Arch", "amd64"},
+                   {"KernelVersion", kernelVersion()},
+                   {"BuildTime", ""}});
+  });
+
+  r.add("GET", "/info", [info](Request&, ResponseWriter& res) {
+    json counts = info.containerCounts ? info.containerCounts() : json::object();
+    char host[256] = {0};
+    gethostname(host, sizeof host - 1);
+    res.json(200,
+             {{"ID", "berth"},
+              {"Containers", counts.value("total", 0)},
+              {"ContainersRunning", counts.value("running", 0)},
+              {"ContainersPaused", counts.value("paused", 0)},
+              {"ContainersStopped", counts.value("stopped", 0)},
+              {"Images", info.imageCount ? info.imageCount() : 0},
+              {"Driver", "overlay2"},
+              {"DriverStatus", {{"Backing Filesystem", "extfs"}}},
+              {"Plugins",
+               {{"Volume", {"local"}}, {"Network", {"host", "null"}}, {"Authorization", nullptr}, {"Log", {"json-file"}}}},
+              {"MemoryLimit", true},
+              {"SwapLimit", true},
+              {"CpuCfsPeriod", true},
+              {"CpuCfsQuota", true},
+              {"CPUShares", true},
+              {"CPUSet", true},
+              {"PidsLimit", true},
+              {"IPv4Forwarding", true},
+              {"BridgeNfIptables", false},
+              {"BridgeNfIp6tables", false},
+              {"Debug", false},
+              {"NFd", 0},
+              {"OomKillDisable", true},
+              {"NGoroutines", 0},
+              {"SystemTime", formatRfc3339Nano(nowNanos())},
+              {"LoggingDriver", "json-file"},
+              {"CgroupDriver", "cgroupfs"},
+              {"CgroupVersion", info.cgroupVersion},
+              {"NEventsListener", 0},
+              {"KernelVersion", kernelVersion()},
+              {"OperatingSystem", osName()},
+              {"OSVersion", ""},
+              {"OSType", "linux"},
+              {"Architecture", "x86_64"},
+              {"IndexServerAddress", "https://index.docker.io/v1/"},
+              {"RegistryConfig",
+               {{"AllowNondistributableArtifactsCIDRs", json::array()},
+                {"AllowNondistributableArtifactsHostnames", json::array()},
+                {"InsecureRegistryCIDRs", {"127.0.0.0/8"}},
+                {"IndexConfigs",
+                 {{"docker.io", {{"Name", "docker.io"}, {"Mirrors", json::array()}, {"Secure", true}, {"Official", true}}}}},
+                {"Mirrors", json::array()}}},
+              {"NCPU", int(sysconf(_SC_NPROCESSORS_ONLN))},
+              {"MemTotal", memTotal()},
+              {"GenericResources", nullptr},
+              {"DockerRootDir", info.dataRoot},
+              {"HttpProxy", ""},
+              {"HttpsProxy", ""},
+              {"NoProxy", ""},
+              {"Name", host},
+              {"Labels", json::array()},
+              {"ExperimentalBuild", false},
+              {"ServerVersion", kServerVersion},
+              {"Runtimes", {{"berth", {{"path", "berth-monitor"}}}}},
+              {"DefaultRuntime", "berth"},
+              {"Swarm",
+               {{"NodeID", ""}, {"NodeAddr", ""}, {"LocalNodeState", "inactive"}, {"ControlAvailable", false},
+                {"Error", ""}, {"RemoteManagers", nullptr}}},
+              {"LiveRestoreEnabled", true},
+              {"Isolation", ""},
+              {"InitBinary", ""},
+              {"ContainerdCommit", {{"ID", ""}, {"Expected", ""}}},
+              {"RuncCommit", {{"ID", ""}, {"Expected", ""}}},
+              {"InitCommit", {{"ID", ""}, {"Expected", ""}}},
+              {"SecurityOptions", json::array()},
+              {"Warnings", nullptr}});
+  });
+
+  r.add("GET", "/events", [&events](Request& req, ResponseWriter& res) {
+    auto f = parseFilters(req.q("filters"));
+    if (!f) return res.error(f.error());
+    if (auto k = checkFilterKeys(*f, {"type", "event", "container", "image", "label", "network", "volume", "daemon",
+                                      "scope", "config", "node", "plugin", "secret", "service"});
+        !k)
+      return res.error(k.error());
+    auto since = parseUnixTimestamp(req.q("since"));
+    auto until = parseUnixTimestamp(req.q("until"));
+    if (!since) return res.error(since.error());
+    if (!until) return res.error(until.error());
+    uint64_t seq = events.lastSeq();
+    auto out = res.stream(200, "application/json");
+    events.addListener(1);
+    ScopeExit dec([&] { events.addListener(-1); });
+    auto send = [&](const Event& e) {
+      if (*until > 0 && e.timeNano > *until) return true;
+      if (!eventMatches(e, *f)) return true;
+      return out->writeJsonLine(e.toJson());
+    };
+    if (req.has("since"))
+      for (auto& e : events.historySince(*since))
+        if (e.seq <= seq && !send(e)) return;
+    for (;;) {
+      if (*until > 0 && nowNanos() > *until) return;
+      auto batch = events.waitAfter(seq, 1000);
+      for (auto& e : batch) {
+        seq = e.seq;
+        if (!send(e)) return;
+      }
+      if (out->clientGone()) return;
+    }
+  });
+}
+
+}  // namespace berth::api

@@ -1,0 +1,55 @@
+#pragma once
+// berthd's side of the monitor protocol (src/monitor/protocol.h): spawning
+// a berth-monitor and talking to it.
+
+#include <sys/types.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/fd.h"
+#include "common/result.h"
+#include "monitor/protocol.h"
+
+namespace berth::container {
+
+struct MonitorMessage {
+  monitor::MsgType type;
+  std::string payload;
+};
+
+// One connection to a monitor. send() is thread safe; recv() is meant for a
+// single reader thread.
+class MonitorConn {
+ public:
+  MonitorConn() = default;
+  explicit MonitorConn(UniqueFd fd) : fd_(std::move(fd)) {}
+
+  // Connects to a container monitor's socket; Unavailable when it is gone.
+  static Result<std::unique_ptr<MonitorConn>> connect(const std::string& socketPath);
+
+  Result<> send(monitor::MsgType t, std::string_view payload = {});
+  // Blocks for one message; Unavailable on EOF.
+  Result<MonitorMessage> recv();
+  int fd() const { return fd_.get(); }
+  // Shuts the socket down so a blocked recv() returns.
+  void shutdown();
+
+ private:
+  UniqueFd fd_;
+  std::mutex writeMu_;
+};
+
+// Spawns berth-monitor with argv (argv[0] = binary path) in a new session,
+// fd 3 = one end of a fresh socketpair, stderr appended to stderrPath.
+// Returns the connection to fd 3 and the monitor's pid.
+Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> spawnMonitor(const std::vector<std::string>& argv,
+                                                                     const std::string& stderrPath);
+
+// Decodes an int32 payload (Started pid, Signal).
+int32_t payloadInt(const std::string& payload, size_t offset = 0);
+std::string encodeInt(int32_t v);
+
+}  // namespace berth::container

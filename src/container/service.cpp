@@ -1,0 +1,714 @@
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <regex>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "container/service_impl.h"
+#include "container/spec.h"
+
+namespace berth::container {
+
+using json = nlohmann::json;
+using monitor::MsgType;
+
+Result<int> parseSignal(const std::string& raw) {
+  static const std::pair<const char*, int> kSignals[] = {
+      {"HUP", SIGHUP},   {"INT", SIGINT},     {"QUIT", SIGQUIT}, {"ILL", SIGILL},     {"TRAP", SIGTRAP},
+      {"ABRT", SIGABRT}, {"IOT", SIGIOT},     {"BUS", SIGBUS},   {"FPE", SIGFPE},     {"KILL", SIGKILL},
+      {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},   {"USR2", SIGUSR2}, {"PIPE", SIGPIPE},   {"ALRM", SIGALRM},
+      {"TERM", SIGTERM}, {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT}, {"STOP", SIGSTOP},
+      {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},   {"TTOU", SIGTTOU}, {"URG", SIGURG},     {"XCPU", SIGXCPU},
+      {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
+      {"POLL", SIGPOLL}, {"PWR", SIGPWR},     {"SYS", SIGSYS}};
+  std::string s = raw;
+  for (auto& ch : s) ch = char(toupper((unsigned char)ch));
+  if (s.empty()) return SIGKILL;
+  if (isdigit((unsigned char)s[0])) {
+    try {
+      int n = std::stoi(s);
+      if (n > 0 && n < 65) return n;
+    } catch (...) {
+    }
+    return errorf(Code::InvalidArgument, "Invalid signal: {}", raw);
+  }
+  if (startsWith(s, "SIG")) s = s.substr(3);
+  for (auto& [name, num] : kSignals)
+    if (s == name) return num;
+  if (startsWith(s, "RTMIN")) {
+    int off = 0;
+    if (s.size() > 5) off = std::atoi(s.c_str() + 5);
+    return SIGRTMIN + off;
+  }
+  return errorf(Code::InvalidArgument, "Invalid signal: {}", raw);
+}
+
+std::unique_ptr<Service> makeService(ServiceConfig cfg, ContainerStore& store, image::ImageService& images,
+                                     EmitFn emit) {
+  return std::make_unique<ServiceImpl>(std::move(cfg), store, images, std::move(emit));
+}
+
+ServiceImpl::ServiceImpl(ServiceConfig cfg, ContainerStore& store, image::ImageService& images, EmitFn emit)
+    : cfg_(std::move(cfg)), store_(store), images_(images), emit_(std::move(emit)) {}
+
+ServiceImpl::~ServiceImpl() { shutdown(); }
+
+std::shared_ptr<Entry> ServiceImpl::findLocked(const std::string& refIn) {
+  std::string ref = refIn;
+  if (!ref.empty() && ref[0] == '/') ref = ref.substr(1);
+  if (ref.empty()) return nullptr;
+  if (auto it = byId_.find(ref); it != byId_.end() && !it->second->removed) return it->second;
+  for (auto& [id, e] : byId_)
+    if (!e->removed && e->c.name == ref) return e;
+  std::shared_ptr<Entry> found;
+  for (auto& [id, e] : byId_) {
+    if (!e->removed && startsWith(id, ref)) {
+      if (found) return nullptr;  // ambiguous
+      found = e;
+    }
+  }
+  return found;
+}
+
+Result<std::shared_ptr<Entry>> ServiceImpl::getLocked(const std::string& ref) {
+  auto e = findLocked(ref);
+  if (!e) return errorf(Code::NotFound, "No such container: {}", ref);
+  return e;
+}
+
+Result<std::string> ServiceImpl::resolveId(const std::string& ref) {
+  std::lock_guard lk(mu_);
+  TRY_ASSIGN(auto e, getLocked(ref));
+  return e->c.id;
+}
+
+Result<> ServiceImpl::saveLocked(Entry& e) { return store_.save(e.c); }
+
+json ServiceImpl::eventAttrs(const Entry& e, json extra) {
+  json a = json::object();
+  if (e.c.config.contains("Labels") && e.c.config["Labels"].is_object())
+    for (auto& [k, v] : e.c.config["Labels"].items())
+      if (v.is_string()) a[k] = v;
+  a["image"] = e.c.config.value("Image", e.c.imageId);
+  a["name"] = e.c.name;
+  for (auto& [k, v] : extra.items()) a[k] = v;
+  return a;
+}
+
+std::string ServiceImpl::generateName() {
+  static const char* kLeft[] = {"admiring", "brave", "clever", "dazzling", "eager", "festive", "gallant",
+                                "happy", "jolly", "keen", "lucid", "modest", "nifty", "quirky", "serene",
+                                "trusting", "upbeat", "vibrant", "wizardly", "zealous"};
+  static const char* kRight[] = {"albattani", "bohr", "curie", "darwin", "euler", "fermi", "galileo",
+                                 "hopper", "jennings", "kepler", "lovelace", "meitner", "noether", "pascal",
+                                 "ritchie", "shannon", "turing", "volhard", "wozniak", "yonath"};
+  for (int attempt = 0;; attempt++) {
+    std::string id = randomHexId();
+    std::string name = std::string(kLeft[std::stoul(id.substr(0, 4), nullptr, 16) % 20]) + "_" +
+                       kRight[std::stoul(id.substr(4, 4), nullptr, 16) % 20];
+    if (attempt > 5) name += std::to_string(std::stoul(id.substr(8, 2), nullptr, 16));
+    if (!findLocked(name)) return name;
+  }
+}
+
+namespace {
+
+// Image env first; the container's entries override by key.
+std::vector<std::string> mergeEnv(const json& imageEnv, const json& env) {
+  std::vector<std::string> out;
+  auto keyOf = [](const std::string& s) { return s.substr(0, s.find('=')); };
+  if (imageEnv.is_array())
+    for (auto& v : imageEnv)
+      if (v.is_string()) out.push_back(v.get<std::string>());
+  if (env.is_array()) {
+    for (auto& v : env) {
+      if (!v.is_string()) continue;
+      std::string s = v.get<std::string>();
+      bool replaced = false;
+      for (auto& o : out)
+        if (keyOf(o) == keyOf(s)) {
+          o = s;
+          replaced = true;
+        }
+      if (!replaced) out.push_back(s);
+    }
+  }
+  return out;
+}
+
+bool isNullOrEmpty(const json& j) { return j.is_null() || (j.is_array() && j.empty()); }
+
+const std::regex& nameRe() {
+  static const std::regex re("^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$");
+  return re;
+}
+
+}  // namespace
+
+Result<CreateResult> ServiceImpl::create(const std::string& nameIn, const json& body) {
+  if (!body.is_object()) return makeError(Code::InvalidArgument, "config cannot be empty in order to create a container");
+  std::string imageRef = body.value("Image", "");
+  if (imageRef.empty()) return makeError(Code::InvalidArgument, "No image specified (Image field is empty)");
+  auto img = images_.resolve(imageRef);
+  if (!img) {
+    if (img.error().code == Code::NotFound) return errorf(Code::NotFound, "No such image: {}", imageRef);
+    return std::unexpected(img.error());
+  }
+  const json icfg = img->config.value("config", json::object());
+
+  Container c;
+  c.id = randomHexId();
+  c.imageId = img->id;
+  c.created = nowNanos();
+
+  json cfg = json::object();
+  for (auto& [k, v] : body.items())
+    if (k != "HostConfig" && k != "NetworkingConfig") cfg[k] = v;
+  cfg["Image"] = imageRef;
+  cfg["Env"] = mergeEnv(icfg.value("Env", json::array()), body.value("Env", json::array()));
+  json entry = body.contains("Entrypoint") ? body["Entrypoint"] : json(nullptr);
+  json cmd = body.contains("Cmd") ? body["Cmd"] : json(nullptr);
+  if (entry.is_string()) entry = json::array({entry});
+  if (cmd.is_string()) cmd = json::array({cmd});
+  if (isNullOrEmpty(entry)) {
+    entry = icfg.value("Entrypoint", json(nullptr));
+    if (isNullOrEmpty(cmd)) cmd = icfg.value("Cmd", json(nullptr));
+  } else if (entry.is_array() && entry.size() == 1 && entry[0] == "") {
+    entry = nullptr;  // --entrypoint "" resets the image's entrypoint
+  }
+  cfg["Entrypoint"] = entry;
+  cfg["Cmd"] = cmd;
+  std::vector<std::string> argv;
+  for (auto* part : {&entry, &cmd})
+    if (part->is_array())
+      for (auto& a : *part)
+        if (a.is_string()) argv.push_back(a.get<std::string>());
+  if (argv.empty()) return makeError(Code::InvalidArgument, "No command specified");
+  c.path = argv[0];
+  c.args.assign(argv.begin() + 1, argv.end());
+  if (cfg.value("WorkingDir", "").empty()) cfg["WorkingDir"] = icfg.value("WorkingDir", "");
+  if (cfg.value("User", "").empty()) cfg["User"] = icfg.value("User", "");
+  if (cfg.value("Hostname", "").empty()) cfg["Hostname"] = c.shortId();
+  if (!cfg.contains("Domainname")) cfg["Domainname"] = "";
+  json labels = icfg.value("Labels", json::object());
+  if (!labels.is_object()) labels = json::object();
+  if (body.contains("Labels") && body["Labels"].is_object())
+    for (auto& [k, v] : body["Labels"].items()) labels[k] = v;
+  cfg["Labels"] = labels;
+  if (!cfg.contains("StopSignal") && icfg.contains("StopSignal")) cfg["StopSignal"] = icfg["StopSignal"];
+  for (const char* k : {"AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin", "StdinOnce"})
+    if (!cfg.contains(k) || !cfg[k].is_boolean()) cfg[k] = false;
+  if (!cfg.contains("Volumes") || cfg["Volumes"].is_null()) cfg["Volumes"] = icfg.value("Volumes", json(nullptr));
+  if (!cfg.contains("OnBuild")) cfg["OnBuild"] = nullptr;
+  c.config = cfg;
+
+  json hc = body.value("HostConfig", json::object());
+  if (!hc.is_object()) hc = json::object();
+  auto dflt = [&](const char* k, json v) {
+    if (!hc.contains(k) || hc[k].is_null() || (hc[k].is_string() && hc[k].get<std::string>().empty()))
+      hc[k] = std::move(v);
+  };
+  if (!hc.contains("LogConfig") || !hc["LogConfig"].is_object() || hc["LogConfig"].value("Type", "").empty())
+    hc["LogConfig"] = {{"Type", "json-file"}, {"Config", json::object()}};
+  dflt("NetworkMode", "default");
+  dflt("IpcMode", "private");
+  dflt("CgroupnsMode", "host");
+  dflt("Runtime", "runc");
+  if (hc.value("ShmSize", int64_t(0)) <= 0) hc["ShmSize"] = 67108864;
+  if (!hc.contains("RestartPolicy") || !hc["RestartPolicy"].is_object() ||
+      hc["RestartPolicy"].value("Name", "").empty())
+    hc["RestartPolicy"] = {{"Name", "no"}, {"MaximumRetryCount", 0}};
+  std::string nm = hc.value("NetworkMode", "default");
+  if (nm != "default" && nm != "bridge" && nm != "none" && nm != "host")
+    return errorf(Code::NotFound, "network {} not found", nm);
+  c.hostConfig = hc;
+
+  std::unique_lock lk(mu_);
+  std::string name = nameIn;
+  if (!name.empty()) {
+    if (!std::regex_match(name, nameRe()))
+      return errorf(Code::InvalidArgument, "Invalid container name ({}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
+    if (name[0] == '/') name = name.substr(1);
+    for (auto& [id, other] : byId_)
+      if (!other->removed && other->c.name == name)
+        return errorf(Code::Conflict,
+                      "Conflict. The container name \"/{}\" is already in use by container \"{}\". You have to "
+                      "remove (or rename) that container to be able to reuse that name.",
+                      name, id);
+  } else {
+    name = generateName();
+  }
+  c.name = name;
+  auto e = std::make_shared<Entry>();
+  e->c = std::move(c);
+  TRY(prepareBundle(*e));
+  if (auto r = saveLocked(*e); !r) {
+    (void)removeAll(dirOf(e->c.id));
+    return std::unexpected(r.error());
+  }
+  byId_[e->c.id] = e;
+  std::string id = e->c.id;
+  json attrs = eventAttrs(*e);
+  lk.unlock();
+  emit_("container", "create", id, attrs);
+  return CreateResult{id, {}};
+}
+
+Result<> ServiceImpl::prepareBundle(Entry& e) {
+  std::string dir = dirOf(e.c.id);
+  for (const char* sub : {"", "/upper", "/work", "/merged"}) TRY(mkdirAll(dir + sub, 0700));
+  ::chmod((dir + "/upper").c_str(), 0755);
+  std::string hostname = e.c.config.value("Hostname", e.c.shortId());
+  TRY(writeFileAtomic(dir + "/hostname", hostname + "\n"));
+  std::string hosts =
+      "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+      "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+  TRY(writeFileAtomic(dir + "/hosts", hosts));
+  auto resolv = readFile("/etc/resolv.conf");
+  TRY(writeFileAtomic(dir + "/resolv.conf", resolv ? *resolv : std::string("")));
+  return {};
+}
+
+Result<> ServiceImpl::start(const std::string& ref) {
+  std::unique_lock lk(mu_);
+  TRY_ASSIGN(auto e, getLocked(ref));
+  if (e->c.state.status == State::Running || e->c.state.status == State::Paused)
+    return makeError(Code::NotModified, "container already started");
+  if (e->busy) return errorf(Code::Conflict, "container {} is busy", e->c.id);
+  e->busy = true;
+  ScopeExit unbusy([&] {
+    if (lk.owns_lock()) {
+      e->busy = false;
+    } else {
+      std::lock_guard g(mu_);
+      e->busy = false;
+    }
+  });
+  Container c = e->c;
+  lk.unlock();
+
+  auto img = images_.resolve(c.imageId);
+  if (!img) return errorf(Code::NotFound, "No such image: {}", c.imageId);
+  std::string dir = dirOf(c.id);
+  auto lower = img->lowerDirs;
+  if (lower.empty()) {
+    TRY(mkdirAll(dir + "/empty", 0755));
+    lower.push_back(dir + "/empty");
+  }
+  SpecPaths paths{dir, lower, cfg_.cgroupParent};
+  auto spec = buildSpec(c, paths);
+  Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> spawned;
+  MonitorMessage first{MsgType::StartError, ""};
+  std::string failure;
+  int failErrno = 0;
+  if (!spec) {
+    failure = spec.error().message;
+  } else {
+    (void)mkdirAll(dir, 0700);
+    (void)mkdirAll(cfg_.execRoot + "/m", 0700);
+    ::unlink((dir + "/exit.json").c_str());
+    if (auto w = writeFileAtomic(dir + "/config.json", spec->dump(2)); !w) return std::unexpected(w.error());
+    std::vector<std::string> argv = {cfg_.monitorBin, "run", "--bundle", dir, "--id", c.id,
+                                     "--socket", socketOf(c.id), "--log", logPathOf(c.id),
+                                     "--cgroup-root", cfg_.cgroupRoot};
+    spawned = spawnMonitor(argv, dir + "/monitor.log");
+    if (!spawned) return std::unexpected(spawned.error().wrap("start monitor"));
+    auto m = spawned->first->recv();
+    if (!m) {
+      failure = "monitor exited before starting the container";
+    } else {
+      first = std::move(*m);
+      if (first.type == MsgType::StartError) {
+        failErrno = payloadInt(first.payload, 4);
+        failure = first.payload.size() > 8 ? first.payload.substr(8) : std::string("container start failed");
+      } else if (first.type != MsgType::Started) {
+        failure = "unexpected message from monitor";
+      }
+    }
+  }
+
+  lk.lock();
+  if (!failure.empty()) {
+    std::string msg = fmt::format("failed to create task for container: OCI runtime create failed: {}: unknown", failure);
+    e->c.state.error = msg;
+    e->c.state.exitCode = (failErrno == EACCES || failErrno == EISDIR) ? 126 : (failErrno == ENOENT ? 127 : 128);
+    (void)saveLocked(*e);
+    e->busy = false;
+    unbusy.dismiss();
+    if (e->c.hostConfig.value("AutoRemove", false)) (void)removeLocked(lk, e);
+    cv_.notify_all();
+    return makeError(Code::InvalidArgument, msg);
+  }
+  std::shared_ptr<MonitorConn> mon(std::move(spawned->first));
+  e->mon = mon;
+  e->c.state.status = State::Running;
+  e->c.state.pid = payloadInt(first.payload);
+  e->c.state.monitorPid = spawned->second;
+  e->c.state.startedAt = nowNanos();
+  e->c.state.finishedAt = 0;
+  e->c.state.exitCode = 0;
+  e->c.state.error.clear();
+  e->c.state.oomKilled = false;
+  e->c.state.stoppedByUser = false;
+  (void)saveLocked(*e);
+  if (!e->pendingStdin.empty()) {
+    (void)mon->send(MsgType::Stdin, e->pendingStdin);
+    e->pendingStdin.clear();
+  }
+  if (e->pendingStdinClose) {
+    (void)mon->send(MsgType::StdinClose);
+    e->pendingStdinClose = false;
+  }
+  readers_.emplace_back([this, e, mon] { readerLoop(e, mon); });
+  json attrs = eventAttrs(*e);
+  e->busy = false;
+  unbusy.dismiss();
+  cv_.notify_all();
+  lk.unlock();
+  emit_("container", "start", c.id, attrs);
+  return {};
+}
+
+void ServiceImpl::readerLoop(std::shared_ptr<Entry> e, std::shared_ptr<MonitorConn> mon) {
+  for (;;) {
+    auto m = mon->recv();
+    if (!m) break;
+    if (m->type == MsgType::Stdout || m->type == MsgType::Stderr) {
+      std::vector<std::shared_ptr<AttachSession>> sessions;
+      {
+        std::lock_guard lk(mu_);
+        sessions = e->sessions;
+      }
+      for (auto& s : sessions) s->writeOutput(m->type, m->payload);
+    } else if (m->type == MsgType::Exit) {
+      json doc;
+      try {
+        doc = json::parse(m->payload);
+      } catch (...) {
+        doc = json::object();
+      }
+      handleExit(e, doc);
+      return;
+    } else if (m->type == MsgType::Started) {
+      std::lock_guard lk(mu_);
+      e->c.state.pid = payloadInt(m->payload);
+    }
+  }
+  // The connection ended without an Exit message.
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_ || e->mon != mon) return;
+  }
+  // The monitor may have written exit.json before dying.
+  json doc = json::object();
+  if (auto f = readFile(dirOf(e->c.id) + "/exit.json")) {
+    try {
+      doc = json::parse(*f);
+    } catch (...) {
+    }
+  }
+  if (!doc.contains("ExitCode")) {
+    doc["ExitCode"] = 255;
+    doc["Error"] = "container monitor exited unexpectedly";
+  }
+  handleExit(e, doc);
+}
+
+void ServiceImpl::handleExit(const std::shared_ptr<Entry>& e, const json& doc) {
+  std::unique_lock lk(mu_);
+  if (e->removed) return;
+  e->mon.reset();
+  e->c.state.status = State::Exited;
+  e->c.state.exitCode = doc.value("ExitCode", 255);
+  e->c.state.oomKilled = doc.value("OOMKilled", false);
+  int64_t fin = doc.value("FinishedAt", int64_t(0));
+  e->c.state.finishedAt = fin > 0 ? fin : nowNanos();
+  e->c.state.pid = 0;
+  e->c.state.monitorPid = 0;
+  if (doc.contains("Error") && doc["Error"].is_string()) e->c.state.error = doc["Error"];
+  e->exitSeq++;
+  (void)saveLocked(*e);
+  for (auto& s : e->sessions) {
+    std::lock_guard sl(s->mu);
+    s->done = true;
+    if (!s->closed && s->raw) s->raw->close();
+  }
+  std::string id = e->c.id;
+  json attrs = eventAttrs(*e, {{"exitCode", std::to_string(e->c.state.exitCode)}});
+  bool autoRemove = e->c.hostConfig.value("AutoRemove", false);
+  cv_.notify_all();
+  lk.unlock();
+  emit_("container", "die", id, attrs);
+  if (autoRemove) {
+    lk.lock();
+    if (!e->removed && !e->busy) (void)removeLocked(lk, e);
+  }
+}
+
+bool ServiceImpl::waitExitLocked(std::unique_lock<std::mutex>& lk, Entry& e, uint64_t baseline, int timeoutMs) {
+  return cv_.wait_for(lk, std::chrono::milliseconds(timeoutMs),
+                      [&] { return e.exitSeq > baseline || e.removed; });
+}
+
+Result<> ServiceImpl::kill(const std::string& ref, const std::string& signal) {
+  TRY_ASSIGN(int sig, parseSignal(signal.empty() ? "KILL" : signal));
+  std::unique_lock lk(mu_);
+  TRY_ASSIGN(auto e, getLocked(ref));
+  if (e->c.state.status != State::Running && e->c.state.status != State::Paused)
+    return errorf(Code::Conflict, "Cannot kill container: {}: Container {} is not running", ref, e->c.id);
+  if (e->mon) TRY(e->mon->send(MsgType::Signal, encodeInt(sig)));
+  else if (e->c.state.pid > 0) ::kill(e->c.state.pid, sig);
+  json attrs = eventAttrs(*e, {{"signal", std::to_string(sig)}});
+  std::string id = e->c.id;
+  lk.unlock();
+  emit_("container", "kill", id, attrs);
+  return {};
+}
+
+Result<> ServiceImpl::stop(const std::string& ref, std::optional<int> timeout) {
+  std::unique_lock lk(mu_);
+  TRY_ASSIGN(auto e, getLocked(ref));
+  if (e->c.state.status != State::Running && e->c.state.status != State::Paused)
+    return makeError(Code::NotModified, "container already stopped");
+  int t = timeout ? *timeout : e->c.config.value("StopTimeout", 10);
+  int sig = SIGTERM;
+  if (auto s = e->c.config.value("StopSignal", ""); !s.empty())
+    if (auto p = parseSignal(s)) sig = *p;
+  e->c.state.stoppedByUser = true;
+  (void)saveLocked(*e);
+  uint64_t base = e->exitSeq;
+  std::string id = e->c.id;
+  auto send = [&](int s) {
+    if (e->mon) (void)e->mon->send(MsgType::Signal, encodeInt(s));
+    else if (e->c.state.pid > 0) ::kill(e->c.state.pid, s);
+    json attrs = eventAttrs(*e, {{"signal", std::to_string(s)}});
+    lk.unlock();
+    emit_("container", "kill", id, attrs);
+    lk.lock();
+  };
+  if (t != 0) send(sig);
+  bool exited = t < 0 ? (waitExitLocked(lk, *e, base, INT32_MAX), true) : waitExitLocked(lk, *e, base, t * 1000);
+  if (!exited) {
+    send(SIGKILL);
+    if (!waitExitLocked(lk, *e, base, 30000)) return errorf(Code::Internal, "container {} did not stop", id);
+  }
+  json attrs = eventAttrs(*e);
+  lk.unlock();
+  emit_("container", "stop", id, attrs);
+  return {};
+}
+
+Result<> ServiceImpl::restart(const std::string& ref, std::optional<int> timeout) {
+  auto s = stop(ref, timeout);
+  if (!s && s.error().code != Code::NotModified) return s;
+  auto r = start(ref);
+  if (!r && r.error().code != Code::NotModified) return r;
+  std::string id;
+  json attrs;
+  {
+    std::lock_guard lk(mu_);
+    if (auto e = findLocked(ref)) {
+      id = e->c.id;
+      attrs = eventAttrs(*e);
+    }
+  }
+  if (!id.empty()) emit_("container", "restart", id, attrs);
+  return {};
+}
+
+Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared_ptr<Entry> e) {
+  e->c.state.status = State::Removing;
+  std::string id = e->c.id;
+  json attrs = eventAttrs(*e);
+  if (auto r = store_.remove(id); !r) {
+    e->c.state.status = State::Dead;
+    return r;
+  }
+  e->removed = true;
+  byId_.erase(id);
+  cv_.notify_all();
+  lk.unlock();
+  auto rr = removeAll(dirOf(id));
+  if (!rr) log::warn("remove container dir: {}", rr.error().message);
+  emit_("container", "destroy", id, attrs);
+  lk.lock();
+  return {};
+}
+
+Result<> ServiceImpl::remove(const std::string& ref, bool force, bool removeVolumes) {
+  std::unique_lock lk(mu_);
+  TRY_ASSIGN(auto e, getLocked(ref));
+  if (e->c.state.status == State::Running || e->c.state.status == State::Paused) {
+    if (!force)
+      return errorf(Code::Conflict,
+                    "You cannot remove a running container {}. Stop the container before attempting removal or "
+                    "force remove",
+                    e->c.id);
+    uint64_t base = e->exitSeq;
+    if (e->mon) (void)e->mon->send(MsgType::Signal, encodeInt(SIGKILL));
+    else if (e->c.state.pid > 0) ::kill(e->c.state.pid, SIGKILL);
+    if (!waitExitLocked(lk, *e, base, 30000)) return errorf(Code::Internal, "could not kill container {}", e->c.id);
+    if (e->removed) return {};  // AutoRemove got there first
+  }
+  if (e->busy) return errorf(Code::Conflict, "removal of container {} is already in progress", e->c.id);
+  return removeLocked(lk, e);
+}
+
+Result<> ServiceImpl::rename(const std::string& ref, const std::string& newNameIn) {
+  std::string newName = newNameIn;
+  if (!std::regex_match(newName, nameRe()))
+    return errorf(Code::InvalidArgument, "Invalid container name ({}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", newName);
+  if (newName[0] == '/') newName = newName.substr(1);
+  std::unique_lock lk(mu_);
+  TRY_ASSIGN(auto e, getLocked(ref));
+  for (auto& [id, other] : byId_)
+    if (!other->removed && other->c.name == newName)
+      return errorf(Code::Conflict,
+                    "Conflict. The container name \"/{}\" is already in use by container \"{}\". You have to "
+                    "remove (or rename) that container to be able to reuse that name.",
+                    newName, id);
+  std::string old = e->c.name;
+  e->c.name = newName;
+  TRY(saveLocked(*e));
+  json attrs = eventAttrs(*e, {{"oldName", "/" + old}});
+  std::string id = e->c.id;
+  lk.unlock();
+  emit_("container", "rename", id, attrs);
+  return {};
+}
+
+Result<> ServiceImpl::resize(const std::string& ref, int h, int w) {
+  std::lock_guard lk(mu_);
+  TRY_ASSIGN(auto e, getLocked(ref));
+  if (e->c.state.status != State::Running) return errorf(Code::Conflict, "Container {} is not running", e->c.id);
+  if (!e->mon) return {};
+  uint16_t dims[2] = {uint16_t(h), uint16_t(w)};
+  return e->mon->send(MsgType::Resize, std::string_view(reinterpret_cast<const char*>(dims), sizeof dims));
+}
+
+Result<uint64_t> ServiceImpl::waitBaseline(const std::string& id) {
+  std::lock_guard lk(mu_);
+  TRY_ASSIGN(auto e, getLocked(id));
+  return e->exitSeq;
+}
+
+Result<int> ServiceImpl::wait(const std::string& ref, const std::string& condition, uint64_t baseline,
+                              const std::function<bool()>& cancelled) {
+  if (!condition.empty() && condition != "not-running" && condition != "next-exit" && condition != "removed")
+    return errorf(Code::InvalidArgument, "invalid condition: \"{}\"", condition);
+  std::unique_lock lk(mu_);
+  std::shared_ptr<Entry> e;
+  if (auto it = byId_.find(ref); it != byId_.end()) e = it->second;
+  else e = findLocked(ref);
+  if (!e) return errorf(Code::NotFound, "No such container: {}", ref);
+  auto done = [&] {
+    if (condition == "removed") return e->removed;
+    if (condition == "next-exit") return e->exitSeq > baseline || e->removed;
+    return e->removed || (e->c.state.status != State::Running && e->c.state.status != State::Paused &&
+                          e->c.state.status != State::Restarting);
+  };
+  while (!done()) {
+    cv_.wait_for(lk, std::chrono::milliseconds(500));
+    if (stopping_) return makeError(Code::Cancelled, "daemon shutting down");
+    if (!done() && cancelled && cancelled()) return makeError(Code::Cancelled, "client went away");
+  }
+  return e->c.state.exitCode;
+}
+
+Result<bool> ServiceImpl::isTty(const std::string& id) {
+  std::lock_guard lk(mu_);
+  TRY_ASSIGN(auto e, getLocked(id));
+  return e->c.tty();
+}
+
+std::vector<image::ImageUser> ServiceImpl::imageUsers(const std::string& imageId) {
+  std::lock_guard lk(mu_);
+  std::vector<image::ImageUser> out;
+  for (auto& [id, e] : byId_)
+    if (!e->removed && e->c.imageId == imageId)
+      out.push_back({id, e->c.state.status == State::Running || e->c.state.status == State::Paused});
+  return out;
+}
+
+Service::Counts ServiceImpl::counts() {
+  std::lock_guard lk(mu_);
+  Counts c;
+  for (auto& [id, e] : byId_) {
+    if (e->removed) continue;
+    c.total++;
+    if (e->c.state.status == State::Running) c.running++;
+    else if (e->c.state.status == State::Paused) c.paused++;
+    else c.stopped++;
+  }
+  return c;
+}
+
+Result<> ServiceImpl::restore() {
+  TRY_ASSIGN(auto all, store_.loadAll());
+  std::vector<std::shared_ptr<Entry>> live;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& c : all) {
+      auto e = std::make_shared<Entry>();
+      e->c = std::move(c);
+      byId_[e->c.id] = e;
+      if (e->c.state.status == State::Running || e->c.state.status == State::Paused ||
+          e->c.state.status == State::Restarting)
+        live.push_back(e);
+      else if (e->c.state.status == State::Removing)
+        e->c.state.status = State::Dead;
+    }
+  }
+  for (auto& e : live) {
+    auto conn = MonitorConn::connect(socketOf(e->c.id));
+    if (conn) {
+      std::shared_ptr<MonitorConn> mon(std::move(*conn));
+      if (mon->send(MsgType::Hello)) {
+        std::lock_guard lk(mu_);
+        e->mon = mon;
+        readers_.emplace_back([this, e, mon] { readerLoop(e, mon); });
+        log::info("restored container {} (pid {})", e->c.shortId(), e->c.state.pid);
+        continue;
+      }
+    }
+    // The monitor is gone: take the exit it recorded.
+    json doc = json::object();
+    if (auto f = readFile(dirOf(e->c.id) + "/exit.json")) {
+      try {
+        doc = json::parse(*f);
+      } catch (...) {
+      }
+    }
+    if (!doc.contains("ExitCode")) {
+      doc["ExitCode"] = 255;
+      doc["Error"] = "container monitor is gone";
+    }
+    log::info("container {} exited while the daemon was down (code {})", e->c.shortId(), doc.value("ExitCode", 255));
+    handleExit(e, doc);
+  }
+  return {};
+}
+
+void ServiceImpl::shutdown() {
+  std::vector<std::thread> readers;
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    for (auto& [id, e] : byId_)
+      if (e->mon) e->mon->shutdown();
+    for (auto& [id, x] : execs_)
+      if (x->mon) x->mon->shutdown();
+    readers.swap(readers_);
+    cv_.notify_all();
+  }
+  for (auto& t : readers)
+    if (t.joinable()) t.join();
+}
+
+}  // namespace berth::container

@@ -1,0 +1,121 @@
+#pragma once
+// The container service: lifecycle, attach, logs, exec, inspect/list.
+// Knows nothing of HTTP: the containers router maps the Engine API onto it.
+// Thread safety: every method may be called from any thread.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/http.h"
+#include "common/result.h"
+#include "container/model.h"
+#include "image/service.h"
+
+namespace berth::container {
+
+struct ServiceConfig {
+  std::string dataRoot;     // containers live in dataRoot/containers/<id>
+  std::string execRoot;     // monitor sockets: execRoot/m/<12hex>.sock
+  std::string monitorBin;   // path of berth-monitor
+  std::string cgroupParent = "berth";
+  std::string cgroupRoot = "/sys/fs/cgroup";
+};
+
+// Persistence of container records (SQLite in the daemon, a map in tests).
+class ContainerStore {
+ public:
+  virtual ~ContainerStore() = default;
+  virtual Result<> save(const Container& c) = 0;  // insert or replace
+  virtual Result<> remove(const std::string& id) = 0;
+  virtual Result<std::vector<Container>> loadAll() = 0;
+};
+
+struct CreateResult {
+  std::string id;
+  std::vector<std::string> warnings;
+};
+
+struct AttachOptions {
+  bool stdinWanted = false, stdoutWanted = true, stderrWanted = true;
+  bool logs = false;
+  std::string detachKeys;
+};
+
+struct LogsOptions {
+  bool stdoutWanted = true, stderrWanted = true;
+  bool follow = false, timestamps = false;
+  int64_t since = 0, until = 0;  // unix nanos, 0 = unbounded
+  int64_t tail = -1;             // -1 = all
+};
+
+using EmitFn = std::function<void(const std::string& type, const std::string& action, const std::string& id,
+                                  const nlohmann::json& attributes)>;
+
+class Service {
+ public:
+  virtual ~Service() = default;
+
+  // Full id for a name, id or unique id prefix. NotFound: "No such container: ref".
+  virtual Result<std::string> resolveId(const std::string& ref) = 0;
+  virtual Result<CreateResult> create(const std::string& name, const nlohmann::json& body) = 0;
+  // NotModified when already running.
+  virtual Result<> start(const std::string& ref) = 0;
+  // timeout: seconds before SIGKILL (nullopt: StopTimeout or 10). NotModified when not running.
+  virtual Result<> stop(const std::string& ref, std::optional<int> timeout) = 0;
+  virtual Result<> restart(const std::string& ref, std::optional<int> timeout) = 0;
+  virtual Result<> kill(const std::string& ref, const std::string& signal) = 0;
+  virtual Result<> remove(const std::string& ref, bool force, bool removeVolumes) = 0;
+  virtual Result<> rename(const std::string& ref, const std::string& newName) = 0;
+  virtual Result<> resize(const std::string& ref, int height, int width) = 0;
+
+  // Wait: take the baseline before answering the request's headers, then
+  // block in wait(). condition: "" / "not-running", "next-exit", "removed".
+  // Returns the exit code. cancelled() is polled about once a second.
+  virtual Result<uint64_t> waitBaseline(const std::string& id) = 0;
+  virtual Result<int> wait(const std::string& id, const std::string& condition, uint64_t baseline,
+                           const std::function<bool()>& cancelled) = 0;
+
+  // Runs an attach session on a hijacked stream until the container exits,
+  // the client goes away, or (tty / !StdinOnce) the client closes stdin.
+  virtual Result<> attach(const std::string& id, const AttachOptions& opts, api::RawStream& stream) = 0;
+  virtual Result<> logs(const std::string& id, const LogsOptions& opts, api::StreamWriter& out) = 0;
+  virtual Result<bool> isTty(const std::string& id) = 0;
+
+  virtual Result<nlohmann::json> inspect(const std::string& ref, bool size) = 0;
+  // filters: id, name, label, status, ancestor, exited, before, since.
+  virtual Result<nlohmann::json> list(bool all, int limit, bool size, const api::Filters& filters) = 0;
+
+  // Exec.
+  virtual Result<std::string> execCreate(const std::string& ref, const nlohmann::json& body) = 0;
+  // detach: returns once started. Otherwise streams on `stream` until exit.
+  // Errors before the process runs come back as Result errors.
+  virtual Result<> execStart(const std::string& execId, bool detach, api::RawStream* stream) = 0;
+  virtual Result<nlohmann::json> execInspect(const std::string& execId) = 0;
+  virtual Result<> execResize(const std::string& execId, int height, int width) = 0;
+
+  // For the image service's rmi / prune checks.
+  virtual std::vector<image::ImageUser> imageUsers(const std::string& imageId) = 0;
+  // Counts for /info.
+  struct Counts {
+    int total = 0, running = 0, paused = 0, stopped = 0;
+  };
+  virtual Counts counts() = 0;
+
+  // Daemon start: load records and reconnect to monitors still running.
+  virtual Result<> restore() = 0;
+  // Daemon stop: drop monitor connections, leave containers running.
+  virtual void shutdown() = 0;
+};
+
+std::unique_ptr<Service> makeService(ServiceConfig cfg, ContainerStore& store, image::ImageService& images,
+                                     EmitFn emit);
+
+// Signal names as Docker accepts them: "KILL", "SIGKILL", "9".
+Result<int> parseSignal(const std::string& s);
+
+}  // namespace berth::container

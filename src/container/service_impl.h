@@ -1,0 +1,116 @@
+#pragma once
+// Internal: the container service's implementation class, split over
+// service.cpp (lifecycle), service_io.cpp (attach, logs, exec) and
+// service_json.cpp (inspect, list). Not for use outside src/container.
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "container/monitor_client.h"
+#include "container/service.h"
+
+namespace berth::container {
+
+// One client attached to a container's stdio.
+struct AttachSession {
+  api::RawStream* raw = nullptr;
+  bool wantStdin = false, wantStdout = true, wantStderr = true, tty = false;
+  std::mutex mu;           // guards raw use and closed
+  bool closed = false;     // raw must not be touched once set
+  bool done = false;       // the container exited: end the session
+  // Writes output; false when the client is gone.
+  bool writeOutput(monitor::MsgType stream, std::string_view data);
+};
+
+// In-memory state of one container next to its persisted record.
+struct Entry {
+  Container c;
+  std::shared_ptr<MonitorConn> mon;  // set while a monitor is connected
+  std::vector<std::shared_ptr<AttachSession>> sessions;
+  std::string pendingStdin;          // stdin that arrived before start
+  bool pendingStdinClose = false;
+  bool busy = false;                 // start/stop/remove in progress
+  uint64_t exitSeq = 0;              // increments on every exit
+  bool removed = false;
+};
+
+struct Exec {
+  std::string id, containerId;
+  nlohmann::json config;  // the exec create body
+  bool running = false, started = false;
+  int exitCode = 0;
+  bool hasExit = false;
+  int pid = 0;
+  std::shared_ptr<MonitorConn> mon;
+};
+
+class ServiceImpl : public Service {
+ public:
+  ServiceImpl(ServiceConfig cfg, ContainerStore& store, image::ImageService& images, EmitFn emit);
+  ~ServiceImpl() override;
+
+  Result<std::string> resolveId(const std::string& ref) override;
+  Result<CreateResult> create(const std::string& name, const nlohmann::json& body) override;
+  Result<> start(const std::string& ref) override;
+  Result<> stop(const std::string& ref, std::optional<int> timeout) override;
+  Result<> restart(const std::string& ref, std::optional<int> timeout) override;
+  Result<> kill(const std::string& ref, const std::string& signal) override;
+  Result<> remove(const std::string& ref, bool force, bool removeVolumes) override;
+  Result<> rename(const std::string& ref, const std::string& newName) override;
+  Result<> resize(const std::string& ref, int height, int width) override;
+  Result<uint64_t> waitBaseline(const std::string& id) override;
+  Result<int> wait(const std::string& id, const std::string& condition, uint64_t baseline,
+                   const std::function<bool()>& cancelled) override;
+  Result<> attach(const std::string& id, const AttachOptions& opts, api::RawStream& stream) override;
+  Result<> logs(const std::string& id, const LogsOptions& opts, api::StreamWriter& out) override;
+  Result<bool> isTty(const std::string& id) override;
+  Result<nlohmann::json> inspect(const std::string& ref, bool size) override;
+  Result<nlohmann::json> list(bool all, int limit, bool size, const api::Filters& filters) override;
+  Result<std::string> execCreate(const std::string& ref, const nlohmann::json& body) override;
+  Result<> execStart(const std::string& execId, bool detach, api::RawStream* stream) override;
+  Result<nlohmann::json> execInspect(const std::string& execId) override;
+  Result<> execResize(const std::string& execId, int height, int width) override;
+  std::vector<image::ImageUser> imageUsers(const std::string& imageId) override;
+  Counts counts() override;
+  Result<> restore() override;
+  void shutdown() override;
+
+ private:
+  // Requires mu_.
+  std::shared_ptr<Entry> findLocked(const std::string& ref);
+  Result<std::shared_ptr<Entry>> getLocked(const std::string& ref);
+  Result<> saveLocked(Entry& e);
+  std::string dirOf(const std::string& id) const { return cfg_.dataRoot + "/containers/" + id; }
+  std::string socketOf(const std::string& id) const { return cfg_.execRoot + "/m/" + id.substr(0, 12) + ".sock"; }
+  std::string logPathOf(const std::string& id) const { return dirOf(id) + "/" + id + "-json.log"; }
+  nlohmann::json eventAttrs(const Entry& e, nlohmann::json extra = nlohmann::json::object());
+  std::string generateName();
+
+  Result<> prepareBundle(Entry& e);
+  // Reads monitor messages until it goes away; handles Exit.
+  void readerLoop(std::shared_ptr<Entry> e, std::shared_ptr<MonitorConn> mon);
+  void handleExit(const std::shared_ptr<Entry>& e, const nlohmann::json& exitDoc);
+  // Waits (mu_ held via lk) until exitSeq > baseline or timeout; true if exited.
+  bool waitExitLocked(std::unique_lock<std::mutex>& lk, Entry& e, uint64_t baseline, int timeoutMs);
+  Result<> removeLocked(std::unique_lock<std::mutex>& lk, std::shared_ptr<Entry> e);
+  void sendStdinLocked(Entry& e, std::string_view data);
+  void execReader(std::shared_ptr<Exec> x, api::RawStream* stream, bool tty);
+  nlohmann::json inspectJson(const Entry& e, bool size);
+  nlohmann::json summaryJson(const Entry& e, bool size);
+
+  ServiceConfig cfg_;
+  ContainerStore& store_;
+  image::ImageService& images_;
+  EmitFn emit_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, std::shared_ptr<Entry>> byId_;
+  std::map<std::string, std::shared_ptr<Exec>> execs_;
+  std::vector<std::thread> readers_;
+  bool stopping_ = false;
+};
+
+}  // namespace berth::container

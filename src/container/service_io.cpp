@@ -1,0 +1,391 @@
+// Attach, logs and exec: the streaming parts of the container service.
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <thread>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "container/service_impl.h"
+#include "container/spec.h"
+
+namespace berth::container {
+
+using json = nlohmann::json;
+using monitor::MsgType;
+
+namespace {
+
+// Docker's stdcopy frame: [stream, 0, 0, 0, size BE32] + payload.
+std::string muxFrame(int stream, std::string_view data) {
+  std::string f(8, '\0');
+  f[0] = char(stream);
+  uint32_t n = uint32_t(data.size());
+  f[4] = char((n >> 24) & 0xff);
+  f[5] = char((n >> 16) & 0xff);
+  f[6] = char((n >> 8) & 0xff);
+  f[7] = char(n & 0xff);
+  f.append(data);
+  return f;
+}
+
+}  // namespace
+
+bool AttachSession::writeOutput(MsgType stream, std::string_view data) {
+  bool isErr = stream == MsgType::Stderr;
+  if ((isErr && !wantStderr) || (!isErr && !wantStdout)) return true;
+  std::lock_guard lk(mu);
+  if (closed || !raw) return false;
+  return raw->write(tty ? std::string(data) : muxFrame(isErr ? 2 : 1, data));
+}
+
+void ServiceImpl::sendStdinLocked(Entry& e, std::string_view data) {
+  if (e.mon) (void)e.mon->send(MsgType::Stdin, data);
+  else if (e.c.state.status == State::Created || e.c.state.status == State::Exited) e.pendingStdin.append(data);
+}
+
+Result<> ServiceImpl::attach(const std::string& ref, const AttachOptions& opts, api::RawStream& raw) {
+  auto s = std::make_shared<AttachSession>();
+  std::shared_ptr<Entry> e;
+  bool stdinOnce = false;
+  {
+    std::lock_guard lk(mu_);
+    TRY_ASSIGN(e, getLocked(ref));
+    s->raw = &raw;
+    s->wantStdin = opts.stdinWanted && e->c.config.value("OpenStdin", false);
+    s->wantStdout = opts.stdoutWanted;
+    s->wantStderr = opts.stderrWanted;
+    s->tty = e->c.tty();
+    stdinOnce = e->c.config.value("StdinOnce", false);
+    e->sessions.push_back(s);
+  }
+  json attrs;
+  {
+    std::lock_guard lk(mu_);
+    attrs = eventAttrs(*e);
+  }
+  emit_("container", "attach", e->c.id, attrs);
+
+  bool readClient = true;
+  char buf[32768];
+  for (;;) {
+    {
+      std::lock_guard lk(mu_);
+      if (s->done || stopping_ || e->removed) break;
+    }
+    if (!readClient) {
+      std::unique_lock lk(mu_);
+      cv_.wait_for(lk, std::chrono::milliseconds(500), [&] { return s->done || stopping_ || e->removed; });
+      continue;
+    }
+    ssize_t n = raw.read(buf, sizeof buf);
+    if (n > 0) {
+      if (s->wantStdin) {
+        std::lock_guard lk(mu_);
+        sendStdinLocked(*e, std::string_view(buf, size_t(n)));
+      }
+      continue;
+    }
+    if (n < 0) break;  // client gone
+    // EOF: the client half-closed its side.
+    if (!s->wantStdin) {
+      readClient = false;
+      continue;
+    }
+    if (stdinOnce && !s->tty) {
+      std::lock_guard lk(mu_);
+      if (e->mon) (void)e->mon->send(MsgType::StdinClose);
+      else e->pendingStdinClose = true;
+      readClient = false;
+      continue;
+    }
+    break;  // tty / !StdinOnce: EOF ends this session, the container keeps running
+  }
+  {
+    std::lock_guard lk(mu_);
+    std::erase(e->sessions, s);
+  }
+  {
+    std::lock_guard sl(s->mu);
+    s->closed = true;
+  }
+  raw.close();
+  return {};
+}
+
+Result<> ServiceImpl::logs(const std::string& ref, const LogsOptions& opts, api::StreamWriter& out) {
+  std::shared_ptr<Entry> e;
+  {
+    std::lock_guard lk(mu_);
+    TRY_ASSIGN(e, getLocked(ref));
+  }
+  bool tty = e->c.tty();
+  std::string path = logPathOf(e->c.id);
+
+  struct Line {
+    bool isErr;
+    int64_t t;
+    std::string text;
+  };
+  auto parseLine = [](std::string_view l) -> std::optional<Line> {
+    try {
+      json j = json::parse(l);
+      auto ts = parseRfc3339(j.value("time", ""));
+      return Line{j.value("stream", "stdout") == "stderr", ts ? *ts : 0, j.value("log", "")};
+    } catch (...) {
+      return std::nullopt;
+    }
+  };
+  auto emitLine = [&](const Line& ln) -> bool {
+    if (ln.isErr ? !opts.stderrWanted : !opts.stdoutWanted) return true;
+    if (opts.since > 0 && ln.t < opts.since) return true;
+    if (opts.until > 0 && ln.t > opts.until) return true;
+    std::string payload = opts.timestamps ? formatRfc3339Nano(ln.t) + " " + ln.text : ln.text;
+    return out.write(tty ? payload : muxFrame(ln.isErr ? 2 : 1, payload));
+  };
+
+  FILE* f = fopen(path.c_str(), "re");
+  std::string partial;
+  auto readNew = [&](std::vector<Line>& lines) {
+    if (!f) f = fopen(path.c_str(), "re");
+    if (!f) return;
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) partial.append(buf, n);
+    clearerr(f);
+    size_t start = 0, nl;
+    while ((nl = partial.find('\n', start)) != std::string::npos) {
+      if (auto ln = parseLine(std::string_view(partial).substr(start, nl - start))) lines.push_back(std::move(*ln));
+      start = nl + 1;
+    }
+    partial.erase(0, start);
+  };
+  ScopeExit closeFile([&] {
+    if (f) fclose(f);
+  });
+
+  std::vector<Line> lines;
+  readNew(lines);
+  size_t from = 0;
+  if (opts.tail >= 0 && size_t(opts.tail) < lines.size()) from = lines.size() - size_t(opts.tail);
+  for (size_t i = from; i < lines.size(); i++)
+    if (!emitLine(lines[i])) return {};
+  if (!opts.follow) return {};
+  for (;;) {
+    bool running;
+    {
+      std::lock_guard lk(mu_);
+      running = !e->removed && (e->c.state.status == State::Running || e->c.state.status == State::Paused ||
+                                e->c.state.status == State::Restarting);
+    }
+    lines.clear();
+    readNew(lines);
+    for (auto& ln : lines)
+      if (!emitLine(ln)) return {};
+    if (!running) return {};
+    if (opts.until > 0 && nowNanos() > opts.until) return {};
+    if (out.clientGone()) return {};
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+Result<std::string> ServiceImpl::execCreate(const std::string& ref, const json& body) {
+  if (!body.is_object()) return makeError(Code::InvalidArgument, "exec config cannot be empty");
+  json cmd = body.value("Cmd", json(nullptr));
+  if (!cmd.is_array() || cmd.empty()) return makeError(Code::InvalidArgument, "No exec command specified");
+  std::unique_lock lk(mu_);
+  TRY_ASSIGN(auto e, getLocked(ref));
+  if (e->c.state.status != State::Running) return errorf(Code::Conflict, "Container {} is not running", e->c.id);
+  if (e->c.state.status == State::Paused) return errorf(Code::Conflict, "Container {} is paused, unpause the container before exec", e->c.id);
+  auto x = std::make_shared<Exec>();
+  x->id = randomHexId();
+  x->containerId = e->c.id;
+  x->config = body;
+  execs_[x->id] = x;
+  e->c.execIds.push_back(x->id);
+  std::string cmdline;
+  for (auto& a : cmd) cmdline += (cmdline.empty() ? "" : " ") + a.get<std::string>();
+  json attrs = eventAttrs(*e, {{"execID", x->id}});
+  std::string cid = e->c.id;
+  lk.unlock();
+  emit_("container", "exec_create: " + cmdline, cid, attrs);
+  return x->id;
+}
+
+void ServiceImpl::execReader(std::shared_ptr<Exec> x, api::RawStream* stream, bool tty) {
+  int exitCode = 126;
+  for (;;) {
+    auto m = x->mon->recv();
+    if (!m) break;
+    if (m->type == MsgType::Stdout || m->type == MsgType::Stderr) {
+      if (stream) {
+        bool err = m->type == MsgType::Stderr;
+        bool wantOut = x->config.value("AttachStdout", true), wantErr = x->config.value("AttachStderr", true);
+        if ((err && !wantErr) || (!err && !wantOut)) continue;
+        stream->write(tty ? m->payload : muxFrame(err ? 2 : 1, m->payload));
+      }
+    } else if (m->type == MsgType::Exit) {
+      try {
+        exitCode = json::parse(m->payload).value("ExitCode", 126);
+      } catch (...) {
+      }
+      break;
+    }
+  }
+  std::string cid;
+  {
+    std::lock_guard lk(mu_);
+    x->exitCode = exitCode;
+    x->hasExit = true;
+    x->running = false;
+    x->mon.reset();
+    cid = x->containerId;
+    cv_.notify_all();
+  }
+  emit_("container", "exec_die", cid, {{"execID", x->id}, {"exitCode", std::to_string(exitCode)}});
+}
+
+Result<> ServiceImpl::execStart(const std::string& execId, bool detach, api::RawStream* stream) {
+  std::shared_ptr<Exec> x;
+  std::shared_ptr<Entry> e;
+  {
+    std::lock_guard lk(mu_);
+    auto it = execs_.find(execId);
+    if (it == execs_.end()) return errorf(Code::NotFound, "No such exec instance: {}", execId);
+    x = it->second;
+    if (x->started) return errorf(Code::Conflict, "Error: Exec command {} has already run", execId);
+    auto ce = byId_.find(x->containerId);
+    if (ce == byId_.end() || ce->second->c.state.status != State::Running)
+      return errorf(Code::Conflict, "Container {} is not running", x->containerId);
+    e = ce->second;
+    x->started = true;
+    x->running = true;
+  }
+  const json& b = x->config;
+  bool tty = b.value("Tty", false);
+  auto fail = [&](int code, const std::string& msg) -> Result<> {
+    {
+      std::lock_guard lk(mu_);
+      x->running = false;
+      x->hasExit = true;
+      x->exitCode = code;
+      cv_.notify_all();
+    }
+    if (detach || !stream) return makeError(Code::Internal, msg);
+    std::string text = msg + "\r\n";
+    stream->write(tty ? text : muxFrame(1, text));
+    stream->close();
+    return {};
+  };
+
+  std::string userStr = b.value("User", "");
+  if (userStr.empty()) userStr = e->c.config.value("User", "");
+  std::string dir = dirOf(e->c.id);
+  std::vector<std::string> lower;
+  if (auto img = images_.resolve(e->c.imageId)) lower = img->lowerDirs;
+  auto user = resolveUser(userStr, lower);
+  if (!user) return fail(126, user.error().message);
+  std::vector<std::string> env = e->c.config.value("Env", std::vector<std::string>{});
+  if (b.contains("Env") && b["Env"].is_array())
+    for (auto& v : b["Env"])
+      if (v.is_string()) env.push_back(v.get<std::string>());
+  std::string cwd = b.value("WorkingDir", "");
+  if (cwd.empty()) cwd = e->c.config.value("WorkingDir", "");
+  std::vector<std::string> argv = b["Cmd"].get<std::vector<std::string>>();
+  int rows = 0, cols = 0;
+  if (b.contains("ConsoleSize") && b["ConsoleSize"].is_array() && b["ConsoleSize"].size() == 2) {
+    rows = b["ConsoleSize"][0].get<int>();
+    cols = b["ConsoleSize"][1].get<int>();
+  }
+  json proc = processSpec(argv, env, cwd, *user, tty, rows, cols,
+                          b.value("Privileged", false) || e->c.hostConfig.value("Privileged", false));
+  if (b.value("AttachStdin", false)) proc["berthStdin"] = true;
+  (void)mkdirAll(dir + "/execs", 0700);
+  std::string procPath = dir + "/execs/" + x->id + ".json";
+  if (auto w = writeFileAtomic(procPath, proc.dump()); !w) return fail(126, w.error().message);
+  std::vector<std::string> args = {cfg_.monitorBin, "exec", "--pid", std::to_string(e->c.state.pid), "--process",
+                                   procPath};
+  auto spawned = spawnMonitor(args, dir + "/monitor.log");
+  if (!spawned) return fail(126, spawned.error().message);
+  std::shared_ptr<MonitorConn> mon(std::move(spawned->first));
+  auto first = mon->recv();
+  ::unlink(procPath.c_str());
+  if (!first || first->type != MsgType::Started) {
+    int err = first ? payloadInt(first->payload, 4) : 0;
+    std::string msg = first && first->payload.size() > 8 ? first->payload.substr(8) : "exec failed";
+    int code = (err == ENOENT) ? 127 : 126;
+    return fail(code, "OCI runtime exec failed: exec failed: unable to start container process: " + msg + ": unknown");
+  }
+  std::string cmdline;
+  for (auto& a : argv) cmdline += (cmdline.empty() ? "" : " ") + a;
+  {
+    std::lock_guard lk(mu_);
+    x->pid = payloadInt(first->payload);
+    x->mon = mon;
+  }
+  emit_("container", "exec_start: " + cmdline, e->c.id, {{"execID", x->id}});
+  if (detach || !stream) {
+    std::thread([this, x] { execReader(x, nullptr, false); }).detach();
+    return {};
+  }
+  // Client stdin -> process, on its own thread; output on this one.
+  bool wantStdin = b.value("AttachStdin", false);
+  std::thread in([stream, mon, wantStdin] {
+    char buf[32768];
+    for (;;) {
+      ssize_t n = stream->read(buf, sizeof buf);
+      if (n <= 0) {
+        if (n == 0 && wantStdin) (void)mon->send(MsgType::StdinClose);
+        return;
+      }
+      if (wantStdin) (void)mon->send(MsgType::Stdin, std::string_view(buf, size_t(n)));
+    }
+  });
+  execReader(x, stream, tty);
+  stream->close();
+  in.join();
+  return {};
+}
+
+Result<json> ServiceImpl::execInspect(const std::string& execId) {
+  std::lock_guard lk(mu_);
+  auto it = execs_.find(execId);
+  if (it == execs_.end()) return errorf(Code::NotFound, "No such exec instance: {}", execId);
+  auto& x = *it->second;
+  const json& b = x.config;
+  std::vector<std::string> cmd = b.value("Cmd", std::vector<std::string>{});
+  json args = json::array();
+  for (size_t i = 1; i < cmd.size(); i++) args.push_back(cmd[i]);
+  return json{{"ID", x.id},
+              {"Running", x.running},
+              {"ExitCode", x.hasExit ? json(x.exitCode) : json(nullptr)},
+              {"ProcessConfig",
+               {{"tty", b.value("Tty", false)},
+                {"entrypoint", cmd.empty() ? "" : cmd[0]},
+                {"arguments", args},
+                {"privileged", b.value("Privileged", false)},
+                {"user", b.value("User", "")}}},
+              {"OpenStdin", b.value("AttachStdin", false)},
+              {"OpenStderr", b.value("AttachStderr", false)},
+              {"OpenStdout", b.value("AttachStdout", false)},
+              {"CanRemove", false},
+              {"ContainerID", x.containerId},
+              {"DetachKeys", b.value("DetachKeys", "")},
+              {"Pid", x.pid}};
+}
+
+Result<> ServiceImpl::execResize(const std::string& execId, int h, int w) {
+  std::lock_guard lk(mu_);
+  auto it = execs_.find(execId);
+  if (it == execs_.end()) return errorf(Code::NotFound, "No such exec instance: {}", execId);
+  if (!it->second->mon) return {};
+  uint16_t dims[2] = {uint16_t(h), uint16_t(w)};
+  return it->second->mon->send(MsgType::Resize, std::string_view(reinterpret_cast<const char*>(dims), sizeof dims));
+}
+
+}  // namespace berth::container

@@ -1,0 +1,42 @@
+#pragma once
+// Container config + host config + image -> OCI runtime-spec config.json,
+// the single input of every runtime (docs/monitor.md).
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+#include "container/model.h"
+
+namespace berth::container {
+
+struct SpecPaths {
+  std::string bundleDir;                // containers/<id>
+  std::vector<std::string> lowerDirs;   // image snapshots, topmost first
+  std::string cgroupParent;             // e.g. "berth"
+};
+
+// Docker's default capability set, as runtime-spec names ("CAP_CHOWN", ...).
+const std::vector<std::string>& defaultCapabilities();
+
+struct ResolvedUser {
+  uint32_t uid = 0, gid = 0;
+  std::vector<uint32_t> additionalGids;
+  std::string home = "/";
+};
+
+// Resolves Docker's -u forms (name, uid, name:group, uid:gid) against the
+// image's /etc/passwd and /etc/group found in lowerDirs (topmost first).
+// Unknown name -> "unable to find user X: no matching entries in passwd file".
+Result<ResolvedUser> resolveUser(const std::string& user, const std::vector<std::string>& lowerDirs);
+
+// Builds the OCI process object for the container's init or an exec.
+nlohmann::json processSpec(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                           const std::string& cwd, const ResolvedUser& user, bool tty, int rows, int cols,
+                           bool privileged);
+
+Result<nlohmann::json> buildSpec(const Container& c, const SpecPaths& paths);
+
+}  // namespace berth::container
