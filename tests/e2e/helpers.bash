@@ -243,12 +243,15 @@ e2e_teardown() {
   berthd_log_tail 40 >&2
 }
 
-# _e2e_is_cmd PID WORD: PID is alive and its argv[0] mentions WORD.
+# _e2e_is_cmd PID WORD: PID is alive and the base name of its argv[0] (or
+# of argv[1], for a program run by an interpreter) starts with WORD.
 _e2e_is_cmd() {
-  local pid=$1 word=$2 argv0
+  local pid=$1 word=$2 a
   [[ $pid =~ ^[0-9]+$ ]] && [ "$pid" -gt 1 ] || return 1
-  argv0=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n1) || return 1
-  [[ $argv0 == *"$word"* ]]
+  while IFS= read -r a; do
+    [[ ${a##*/} == "$word"* ]] && return 0
+  done < <(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n2)
+  return 1
 }
 
 # _e2e_pids_mentioning WORD ROOT: live pids whose argv[0] mentions WORD and
@@ -323,7 +326,7 @@ e2e_cleanup_root() {
   # 1. the daemon(s) this root started
   for pid in $(cat "$root/berthd.pids" "$root/berthd.pid" 2>/dev/null) \
              $(_e2e_pids_mentioning berthd "$root"); do
-    _e2e_is_cmd "$pid" berthd && ! _e2e_is_cmd "$pid" berth-monitor && _e2e_stop_pid "$pid" berthd
+    _e2e_stop_pid "$pid" berthd
   done
 
   # 2. container processes: whatever is in our cgroups (thaw paused ones

@@ -16,21 +16,30 @@ pane_has() {
   tmux -S "$(TMUX_SOCK)" capture-pane -p -S -200 -t "$1" 2>/dev/null | grep -qF -- "$2"
 }
 
+# prompt_or_exit SESSION RCFILE: a line ends in a root shell prompt ("/ #";
+# tmux strips trailing blanks), or the client already exited.
+prompt_or_exit() {
+  tmux -S "$(TMUX_SOCK)" capture-pane -p -t "$1" 2>/dev/null | grep -qE '#$' || [ -s "$2" ]
+}
+
 pane_dump() {
   echo "--- pane $1 ---" >&2
-  tmux -S "$(TMUX_SOCK)" capture-pane -p -S -200 -t "$1" >&2 2>/dev/null || true
+  tmux -S "$(TMUX_SOCK)" capture-pane -p -S -200 -t "$1" 2>/dev/null | grep -v '^ *$' >&2 || true
 }
 
 scenario_tty_shell() {
-  local c=$1 sess="tty-$c" rcf="$E2E_ROOT/tty-$c.rc" cmd
+  local c=$1 sess="tty-$1" rcf="$E2E_ROOT/tty-$1.rc" cmd
   cmd="$(cli_cmdline "$c") run -it --rm busybox sh"
   rm -f "$rcf"
   # the pane runs the client, then records its exit status and lingers so
   # the screen can still be read
   tmux -S "$(TMUX_SOCK)" new-session -d -s "$sess" -x 100 -y 30 \
     "timeout --foreground -k 5 120 $cmd; echo \$? > $rcf; sleep 60" 3>&- 4>&-
-  if ! retry_until 30 pane_has "$sess" '# '; then
+  if ! retry_until 30 prompt_or_exit "$sess" "$rcf"; then
     pane_dump "$sess"; _e2e_fail "no shell prompt within 30 s"
+  fi
+  if [ -s "$rcf" ]; then
+    pane_dump "$sess"; _e2e_fail "the client exited with $(cat "$rcf") before the shell prompt"
   fi
   tmux -S "$(TMUX_SOCK)" send-keys -t "$sess" 'echo hi-$((6*7)) && tty' Enter
   if ! retry_until 20 pane_has "$sess" 'hi-42'; then
