@@ -1,0 +1,122 @@
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "monitor/run.h"
+#include "monitor/session.h"
+#include "monitor/stdio.h"
+#include "runtime/cgroups.h"
+#include "runtime/launch.h"
+
+namespace berth::monitor {
+
+using runtime::Cgroup;
+using runtime::Launch;
+using runtime::LaunchPlan;
+
+namespace {
+
+void logError(std::string_view msg) {
+  std::string line = fmt::format("berth-monitor: {}\n", msg);
+  (void)!::write(2, line.data(), line.size());
+}
+
+int failStart(Session& s, Stage stage, const Error& e) {
+  logError(e.message);
+  s.broadcast(MsgType::StartError, encodeStartError(stage, e.err, e.message));
+  s.finish("", 2000);
+  return 1;
+}
+
+bool sameNamespace(const std::string& a, const std::string& b) {
+  struct stat sa, sb;
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_ino == sb.st_ino &&
+         sa.st_dev == sb.st_dev;
+}
+
+}  // namespace
+
+int execProcess(const ExecOptions& o) {
+  if (::getsid(0) != ::getpid()) ::setsid();
+  ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGHUP, SIG_IGN);
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  Session session;
+  if (auto r = session.init(); !r) {
+    logError(r.error().message);
+    return 1;
+  }
+  if (::fcntl(3, F_GETFD) >= 0) session.addClient(UniqueFd(3));
+
+  auto text = readFile(o.processFile);
+  if (!text) return failStart(session, Stage::Config, text.error());
+  auto proc = runtime::parseProcess(*text);
+  if (!proc) return failStart(session, Stage::Config, proc.error());
+
+  // Namespaces of the target, mnt last (it changes our root in the child).
+  static constexpr std::pair<const char*, int> kNs[] = {
+      {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID},
+      {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS}};
+  LaunchPlan plan;
+  std::vector<UniqueFd> nsFds;
+  std::string base = "/proc/" + std::to_string(o.pid) + "/ns/";
+  for (const auto& [name, flag] : kNs) {
+    std::string path = base + name;
+    if (sameNamespace(path, std::string("/proc/self/ns/") + name)) continue;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+      if (errno == ENOENT && flag == CLONE_NEWCGROUP) continue;
+      return failStart(session, Stage::Clone, sysError(errno, "open {}", path).error());
+    }
+    if (flag == CLONE_NEWPID) {
+      if (::setns(fd.get(), CLONE_NEWPID) != 0)
+        return failStart(session, Stage::Clone, sysError(errno, "setns {}", path).error());
+      continue;
+    }
+    plan.joins.emplace_back(fd.get(), flag);
+    nsFds.push_back(std::move(fd));
+  }
+
+  Cgroup cg;
+  if (!o.cgroup.empty()) {
+    cg = Cgroup::existing(o.cgroupRoot, o.cgroup);
+  } else {
+    auto c = Cgroup::ofProcess(o.cgroupRoot, o.pid);
+    if (!c) return failStart(session, Stage::Cgroup, c.error());
+    cg = std::move(*c);
+  }
+
+  auto stdio = makeStdio(proc->terminal, o.stdinPipe, proc->consoleHeight, proc->consoleWidth);
+  if (!stdio) return failStart(session, Stage::Stdio, stdio.error());
+
+  runtime::prepareProcess(plan, *proc);
+  plan.stdio = stdio->childFds();
+  auto launch = Launch::start(plan);
+  if (!launch) return failStart(session, Stage::Clone, launch.error());
+  stdio->closeChildEnds();
+  nsFds.clear();
+  if (auto r = cg.addProcess(launch->pid()); !r) {
+    ::kill(launch->pid(), SIGKILL);
+    ::waitpid(launch->pid(), nullptr, 0);
+    return failStart(session, Stage::Cgroup, r.error());
+  }
+  if (auto f = launch->proceed()) {
+    ::waitpid(launch->pid(), nullptr, 0);
+    return failStart(session, f->stage, Error{Code::Internal, f->err, f->message});
+  }
+  int64_t startedAt = nowNanos();
+  session.setOutput(std::move(stdio->out), std::move(stdio->err), stdio->tty);
+  session.setStdin(std::move(stdio->in));
+  session.started(launch->pid());
+  int status = session.runUntilExit();
+  session.finish(exitJson(status, false, startedAt, session.finishedAt(), launch->pid()));
+  return 0;
+}
+
+}  // namespace berth::monitor

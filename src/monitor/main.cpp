@@ -1,0 +1,67 @@
+// berth-monitor: one per container (run) or exec (exec). docs/monitor.md.
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "monitor/run.h"
+
+namespace {
+
+int usage() {
+  static const char kUsage[] =
+      "usage: berth-monitor run --bundle DIR --id ID --socket PATH [--log PATH]\n"
+      "                         [--log-max-size BYTES] [--log-max-file N] [--cgroup-root DIR]\n"
+      "       berth-monitor exec --pid PID --process FILE [--cgroup PATH] [--cgroup-root DIR] [--stdin]\n";
+  (void)!::write(2, kUsage, sizeof kUsage - 1);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // fds 0-2 must exist so pipes never land on them.
+  for (int fd = 0; fd < 3; fd++)
+    if (::fcntl(fd, F_GETFD) < 0) ::open("/dev/null", O_RDWR);
+  if (argc < 2) return usage();
+  std::string_view mode = argv[1];
+  berth::monitor::RunOptions run;
+  berth::monitor::ExecOptions ex;
+  for (int i = 2; i < argc; i++) {
+    std::string_view a = argv[i];
+    std::string val;
+    auto eq = a.find('=');
+    std::string_view key = a.substr(0, eq);
+    if (key == "--stdin") {
+      ex.stdinPipe = true;
+      continue;
+    }
+    if (eq != std::string_view::npos) val = std::string(a.substr(eq + 1));
+    else if (i + 1 < argc) val = argv[++i];
+    else return usage();
+    if (key == "--bundle") run.bundle = val;
+    else if (key == "--id") run.id = val;
+    else if (key == "--socket") run.socket = val;
+    else if (key == "--log") run.log = val;
+    else if (key == "--log-max-size") run.logMaxSize = std::atoll(val.c_str());
+    else if (key == "--log-max-file") run.logMaxFile = std::atoi(val.c_str());
+    else if (key == "--cgroup-root") run.cgroupRoot = ex.cgroupRoot = val;
+    else if (key == "--pid") ex.pid = std::atoi(val.c_str());
+    else if (key == "--process") ex.processFile = val;
+    else if (key == "--cgroup") ex.cgroup = val;
+    else return usage();
+  }
+  if (mode == "run") {
+    if (run.bundle.empty() || run.id.empty()) return usage();
+    return berth::monitor::runContainer(run);
+  }
+  if (mode == "exec") {
+    if (ex.pid <= 0 || ex.processFile.empty()) return usage();
+    return berth::monitor::execProcess(ex);
+  }
+  return usage();
+}

@@ -1,0 +1,181 @@
+#include "monitor/run.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "common/util.h"
+#include "monitor/session.h"
+#include "monitor/stdio.h"
+#include "runtime/cgroups.h"
+#include "runtime/launch.h"
+#include "runtime/mounts.h"
+
+namespace berth::monitor {
+
+using runtime::Cgroup;
+using runtime::Launch;
+using runtime::LaunchPlan;
+
+namespace {
+
+void logError(std::string_view msg) {
+  std::string line = fmt::format("berth-monitor: {}\n", msg);
+  (void)!::write(2, line.data(), line.size());
+}
+
+// Adds fd 3 as the first client when berthd passed one.
+void adoptFd3(Session& s) {
+  int type = 0;
+  socklen_t len = sizeof type;
+  if (::fcntl(3, F_GETFD) < 0) return;
+  if (::getsockopt(3, SOL_SOCKET, SO_TYPE, &type, &len) != 0) return;
+  s.addClient(UniqueFd(3));
+}
+
+void becomeMonitor() {
+  if (::getsid(0) != ::getpid()) ::setsid();
+  ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGHUP, SIG_IGN);
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+
+int failStart(Session& s, Stage stage, const Error& e) {
+  logError(e.message);
+  s.broadcast(MsgType::StartError, encodeStartError(stage, e.err, e.message));
+  s.finish("", 2000);
+  return 1;
+}
+
+int nsFlag(const std::string& type) {
+  if (type == "pid") return CLONE_NEWPID;
+  if (type == "mount") return CLONE_NEWNS;
+  if (type == "uts") return CLONE_NEWUTS;
+  if (type == "ipc") return CLONE_NEWIPC;
+  if (type == "network") return CLONE_NEWNET;
+  if (type == "cgroup") return CLONE_NEWCGROUP;
+  if (type == "user") return CLONE_NEWUSER;
+  return 0;
+}
+
+// Releases the child and waits for its exec; on failure reaps it.
+std::optional<runtime::StartFailure> release(Launch& l, const Cgroup& cg) {
+  if (auto r = cg.addProcess(l.pid()); !r) {
+    ::kill(l.pid(), SIGKILL);
+    ::waitpid(l.pid(), nullptr, 0);
+    return runtime::StartFailure{Stage::Cgroup, r.error().err, r.error().message};
+  }
+  auto f = l.proceed();
+  if (f) ::waitpid(l.pid(), nullptr, 0);
+  return f;
+}
+
+}  // namespace
+
+std::string exitJson(int st, bool oom, int64_t startedAt, int64_t finishedAt, pid_t pid) {
+  int code = 0, sig = 0;
+  if (WIFEXITED(st)) code = WEXITSTATUS(st);
+  else if (WIFSIGNALED(st)) {
+    sig = WTERMSIG(st);
+    code = 128 + sig;
+  }
+  return fmt::format(R"({{"ExitCode":{},"Signal":{},"OOMKilled":{},"StartedAt":{},"FinishedAt":{},"Pid":{}}})", code,
+                     sig, oom ? "true" : "false", startedAt, finishedAt, pid);
+}
+
+int runContainer(const RunOptions& o) {
+  becomeMonitor();
+  Session session;
+  if (auto r = session.init(); !r) {
+    logError(r.error().message);
+    return 1;
+  }
+  adoptFd3(session);
+  if (!o.socket.empty()) {
+    if (auto r = session.listen(o.socket); !r) return failStart(session, Stage::Config, r.error());
+  }
+
+  auto text = readFile(o.bundle + "/config.json");
+  if (!text) return failStart(session, Stage::Config, text.error());
+  auto spec = runtime::parseSpec(*text, o.bundle);
+  if (!spec) return failStart(session, Stage::Config, spec.error());
+  const runtime::Process& proc = spec->process;
+
+  auto cg = Cgroup::create(o.cgroupRoot, spec->cgroupsPath, spec->resources);
+  if (!cg) return failStart(session, Stage::Cgroup, cg.error().wrap("create cgroup"));
+  ScopeExit removeCgroup([&] { (void)cg->remove(); });
+
+  auto stdio = makeStdio(proc.terminal, spec->stdinWanted(), proc.consoleHeight, proc.consoleWidth);
+  if (!stdio) return failStart(session, Stage::Stdio, stdio.error());
+
+  std::optional<JsonLogWriter> log;
+  {
+    auto w = JsonLogWriter::open(o.log.empty() ? o.bundle + "/" + o.id + "-json.log" : o.log, o.logMaxSize,
+                                 o.logMaxFile);
+    if (!w) return failStart(session, Stage::Stdio, w.error());
+    log = std::move(*w);
+  }
+
+  LaunchPlan plan;
+  plan.spec = &*spec;
+  std::vector<UniqueFd> nsFds;
+  for (const auto& ns : spec->namespaces) {
+    int flag = nsFlag(ns.type);
+    if (!flag) continue;
+    if (ns.path.empty()) {
+      if (flag == CLONE_NEWCGROUP) plan.newCgroupNs = true;
+      else plan.cloneFlags |= flag;
+      if (flag == CLONE_NEWNET) plan.newNetns = true;
+      continue;
+    }
+    UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return failStart(session, Stage::Clone, sysError(errno, "open namespace {}", ns.path).error());
+    if (flag == CLONE_NEWPID) {
+      // pid namespaces apply to children: join before clone.
+      if (::setns(fd.get(), CLONE_NEWPID) != 0)
+        return failStart(session, Stage::Clone, sysError(errno, "setns {}", ns.path).error());
+    } else {
+      plan.joins.emplace_back(fd.get(), flag);
+    }
+    nsFds.push_back(std::move(fd));
+  }
+  // The child needs its own mount namespace to set up a root.
+  plan.cloneFlags |= CLONE_NEWNS;
+  plan.mounts = runtime::effectiveMounts(*spec);
+  runtime::prepareProcess(plan, proc);
+  plan.stdio = stdio->childFds();
+
+  auto launch = Launch::start(plan);
+  if (!launch) return failStart(session, Stage::Clone, launch.error());
+  stdio->closeChildEnds();
+  nsFds.clear();
+  if (auto f = release(*launch, *cg)) return failStart(session, f->stage, Error{Code::Internal, f->err, f->message});
+
+  int64_t startedAt = nowNanos();
+  pid_t pid = launch->pid();
+  auto st = writeFileAtomic(o.bundle + "/state.json",
+                            fmt::format(R"({{"Pid":{},"MonitorPid":{},"StartedAt":{}}})", pid, ::getpid(), startedAt));
+  if (!st) logError(st.error().message);
+  session.setOutput(std::move(stdio->out), std::move(stdio->err), stdio->tty);
+  session.setStdin(std::move(stdio->in));
+  session.setLog(&*log);
+  session.started(pid);
+
+  int status = session.runUntilExit();
+  bool oom = cg->oomKilled();
+  std::string exit = exitJson(status, oom, startedAt, session.finishedAt(), pid);
+  if (auto r = writeFileAtomic(o.bundle + "/exit.json", exit); !r) logError(r.error().message);
+  session.finish(exit);
+  removeCgroup.dismiss();
+  if (auto r = cg->remove(); !r) logError(r.error().message);
+  return 0;
+}
+
+}  // namespace berth::monitor

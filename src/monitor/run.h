@@ -1,0 +1,33 @@
+#pragma once
+// The two modes of berth-monitor (docs/monitor.md). Each returns the
+// process exit code for main().
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+
+namespace berth::monitor {
+
+struct RunOptions {
+  std::string bundle, id, socket, log;
+  int64_t logMaxSize = 0;
+  int logMaxFile = 1;
+  std::string cgroupRoot = "/sys/fs/cgroup";
+};
+
+struct ExecOptions {
+  pid_t pid = 0;
+  std::string processFile;
+  std::string cgroup;  // cgroupsPath relative to cgroupRoot; empty: that of pid
+  std::string cgroupRoot = "/sys/fs/cgroup";
+  bool stdinPipe = false;
+};
+
+int runContainer(const RunOptions& o);
+int execProcess(const ExecOptions& o);
+
+// {"ExitCode":..,"Signal":..,"OOMKilled":..,"StartedAt":..,"FinishedAt":..,"Pid":..}
+std::string exitJson(int waitStatus, bool oomKilled, int64_t startedAt, int64_t finishedAt, pid_t pid);
+
+}  // namespace berth::monitor

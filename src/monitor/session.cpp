@@ -1,0 +1,331 @@
+#include "monitor/session.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "common/util.h"
+
+namespace berth::monitor {
+
+namespace {
+
+constexpr size_t kBackpressure = 4 << 20;  // stop reading output above this per client
+
+void setNonblock(int fd) {
+  int fl = ::fcntl(fd, F_GETFL);
+  if (fl >= 0) ::fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+int64_t monoMs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+}  // namespace
+
+Session::Session() = default;
+
+Session::~Session() {
+  if (!socketPath_.empty()) ::unlink(socketPath_.c_str());
+}
+
+Result<> Session::init() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return sysError(errno, "block SIGCHLD");
+  sigFd_.reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!sigFd_) return sysError(errno, "signalfd");
+  return {};
+}
+
+void Session::addClient(UniqueFd fd) {
+  ::fcntl(fd.get(), F_SETFD, FD_CLOEXEC);
+  setNonblock(fd.get());
+  Client c;
+  c.fd = std::move(fd);
+  clients_.push_back(std::move(c));
+}
+
+Result<> Session::listen(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return errorf(Code::InvalidArgument, "socket path too long: {}", path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return sysError(errno, "socket");
+  ::unlink(path.c_str());
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return sysError(errno, "bind {}", path);
+  socketPath_ = path;
+  if (::listen(fd.get(), 16) != 0) return sysError(errno, "listen {}", path);
+  listenFd_ = std::move(fd);
+  return {};
+}
+
+void Session::setOutput(UniqueFd out, UniqueFd err, bool tty) {
+  tty_ = tty;
+  if (out) setNonblock(out.get());
+  if (err) setNonblock(err.get());
+  if (tty) ptyMaster_ = out.get();
+  outFds_[0] = std::move(out);
+  outFds_[1] = std::move(err);
+}
+
+void Session::setStdin(UniqueFd in) {
+  if (in) setNonblock(in.get());
+  stdin_ = std::move(in);
+}
+
+void Session::broadcast(MsgType t, std::string_view payload) {
+  for (auto& c : clients_) {
+    if (c.dead) continue;
+    if (t == MsgType::Stdout || t == MsgType::Stderr) appendChunked(c.out, t, payload);
+    else c.out += encodeMessage(t, payload);
+    flushClient(c);
+  }
+}
+
+void Session::started(pid_t pid) {
+  pid_ = pid;
+  broadcast(MsgType::Started, encodeInt32(pid));
+}
+
+void Session::flushClient(Client& c) {
+  while (!c.dead && c.outPos < c.out.size()) {
+    ssize_t n = ::send(c.fd.get(), c.out.data() + c.outPos, c.out.size() - c.outPos, MSG_NOSIGNAL);
+    if (n > 0) {
+      c.outPos += size_t(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    c.dead = true;
+  }
+  if (c.outPos == c.out.size()) {
+    c.out.clear();
+    c.outPos = 0;
+  } else if (c.outPos > (1 << 20)) {
+    c.out.erase(0, c.outPos);
+    c.outPos = 0;
+  }
+}
+
+void Session::handleMessage(Client& c, Message& m) {
+  switch (m.type) {
+    case MsgType::Hello:
+      if (!exitJson_.empty()) c.out += encodeMessage(MsgType::Exit, exitJson_);
+      else if (pid_ > 0) c.out += encodeMessage(MsgType::Started, encodeInt32(pid_));
+      break;
+    case MsgType::Stdin:
+      if (stdin_ || ptyMaster_ >= 0) {
+        stdinBuf_ += m.payload;
+        flushStdin();
+      }
+      break;
+    case MsgType::StdinClose:
+      if (!tty_) {
+        stdinCloseWanted_ = true;
+        flushStdin();
+      }
+      break;
+    case MsgType::Resize: {
+      uint16_t rows, cols;
+      if (tty_ && ptyMaster_ >= 0 && decodeResize(m.payload, rows, cols)) {
+        winsize ws{rows, cols, 0, 0};
+        ::ioctl(ptyMaster_, TIOCSWINSZ, &ws);
+      }
+      break;
+    }
+    case MsgType::Signal: {
+      int32_t sig;
+      if (pid_ > 0 && !exited_ && decodeInt32(m.payload, sig)) ::kill(pid_, sig);
+      break;
+    }
+    default:
+      break;  // unknown or monitor->client types: ignored
+  }
+}
+
+void Session::handleClientInput(Client& c) {
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::recv(c.fd.get(), buf, sizeof buf, 0);
+    if (n > 0) {
+      c.in.feed(std::string_view(buf, size_t(n)));
+      while (auto m = c.in.next()) handleMessage(c, *m);
+      if (c.in.invalid()) c.dead = true;
+      if (size_t(n) < sizeof buf) break;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    c.dead = true;  // EOF or error: the client went away
+    break;
+  }
+  flushClient(c);
+}
+
+void Session::flushStdin() {
+  int fd = tty_ ? ptyMaster_ : stdin_.get();
+  while (fd >= 0 && !stdinBuf_.empty()) {
+    ssize_t n = ::write(fd, stdinBuf_.data(), stdinBuf_.size());
+    if (n > 0) {
+      stdinBuf_.erase(0, size_t(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    stdinBuf_.clear();  // the process closed its stdin
+    if (!tty_) stdin_.reset();
+    return;
+  }
+  if (stdinCloseWanted_ && stdinBuf_.empty()) closeStdin();
+}
+
+void Session::closeStdin() {
+  if (!tty_) stdin_.reset();
+  stdinCloseWanted_ = false;
+}
+
+void Session::readOutput(int idx) {
+  char buf[65536];
+  for (int rounds = 0; rounds < 4; rounds++) {
+    ssize_t n = ::read(outFds_[idx].get(), buf, sizeof buf);
+    if (n > 0) {
+      std::string_view data(buf, size_t(n));
+      broadcast(idx == 0 ? MsgType::Stdout : MsgType::Stderr, data);
+      if (log_) log_->write(idx, data, nowNanos());
+      if (size_t(n) < sizeof buf) return;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    // EOF, or EIO on a pty master once every slave is closed.
+    if (tty_ && idx == 0) {
+      ptyMaster_ = -1;
+      stdinBuf_.clear();
+    }
+    outFds_[idx].reset();
+    return;
+  }
+}
+
+bool Session::backpressured() const {
+  for (const auto& c : clients_)
+    if (!c.dead && c.out.size() - c.outPos > kBackpressure) return true;
+  return false;
+}
+
+void Session::acceptClients() {
+  for (;;) {
+    int fd = ::accept4(listenFd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) return;
+    addClient(UniqueFd(fd));
+  }
+}
+
+void Session::dropDeadClients() {
+  std::erase_if(clients_, [](const Client& c) { return c.dead; });
+}
+
+void Session::reap() {
+  signalfd_siginfo si;
+  while (::read(sigFd_.get(), &si, sizeof si) == sizeof si) {
+  }
+  for (;;) {
+    int st;
+    pid_t p = ::waitpid(-1, &st, WNOHANG);
+    if (p <= 0) return;
+    if (p == pid_ && !exited_) {
+      exited_ = true;
+      finishedAt_ = nowNanos();
+      status_ = st;
+    }
+  }
+}
+
+int Session::runUntilExit(int drainMs) {
+  int64_t deadline = -1;
+  std::vector<pollfd> pfds;
+  for (;;) {
+    dropDeadClients();
+    bool outputOpen = outFds_[0].valid() || outFds_[1].valid();
+    if (exited_) {
+      if (!outputOpen) break;
+      if (deadline < 0) deadline = monoMs() + drainMs;
+      if (monoMs() >= deadline) break;
+    }
+    pfds.clear();
+    pfds.push_back({sigFd_.get(), POLLIN, 0});
+    pfds.push_back({listenFd_.get(), short(listenFd_ ? POLLIN : 0), 0});
+    bool bp = backpressured();
+    for (auto& fd : outFds_) pfds.push_back({fd.valid() && !bp ? fd.get() : -1, POLLIN, 0});
+    int inFd = tty_ ? ptyMaster_ : stdin_.get();
+    pfds.push_back({!stdinBuf_.empty() ? inFd : -1, POLLOUT, 0});
+    size_t firstClient = pfds.size();
+    for (auto& c : clients_)
+      pfds.push_back({c.fd.get(), short(POLLIN | (c.outPos < c.out.size() ? POLLOUT : 0)), 0});
+    int timeout = deadline < 0 ? -1 : int(std::max<int64_t>(0, deadline - monoMs()));
+    int n = ::poll(pfds.data(), pfds.size(), timeout);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (pfds[0].revents) reap();
+    if (pfds[1].revents) acceptClients();
+    for (int i = 0; i < 2; i++)
+      if (pfds[2 + i].revents) readOutput(i);
+    if (pfds[4].revents) flushStdin();
+    for (size_t i = firstClient; i < pfds.size() && i - firstClient < clients_.size(); i++) {
+      Client& c = clients_[i - firstClient];
+      if (pfds[i].revents & POLLIN) handleClientInput(c);
+      else if (pfds[i].revents & (POLLHUP | POLLERR)) c.dead = true;
+      if (!c.dead && (pfds[i].revents & POLLOUT)) flushClient(c);
+    }
+  }
+  for (auto& fd : outFds_) fd.reset();
+  ptyMaster_ = -1;
+  stdin_.reset();
+  if (log_) log_->flush(nowNanos());
+  return status_;
+}
+
+void Session::finish(const std::string& exitJson, int timeoutMs) {
+  if (!exitJson.empty()) {
+    exitJson_ = exitJson;
+    broadcast(MsgType::Exit, exitJson);
+  }
+  int64_t deadline = monoMs() + timeoutMs;
+  std::vector<pollfd> pfds;
+  for (;;) {
+    dropDeadClients();
+    pfds.clear();
+    for (auto& c : clients_)
+      if (c.outPos < c.out.size()) pfds.push_back({c.fd.get(), POLLOUT, 0});
+    if (pfds.empty()) break;
+    int64_t left = deadline - monoMs();
+    if (left <= 0) break;
+    if (::poll(pfds.data(), pfds.size(), int(left)) < 0 && errno != EINTR) break;
+    for (auto& c : clients_) flushClient(c);
+  }
+  clients_.clear();
+  listenFd_.reset();
+  if (!socketPath_.empty()) {
+    ::unlink(socketPath_.c_str());
+    socketPath_.clear();
+  }
+}
+
+}  // namespace berth::monitor

@@ -1,0 +1,49 @@
+#pragma once
+// A container's cgroup: one directory per mounted v1 controller, or one
+// directory on a pure cgroup v2 host. Roots are constructor arguments so
+// tests can point them at a temp dir (STYLE.md 4).
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "runtime/spec.h"
+
+namespace berth::runtime {
+
+class Cgroup {
+ public:
+  // The v1 controllers a container is placed in (those mounted are used).
+  static const std::vector<std::string>& v1Controllers();
+
+  Cgroup() = default;
+  // Creates <root>/<controller>/<path> (v1) or <root>/<path> (v2), with
+  // parents, and applies the limits. Errors: the failing mkdir / write.
+  static Result<Cgroup> create(const std::string& root, const std::string& path, const Resources& res);
+  // The cgroup directories that PID is in (read from /proc/PID/cgroup), for exec.
+  static Result<Cgroup> ofProcess(const std::string& root, pid_t pid);
+  // Existing dirs for a relative cgroupsPath (no mkdir, no limits).
+  static Cgroup existing(const std::string& root, const std::string& path);
+
+  // Moves pid into every directory (cgroup.procs).
+  Result<> addProcess(pid_t pid) const;
+  // Whether the memory controller recorded an OOM kill.
+  bool oomKilled() const;
+  // rmdir of the leaf directories, retrying up to timeoutMs while tasks drain.
+  // Parents are left alone.
+  Result<> remove(int timeoutMs = 200);
+  const std::vector<std::string>& dirs() const { return dirs_; }
+  bool v2() const { return v2_; }
+
+ private:
+  bool v2_ = false;
+  std::vector<std::string> dirs_;  // leaf dirs we own
+  std::string memoryDir_;
+};
+
+// Joins a cgroupsPath onto a root, normalising slashes: ("/a", "/b/c") -> "/a/b/c".
+std::string joinCgroupPath(const std::string& root, const std::string& path);
+
+}  // namespace berth::runtime

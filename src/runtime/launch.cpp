@@ -1,0 +1,228 @@
+#include "runtime/launch.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "common/util.h"
+#include "runtime/mounts.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+namespace berth::runtime {
+
+namespace {
+
+constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+[[noreturn]] void fail(int errFd, Stage stage, int err, const std::string& msg) {
+  ChildErrorHeader h{int32_t(stage), err, uint32_t(std::min<size_t>(msg.size(), 4000))};
+  char buf[sizeof h + 4000];
+  std::memcpy(buf, &h, sizeof h);
+  std::memcpy(buf + sizeof h, msg.data(), h.length);
+  (void)!::write(errFd, buf, sizeof h + h.length);
+  _exit(stage == Stage::Exec ? (err == ENOENT ? 127 : 126) : 1);
+}
+
+[[noreturn]] void failWith(int errFd, Stage stage, const Error& e) { fail(errFd, stage, e.err, e.message); }
+
+bool writeProcFile(const char* path, const std::string& v) {
+  int fd = ::open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ::write(fd, v.data(), v.size()) == ssize_t(v.size());
+  ::close(fd);
+  return ok;
+}
+
+[[noreturn]] void childMain(const LaunchPlan& plan, int syncRead, int errFd) {
+  // Signal state survives execve: undo the monitor's.
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int s : {SIGPIPE, SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) signal(s, SIG_DFL);
+
+  for (const auto& [fd, type] : plan.joins)
+    if (::setns(fd, type) != 0) fail(errFd, Stage::Clone, errno, fmt::format("setns: {}", std::strerror(errno)));
+
+  char c;
+  ssize_t n;
+  do n = ::read(syncRead, &c, 1);
+  while (n < 0 && errno == EINTR);
+  if (n != 1) _exit(1);  // the monitor went away
+  ::close(syncRead);
+
+  if (plan.newCgroupNs && ::unshare(CLONE_NEWCGROUP) != 0)
+    fail(errFd, Stage::Clone, errno, fmt::format("unshare cgroup namespace: {}", std::strerror(errno)));
+
+  if (::setsid() < 0) fail(errFd, Stage::Stdio, errno, "setsid");
+  if (plan.stdio.tty && ::ioctl(plan.stdio.in, TIOCSCTTY, 0) != 0)
+    fail(errFd, Stage::Stdio, errno, fmt::format("set controlling terminal: {}", std::strerror(errno)));
+  int fds[3] = {plan.stdio.in, plan.stdio.out, plan.stdio.err};
+  for (int i = 0; i < 3; i++) {
+    if (fds[i] < 0) continue;
+    // dup2 onto itself keeps CLOEXEC: go through a fresh fd then.
+    if (fds[i] == i) {
+      int fl = ::fcntl(i, F_GETFD);
+      ::fcntl(i, F_SETFD, fl & ~FD_CLOEXEC);
+    } else if (::dup2(fds[i], i) < 0) {
+      fail(errFd, Stage::Stdio, errno, fmt::format("dup2: {}", std::strerror(errno)));
+    }
+  }
+  ::umask(022);
+
+  const Process& p = *plan.process;
+  if (plan.spec) {
+    auto r = setupRootfs(*plan.spec, plan.mounts, plan.newNetns);
+    if (!r) failWith(errFd, Stage::Mounts, r.error());
+    if ((plan.cloneFlags & CLONE_NEWUTS) && !plan.spec->hostname.empty() &&
+        ::sethostname(plan.spec->hostname.data(), plan.spec->hostname.size()) != 0)
+      fail(errFd, Stage::Process, errno, fmt::format("sethostname: {}", std::strerror(errno)));
+  }
+  if (p.oomScoreAdj) writeProcFile("/proc/self/oom_score_adj", std::to_string(*p.oomScoreAdj));
+  for (const auto& rl : p.rlimits) {
+    rlimit v{rl.soft, rl.hard};
+    if (::setrlimit(rl.resource, &v) != 0)
+      fail(errFd, Stage::Process, errno, fmt::format("setrlimit {}: {}", rl.resource, std::strerror(errno)));
+  }
+  struct stat st;
+  if (::stat(plan.cwd.c_str(), &st) != 0) {
+    auto r = mkdirAll(plan.cwd, 0755);
+    if (!r) failWith(errFd, Stage::Process, r.error().wrap("create cwd"));
+    if (p.user.uid || p.user.gid) (void)!::chown(plan.cwd.c_str(), p.user.uid, p.user.gid);
+  }
+  if (plan.caps) {
+    auto r = dropBounding(*plan.caps, plan.lastCap);
+    if (!r) failWith(errFd, Stage::Process, r.error());
+    if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) fail(errFd, Stage::Process, errno, "keepcaps");
+  }
+  if (::setgroups(p.user.additionalGids.size(), p.user.additionalGids.data()) != 0)
+    fail(errFd, Stage::Process, errno, fmt::format("setgroups: {}", std::strerror(errno)));
+  if (::setresgid(p.user.gid, p.user.gid, p.user.gid) != 0)
+    fail(errFd, Stage::Process, errno, fmt::format("setgid {}: {}", p.user.gid, std::strerror(errno)));
+  if (::setresuid(p.user.uid, p.user.uid, p.user.uid) != 0)
+    fail(errFd, Stage::Process, errno, fmt::format("setuid {}: {}", p.user.uid, std::strerror(errno)));
+  if (plan.caps) {
+    auto r = applyCapSets(*plan.caps, plan.lastCap);
+    if (!r) failWith(errFd, Stage::Process, r.error());
+  }
+  if (::chdir(plan.cwd.c_str()) != 0)
+    fail(errFd, Stage::Process, errno, fmt::format("chdir to cwd (\"{}\"): {}", plan.cwd, std::strerror(errno)));
+  if (p.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    fail(errFd, Stage::Process, errno, "no_new_privs");
+  syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
+
+  bool searched = p.args[0].find('/') == std::string::npos;
+  int firstErr = 0;
+  for (const auto& path : plan.candidates) {
+    ::execve(path.c_str(), plan.argv.data(), plan.envp.data());
+    int e = errno;
+    if (!searched) {
+      firstErr = e;
+      break;
+    }
+    if (e == ENOENT || e == ENOTDIR || e == EACCES) continue;
+    firstErr = e;  // exec format error, ...: Go's exec reports it
+    break;
+  }
+  if (searched && !firstErr) firstErr = ENOENT;
+  fail(errFd, Stage::Exec, firstErr, execErrorMessage(p.args[0], searched, firstErr));
+}
+
+}  // namespace
+
+std::vector<std::string> execCandidates(const std::string& arg0, const std::vector<std::string>& env) {
+  if (arg0.find('/') != std::string::npos) return {arg0};
+  std::vector<std::string> out;
+  if (arg0.empty()) return out;
+  std::string path = envValue(env, "PATH").value_or(kDefaultPath);
+  for (auto dir : split(path, ':')) {
+    if (dir.empty()) dir = ".";
+    out.push_back(dir + "/" + arg0);
+  }
+  return out;
+}
+
+std::string execErrorMessage(const std::string& arg0, bool searched, int err) {
+  if (searched && (err == ENOENT || err == 0))
+    return fmt::format("exec: \"{}\": executable file not found in $PATH", arg0);
+  if (err == ENOENT) return fmt::format("exec: \"{}\": stat {}: no such file or directory", arg0, arg0);
+  if (err == EACCES) return fmt::format("exec: \"{}\": permission denied", arg0);
+  std::string s = std::strerror(err);
+  if (!s.empty()) s[0] = char(tolower((unsigned char)s[0]));
+  return fmt::format("exec: \"{}\": {}", arg0, s);
+}
+
+void prepareProcess(LaunchPlan& plan, const Process& p) {
+  plan.process = &p;
+  plan.candidates = execCandidates(p.args.empty() ? std::string() : p.args[0], p.env);
+  plan.argv.clear();
+  for (const auto& a : p.args) plan.argv.push_back(const_cast<char*>(a.c_str()));
+  plan.argv.push_back(nullptr);
+  plan.envp.clear();
+  for (const auto& e : p.env) plan.envp.push_back(const_cast<char*>(e.c_str()));
+  plan.envp.push_back(nullptr);
+  plan.cwd = p.cwd.empty() ? "/" : p.cwd;
+  plan.lastCap = lastCapability();
+  if (p.capabilities) plan.caps = capSetsFor(*p.capabilities, plan.lastCap, currentPermitted());
+}
+
+Result<Launch> Launch::start(const LaunchPlan& plan) {
+  int sync[2], err[2];
+  if (::pipe2(sync, O_CLOEXEC) != 0) return sysError(errno, "pipe");
+  UniqueFd syncR(sync[0]), syncW(sync[1]);
+  if (::pipe2(err, O_CLOEXEC) != 0) return sysError(errno, "pipe");
+  UniqueFd errR(err[0]), errW(err[1]);
+  long pid = syscall(SYS_clone, plan.cloneFlags | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+  if (pid < 0) return sysError(errno, "clone");
+  if (pid == 0) {
+    ::close(syncW.release());
+    ::close(errR.release());
+    childMain(plan, syncR.release(), errW.release());
+  }
+  Launch l;
+  l.pid_ = pid_t(pid);
+  l.syncWrite_ = std::move(syncW);
+  l.errRead_ = std::move(errR);
+  return l;
+}
+
+std::optional<StartFailure> Launch::proceed() {
+  char c = 1;
+  if (::write(syncWrite_.get(), &c, 1) != 1)
+    return StartFailure{Stage::Clone, errno, fmt::format("release child: {}", std::strerror(errno))};
+  syncWrite_.reset();
+  std::string buf;
+  char tmp[4096];
+  for (;;) {
+    ssize_t n = ::read(errRead_.get(), tmp, sizeof tmp);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    buf.append(tmp, size_t(n));
+  }
+  errRead_.reset();
+  if (buf.empty()) return std::nullopt;
+  StartFailure f;
+  if (buf.size() < sizeof(ChildErrorHeader)) {
+    f.message = "container init: short error report";
+    return f;
+  }
+  ChildErrorHeader h;
+  std::memcpy(&h, buf.data(), sizeof h);
+  f.stage = Stage(h.stage);
+  f.err = h.err;
+  f.message = buf.substr(sizeof h, std::min<size_t>(h.length, buf.size() - sizeof h));
+  return f;
+}
+
+}  // namespace berth::runtime

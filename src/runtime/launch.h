@@ -1,0 +1,87 @@
+#pragma once
+// Starting the container process: clone with the new namespaces (or fork
+// after joining them, for exec), wait for the parent's cgroup placement,
+// set everything up, execve. The child reports a failure over a CLOEXEC
+// pipe as a fixed-size header + message; EOF with no bytes means execve
+// succeeded (STYLE.md 11).
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/fd.h"
+#include "common/result.h"
+#include "monitor/protocol.h"
+#include "runtime/caps.h"
+#include "runtime/spec.h"
+
+namespace berth::runtime {
+
+using monitor::Stage;
+
+struct ChildErrorHeader {
+  int32_t stage;
+  int32_t err;
+  uint32_t length;  // message bytes following
+};
+
+struct StartFailure {
+  Stage stage = Stage::Clone;
+  int err = 0;
+  std::string message;
+};
+
+// The fds (in the parent) that become the child's 0, 1, 2.
+struct ChildStdio {
+  int in = -1, out = -1, err = -1;
+  bool tty = false;  // `in` is a pty slave: setsid + TIOCSCTTY
+};
+
+// Everything the child needs, computed before clone so the child only runs
+// simple code.
+struct LaunchPlan {
+  const Spec* spec = nullptr;  // run mode: rootfs, hostname; null for exec
+  const Process* process = nullptr;
+  unsigned long cloneFlags = 0;            // CLONE_NEW* to create
+  std::vector<std::pair<int, int>> joins;  // (ns fd, CLONE_NEW* type): setns in the child
+  bool newCgroupNs = false;                // unshare after cgroup placement
+  bool newNetns = false;
+  std::vector<Mount> mounts;
+  std::optional<CapSets> caps;
+  int lastCap = 40;
+  std::string cwd;
+  std::vector<std::string> candidates;  // execve paths to try, in order
+  std::vector<char*> argv, envp;        // null-terminated, pointing into process
+  ChildStdio stdio;
+};
+
+// PATH search list for args[0]: itself when it has a '/', else each PATH
+// entry (the container's PATH, or the default one) + "/" + args[0].
+std::vector<std::string> execCandidates(const std::string& arg0, const std::vector<std::string>& env);
+// The message for a failed exec, with the substrings the docker CLI maps to
+// 127 / 126: "executable file not found", "no such file or directory",
+// "permission denied".
+std::string execErrorMessage(const std::string& arg0, bool searched, int err);
+
+// Fills argv/envp/candidates/caps/cwd of a plan for `p`.
+void prepareProcess(LaunchPlan& plan, const Process& p);
+
+// A started (not yet released) child.
+class Launch {
+ public:
+  // clone()s the child with plan.cloneFlags; it blocks until proceed().
+  static Result<Launch> start(const LaunchPlan& plan);
+  pid_t pid() const { return pid_; }
+  // Lets the child run and waits until it has exec'd (nullopt) or failed.
+  std::optional<StartFailure> proceed();
+
+ private:
+  pid_t pid_ = -1;
+  UniqueFd syncWrite_, errRead_;
+};
+
+}  // namespace berth::runtime

@@ -1,0 +1,291 @@
+#include "runtime/mounts.h"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "common/util.h"
+
+namespace berth::runtime {
+
+namespace {
+
+size_t depth(const std::string& p) {
+  size_t n = 0;
+  for (const auto& part : split(p, '/'))
+    if (!part.empty() && part != ".") n++;
+  return n;
+}
+
+std::string cleanPath(const std::string& p) {
+  std::string out;
+  for (const auto& part : split(p, '/')) {
+    if (part.empty() || part == ".") continue;
+    out += "/" + part;
+  }
+  return out.empty() ? "/" : out;
+}
+
+Mount defaultMount(const std::string& dest) {
+  if (dest == "/proc") return {dest, "proc", "proc", {"nosuid", "noexec", "nodev"}};
+  if (dest == "/dev") return {dest, "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}};
+  if (dest == "/dev/pts")
+    return {dest, "devpts", "devpts", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}};
+  if (dest == "/dev/shm") return {dest, "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}};
+  if (dest == "/dev/mqueue") return {dest, "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}};
+  return {dest, "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}};
+}
+
+bool isDir(const std::string& p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// Creates the mount target: a directory, or an empty file when the bind
+// source is not a directory.
+Result<> createTarget(const std::string& target, bool file) {
+  struct stat st;
+  if (::lstat(target.c_str(), &st) == 0) return {};
+  if (!file) return mkdirAll(target, 0755);
+  auto slash = target.rfind('/');
+  if (slash != std::string::npos && slash > 0) TRY(mkdirAll(target.substr(0, slash), 0755));
+  int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0 && errno != EEXIST) return sysError(errno, "create {}", target);
+  if (fd >= 0) ::close(fd);
+  return {};
+}
+
+Result<> doMount(const char* src, const std::string& target, const char* type, unsigned long flags,
+                 const std::string& data) {
+  if (::mount(src, target.c_str(), type, flags, data.empty() ? nullptr : data.c_str()) != 0)
+    return sysError(errno, "mount {} on {}", src ? src : "", target);
+  return {};
+}
+
+Result<> bindMount(const std::string& src, const std::string& target, bool recursive, unsigned long flags) {
+  TRY(doMount(src.c_str(), target, nullptr, MS_BIND | (recursive ? MS_REC : 0), ""));
+  unsigned long extra = flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME |
+                                 MS_RELATIME | MS_STRICTATIME);
+  if (extra) {
+    if (::mount(nullptr, target.c_str(), nullptr, MS_BIND | MS_REMOUNT | extra, nullptr) != 0) {
+      // The source may carry locked flags (nodev, nosuid, noexec): keep them.
+      struct statvfs sv;
+      unsigned long locked = 0;
+      if (::statvfs(target.c_str(), &sv) == 0) {
+        if (sv.f_flag & ST_NOSUID) locked |= MS_NOSUID;
+        if (sv.f_flag & ST_NODEV) locked |= MS_NODEV;
+        if (sv.f_flag & ST_NOEXEC) locked |= MS_NOEXEC;
+      }
+      if (::mount(nullptr, target.c_str(), nullptr, MS_BIND | MS_REMOUNT | extra | locked, nullptr) != 0)
+        return sysError(errno, "remount {}", target);
+    }
+  }
+  return {};
+}
+
+Result<> mountOne(const Mount& m, const std::string& rootfs, bool newNetns) {
+  TRY_ASSIGN(std::string target, resolveInRoot(rootfs, m.destination));
+  MountFlags f = parseMountOptions(m.options);
+  bool bind = m.type == "bind" || f.bind;
+  if (m.type == "cgroup" || m.type == "cgroup2") return {};  // TODO(issue 5): cgroup mounts
+  if (bind) {
+    TRY(createTarget(target, !isDir(m.source)));
+    TRY(bindMount(m.source, target, f.recursive, f.flags));
+  } else {
+    TRY(createTarget(target, false));
+    std::string data = f.data;
+    if (m.type == "devpts" && data.find("newinstance") == std::string::npos)
+      data = data.empty() ? "newinstance" : "newinstance," + data;
+    if (m.type == "devpts" && data.find("ptmxmode") == std::string::npos) data += ",ptmxmode=0666";
+    const char* src = m.source.empty() ? m.type.c_str() : m.source.c_str();
+    auto r = doMount(src, target, m.type.c_str(), f.flags, data);
+    if (!r && m.type == "sysfs" && (!newNetns || r.error().err == EPERM)) {
+      // A sysfs belongs to a network namespace: bind the host's read-only.
+      r = bindMount("/sys", target, true, f.flags | MS_RDONLY);
+    }
+    if (!r) return r;
+  }
+  if (f.propagation && ::mount(nullptr, target.c_str(), nullptr, f.propagation, nullptr) != 0)
+    return sysError(errno, "set propagation of {}", target);
+  return {};
+}
+
+struct DevNode {
+  const char* name;
+  unsigned major, minor;
+};
+constexpr DevNode kDevices[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
+                                {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+
+Result<> makeDevice(const std::string& path, mode_t type, unsigned major, unsigned minor, mode_t mode, uid_t uid,
+                    gid_t gid) {
+  if (::mknod(path.c_str(), type | (mode & 07777), makedev(major, minor)) == 0) {
+    ::chmod(path.c_str(), mode & 07777);
+    if (uid || gid) (void)!::chown(path.c_str(), uid, gid);
+    return {};
+  }
+  if (errno == EEXIST) return {};
+  if (errno != EPERM) return sysError(errno, "mknod {}", path);
+  // No CAP_MKNOD: bind the host's node onto an empty file.
+  std::string host = path.substr(path.rfind("/dev/"));
+  TRY(createTarget(path, true));
+  return bindMount(host, path, false, 0);
+}
+
+Result<> populateDev(const std::string& rootfs, const Spec& spec) {
+  std::string dev = rootfs + "/dev";
+  for (const auto& d : kDevices) TRY(makeDevice(dev + "/" + d.name, S_IFCHR, d.major, d.minor, 0666, 0, 0));
+  for (const auto& d : spec.devices) {
+    TRY_ASSIGN(std::string p, resolveInRoot(rootfs, d.path));
+    auto slash = p.rfind('/');
+    TRY(mkdirAll(p.substr(0, slash), 0755));
+    mode_t type = d.type == "b" ? S_IFBLK : d.type == "p" ? S_IFIFO : S_IFCHR;
+    TRY(makeDevice(p, type, unsigned(d.major), unsigned(d.minor), d.fileMode, d.uid, d.gid));
+  }
+  static constexpr std::pair<const char*, const char*> kLinks[] = {
+      {"fd", "/proc/self/fd"},          {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
+      {"stderr", "/proc/self/fd/2"},    {"core", "/proc/kcore"},      {"ptmx", "pts/ptmx"},
+  };
+  for (const auto& [name, target] : kLinks) {
+    std::string p = dev + "/" + name;
+    if (::symlink(target, p.c_str()) != 0 && errno != EEXIST) return sysError(errno, "symlink {}", p);
+  }
+  return {};
+}
+
+Result<> pivotInto(const std::string& rootfs) {
+  int oldRoot = ::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (oldRoot < 0) return sysError(errno, "open /");
+  int newRoot = ::open(rootfs.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (newRoot < 0) {
+    int e = errno;
+    ::close(oldRoot);
+    return sysError(e, "open {}", rootfs);
+  }
+  Result<> r;
+  if (::fchdir(newRoot) != 0) r = sysError(errno, "chdir {}", rootfs);
+  else if (syscall(SYS_pivot_root, ".", ".") != 0) r = sysError(errno, "pivot_root {}", rootfs);
+  else if (::umount2(".", MNT_DETACH) != 0) r = sysError(errno, "unmount old root");
+  else if (::chdir("/") != 0) r = sysError(errno, "chdir /");
+  ::close(oldRoot);
+  ::close(newRoot);
+  return r;
+}
+
+void maskPaths(const Spec& spec) {
+  for (const auto& p : spec.maskedPaths) {
+    struct stat st;
+    if (::stat(p.c_str(), &st) != 0) continue;
+    if (S_ISDIR(st.st_mode)) ::mount("tmpfs", p.c_str(), "tmpfs", MS_RDONLY, nullptr);
+    else ::mount("/dev/null", p.c_str(), nullptr, MS_BIND, nullptr);
+  }
+}
+
+Result<> readonlyPaths(const Spec& spec) {
+  for (const auto& p : spec.readonlyPaths) {
+    if (::mount(p.c_str(), p.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+      if (errno == ENOENT) continue;
+      return sysError(errno, "bind {}", p);
+    }
+    if (::mount(nullptr, p.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, nullptr) != 0 &&
+        ::mount(nullptr, p.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                nullptr) != 0)
+      return sysError(errno, "remount {} read-only", p);
+  }
+  return {};
+}
+
+}  // namespace
+
+std::vector<Mount> effectiveMounts(const Spec& spec) {
+  std::vector<Mount> out;
+  for (const char* d : {"/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys"}) {
+    bool have = false;
+    for (const auto& m : spec.mounts) have |= (cleanPath(m.destination) == d);
+    if (!have) out.push_back(defaultMount(d));
+  }
+  for (const auto& m : spec.mounts) {
+    out.push_back(m);
+    out.back().destination = cleanPath(m.destination);
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Mount& a, const Mount& b) { return depth(a.destination) < depth(b.destination); });
+  return out;
+}
+
+Result<std::string> resolveInRoot(const std::string& root, const std::string& path) {
+  std::vector<std::string> todo;  // remaining components, reversed
+  auto push = [&](const std::string& p) {
+    auto parts = split(p, '/');
+    for (auto it = parts.rbegin(); it != parts.rend(); ++it)
+      if (!it->empty() && *it != ".") todo.push_back(*it);
+  };
+  push(path);
+  std::vector<std::string> done;
+  int links = 0;
+  while (!todo.empty()) {
+    std::string part = std::move(todo.back());
+    todo.pop_back();
+    if (part == "..") {
+      if (!done.empty()) done.pop_back();
+      continue;
+    }
+    std::string cur = root;
+    for (const auto& d : done) cur += "/" + d;
+    cur += "/" + part;
+    struct stat st;
+    if (::lstat(cur.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) {
+      done.push_back(std::move(part));
+      continue;
+    }
+    if (++links > 40) return sysError(ELOOP, "resolve {} in {}", path, root);
+    char buf[4096];
+    ssize_t n = ::readlink(cur.c_str(), buf, sizeof buf - 1);
+    if (n < 0) return sysError(errno, "readlink {}", cur);
+    std::string target(buf, size_t(n));
+    if (!target.empty() && target[0] == '/') done.clear();
+    push(target);
+  }
+  std::string out = root;
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  for (const auto& d : done) out += "/" + d;
+  return out;
+}
+
+std::string overlayData(const Overlay& o) {
+  std::string data = "lowerdir=" + o.lowerdir;
+  if (!o.upperdir.empty()) data += ",upperdir=" + o.upperdir;
+  if (!o.workdir.empty()) data += ",workdir=" + o.workdir;
+  return data;
+}
+
+Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool newNetns) {
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return sysError(errno, "make / rprivate");
+  const std::string& rootfs = spec.rootPath;
+  if (auto ov = spec.overlay()) {
+    TRY(doMount("overlay", rootfs, "overlay", 0, overlayData(*ov)));
+  } else {
+    TRY(doMount(rootfs.c_str(), rootfs, nullptr, MS_BIND | MS_REC, ""));
+  }
+  bool devTmpfs = false;
+  for (const auto& m : mounts) {
+    auto r = mountOne(m, rootfs, newNetns);
+    if (!r) return std::unexpected(r.error());
+    if (m.destination == "/dev" && m.type == "tmpfs") devTmpfs = true;
+  }
+  if (devTmpfs) TRY(populateDev(rootfs, spec));
+  TRY(pivotInto(rootfs));
+  maskPaths(spec);
+  TRY(readonlyPaths(spec));
+  if (spec.rootReadonly && ::mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0)
+    return sysError(errno, "remount / read-only");
+  return {};
+}
+
+}  // namespace berth::runtime

@@ -1,0 +1,34 @@
+#pragma once
+// Root filesystem setup inside a new mount namespace: overlay root, the
+// standard /proc /dev /sys mounts, bind mounts, device nodes, pivot_root,
+// masked and read-only paths. Runs in the container child after clone.
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "runtime/spec.h"
+
+namespace berth::runtime {
+
+// The mounts to make, in order: the spec's mounts plus a default for each of
+// /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys the spec leaves out,
+// stably sorted by path depth (parents first, as Docker does). Pure.
+std::vector<Mount> effectiveMounts(const Spec& spec);
+
+// Resolves `path` (absolute, as seen in the container) against `root` on the
+// host, following symlinks without escaping root (a link to /x means
+// root/x; ".." stops at root). Missing trailing components are appended as
+// they are. Returns root + resolved path.
+Result<std::string> resolveInRoot(const std::string& root, const std::string& path);
+
+// overlay data string "lowerdir=..,upperdir=..,workdir=..".
+std::string overlayData(const Overlay& o);
+
+// Everything before the process setup, in a fresh mount namespace: makes /
+// rprivate, mounts the root, the mounts, devices, pivot_root into it, then
+// masked / read-only paths and a read-only root. newNetns: whether sysfs can
+// be mounted fresh (else /sys is bound from the host read-only).
+Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool newNetns);
+
+}  // namespace berth::runtime
