@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +16,10 @@
 
 #include "api/http.h"
 #include "common/result.h"
+
+namespace berth::store {
+class Database;
+}
 
 namespace berth::image {
 
@@ -38,6 +43,50 @@ struct ImageUser {
 };
 using ImageUsersFn = std::function<std::vector<ImageUser>(const std::string& imageId)>;
 
+// GET /images/json element (one per image).
+struct ImageSummary {
+  std::string id;
+  std::string parentId;                  // "" when none
+  std::vector<std::string> repoTags;     // familiar "name:tag", sorted
+  std::vector<std::string> repoDigests;  // familiar "name@sha256:..."
+  int64_t created = 0;                   // unix nanos
+  int64_t size = 0;
+  json labels;                           // object, or null when none
+};
+using ListFilters = std::map<std::string, std::vector<std::string>>;
+
+// GET /images/{name}/json material.
+struct ImageDetail {
+  ImageRecord record;
+  std::vector<std::string> repoDigests;
+  std::string parent;                // "" when none
+  std::vector<std::string> diffIds;  // RootFS.Layers
+  std::vector<std::string> chainIds; // per layer, bottom first
+  int64_t lastTagTime = 0;           // unix nanos, 0 = never tagged
+  std::string manifestDigest;        // local OCI manifest blob, "" if none
+};
+
+struct HistoryItem {
+  std::string id;  // image id, or "<missing>"
+  int64_t created = 0;  // unix seconds
+  std::string createdBy;
+  std::string comment;
+  int64_t size = 0;
+  std::vector<std::string> tags;  // empty -> JSON null
+};
+
+struct TagResult {
+  std::string imageId;
+  std::string ref;  // familiar "name:tag"
+};
+
+// One DELETE /images record: exactly one of untagged / deleted is set.
+struct DeleteItem {
+  std::string untagged;
+  std::string deleted;
+  bool layer = false;  // deleted is a layer chain id, not an image
+};
+
 class ImageService {
  public:
   virtual ~ImageService() = default;
@@ -55,7 +104,41 @@ class ImageService {
   virtual Result<std::string> importImage(api::BodyReader& tarball, const std::string& repoTag,
                                           const std::vector<std::string>& changes,
                                           const std::string& message) = 0;
+
+  // ---- used by the /images router ----
+
+  // One element per image, newest first. filters (already decoded): keys
+  // dangling, label, reference, before, since; others -> InvalidArgument
+  // "Invalid filter 'x'". all=false hides untagged parents of other images.
+  virtual Result<std::vector<ImageSummary>> list(bool all, const ListFilters& filters) = 0;
+  virtual Result<ImageDetail> inspect(const std::string& ref) = 0;
+  // Newest first, as GET /images/{name}/history answers.
+  virtual Result<std::vector<HistoryItem>> history(const std::string& ref) = 0;
+  // Adds repo[:tag] (normalised; empty tag = latest; a tag inside repo is
+  // allowed) to the image ref resolves to, moving it from any other image.
+  virtual Result<TagResult> tag(const std::string& ref, const std::string& repo, const std::string& tag) = 0;
+  // docker rmi semantics (untag / delete, 409 conflicts with Docker's
+  // messages, parents pruned unless !prune). Returns the records in order.
+  virtual Result<std::vector<DeleteItem>> remove(const std::string& ref, bool force, bool prune) = 0;
+
+  // ---- used by the container service ----
+
+  // Overlay lowerdirs (topmost first) of an image id, also after the image
+  // was force-deleted while a row in containers still names it.
+  virtual Result<std::vector<std::string>> layerDirs(const std::string& imageId) = 0;
+  // Drops layers no image and no container (containers.image_id) needs,
+  // with their snapshots and blobs, and snapshot directories nothing
+  // references. Call at startup and after removing a container.
+  virtual Result<> garbageCollect() = 0;
 };
+
+// Builds the image service on the shared database and
+// <dataRoot>/content, <dataRoot>/snapshots (created if missing). users
+// answers which containers use an image (may be empty: no users). The
+// database must outlive the service. If the directories cannot be created,
+// every method returns that error.
+std::unique_ptr<ImageService> makeImageService(store::Database& db, const std::string& dataRoot,
+                                               ImageUsersFn users);
 
 // Registers the /images routes (list, inspect, tag, rm, import via
 // /images/create?fromSrc=-, history, ...) on router. Defined in

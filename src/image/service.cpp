@@ -1,0 +1,850 @@
+// ImageService on SQLite (store), blobs (content) and snapshots (snapshot).
+// Locking: writeMu_ serialises every mutation (import commit, tag, remove,
+// garbage collection); reads take only the database lock. ImageUsersFn is
+// called with writeMu_ held but never with the database lock held.
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+
+#include <algorithm>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/sha256.h"
+#include "common/util.h"
+#include "content/store.h"
+#include "image/config.h"
+#include "image/reference.h"
+#include "image/service.h"
+#include "snapshot/snapshotter.h"
+#include "store/database.h"
+
+namespace berth::image {
+
+namespace {
+
+constexpr const char* kLayerMediaType = "application/vnd.oci.image.layer.v1.tar";
+constexpr const char* kConfigMediaType = "application/vnd.oci.image.config.v1+json";
+constexpr const char* kManifestMediaType = "application/vnd.oci.image.manifest.v1+json";
+
+std::unexpected<Error> noSuchImage(const std::string& ref) {
+  return makeError(Code::NotFound, "No such image: " + ref);
+}
+
+std::string shortId(const std::string& id) {
+  std::string h = startsWith(id, "sha256:") ? id.substr(7) : id;
+  return h.substr(0, 12);
+}
+
+// ---- streaming decompression of an import body ----
+
+struct BodySource {
+  api::BodyReader* body;
+  std::vector<char> buf = std::vector<char>(1 << 17);
+  std::optional<Error> err;
+};
+
+la_ssize_t bodyRead(struct archive* a, void* ud, const void** out) {
+  auto* src = static_cast<BodySource*>(ud);
+  auto n = src->body->read(src->buf.data(), src->buf.size());
+  if (!n) {
+    src->err = n.error();
+    archive_set_error(a, EIO, "%s", n.error().message.c_str());
+    return -1;
+  }
+  *out = src->buf.data();
+  return la_ssize_t(*n);
+}
+
+// Decompresses body (plain, gzip, bzip2, xz, zstd, ...) into w.
+Result<> decompressInto(api::BodyReader& body, content::Writer& w) {
+  BodySource src;
+  src.body = &body;
+  struct archive* a = archive_read_new();
+  ScopeExit free_([&] { archive_read_free(a); });
+  archive_read_support_filter_all(a);
+  archive_read_support_format_raw(a);
+  auto fail = [&](std::string_view what) -> std::unexpected<Error> {
+    if (src.err) return std::unexpected(src.err->wrap("read request body"));
+    const char* s = archive_error_string(a);
+    return errorf(Code::InvalidArgument, "{}: {}", what, s ? s : "unknown error");
+  };
+  if (archive_read_open(a, &src, nullptr, bodyRead, nullptr) != ARCHIVE_OK) return fail("invalid tarball");
+  struct archive_entry* e;
+  int rc = archive_read_next_header(a, &e);
+  if (rc == ARCHIVE_EOF) return makeError(Code::InvalidArgument, "invalid tarball: empty");
+  if (rc < ARCHIVE_WARN) return fail("invalid tarball");
+  std::vector<char> buf(1 << 17);
+  for (;;) {
+    la_ssize_t n = archive_read_data(a, buf.data(), buf.size());
+    if (n < 0) return fail("invalid tarball");
+    if (n == 0) break;
+    TRY(w.write(buf.data(), size_t(n)));
+  }
+  return {};
+}
+
+int64_t parseCreated(const json& cfg) {
+  if (cfg.is_object() && cfg.contains("created") && cfg["created"].is_string()) {
+    if (auto t = parseRfc3339(cfg["created"].get<std::string>())) return *t;
+  }
+  return 0;
+}
+
+std::string labelsText(const json& cfg) {
+  if (cfg.is_object() && cfg.contains("config") && cfg["config"].is_object()) {
+    const json& c = cfg["config"];
+    if (c.contains("Labels") && c["Labels"].is_object() && !c["Labels"].empty()) return c["Labels"].dump();
+  }
+  return "";
+}
+
+struct RefEntry {
+  std::string ref;  // familiar
+  bool canonical;   // digest reference
+  std::string name; // familiar name (repository)
+};
+
+struct Conflict {
+  bool hard = false;
+  bool used = false;
+  std::string message;
+};
+
+enum ConflictMask : unsigned {
+  kDependentChild = 1,
+  kRunningContainer = 2,
+  kActiveReference = 4,
+  kStoppedContainer = 8,
+  kHard = kDependentChild | kRunningContainer,
+  kSoft = kActiveReference | kStoppedContainer,
+};
+
+bool isImageIdPrefix(const std::string& id, const std::string& ref) {
+  if (startsWith(id, ref)) return true;
+  auto c = id.find(':');
+  return c != std::string::npos && startsWith(std::string_view(id).substr(c + 1), ref);
+}
+
+bool isSingleReference(const std::vector<RefEntry>& refs) {
+  if (refs.size() <= 1) return refs.size() == 1;
+  const RefEntry* single = nullptr;
+  std::set<std::string> canonicalNames;
+  for (auto& r : refs) {
+    if (r.canonical) {
+      canonicalNames.insert(r.name);
+    } else if (!single) {
+      single = &r;
+    } else {
+      return false;
+    }
+  }
+  if (!single) single = &refs[0];
+  return canonicalNames.size() == 1 && canonicalNames.count(single->name);
+}
+
+class Service final : public ImageService {
+ public:
+  Service(store::Database& db, std::string dataRoot, ImageUsersFn users)
+      : db_(db),
+        root_(std::move(dataRoot)),
+        content_(root_ + "/content"),
+        snaps_(root_ + "/snapshots"),
+        users_(std::move(users)) {
+    auto r = content_.init();
+    if (r) r = snaps_.init();
+    if (!r) initError_ = r.error();
+  }
+
+  Result<ImageRecord> resolve(const std::string& ref) override {
+    TRY(ready());
+    TRY_ASSIGN(std::string id, resolveId(ref));
+    return loadRecord(id);
+  }
+
+  Result<std::string> importImage(api::BodyReader& tarball, const std::string& repoTag,
+                                  const std::vector<std::string>& changes, const std::string& message) override;
+  Result<std::vector<ImageSummary>> list(bool all, const ListFilters& filters) override;
+  Result<ImageDetail> inspect(const std::string& ref) override;
+  Result<std::vector<HistoryItem>> history(const std::string& ref) override;
+  Result<TagResult> tag(const std::string& ref, const std::string& repo, const std::string& tag) override;
+  Result<std::vector<DeleteItem>> remove(const std::string& ref, bool force, bool prune) override;
+  Result<std::vector<std::string>> layerDirs(const std::string& imageId) override;
+  Result<> garbageCollect() override;
+
+ private:
+  Result<> ready() const {
+    if (initError_) return std::unexpected(*initError_);
+    return {};
+  }
+  Result<bool> imageExists(const std::string& id) { return hasRow("SELECT 1 FROM images WHERE id = ?", id); }
+  // True when the query returns a row; the statement (and the database
+  // lock) is released before returning.
+  Result<bool> hasRow(std::string_view sql, const std::string& arg) {
+    TRY_ASSIGN(auto s, db_.query(sql, arg));
+    return s.step();
+  }
+  Result<std::string> resolveId(const std::string& ref);
+  Result<std::shared_ptr<const json>> configOf(const std::string& id, const std::string& text);
+  Result<ImageRecord> loadRecord(const std::string& id);
+  Result<std::vector<RefEntry>> refsOf(const std::string& id);
+  Result<std::vector<std::string>> chainIdsOf(const std::string& id);
+  Result<> removeRef(const std::string& ref, bool canonical);
+  Result<std::optional<Conflict>> checkConflict(const std::string& id, unsigned mask);
+  Result<> deleteHelper(const std::string& id, std::vector<DeleteItem>& records, bool force, bool prune, bool quiet);
+  // Deletes orphan layer rows in the current transaction; returns (chain id, blob digest).
+  Result<std::vector<std::pair<std::string, std::string>>> collectOrphanLayers();
+  void removeLayerFiles(const std::vector<std::pair<std::string, std::string>>& layers);
+
+  store::Database& db_;
+  std::string root_;
+  content::Store content_;
+  snapshot::Snapshotter snaps_;
+  ImageUsersFn users_;
+  std::optional<Error> initError_;
+  std::mutex writeMu_;
+  std::mutex cacheMu_;
+  std::unordered_map<std::string, std::shared_ptr<const json>> configs_;
+};
+
+Result<std::string> Service::resolveId(const std::string& ref) {
+  if (isValidDigest(ref)) {
+    TRY_ASSIGN(bool ok, imageExists(ref));
+    if (ok) return ref;
+    return noSuchImage(ref);
+  }
+  if (ref.size() == 64 && isHex(ref)) {
+    TRY_ASSIGN(bool ok, imageExists("sha256:" + ref));
+    if (ok) return "sha256:" + ref;
+    return noSuchImage(ref);
+  }
+  std::string display = ref;
+  if (auto parsed = parseReference(ref)) {
+    std::string key;
+    bool canonical = !parsed->digest.empty();
+    if (canonical) {
+      key = parsed->familiarName() + "@" + parsed->digest;
+    } else {
+      key = withDefaultTag(*parsed).familiarString();
+      display = key;
+    }
+    TRY_ASSIGN(auto s, db_.query(canonical ? "SELECT image_id FROM digests WHERE ref = ?"
+                                           : "SELECT image_id FROM tags WHERE ref = ?",
+                                 key));
+    TRY_ASSIGN(bool row, s.step());
+    if (row) return s.colText(0);
+  }
+  std::string hex = startsWith(ref, "sha256:") ? ref.substr(7) : ref;
+  if (!hex.empty() && hex.size() < 64 && isHex(hex)) {
+    TRY_ASSIGN(auto s, db_.query("SELECT id FROM images WHERE id >= ? AND id < ? LIMIT 2", "sha256:" + hex,
+                                 "sha256:" + hex + "g"));
+    std::vector<std::string> ids;
+    for (;;) {
+      TRY_ASSIGN(bool row, s.step());
+      if (!row) break;
+      ids.push_back(s.colText(0));
+    }
+    if (ids.size() == 1) return ids[0];
+  }
+  return noSuchImage(display);
+}
+
+Result<std::shared_ptr<const json>> Service::configOf(const std::string& id, const std::string& text) {
+  {
+    std::lock_guard lk(cacheMu_);
+    auto it = configs_.find(id);
+    if (it != configs_.end()) return it->second;
+  }
+  std::shared_ptr<const json> cfg;
+  try {
+    cfg = std::make_shared<const json>(json::parse(text));
+  } catch (const std::exception& e) {
+    return errorf(Code::Internal, "image {}: corrupt config: {}", id, e.what());
+  }
+  std::lock_guard lk(cacheMu_);
+  configs_.emplace(id, cfg);
+  return cfg;
+}
+
+Result<ImageRecord> Service::loadRecord(const std::string& id) {
+  ImageRecord rec;
+  rec.id = id;
+  std::string text;
+  {
+    TRY_ASSIGN(auto s, db_.query("SELECT config, created, size FROM images WHERE id = ?", id));
+    TRY_ASSIGN(bool row, s.step());
+    if (!row) return noSuchImage(id);
+    text = s.colText(0);
+    rec.created = s.colInt(1);
+    rec.size = s.colInt(2);
+  }
+  TRY_ASSIGN(auto cfg, configOf(id, text));
+  rec.config = *cfg;
+  {
+    TRY_ASSIGN(auto s, db_.query("SELECT ref FROM tags WHERE image_id = ? ORDER BY ref", id));
+    for (;;) {
+      TRY_ASSIGN(bool row, s.step());
+      if (!row) break;
+      rec.repoTags.push_back(s.colText(0));
+    }
+  }
+  TRY_ASSIGN(rec.lowerDirs, layerDirs(id));
+  return rec;
+}
+
+Result<std::vector<std::string>> Service::chainIdsOf(const std::string& id) {
+  std::vector<std::string> out;
+  TRY_ASSIGN(auto s, db_.query("SELECT chain_id FROM image_layers WHERE image_id = ? ORDER BY idx", id));
+  for (;;) {
+    TRY_ASSIGN(bool row, s.step());
+    if (!row) break;
+    out.push_back(s.colText(0));
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> Service::layerDirs(const std::string& imageId) {
+  TRY(ready());
+  TRY_ASSIGN(auto chains, chainIdsOf(imageId));
+  std::vector<std::string> out;
+  for (auto it = chains.rbegin(); it != chains.rend(); ++it) {
+    TRY_ASSIGN(std::string d, snaps_.dir(*it));
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+Result<std::vector<RefEntry>> Service::refsOf(const std::string& id) {
+  std::vector<RefEntry> out;
+  TRY_ASSIGN(auto s, db_.query("SELECT ref, 0 FROM tags WHERE image_id = ?1 UNION ALL "
+                               "SELECT ref, 1 FROM digests WHERE image_id = ?1 ORDER BY 1",
+                               id));
+  for (;;) {
+    TRY_ASSIGN(bool row, s.step());
+    if (!row) break;
+    RefEntry e{s.colText(0), s.colInt(1) != 0, ""};
+    auto p = parseReference(e.ref);
+    e.name = p ? p->familiarName() : e.ref;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// ---- import ----
+
+Result<std::string> Service::importImage(api::BodyReader& tarball, const std::string& repoTag,
+                                         const std::vector<std::string>& changes, const std::string& message) {
+  TRY(ready());
+  std::optional<Reference> ref;
+  if (!repoTag.empty()) {
+    TRY_ASSIGN(Reference r, parseReference(repoTag));
+    if (!r.digest.empty()) return makeError(Code::InvalidArgument, "cannot import digest reference");
+    ref = withDefaultTag(r);
+  }
+  TRY_ASSIGN(json containerConfig, applyChanges(json::object(), changes));
+
+  // Body -> uncompressed layer tar in content/ingest, hashed on the way (diff id).
+  TRY_ASSIGN(content::Writer w, content_.ingest());
+  TRY(decompressInto(tarball, w));
+  const std::string diffId = w.digest();
+  const int64_t tarSize = w.size();
+  const std::string chainId = diffId;  // single layer
+
+  std::lock_guard lk(writeMu_);
+  int64_t layerSize = 0;
+  std::optional<int64_t> known;
+  {
+    TRY_ASSIGN(auto s, db_.query("SELECT size FROM layers WHERE chain_id = ?", chainId));
+    TRY_ASSIGN(bool row, s.step());
+    if (row) known = s.colInt(0);
+  }
+  if (known && snaps_.exists(chainId)) {
+    layerSize = *known;
+  } else {
+    // A snapshot without a row is a leftover: unpack again to learn its size.
+    if (snaps_.exists(chainId)) TRY(snaps_.remove(chainId));
+    auto applied = snaps_.apply(chainId, w.tempPath());
+    if (!applied) return std::unexpected(applied.error());
+    layerSize = applied->stats.size;
+  }
+  TRY(w.commit(diffId, tarSize));
+
+  std::string comment = message.empty() ? "Imported from -" : message;
+  std::string created = formatRfc3339Nano(nowNanos());
+  json cfg = {
+      {"architecture", "amd64"},
+      {"os", "linux"},
+      {"created", created},
+      {"comment", comment},
+      {"config", containerConfig},
+      {"rootfs", {{"type", "layers"}, {"diff_ids", json::array({diffId})}}},
+      {"history", json::array({{{"created", created}, {"comment", comment}}})},
+  };
+  std::string cfgText = cfg.dump();
+  TRY_ASSIGN(std::string imageId, content_.put(cfgText));
+  json manifest = {
+      {"schemaVersion", 2},
+      {"mediaType", kManifestMediaType},
+      {"config", {{"mediaType", kConfigMediaType}, {"digest", imageId}, {"size", int64_t(cfgText.size())}}},
+      {"layers", json::array({{{"mediaType", kLayerMediaType}, {"digest", diffId}, {"size", tarSize}}})},
+  };
+  TRY_ASSIGN(std::string manifestDigest, content_.put(manifest.dump()));
+
+  int64_t now = nowNanos();
+  TRY(db_.transaction([&]() -> Result<> {
+    TRY(db_.run("INSERT OR IGNORE INTO layers(chain_id, diff_id, parent, size, blob_digest, media_type, created) "
+                "VALUES(?, ?, '', ?, ?, ?, ?)",
+                chainId, diffId, layerSize, diffId, kLayerMediaType, now));
+    TRY(db_.run("INSERT OR IGNORE INTO images(id, config, labels, created, size, parent, manifest_digest, "
+                "last_tag_time, added) VALUES(?, ?, ?, ?, ?, '', ?, 0, ?)",
+                imageId, cfgText, labelsText(cfg), parseCreated(cfg), layerSize, manifestDigest, now));
+    TRY(db_.run("INSERT OR REPLACE INTO image_layers(image_id, idx, chain_id) VALUES(?, 0, ?)", imageId, chainId));
+    if (ref) {
+      TRY(db_.run("INSERT INTO tags(ref, image_id, created) VALUES(?1, ?2, ?3) "
+                  "ON CONFLICT(ref) DO UPDATE SET image_id = ?2, created = ?3",
+                  ref->familiarString(), imageId, now));
+      TRY(db_.run("UPDATE images SET last_tag_time = ? WHERE id = ?", now, imageId));
+    }
+    return {};
+  }));
+  return imageId;
+}
+
+// ---- list / inspect / history ----
+
+Result<std::vector<ImageSummary>> Service::list(bool all, const ListFilters& filters) {
+  TRY(ready());
+  for (auto& [k, v] : filters) {
+    if (k != "dangling" && k != "label" && k != "reference" && k != "before" && k != "since")
+      return errorf(Code::InvalidArgument, "Invalid filter '{}'", k);
+  }
+  bool danglingFilter = filters.count("dangling") > 0;
+  bool danglingOnly = false;
+  if (danglingFilter) {
+    for (auto& v : filters.at("dangling")) {
+      std::string l = toLower(v);
+      if (l == "true" || l == "1") {
+        danglingOnly = true;
+      } else if (l != "false" && l != "0") {
+        return errorf(Code::InvalidArgument, "Invalid filter 'dangling={}'", v);
+      }
+    }
+  }
+  std::optional<int64_t> before, since;
+  for (const char* key : {"before", "since"}) {
+    auto it = filters.find(key);
+    if (it == filters.end()) continue;
+    for (auto& v : it->second) {
+      TRY_ASSIGN(std::string id, resolveId(v));
+      TRY_ASSIGN(auto s, db_.query("SELECT created FROM images WHERE id = ?", id));
+      TRY_ASSIGN(bool row, s.step());
+      if (!row) return noSuchImage(v);
+      int64_t c = s.colInt(0);
+      auto& slot = std::string(key) == "before" ? before : since;
+      slot = std::string(key) == "before" ? std::min(slot.value_or(c), c) : std::max(slot.value_or(c), c);
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> labelFilters;
+  if (auto it = filters.find("label"); it != filters.end()) {
+    for (auto& v : it->second) {
+      auto eq = v.find('=');
+      labelFilters.emplace_back(v.substr(0, eq), eq == std::string::npos ? std::string("\x01") : v.substr(eq + 1));
+    }
+  }
+  const std::vector<std::string>* refPatterns = nullptr;
+  if (auto it = filters.find("reference"); it != filters.end()) refPatterns = &it->second;
+
+  struct Row {
+    ImageSummary s;
+    std::string labels;
+  };
+  std::vector<Row> rows;
+  std::unordered_map<std::string, size_t> byId;
+  std::unordered_set<std::string> parents;
+  {
+    TRY_ASSIGN(auto s, db_.prepare("SELECT id, labels, created, size, parent FROM images"));
+    for (;;) {
+      TRY_ASSIGN(bool row, s.step());
+      if (!row) break;
+      Row r;
+      r.s.id = s.colText(0);
+      r.labels = s.colText(1);
+      r.s.created = s.colInt(2);
+      r.s.size = s.colInt(3);
+      r.s.parentId = s.colText(4);
+      if (!r.s.parentId.empty()) parents.insert(r.s.parentId);
+      byId[r.s.id] = rows.size();
+      rows.push_back(std::move(r));
+    }
+  }
+  std::unordered_map<std::string, std::vector<std::pair<std::string, bool>>> refs;
+  {
+    TRY_ASSIGN(auto s, db_.prepare("SELECT ref, image_id, 0 FROM tags UNION ALL "
+                                   "SELECT ref, image_id, 1 FROM digests ORDER BY 1"));
+    for (;;) {
+      TRY_ASSIGN(bool row, s.step());
+      if (!row) break;
+      refs[s.colText(1)].emplace_back(s.colText(0), s.colInt(2) != 0);
+    }
+  }
+
+  std::vector<ImageSummary> out;
+  for (auto& r : rows) {
+    if (before && r.s.created >= *before) continue;
+    if (since && r.s.created <= *since) continue;
+    json labels = nullptr;
+    if (!r.labels.empty()) {
+      try {
+        labels = json::parse(r.labels);
+      } catch (...) {
+      }
+    }
+    if (!labelFilters.empty()) {
+      bool ok = true;
+      for (auto& [k, v] : labelFilters) {
+        if (!labels.is_object() || !labels.contains(k)) {
+          ok = false;
+        } else if (v != "\x01" && !(labels[k].is_string() && labels[k].get<std::string>() == v)) {
+          ok = false;
+        }
+      }
+      if (!ok) continue;
+    }
+    for (auto& [ref, canonical] : refs[r.s.id]) {
+      if (refPatterns) {
+        bool found = false;
+        for (auto& pat : *refPatterns) {
+          if (globMatch(pat, ref)) {
+            found = true;
+          } else if (auto p = parseReference(ref); p && globMatch(pat, p->familiarName())) {
+            found = true;
+          }
+          if (found) break;
+        }
+        if (!found) continue;
+      }
+      (canonical ? r.s.repoDigests : r.s.repoTags).push_back(ref);
+    }
+    if (r.s.repoTags.empty() && r.s.repoDigests.empty()) {
+      if (all || !parents.count(r.s.id)) {
+        if (danglingFilter && !danglingOnly) continue;
+        if (refPatterns) continue;
+        r.s.repoDigests = {"<none>@<none>"};
+        r.s.repoTags = {"<none>:<none>"};
+      } else {
+        continue;
+      }
+    } else if (danglingOnly && !r.s.repoTags.empty()) {
+      continue;
+    }
+    r.s.labels = std::move(labels);
+    out.push_back(std::move(r.s));
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const ImageSummary& a, const ImageSummary& b) { return a.created > b.created; });
+  return out;
+}
+
+Result<ImageDetail> Service::inspect(const std::string& ref) {
+  TRY(ready());
+  TRY_ASSIGN(std::string id, resolveId(ref));
+  ImageDetail d;
+  TRY_ASSIGN(d.record, loadRecord(id));
+  {
+    TRY_ASSIGN(auto s, db_.query("SELECT parent, last_tag_time, manifest_digest FROM images WHERE id = ?", id));
+    TRY_ASSIGN(bool row, s.step());
+    if (!row) return noSuchImage(ref);
+    d.parent = s.colText(0);
+    d.lastTagTime = s.colInt(1);
+    d.manifestDigest = s.colText(2);
+  }
+  {
+    TRY_ASSIGN(auto s, db_.query("SELECT ref FROM digests WHERE image_id = ? ORDER BY ref", id));
+    for (;;) {
+      TRY_ASSIGN(bool row, s.step());
+      if (!row) break;
+      d.repoDigests.push_back(s.colText(0));
+    }
+  }
+  const json& cfg = d.record.config;
+  if (cfg.contains("rootfs") && cfg["rootfs"].contains("diff_ids") && cfg["rootfs"]["diff_ids"].is_array())
+    for (auto& v : cfg["rootfs"]["diff_ids"])
+      if (v.is_string()) d.diffIds.push_back(v.get<std::string>());
+  TRY_ASSIGN(d.chainIds, chainIdsOf(id));
+  return d;
+}
+
+Result<std::vector<HistoryItem>> Service::history(const std::string& ref) {
+  TRY(ready());
+  TRY_ASSIGN(std::string id, resolveId(ref));
+  TRY_ASSIGN(ImageRecord rec, loadRecord(id));
+  std::vector<int64_t> sizes;
+  {
+    TRY_ASSIGN(auto s, db_.query("SELECT l.size FROM image_layers il JOIN layers l ON l.chain_id = il.chain_id "
+                                 "WHERE il.image_id = ? ORDER BY il.idx",
+                                 id));
+    for (;;) {
+      TRY_ASSIGN(bool row, s.step());
+      if (!row) break;
+      sizes.push_back(s.colInt(0));
+    }
+  }
+  std::vector<HistoryItem> out;
+  size_t layer = 0;
+  const json& cfg = rec.config;
+  if (cfg.contains("history") && cfg["history"].is_array()) {
+    for (auto& h : cfg["history"]) {
+      HistoryItem it;
+      it.id = "<missing>";
+      if (auto t = parseRfc3339(h.value("created", ""))) it.created = *t / 1000000000;
+      it.createdBy = h.value("created_by", "");
+      it.comment = h.value("comment", "");
+      if (!h.value("empty_layer", false)) {
+        if (layer < sizes.size()) it.size = sizes[layer];
+        layer++;
+      }
+      out.insert(out.begin(), std::move(it));
+    }
+  }
+  // Fill ids and tags walking the parent chain.
+  std::string cur = id;
+  for (auto& it : out) {
+    it.id = cur;
+    {
+      TRY_ASSIGN(auto s, db_.query("SELECT ref FROM tags WHERE image_id = ? ORDER BY ref", cur));
+      for (;;) {
+        TRY_ASSIGN(bool row, s.step());
+        if (!row) break;
+        it.tags.push_back(s.colText(0));
+      }
+    }
+    TRY_ASSIGN(auto s, db_.query("SELECT parent FROM images WHERE id = ?", cur));
+    TRY_ASSIGN(bool row, s.step());
+    if (!row || s.colText(0).empty()) break;
+    cur = s.colText(0);
+  }
+  return out;
+}
+
+// ---- tag / remove ----
+
+Result<TagResult> Service::tag(const std::string& ref, const std::string& repo, const std::string& tagName) {
+  TRY(ready());
+  TRY_ASSIGN(Reference r, parseReference(repo));
+  if (!r.digest.empty()) return makeError(Code::InvalidArgument, "refusing to create a tag with a digest reference");
+  if (!tagName.empty()) {
+    if (!isValidTag(tagName)) return makeError(Code::InvalidArgument, "invalid tag format");
+    r.tag = tagName;
+  }
+  r = withDefaultTag(r);
+  std::lock_guard lk(writeMu_);
+  TRY_ASSIGN(std::string id, resolveId(ref));
+  std::string familiar = r.familiarString();
+  int64_t now = nowNanos();
+  TRY(db_.transaction([&]() -> Result<> {
+    TRY(db_.run("INSERT INTO tags(ref, image_id, created) VALUES(?1, ?2, ?3) "
+                "ON CONFLICT(ref) DO UPDATE SET image_id = ?2, created = ?3",
+                familiar, id, now));
+    return db_.run("UPDATE images SET last_tag_time = ? WHERE id = ?", now, id);
+  }));
+  return TagResult{id, familiar};
+}
+
+Result<> Service::removeRef(const std::string& ref, bool canonical) {
+  return db_.run(canonical ? "DELETE FROM digests WHERE ref = ?" : "DELETE FROM tags WHERE ref = ?", ref);
+}
+
+Result<std::optional<Conflict>> Service::checkConflict(const std::string& id, unsigned mask) {
+  if (mask & kDependentChild) {
+    TRY_ASSIGN(auto s, db_.query("SELECT 1 FROM images WHERE parent = ? LIMIT 1", id));
+    TRY_ASSIGN(bool row, s.step());
+    if (row) return Conflict{true, false, "image has dependent child images"};
+  }
+  std::vector<ImageUser> users;
+  if ((mask & (kRunningContainer | kStoppedContainer)) && users_) users = users_(id);
+  if (mask & kRunningContainer) {
+    for (auto& u : users)
+      if (u.running) return Conflict{true, true, "image is being used by running container " + shortId(u.containerId)};
+  }
+  if (mask & kActiveReference) {
+    TRY_ASSIGN(auto refs, refsOf(id));
+    if (!refs.empty()) return Conflict{false, false, "image is referenced in multiple repositories"};
+  }
+  if (mask & kStoppedContainer) {
+    for (auto& u : users)
+      if (!u.running) return Conflict{false, true, "image is being used by stopped container " + shortId(u.containerId)};
+  }
+  return std::optional<Conflict>{};
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Service::collectOrphanLayers() {
+  std::vector<std::pair<std::string, std::string>> out;
+  {
+    TRY_ASSIGN(auto s, db_.prepare("SELECT chain_id, blob_digest FROM layers WHERE chain_id NOT IN "
+                                   "(SELECT chain_id FROM image_layers)"));
+    for (;;) {
+      TRY_ASSIGN(bool row, s.step());
+      if (!row) break;
+      out.emplace_back(s.colText(0), s.colText(1));
+    }
+  }
+  for (auto& [chain, blob] : out) TRY(db_.run("DELETE FROM layers WHERE chain_id = ?", chain));
+  return out;
+}
+
+void Service::removeLayerFiles(const std::vector<std::pair<std::string, std::string>>& layers) {
+  for (auto& [chain, blob] : layers) {
+    (void)snaps_.remove(chain);
+    if (!blob.empty()) {
+      // The blob may be shared with another layer row (same diff id, other chain).
+      auto used = hasRow("SELECT 1 FROM layers WHERE blob_digest = ? LIMIT 1", blob);
+      if (used && !*used) (void)content_.remove(blob);
+    }
+  }
+}
+
+Result<> Service::deleteHelper(const std::string& id, std::vector<DeleteItem>& records, bool force, bool prune,
+                               bool quiet) {
+  unsigned mask = kHard;
+  if (!force) mask |= kSoft;
+  TRY_ASSIGN(auto conflict, checkConflict(id, mask));
+  if (conflict) {
+    if (quiet) {
+      TRY_ASSIGN(auto refs, refsOf(id));
+      TRY_ASSIGN(auto c, checkConflict(id, kDependentChild));
+      bool dangling = refs.empty() && !c;
+      if (!dangling || conflict->used) return {};
+    }
+    return errorf(Code::Conflict, "conflict: unable to delete {} ({}) - {}", shortId(id),
+                  conflict->hard ? "cannot be forced" : "must be forced", conflict->message);
+  }
+  std::string parent, manifest;
+  {
+    TRY_ASSIGN(auto s, db_.query("SELECT parent, manifest_digest FROM images WHERE id = ?", id));
+    TRY_ASSIGN(bool row, s.step());
+    if (!row) return noSuchImage(id);
+    parent = s.colText(0);
+    manifest = s.colText(1);
+  }
+  bool inUse = users_ && !users_(id).empty();
+  TRY_ASSIGN(auto refs, refsOf(id));
+  std::vector<std::pair<std::string, std::string>> orphans;
+  TRY(db_.transaction([&]() -> Result<> {
+    for (auto& r : refs) TRY(removeRef(r.ref, r.canonical));
+    TRY(db_.run("DELETE FROM images WHERE id = ?", id));
+    if (!inUse)
+      TRY(db_.run("DELETE FROM image_layers WHERE image_id = ?1 AND NOT EXISTS "
+                  "(SELECT 1 FROM containers WHERE image_id = ?1)",
+                  id));
+    TRY_ASSIGN(orphans, collectOrphanLayers());
+    return {};
+  }));
+  for (auto& r : refs) records.push_back(DeleteItem{r.ref, "", false});
+  {
+    std::lock_guard lk(cacheMu_);
+    configs_.erase(id);
+  }
+  (void)content_.remove(id);
+  if (isValidDigest(manifest)) (void)content_.remove(manifest);
+  removeLayerFiles(orphans);
+  records.push_back(DeleteItem{"", id, false});
+  for (auto& [chain, blob] : orphans) records.push_back(DeleteItem{"", chain, true});
+  if (!prune || parent.empty()) return {};
+  return deleteHelper(parent, records, false, true, true);
+}
+
+Result<std::vector<DeleteItem>> Service::remove(const std::string& ref, bool force, bool prune) {
+  TRY(ready());
+  std::lock_guard lk(writeMu_);
+  TRY_ASSIGN(std::string id, resolveId(ref));
+  std::vector<DeleteItem> records;
+  TRY_ASSIGN(auto repoRefs, refsOf(id));
+  bool removedRepositoryRef = false;
+  if (!isImageIdPrefix(id, ref)) {
+    TRY_ASSIGN(Reference parsed, parseReference(ref));
+    if (!force && isSingleReference(repoRefs) && users_) {
+      auto users = users_(id);
+      if (!users.empty())
+        return errorf(Code::Conflict,
+                      "conflict: unable to remove repository reference \"{}\" (must force) - container {} is using "
+                      "its referenced image {}",
+                      ref, shortId(users[0].containerId), shortId(id));
+    }
+    bool canonical = !parsed.digest.empty();
+    std::string key = canonical ? parsed.familiarName() + "@" + parsed.digest : withDefaultTag(parsed).familiarString();
+    TRY(removeRef(key, canonical));
+    records.push_back(DeleteItem{key, "", false});
+    TRY_ASSIGN(repoRefs, refsOf(id));
+    if (!canonical) {
+      std::string name = parsed.familiarName();
+      bool foundTag = false;
+      for (auto& r : repoRefs)
+        if (!r.canonical && r.name == name) foundTag = true;
+      if (!foundTag) {
+        std::vector<RefEntry> remaining;
+        for (auto& r : repoRefs) {
+          if (r.canonical && r.name == name) {
+            TRY(removeRef(r.ref, true));
+            records.push_back(DeleteItem{r.ref, "", false});
+          } else {
+            remaining.push_back(r);
+          }
+        }
+        repoRefs = std::move(remaining);
+      }
+    }
+    if (!repoRefs.empty()) return records;
+    removedRepositoryRef = true;
+  } else if (isSingleReference(repoRefs)) {
+    unsigned mask = kHard;
+    if (!force) mask |= kSoft & ~kActiveReference;
+    TRY_ASSIGN(auto conflict, checkConflict(id, mask));
+    if (conflict)
+      return errorf(Code::Conflict, "conflict: unable to delete {} ({}) - {}", shortId(id),
+                    conflict->hard ? "cannot be forced" : "must be forced", conflict->message);
+    for (auto& r : repoRefs) {
+      TRY(removeRef(r.ref, r.canonical));
+      records.push_back(DeleteItem{r.ref, "", false});
+    }
+  }
+  TRY(deleteHelper(id, records, force, prune, removedRepositoryRef));
+  return records;
+}
+
+Result<> Service::garbageCollect() {
+  TRY(ready());
+  std::lock_guard lk(writeMu_);
+  std::vector<std::pair<std::string, std::string>> orphans;
+  TRY(db_.transaction([&]() -> Result<> {
+    TRY(db_.exec("DELETE FROM image_layers WHERE image_id NOT IN (SELECT id FROM images) "
+                 "AND image_id NOT IN (SELECT image_id FROM containers)"));
+    TRY_ASSIGN(orphans, collectOrphanLayers());
+    return {};
+  }));
+  removeLayerFiles(orphans);
+  // Snapshot directories without a row (a crash between unpack and commit).
+  std::vector<std::string> dirs;
+  if (DIR* d = ::opendir(snaps_.root().c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n.size() == 64 && isHex(n)) dirs.push_back("sha256:" + n);
+    }
+    ::closedir(d);
+  }
+  for (auto& chain : dirs) {
+    TRY_ASSIGN(bool known, hasRow("SELECT 1 FROM layers WHERE chain_id = ?", chain));
+    if (!known) (void)snaps_.remove(chain);
+  }
+  return {};
+}
+
+}  // namespace
+
+std::unique_ptr<ImageService> makeImageService(store::Database& db, const std::string& dataRoot, ImageUsersFn users) {
+  return std::make_unique<Service>(db, dataRoot, std::move(users));
+}
+
+}  // namespace berth::image
