@@ -1,0 +1,221 @@
+#include "api/images_router.h"
+
+#include <cctype>
+
+#include "common/util.h"
+#include "image/config.h"
+#include "image/reference.h"
+
+namespace berth::api {
+
+namespace {
+
+json labelsAttrs(image::ImageService& svc, const std::string& id, const std::string& name) {
+  json attrs = {{"name", name}};
+  if (auto rec = svc.resolve(id)) {
+    const json& c = rec->config;
+    if (c.contains("config") && c["config"].is_object() && c["config"].contains("Labels") &&
+        c["config"]["Labels"].is_object())
+      for (auto& [k, v] : c["config"]["Labels"].items())
+        if (v.is_string()) attrs[k] = v;
+  }
+  return attrs;
+}
+
+json stringsOrNull(const std::vector<std::string>& v) { return v.empty() ? json(nullptr) : json(v); }
+
+bool isIpLiteral(const std::string& host) {
+  if (!host.empty() && host[0] == '[') return true;
+  if (host.empty()) return false;
+  for (char c : host)
+    if (!isdigit((unsigned char)c) && c != '.') return false;
+  return true;
+}
+
+// What dockerd answers when the registry cannot be reached. berthd has no
+// registry client yet and never touches the network: every pull fails the
+// way a refused/unresolvable registry fails, before any stream starts.
+Error pullUnavailable(const std::string& fromImage) {
+  auto ref = image::parseReference(fromImage);
+  if (!ref) return ref.error();
+  std::string domain = ref->domain == "docker.io" ? "registry-1.docker.io" : ref->domain;
+  std::string host = domain, port = "443";
+  if (auto c = domain.rfind(':'); c != std::string::npos && domain.find(']', c) == std::string::npos)
+    host = domain.substr(0, c), port = domain.substr(c + 1);
+  if (host == "localhost") host = "127.0.0.1";
+  std::string msg;
+  if (isIpLiteral(host)) {
+    msg = fmt::format("Get \"https://{}/v2/\": dial tcp {}:{}: connect: connection refused", domain, host, port);
+  } else {
+    msg = fmt::format("Get \"https://{}/v2/\": dial tcp: lookup {}: no such host", domain, host);
+  }
+  return Error{Code::Internal, 0, msg};
+}
+
+void listImages(image::ImageService& svc, Request& req, ResponseWriter& w) {
+  auto filters = parseFilters(req.q("filters"));
+  if (!filters) return w.error(filters.error());
+  auto list = svc.list(req.qBool("all"), *filters);
+  if (!list) return w.error(list.error());
+  json out = json::array();
+  for (auto& s : *list) {
+    out.push_back({
+        {"Containers", -1},
+        {"Created", s.created / 1000000000},
+        {"Id", s.id},
+        {"Labels", s.labels},
+        {"ParentId", s.parentId},
+        {"RepoDigests", stringsOrNull(s.repoDigests)},
+        {"RepoTags", stringsOrNull(s.repoTags)},
+        {"SharedSize", -1},
+        {"Size", s.size},
+        {"VirtualSize", s.size},
+    });
+  }
+  w.json(200, out);
+}
+
+json graphDriver(const image::ImageDetail& d) {
+  json data = json::object();
+  const auto& dirs = d.record.lowerDirs;  // topmost first, ".../<hex>/fs"
+  if (!dirs.empty()) {
+    std::string top = dirs[0].substr(0, dirs[0].size() - 3);
+    data["UpperDir"] = dirs[0];
+    data["MergedDir"] = top + "/merged";
+    data["WorkDir"] = top + "/work";
+    std::string lower;
+    for (size_t i = 1; i < dirs.size(); i++) lower += (lower.empty() ? "" : ":") + dirs[i];
+    if (!lower.empty()) data["LowerDir"] = lower;
+  }
+  return {{"Data", data}, {"Name", "overlay2"}};
+}
+
+void inspectImage(image::ImageService& svc, Request& req, ResponseWriter& w) {
+  auto d = svc.inspect(req.params[0]);
+  if (!d) return w.error(d.error());
+  const json& cfg = d->record.config;
+  auto str = [&](const char* k) { return cfg.contains(k) && cfg[k].is_string() ? cfg[k].get<std::string>() : ""; };
+  json out = {
+      {"Id", d->record.id},
+      {"RepoTags", d->record.repoTags},
+      {"RepoDigests", d->repoDigests},
+      {"Parent", d->parent},
+      {"Comment", str("comment")},
+      {"Created", cfg.contains("created") ? str("created") : formatRfc3339Nano(d->record.created)},
+      {"Container", str("container")},
+      {"ContainerConfig", image::dockerConfigShape(cfg.value("container_config", json()))},
+      {"DockerVersion", str("docker_version")},
+      {"Author", str("author")},
+      {"Config", image::dockerConfigShape(cfg.value("config", json()))},
+      {"Architecture", str("architecture")},
+      {"Os", str("os")},
+      {"Size", d->record.size},
+      {"VirtualSize", d->record.size},
+      {"GraphDriver", graphDriver(*d)},
+      {"RootFS", {{"Type", "layers"}, {"Layers", d->diffIds}}},
+      {"Metadata", {{"LastTagTime", formatRfc3339Nano(d->lastTagTime)}}},
+  };
+  if (!str("variant").empty()) out["Variant"] = str("variant");
+  if (!str("os.version").empty()) out["OsVersion"] = str("os.version");
+  w.json(200, out);
+}
+
+void imageHistory(image::ImageService& svc, Request& req, ResponseWriter& w) {
+  auto h = svc.history(req.params[0]);
+  if (!h) return w.error(h.error());
+  json out = json::array();
+  for (auto& it : *h) {
+    out.push_back({
+        {"Comment", it.comment},
+        {"Created", it.created},
+        {"CreatedBy", it.createdBy},
+        {"Id", it.id},
+        {"Size", it.size},
+        {"Tags", stringsOrNull(it.tags)},
+    });
+  }
+  w.json(200, out);
+}
+
+void tagImage(image::ImageService& svc, const image::EmitFn& emit, Request& req, ResponseWriter& w) {
+  auto t = svc.tag(req.params[0], req.q("repo"), req.q("tag"));
+  if (!t) return w.error(t.error());
+  if (emit) emit("image", "tag", t->imageId, labelsAttrs(svc, t->imageId, t->ref));
+  w.empty(201);
+}
+
+void removeImage(image::ImageService& svc, const image::EmitFn& emit, Request& req, ResponseWriter& w) {
+  const std::string& name = req.params[0];
+  std::string id;
+  if (auto rec = svc.resolve(name)) id = rec->id;
+  auto r = svc.remove(name, req.qBool("force"), !req.qBool("noprune"));
+  if (!r) return w.error(r.error());
+  json out = json::array();
+  for (auto& item : *r) {
+    if (!item.untagged.empty()) {
+      out.push_back({{"Untagged", item.untagged}});
+    } else {
+      out.push_back({{"Deleted", item.deleted}});
+    }
+  }
+  if (emit) {
+    // Untags belong to the image deleted after them (parents come later).
+    size_t start = 0;
+    for (size_t i = 0; i < r->size(); i++) {
+      const auto& item = (*r)[i];
+      if (item.untagged.empty() && !item.layer) {
+        for (size_t j = start; j < i; j++)
+          if (!(*r)[j].untagged.empty()) emit("image", "untag", item.deleted, {{"name", item.deleted}});
+        emit("image", "delete", item.deleted, {{"name", item.deleted}});
+        start = i + 1;
+      }
+    }
+    for (size_t j = start; j < r->size(); j++)
+      if (!(*r)[j].untagged.empty()) emit("image", "untag", id, {{"name", id}});
+  }
+  w.json(200, out);
+}
+
+void createImage(image::ImageService& svc, const image::EmitFn& emit, Request& req, ResponseWriter& w) {
+  if (req.has("fromImage")) return w.error(pullUnavailable(req.q("fromImage")));
+  std::string src = req.q("fromSrc");
+  if (src.empty()) return w.error(Error{Code::InvalidArgument, 0, "fromImage or fromSrc is required"});
+  if (src != "-")
+    return w.error(Error{Code::InvalidArgument, 0, "importing from a URL is not supported; send the tarball (fromSrc=-)"});
+  std::string repoTag;
+  std::string repo = req.q("repo"), tag = req.q("tag");
+  if (!repo.empty()) {
+    auto ref = image::parseReference(repo);
+    if (!ref) return w.error(ref.error());
+    if (!tag.empty()) {
+      if (!image::isValidTag(tag)) return w.error(Error{Code::InvalidArgument, 0, "invalid tag format"});
+      ref->tag = tag;
+    }
+    repoTag = ref->familiarString();
+  }
+  auto id = svc.importImage(*req.body, repoTag, req.qAll("changes"), req.q("message"));
+  if (!id) return w.error(id.error());
+  if (emit) {
+    if (!repoTag.empty()) {
+      auto familiar = image::parseReference(repoTag);
+      emit("image", "tag", *id, labelsAttrs(svc, *id, image::withDefaultTag(*familiar).familiarString()));
+    }
+    emit("image", "import", *id, labelsAttrs(svc, *id, *id));
+  }
+  auto s = w.stream(200, "application/json");
+  s->writeJsonLine({{"status", *id}});
+}
+
+}  // namespace
+
+void registerImageRoutes(Router& router, image::ImageService& svc, image::EmitFn emit) {
+  auto* s = &svc;
+  router.add("GET", "/images/json", [s](Request& req, ResponseWriter& w) { listImages(*s, req, w); });
+  router.add("POST", "/images/create", [s, emit](Request& req, ResponseWriter& w) { createImage(*s, emit, req, w); });
+  router.add("GET", "/images/(.+)/json", [s](Request& req, ResponseWriter& w) { inspectImage(*s, req, w); });
+  router.add("GET", "/images/(.+)/history", [s](Request& req, ResponseWriter& w) { imageHistory(*s, req, w); });
+  router.add("POST", "/images/(.+)/tag", [s, emit](Request& req, ResponseWriter& w) { tagImage(*s, emit, req, w); });
+  router.add("DELETE", "/images/(.+)", [s, emit](Request& req, ResponseWriter& w) { removeImage(*s, emit, req, w); });
+}
+
+}  // namespace berth::api

@@ -1,0 +1,21 @@
+#pragma once
+// The /images routes of the Engine API 1.41 (engine-api.md §8) on an
+// image::ImageService. Handlers parse, call the service and encode JSON.
+
+#include "api/http.h"
+#include "image/service.h"
+
+namespace berth::api {
+
+// Registers on router (paths unversioned):
+//   GET    /images/json                 list (all, filters)
+//   POST   /images/create               import (fromSrc=-) / pull (fromImage=, answered as unreachable)
+//   GET    /images/(.+)/json            inspect
+//   GET    /images/(.+)/history         history
+//   POST   /images/(.+)/tag             tag (201, empty)
+//   DELETE /images/(.+)                 remove (force, noprune)
+// emit (may be empty) receives image events: import, tag, untag, delete.
+// svc must outlive the router.
+void registerImageRoutes(Router& router, image::ImageService& svc, image::EmitFn emit);
+
+}  // namespace berth::api
