@@ -8,6 +8,8 @@ load helpers
 
 setup_file() { e2e_setup_file; }
 teardown_file() { e2e_teardown_file; }
+# each test starts from an empty container list, so one failure does not cascade
+setup() { remove_all_containers; }
 teardown() { e2e_teardown; }
 
 MISSING=127.0.0.1:9/none:x
