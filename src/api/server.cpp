@@ -11,6 +11,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <limits>
 #include <thread>
 
 #include "common/fd.h"
@@ -97,15 +98,20 @@ struct Conn {
 class SocketBody : public BodyReader {
  public:
   SocketBody(Conn& c, bhttp::request_parser<bhttp::buffer_body>& p) : c_(c), p_(p) {}
+  // Parser steps over chunk framing without producing bytes: loop until
+  // some body bytes arrive or the body ends.
   Result<size_t> read(char* out, size_t n) override {
-    if (p_.is_done()) return size_t(0);
-    p_.get().body().data = out;
-    p_.get().body().size = n;
-    beast::error_code ec;
-    bhttp::read_some(c_.sock, c_.buf, p_, ec);
-    if (ec == bhttp::error::need_buffer) ec = {};
-    if (ec) return errorf(Code::InvalidArgument, "read request body: {}", ec.message());
-    return n - p_.get().body().size;
+    while (!p_.is_done()) {
+      p_.get().body().data = out;
+      p_.get().body().size = n;
+      beast::error_code ec;
+      bhttp::read_some(c_.sock, c_.buf, p_, ec);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      if (ec) return errorf(Code::InvalidArgument, "read request body: {}", ec.message());
+      size_t got = n - p_.get().body().size;
+      if (got > 0) return got;
+    }
+    return size_t(0);
   }
   void drain() {
     char tmp[16384];
@@ -315,7 +321,7 @@ struct Server::Impl {
   void serve(std::shared_ptr<Conn> c) {
     for (;;) {
       bhttp::request_parser<bhttp::buffer_body> parser;
-      parser.body_limit(boost::none);
+      parser.body_limit(std::numeric_limits<std::uint64_t>::max());
       parser.header_limit(1 << 20);
       beast::error_code ec;
       bhttp::read_header(c->sock, c->buf, parser, ec);
