@@ -9,6 +9,7 @@
 
 #include "common/util.h"
 #include "monitor/run.h"
+#include "monitor/memory.h"
 #include "monitor/session.h"
 #include "monitor/stdio.h"
 #include "runtime/cgroups.h"
@@ -97,11 +98,15 @@ int execProcess(const ExecOptions& o) {
 
   runtime::prepareProcess(plan, *proc);
   plan.stdio = stdio->childFds();
+  auto attachFds = cg.openSelfAttachFds();
+  if (!attachFds) return failStart(session, Stage::Cgroup, attachFds.error());
+  for (auto& fd : *attachFds) plan.cgroupSelfAttach.push_back(fd.get());
   auto launch = Launch::start(plan);
   if (!launch) return failStart(session, Stage::Clone, launch.error());
   stdio->closeChildEnds();
   nsFds.clear();
-  if (auto r = cg.addProcess(launch->pid()); !r) {
+  attachFds->clear();
+  if (auto r = cg.v2() ? cg.addProcess(launch->pid()) : Result<>{}; !r) {
     ::kill(launch->pid(), SIGKILL);
     ::waitpid(launch->pid(), nullptr, 0);
     return failStart(session, Stage::Cgroup, r.error());
@@ -114,6 +119,7 @@ int execProcess(const ExecOptions& o) {
   session.setOutput(std::move(stdio->out), std::move(stdio->err), stdio->tty);
   session.setStdin(std::move(stdio->in));
   session.started(launch->pid());
+  dropStartupPages();
   int status = session.runUntilExit();
   session.finish(exitJson(status, false, startedAt, session.finishedAt(), launch->pid()));
   return 0;

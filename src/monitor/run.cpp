@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "common/util.h"
+#include "monitor/memory.h"
 #include "monitor/session.h"
 #include "monitor/stdio.h"
 #include "runtime/cgroups.h"
@@ -67,7 +68,7 @@ int nsFlag(const std::string& type) {
 
 // Releases the child and waits for its exec; on failure reaps it.
 std::optional<runtime::StartFailure> release(Launch& l, const Cgroup& cg) {
-  if (auto r = cg.addProcess(l.pid()); !r) {
+  if (auto r = cg.v2() ? cg.addProcess(l.pid()) : Result<>{}; !r) {
     ::kill(l.pid(), SIGKILL);
     ::waitpid(l.pid(), nullptr, 0);
     return runtime::StartFailure{Stage::Cgroup, r.error().err, r.error().message};
@@ -75,6 +76,28 @@ std::optional<runtime::StartFailure> release(Launch& l, const Cgroup& cg) {
   auto f = l.proceed();
   if (f) ::waitpid(l.pid(), nullptr, 0);
   return f;
+}
+
+// Atomic replace (temp + rename) without fsync. state.json and exit.json
+// describe processes that cannot outlive a host crash, so only atomicity
+// against a crash of berthd / the monitor matters; the fsyncs of
+// writeFileAtomic cost 10-80 ms on this disk, on the start and exit paths.
+Result<> replaceFile(const std::string& path, std::string_view data) {
+  std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd) return sysError(errno, "create {}", tmp);
+  if (::write(fd.get(), data.data(), data.size()) != ssize_t(data.size())) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return sysError(e, "write {}", tmp);
+  }
+  fd.reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return sysError(e, "rename {}", path);
+  }
+  return {};
 }
 
 }  // namespace
@@ -151,27 +174,33 @@ int runContainer(const RunOptions& o) {
   plan.mounts = runtime::effectiveMounts(*spec);
   runtime::prepareProcess(plan, proc);
   plan.stdio = stdio->childFds();
+  plan.consolePath = stdio->slavePath;
+  auto attachFds = cg->openSelfAttachFds();
+  if (!attachFds) return failStart(session, Stage::Cgroup, attachFds.error());
+  for (auto& fd : *attachFds) plan.cgroupSelfAttach.push_back(fd.get());
 
   auto launch = Launch::start(plan);
   if (!launch) return failStart(session, Stage::Clone, launch.error());
   stdio->closeChildEnds();
   nsFds.clear();
+  attachFds->clear();
   if (auto f = release(*launch, *cg)) return failStart(session, f->stage, Error{Code::Internal, f->err, f->message});
 
   int64_t startedAt = nowNanos();
   pid_t pid = launch->pid();
-  auto st = writeFileAtomic(o.bundle + "/state.json",
+  auto st = replaceFile(o.bundle + "/state.json",
                             fmt::format(R"({{"Pid":{},"MonitorPid":{},"StartedAt":{}}})", pid, ::getpid(), startedAt));
   if (!st) logError(st.error().message);
   session.setOutput(std::move(stdio->out), std::move(stdio->err), stdio->tty);
   session.setStdin(std::move(stdio->in));
   session.setLog(&*log);
   session.started(pid);
+  dropStartupPages();
 
   int status = session.runUntilExit();
   bool oom = cg->oomKilled();
   std::string exit = exitJson(status, oom, startedAt, session.finishedAt(), pid);
-  if (auto r = writeFileAtomic(o.bundle + "/exit.json", exit); !r) logError(r.error().message);
+  if (auto r = replaceFile(o.bundle + "/exit.json", exit); !r) logError(r.error().message);
   session.finish(exit);
   removeCgroup.dismiss();
   if (auto r = cg->remove(); !r) logError(r.error().message);

@@ -28,6 +28,7 @@ Result<Stdio> makeStdio(bool tty, bool stdinPipe, uint16_t rows, uint16_t cols) 
     if (::unlockpt(master.get()) != 0) return sysError(errno, "unlockpt");
     char name[128];
     if (::ptsname_r(master.get(), name, sizeof name) != 0) return sysError(errno, "ptsname");
+    s.slavePath = name;
     UniqueFd slave(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
     if (!slave) return sysError(errno, "open {}", name);
     if (rows || cols) {

@@ -3,6 +3,7 @@
 // for the child) or pipes; stdin a pipe only when wanted, else /dev/null.
 
 #include <cstdint>
+#include <string>
 
 #include "common/fd.h"
 #include "common/result.h"
@@ -12,6 +13,7 @@ namespace berth::monitor {
 
 struct Stdio {
   bool tty = false;
+  std::string slavePath;                 // with a tty: /dev/pts/N (host)
   UniqueFd childIn, childOut, childErr;  // closed in the monitor after clone
   UniqueFd out, err;                     // monitor's read ends (out = pty master with a tty)
   UniqueFd in;                           // monitor's stdin write end (pipes only)

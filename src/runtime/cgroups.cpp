@@ -243,6 +243,18 @@ Result<> Cgroup::addProcess(pid_t pid) const {
   return {};
 }
 
+Result<std::vector<UniqueFd>> Cgroup::openSelfAttachFds() const {
+  std::vector<UniqueFd> out;
+  if (v2_) return out;
+  for (const auto& d : dirs_) {
+    std::string p = d + "/tasks";
+    UniqueFd fd(::open(p.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) return sysError(errno, "open {}", p);
+    out.push_back(std::move(fd));
+  }
+  return out;
+}
+
 bool Cgroup::oomKilled() const {
   if (memoryDir_.empty()) return false;
   auto text = readFile(memoryDir_ + (v2_ ? "/memory.events" : "/memory.oom_control"));

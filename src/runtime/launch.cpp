@@ -52,6 +52,9 @@ bool writeProcFile(const char* path, const std::string& v) {
   sigprocmask(SIG_SETMASK, &none, nullptr);
   for (int s : {SIGPIPE, SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) signal(s, SIG_DFL);
 
+  for (int fd : plan.cgroupSelfAttach)
+    if (::write(fd, "0", 1) != 1) fail(errFd, Stage::Cgroup, errno, fmt::format("join cgroup: {}", std::strerror(errno)));
+
   for (const auto& [fd, type] : plan.joins)
     if (::setns(fd, type) != 0) fail(errFd, Stage::Clone, errno, fmt::format("setns: {}", std::strerror(errno)));
 
@@ -83,7 +86,7 @@ bool writeProcFile(const char* path, const std::string& v) {
 
   const Process& p = *plan.process;
   if (plan.spec) {
-    auto r = setupRootfs(*plan.spec, plan.mounts, plan.newNetns);
+    auto r = setupRootfs(*plan.spec, plan.mounts, plan.newNetns, plan.consolePath);
     if (!r) failWith(errFd, Stage::Mounts, r.error());
     if ((plan.cloneFlags & CLONE_NEWUTS) && !plan.spec->hostname.empty() &&
         ::sethostname(plan.spec->hostname.data(), plan.spec->hostname.size()) != 0)

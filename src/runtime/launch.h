@@ -57,6 +57,8 @@ struct LaunchPlan {
   std::vector<std::string> candidates;  // execve paths to try, in order
   std::vector<char*> argv, envp;        // null-terminated, pointing into process
   ChildStdio stdio;
+  std::string consolePath;  // pty slave path, bound to /dev/console (run mode)
+  std::vector<int> cgroupSelfAttach;  // v1 `tasks` fds: the child writes "0" first thing
 };
 
 // PATH search list for args[0]: itself when it has a '/', else each PATH

@@ -265,7 +265,8 @@ std::string overlayData(const Overlay& o) {
   return data;
 }
 
-Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool newNetns) {
+Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool newNetns,
+                     const std::string& consolePath) {
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return sysError(errno, "make / rprivate");
   const std::string& rootfs = spec.rootPath;
   if (auto ov = spec.overlay()) {
@@ -280,6 +281,11 @@ Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool ne
     if (m.destination == "/dev" && m.type == "tmpfs") devTmpfs = true;
   }
   if (devTmpfs) TRY(populateDev(rootfs, spec));
+  if (!consolePath.empty()) {
+    std::string console = rootfs + "/dev/console";
+    TRY(createTarget(console, true));
+    TRY(bindMount(consolePath, console, false, 0));
+  }
   TRY(pivotInto(rootfs));
   maskPaths(spec);
   TRY(readonlyPaths(spec));

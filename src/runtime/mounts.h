@@ -29,6 +29,9 @@ std::string overlayData(const Overlay& o);
 // rprivate, mounts the root, the mounts, devices, pivot_root into it, then
 // masked / read-only paths and a read-only root. newNetns: whether sysfs can
 // be mounted fresh (else /sys is bound from the host read-only).
-Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool newNetns);
+// consolePath: the pty slave (host path), bound onto /dev/console as runc
+// does so ttyname() finds the terminal; empty without a terminal.
+Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool newNetns,
+                     const std::string& consolePath = "");
 
 }  // namespace berth::runtime
