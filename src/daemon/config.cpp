@@ -1,0 +1,110 @@
+#include "daemon/config.h"
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/util.h"
+
+namespace berth::daemon {
+
+namespace {
+
+const char* kUsage =
+    "Usage:\tberthd [OPTIONS]\n\n"
+    "A self-sufficient runtime for containers, Docker Engine API compatible.\n\n"
+    "Options:\n"
+    "      --cgroup-parent string   Set parent cgroup for all containers (default \"berth\")\n"
+    "      --config-file string     Daemon configuration file (default \"/etc/berth/daemon.json\")\n"
+    "      --data-root string       Root directory of persistent state (default \"/var/lib/berth\")\n"
+    "      --exec-root string       Root directory for execution state files (default \"/run/berth\")\n"
+    "  -H, --host string            Daemon socket to connect to (default unix:///run/berth/berth.sock)\n"
+    "  -l, --log-level string       Set the logging level (\"debug\"|\"info\"|\"warn\"|\"error\"|\"fatal\") (default \"info\")\n"
+    "  -p, --pidfile string         Path to use for daemon PID file (default \"/run/berth/berthd.pid\")\n"
+    "  -v, --version                Print version information and quit\n";
+
+}  // namespace
+
+Result<Config> parseArgs(int argc, char** argv) {
+  Config c;
+  bool configSet = false, hostSet = false, dataSet = false, execSet = false, pidSet = false, cgSet = false,
+       levelSet = false;
+  std::string level;
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    std::string val;
+    bool hasVal = false;
+    if (auto eq = a.find('='); startsWith(a, "--") && eq != std::string::npos) {
+      val = a.substr(eq + 1);
+      a = a.substr(0, eq);
+      hasVal = true;
+    }
+    auto take = [&](std::string& out, bool& set) -> Result<> {
+      if (!hasVal) {
+        if (i + 1 >= argc) return errorf(Code::InvalidArgument, "flag needs an argument: {}", a);
+        val = argv[++i];
+      }
+      out = val;
+      set = true;
+      return {};
+    };
+    if (a == "-h" || a == "--help") {
+      fputs(kUsage, stdout);
+      return makeError(Code::Cancelled, "");
+    } else if (a == "-v" || a == "--version") {
+      puts("berthd version 0.1.0");
+      return makeError(Code::Cancelled, "");
+    } else if (a == "-H" || a == "--host") {
+      TRY(take(c.host, hostSet));
+    } else if (a == "--data-root" || a == "-g" || a == "--graph") {
+      TRY(take(c.dataRoot, dataSet));
+    } else if (a == "--exec-root") {
+      TRY(take(c.execRoot, execSet));
+    } else if (a == "-p" || a == "--pidfile") {
+      TRY(take(c.pidfile, pidSet));
+    } else if (a == "--config-file") {
+      TRY(take(c.configFile, configSet));
+    } else if (a == "--cgroup-parent") {
+      TRY(take(c.cgroupParent, cgSet));
+    } else if (a == "-l" || a == "--log-level") {
+      TRY(take(level, levelSet));
+    } else if (a == "-D" || a == "--debug") {
+      level = "debug";
+      levelSet = true;
+    } else {
+      return errorf(Code::InvalidArgument, "unknown flag: {}\n{}", a, kUsage);
+    }
+  }
+  // daemon.json: flags win; a key given both ways is an error in dockerd, here flags simply override.
+  if (access(c.configFile.c_str(), R_OK) == 0) {
+    auto text = readFile(c.configFile);
+    if (!text) return std::unexpected(text.error());
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(*text);
+    } catch (const std::exception& e) {
+      return errorf(Code::InvalidArgument, "unable to configure the daemon with file {}: {}", c.configFile, e.what());
+    }
+    if (!j.is_object()) return errorf(Code::InvalidArgument, "{}: not a JSON object", c.configFile);
+    auto str = [&](const char* key, std::string& out, bool set) {
+      if (!set && j.contains(key) && j[key].is_string()) out = j[key].get<std::string>();
+    };
+    str("data-root", c.dataRoot, dataSet);
+    str("exec-root", c.execRoot, execSet);
+    str("pidfile", c.pidfile, pidSet);
+    str("cgroup-parent", c.cgroupParent, cgSet);
+    str("log-level", level, levelSet);
+    if (!hostSet && j.contains("hosts") && j["hosts"].is_array() && !j["hosts"].empty())
+      c.host = j["hosts"][0].get<std::string>();
+  } else if (configSet) {
+    return errorf(Code::InvalidArgument, "unable to configure the daemon with file {}: no such file", c.configFile);
+  }
+  if (!level.empty() && !log::parseLevel(level, c.logLevel))
+    return errorf(Code::InvalidArgument, "unable to parse logging level: {}", level);
+  if (!startsWith(c.host, "unix://") && c.host[0] != '/')
+    return errorf(Code::InvalidArgument, "unsupported host {}: only unix:// sockets are served so far", c.host);
+  while (c.cgroupParent.size() > 1 && c.cgroupParent[0] == '/') c.cgroupParent = c.cgroupParent.substr(1);
+  return c;
+}
+
+}  // namespace berth::daemon

@@ -1,0 +1,140 @@
+// berthd: the composition root. Parses flags and daemon.json, builds the
+// object graph, serves the Engine API until SIGTERM/SIGINT.
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <thread>
+
+#include "api/containers_router.h"
+#include "api/events.h"
+#include "api/images_router.h"
+#include "api/server.h"
+#include "api/system_router.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "container/service.h"
+#include "container/sqlite_store.h"
+#include "daemon/config.h"
+#include "image/service.h"
+#include "store/database.h"
+
+using namespace berth;
+
+namespace {
+
+std::string selfDir() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return ".";
+  buf[n] = 0;
+  std::string p(buf);
+  return p.substr(0, p.rfind('/'));
+}
+
+std::string findMonitor() {
+  std::string local = selfDir() + "/berth-monitor";
+  if (access(local.c_str(), X_OK) == 0) return local;
+  for (auto& dir : split(getenv("PATH") ? getenv("PATH") : "/usr/local/bin:/usr/bin", ':')) {
+    std::string p = dir + "/berth-monitor";
+    if (access(p.c_str(), X_OK) == 0) return p;
+  }
+  return local;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto cfgR = daemon::parseArgs(argc, argv);
+  if (!cfgR) {
+    fmt::print(stderr, "berthd: {}\n", cfgR.error().message);
+    return cfgR.error().code == Code::Cancelled ? 0 : 125;
+  }
+  const daemon::Config cfg = *cfgR;
+  log::setLevel(cfg.logLevel);
+
+  // Monitors are our children until they exit: let the kernel reap them.
+  signal(SIGCHLD, SIG_IGN);
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t stopSignals;
+  sigemptyset(&stopSignals);
+  sigaddset(&stopSignals, SIGTERM);
+  sigaddset(&stopSignals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+  umask(022);
+
+  for (auto& d : {cfg.dataRoot, cfg.execRoot, cfg.dataRoot + "/containers"})
+    if (auto r = mkdirAll(d, 0711); !r) {
+      log::error("{}", r.error().message);
+      return 1;
+    }
+  auto db = store::Database::open(cfg.dataRoot + "/berth.db");
+  if (!db) {
+    log::error("open metadata store: {}", db.error().message);
+    return 1;
+  }
+
+  api::EventBus events;
+  auto emit = [&events](const std::string& type, const std::string& action, const std::string& id,
+                        const nlohmann::json& attrs) { events.publish(type, action, id, attrs); };
+
+  container::Service* containersPtr = nullptr;
+  auto images = image::makeImageService(**db, cfg.dataRoot, [&containersPtr](const std::string& imageId) {
+    return containersPtr ? containersPtr->imageUsers(imageId) : std::vector<image::ImageUser>{};
+  });
+  if (!images) {
+    log::error("image store could not be opened");
+    return 1;
+  }
+  container::SqliteContainerStore containerStore(**db);
+  container::ServiceConfig ccfg;
+  ccfg.dataRoot = cfg.dataRoot;
+  ccfg.execRoot = cfg.execRoot;
+  ccfg.monitorBin = findMonitor();
+  ccfg.cgroupParent = cfg.cgroupParent;
+  auto containers = container::makeService(ccfg, containerStore, *images, emit);
+  containersPtr = containers.get();
+  if (auto r = containers->restore(); !r) log::error("restore containers: {}", r.error().message);
+
+  api::Router router;
+  api::SystemInfo info;
+  info.dataRoot = cfg.dataRoot;
+  info.containerCounts = [&] {
+    auto c = containers->counts();
+    return nlohmann::json{{"total", c.total}, {"running", c.running}, {"paused", c.paused}, {"stopped", c.stopped}};
+  };
+  info.imageCount = [&] {
+    auto l = images->list(false, {});
+    return l ? int(l->size()) : 0;
+  };
+  api::registerSystemRoutes(router, events, info);
+  api::registerContainerRoutes(router, *containers);
+  api::registerImageRoutes(router, *images, emit);
+
+  api::Server server(router);
+  std::string sock = cfg.host;
+  if (startsWith(sock, "unix://")) sock = sock.substr(7);
+  if (auto r = server.listenUnix(sock); !r) {
+    log::error("{}", r.error().message);
+    return 1;
+  }
+  if (!cfg.pidfile.empty()) (void)writeFileAtomic(cfg.pidfile, std::to_string(getpid()) + "\n");
+  log::info("berthd {} listening on {} (data-root {})", api::kServerVersion, sock, cfg.dataRoot);
+  events.publish("daemon", "start", "berth", nlohmann::json::object());
+
+  std::thread sigThread([&] {
+    int sig = 0;
+    sigwait(&stopSignals, &sig);
+    log::info("received signal {}, shutting down", sig);
+    server.stop();
+  });
+  server.run();
+  containers->shutdown();
+  if (!cfg.pidfile.empty()) ::unlink(cfg.pidfile.c_str());
+  ::unlink(sock.c_str());
+  sigThread.join();
+  log::info("berthd stopped");
+  return 0;
+}
