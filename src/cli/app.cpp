@@ -1,0 +1,267 @@
+#include "cli/app.h"
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "cli/command.h"
+#include "cli/stdio.h"
+
+namespace berth::cli {
+
+namespace {
+
+constexpr const char* kDefaultHost = "unix:///run/berth/berth.sock";
+
+struct Group {
+  std::string name;
+  std::string shortHelp;
+};
+
+const std::vector<Group>& groups() {
+  static const std::vector<Group> kGroups = {
+      {"container", "Manage containers"},
+      {"image", "Manage images"},
+      {"system", "Manage berth"},
+  };
+  return kGroups;
+}
+
+// docker's cli.Wrap width: terminal width of stdin minus one, or 79.
+int helpColumns() {
+  winsize ws{};
+  if (::ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col - 1;
+  return 79;
+}
+
+std::string plural(int n) { return n == 1 ? "argument" : "arguments"; }
+
+std::string commandHelp(const Command& c, const std::string& path, const FlagSet& flags,
+                        const std::string& prog) {
+  std::string s = fmt::format("Usage:  {}{}{}\n\n{}\n", path, c.use.empty() ? "" : " ", c.use, c.shortHelp);
+  std::vector<std::string> aliases;
+  if (!c.group.empty())
+    for (auto& n : c.names) aliases.push_back(fmt::format("{} {} {}", prog, c.group, n));
+  for (auto& t : c.topLevel) aliases.push_back(fmt::format("{} {}", prog, t));
+  if (aliases.size() > 1) {
+    s += "\nAliases:\n  ";
+    for (size_t i = 0; i < aliases.size(); ++i) s += (i ? ", " : "") + aliases[i];
+    s += "\n";
+  }
+  if (!flags.empty()) s += "\nOptions:\n" + flags.usages(helpColumns());
+  return s;
+}
+
+std::string rootUsage(const std::vector<Command>& cmds, const std::string& prog) {
+  std::string s = fmt::format("Usage:  {} [OPTIONS] COMMAND\n\nA self-sufficient runtime for containers\n",
+                              prog);
+  auto line = [](const std::string& name, const std::string& help) {
+    return fmt::format("  {:<11} {}\n", name, help);
+  };
+  s += "\nCommon Commands:\n";
+  static const char* kCommon[] = {"run", "exec", "ps", "images", "version", "info"};
+  for (const char* name : kCommon)
+    for (auto& c : cmds)
+      if (std::find(c.topLevel.begin(), c.topLevel.end(), name) != c.topLevel.end() ||
+          (c.group.empty() && c.names[0] == name))
+        s += line(name, c.shortHelp);
+  s += "\nManagement Commands:\n";
+  for (auto& g : groups()) s += line(g.name, g.shortHelp);
+  s += "\nCommands:\n";
+  std::vector<std::pair<std::string, std::string>> rest;
+  for (auto& c : cmds) {
+    auto names = c.topLevel;
+    if (c.group.empty()) names.push_back(c.names[0]);
+    for (auto& n : names) {
+      bool common = false;
+      for (const char* k : kCommon) common |= n == k;
+      if (!common) rest.emplace_back(n, c.shortHelp);
+    }
+  }
+  std::sort(rest.begin(), rest.end());
+  for (auto& [n, h] : rest) s += line(n, h);
+  s += "\nGlobal Options:\n";
+  FlagSet g;
+  g.addString("config", 0, "Location of client config files", "");
+  g.addBool("debug", 'D', "Enable debug mode");
+  g.addList("host", 'H', "Daemon socket to connect to");
+  g.addString("log-level", 'l',
+              "Set the logging level (\"debug\", \"info\", \"warn\", \"error\", \"fatal\")", "info");
+  g.addBool("version", 'v', "Print version information and quit");
+  s += g.usages(helpColumns());
+  s += fmt::format("\nRun '{} COMMAND --help' for more information on a command.\n", prog);
+  return s;
+}
+
+std::string groupUsage(const Group& g, const std::vector<Command>& cmds, const std::string& prog) {
+  std::string s = fmt::format("Usage:  {} {} COMMAND\n\n{}\n\nCommands:\n", prog, g.name, g.shortHelp);
+  std::vector<std::pair<std::string, std::string>> subs;
+  for (auto& c : cmds)
+    if (c.group == g.name) subs.emplace_back(c.names[0], c.shortHelp);
+  std::sort(subs.begin(), subs.end());
+  for (auto& [n, h] : subs) s += fmt::format("  {:<11} {}\n", n, h);
+  s += fmt::format("\nRun '{} {} COMMAND --help' for more information on a command.\n", prog, g.name);
+  return s;
+}
+
+int runCommand(const Command& c, const std::string& path, const std::vector<std::string>& args,
+               const AppEnv& env, const std::string& host, const std::string& prog) {
+  FlagSet flags;
+  flags.setInterspersed(c.interspersed);
+  if (c.flags) c.flags(flags);
+  auto usageLine = fmt::format("Usage:  {}{}{}", path, c.use.empty() ? "" : " ", c.use);
+  auto parsed = flags.parse(args);
+  if (!parsed) {
+    writeFd(env.err, fmt::format("{}\n\n{}\n\nRun '{} --help' for more information\n",
+                                 parsed.error().message, usageLine, path));
+    return 125;
+  }
+  if (flags.helpRequested()) {
+    writeFd(env.out, commandHelp(c, path, flags, prog));
+    return 0;
+  }
+  const auto& pos = *parsed;
+  int n = int(pos.size());
+  std::string argErr;
+  const char* verb = "See";
+  switch (c.rule) {
+    case ArgRule::Any: break;
+    case ArgRule::None:
+      if (n != 0) argErr = "accepts no arguments", verb = "Run";
+      break;
+    case ArgRule::Exact:
+      if (n != c.nargs) argErr = fmt::format("requires {} {}", c.nargs, plural(c.nargs)), verb = "Run";
+      break;
+    case ArgRule::Min:
+      if (n < c.nargs) argErr = fmt::format("requires at least {} {}", c.nargs, plural(c.nargs));
+      break;
+    case ArgRule::Range:
+      if (n < c.nargs || n > c.maxArgs)
+        argErr = fmt::format("requires at least {} and at most {} {}", c.nargs, c.maxArgs,
+                             plural(c.maxArgs));
+      break;
+  }
+  if (!argErr.empty()) {
+    writeFd(env.err, fmt::format("{}: '{}' {}\n\n{}\n\n{} '{} --help' for more information\n", prog,
+                                 path, argErr, usageLine, verb, path));
+    return 1;
+  }
+  auto client = Client::create(host);
+  if (!client) {
+    writeFd(env.err, client.error().message + "\n");
+    return 1;
+  }
+  Context ctx{*client, env.in, env.out, env.err, path, prog, int64_t(::time(nullptr))};
+  return c.run(ctx, flags, pos);
+}
+
+}  // namespace
+
+int runApp(const AppEnv& env) {
+  const std::string prog = "berth";
+  std::vector<Command> cmds = containerCommands();
+  for (auto&& v : {imageCommands(), systemCommands()}) cmds.insert(cmds.end(), v.begin(), v.end());
+
+  FlagSet global;
+  global.setInterspersed(false);
+  global.addString("config", 0, "Location of client config files");
+  global.addString("context", 'c', "Name of the context to use to connect to the daemon");
+  global.addBool("debug", 'D', "Enable debug mode");
+  global.addList("host", 'H', "Daemon socket to connect to");
+  global.addString("log-level", 'l', "Set the logging level", "info");
+  global.addBool("tls", 0, "Use TLS; implied by --tlsverify");
+  global.addString("tlscacert", 0, "Trust certs signed only by this CA");
+  global.addString("tlscert", 0, "Path to TLS certificate file");
+  global.addString("tlskey", 0, "Path to TLS key file");
+  global.addBool("tlsverify", 0, "Use TLS and verify the remote");
+  global.addBool("version", 'v', "Print version information and quit");
+  auto parsed = global.parse(env.args);
+  if (!parsed) {
+    writeFd(env.err, fmt::format("{}\n\nUsage:  {} [OPTIONS] COMMAND\n\nRun '{} --help' for more information\n",
+                                 parsed.error().message, prog, prog));
+    return 125;
+  }
+  if (global.helpRequested()) {
+    writeFd(env.out, rootUsage(cmds, prog));
+    return 0;
+  }
+  if (global.getBool("version")) {
+    writeFd(env.out, "berth version 0.1.0, build berth\n");
+    return 0;
+  }
+  std::string host = kDefaultHost;
+  if (!global.getList("host").empty())
+    host = global.getList("host").back();
+  else if (!env.berthHost.empty())
+    host = env.berthHost;
+  else if (!env.dockerHost.empty())
+    host = env.dockerHost;
+
+  std::vector<std::string> rest = *parsed;
+  if (rest.empty()) {
+    writeFd(env.err, rootUsage(cmds, prog));
+    return 0;
+  }
+  const std::string word = rest[0];
+  for (auto& g : groups()) {
+    if (g.name != word) continue;
+    if (rest.size() == 1) {
+      writeFd(env.err, groupUsage(g, cmds, prog));
+      return 0;
+    }
+    const std::string& sub = rest[1];
+    if (sub == "--help" || sub == "-h") {
+      writeFd(env.out, groupUsage(g, cmds, prog));
+      return 0;
+    }
+    for (auto& c : cmds) {
+      if (c.group != g.name) continue;
+      if (std::find(c.names.begin(), c.names.end(), sub) != c.names.end())
+        return runCommand(c, fmt::format("{} {} {}", prog, g.name, sub),
+                          std::vector<std::string>(rest.begin() + 2, rest.end()), env, host, prog);
+    }
+    writeFd(env.err, fmt::format("{}: unknown command: {} {} {}\n\nUsage:  {} {}\n\nRun '{} {} --help' "
+                                 "for more information\n",
+                                 prog, prog, g.name, sub, prog, g.name, prog, g.name));
+    return 1;
+  }
+  if (word == "help") {
+    writeFd(env.out, rootUsage(cmds, prog));
+    return 0;
+  }
+  for (auto& c : cmds) {
+    bool match = std::find(c.topLevel.begin(), c.topLevel.end(), word) != c.topLevel.end() ||
+                 (c.group.empty() && c.names[0] == word);
+    if (match)
+      return runCommand(c, fmt::format("{} {}", prog, word),
+                        std::vector<std::string>(rest.begin() + 1, rest.end()), env, host, prog);
+  }
+  writeFd(env.err, fmt::format("{}: unknown command: {} {}\n\nRun '{} --help' for more information\n",
+                               prog, prog, word, prog));
+  return 1;
+}
+
+// ------------------------------------------------------------ shared helpers
+
+void printError(Context& ctx, const Error& e) { writeFd(ctx.err, e.message + "\n"); }
+
+void out(Context& ctx, std::string_view s) { writeFd(ctx.out, s); }
+void err(Context& ctx, std::string_view s) { writeFd(ctx.err, s); }
+
+std::string formatFlagHelp(bool withTable) {
+  std::string s = "Format output using a custom template:\n";
+  if (withTable)
+    s +=
+        "'table':            Print output in table format with column headers (default)\n"
+        "'table TEMPLATE':   Print output in table format using the given Go template\n";
+  s +=
+      "'json':             Print in JSON format\n"
+      "'TEMPLATE':         Print output using the given Go template.\n"
+      "Refer to https://docs.docker.com/go/formatting/ for more information about formatting "
+      "output with templates";
+  return s;
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,445 @@
+#include "cli/client.h"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "common/util.h"
+
+namespace berth::cli {
+
+namespace {
+
+constexpr size_t kReadChunk = 64 * 1024;
+const char* kUserAgent = "berth-cli/0.1 (linux)";
+
+Result<> writeFull(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return sysError(errno, "write to daemon");
+    }
+    p += w;
+    n -= size_t(w);
+  }
+  return {};
+}
+
+std::string buildHead(std::string_view method, std::string_view target,
+                      const std::vector<std::pair<std::string, std::string>>& headers) {
+  std::string req;
+  req.reserve(256);
+  req.append(method).append(" ").append(target).append(" HTTP/1.1\r\nHost: api.moby.localhost\r\n");
+  req.append("User-Agent: ").append(kUserAgent).append("\r\n");
+  for (auto& [k, v] : headers) req.append(k).append(": ").append(v).append("\r\n");
+  req.append("\r\n");
+  return req;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- Connection
+
+Result<std::unique_ptr<Connection>> Connection::dial(const std::string& socketPath) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return sysError(errno, "socket");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socketPath.size() >= sizeof addr.sun_path)
+    return errorf(Code::InvalidArgument, "socket path too long: {}", socketPath);
+  std::memcpy(addr.sun_path, socketPath.data(), socketPath.size());
+  int rc;
+  do {
+    rc = ::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  } while (rc < 0 && errno == EINTR);
+  if (rc < 0) return sysError(errno, "connect {}", socketPath);
+  return std::unique_ptr<Connection>(new Connection(std::move(fd)));
+}
+
+Result<> Connection::send(std::string_view method, std::string_view target,
+                          const std::vector<std::pair<std::string, std::string>>& headers,
+                          std::string_view body) {
+  std::string req = buildHead(method, target, headers);
+  req.append(body);
+  return writeFull(fd_.get(), req.data(), req.size());
+}
+
+Result<> Connection::sendChunkedFromFd(std::string_view method, std::string_view target,
+                                       const std::vector<std::pair<std::string, std::string>>& headers,
+                                       int fd) {
+  std::string head = buildHead(method, target, headers);
+  TRY(writeFull(fd_.get(), head.data(), head.size()));
+  std::string buf(kReadChunk, '\0');
+  for (;;) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return sysError(errno, "read input");
+    }
+    if (n == 0) break;
+    std::string chunk = fmt::format("{:x}\r\n", n);
+    chunk.append(buf.data(), size_t(n)).append("\r\n");
+    TRY(writeFull(fd_.get(), chunk.data(), chunk.size()));
+  }
+  static const char kEnd[] = "0\r\n\r\n";
+  return writeFull(fd_.get(), kEnd, sizeof kEnd - 1);
+}
+
+Result<size_t> Connection::fill() {
+  if (rpos_ > 0 && rpos_ == rbuf_.size()) {
+    rbuf_.clear();
+    rpos_ = 0;
+  }
+  size_t old = rbuf_.size();
+  rbuf_.resize(old + kReadChunk);
+  for (;;) {
+    ssize_t n = ::read(fd_.get(), rbuf_.data() + old, kReadChunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      rbuf_.resize(old);
+      return sysError(e, "read from daemon");
+    }
+    rbuf_.resize(old + size_t(n));
+    return size_t(n);
+  }
+}
+
+Result<std::optional<std::string>> Connection::readLineRaw() {
+  for (;;) {
+    size_t nl = rbuf_.find('\n', rpos_);
+    if (nl != std::string::npos) {
+      std::string line = rbuf_.substr(rpos_, nl - rpos_);
+      rpos_ = nl + 1;
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      return line;
+    }
+    TRY_ASSIGN(size_t n, fill());
+    if (n == 0) return std::nullopt;
+  }
+}
+
+Result<HttpResponse> Connection::readHead(bool headRequest) {
+  HttpResponse r;
+  TRY_ASSIGN(auto status, readLineRaw());
+  if (!status) return makeError(Code::Unavailable, "daemon closed the connection");
+  // "HTTP/1.1 200 OK"
+  auto sp = status->find(' ');
+  if (sp == std::string::npos || !startsWith(*status, "HTTP/"))
+    return errorf(Code::Internal, "malformed HTTP status line: {}", *status);
+  r.status = std::atoi(status->c_str() + sp + 1);
+  auto sp2 = status->find(' ', sp + 1);
+  if (sp2 != std::string::npos) r.reason = status->substr(sp2 + 1);
+  for (;;) {
+    TRY_ASSIGN(auto line, readLineRaw());
+    if (!line) return makeError(Code::Unavailable, "daemon closed the connection in headers");
+    if (line->empty()) break;
+    auto colon = line->find(':');
+    if (colon == std::string::npos) continue;
+    r.headers[toLower(line->substr(0, colon))] = trim(line->substr(colon + 1));
+  }
+  reusable_ = toLower(r.header("connection")) != "close";
+  bodyDone_ = false;
+  if (headRequest || r.status == 101 || r.status == 204 || r.status == 304 ||
+      (r.status >= 100 && r.status < 200)) {
+    mode_ = BodyMode::None;
+    bodyDone_ = true;
+  } else if (toLower(r.header("transfer-encoding")).find("chunked") != std::string::npos) {
+    mode_ = BodyMode::Chunked;
+    remaining_ = 0;
+  } else if (!r.header("content-length").empty()) {
+    mode_ = BodyMode::Length;
+    remaining_ = std::strtoull(r.header("content-length").c_str(), nullptr, 10);
+    bodyDone_ = remaining_ == 0;
+  } else {
+    mode_ = BodyMode::Close;
+    reusable_ = false;
+  }
+  return r;
+}
+
+Result<size_t> Connection::readBody(char* buf, size_t n) {
+  if (bodyDone_ || n == 0) return 0;
+  switch (mode_) {
+    case BodyMode::None: return 0;
+    case BodyMode::Length:
+    case BodyMode::Close: {
+      if (rpos_ == rbuf_.size()) {
+        TRY_ASSIGN(size_t got, fill());
+        if (got == 0) {
+          bodyDone_ = true;
+          if (mode_ == BodyMode::Length)
+            return makeError(Code::Unavailable, "unexpected EOF in response body");
+          return 0;
+        }
+      }
+      size_t take = std::min(n, rbuf_.size() - rpos_);
+      if (mode_ == BodyMode::Length) take = std::min<uint64_t>(take, remaining_);
+      std::memcpy(buf, rbuf_.data() + rpos_, take);
+      rpos_ += take;
+      if (mode_ == BodyMode::Length) {
+        remaining_ -= take;
+        if (remaining_ == 0) bodyDone_ = true;
+      }
+      return take;
+    }
+    case BodyMode::Chunked: {
+      while (remaining_ == 0) {
+        TRY_ASSIGN(auto line, readLineRaw());
+        if (!line) {
+          bodyDone_ = true;
+          return makeError(Code::Unavailable, "unexpected EOF in chunked body");
+        }
+        if (line->empty()) continue;  // CRLF after previous chunk data
+        remaining_ = std::strtoull(line->c_str(), nullptr, 16);
+        if (remaining_ == 0) {
+          // trailers until an empty line
+          for (;;) {
+            TRY_ASSIGN(auto t, readLineRaw());
+            if (!t || t->empty()) break;
+          }
+          bodyDone_ = true;
+          return 0;
+        }
+      }
+      if (rpos_ == rbuf_.size()) {
+        TRY_ASSIGN(size_t got, fill());
+        if (got == 0) {
+          bodyDone_ = true;
+          return makeError(Code::Unavailable, "unexpected EOF in chunked body");
+        }
+      }
+      size_t take = std::min<uint64_t>({n, rbuf_.size() - rpos_, remaining_});
+      std::memcpy(buf, rbuf_.data() + rpos_, take);
+      rpos_ += take;
+      remaining_ -= take;
+      return take;
+    }
+  }
+  return 0;
+}
+
+Result<std::string> Connection::readAllBody() {
+  std::string out;
+  char buf[16384];
+  for (;;) {
+    TRY_ASSIGN(size_t n, readBody(buf, sizeof buf));
+    if (n == 0) break;
+    out.append(buf, n);
+  }
+  return out;
+}
+
+Result<std::optional<std::string>> Connection::readBodyLine() {
+  for (;;) {
+    auto nl = lineBuf_.find('\n');
+    if (nl != std::string::npos) {
+      std::string line = lineBuf_.substr(0, nl);
+      lineBuf_.erase(0, nl + 1);
+      return line;
+    }
+    char buf[8192];
+    TRY_ASSIGN(size_t n, readBody(buf, sizeof buf));
+    if (n == 0) {
+      if (lineBuf_.empty()) return std::nullopt;
+      std::string line = std::move(lineBuf_);
+      lineBuf_.clear();
+      return line;
+    }
+    lineBuf_.append(buf, n);
+  }
+}
+
+Result<size_t> Connection::readRaw(char* buf, size_t n) {
+  if (rpos_ < rbuf_.size()) {
+    size_t take = std::min(n, rbuf_.size() - rpos_);
+    std::memcpy(buf, rbuf_.data() + rpos_, take);
+    rpos_ += take;
+    return take;
+  }
+  for (;;) {
+    ssize_t got = ::read(fd_.get(), buf, n);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      if (errno == ECONNRESET) return 0;
+      return sysError(errno, "read from daemon");
+    }
+    return size_t(got);
+  }
+}
+
+Result<> Connection::writeAll(std::string_view data) { return writeFull(fd_.get(), data.data(), data.size()); }
+
+void Connection::closeWrite() { ::shutdown(fd_.get(), SHUT_WR); }
+
+// ---------------------------------------------------------------- helpers
+
+Code codeForStatus(int status) {
+  switch (status) {
+    case 304: return Code::NotModified;
+    case 400: return Code::InvalidArgument;
+    case 401:
+    case 403: return Code::PermissionDenied;
+    case 404: return Code::NotFound;
+    case 409: return Code::Conflict;
+    case 501:
+    case 503: return Code::Unavailable;
+    default: return status >= 200 && status < 300 ? Code::Ok : Code::Internal;
+  }
+}
+
+std::string daemonMessage(const HttpResponse& r, std::string_view method, std::string_view path) {
+  if (r.body.empty() || trim(r.body).empty())
+    return fmt::format(
+        "request returned {} for API route and version {}, check if the server supports the "
+        "requested API version",
+        r.reason.empty() ? std::to_string(r.status) : r.reason, path);
+  if (r.header("content-type").find("json") != std::string::npos) {
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    if (!j.is_discarded() && j.is_object() && j.contains("message") && j["message"].is_string())
+      return j["message"].get<std::string>();
+  }
+  return trim(r.body);
+}
+
+std::string urlEncode(std::string_view s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(char(c));
+    } else if (c == ' ') {
+      out.push_back('+');
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+Query& Query::add(std::string_view key, std::string_view value) {
+  if (!s_.empty()) s_.push_back('&');
+  s_ += urlEncode(key);
+  s_.push_back('=');
+  s_ += urlEncode(value);
+  return *this;
+}
+
+// ---------------------------------------------------------------- Client
+
+Result<Client> Client::create(const std::string& host) {
+  std::string path = host;
+  if (startsWith(host, "unix://")) {
+    path = host.substr(7);
+  } else if (host.find("://") != std::string::npos) {
+    return errorf(Code::InvalidArgument, "unsupported host {}: only unix:// sockets are supported",
+                  host);
+  }
+  if (path.empty()) return errorf(Code::InvalidArgument, "invalid host {}", host);
+  return Client(host, path);
+}
+
+Result<std::unique_ptr<Connection>> Client::dial() {
+  auto c = Connection::dial(socketPath_);
+  if (!c)
+    return errorf(Code::Unavailable,
+                  "Cannot connect to the berth daemon at {}. Is the berth daemon running?", host_);
+  return c;
+}
+
+std::vector<std::pair<std::string, std::string>> Client::baseHeaders(std::string_view contentType,
+                                                                     bool hasBody) const {
+  std::vector<std::pair<std::string, std::string>> h;
+  if (!contentType.empty()) h.emplace_back("Content-Type", std::string(contentType));
+  (void)hasBody;
+  return h;
+}
+
+Result<HttpResponse> Client::call(std::string_view method, const std::string& path,
+                                  std::string_view body, std::string_view contentType) {
+  auto headers = baseHeaders(contentType.empty() && !body.empty() ? "application/json" : contentType,
+                             !body.empty());
+  headers.emplace_back("Content-Length", std::to_string(body.size()));
+  std::string tgt = target(path);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    bool fresh = !conn_;
+    if (!conn_) {
+      TRY_ASSIGN(conn_, dial());
+    }
+    auto sent = conn_->send(method, tgt, headers, body);
+    Result<HttpResponse> r = sent ? conn_->readHead(method == "HEAD")
+                                  : Result<HttpResponse>(std::unexpected(sent.error()));
+    if (!r) {
+      conn_.reset();
+      if (!fresh) continue;  // a stale keep-alive connection: retry once
+      return std::unexpected(r.error());
+    }
+    auto body2 = conn_->readAllBody();
+    if (!body2) {
+      conn_.reset();
+      return std::unexpected(body2.error());
+    }
+    r->body = std::move(*body2);
+    if (!conn_->reusable()) conn_.reset();
+    return r;
+  }
+  return makeError(Code::Unavailable, "daemon closed the connection");
+}
+
+Result<HttpResponse> Client::callOk(std::string_view method, const std::string& path,
+                                    std::string_view body, std::string_view contentType) {
+  TRY_ASSIGN(HttpResponse r, call(method, path, body, contentType));
+  if ((r.status >= 200 && r.status < 300) || r.status == 304) return r;
+  return std::unexpected(
+      Error{codeForStatus(r.status), 0, "Error response from daemon: " + daemonMessage(r, method, target(path))});
+}
+
+Result<std::pair<std::unique_ptr<Connection>, HttpResponse>> Client::stream(
+    std::string_view method, const std::string& path, std::string_view body,
+    std::string_view contentType, const std::vector<std::pair<std::string, std::string>>& extra) {
+  TRY_ASSIGN(auto conn, dial());
+  auto headers = baseHeaders(contentType.empty() && !body.empty() ? "application/json" : contentType,
+                             !body.empty());
+  headers.emplace_back("Content-Length", std::to_string(body.size()));
+  for (auto& h : extra) headers.push_back(h);
+  TRY(conn->send(method, target(path), headers, body));
+  TRY_ASSIGN(HttpResponse r, conn->readHead());
+  return std::make_pair(std::move(conn), std::move(r));
+}
+
+Result<std::pair<std::unique_ptr<Connection>, HttpResponse>> Client::upload(
+    std::string_view method, const std::string& path, int fd, std::string_view contentType) {
+  TRY_ASSIGN(auto conn, dial());
+  auto headers = baseHeaders(contentType, true);
+  headers.emplace_back("Transfer-Encoding", "chunked");
+  TRY(conn->sendChunkedFromFd(method, target(path), headers, fd));
+  TRY_ASSIGN(HttpResponse r, conn->readHead());
+  return std::make_pair(std::move(conn), std::move(r));
+}
+
+Result<std::unique_ptr<Connection>> Client::hijack(std::string_view method, const std::string& path,
+                                                   std::string_view body, std::string_view contentType) {
+  TRY_ASSIGN(auto conn, dial());
+  auto headers = baseHeaders(contentType, !body.empty());
+  headers.emplace_back("Content-Length", std::to_string(body.size()));
+  headers.emplace_back("Connection", "Upgrade");
+  headers.emplace_back("Upgrade", "tcp");
+  TRY(conn->send(method, target(path), headers, body));
+  TRY_ASSIGN(HttpResponse r, conn->readHead());
+  if (r.status == 101) return conn;
+  if (r.status >= 200 && r.status < 300) return conn;  // raw stream without upgrade (dockerd does this)
+  auto b = conn->readAllBody();
+  if (b) r.body = std::move(*b);
+  return std::unexpected(
+      Error{codeForStatus(r.status), 0, "Error response from daemon: " + daemonMessage(r, method, target(path))});
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,401 @@
+// Images: ls, inspect, tag, rm, import, pull (engine-api.md §8).
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "cli/format/human.h"
+#include "cli/format/template.h"
+#include "cli/run_config.h"
+#include "cli/stdio.h"
+#include "common/util.h"
+
+namespace berth::cli {
+
+namespace {
+
+using json = nlohmann::json;
+using Value = format::Value;
+
+std::string goTimeString(int64_t secs) {
+  time_t t = time_t(secs);
+  tm lt;
+  localtime_r(&t, &lt);
+  char buf[64];
+  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %z %Z", &lt);
+  return buf;
+}
+
+// Renders one JSON-lines progress stream like docker's jsonmessage on a
+// non-terminal: progress updates are skipped, "id: status" otherwise.
+// Returns the in-stream error, if any; `last` receives the last status.
+Result<> renderProgress(Connection& conn, int fd, bool quiet, std::string* last) {
+  for (;;) {
+    TRY_ASSIGN(auto line, conn.readBodyLine());
+    if (!line) return {};
+    if (trim(*line).empty()) continue;
+    auto j = json::parse(*line, nullptr, false);
+    if (!j.is_object()) continue;
+    if (j.contains("errorDetail") || j.contains("error")) {
+      std::string msg;
+      if (j.contains("errorDetail") && j["errorDetail"].is_object())
+        msg = j["errorDetail"].value("message", "");
+      if (msg.empty() && j.contains("error") && j["error"].is_string()) msg = j["error"].get<std::string>();
+      return makeError(Code::Internal, msg);
+    }
+    if (j.contains("stream") && j["stream"].is_string()) {
+      if (!quiet) writeFd(fd, j["stream"].get<std::string>());
+      continue;
+    }
+    std::string status = j.value("status", "");
+    if (last && !status.empty()) *last = status;
+    bool progress = (j.contains("progress") && j["progress"].is_string() && !j["progress"].get<std::string>().empty()) ||
+                    (j.contains("progressDetail") && j["progressDetail"].is_object() &&
+                     !j["progressDetail"].empty());
+    if (quiet || progress || status.empty()) continue;
+    std::string id = j.value("id", "");
+    writeFd(fd, id.empty() ? status + "\n" : id + ": " + status + "\n");
+  }
+}
+
+Result<std::string> streamError(Connection& conn, HttpResponse& head, std::string_view path) {
+  auto b = conn.readAllBody();
+  head.body = b ? *b : "";
+  return "Error response from daemon: " + daemonMessage(head, "POST", path);
+}
+
+// ------------------------------------------------------------ images
+
+Value imageItem(const json& img, const std::string& repo, const std::string& tag, const std::string& digest,
+                bool noTrunc, int64_t now) {
+  Value v = Value::object();
+  auto count = [&](const char* key) {
+    int64_t n = img.value(key, int64_t(-1));
+    return n < 0 ? std::string("N/A") : std::to_string(n);
+  };
+  int64_t created = img.value("Created", int64_t(0));
+  int64_t size = img.value("Size", int64_t(0));
+  int64_t shared = img.value("SharedSize", int64_t(-1));
+  v["Containers"] = count("Containers");
+  v["CreatedAt"] = goTimeString(created);
+  v["CreatedSince"] = format::timeAgo(created, now);
+  v["Digest"] = digest;
+  std::string id = img.value("Id", "");
+  v["ID"] = noTrunc ? id : format::truncateId(id);
+  v["Repository"] = repo;
+  v["SharedSize"] = shared < 0 ? "N/A" : format::humanSize(shared);
+  v["Size"] = format::humanSize(size);
+  v["Tag"] = tag;
+  v["UniqueSize"] = shared < 0 ? "N/A" : format::humanSize(size - shared);
+  v["VirtualSize"] = format::humanSize(img.value("VirtualSize", size));
+  return v;
+}
+
+std::vector<std::string> stringList(const json& j, const char* key) {
+  std::vector<std::string> out;
+  if (j.contains(key) && j[key].is_array())
+    for (auto& s : j[key])
+      if (s.is_string()) out.push_back(s.get<std::string>());
+  return out;
+}
+
+int cmdImages(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
+  bool noTrunc = f.getBool("no-trunc"), digests = f.getBool("digests");
+  std::vector<std::string> filters = f.getList("filter");
+  if (!args.empty()) filters.push_back("reference=" + args[0]);
+  Query q;
+  q.addIf(f.getBool("all"), "all", "1");
+  if (!filters.empty()) {
+    json m = json::object();
+    for (auto& fl : filters) {
+      auto eq = fl.find('=');
+      if (eq == std::string::npos) {
+        err(ctx, "bad format of filter (expected name=value)\n");
+        return 125;
+      }
+      m[trim(toLower(fl.substr(0, eq)))][fl.substr(eq + 1)] = true;
+    }
+    q.add("filters", m.dump());
+  }
+  auto r = ctx.client.callOk("GET", "/images/json" + q.str());
+  if (!r) {
+    printError(ctx, r.error());
+    return 1;
+  }
+  auto list = json::parse(r->body, nullptr, false);
+  std::vector<Value> items;
+  if (list.is_array()) {
+    for (auto& img : list) {
+      auto tags = stringList(img, "RepoTags");
+      auto digs = stringList(img, "RepoDigests");
+      auto digestFor = [&](const std::string& repo) {
+        for (auto& d : digs) {
+          auto at = d.find('@');
+          if (at != std::string::npos && d.substr(0, at) == repo) return d.substr(at + 1);
+        }
+        return std::string("<none>");
+      };
+      bool any = false;
+      for (auto& t : tags) {
+        if (t == "<none>:<none>") continue;
+        auto colon = t.rfind(':');
+        std::string repo = t.substr(0, colon), tag = colon == std::string::npos ? "" : t.substr(colon + 1);
+        items.push_back(imageItem(img, repo, tag, digestFor(repo), noTrunc, ctx.nowSeconds));
+        any = true;
+      }
+      if (!any) {
+        bool dig = false;
+        for (auto& d : digs) {
+          if (d == "<none>@<none>") continue;
+          auto at = d.find('@');
+          items.push_back(imageItem(img, d.substr(0, at), "<none>", d.substr(at + 1), noTrunc, ctx.nowSeconds));
+          dig = true;
+        }
+        if (!dig) items.push_back(imageItem(img, "<none>", "<none>", "<none>", noTrunc, ctx.nowSeconds));
+      }
+    }
+  }
+  std::string fmtStr = f.getString("format");
+  if (f.getBool("quiet")) {
+    fmtStr = "{{.ID}}";
+  } else if (fmtStr.empty() || fmtStr == "table") {
+    fmtStr = digests ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+                     : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+  }
+  auto text = format::formatList(fmtStr, items, format::imageHeaders());
+  if (!text) {
+    err(ctx, text.error().message + "\n");
+    return 1;
+  }
+  out(ctx, *text);
+  return 0;
+}
+
+int cmdImageInspect(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
+  nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+  std::vector<std::string> raws, errors;
+  for (const auto& a : args) {
+    auto r = ctx.client.callOk("GET", "/images/" + a + "/json");
+    if (!r) {
+      errors.push_back(r.error().code == Code::NotFound ? "Error: No such image: " + a : r.error().message);
+      continue;
+    }
+    raws.push_back(r->body);
+  }
+  std::string fmtStr = f.getString("format");
+  int rc = 0;
+  if (fmtStr.empty() || fmtStr == "json") {
+    for (auto& r : raws) arr.push_back(nlohmann::ordered_json::parse(r, nullptr, false));
+    out(ctx, arr.dump(4, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+  } else {
+    auto t = format::Template::parse(format::prepareFormat(fmtStr));
+    if (!t) {
+      err(ctx, "template parsing error: " + t.error().message + "\n");
+      return 1;
+    }
+    for (auto& r : raws) {
+      auto s = t->execute(json::parse(r, nullptr, false));
+      if (!s) {
+        err(ctx, s.error().message + "\n");
+        rc = 1;
+        break;
+      }
+      out(ctx, *s + "\n");
+    }
+  }
+  for (auto& e : errors) err(ctx, e + "\n");
+  return errors.empty() ? rc : 1;
+}
+
+int cmdTag(Context& ctx, const FlagSet&, const std::vector<std::string>& args) {
+  auto ref = normalizeRef(args[1]);
+  if (!ref) {
+    err(ctx, fmt::format("Error parsing reference: \"{}\" is not a valid repository/tag: {}\n", args[1],
+                         ref.error().message));
+    return 1;
+  }
+  if (args[1].find('@') != std::string::npos) {
+    err(ctx, "refusing to create a tag with a digest reference\n");
+    return 1;
+  }
+  auto r = ctx.client.callOk("POST", "/images/" + args[0] + "/tag" +
+                                         Query().add("repo", ref->repo).add("tag", ref->tag).str());
+  if (!r) {
+    printError(ctx, r.error());
+    return 1;
+  }
+  return 0;
+}
+
+int cmdRmi(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
+  Query q;
+  q.addIf(f.getBool("force"), "force", "1");
+  q.addIf(f.getBool("no-prune"), "noprune", "1");
+  int rc = 0;
+  for (const auto& a : args) {
+    auto r = ctx.client.callOk("DELETE", "/images/" + a + q.str());
+    if (!r) {
+      printError(ctx, r.error());
+      rc = 1;
+      continue;
+    }
+    auto j = json::parse(r->body, nullptr, false);
+    if (j.is_array())
+      for (auto& e : j) {
+        if (e.contains("Untagged")) out(ctx, "Untagged: " + e.value("Untagged", "") + "\n");
+        if (e.contains("Deleted")) out(ctx, "Deleted: " + e.value("Deleted", "") + "\n");
+      }
+  }
+  return rc;
+}
+
+int cmdImport(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
+  const std::string& src = args[0];
+  Query q;
+  for (auto& c : f.getList("change")) q.add("changes", c);
+  bool url = startsWith(src, "http://") || startsWith(src, "https://");
+  q.add("fromSrc", url ? src : "-");
+  q.addIf(!f.getString("message").empty(), "message", f.getString("message"));
+  q.addIf(!f.getString("platform").empty(), "platform", f.getString("platform"));
+  if (args.size() > 1) {
+    auto ref = normalizeRef(args[1]);
+    if (!ref) {
+      err(ctx, ref.error().message + "\n");
+      return 1;
+    }
+    q.add("repo", args[1]);
+  }
+  int fd = ctx.in;
+  UniqueFd file;
+  if (!url && src != "-") {
+    file.reset(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!file) {
+      err(ctx, fmt::format("open {}: {}\n", src, std::strerror(errno)));
+      return 1;
+    }
+    fd = file.get();
+  }
+  Result<std::pair<std::unique_ptr<Connection>, HttpResponse>> s =
+      url ? ctx.client.stream("POST", "/images/create" + q.str(), "", "text/plain")
+          : ctx.client.upload("POST", "/images/create" + q.str(), fd, "text/plain");
+  if (!s) {
+    printError(ctx, s.error());
+    return 1;
+  }
+  auto& [conn, head] = *s;
+  if (head.status != 200) {
+    err(ctx, *streamError(*conn, head, "/images/create") + "\n");
+    return 1;
+  }
+  // import prints the status text (the new image ID) as sent.
+  for (;;) {
+    auto line = conn->readBodyLine();
+    if (!line) {
+      printError(ctx, line.error());
+      return 1;
+    }
+    if (!*line) break;
+    auto j = json::parse(**line, nullptr, false);
+    if (!j.is_object()) continue;
+    if (j.contains("error") || j.contains("errorDetail")) {
+      std::string msg = j.value("error", "");
+      if (j.contains("errorDetail") && j["errorDetail"].is_object())
+        msg = j["errorDetail"].value("message", msg);
+      err(ctx, msg + "\n");
+      return 1;
+    }
+    if (j.contains("status") && j["status"].is_string()) out(ctx, j["status"].get<std::string>() + "\n");
+  }
+  return 0;
+}
+
+int cmdPull(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
+  auto ref = normalizeRef(args[0]);
+  if (!ref) {
+    err(ctx, ref.error().message + "\n");
+    return 1;
+  }
+  bool quiet = f.getBool("quiet");
+  auto r = pullImage(ctx, args[0], ctx.out, quiet);
+  if (!r) {
+    err(ctx, r.error().message + "\n");
+    return 1;
+  }
+  bool digest = startsWith(ref->tag, "sha256:");
+  out(ctx, ref->repo + (digest ? "@" : ":") + ref->tag + "\n");
+  return 0;
+}
+
+void flagsImages(FlagSet& f) {
+  f.addBool("all", 'a', "Show all images (default hides intermediate images)");
+  f.addBool("digests", 0, "Show digests");
+  f.addList("filter", 'f', "Filter output based on conditions provided", "filter");
+  f.addString("format", 0, formatFlagHelp(true));
+  f.addBool("no-trunc", 0, "Don't truncate output");
+  f.addBool("quiet", 'q', "Only show image IDs");
+  f.addBool("tree", 0, "List multi-platform images as a tree (EXPERIMENTAL)");
+}
+void flagsImageInspect(FlagSet& f) {
+  f.addString("format", 'f', formatFlagHelp(false));
+  f.addString("platform", 0,
+              "Inspect a specific platform of the multi-platform image.\nIf the image or the server is not "
+              "multi-platform capable, the command will error out if the platform does not match.\n"
+              "'os[/arch[/variant]]': Explicit platform (eg. linux/amd64)");
+}
+void flagsRmi(FlagSet& f) {
+  f.addBool("force", 'f', "Force removal of the image");
+  f.addBool("no-prune", 0, "Do not delete untagged parents");
+  f.addList("platform", 0,
+            "Remove only the given platform variant. Formatted as \"os[/arch[/variant]]\" (e.g., \"linux/amd64\")",
+            "strings");
+}
+void flagsImport(FlagSet& f) {
+  f.addList("change", 'c', "Apply Dockerfile instruction to the created image");
+  f.addString("message", 'm', "Set commit message for imported image");
+  f.addString("platform", 0, "Set platform if server is multi-platform capable");
+}
+void flagsPull(FlagSet& f) {
+  f.addBool("all-tags", 'a', "Download all tagged images in the repository");
+  f.addBool("disable-content-trust", 0, "Skip image verification", true);
+  f.addString("platform", 0, "Set platform if server is multi-platform capable");
+  f.addBool("quiet", 'q', "Suppress verbose output");
+}
+
+}  // namespace
+
+Result<> pullImage(Context& ctx, const std::string& image, int progressFd, bool quiet) {
+  TRY_ASSIGN(ImageRef ref, normalizeRef(image));
+  std::string path = "/images/create" + Query().add("fromImage", ref.repo).add("tag", ref.tag).str();
+  TRY_ASSIGN(auto s, ctx.client.stream("POST", path, "", "", {{"X-Registry-Auth", "e30="}}));
+  auto& [conn, head] = s;
+  if (head.status != 200) {
+    TRY_ASSIGN(std::string msg, streamError(*conn, head, path));
+    return std::unexpected(Error{codeForStatus(head.status), 0, msg});
+  }
+  return renderProgress(*conn, progressFd, quiet, nullptr);
+}
+
+std::vector<Command> imageCommands() {
+  std::vector<Command> v;
+  v.push_back({"image", {"ls", "list"}, {"images"}, "[OPTIONS] [REPOSITORY[:TAG]]", "List images", ArgRule::Range,
+               0, 1, true, flagsImages, cmdImages});
+  v.push_back({"image", {"inspect"}, {}, "[OPTIONS] IMAGE [IMAGE...]",
+               "Display detailed information on one or more images", ArgRule::Min, 1, 0, true, flagsImageInspect,
+               cmdImageInspect});
+  v.push_back({"image", {"tag"}, {"tag"}, "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
+               "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE", ArgRule::Exact, 2, 0, true, nullptr, cmdTag});
+  v.push_back({"image", {"rm", "remove"}, {"rmi"}, "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images",
+               ArgRule::Min, 1, 0, true, flagsRmi, cmdRmi});
+  v.push_back({"image", {"import"}, {"import"}, "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
+               "Import the contents from a tarball to create a filesystem image", ArgRule::Range, 1, 2, true,
+               flagsImport, cmdImport});
+  v.push_back({"image", {"pull"}, {"pull"}, "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry",
+               ArgRule::Exact, 1, 0, true, flagsPull, cmdPull});
+  return v;
+}
+
+}  // namespace berth::cli

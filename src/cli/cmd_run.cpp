@@ -1,0 +1,457 @@
+// run, create, start, attach, exec: the commands that create containers or
+// attach to their stdio (engine-api.md §3, §6.1).
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "cli/run_config.h"
+#include "cli/stdio.h"
+#include "common/util.h"
+
+extern char** environ;
+
+namespace berth::cli {
+
+namespace {
+
+using json = nlohmann::json;
+
+const char* kDefaultDetachKeys = "ctrl-p,ctrl-q";
+
+// docker 28 prints run/create errors as "docker: <err>\n\nRun '<cmd> --help'...".
+int runFailure(Context& ctx, const std::string& message, int code) {
+  err(ctx, fmt::format("{}: {}\n\nRun '{} --help' for more information\n", ctx.prog, message, ctx.path));
+  return code;
+}
+
+Result<json> inspectContainer(Context& ctx, const std::string& name) {
+  TRY_ASSIGN(HttpResponse r, ctx.client.callOk("GET", "/containers/" + name + "/json"));
+  auto j = json::parse(r.body, nullptr, false);
+  if (j.is_discarded()) return makeError(Code::Internal, "invalid JSON from daemon");
+  return j;
+}
+
+void resizeTty(Context& ctx, const std::string& what, const std::string& id) {
+  auto [rows, cols] = terminalSize(ctx.out);
+  if (rows <= 0 || cols <= 0) return;
+  (void)ctx.client.call("POST", fmt::format("/{}/{}/resize?h={}&w={}", what, id, rows, cols));
+}
+
+struct WaitResult {
+  int status = 0;
+  std::string error;
+};
+
+// Reads the body of a pending wait: {"Error":null,"StatusCode":N}.
+Result<WaitResult> readWait(Connection& conn, const HttpResponse& head) {
+  TRY_ASSIGN(std::string body, conn.readAllBody());
+  if (head.status != 200) {
+    HttpResponse r = head;
+    r.body = body;
+    return std::unexpected(Error{codeForStatus(head.status), 0,
+                                 "Error response from daemon: " + daemonMessage(r, "POST", "wait")});
+  }
+  auto j = json::parse(body, nullptr, false);
+  WaitResult w;
+  if (j.is_object()) {
+    w.status = j.value("StatusCode", 0);
+    if (j.contains("Error") && j["Error"].is_object()) w.error = j["Error"].value("Message", "");
+  }
+  return w;
+}
+
+// Sets up the pump options shared by run/start/attach/exec.
+PumpOptions pumpOptions(Context& ctx, bool tty, bool sendStdin, const std::vector<uint8_t>& keys,
+                        bool sigProxy, const std::string& killTarget,
+                        std::function<void()> onResize) {
+  PumpOptions o;
+  o.tty = tty;
+  o.sendStdin = sendStdin;
+  o.detachKeys = keys;
+  o.in = ctx.in;
+  o.out = ctx.out;
+  o.err = ctx.err;
+  if (sigProxy && !killTarget.empty())
+    o.onSignal = [&ctx, killTarget](int sig) {
+      (void)ctx.client.call("POST", "/containers/" + killTarget + "/kill?signal=" + signalName(sig));
+    };
+  o.onResize = std::move(onResize);
+  return o;
+}
+
+Result<std::vector<uint8_t>> detachKeysFrom(const FlagSet& f) {
+  std::string spec = f.has("detach-keys") ? f.getString("detach-keys") : "";
+  return parseDetachKeys(spec.empty() ? kDefaultDetachKeys : spec);
+}
+
+// POST /containers/create, pulling on 404 like docker (honours --pull).
+Result<std::string> createContainer(Context& ctx, const FlagSet& f, const CreateRequest& req,
+                                    int* exitCode) {
+  std::string pullPolicy = f.getString("pull");
+  auto ref = normalizeRef(req.image);
+  std::string display = ref ? familiarName(ref->repo) + (startsWith(ref->tag, "sha256:") ? "@" : ":") + ref->tag
+                            : req.image;
+  if (pullPolicy == "always") {
+    auto p = pullImage(ctx, req.image, ctx.err, f.getBool("quiet"));
+    if (!p) return std::unexpected(p.error());
+  }
+  std::string body = req.body.dump();
+  auto r = ctx.client.callOk("POST", "/containers/create" + req.query(), body);
+  if (!r && r.error().code == Code::NotFound && pullPolicy != "never" && pullPolicy != "always") {
+    err(ctx, fmt::format("Unable to find image '{}' locally\n", display));
+    auto p = pullImage(ctx, req.image, ctx.err, f.getBool("quiet"));
+    if (!p) return std::unexpected(p.error());
+    r = ctx.client.callOk("POST", "/containers/create" + req.query(), body);
+  }
+  if (!r) return std::unexpected(r.error());
+  auto j = json::parse(r->body, nullptr, false);
+  if (!j.is_object() || !j.contains("Id")) return makeError(Code::Internal, "invalid create response");
+  if (j.contains("Warnings") && j["Warnings"].is_array())
+    for (auto& w : j["Warnings"])
+      if (w.is_string()) err(ctx, "WARNING: " + w.get<std::string>() + "\n");
+  (void)exitCode;
+  return j["Id"].get<std::string>();
+}
+
+std::string attachQuery(bool in, bool out, bool errStream, const std::string& detachKeys) {
+  Query q;  // Go's url.Values.Encode: sorted keys
+  q.addIf(!detachKeys.empty(), "detachKeys", detachKeys);
+  q.addIf(errStream, "stderr", "1");
+  q.addIf(in, "stdin", "1");
+  q.addIf(out, "stdout", "1");
+  q.add("stream", "1");
+  return q.str();
+}
+
+int runOrCreate(Context& ctx, const FlagSet& f, const std::vector<std::string>& args, bool isRun) {
+  bool detach = isRun ? f.getBool("detach") : true;
+  bool tty = f.getBool("tty");
+  bool interactive = f.getBool("interactive");
+  std::string pull = f.getString("pull");
+  if (pull != "missing" && pull != "never" && pull != "always")
+    return runFailure(ctx, fmt::format("invalid pull option: '{}': must be one of \"always\", \"missing\" or \"never\"", pull), 125);
+  if (isRun && !detach && tty && interactive && !isTerminal(ctx.in))
+    return runFailure(ctx, "the input device is not a TTY", 1);
+
+  CreateOptions co;
+  co.attachStdout = isRun && !detach;
+  if (tty) co.consoleSize = terminalSize(ctx.out);
+  for (char** e = environ; e && *e; ++e) co.environ.emplace_back(*e);
+  auto req = buildCreateRequest(f, args, co);
+  if (!req) return runFailure(ctx, req.error().message, 125);
+  std::vector<uint8_t> keys;
+  if (isRun) {
+    auto k = detachKeysFrom(f);
+    if (!k) return runFailure(ctx, k.error().message, 125);
+    keys = *k;
+  }
+
+  int code = 0;
+  auto id = createContainer(ctx, f, *req, &code);
+  if (!id) return runFailure(ctx, id.error().message, 125);
+  if (!isRun) {
+    out(ctx, *id + "\n");
+    return 0;
+  }
+
+  const json& body = req->body;
+  bool attachIn = body["AttachStdin"], attachOut = body["AttachStdout"], attachErr = body["AttachStderr"];
+  bool autoRemove = body["HostConfig"]["AutoRemove"];
+  std::unique_ptr<Connection> attach;
+  if (!detach && (attachIn || attachOut || attachErr)) {
+    auto a = ctx.client.hijack(
+        "POST", "/containers/" + *id + "/attach" +
+                    attachQuery(attachIn, attachOut, attachErr, f.getString("detach-keys")));
+    if (!a) return runFailure(ctx, a.error().message, 125);
+    attach = std::move(*a);
+  }
+  auto wait = ctx.client.stream("POST", "/containers/" + *id + "/wait?condition=" +
+                                            (autoRemove && !detach ? "removed" : "next-exit"));
+  if (!wait) return runFailure(ctx, wait.error().message, 125);
+
+  auto started = ctx.client.callOk("POST", "/containers/" + *id + "/start");
+  if (!started) {
+    attach.reset();
+    return runFailure(ctx, started.error().message, startErrorExitCode(started.error().message));
+  }
+  if (detach) {
+    out(ctx, *id + "\n");
+    return 0;
+  }
+
+  RawTerminal raw;
+  if (tty && attachIn && isTerminal(ctx.in)) raw.enable(ctx.in);
+  std::function<void()> onResize;
+  if (tty && isTerminal(ctx.out)) {
+    resizeTty(ctx, "containers", *id);
+    onResize = [&ctx, id = *id] { resizeTty(ctx, "containers", id); };
+  }
+  PumpEnd end = PumpEnd::StreamClosed;
+  if (attach) {
+    auto p = pumpSession(*attach, pumpOptions(ctx, tty, attachIn, keys, f.getBool("sig-proxy"), *id,
+                                              onResize));
+    if (!p) {
+      raw.restore();
+      return runFailure(ctx, p.error().message, 125);
+    }
+    end = *p;
+  }
+  raw.restore();
+  if (end == PumpEnd::Detached) return 0;
+  auto w = readWait(*wait->first, wait->second);
+  if (!w) return runFailure(ctx, w.error().message, 125);
+  if (!w->error.empty()) err(ctx, w->error + "\n");
+  return w->status;
+}
+
+int cmdRun(Context& ctx, const FlagSet& f, const std::vector<std::string>& a) { return runOrCreate(ctx, f, a, true); }
+int cmdCreate(Context& ctx, const FlagSet& f, const std::vector<std::string>& a) {
+  return runOrCreate(ctx, f, a, false);
+}
+
+// Attaches to an existing container's stdio and returns its exit code.
+// Used by `start -a` and `attach`.
+int attachAndWait(Context& ctx, const std::string& name, const json& info, bool withStdin,
+                  bool startIt, const FlagSet& f) {
+  bool tty = info["Config"].value("Tty", false);
+  std::string id = info.value("Id", name);
+  auto keys = detachKeysFrom(f);
+  if (!keys) {
+    err(ctx, keys.error().message + "\n");
+    return 1;
+  }
+  std::string dk = f.has("detach-keys") ? f.getString("detach-keys") : "";
+  std::unique_ptr<Connection> waitConn;
+  HttpResponse waitHead;
+  auto openWait = [&](const std::string& q) -> bool {
+    auto w = ctx.client.stream("POST", "/containers/" + id + "/wait" + q);
+    if (!w) {
+      printError(ctx, w.error());
+      return false;
+    }
+    waitConn = std::move(w->first);
+    waitHead = std::move(w->second);
+    return true;
+  };
+  if (!startIt && !openWait("")) return 1;
+  auto a = ctx.client.hijack("POST", "/containers/" + id + "/attach" +
+                                         attachQuery(withStdin, true, true, dk));
+  if (!a) {
+    printError(ctx, a.error());
+    return 1;
+  }
+  if (startIt) {
+    if (!openWait("?condition=next-exit")) return 1;
+    auto s = ctx.client.callOk("POST", "/containers/" + id + "/start");
+    if (!s) {
+      printError(ctx, s.error());
+      return 1;
+    }
+  }
+  RawTerminal raw;
+  if (tty && withStdin && isTerminal(ctx.in)) raw.enable(ctx.in);
+  std::function<void()> onResize;
+  if (tty && isTerminal(ctx.out)) {
+    if (!startIt) {
+      auto [rows, cols] = terminalSize(ctx.out);
+      (void)ctx.client.call("POST", fmt::format("/containers/{}/resize?h={}&w={}", id, rows + 1, cols + 1));
+    }
+    resizeTty(ctx, "containers", id);
+    onResize = [&ctx, id] { resizeTty(ctx, "containers", id); };
+  }
+  bool sigProxy = f.has("sig-proxy") ? f.getBool("sig-proxy") : true;
+  auto p = pumpSession(**a, pumpOptions(ctx, tty, withStdin, *keys, sigProxy, id, onResize));
+  raw.restore();
+  if (!p) {
+    printError(ctx, p.error());
+    return 1;
+  }
+  if (*p == PumpEnd::Detached) return 0;
+  auto w = readWait(*waitConn, waitHead);
+  if (!w) {
+    printError(ctx, w.error());
+    return 1;
+  }
+  return w->status;
+}
+
+int cmdStart(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
+  bool attach = f.getBool("attach"), interactive = f.getBool("interactive");
+  if (attach || interactive) {
+    if (args.size() > 1) {
+      err(ctx, "Error: you cannot start and attach multiple containers at once\n");
+      return 1;
+    }
+    auto info = inspectContainer(ctx, args[0]);
+    if (!info) {
+      printError(ctx, info.error());
+      return 1;
+    }
+    bool withStdin = interactive && (*info)["Config"].value("OpenStdin", false);
+    return attachAndWait(ctx, args[0], *info, withStdin, true, f);
+  }
+  std::vector<std::string> failed;
+  for (const auto& name : args) {
+    auto r = ctx.client.callOk("POST", "/containers/" + name + "/start");
+    if (!r) {
+      printError(ctx, r.error());
+      failed.push_back(name);
+      continue;
+    }
+    out(ctx, name + "\n");
+  }
+  if (failed.empty()) return 0;
+  std::string list;
+  for (size_t i = 0; i < failed.size(); ++i) list += (i ? ", " : "") + failed[i];
+  err(ctx, fmt::format("Error: failed to start containers: {}\n", list));
+  return 1;
+}
+
+int cmdAttach(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
+  auto info = inspectContainer(ctx, args[0]);
+  if (!info) {
+    printError(ctx, info.error());
+    return 1;
+  }
+  const json& st = (*info)["State"];
+  if (!st.value("Running", false)) {
+    err(ctx, "You cannot attach to a stopped container, start it first\n");
+    return 1;
+  }
+  if (st.value("Paused", false)) {
+    err(ctx, "You cannot attach to a paused container, unpause it first\n");
+    return 1;
+  }
+  bool withStdin = !f.getBool("no-stdin") && (*info)["Config"].value("OpenStdin", false);
+  return attachAndWait(ctx, args[0], *info, withStdin, false, f);
+}
+
+int cmdExec(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
+  bool detach = f.getBool("detach"), tty = f.getBool("tty"), interactive = f.getBool("interactive");
+  const std::string& name = args[0];
+  if (tty && interactive && !detach && !isTerminal(ctx.in)) {
+    err(ctx, "the input device is not a TTY\n");
+    return 1;
+  }
+  auto info = inspectContainer(ctx, name);
+  if (!info) {
+    printError(ctx, info.error());
+    return 1;
+  }
+  std::vector<std::string> env;
+  for (auto& e : f.getList("env")) env.push_back(e);
+  nlohmann::ordered_json body;
+  body["User"] = f.getString("user");
+  body["Privileged"] = f.getBool("privileged");
+  body["Tty"] = tty;
+  body["AttachStdin"] = interactive && !detach;
+  body["AttachStderr"] = !detach;
+  body["AttachStdout"] = !detach;
+  body["Detach"] = detach;
+  body["DetachKeys"] = f.getString("detach-keys");
+  body["Env"] = env.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(env);
+  body["WorkingDir"] = f.getString("workdir");
+  body["Cmd"] = std::vector<std::string>(args.begin() + 1, args.end());
+  auto created = ctx.client.callOk("POST", "/containers/" + name + "/exec", body.dump());
+  if (!created) {
+    printError(ctx, created.error());
+    return 1;
+  }
+  auto cj = json::parse(created->body, nullptr, false);
+  std::string execId = cj.is_object() ? cj.value("Id", "") : "";
+  if (execId.empty()) {
+    err(ctx, "invalid exec create response\n");
+    return 1;
+  }
+  json start = {{"Detach", detach}, {"Tty", tty}};
+  if (detach) {
+    auto r = ctx.client.callOk("POST", "/exec/" + execId + "/start", start.dump());
+    if (!r) {
+      printError(ctx, r.error());
+      return 1;
+    }
+    return 0;
+  }
+  auto keys = detachKeysFrom(f);
+  if (!keys) {
+    err(ctx, keys.error().message + "\n");
+    return 1;
+  }
+  auto conn = ctx.client.hijack("POST", "/exec/" + execId + "/start", start.dump(), "application/json");
+  if (!conn) {
+    printError(ctx, conn.error());
+    int c = startErrorExitCode(conn.error().message);
+    return c == 125 ? 1 : c;
+  }
+  RawTerminal raw;
+  if (tty && interactive && isTerminal(ctx.in)) raw.enable(ctx.in);
+  std::function<void()> onResize;
+  if (tty && isTerminal(ctx.out)) {
+    resizeTty(ctx, "exec", execId);
+    onResize = [&ctx, execId] { resizeTty(ctx, "exec", execId); };
+  }
+  auto p = pumpSession(**conn, pumpOptions(ctx, tty, interactive, *keys, false, "", onResize));
+  raw.restore();
+  if (!p) {
+    printError(ctx, p.error());
+    return 1;
+  }
+  if (*p == PumpEnd::Detached) return 0;
+  auto r = ctx.client.callOk("GET", "/exec/" + execId + "/json");
+  if (!r) {
+    printError(ctx, r.error());
+    return 1;
+  }
+  auto ej = json::parse(r->body, nullptr, false);
+  return ej.is_object() ? ej.value("ExitCode", 0) : 0;
+}
+
+void flagsRun(FlagSet& f) { addContainerCreateFlags(f, true); }
+void flagsCreate(FlagSet& f) { addContainerCreateFlags(f, false); }
+void flagsStart(FlagSet& f) {
+  f.addBool("attach", 'a', "Attach STDOUT/STDERR and forward signals");
+  f.addString("checkpoint", 0, "Restore from this checkpoint");
+  f.addString("checkpoint-dir", 0, "Use a custom checkpoint storage directory");
+  f.addString("detach-keys", 0, "Override the key sequence for detaching a container");
+  f.addBool("interactive", 'i', "Attach container's STDIN");
+}
+void flagsAttach(FlagSet& f) {
+  f.addString("detach-keys", 0, "Override the key sequence for detaching a container");
+  f.addBool("no-stdin", 0, "Do not attach STDIN");
+  f.addBool("sig-proxy", 0, "Proxy all received signals to the process", true);
+}
+void flagsExec(FlagSet& f) {
+  f.addBool("detach", 'd', "Detached mode: run command in the background");
+  f.addString("detach-keys", 0, "Override the key sequence for detaching a container");
+  f.addList("env", 'e', "Set environment variables");
+  f.addList("env-file", 0, "Read in a file of environment variables");
+  f.addBool("interactive", 'i', "Keep STDIN open even if not attached");
+  f.addBool("privileged", 0, "Give extended privileges to the command");
+  f.addBool("tty", 't', "Allocate a pseudo-TTY");
+  f.addString("user", 'u', "Username or UID (format: \"<name|uid>[:<group|gid>]\")");
+  f.addString("workdir", 'w', "Working directory inside the container");
+  f.setInterspersed(false);
+}
+
+}  // namespace
+
+std::vector<Command> runCommands() {
+  std::vector<Command> v;
+  v.push_back({"container", {"run"}, {"run"}, "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+               "Create and run a new container from an image", ArgRule::Min, 1, 0, false, flagsRun, cmdRun});
+  v.push_back({"container", {"create"}, {"create"}, "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+               "Create a new container", ArgRule::Min, 1, 0, false, flagsCreate, cmdCreate});
+  v.push_back({"container", {"start"}, {"start"}, "[OPTIONS] CONTAINER [CONTAINER...]",
+               "Start one or more stopped containers", ArgRule::Min, 1, 0, true, flagsStart, cmdStart});
+  v.push_back({"container", {"attach"}, {"attach"}, "[OPTIONS] CONTAINER",
+               "Attach local standard input, output, and error streams to a running container",
+               ArgRule::Exact, 1, 0, true, flagsAttach, cmdAttach});
+  v.push_back({"container", {"exec"}, {"exec"}, "[OPTIONS] CONTAINER COMMAND [ARG...]",
+               "Execute a command in a running container", ArgRule::Min, 2, 0, false, flagsExec, cmdExec});
+  return v;
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,70 @@
+#pragma once
+// What every berth command is: its place in docker's grammar (management
+// group + short forms), flags, argument rule and run function; and the
+// context the dispatcher hands it. Command tables are plain values returned
+// by containerCommands() & co. and assembled in app.cpp (no static
+// registries, STYLE.md 4).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cli/client.h"
+#include "cli/flags.h"
+#include "common/result.h"
+
+namespace berth::cli {
+
+// Exit statuses shared by the commands.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 1;       // "Error response from daemon: ..."
+inline constexpr int kExitRunError = 125;  // run/create daemon or flag errors
+
+struct Context {
+  Client& client;
+  int in = 0, out = 1, err = 2;
+  std::string path;  // the invoked command path: "berth run", "berth container ls"
+  std::string prog = "berth";
+  int64_t nowSeconds = 0;
+};
+
+enum class ArgRule { Any, None, Exact, Min, Range };
+
+struct Command;
+using RunFn = int (*)(Context&, const FlagSet&, const std::vector<std::string>& args);
+using FlagsFn = void (*)(FlagSet&);
+
+struct Command {
+  std::string group;                  // "container", "image", "system", or "" (top level only)
+  std::vector<std::string> names;     // names inside the group; [0] is canonical
+  std::vector<std::string> topLevel;  // short forms at the top level ("ps", "rmi")
+  std::string use;                    // "[OPTIONS] IMAGE [COMMAND] [ARG...]"
+  std::string shortHelp;
+  ArgRule rule = ArgRule::Any;
+  int nargs = 0, maxArgs = 0;
+  bool interspersed = true;
+  FlagsFn flags = nullptr;
+  RunFn run = nullptr;
+  bool common = false;  // listed under "Common Commands" at the top level
+};
+
+std::vector<Command> containerCommands();  // includes runCommands()
+std::vector<Command> runCommands();
+std::vector<Command> imageCommands();
+std::vector<Command> systemCommands();
+
+// Shared helpers for command implementations.
+// Prints "Error response from daemon: <msg>" (or the bare message for
+// transport errors) to ctx.err.
+void printError(Context& ctx, const Error& e);
+// The docker --format help text.
+std::string formatFlagHelp(bool withTable);
+// POST /images/create?fromImage=&tag= and renders the JSON-lines progress
+// to progressFd like docker on a non-terminal. Errors: the daemon's HTTP
+// error ("Error response from daemon: ...") or an in-stream error message.
+Result<> pullImage(Context& ctx, const std::string& image, int progressFd, bool quiet);
+// Writes a string to ctx.out.
+void out(Context& ctx, std::string_view s);
+void err(Context& ctx, std::string_view s);
+
+}  // namespace berth::cli

@@ -1,0 +1,533 @@
+#include "cli/run_config.h"
+
+#include <cctype>
+#include <cstdlib>
+#include <map>
+
+#include "cli/client.h"
+#include "cli/format/human.h"
+#include "common/util.h"
+
+namespace berth::cli {
+
+namespace {
+
+struct FlagRow {
+  const char* shorthand;
+  const char* name;
+  char kind;  // B bool, S string, I int, L list
+  const char* type;
+  const char* usage;
+  const char* def;  // as docker prints it inside "(default ...)"
+  bool runOnly;
+};
+
+// Generated from `docker run --help` (docker CLI 28.2.2), same texts.
+const FlagRow kRunFlags[] = {
+    {"", "add-host", 'L', "list", "Add a custom host-to-IP mapping (host:ip)", "", false},
+    {"", "annotation", 'L', "map", "Add an annotation to the container (passed through to the OCI runtime)", "map[]", false},
+    {"a", "attach", 'L', "list", "Attach to STDIN, STDOUT or STDERR", "", false},
+    {"", "blkio-weight", 'S', "uint16", "Block IO (relative weight), between 10 and 1000, or 0 to disable", "0", false},
+    {"", "blkio-weight-device", 'L', "list", "Block IO weight (relative device weight)", "[]", false},
+    {"", "cap-add", 'L', "list", "Add Linux capabilities", "", false},
+    {"", "cap-drop", 'L', "list", "Drop Linux capabilities", "", false},
+    {"", "cgroup-parent", 'S', "string", "Optional parent cgroup for the container", "", false},
+    {"", "cgroupns", 'S', "string", "Cgroup namespace to use (host|private)\n'host':    Run the container in the Docker host's cgroup namespace\n'private': Run the container in its own private cgroup namespace\n'':        Use the cgroup namespace as configured by the\n           default-cgroupns-mode option on the daemon (default)", "", false},
+    {"", "cidfile", 'S', "string", "Write the container ID to the file", "", false},
+    {"", "cpu-count", 'I', "int", "CPU count (Windows only)", "", false},
+    {"", "cpu-percent", 'I', "int", "CPU percent (Windows only)", "", false},
+    {"", "cpu-period", 'I', "int", "Limit CPU CFS (Completely Fair Scheduler) period", "", false},
+    {"", "cpu-quota", 'I', "int", "Limit CPU CFS (Completely Fair Scheduler) quota", "", false},
+    {"", "cpu-rt-period", 'I', "int", "Limit CPU real-time period in microseconds", "", false},
+    {"", "cpu-rt-runtime", 'I', "int", "Limit CPU real-time runtime in microseconds", "", false},
+    {"c", "cpu-shares", 'I', "int", "CPU shares (relative weight)", "", false},
+    {"", "cpus", 'S', "decimal", "Number of CPUs", "", false},
+    {"", "cpuset-cpus", 'S', "string", "CPUs in which to allow execution (0-3, 0,1)", "", false},
+    {"", "cpuset-mems", 'S', "string", "MEMs in which to allow execution (0-3, 0,1)", "", false},
+    {"d", "detach", 'B', "", "Run container in background and print container ID", "", true},
+    {"", "detach-keys", 'S', "string", "Override the key sequence for detaching a container", "", true},
+    {"", "device", 'L', "list", "Add a host device to the container", "", false},
+    {"", "device-cgroup-rule", 'L', "list", "Add a rule to the cgroup allowed devices list", "", false},
+    {"", "device-read-bps", 'L', "list", "Limit read rate (bytes per second) from a device", "[]", false},
+    {"", "device-read-iops", 'L', "list", "Limit read rate (IO per second) from a device", "[]", false},
+    {"", "device-write-bps", 'L', "list", "Limit write rate (bytes per second) to a device", "[]", false},
+    {"", "device-write-iops", 'L', "list", "Limit write rate (IO per second) to a device", "[]", false},
+    {"", "disable-content-trust", 'B', "", "Skip image verification", "true", false},
+    {"", "dns", 'L', "list", "Set custom DNS servers", "", false},
+    {"", "dns-option", 'L', "list", "Set DNS options", "", false},
+    {"", "dns-search", 'L', "list", "Set custom DNS search domains", "", false},
+    {"", "domainname", 'S', "string", "Container NIS domain name", "", false},
+    {"", "entrypoint", 'S', "string", "Overwrite the default ENTRYPOINT of the image", "", false},
+    {"e", "env", 'L', "list", "Set environment variables", "", false},
+    {"", "env-file", 'L', "list", "Read in a file of environment variables", "", false},
+    {"", "expose", 'L', "list", "Expose a port or a range of ports", "", false},
+    {"", "gpus", 'S', "gpu-request", "GPU devices to add to the container ('all' to pass all GPUs)", "", false},
+    {"", "group-add", 'L', "list", "Add additional groups to join", "", false},
+    {"", "health-cmd", 'S', "string", "Command to run to check health", "", false},
+    {"", "health-interval", 'S', "duration", "Time between running the check (ms|s|m|h)", "0s", false},
+    {"", "health-retries", 'I', "int", "Consecutive failures needed to report unhealthy", "", false},
+    {"", "health-start-interval", 'S', "duration", "Time between running the check during the start period (ms|s|m|h)", "0s", false},
+    {"", "health-start-period", 'S', "duration", "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h)", "0s", false},
+    {"", "health-timeout", 'S', "duration", "Maximum time to allow one check to run (ms|s|m|h)", "0s", false},
+    {"", "help", 'B', "", "Print usage", "", false},
+    {"h", "hostname", 'S', "string", "Container host name", "", false},
+    {"", "init", 'B', "", "Run an init inside the container that forwards signals and reaps processes", "", false},
+    {"i", "interactive", 'B', "", "Keep STDIN open even if not attached", "", false},
+    {"", "io-maxbandwidth", 'S', "bytes", "Maximum IO bandwidth limit for the system drive (Windows only)", "", false},
+    {"", "io-maxiops", 'S', "uint", "Maximum IOps limit for the system drive (Windows only)", "", false},
+    {"", "ip", 'S', "string", "IPv4 address (e.g., 172.30.100.104)", "", false},
+    {"", "ip6", 'S', "string", "IPv6 address (e.g., 2001:db8::33)", "", false},
+    {"", "ipc", 'S', "string", "IPC mode to use", "", false},
+    {"", "isolation", 'S', "string", "Container isolation technology", "", false},
+    {"", "kernel-memory", 'S', "bytes", "Kernel memory limit", "", false},
+    {"l", "label", 'L', "list", "Set meta data on a container", "", false},
+    {"", "label-file", 'L', "list", "Read in a line delimited file of labels", "", false},
+    {"", "link", 'L', "list", "Add link to another container", "", false},
+    {"", "link-local-ip", 'L', "list", "Container IPv4/IPv6 link-local addresses", "", false},
+    {"", "log-driver", 'S', "string", "Logging driver for the container", "", false},
+    {"", "log-opt", 'L', "list", "Log driver options", "", false},
+    {"", "mac-address", 'S', "string", "Container MAC address (e.g., 92:d0:c6:0a:29:33)", "", false},
+    {"m", "memory", 'S', "bytes", "Memory limit", "", false},
+    {"", "memory-reservation", 'S', "bytes", "Memory soft limit", "", false},
+    {"", "memory-swap", 'S', "bytes", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", "", false},
+    {"", "memory-swappiness", 'I', "int", "Tune container memory swappiness (0 to 100)", "-1", false},
+    {"", "mount", 'L', "mount", "Attach a filesystem mount to the container", "", false},
+    {"", "name", 'S', "string", "Assign a name to the container", "", false},
+    {"", "network", 'S', "network", "Connect a container to a network", "", false},
+    {"", "network-alias", 'L', "list", "Add network-scoped alias for the container", "", false},
+    {"", "no-healthcheck", 'B', "", "Disable any container-specified HEALTHCHECK", "", false},
+    {"", "oom-kill-disable", 'B', "", "Disable OOM Killer", "", false},
+    {"", "oom-score-adj", 'I', "int", "Tune host's OOM preferences (-1000 to 1000)", "", false},
+    {"", "pid", 'S', "string", "PID namespace to use", "", false},
+    {"", "pids-limit", 'I', "int", "Tune container pids limit (set -1 for unlimited)", "", false},
+    {"", "platform", 'S', "string", "Set platform if server is multi-platform capable", "", false},
+    {"", "privileged", 'B', "", "Give extended privileges to this container", "", false},
+    {"p", "publish", 'L', "list", "Publish a container's port(s) to the host", "", false},
+    {"P", "publish-all", 'B', "", "Publish all exposed ports to random ports", "", false},
+    {"", "pull", 'S', "string", "Pull image before running (\"always\", \"missing\", \"never\")", "\"missing\"", false},
+    {"q", "quiet", 'B', "", "Suppress the pull output", "", false},
+    {"", "read-only", 'B', "", "Mount the container's root filesystem as read only", "", false},
+    {"", "restart", 'S', "string", "Restart policy to apply when a container exits", "\"no\"", false},
+    {"", "rm", 'B', "", "Automatically remove the container and its associated anonymous volumes when it exits", "", false},
+    {"", "runtime", 'S', "string", "Runtime to use for this container", "", false},
+    {"", "security-opt", 'L', "list", "Security Options", "", false},
+    {"", "shm-size", 'S', "bytes", "Size of /dev/shm", "", false},
+    {"", "sig-proxy", 'B', "", "Proxy received signals to the process", "true", true},
+    {"", "stop-signal", 'S', "string", "Signal to stop the container", "", false},
+    {"", "stop-timeout", 'I', "int", "Timeout (in seconds) to stop a container", "", false},
+    {"", "storage-opt", 'L', "list", "Storage driver options for the container", "", false},
+    {"", "sysctl", 'L', "map", "Sysctl options", "map[]", false},
+    {"", "tmpfs", 'L', "list", "Mount a tmpfs directory", "", false},
+    {"t", "tty", 'B', "", "Allocate a pseudo-TTY", "", false},
+    {"", "ulimit", 'L', "ulimit", "Ulimit options", "[]", false},
+    {"", "use-api-socket", 'B', "", "Bind mount Docker API socket and required auth", "", false},
+    {"u", "user", 'S', "string", "Username or UID (format: <name|uid>[:<group|gid>])", "", false},
+    {"", "userns", 'S', "string", "User namespace to use", "", false},
+    {"", "uts", 'S', "string", "UTS namespace to use", "", false},
+    {"v", "volume", 'L', "list", "Bind mount a volume", "", false},
+    {"", "volume-driver", 'S', "string", "Optional volume driver for the container", "", false},
+    {"", "volumes-from", 'L', "list", "Mount volumes from the specified container(s)", "", false},
+    {"w", "workdir", 'S', "string", "Working directory inside the container", "", false},
+};
+
+using ojson = nlohmann::ordered_json;
+
+std::pair<std::string, std::string> splitKV(const std::string& s) {
+  auto eq = s.find('=');
+  if (eq == std::string::npos) return {s, ""};
+  return {s.substr(0, eq), s.substr(eq + 1)};
+}
+
+std::string lookupEnv(const std::vector<std::string>& environ, const std::string& key, bool* found) {
+  for (auto& e : environ) {
+    if (e.size() > key.size() && e.compare(0, key.size(), key) == 0 && e[key.size()] == '=') {
+      *found = true;
+      return e.substr(key.size() + 1);
+    }
+  }
+  *found = false;
+  return "";
+}
+
+// docker's opts.ParseEnvFile / ValidateEnv.
+Result<std::vector<std::string>> readKeyValueFile(const std::string& path,
+                                                  const std::vector<std::string>& environ, bool env) {
+  auto data = readFile(path);
+  if (!data) return errorf(Code::InvalidArgument, "open {}: no such file or directory", path);
+  std::vector<std::string> out;
+  for (std::string line : split(*data, '\n')) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::string t = trim(line);
+    if (t.empty() || t[0] == '#') continue;
+    if (line.find('=') == std::string::npos && env) {
+      bool found;
+      std::string v = lookupEnv(environ, t, &found);
+      if (found) out.push_back(t + "=" + v);
+      continue;
+    }
+    out.push_back(line);
+  }
+  return out;
+}
+
+Result<int64_t> parseBytesFlag(const FlagSet& f, const std::string& name) {
+  if (!f.changed(name)) return 0;
+  std::string v = f.getString(name);
+  if (v == "-1") return -1;
+  auto r = format::ramInBytes(v);
+  if (!r)
+    return errorf(Code::InvalidArgument, "invalid argument \"{}\" for \"{}\" flag: {}", v,
+                  "--" + name, r.error().message);
+  return *r;
+}
+
+Result<ojson> parseRestart(const std::string& v) {
+  ojson rp = {{"Name", ""}, {"MaximumRetryCount", 0}};
+  if (v.empty()) return rp;
+  auto colon = v.find(':');
+  std::string name = v.substr(0, colon);
+  int count = 0;
+  if (colon != std::string::npos) {
+    if (name != "on-failure")
+      return errorf(Code::InvalidArgument, "invalid restart policy format: maximum retry count can only be used with 'on-failure'");
+    char* end;
+    count = int(std::strtol(v.c_str() + colon + 1, &end, 10));
+    if (*end != '\0' || colon + 1 == v.size())
+      return errorf(Code::InvalidArgument, "invalid restart policy format: maximum retry count must be an integer");
+  }
+  if (name != "no" && name != "always" && name != "unless-stopped" && name != "on-failure")
+    return errorf(Code::InvalidArgument, "invalid restart policy format: unknown policy '{}'", name);
+  rp["Name"] = name;
+  rp["MaximumRetryCount"] = count;
+  return rp;
+}
+
+// -p [ip:][hostPort:]containerPort[/proto]
+Result<> parsePublish(const std::string& spec, ojson& exposed, ojson& bindings) {
+  std::string s = spec, proto = "tcp";
+  if (auto slash = s.rfind('/'); slash != std::string::npos) {
+    proto = s.substr(slash + 1);
+    s = s.substr(0, slash);
+  }
+  std::string ip, host, cport;
+  auto parts = split(s, ':');
+  if (parts.size() == 1) {
+    cport = parts[0];
+  } else if (parts.size() == 2) {
+    host = parts[0];
+    cport = parts[1];
+  } else if (parts.size() == 3) {
+    ip = parts[0];
+    host = parts[1];
+    cport = parts[2];
+  } else {
+    // IPv6 "[::1]:80:80"
+    auto rb = s.rfind(']');
+    if (s[0] != '[' || rb == std::string::npos)
+      return errorf(Code::InvalidArgument, "invalid published port format: {}", spec);
+    ip = s.substr(1, rb - 1);
+    auto rest = split(s.substr(rb + 2), ':');
+    if (rest.size() != 2) return errorf(Code::InvalidArgument, "invalid published port format: {}", spec);
+    host = rest[0];
+    cport = rest[1];
+  }
+  if (cport.empty() || cport.find_first_not_of("0123456789-") != std::string::npos)
+    return errorf(Code::InvalidArgument, "invalid containerPort: {}", cport);
+  std::string key = cport + "/" + proto;
+  exposed[key] = ojson::object();
+  if (!bindings.contains(key)) bindings[key] = ojson::array();
+  bindings[key].push_back({{"HostIp", ip}, {"HostPort", host}});
+  return {};
+}
+
+}  // namespace
+
+void addContainerCreateFlags(FlagSet& f, bool forRun) {
+  for (const FlagRow& r : kRunFlags) {
+    if (r.runOnly && !forRun) continue;
+    std::string name = r.name;
+    if (name == "help") continue;
+    char sh = r.shorthand[0];
+    std::string def = r.def;
+    switch (r.kind) {
+      case 'B': f.addBool(name, sh, r.usage, def == "true"); break;
+      case 'I': f.addInt(name, sh, r.usage, def.empty() ? 0 : std::atoll(def.c_str()), r.type); break;
+      case 'L':
+        f.addList(name, sh, r.usage, r.type);
+        if (!def.empty()) f.setDefaultText(name, def);
+        break;
+      default:
+        if (def.size() >= 2 && def.front() == '"') {
+          f.addString(name, sh, r.usage, def.substr(1, def.size() - 2), r.type);
+        } else {
+          f.addString(name, sh, r.usage, "", r.type);
+          if (!def.empty()) f.setDefaultText(name, def);
+        }
+    }
+  }
+  f.addBool("help", 0, "Print usage");
+  f.setInterspersed(false);
+}
+
+std::string CreateRequest::query() const {
+  Query q;
+  q.addIf(!name.empty(), "name", name);
+  q.addIf(!platform.empty(), "platform", platform);
+  return q.str();
+}
+
+Result<CreateRequest> buildCreateRequest(const FlagSet& f, const std::vector<std::string>& args,
+                                         const CreateOptions& opts) {
+  CreateRequest req;
+  req.image = args.at(0);
+  req.name = f.getString("name");
+  req.platform = f.getString("platform");
+  TRY(normalizeRef(req.image));
+
+  bool tty = f.getBool("tty");
+  bool stdinOpen = f.getBool("interactive");
+  bool attachOut = opts.attachStdout, attachErr = opts.attachStdout, attachIn = stdinOpen && opts.attachStdout;
+  if (f.changed("attach")) {
+    attachOut = attachErr = attachIn = false;
+    for (const std::string& a : f.getList("attach")) {
+      std::string l = toLower(a);
+      if (l == "stdin") attachIn = true;
+      else if (l == "stdout") attachOut = true;
+      else if (l == "stderr") attachErr = true;
+      else return errorf(Code::InvalidArgument, "valid streams are STDIN, STDOUT and STDERR");
+    }
+  }
+
+  std::vector<std::string> env;
+  for (const std::string& file : f.getList("env-file")) {
+    TRY_ASSIGN(auto lines, readKeyValueFile(file, opts.environ, true));
+    env.insert(env.end(), lines.begin(), lines.end());
+  }
+  for (const std::string& e : f.getList("env")) {
+    if (e.find('=') == std::string::npos) {
+      bool found;
+      std::string v = lookupEnv(opts.environ, e, &found);
+      env.push_back(found ? e + "=" + v : e);
+    } else {
+      env.push_back(e);
+    }
+  }
+  ojson labels = ojson::object();
+  for (const std::string& file : f.getList("label-file")) {
+    TRY_ASSIGN(auto lines, readKeyValueFile(file, opts.environ, false));
+    for (auto& l : lines) {
+      auto [k, v] = splitKV(l);
+      labels[k] = v;
+    }
+  }
+  for (const std::string& l : f.getList("label")) {
+    auto [k, v] = splitKV(l);
+    labels[k] = v;
+  }
+
+  ojson exposed = ojson::object(), bindings = ojson::object();
+  for (const std::string& p : f.getList("publish")) TRY(parsePublish(p, exposed, bindings));
+  for (const std::string& e : f.getList("expose")) {
+    std::string key = e.find('/') == std::string::npos ? e + "/tcp" : e;
+    exposed[key] = ojson::object();
+  }
+  ojson volumes = ojson::object();
+  ojson binds = ojson::array();
+  for (const std::string& v : f.getList("volume")) {
+    if (v.find(':') == std::string::npos)
+      volumes[v] = ojson::object();
+    else
+      binds.push_back(v);
+  }
+
+  ojson cmd = nullptr;
+  if (args.size() > 1) cmd = ojson(std::vector<std::string>(args.begin() + 1, args.end()));
+  ojson entrypoint = nullptr;
+  if (f.changed("entrypoint")) entrypoint = ojson::array({f.getString("entrypoint")});
+
+  ojson& b = req.body;
+  b["Hostname"] = f.getString("hostname");
+  b["Domainname"] = f.getString("domainname");
+  b["User"] = f.getString("user");
+  b["AttachStdin"] = attachIn;
+  b["AttachStdout"] = attachOut;
+  b["AttachStderr"] = attachErr;
+  if (!exposed.empty()) b["ExposedPorts"] = exposed;
+  b["Tty"] = tty;
+  b["OpenStdin"] = stdinOpen;
+  b["StdinOnce"] = stdinOpen && attachIn;
+  b["Env"] = env;
+  b["Cmd"] = cmd;
+  b["Image"] = req.image;
+  b["Volumes"] = volumes;
+  b["WorkingDir"] = f.getString("workdir");
+  b["Entrypoint"] = entrypoint;
+  b["OnBuild"] = nullptr;
+  b["Labels"] = labels;
+  if (f.changed("stop-signal")) b["StopSignal"] = f.getString("stop-signal");
+  if (f.changed("stop-timeout")) b["StopTimeout"] = f.getInt("stop-timeout");
+  if (f.changed("mac-address")) b["MacAddress"] = f.getString("mac-address");
+
+  ojson h;
+  h["Binds"] = binds;
+  h["ContainerIDFile"] = f.getString("cidfile");
+  ojson logCfg = ojson::object();
+  for (const std::string& o : f.getList("log-opt")) {
+    auto [k, v] = splitKV(o);
+    logCfg[k] = v;
+  }
+  h["LogConfig"] = {{"Type", f.getString("log-driver")}, {"Config", logCfg}};
+  std::string network = f.getString("network");
+  h["NetworkMode"] = network.empty() ? "default" : network;
+  h["PortBindings"] = bindings;
+  TRY_ASSIGN(h["RestartPolicy"], parseRestart(f.getString("restart")));
+  h["AutoRemove"] = f.getBool("rm");
+  h["VolumeDriver"] = f.getString("volume-driver");
+  h["VolumesFrom"] = f.getList("volumes-from").empty() ? ojson(nullptr) : ojson(f.getList("volumes-from"));
+  h["ConsoleSize"] = {tty ? opts.consoleSize.first : 0, tty ? opts.consoleSize.second : 0};
+  auto listOrNull = [&](const char* name) {
+    return f.getList(name).empty() ? ojson(nullptr) : ojson(f.getList(name));
+  };
+  h["CapAdd"] = listOrNull("cap-add");
+  h["CapDrop"] = listOrNull("cap-drop");
+  h["CgroupnsMode"] = f.getString("cgroupns");
+  h["Dns"] = f.getList("dns");
+  h["DnsOptions"] = f.getList("dns-option");
+  h["DnsSearch"] = f.getList("dns-search");
+  h["ExtraHosts"] = listOrNull("add-host");
+  h["GroupAdd"] = listOrNull("group-add");
+  h["IpcMode"] = f.getString("ipc");
+  h["Cgroup"] = "";
+  h["Links"] = listOrNull("link");
+  h["OomScoreAdj"] = f.getInt("oom-score-adj");
+  h["PidMode"] = f.getString("pid");
+  h["Privileged"] = f.getBool("privileged");
+  h["PublishAllPorts"] = f.getBool("publish-all");
+  h["ReadonlyRootfs"] = f.getBool("read-only");
+  h["SecurityOpt"] = listOrNull("security-opt");
+  ojson tmpfs = ojson::object();
+  for (const std::string& t : f.getList("tmpfs")) {
+    auto colon = t.find(':');
+    tmpfs[t.substr(0, colon)] = colon == std::string::npos ? "" : t.substr(colon + 1);
+  }
+  if (!tmpfs.empty()) h["Tmpfs"] = tmpfs;
+  h["UTSMode"] = f.getString("uts");
+  h["UsernsMode"] = f.getString("userns");
+  TRY_ASSIGN(h["ShmSize"], parseBytesFlag(f, "shm-size"));
+  ojson sysctls = ojson::object();
+  for (const std::string& s : f.getList("sysctl")) {
+    auto [k, v] = splitKV(s);
+    sysctls[k] = v;
+  }
+  if (!sysctls.empty()) h["Sysctls"] = sysctls;
+  h["Runtime"] = f.getString("runtime");
+  h["Isolation"] = f.getString("isolation");
+  h["CpuShares"] = f.getInt("cpu-shares");
+  TRY_ASSIGN(h["Memory"], parseBytesFlag(f, "memory"));
+  int64_t nanoCpus = 0;
+  if (f.changed("cpus")) {
+    char* end;
+    double cpus = std::strtod(f.getString("cpus").c_str(), &end);
+    if (*end != '\0' || cpus < 0)
+      return errorf(Code::InvalidArgument, "invalid argument \"{}\" for \"--cpus\" flag: failed to parse {} as a rational number",
+                    f.getString("cpus"), f.getString("cpus"));
+    nanoCpus = int64_t(cpus * 1e9 + 0.5);
+  }
+  h["NanoCpus"] = nanoCpus;
+  h["CgroupParent"] = f.getString("cgroup-parent");
+  h["BlkioWeight"] = f.changed("blkio-weight") ? std::atoi(f.getString("blkio-weight").c_str()) : 0;
+  h["CpuPeriod"] = f.getInt("cpu-period");
+  h["CpuQuota"] = f.getInt("cpu-quota");
+  h["CpuRealtimePeriod"] = f.getInt("cpu-rt-period");
+  h["CpuRealtimeRuntime"] = f.getInt("cpu-rt-runtime");
+  h["CpusetCpus"] = f.getString("cpuset-cpus");
+  h["CpusetMems"] = f.getString("cpuset-mems");
+  ojson devices = ojson::array();
+  for (const std::string& d : f.getList("device")) {
+    auto parts = split(d, ':');
+    std::string host = parts[0], cont = parts.size() > 1 ? parts[1] : parts[0];
+    std::string perms = parts.size() > 2 ? parts[2] : "rwm";
+    if (parts.size() == 2 && parts[1].find_first_not_of("rwm") == std::string::npos) {
+      cont = host;
+      perms = parts[1];
+    }
+    devices.push_back({{"PathOnHost", host}, {"PathInContainer", cont}, {"CgroupPermissions", perms}});
+  }
+  h["Devices"] = devices;
+  h["DeviceCgroupRules"] = listOrNull("device-cgroup-rule");
+  TRY_ASSIGN(h["MemoryReservation"], parseBytesFlag(f, "memory-reservation"));
+  TRY_ASSIGN(h["MemorySwap"], parseBytesFlag(f, "memory-swap"));
+  h["MemorySwappiness"] = f.getInt("memory-swappiness");
+  h["OomKillDisable"] = f.getBool("oom-kill-disable");
+  h["PidsLimit"] = f.getInt("pids-limit");
+  ojson ulimits = ojson::array();
+  for (const std::string& u : f.getList("ulimit")) {
+    auto [name, lim] = splitKV(u);
+    auto colon = lim.find(':');
+    int64_t soft = std::atoll(lim.substr(0, colon).c_str());
+    int64_t hard = colon == std::string::npos ? soft : std::atoll(lim.substr(colon + 1).c_str());
+    ulimits.push_back({{"Name", name}, {"Hard", hard}, {"Soft", soft}});
+  }
+  h["Ulimits"] = ulimits;
+  if (f.getBool("init")) h["Init"] = true;
+  h["MaskedPaths"] = nullptr;
+  h["ReadonlyPaths"] = nullptr;
+  b["HostConfig"] = h;
+
+  std::string epName = network.empty() ? "default" : network;
+  ojson ep = {{"IPAMConfig", nullptr}, {"Links", nullptr}, {"Aliases", listOrNull("network-alias")},
+              {"MacAddress", ""}, {"DriverOpts", nullptr}, {"GwPriority", 0}, {"NetworkID", ""},
+              {"EndpointID", ""}, {"Gateway", ""}, {"IPAddress", ""}, {"IPPrefixLen", 0},
+              {"IPv6Gateway", ""}, {"GlobalIPv6Address", ""}, {"GlobalIPv6PrefixLen", 0},
+              {"DNSNames", nullptr}};
+  if (f.changed("ip") || f.changed("ip6"))
+    ep["IPAMConfig"] = {{"IPv4Address", f.getString("ip")}, {"IPv6Address", f.getString("ip6")}};
+  b["NetworkingConfig"] = {{"EndpointsConfig", {{epName, ep}}}};
+  return req;
+}
+
+Result<ImageRef> normalizeRef(std::string_view refIn) {
+  std::string ref(refIn);
+  if (ref.empty()) return makeError(Code::InvalidArgument, "invalid reference format");
+  for (char c : ref)
+    if (std::isupper(static_cast<unsigned char>(c)) && ref.find('/') == std::string::npos &&
+        ref.find('@') == std::string::npos)
+      return errorf(Code::InvalidArgument,
+                    "invalid reference format: repository name ({}) must be lowercase", ref);
+  ImageRef out;
+  std::string name = ref;
+  if (auto at = ref.find('@'); at != std::string::npos) {
+    name = ref.substr(0, at);
+    out.tag = ref.substr(at + 1);
+  }
+  auto slash = name.rfind('/');
+  auto colon = name.rfind(':');
+  if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
+    if (out.tag.empty()) out.tag = name.substr(colon + 1);
+    name = name.substr(0, colon);
+  }
+  if (out.tag.empty()) out.tag = "latest";
+  if (name.empty() || name.find_first_of(" \t") != std::string::npos)
+    return makeError(Code::InvalidArgument, "invalid reference format");
+  auto first = name.find('/');
+  std::string domain = first == std::string::npos ? "" : name.substr(0, first);
+  bool hasDomain = !domain.empty() && (domain.find('.') != std::string::npos ||
+                                       domain.find(':') != std::string::npos || domain == "localhost");
+  if (!hasDomain) {
+    if (first == std::string::npos)
+      name = "docker.io/library/" + name;
+    else
+      name = "docker.io/" + name;
+  }
+  out.repo = name;
+  return out;
+}
+
+std::string familiarName(std::string_view name) {
+  std::string s(name);
+  if (startsWith(s, "docker.io/library/")) return s.substr(18);
+  if (startsWith(s, "docker.io/")) return s.substr(10);
+  return s;
+}
+
+}  // namespace berth::cli
