@@ -157,18 +157,18 @@ Result<Cgroup> Cgroup::create(const std::string& root, const std::string& path, 
     TRY(applyV2(cur, res));
     return cg;
   }
-  std::vector<dev_t> seen;
+  std::vector<std::pair<dev_t, ino_t>> seen;
   ScopeExit undo([&] { (void)cg.remove(0); });
   for (const auto& c : v1Controllers()) {
     std::string base = root + "/" + c;
     struct stat st;
     if (::stat(base.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-    // cpu and cpuacct may be one hierarchy mounted twice (cpu,cpuacct).
+    // cpu and cpuacct may be one hierarchy (cpu -> cpu,cpuacct).
     bool dup = false;
-    for (dev_t d : seen) dup |= (d == st.st_dev);
+    for (const auto& [d, i] : seen) dup |= (d == st.st_dev && i == st.st_ino);
     std::string dir = joinCgroupPath(base, path);
     if (!dup) {
-      seen.push_back(st.st_dev);
+      seen.emplace_back(st.st_dev, st.st_ino);
       TRY(makeDirs(base, path, c == "cpuset"));
       cg.dirs_.push_back(dir);
     }
@@ -187,15 +187,15 @@ Cgroup Cgroup::existing(const std::string& root, const std::string& path) {
     cg.memoryDir_ = cg.dirs_.back();
     return cg;
   }
-  std::vector<dev_t> seen;
+  std::vector<std::pair<dev_t, ino_t>> seen;
   for (const auto& c : v1Controllers()) {
     std::string base = root + "/" + c;
     struct stat st;
     if (::stat(base.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
     bool dup = false;
-    for (dev_t d : seen) dup |= (d == st.st_dev);
+    for (const auto& [d, i] : seen) dup |= (d == st.st_dev && i == st.st_ino);
     if (dup) continue;
-    seen.push_back(st.st_dev);
+    seen.emplace_back(st.st_dev, st.st_ino);
     std::string dir = joinCgroupPath(base, path);
     if (exists(dir)) cg.dirs_.push_back(dir);
     if (c == "memory") cg.memoryDir_ = dir;
