@@ -95,8 +95,16 @@ bool writeProcFile(const char* path, const std::string& v) {
   if (p.oomScoreAdj) writeProcFile("/proc/self/oom_score_adj", std::to_string(*p.oomScoreAdj));
   for (const auto& rl : p.rlimits) {
     rlimit v{rl.soft, rl.hard};
-    if (::setrlimit(rl.resource, &v) != 0)
-      fail(errFd, Stage::Process, errno, fmt::format("setrlimit {}: {}", rl.resource, std::strerror(errno)));
+    if (::setrlimit(rl.resource, &v) == 0) continue;
+    // Without CAP_SYS_RESOURCE a hard limit cannot be raised: clamp to the
+    // current hard limit rather than refuse to start.
+    rlimit cur;
+    if (errno == EPERM && ::getrlimit(rl.resource, &cur) == 0 && rl.hard > cur.rlim_max) {
+      v.rlim_max = cur.rlim_max;
+      v.rlim_cur = std::min<rlim_t>(rl.soft, cur.rlim_max);
+      if (::setrlimit(rl.resource, &v) == 0) continue;
+    }
+    fail(errFd, Stage::Process, errno, fmt::format("setrlimit {}: {}", rl.resource, std::strerror(errno)));
   }
   struct stat st;
   if (::stat(plan.cwd.c_str(), &st) != 0) {
