@@ -234,6 +234,7 @@ Value psItem(const json& c, bool noTrunc, int64_t now) {
       c["NetworkSettings"].contains("Networks") && c["NetworkSettings"]["Networks"].is_object())
     for (auto& [k, _] : c["NetworkSettings"]["Networks"].items()) nets.push_back(k);
   v["Networks"] = joinStrings(nets, ",");
+  v["Platform"] = nullptr;
   v["Ports"] = formatPorts(c.value("Ports", json::array()));
   v["RunningFor"] = format::timeAgo(created, now);
   int64_t srw = c.value("SizeRw", int64_t(0)), srf = c.value("SizeRootFs", int64_t(0));
@@ -350,10 +351,7 @@ int cmdContainerInspect(Context& ctx, const FlagSet& f, const std::vector<std::s
   for (const auto& a : args) {
     auto r = ctx.client.callOk("GET", "/containers/" + a + "/json" + (f.getBool("size") ? "?size=1" : ""));
     if (!r) {
-      if (r.error().code == Code::NotFound)
-        errors.push_back("Error: No such container: " + a);
-      else
-        errors.push_back(r.error().message);
+      errors.push_back(r.error().message);
       continue;
     }
     raws.push_back(r->body);

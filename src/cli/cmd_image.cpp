@@ -91,7 +91,7 @@ Value imageItem(const json& img, const std::string& repo, const std::string& tag
   v["Size"] = format::humanSize(size);
   v["Tag"] = tag;
   v["UniqueSize"] = shared < 0 ? "N/A" : format::humanSize(size - shared);
-  v["VirtualSize"] = format::humanSize(img.value("VirtualSize", size));
+  v["VirtualSize"] = format::humanSize4(double(img.value("VirtualSize", size)));
   return v;
 }
 
@@ -144,7 +144,8 @@ int cmdImages(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
         if (t == "<none>:<none>") continue;
         auto colon = t.rfind(':');
         std::string repo = t.substr(0, colon), tag = colon == std::string::npos ? "" : t.substr(colon + 1);
-        items.push_back(imageItem(img, repo, tag, digestFor(repo), noTrunc, ctx.nowSeconds));
+        // docker fills Digest only with --digests
+        items.push_back(imageItem(img, repo, tag, digests ? digestFor(repo) : "<none>", noTrunc, ctx.nowSeconds));
         any = true;
       }
       if (!any) {
@@ -181,7 +182,7 @@ int cmdImageInspect(Context& ctx, const FlagSet& f, const std::vector<std::strin
   for (const auto& a : args) {
     auto r = ctx.client.callOk("GET", "/images/" + a + "/json");
     if (!r) {
-      errors.push_back(r.error().code == Code::NotFound ? "Error: No such image: " + a : r.error().message);
+      errors.push_back(r.error().message);
       continue;
     }
     raws.push_back(r->body);

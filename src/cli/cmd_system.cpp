@@ -93,11 +93,11 @@ int cmdVersion(Context& ctx, const FlagSet& f, const std::vector<std::string>&) 
   }
   std::string s;
   s += "Client:\n";
-  s += fmt::format(" {:<18}{}\n", "Version:", kClientVersion);
-  s += fmt::format(" {:<18}{}\n", "API version:", kClientApiVersion);
-  s += fmt::format(" {:<18}{}\n", "Built:", __DATE__ " " __TIME__);
-  s += fmt::format(" {:<18}{}\n", "OS/Arch:", osArch());
-  s += fmt::format(" {:<18}{}\n", "Context:", "default");
+  s += fmt::format(" {:<19}{}\n", "Version:", kClientVersion);
+  s += fmt::format(" {:<19}{}\n", "API version:", kClientApiVersion);
+  s += fmt::format(" {:<19}{}\n", "Built:", __DATE__ " " __TIME__);
+  s += fmt::format(" {:<19}{}\n", "OS/Arch:", osArch());
+  s += fmt::format(" {:<19}{}\n", "Context:", "default");
   out(ctx, s);
   if (!r) {
     out(ctx, "\n");
@@ -113,27 +113,27 @@ int cmdVersion(Context& ctx, const FlagSet& f, const std::vector<std::string>&) 
       s += " " + name + ":\n";
       const json& d = c.contains("Details") ? c["Details"] : json::object();
       if (name == "Engine") {
-        s += fmt::format("  {:<17}{}\n", "Version:", jstr(c, "Version"));
-        s += fmt::format("  {:<17}{} (minimum version {})\n", "API version:", jstr(d, "ApiVersion"),
+        s += fmt::format("  {:<18}{}\n", "Version:", jstr(c, "Version"));
+        s += fmt::format("  {:<18}{} (minimum version {})\n", "API version:", jstr(d, "ApiVersion"),
                          jstr(d, "MinAPIVersion"));
-        s += fmt::format("  {:<17}{}\n", "Go version:", jstr(d, "GoVersion"));
-        s += fmt::format("  {:<17}{}\n", "Git commit:", jstr(d, "GitCommit"));
-        s += fmt::format("  {:<17}{}\n", "Built:", ansicTime(jstr(d, "BuildTime")));
-        s += fmt::format("  {:<17}{}/{}\n", "OS/Arch:", jstr(d, "Os"), jstr(d, "Arch"));
-        s += fmt::format("  {:<17}{}\n", "Experimental:", jstr(d, "Experimental"));
+        s += fmt::format("  {:<18}{}\n", "Go version:", jstr(d, "GoVersion"));
+        s += fmt::format("  {:<18}{}\n", "Git commit:", jstr(d, "GitCommit"));
+        s += fmt::format("  {:<18}{}\n", "Built:", ansicTime(jstr(d, "BuildTime")));
+        s += fmt::format("  {:<18}{}/{}\n", "OS/Arch:", jstr(d, "Os"), jstr(d, "Arch"));
+        s += fmt::format("  {:<18}{}\n", "Experimental:", jstr(d, "Experimental"));
       } else {
-        s += fmt::format("  {:<17}{}\n", "Version:", jstr(c, "Version"));
+        s += fmt::format("  {:<18}{}\n", "Version:", jstr(c, "Version"));
         if (d.is_object())
           for (auto& [k, v] : d.items())
-            s += fmt::format("  {:<17}{}\n", k + ":", v.is_string() ? v.get<std::string>() : v.dump());
+            s += fmt::format("  {:<18}{}\n", k + ":", v.is_string() ? v.get<std::string>() : v.dump());
       }
     }
   } else {
     s += " Engine:\n";
-    s += fmt::format("  {:<17}{}\n", "Version:", jstr(server, "Version"));
-    s += fmt::format("  {:<17}{} (minimum version {})\n", "API version:", jstr(server, "ApiVersion"),
+    s += fmt::format("  {:<18}{}\n", "Version:", jstr(server, "Version"));
+    s += fmt::format("  {:<18}{} (minimum version {})\n", "API version:", jstr(server, "ApiVersion"),
                      jstr(server, "MinAPIVersion"));
-    s += fmt::format("  {:<17}{}/{}\n", "OS/Arch:", jstr(server, "Os"), jstr(server, "Arch"));
+    s += fmt::format("  {:<18}{}/{}\n", "OS/Arch:", jstr(server, "Os"), jstr(server, "Arch"));
   }
   out(ctx, s);
   return 0;

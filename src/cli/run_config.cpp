@@ -32,7 +32,7 @@ const FlagRow kRunFlags[] = {
     {"", "cap-add", 'L', "list", "Add Linux capabilities", "", false},
     {"", "cap-drop", 'L', "list", "Drop Linux capabilities", "", false},
     {"", "cgroup-parent", 'S', "string", "Optional parent cgroup for the container", "", false},
-    {"", "cgroupns", 'S', "string", "Cgroup namespace to use (host|private)\n'host':    Run the container in the Docker host's cgroup namespace\n'private': Run the container in its own private cgroup namespace\n'':        Use the cgroup namespace as configured by the\n           default-cgroupns-mode option on the daemon (default)", "", false},
+    {"", "cgroupns", 'S', "string", "Cgroup namespace to use (host|private)\n'host':    Run the container in the berth host's cgroup namespace\n'private': Run the container in its own private cgroup namespace\n'':        Use the cgroup namespace as configured by the\n           default-cgroupns-mode option on the daemon (default)", "", false},
     {"", "cidfile", 'S', "string", "Write the container ID to the file", "", false},
     {"", "cpu-count", 'I', "int", "CPU count (Windows only)", "", false},
     {"", "cpu-percent", 'I', "int", "CPU percent (Windows only)", "", false},
@@ -249,18 +249,20 @@ void addContainerCreateFlags(FlagSet& f, bool forRun) {
     if (name == "help") continue;
     char sh = r.shorthand[0];
     std::string def = r.def;
+    std::string usage = r.usage;
+    if (!forRun && name == "pull") usage = "Pull image before creating (\"always\", \"|missing\", \"never\")";
     switch (r.kind) {
-      case 'B': f.addBool(name, sh, r.usage, def == "true"); break;
-      case 'I': f.addInt(name, sh, r.usage, def.empty() ? 0 : std::atoll(def.c_str()), r.type); break;
+      case 'B': f.addBool(name, sh, usage, def == "true"); break;
+      case 'I': f.addInt(name, sh, usage, def.empty() ? 0 : std::atoll(def.c_str()), r.type); break;
       case 'L':
-        f.addList(name, sh, r.usage, r.type);
+        f.addList(name, sh, usage, r.type);
         if (!def.empty()) f.setDefaultText(name, def);
         break;
       default:
         if (def.size() >= 2 && def.front() == '"') {
-          f.addString(name, sh, r.usage, def.substr(1, def.size() - 2), r.type);
+          f.addString(name, sh, usage, def.substr(1, def.size() - 2), r.type);
         } else {
-          f.addString(name, sh, r.usage, "", r.type);
+          f.addString(name, sh, usage, "", r.type);
           if (!def.empty()) f.setDefaultText(name, def);
         }
     }
