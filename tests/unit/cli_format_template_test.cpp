@@ -143,6 +143,8 @@ TEST(CliFormatTemplate, IfElse) {
   EXPECT_EQ(run("{{if .Config.Env}}x{{else}}null is false{{end}}", d), "null is false");
   EXPECT_EQ(run("{{with .State}}{{.Status}}{{end}}", d), "running");
   EXPECT_EQ(run("{{with .Nope}}x{{else}}none{{end}}", d), "none");
+  EXPECT_EQ(run("{{with .Nope}}x{{else with .State}}{{.Pid}}{{end}}", d), "4242");
+  EXPECT_EQ(run("{{if .Nope}}a{{else}}{{if .Name}}b{{end}}{{end}}", d), "b");
 }
 
 TEST(CliFormatTemplate, RangeAndVariables) {

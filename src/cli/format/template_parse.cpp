@@ -36,10 +36,10 @@ std::string tokString(const Token& t) {
   switch (t.type) {
     case Tok::Eof: return "EOF";
     case Tok::Error: return t.val;
-    case Tok::Keyword: return "<" + t.val + ">";
+    case Tok::Keyword: return fmt::format("<{}>", t.val);
     default: break;
   }
-  if (t.val.size() > 10) return goQuote(t.val.substr(0, 10)) + "...";
+  if (t.val.size() > 10) return fmt::format("{}...", goQuote(t.val.substr(0, 10)));
   return goQuote(t.val);
 }
 
@@ -775,7 +775,7 @@ std::string Node::str() const {
     case NodeKind::Variable: return idents[0] + join(idents, 1);
     case NodeKind::Chain: {
       std::string inner = pipe->str();
-      if (pipe->kind == NodeKind::Pipe) inner = "(" + inner + ")";
+      if (pipe->kind == NodeKind::Pipe) inner = fmt::format("({})", inner);
       return inner + join(idents, 0);
     }
     case NodeKind::Dot: return ".";
@@ -788,7 +788,7 @@ std::string Node::str() const {
       std::string s;
       for (size_t i = 0; i < kids.size(); ++i) {
         if (i) s += " ";
-        if (kids[i]->kind == NodeKind::Pipe) s += "(" + kids[i]->str() + ")";
+        if (kids[i]->kind == NodeKind::Pipe) s += fmt::format("({})", kids[i]->str());
         else s += kids[i]->str();
       }
       return s;
@@ -802,9 +802,9 @@ std::string Node::str() const {
       for (size_t i = 0; i < kids.size(); ++i) s += (i ? " | " : "") + kids[i]->str();
       return s;
     }
-    case NodeKind::Action: return "{{" + pipe->str() + "}}";
+    case NodeKind::Action: return fmt::format("{{{{{}}}}}", pipe->str());
     case NodeKind::Text: return text;
-    case NodeKind::TemplateCall: return "{{template " + raw + (pipe ? " " + pipe->str() : "") + "}}";
+    case NodeKind::TemplateCall: return fmt::format("{{{{template {}{}}}}}", raw, pipe ? " " + pipe->str() : "");
     default: return "";
   }
 }
