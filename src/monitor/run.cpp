@@ -66,18 +66,6 @@ int nsFlag(const std::string& type) {
   return 0;
 }
 
-// Releases the child and waits for its exec; on failure reaps it.
-std::optional<runtime::StartFailure> release(Launch& l, const Cgroup& cg) {
-  if (auto r = cg.v2() ? cg.addProcess(l.pid()) : Result<>{}; !r) {
-    ::kill(l.pid(), SIGKILL);
-    ::waitpid(l.pid(), nullptr, 0);
-    return runtime::StartFailure{Stage::Cgroup, r.error().err, r.error().message};
-  }
-  auto f = l.proceed();
-  if (f) ::waitpid(l.pid(), nullptr, 0);
-  return f;
-}
-
 // Atomic replace (temp + rename) without fsync. state.json and exit.json
 // describe processes that cannot outlive a host crash, so only atomicity
 // against a crash of berthd / the monitor matters; the fsyncs of
@@ -125,6 +113,8 @@ int runContainer(const RunOptions& o) {
     if (auto r = session.listen(o.socket); !r) return failStart(session, Stage::Config, r.error());
   }
 
+  // exit.json describes this run only once it exists.
+  ::unlink((o.bundle + "/exit.json").c_str());
   auto text = readFile(o.bundle + "/config.json");
   if (!text) return failStart(session, Stage::Config, text.error());
   auto spec = runtime::parseSpec(*text, o.bundle);
@@ -137,14 +127,6 @@ int runContainer(const RunOptions& o) {
 
   auto stdio = makeStdio(proc.terminal, spec->stdinWanted(), proc.consoleHeight, proc.consoleWidth);
   if (!stdio) return failStart(session, Stage::Stdio, stdio.error());
-
-  std::optional<JsonLogWriter> log;
-  {
-    auto w = JsonLogWriter::open(o.log.empty() ? o.bundle + "/" + o.id + "-json.log" : o.log, o.logMaxSize,
-                                 o.logMaxFile);
-    if (!w) return failStart(session, Stage::Stdio, w.error());
-    log = std::move(*w);
-  }
 
   LaunchPlan plan;
   plan.spec = &*spec;
@@ -184,13 +166,38 @@ int runContainer(const RunOptions& o) {
   stdio->closeChildEnds();
   nsFds.clear();
   attachFds->clear();
-  if (auto f = release(*launch, *cg)) return failStart(session, f->stage, Error{Code::Internal, f->err, f->message});
-
-  int64_t startedAt = nowNanos();
   pid_t pid = launch->pid();
+  // Holding the container's mount namespace (created by clone) moves its
+  // teardown (unmounting the overlay syncs the upper fs: tens of ms) out of
+  // the init's exit, to after Exit has been sent.
+  UniqueFd mntNs(::open(fmt::format("/proc/{}/ns/mnt", pid).c_str(), O_RDONLY | O_CLOEXEC));
+  auto abort = [&](Stage stage, const Error& e) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    ::unlink((o.bundle + "/state.json").c_str());
+    return failStart(session, stage, e);
+  };
+  if (cg->v2()) {
+    if (auto r = cg->addProcess(pid); !r) return abort(Stage::Cgroup, r.error());
+  }
+  if (auto f = launch->release()) return abort(f->stage, Error{Code::Internal, f->err, f->message});
+  // While the child sets up its root: state.json and the log file.
+  int64_t startedAt = nowNanos();
   auto st = replaceFile(o.bundle + "/state.json",
-                            fmt::format(R"({{"Pid":{},"MonitorPid":{},"StartedAt":{}}})", pid, ::getpid(), startedAt));
+                        fmt::format(R"({{"Pid":{},"MonitorPid":{},"StartedAt":{}}})", pid, ::getpid(), startedAt));
   if (!st) logError(st.error().message);
+  std::optional<JsonLogWriter> log;
+  {
+    auto w = JsonLogWriter::open(o.log.empty() ? o.bundle + "/" + o.id + "-json.log" : o.log, o.logMaxSize,
+                                 o.logMaxFile);
+    if (!w) return abort(Stage::Stdio, w.error());
+    log = std::move(*w);
+  }
+  if (auto f = launch->waitExec()) {
+    ::waitpid(pid, nullptr, 0);
+    ::unlink((o.bundle + "/state.json").c_str());
+    return failStart(session, f->stage, Error{Code::Internal, f->err, f->message});
+  }
   session.setOutput(std::move(stdio->out), std::move(stdio->err), stdio->tty);
   session.setStdin(std::move(stdio->in));
   session.setLog(&*log);
@@ -202,6 +209,7 @@ int runContainer(const RunOptions& o) {
   std::string exit = exitJson(status, oom, startedAt, session.finishedAt(), pid);
   if (auto r = replaceFile(o.bundle + "/exit.json", exit); !r) logError(r.error().message);
   session.finish(exit);
+  mntNs.reset();
   removeCgroup.dismiss();
   if (auto r = cg->remove(); !r) logError(r.error().message);
   return 0;

@@ -209,10 +209,19 @@ Result<Launch> Launch::start(const LaunchPlan& plan) {
 }
 
 std::optional<StartFailure> Launch::proceed() {
+  if (auto f = release()) return f;
+  return waitExec();
+}
+
+std::optional<StartFailure> Launch::release() {
   char c = 1;
   if (::write(syncWrite_.get(), &c, 1) != 1)
     return StartFailure{Stage::Clone, errno, fmt::format("release child: {}", std::strerror(errno))};
   syncWrite_.reset();
+  return std::nullopt;
+}
+
+std::optional<StartFailure> Launch::waitExec() {
   std::string buf;
   char tmp[4096];
   for (;;) {

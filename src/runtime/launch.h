@@ -80,6 +80,9 @@ class Launch {
   pid_t pid() const { return pid_; }
   // Lets the child run and waits until it has exec'd (nullopt) or failed.
   std::optional<StartFailure> proceed();
+  // proceed() in two steps, so the parent can work while the child sets up.
+  std::optional<StartFailure> release();
+  std::optional<StartFailure> waitExec();
 
  private:
   pid_t pid_ = -1;
