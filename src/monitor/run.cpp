@@ -208,10 +208,13 @@ int runContainer(const RunOptions& o) {
   bool oom = cg->oomKilled();
   std::string exit = exitJson(status, oom, startedAt, session.finishedAt(), pid);
   if (auto r = replaceFile(o.bundle + "/exit.json", exit); !r) logError(r.error().message);
-  session.finish(exit);
+  // Exit goes out now; the sockets close (EOF) only once the mount
+  // namespace and the cgroup are gone, so EOF means "fully cleaned up".
+  session.broadcast(MsgType::Exit, exit);
   mntNs.reset();
   removeCgroup.dismiss();
   if (auto r = cg->remove(); !r) logError(r.error().message);
+  session.finish("");
   return 0;
 }
 
