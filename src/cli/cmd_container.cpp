@@ -470,7 +470,7 @@ std::vector<Command> containerCommands() {
                "Display detailed information on one or more containers", ArgRule::Min, 1, 0, true,
                flagsContainerInspect, cmdContainerInspect});
   v.push_back({"", {"inspect"}, {}, "[OPTIONS] NAME|ID [NAME|ID...]",
-               "Return low-level information on Docker objects", ArgRule::Min, 1, 0, true, flagsInspect,
+               "Return low-level information on berth objects", ArgRule::Min, 1, 0, true, flagsInspect,
                cmdInspect});
   return v;
 }

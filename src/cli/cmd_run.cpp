@@ -83,8 +83,11 @@ PumpOptions pumpOptions(Context& ctx, bool tty, bool sendStdin, const std::vecto
 }
 
 Result<std::vector<uint8_t>> detachKeysFrom(const FlagSet& f) {
+  // Like docker, an invalid --detach-keys is not a client error: the
+  // default sequence is used locally and the daemon gets the user's value.
   std::string spec = f.has("detach-keys") ? f.getString("detach-keys") : "";
-  return parseDetachKeys(spec.empty() ? kDefaultDetachKeys : spec);
+  auto keys = parseDetachKeys(spec.empty() ? kDefaultDetachKeys : spec);
+  return keys ? keys : parseDetachKeys(kDefaultDetachKeys);
 }
 
 // POST /containers/create, pulling on 404 like docker (honours --pull).
@@ -133,15 +136,24 @@ int runOrCreate(Context& ctx, const FlagSet& f, const std::vector<std::string>& 
   std::string pull = f.getString("pull");
   if (pull != "missing" && pull != "never" && pull != "always")
     return runFailure(ctx, fmt::format("invalid pull option: '{}': must be one of \"always\", \"missing\" or \"never\"", pull), 125);
-  if (isRun && !detach && tty && interactive && !isTerminal(ctx.in))
-    return runFailure(ctx, "the input device is not a TTY", 1);
+  if (isRun && !detach && tty && interactive && !isTerminal(ctx.in)) {
+    err(ctx, "the input device is not a TTY\n");
+    return 1;
+  }
 
   CreateOptions co;
   co.attachStdout = isRun && !detach;
   if (tty) co.consoleSize = terminalSize(ctx.out);
   for (char** e = environ; e && *e; ++e) co.environ.emplace_back(*e);
   auto req = buildCreateRequest(f, args, co);
-  if (!req) return runFailure(ctx, req.error().message, 125);
+  if (!req) {
+    if (startsWith(req.error().message, "invalid argument")) {  // flag value errors look like pflag's
+      err(ctx, fmt::format("{}\n\nUsage:  {} [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nRun '{} --help' for more information\n",
+                           req.error().message, ctx.path, ctx.path));
+      return 125;
+    }
+    return runFailure(ctx, req.error().message, 125);
+  }
   std::vector<uint8_t> keys;
   if (isRun) {
     auto k = detachKeysFrom(f);

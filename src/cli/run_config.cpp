@@ -177,7 +177,7 @@ Result<int64_t> parseBytesFlag(const FlagSet& f, const std::string& name) {
   auto r = format::ramInBytes(v);
   if (!r)
     return errorf(Code::InvalidArgument, "invalid argument \"{}\" for \"{}\" flag: {}", v,
-                  "--" + name, r.error().message);
+                  name == "memory" ? "-m, --memory" : "--" + name, r.error().message);
   return *r;
 }
 
@@ -195,8 +195,6 @@ Result<ojson> parseRestart(const std::string& v) {
     if (*end != '\0' || colon + 1 == v.size())
       return errorf(Code::InvalidArgument, "invalid restart policy format: maximum retry count must be an integer");
   }
-  if (name != "no" && name != "always" && name != "unless-stopped" && name != "on-failure")
-    return errorf(Code::InvalidArgument, "invalid restart policy format: unknown policy '{}'", name);
   rp["Name"] = name;
   rp["MaximumRetryCount"] = count;
   return rp;

@@ -82,7 +82,7 @@ TEST(CliRequest, EnvLookupFromCliEnvironment) {
 }
 
 TEST(CliRequest, BadRestartPolicy) {
-  auto r = build({"--restart", "sometimes", "busybox"});
+  auto r = build({"--restart", "always:3", "busybox"});
   ASSERT_FALSE(r);
 }
 
