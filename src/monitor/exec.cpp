@@ -93,7 +93,7 @@ int execProcess(const ExecOptions& o) {
     cg = std::move(*c);
   }
 
-  auto stdio = makeStdio(proc->terminal, o.stdinPipe, proc->consoleHeight, proc->consoleWidth);
+  auto stdio = makeStdio(proc->terminal, o.stdinPipe || proc->berthStdin, proc->consoleHeight, proc->consoleWidth);
   if (!stdio) return failStart(session, Stage::Stdio, stdio.error());
 
   runtime::prepareProcess(plan, *proc);

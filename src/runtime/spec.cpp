@@ -71,6 +71,7 @@ Process processFromJson(const json& p) {
   }
   out.noNewPrivileges = p.value("noNewPrivileges", false);
   out.oomScoreAdj = number<int>(p, "oomScoreAdj");
+  out.berthStdin = p.value("berthStdin", false);
   return out;
 }
 

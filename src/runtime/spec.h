@@ -45,6 +45,7 @@ struct Process {
   std::vector<Rlimit> rlimits;
   bool noNewPrivileges = false;
   std::optional<int> oomScoreAdj;
+  bool berthStdin = false;  // exec: "berthStdin": true asks for a stdin pipe
 };
 
 struct Mount {

@@ -281,6 +281,9 @@ EOF
   if [[ "$out" == *"exec-host"* && "$out" != "1 "* && "$out" == *$'\n1\n/tmp/newdir'* && "$(get exec exit.ExitCode)" == "0" ]]; then
     ok "exec in a running container"
   else bad "exec" "$(cat "$TMP/exec.json")"; fi
+  echo '{"args":["cat"],"env":["PATH=/bin"],"cwd":"/","berthStdin":true}' >"$TMP/proc2.json"
+  python3 "$CLIENT" session "{\"argv\":[\"$MON\",\"exec\",\"--pid\",\"$cpid\",\"--process\",\"$TMP/proc2.json\"],\"pids\":\"$PIDS_FILE\",\"stdin\":\"via exec\\n\"}" >"$TMP/exec2.json"
+  [[ "$(get exec2 stdout)" == "via exec" && "$(get exec2 exit.ExitCode)" == "0" ]] && ok "exec with stdin (berthStdin)" || bad "exec stdin" "$(cat "$TMP/exec2.json")"
   python3 "$CLIENT" signal "$bundle/mon.sock" 9 >"$TMP/sig.json"
   wait
   [[ "$(get long exit.ExitCode)" == "137" && "$(get long exit.Signal)" == "9" ]] && ok "Signal via --socket -> 137" || bad "signal" "$(cat "$TMP/long.json") $(cat "$TMP/sig.json")"

@@ -122,6 +122,8 @@ TEST(RuntimeSpec, ParsesProcessForExec) {
   EXPECT_EQ(p->args[1], "-l");
   EXPECT_EQ(p->user.uid, 5u);
   EXPECT_FALSE(p->capabilities);
+  EXPECT_FALSE(p->berthStdin);
+  EXPECT_TRUE(parseProcess(R"({"args":["cat"],"berthStdin":true})")->berthStdin);
   EXPECT_FALSE(parseProcess(R"({"env":[]})"));
 }
 
