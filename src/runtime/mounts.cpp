@@ -201,6 +201,34 @@ Result<> readonlyPaths(const Spec& spec) {
   return {};
 }
 
+// Overlay through the new mount API, one "lowerdir+" per layer: no limit
+// on the number of layers (mount(2) data is capped at one page). Linux 6.8+.
+Result<> mountOverlayFs(const Overlay& o, const std::string& target) {
+  int fs = ::fsopen("overlay", FSOPEN_CLOEXEC);
+  if (fs < 0) return sysError(errno, "fsopen overlay");
+  auto fail = [&](const char* what) {
+    int e = errno;
+    ::close(fs);
+    return sysError(e, "overlay {} for {}", what, target);
+  };
+  for (const auto& layer : split(o.lowerdir, ':'))
+    if (!layer.empty() && ::fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", layer.c_str(), 0) != 0)
+      return fail("lowerdir+");
+  if (!o.upperdir.empty() && ::fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", o.upperdir.c_str(), 0) != 0)
+    return fail("upperdir");
+  if (!o.workdir.empty() && ::fsconfig(fs, FSCONFIG_SET_STRING, "workdir", o.workdir.c_str(), 0) != 0)
+    return fail("workdir");
+  if (::fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) return fail("create");
+  int mnt = ::fsmount(fs, FSMOUNT_CLOEXEC, 0);
+  if (mnt < 0) return fail("fsmount");
+  ::close(fs);
+  int r = ::move_mount(mnt, "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH);
+  int e = errno;
+  ::close(mnt);
+  if (r != 0) return sysError(e, "move overlay to {}", target);
+  return {};
+}
+
 }  // namespace
 
 std::vector<Mount> effectiveMounts(const Spec& spec) {
@@ -270,7 +298,9 @@ Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool ne
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return sysError(errno, "make / rprivate");
   const std::string& rootfs = spec.rootPath;
   if (auto ov = spec.overlay()) {
-    TRY(doMount("overlay", rootfs, "overlay", 0, overlayData(*ov)));
+    std::string data = overlayData(*ov);
+    if (data.size() < 4000) TRY(doMount("overlay", rootfs, "overlay", 0, data));
+    else TRY(mountOverlayFs(*ov, rootfs));
   } else {
     TRY(doMount(rootfs.c_str(), rootfs, nullptr, MS_BIND | MS_REC, ""));
   }
