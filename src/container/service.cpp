@@ -144,7 +144,7 @@ std::vector<std::string> mergeEnv(const json& imageEnv, const json& env) {
 bool isNullOrEmpty(const json& j) { return j.is_null() || (j.is_array() && j.empty()); }
 
 const std::regex& nameRe() {
-  static const std::regex re("^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$");
+  static const std::regex re("^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$");
   return re;
 }
 
