@@ -319,6 +319,15 @@ Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool ne
   TRY(pivotInto(rootfs));
   maskPaths(spec);
   TRY(readonlyPaths(spec));
+  // The working directory is created (as Docker does) before / turns read-only.
+  const std::string& cwd = spec.process.cwd;
+  struct stat st;
+  if (!cwd.empty() && ::stat(cwd.c_str(), &st) != 0) {
+    auto r = mkdirAll(cwd, 0755);
+    if (!r) return std::unexpected(r.error().wrap("create cwd"));
+    if (spec.process.user.uid || spec.process.user.gid)
+      (void)!::chown(cwd.c_str(), spec.process.user.uid, spec.process.user.gid);
+  }
   if (spec.rootReadonly && ::mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0)
     return sysError(errno, "remount / read-only");
   return {};

@@ -64,7 +64,8 @@ import json, os, socket, struct, subprocess, sys, time, select
 HDR = struct.Struct("=B3xI")
 T = dict(Hello=1, Stdin=2, StdinClose=3, Resize=4, Signal=5, Started=64, StartError=65, Stdout=66, Stderr=67, Exit=68)
 
-def mkconfig(bundle, args, tmp, cgparent, cid, tty=False, stdin=False, hostname="smoke", net=True, env=None, cwd="/"):
+def mkconfig(bundle, args, tmp, cgparent, cid, tty=False, stdin=False, hostname="smoke", net=True, env=None, cwd="/",
+             uid=0, gid=0, readonly=False):
     os.makedirs(bundle, exist_ok=True)
     up, wk = os.path.join(bundle, "upper"), os.path.join(bundle, "work")
     os.makedirs(up, exist_ok=True); os.makedirs(wk, exist_ok=True)
@@ -73,7 +74,7 @@ def mkconfig(bundle, args, tmp, cgparent, cid, tty=False, stdin=False, hostname=
     cfg = {
         "ociVersion": "1.0.2",
         "process": {"terminal": tty, "consoleSize": {"height": 30, "width": 100},
-                    "user": {"uid": 0, "gid": 0}, "args": args,
+                    "user": {"uid": uid, "gid": gid, "additionalGids": [10]}, "args": args,
                     "env": env or ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"],
                     "cwd": cwd,
                     "capabilities": {k: ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
@@ -83,7 +84,7 @@ def mkconfig(bundle, args, tmp, cgparent, cid, tty=False, stdin=False, hostname=
                                      for k in ("bounding", "effective", "permitted")},
                     "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 4096, "soft": 1024}],
                     "noNewPrivileges": True},
-        "root": {"path": "merged", "readonly": False},
+        "root": {"path": "merged", "readonly": readonly},
         "hostname": hostname,
         "mounts": [
             {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
@@ -256,6 +257,10 @@ else bad "mounts" "$out $(get devs stderr)"; fi
 run_case caps '["sh","-c","grep -E \"CapEff|CapBnd|NoNewPrivs\" /proc/self/status"]'
 out=$(get caps stdout)
 [[ "$out" == *"CapEff:	00000000a80425fb"* && "$out" == *"NoNewPrivs:	1"* ]] && ok "capabilities + no_new_privs" || bad "caps" "$out"
+
+run_case user '["sh","-c","id -u; id -g; id -G; pwd; touch /x 2>/dev/null || echo rofs"]' ',"uid":1000,"gid":1000,"cwd":"/home/u","readonly":true,"net":false'
+out=$(get user stdout)
+[[ "$out" == $'1000\n1000\n1000 10\n/home/u\nrofs' ]] && ok "user, groups, created cwd, read-only root, host netns" || bad "user" "$out $(get user stderr) $(get user starterror)"
 
 # 8. tty
 run_case tty '["sh","-c","tty >/dev/null && echo isatty; stty size"]' ',"tty":true'
