@@ -144,36 +144,55 @@ void tagImage(image::ImageService& svc, const image::EmitFn& emit, Request& req,
   w.empty(201);
 }
 
-void removeImage(image::ImageService& svc, const image::EmitFn& emit, Request& req, ResponseWriter& w) {
-  const std::string& name = req.params[0];
-  std::string id;
-  if (auto rec = svc.resolve(name)) id = rec->id;
-  auto r = svc.remove(name, req.qBool("force"), !req.qBool("noprune"));
-  if (!r) return w.error(r.error());
+// Emits untag/delete events for rmi/prune records: untags belong to the
+// image deleted after them; trailing untags to fallbackId.
+void emitDeleteEvents(const image::EmitFn& emit, const std::vector<image::DeleteItem>& items,
+                      const std::string& fallbackId) {
+  if (!emit) return;
+  size_t start = 0;
+  for (size_t i = 0; i < items.size(); i++) {
+    const auto& item = items[i];
+    if (item.untagged.empty() && !item.layer) {
+      for (size_t j = start; j < i; j++)
+        if (!items[j].untagged.empty()) emit("image", "untag", item.deleted, {{"name", item.deleted}});
+      emit("image", "delete", item.deleted, {{"name", item.deleted}});
+      start = i + 1;
+    }
+  }
+  for (size_t j = start; j < items.size(); j++)
+    if (!items[j].untagged.empty()) emit("image", "untag", fallbackId, {{"name", fallbackId}});
+}
+
+json deleteRecords(const std::vector<image::DeleteItem>& items) {
   json out = json::array();
-  for (auto& item : *r) {
+  for (auto& item : items) {
     if (!item.untagged.empty()) {
       out.push_back({{"Untagged", item.untagged}});
     } else {
       out.push_back({{"Deleted", item.deleted}});
     }
   }
-  if (emit) {
-    // Untags belong to the image deleted after them (parents come later).
-    size_t start = 0;
-    for (size_t i = 0; i < r->size(); i++) {
-      const auto& item = (*r)[i];
-      if (item.untagged.empty() && !item.layer) {
-        for (size_t j = start; j < i; j++)
-          if (!(*r)[j].untagged.empty()) emit("image", "untag", item.deleted, {{"name", item.deleted}});
-        emit("image", "delete", item.deleted, {{"name", item.deleted}});
-        start = i + 1;
-      }
-    }
-    for (size_t j = start; j < r->size(); j++)
-      if (!(*r)[j].untagged.empty()) emit("image", "untag", id, {{"name", id}});
-  }
-  w.json(200, out);
+  return out;
+}
+
+void removeImage(image::ImageService& svc, const image::EmitFn& emit, Request& req, ResponseWriter& w) {
+  const std::string& name = req.params[0];
+  std::string id;
+  if (auto rec = svc.resolve(name)) id = rec->id;
+  auto r = svc.remove(name, req.qBool("force"), !req.qBool("noprune"));
+  if (!r) return w.error(r.error());
+  emitDeleteEvents(emit, *r, id);
+  w.json(200, deleteRecords(*r));
+}
+
+void pruneImages(image::ImageService& svc, const image::EmitFn& emit, Request& req, ResponseWriter& w) {
+  auto filters = parseFilters(req.q("filters"));
+  if (!filters) return w.error(filters.error());
+  auto rep = svc.prune(*filters);
+  if (!rep) return w.error(rep.error());
+  emitDeleteEvents(emit, rep->deleted, "");
+  json deleted = rep->deleted.empty() ? json(nullptr) : deleteRecords(rep->deleted);
+  w.json(200, {{"ImagesDeleted", deleted}, {"SpaceReclaimed", rep->spaceReclaimed}});
 }
 
 void createImage(image::ImageService& svc, const image::EmitFn& emit, Request& req, ResponseWriter& w) {
@@ -211,6 +230,7 @@ void createImage(image::ImageService& svc, const image::EmitFn& emit, Request& r
 void registerImageRoutes(Router& router, image::ImageService& svc, image::EmitFn emit) {
   auto* s = &svc;
   router.add("GET", "/images/json", [s](Request& req, ResponseWriter& w) { listImages(*s, req, w); });
+  router.add("POST", "/images/prune", [s, emit](Request& req, ResponseWriter& w) { pruneImages(*s, emit, req, w); });
   router.add("POST", "/images/create", [s, emit](Request& req, ResponseWriter& w) { createImage(*s, emit, req, w); });
   router.add("GET", "/images/(.+)/json", [s](Request& req, ResponseWriter& w) { inspectImage(*s, req, w); });
   router.add("GET", "/images/(.+)/history", [s](Request& req, ResponseWriter& w) { imageHistory(*s, req, w); });

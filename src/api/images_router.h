@@ -14,6 +14,7 @@ namespace berth::api {
 //   GET    /images/(.+)/history         history
 //   POST   /images/(.+)/tag             tag (201, empty)
 //   DELETE /images/(.+)                 remove (force, noprune)
+//   POST   /images/prune                prune (filters dangling, until, label, label!)
 // emit (may be empty) receives image events: import, tag, untag, delete.
 // svc must outlive the router.
 void registerImageRoutes(Router& router, image::ImageService& svc, image::EmitFn emit);

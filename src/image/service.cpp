@@ -172,6 +172,7 @@ class Service final : public ImageService {
   Result<std::vector<HistoryItem>> history(const std::string& ref) override;
   Result<TagResult> tag(const std::string& ref, const std::string& repo, const std::string& tag) override;
   Result<std::vector<DeleteItem>> remove(const std::string& ref, bool force, bool prune) override;
+  Result<PruneReport> prune(const ListFilters& filters) override;
   Result<std::vector<std::string>> layerDirs(const std::string& imageId) override;
   Result<> garbageCollect() override;
 
@@ -195,9 +196,14 @@ class Service final : public ImageService {
   Result<> removeRef(const std::string& ref, bool canonical);
   Result<std::optional<Conflict>> checkConflict(const std::string& id, unsigned mask);
   Result<> deleteHelper(const std::string& id, std::vector<DeleteItem>& records, bool force, bool prune, bool quiet);
-  // Deletes orphan layer rows in the current transaction; returns (chain id, blob digest).
-  Result<std::vector<std::pair<std::string, std::string>>> collectOrphanLayers();
-  void removeLayerFiles(const std::vector<std::pair<std::string, std::string>>& layers);
+  struct OrphanLayer {
+    std::string chainId, blob;
+    int64_t size = 0;
+  };
+  // Deletes orphan layer rows in the current transaction.
+  Result<std::vector<OrphanLayer>> collectOrphanLayers();
+  void removeLayerFiles(const std::vector<OrphanLayer>& layers);
+  Result<std::vector<DeleteItem>> removeLocked(const std::string& ref, bool force, bool prune);
 
   store::Database& db_;
   std::string root_;
@@ -680,23 +686,23 @@ Result<std::optional<Conflict>> Service::checkConflict(const std::string& id, un
   return std::optional<Conflict>{};
 }
 
-Result<std::vector<std::pair<std::string, std::string>>> Service::collectOrphanLayers() {
-  std::vector<std::pair<std::string, std::string>> out;
+Result<std::vector<Service::OrphanLayer>> Service::collectOrphanLayers() {
+  std::vector<OrphanLayer> out;
   {
-    TRY_ASSIGN(auto s, db_.prepare("SELECT chain_id, blob_digest FROM layers WHERE chain_id NOT IN "
+    TRY_ASSIGN(auto s, db_.prepare("SELECT chain_id, blob_digest, size FROM layers WHERE chain_id NOT IN "
                                    "(SELECT chain_id FROM image_layers)"));
     for (;;) {
       TRY_ASSIGN(bool row, s.step());
       if (!row) break;
-      out.emplace_back(s.colText(0), s.colText(1));
+      out.push_back(OrphanLayer{s.colText(0), s.colText(1), s.colInt(2)});
     }
   }
-  for (auto& [chain, blob] : out) TRY(db_.run("DELETE FROM layers WHERE chain_id = ?", chain));
+  for (auto& l : out) TRY(db_.run("DELETE FROM layers WHERE chain_id = ?", l.chainId));
   return out;
 }
 
-void Service::removeLayerFiles(const std::vector<std::pair<std::string, std::string>>& layers) {
-  for (auto& [chain, blob] : layers) {
+void Service::removeLayerFiles(const std::vector<OrphanLayer>& layers) {
+  for (auto& [chain, blob, size] : layers) {
     (void)snaps_.remove(chain);
     if (!blob.empty()) {
       // The blob may be shared with another layer row (same diff id, other chain).
@@ -731,7 +737,7 @@ Result<> Service::deleteHelper(const std::string& id, std::vector<DeleteItem>& r
   }
   bool inUse = users_ && !users_(id).empty();
   TRY_ASSIGN(auto refs, refsOf(id));
-  std::vector<std::pair<std::string, std::string>> orphans;
+  std::vector<OrphanLayer> orphans;
   TRY(db_.transaction([&]() -> Result<> {
     for (auto& r : refs) TRY(removeRef(r.ref, r.canonical));
     TRY(db_.run("DELETE FROM images WHERE id = ?", id));
@@ -751,7 +757,7 @@ Result<> Service::deleteHelper(const std::string& id, std::vector<DeleteItem>& r
   if (isValidDigest(manifest)) (void)content_.remove(manifest);
   removeLayerFiles(orphans);
   records.push_back(DeleteItem{"", id, false});
-  for (auto& [chain, blob] : orphans) records.push_back(DeleteItem{"", chain, true});
+  for (auto& l : orphans) records.push_back(DeleteItem{"", l.chainId, true, l.size});
   if (!prune || parent.empty()) return {};
   return deleteHelper(parent, records, false, true, true);
 }
@@ -759,6 +765,10 @@ Result<> Service::deleteHelper(const std::string& id, std::vector<DeleteItem>& r
 Result<std::vector<DeleteItem>> Service::remove(const std::string& ref, bool force, bool prune) {
   TRY(ready());
   std::lock_guard lk(writeMu_);
+  return removeLocked(ref, force, prune);
+}
+
+Result<std::vector<DeleteItem>> Service::removeLocked(const std::string& ref, bool force, bool prune) {
   TRY_ASSIGN(std::string id, resolveId(ref));
   std::vector<DeleteItem> records;
   TRY_ASSIGN(auto repoRefs, refsOf(id));
@@ -814,10 +824,125 @@ Result<std::vector<DeleteItem>> Service::remove(const std::string& ref, bool for
   return records;
 }
 
+// "10m", "1h30m", "2.5h", "90s" (Go durations without units < 1s).
+std::optional<int64_t> parseGoDuration(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  double total = 0;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = i;
+    while (j < s.size() && (isdigit((unsigned char)s[j]) || s[j] == '.')) j++;
+    if (j == i || j == s.size()) return std::nullopt;
+    double v = std::stod(s.substr(i, j - i));
+    char u = s[j];
+    if (u == 'h') {
+      v *= 3600;
+    } else if (u == 'm' && (j + 1 >= s.size() || s[j + 1] != 's')) {
+      v *= 60;
+    } else if (u == 's') {
+    } else {
+      return std::nullopt;
+    }
+    total += v;
+    i = j + 1;
+  }
+  return int64_t(total * 1e9);
+}
+
+// until=: a Go duration before now, unix seconds[.frac], or an RFC 3339 time.
+Result<int64_t> parseUntil(const std::string& v, int64_t now) {
+  if (auto d = parseGoDuration(v)) return now - *d;
+  if (!v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return isdigit((unsigned char)c) || c == '.'; })) {
+    auto dot = v.find('.');
+    int64_t sec = std::stoll(v.substr(0, dot));
+    return sec * 1000000000;
+  }
+  if (auto t = parseRfc3339(v)) return *t;
+  if (auto t = parseRfc3339(v + "Z")) return *t;
+  return errorf(Code::InvalidArgument, "invalid filter 'until={}'", v);
+}
+
+bool labelsMatch(const json& labels, const std::string& f) {
+  auto eq = f.find('=');
+  std::string k = f.substr(0, eq);
+  if (!labels.is_object() || !labels.contains(k)) return false;
+  if (eq == std::string::npos) return true;
+  return labels[k].is_string() && labels[k].get<std::string>() == f.substr(eq + 1);
+}
+
+Result<PruneReport> Service::prune(const ListFilters& filters) {
+  TRY(ready());
+  for (auto& [k, v] : filters)
+    if (k != "dangling" && k != "until" && k != "label" && k != "label!")
+      return errorf(Code::InvalidArgument, "Invalid filter '{}'", k);
+  bool danglingOnly = true;
+  if (auto it = filters.find("dangling"); it != filters.end()) {
+    for (auto& v : it->second) {
+      std::string l = toLower(v);
+      if (l == "false" || l == "0") {
+        danglingOnly = false;
+      } else if (l != "true" && l != "1") {
+        return errorf(Code::InvalidArgument, "Invalid filter 'dangling={}'", v);
+      }
+    }
+  }
+  std::optional<int64_t> until;
+  if (auto it = filters.find("until"); it != filters.end())
+    for (auto& v : it->second) {
+      TRY_ASSIGN(int64_t t, parseUntil(v, nowNanos()));
+      until = t;
+    }
+  std::lock_guard lk(writeMu_);
+  struct Cand {
+    std::string id, labels;
+    int64_t created;
+  };
+  std::vector<Cand> cands;
+  {
+    // Heads only (no children): parents are pruned through their children.
+    TRY_ASSIGN(auto s, db_.prepare("SELECT id, labels, created FROM images i WHERE NOT EXISTS "
+                                   "(SELECT 1 FROM images c WHERE c.parent = i.id) ORDER BY created"));
+    for (;;) {
+      TRY_ASSIGN(bool row, s.step());
+      if (!row) break;
+      cands.push_back(Cand{s.colText(0), s.colText(1), s.colInt(2)});
+    }
+  }
+  PruneReport rep;
+  for (auto& c : cands) {
+    if (until && c.created >= *until) continue;
+    json labels = c.labels.empty() ? json() : json::parse(c.labels, nullptr, false);
+    bool ok = true;
+    if (auto it = filters.find("label"); it != filters.end())
+      for (auto& f : it->second) ok = ok && labelsMatch(labels, f);
+    if (auto it = filters.find("label!"); it != filters.end())
+      for (auto& f : it->second) ok = ok && !labelsMatch(labels, f);
+    if (!ok) continue;
+    if (users_ && !users_(c.id).empty()) continue;
+    TRY_ASSIGN(auto refs, refsOf(c.id));
+    if (danglingOnly && !refs.empty()) continue;
+    std::vector<DeleteItem> items;
+    if (!refs.empty()) {
+      for (auto& r : refs) {
+        auto res = removeLocked(r.ref, false, true);
+        if (res) items.insert(items.end(), res->begin(), res->end());
+      }
+    } else {
+      auto res = removeLocked(c.id, false, true);
+      if (res) items = std::move(*res);
+    }
+    for (auto& it : items) {
+      if (it.layer) rep.spaceReclaimed += it.size;
+      rep.deleted.push_back(std::move(it));
+    }
+  }
+  return rep;
+}
+
 Result<> Service::garbageCollect() {
   TRY(ready());
   std::lock_guard lk(writeMu_);
-  std::vector<std::pair<std::string, std::string>> orphans;
+  std::vector<OrphanLayer> orphans;
   TRY(db_.transaction([&]() -> Result<> {
     TRY(db_.exec("DELETE FROM image_layers WHERE image_id NOT IN (SELECT id FROM images) "
                  "AND image_id NOT IN (SELECT image_id FROM containers)"));

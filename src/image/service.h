@@ -85,6 +85,12 @@ struct DeleteItem {
   std::string untagged;
   std::string deleted;
   bool layer = false;  // deleted is a layer chain id, not an image
+  int64_t size = 0;    // for a deleted layer: its unpacked size
+};
+
+struct PruneReport {
+  std::vector<DeleteItem> deleted;
+  int64_t spaceReclaimed = 0;  // sum of the deleted layers' sizes
 };
 
 class ImageService {
@@ -120,6 +126,9 @@ class ImageService {
   // docker rmi semantics (untag / delete, 409 conflicts with Docker's
   // messages, parents pruned unless !prune). Returns the records in order.
   virtual Result<std::vector<DeleteItem>> remove(const std::string& ref, bool force, bool prune) = 0;
+  // docker image prune: filters dangling (default true: only untagged
+  // images; false: every image no container uses), until, label, label!.
+  virtual Result<PruneReport> prune(const ListFilters& filters) = 0;
 
   // ---- used by the container service ----
 

@@ -92,8 +92,8 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
   }
   sqlite3_extended_result_codes(db->db_, 1);
   sqlite3_busy_timeout(db->db_, 5000);
-  // WAL + NORMAL: a commit is durable once the WAL is fsynced at checkpoint;
-  // crash-safe (never corrupt). FULL makes every commit durable at once.
+  // WAL + synchronous=FULL: every COMMIT fsyncs the WAL, so a committed
+  // transaction survives SIGKILL and power loss (DESIGN.md durability rule).
   TRY(db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
   TRY(migrate(*db));
   return db;

@@ -9,6 +9,7 @@
 // transaction() holds the lock for the whole callback; statements prepared
 // inside it on the same thread nest (the mutex is recursive).
 
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -37,7 +38,10 @@ class Stmt {
   ~Stmt();
 
   Stmt& bind(int idx, int64_t v);
-  Stmt& bind(int idx, int v) { return bind(idx, int64_t(v)); }
+  template <std::integral T>
+  Stmt& bind(int idx, T v) {
+    return bind(idx, int64_t(v));
+  }
   Stmt& bind(int idx, std::string_view v);
   Stmt& bind(int idx, const std::string& v) { return bind(idx, std::string_view(v)); }
   Stmt& bind(int idx, const char* v) { return bind(idx, std::string_view(v)); }

@@ -248,3 +248,29 @@ TEST(ImagesRouter, GreedyNamesAndUnknownRoutes) {
   EXPECT_EQ(call(f.router, "GET", "/v1.41/images/127.0.0.1:5000/a/b:v1/history").status, 200);
   EXPECT_FALSE(call(f.router, "PUT", "/images/json").matched);
 }
+
+TEST(ImagesRouter, Prune) {
+  RouterFixture f;
+  std::string a = f.importTar(rootfs("a"), "repo=keep&tag=1");
+  std::string b = f.importTar(rootfs("b"), "");                                   // dangling
+  std::string c = f.importTar(rootfs("c"), "changes=" + urlEncode("LABEL k=v"));  // dangling, labelled
+  auto r = call(f.router, "POST", "/v1.41/images/prune?filters=" + urlEncode(R"({"label!":["k=v"]})"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = r.json();
+  ASSERT_EQ(j["ImagesDeleted"].size(), 2u);
+  EXPECT_EQ(j["ImagesDeleted"][0], json({{"Deleted", b}}));
+  EXPECT_EQ(j["SpaceReclaimed"], 3);
+  EXPECT_EQ(call(f.router, "GET", "/images/" + b + "/json").status, 404);
+  EXPECT_EQ(call(f.router, "GET", "/images/" + c + "/json").status, 200);
+  // Nothing left to prune among dangling images without k=v.
+  r = call(f.router, "POST", "/images/prune?filters=" + urlEncode(R"({"dangling":{"true":true},"label!":["k=v"]})"));
+  EXPECT_TRUE(r.json()["ImagesDeleted"].is_null());
+  EXPECT_EQ(r.json()["SpaceReclaimed"], 0);
+  // -a: every unused image, tags included.
+  r = call(f.router, "POST", "/images/prune?filters=" + urlEncode(R"({"dangling":{"false":true}})"));
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(call(f.router, "GET", "/images/json").json(), json::array());
+  EXPECT_NE(r.body.find("keep:1"), std::string::npos);
+  EXPECT_EQ(call(f.router, "POST", "/images/prune?filters=" + urlEncode(R"({"bogus":["x"]})")).status, 400);
+  EXPECT_EQ(call(f.router, "POST", "/images/prune?filters=" + urlEncode(R"({"until":["nonsense"]})")).status, 400);
+}
