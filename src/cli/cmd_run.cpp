@@ -227,7 +227,8 @@ int cmdCreate(Context& ctx, const FlagSet& f, const std::vector<std::string>& a)
 // Attaches to an existing container's stdio and returns its exit code.
 // Used by `start -a` and `attach`.
 int attachAndWait(Context& ctx, const std::string& name, const json& info, bool withStdin,
-                  bool startIt, const FlagSet& f) {
+                  bool startIt, const FlagSet& f,
+                  std::pair<std::unique_ptr<Connection>, HttpResponse>* preWait = nullptr) {
   bool tty = info["Config"].value("Tty", false);
   std::string id = info.value("Id", name);
   auto keys = detachKeysFrom(f);
@@ -248,7 +249,12 @@ int attachAndWait(Context& ctx, const std::string& name, const json& info, bool 
     waitHead = std::move(w->second);
     return true;
   };
-  if (!startIt && !openWait("")) return 1;
+  if (preWait) {
+    waitConn = std::move(preWait->first);
+    waitHead = std::move(preWait->second);
+  } else if (!startIt && !openWait("")) {
+    return 1;
+  }
   auto a = ctx.client.hijack("POST", "/containers/" + id + "/attach" +
                                          attachQuery(withStdin, true, true, dk));
   if (!a) {
@@ -323,6 +329,18 @@ int cmdStart(Context& ctx, const FlagSet& f, const std::vector<std::string>& arg
 }
 
 int cmdAttach(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
+  // docker's order: wait (no condition) -> inspect -> attach.
+  auto wait = ctx.client.stream("POST", "/containers/" + args[0] + "/wait");
+  if (!wait) {
+    printError(ctx, wait.error());
+    return 1;
+  }
+  if (wait->second.status != 200) {
+    auto b = wait->first->readAllBody();
+    wait->second.body = b ? *b : "";
+    err(ctx, "Error response from daemon: " + daemonMessage(wait->second, "POST", "wait") + "\n");
+    return 1;
+  }
   auto info = inspectContainer(ctx, args[0]);
   if (!info) {
     printError(ctx, info.error());
@@ -338,7 +356,7 @@ int cmdAttach(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
     return 1;
   }
   bool withStdin = !f.getBool("no-stdin") && (*info)["Config"].value("OpenStdin", false);
-  return attachAndWait(ctx, args[0], *info, withStdin, false, f);
+  return attachAndWait(ctx, args[0], *info, withStdin, false, f, &*wait);
 }
 
 int cmdExec(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
