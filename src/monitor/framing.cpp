@@ -68,6 +68,7 @@ std::optional<Message> FrameDecoder::next() {
   if (pos_ == buf_.size()) {
     buf_.clear();
     pos_ = 0;
+    if (buf_.capacity() > (64 << 10)) std::string().swap(buf_);
   } else if (pos_ > 65536) {
     buf_.erase(0, pos_);
     pos_ = 0;

@@ -15,12 +15,20 @@
 #include <cstring>
 
 #include "common/util.h"
+#include "monitor/memory.h"
 
 namespace berth::monitor {
 
 namespace {
 
-constexpr size_t kBackpressure = 4 << 20;  // stop reading output above this per client
+constexpr size_t kBackpressure = 256 << 10;  // stop reading output above this per client
+constexpr size_t kKeepCapacity = 64 << 10;   // larger idle buffers are freed (RSS)
+constexpr size_t kReadChunk = 32 << 10;
+constexpr int kIdleMs = 2000;  // quiet this long after traffic: trim memory
+
+void releaseIfBig(std::string& s) {
+  if (s.empty() && s.capacity() > kKeepCapacity) std::string().swap(s);
+}
 
 void setNonblock(int fd) {
   int fl = ::fcntl(fd, F_GETFL);
@@ -116,7 +124,8 @@ void Session::flushClient(Client& c) {
   if (c.outPos == c.out.size()) {
     c.out.clear();
     c.outPos = 0;
-  } else if (c.outPos > (1 << 20)) {
+    releaseIfBig(c.out);
+  } else if (c.outPos > kKeepCapacity) {
     c.out.erase(0, c.outPos);
     c.outPos = 0;
   }
@@ -159,7 +168,7 @@ void Session::handleMessage(Client& c, Message& m) {
 }
 
 void Session::handleClientInput(Client& c) {
-  char buf[65536];
+  char buf[kReadChunk];
   for (;;) {
     ssize_t n = ::recv(c.fd.get(), buf, sizeof buf, 0);
     if (n > 0) {
@@ -191,6 +200,7 @@ void Session::flushStdin() {
     if (!tty_) stdin_.reset();
     return;
   }
+  releaseIfBig(stdinBuf_);
   if (stdinCloseWanted_ && stdinBuf_.empty()) closeStdin();
 }
 
@@ -200,7 +210,7 @@ void Session::closeStdin() {
 }
 
 void Session::readOutput(int idx) {
-  char buf[65536];
+  char buf[kReadChunk];
   for (int rounds = 0; rounds < 4; rounds++) {
     ssize_t n = ::read(outFds_[idx].get(), buf, sizeof buf);
     if (n > 0) {
@@ -258,6 +268,7 @@ void Session::reap() {
 
 int Session::runUntilExit(int drainMs) {
   int64_t deadline = -1;
+  bool busy = false;
   std::vector<pollfd> pfds;
   for (;;) {
     dropDeadClients();
@@ -277,12 +288,18 @@ int Session::runUntilExit(int drainMs) {
     size_t firstClient = pfds.size();
     for (auto& c : clients_)
       pfds.push_back({c.fd.get(), short(POLLIN | (c.outPos < c.out.size() ? POLLOUT : 0)), 0});
-    int timeout = deadline < 0 ? -1 : int(std::max<int64_t>(0, deadline - monoMs()));
+    int timeout = deadline >= 0 ? int(std::max<int64_t>(0, deadline - monoMs())) : busy ? kIdleMs : -1;
     int n = ::poll(pfds.data(), pfds.size(), timeout);
     if (n < 0) {
       if (errno == EINTR) continue;
       break;
     }
+    if (n == 0 && busy && deadline < 0) {
+      // Quiet again after traffic: give back the pages the relay touched.
+      dropStartupPages();
+      busy = false;
+    }
+    if (n > 0) busy = true;
     if (pfds[0].revents) reap();
     if (pfds[1].revents) acceptClients();
     for (int i = 0; i < 2; i++)
