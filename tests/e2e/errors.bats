@@ -57,17 +57,21 @@ scenario_unknown_container() {
 @test "docker: an unknown container: No such container, exit 1" { scenario_unknown_container docker; }
 
 scenario_name_conflict() {
+  # the docker CLI exits 1 for a daemon error on `create`, 125 on `run`
   local c=$1 n="dup-$1"
   run cli "$c" create --name "$n" busybox true
   assert_success
   run --separate-stderr cli "$c" create --name "$n" busybox true
+  assert_status 1
+  assert_stderr_contains "Conflict. The container name \"/$n\" is already in use"
+  run --separate-stderr cli "$c" run --rm --name "$n" busybox true
   assert_status 125
   assert_stderr_contains "is already in use"
   run cli "$c" rm "$n"
   assert_success
 }
-@test "berth: a container name in use: Conflict, exit 125" { scenario_name_conflict berth; }
-@test "docker: a container name in use: Conflict, exit 125" { scenario_name_conflict docker; }
+@test "berth: a container name in use: Conflict, create exits 1, run 125" { scenario_name_conflict berth; }
+@test "docker: a container name in use: Conflict, create exits 1, run 125" { scenario_name_conflict docker; }
 
 @test "malformed JSON to containers/create: 400 with a JSON message, store intact" {
   local before body code

@@ -143,6 +143,7 @@ berthd_start() {
     --cgroup-parent "$E2E_CGP" --log-level "$E2E_LOG_LEVEL" \
     </dev/null >>"$E2E_ROOT/berthd.log" 2>&1 3>&- 4>&- &
   BERTHD_PID=$!
+  disown "$BERTHD_PID" 2>/dev/null || true   # no "Killed" job notice after kill -9
   export BERTHD_PID
   echo "$BERTHD_PID" >>"$E2E_ROOT/berthd.pids"
   local end=$((SECONDS + 20))
@@ -169,7 +170,6 @@ berthd_kill9() {
   _e2e_is_cmd "$pid" berthd || { echo "berthd $pid not running" >&2; return 1; }
   kill -KILL "$pid"
   retry_until 10 eval "! kill -0 $pid 2>/dev/null"
-  wait "$pid" 2>/dev/null || true
 }
 
 # berthd_pid: the pid of the berthd started last (tests may restart it, and

@@ -51,7 +51,7 @@ scenario_exit_code() {
 
 scenario_missing_command() {
   local c=$1
-  run cli "$c" run --rm busybox nonexistentcmd
+  run -127 cli "$c" run --rm busybox nonexistentcmd
   assert_status 127
   run cli "$c" ps -aq
   assert_output ""
