@@ -100,7 +100,7 @@ if [ "$(curl -s --max-time 2 --unix-socket "$DOCKERD_SOCK" http://x/_ping 2>/dev
   read -r k_med k_p10 k_p90 < <(times_ms "$DOCKER_BIN" -H "unix://$DOCKERD_SOCK" run --rm "$dockerd_image" true | stats)
   dockerd_rss=0 containerd_rss=0
   for p in /proc/[0-9]*; do
-    case $(tr '\0' '\n' <"$p/cmdline" 2>/dev/null | head -n1) in
+    case $(tr '\0' '\n' 2>/dev/null <"$p/cmdline" | head -n1) in
       */dockerd|dockerd) dockerd_rss=$((dockerd_rss + $(rss_kb "${p#/proc/}"))) ;;
       */containerd|containerd) containerd_rss=$((containerd_rss + $(rss_kb "${p#/proc/}"))) ;;
     esac

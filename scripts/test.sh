@@ -9,7 +9,7 @@
 # $BUILD_DIR/bin), E2E (a glob or list of .bats files, default
 # tests/e2e/*.bats), SKIP_BUILD=1, SKIP_UNIT=1, SKIP_E2E=1.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 # shellcheck source=scripts/deps.sh
 source scripts/deps.sh
 
@@ -85,6 +85,7 @@ if [ -z "${SKIP_E2E:-}" ]; then
   # killed bats leaves behind is torn down here.
   BERTH_E2E_TMP=$(mktemp -d /tmp/be.XXXXXX)
   export BERTH_E2E_TMP BERTH_E2E_CACHE="$BERTH_E2E_TMP/cache"
+  # shellcheck disable=SC2317  # called by the EXIT trap
   e2e_sweep() {
     local d
     for d in "$BERTH_E2E_TMP"/bt.*; do

@@ -250,7 +250,7 @@ _e2e_is_cmd() {
   [[ $pid =~ ^[0-9]+$ ]] && [ "$pid" -gt 1 ] || return 1
   while IFS= read -r a; do
     [[ ${a##*/} == "$word"* ]] && return 0
-  done < <(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | head -n2)
+  done < <(tr '\0' '\n' 2>/dev/null <"/proc/$pid/cmdline" | head -n2)
   return 1
 }
 
@@ -261,7 +261,7 @@ _e2e_pids_mentioning() {
   for d in /proc/[0-9]*; do
     pid=${d#/proc/}
     [ "$pid" != "$$" ] || continue
-    cmd=$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null) || continue
+    cmd=$(tr '\0' ' ' 2>/dev/null <"$d/cmdline") || continue
     [[ $cmd == *"$root"* ]] || continue
     _e2e_is_cmd "$pid" "$word" && echo "$pid"
   done
@@ -415,7 +415,7 @@ assert_no_leftovers() {
     echo "leftovers after removing every container:" >&2
     echo "  mounts under $E2E_ROOT: $(_e2e_mounts_under "$E2E_ROOT" | tr '\n' ' ')" >&2
     echo "  processes in cgroup $E2E_CGP: $(_e2e_cgroup_procs "$E2E_CGP" | while read -r p; do
-           printf '%s(%s) ' "$p" "$(tr '\0' ' ' </proc/"$p"/cmdline 2>/dev/null)"; done)" >&2
+           printf '%s(%s) ' "$p" "$(tr '\0' ' ' 2>/dev/null </proc/"$p"/cmdline)"; done)" >&2
     echo "  monitors: $(_e2e_monitor_pids "$E2E_ROOT" | tr '\n' ' ')" >&2
     return 1
   fi
