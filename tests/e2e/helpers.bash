@@ -302,15 +302,15 @@ _e2e_mounts_under() {
 # _e2e_stop_pid PID WORD: SIGTERM, wait up to 5 s, SIGKILL; only if PID is
 # still the WORD process.
 _e2e_stop_pid() {
-  local pid=$1 word=$2 i
+  local pid=$1 word=$2 _
   _e2e_is_cmd "$pid" "$word" || return 0
   kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 50); do
+  for _ in $(seq 50); do
     _e2e_is_cmd "$pid" "$word" || return 0
     sleep 0.1
   done
   kill -KILL "$pid" 2>/dev/null || true
-  for i in $(seq 20); do _e2e_is_cmd "$pid" "$word" || return 0; sleep 0.1; done
+  for _ in $(seq 20); do _e2e_is_cmd "$pid" "$word" || return 0; sleep 0.1; done
 }
 
 # e2e_cleanup_root DIR: remove everything the berthd of temp root DIR left:
