@@ -98,7 +98,7 @@ Result<std::string> readFile(const std::string& path) {
   return out;
 }
 
-Result<> writeFileAtomic(const std::string& path, std::string_view data, int mode) {
+static Result<> replaceFile(const std::string& path, std::string_view data, int mode, bool sync) {
   std::string tmp = path + ".tmp" + std::to_string(getpid());
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd) return sysError(errno, "create {}", tmp);
@@ -113,7 +113,7 @@ Result<> writeFileAtomic(const std::string& path, std::string_view data, int mod
     }
     off += size_t(n);
   }
-  if (::fsync(fd.get()) != 0) {
+  if (sync && ::fsync(fd.get()) != 0) {
     int e = errno;
     ::unlink(tmp.c_str());
     return sysError(e, "fsync {}", tmp);
@@ -124,11 +124,20 @@ Result<> writeFileAtomic(const std::string& path, std::string_view data, int mod
     ::unlink(tmp.c_str());
     return sysError(e, "rename {}", path);
   }
+  if (!sync) return {};
   auto slash = path.rfind('/');
   std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd) ::fsync(dfd.get());
   return {};
+}
+
+Result<> writeFileAtomic(const std::string& path, std::string_view data, int mode) {
+  return replaceFile(path, data, mode, true);
+}
+
+Result<> writeFileReplace(const std::string& path, std::string_view data, int mode) {
+  return replaceFile(path, data, mode, false);
 }
 
 Result<> mkdirAll(const std::string& path, int mode) {

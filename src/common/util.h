@@ -24,6 +24,10 @@ Result<int64_t> parseRfc3339(std::string_view s);
 // Whole-file helpers. writeFileAtomic: temp name, fsync, rename, fsync dir.
 Result<std::string> readFile(const std::string& path);
 Result<> writeFileAtomic(const std::string& path, std::string_view data, int mode = 0644);
+// Same temp-name-and-rename replacement without fsync: readers never see a
+// partial file, but a power loss may lose it. For files that are derived
+// and rewritten on every use (a container's config.json, hosts, ...).
+Result<> writeFileReplace(const std::string& path, std::string_view data, int mode = 0644);
 Result<> mkdirAll(const std::string& path, int mode = 0755);
 // rm -rf that does not cross mount points; missing path is fine.
 Result<> removeAll(const std::string& path);

@@ -264,13 +264,13 @@ Result<> ServiceImpl::prepareBundle(Entry& e) {
   for (const char* sub : {"", "/upper", "/work", "/merged"}) TRY(mkdirAll(dir + sub, 0700));
   ::chmod((dir + "/upper").c_str(), 0755);
   std::string hostname = e.c.config.value("Hostname", e.c.shortId());
-  TRY(writeFileAtomic(dir + "/hostname", hostname + "\n"));
+  TRY(writeFileReplace(dir + "/hostname", hostname + "\n"));
   std::string hosts =
       "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
       "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
-  TRY(writeFileAtomic(dir + "/hosts", hosts));
+  TRY(writeFileReplace(dir + "/hosts", hosts));
   auto resolv = readFile("/etc/resolv.conf");
-  TRY(writeFileAtomic(dir + "/resolv.conf", resolv ? *resolv : std::string("")));
+  TRY(writeFileReplace(dir + "/resolv.conf", resolv ? *resolv : std::string("")));
   return {};
 }
 
@@ -312,7 +312,7 @@ Result<> ServiceImpl::start(const std::string& ref) {
     (void)mkdirAll(dir, 0700);
     (void)mkdirAll(cfg_.execRoot + "/m", 0700);
     ::unlink((dir + "/exit.json").c_str());
-    if (auto w = writeFileAtomic(dir + "/config.json", spec->dump(2)); !w) return std::unexpected(w.error());
+    if (auto w = writeFileReplace(dir + "/config.json", spec->dump(2)); !w) return std::unexpected(w.error());
     std::vector<std::string> argv = {cfg_.monitorBin, "run", "--bundle", dir, "--id", c.id,
                                      "--socket", socketOf(c.id), "--log", logPathOf(c.id),
                                      "--cgroup-root", cfg_.cgroupRoot};

@@ -307,7 +307,7 @@ Result<> ServiceImpl::execStart(const std::string& execId, bool detach, api::Raw
   if (b.value("AttachStdin", false)) proc["berthStdin"] = true;
   (void)mkdirAll(dir + "/execs", 0700);
   std::string procPath = dir + "/execs/" + x->id + ".json";
-  if (auto w = writeFileAtomic(procPath, proc.dump()); !w) return fail(126, w.error().message);
+  if (auto w = writeFileReplace(procPath, proc.dump()); !w) return fail(126, w.error().message);
   std::vector<std::string> args = {cfg_.monitorBin, "exec", "--pid", std::to_string(e->c.state.pid), "--process",
                                    procPath};
   auto spawned = spawnMonitor(args, dir + "/monitor.log");
