@@ -1,6 +1,5 @@
 #include "api/server.h"
 
-#include <grp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -314,6 +313,8 @@ struct Server::Impl {
   asio::io_context io;
   std::unique_ptr<asio::local::stream_protocol::acceptor> acceptor;
   std::atomic<bool> stopping{false};
+  std::atomic<int> active{0};
+  std::atomic<int64_t> lastActivity{0};
   std::string path;
 
   explicit Impl(const Router& r) : router(r) {}
@@ -334,6 +335,11 @@ struct Server::Impl {
           std::string(f.value());
       SocketBody body(*c, parser);
       req.body = &body;
+      active++;
+      ScopeExit activity([this] {
+        lastActivity = nowNanos();
+        active--;
+      });
       bool keepAlive = msg.keep_alive();
       std::string conn = toLower(req.header("connection"));
       bool upgrade = conn.find("upgrade") != std::string::npos && !req.header("upgrade").empty();
@@ -397,7 +403,16 @@ Result<> Server::listenUnix(const std::string& path) {
     return errorf(Code::Internal, "listen on {}: {}", path, e.what());
   }
   ::chmod(path.c_str(), 0660);
-  if (group* g = ::getgrnam("berth")) ::chown(path.c_str(), 0, g->gr_gid);
+  // /etc/group read directly: getgrnam() would load NSS modules into an
+  // otherwise small daemon.
+  if (auto groups = readFile("/etc/group"))
+    for (auto& line : split(*groups, '\n')) {
+      auto f = split(line, ':');
+      if (f.size() >= 3 && f[0] == "berth") {
+        if (::chown(path.c_str(), 0, gid_t(std::stoul(f[2]))) != 0) log::warn("chown {}: {}", path, strerror(errno));
+        break;
+      }
+    }
   impl_->path = path;
   return {};
 }
@@ -422,6 +437,9 @@ void Server::run() {
     }).detach();
   }
 }
+
+int Server::activeRequests() const { return impl_->active; }
+int64_t Server::lastActivity() const { return impl_->lastActivity; }
 
 void Server::stop() {
   impl_->stopping = true;

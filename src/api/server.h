@@ -29,6 +29,10 @@ class Server {
   void run();
   // Stops accepting (thread safe, async-signal unsafe).
   void stop();
+  // Requests in flight and the time (unix nanos) the last one ended; for
+  // idle-time housekeeping.
+  int activeRequests() const;
+  int64_t lastActivity() const;
 
  private:
   struct Impl;

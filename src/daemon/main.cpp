@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "api/containers_router.h"
@@ -14,6 +16,7 @@
 #include "api/server.h"
 #include "api/system_router.h"
 #include "common/log.h"
+#include "common/memory.h"
 #include "common/util.h"
 #include "container/service.h"
 #include "container/sqlite_store.h"
@@ -130,7 +133,30 @@ int main(int argc, char** argv) {
     log::info("received signal {}, shutting down", sig);
     server.stop();
   });
+  // Housekeeping: once idle, let go of the pages start-up and the last
+  // requests touched, so an idle berthd stays small (DESIGN.md: < 8 MB RSS).
+  std::mutex trimMu;
+  std::condition_variable trimCv;
+  bool stopping = false;
+  std::thread trimmer([&] {
+    int64_t trimmedAt = -1;
+    std::unique_lock lk(trimMu);
+    while (!trimCv.wait_for(lk, std::chrono::seconds(1), [&] { return stopping; })) {
+      int64_t last = server.lastActivity();
+      bool idle = server.activeRequests() == 0 && nowNanos() - last > 2'000'000'000LL;
+      if (idle && last != trimmedAt) {
+        dropStartupPages(true);
+        trimmedAt = last;
+      }
+    }
+  });
   server.run();
+  {
+    std::lock_guard lk(trimMu);
+    stopping = true;
+  }
+  trimCv.notify_all();
+  trimmer.join();
   containers->shutdown();
   if (!cfg.pidfile.empty()) ::unlink(cfg.pidfile.c_str());
   ::unlink(sock.c_str());

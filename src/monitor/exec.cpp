@@ -9,7 +9,7 @@
 
 #include "common/util.h"
 #include "monitor/run.h"
-#include "monitor/memory.h"
+#include "common/memory.h"
 #include "monitor/session.h"
 #include "monitor/stdio.h"
 #include "runtime/cgroups.h"

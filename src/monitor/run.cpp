@@ -12,7 +12,7 @@
 #include <cstring>
 
 #include "common/util.h"
-#include "monitor/memory.h"
+#include "common/memory.h"
 #include "monitor/session.h"
 #include "monitor/stdio.h"
 #include "runtime/cgroups.h"

@@ -15,7 +15,7 @@
 #include <cstring>
 
 #include "common/util.h"
-#include "monitor/memory.h"
+#include "common/memory.h"
 
 namespace berth::monitor {
 

@@ -1,4 +1,4 @@
-#include "monitor/memory.h"
+#include "common/memory.h"
 
 #include <link.h>
 #include <malloc.h>
@@ -6,16 +6,23 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstring>
 
-namespace berth::monitor {
+namespace berth {
 
 namespace {
 
+struct DropState {
+  bool allObjects;
+  bool first = true;
+};
+
 int dropSegments(dl_phdr_info* info, size_t, void* data) {
   // The first object reported is the executable itself.
-  bool* done = static_cast<bool*>(data);
-  if (*done) return 1;
-  *done = true;
+  auto* st = static_cast<DropState*>(data);
+  if (!st->first && !st->allObjects) return 1;
+  st->first = false;
+  if (info->dlpi_name && strstr(info->dlpi_name, "vdso")) return 0;
   uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
@@ -24,15 +31,15 @@ int dropSegments(dl_phdr_info* info, size_t, void* data) {
     uintptr_t end = (info->dlpi_addr + ph.p_vaddr + ph.p_memsz + page - 1) & ~(page - 1);
     ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED);
   }
-  return 1;
+  return st->allObjects ? 0 : 1;
 }
 
 }  // namespace
 
-void dropStartupPages() {
+void dropStartupPages(bool allObjects) {
   ::malloc_trim(0);
-  bool done = false;
-  ::dl_iterate_phdr(dropSegments, &done);
+  DropState st{allObjects};
+  ::dl_iterate_phdr(dropSegments, &st);
 }
 
-}  // namespace berth::monitor
+}  // namespace berth
