@@ -171,6 +171,10 @@ Result<CreateResult> ServiceImpl::create(const std::string& nameIn, const json& 
     if (k != "HostConfig" && k != "NetworkingConfig") cfg[k] = v;
   cfg["Image"] = imageRef;
   cfg["Env"] = mergeEnv(icfg.value("Env", json::array()), body.value("Env", json::array()));
+  bool hasPath = false;
+  for (auto& v : cfg["Env"])
+    if (startsWith(v.get<std::string>(), "PATH=")) hasPath = true;
+  if (!hasPath) cfg["Env"].insert(cfg["Env"].begin(), "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   json entry = body.contains("Entrypoint") ? body["Entrypoint"] : json(nullptr);
   json cmd = body.contains("Cmd") ? body["Cmd"] : json(nullptr);
   if (entry.is_string()) entry = json::array({entry});
@@ -292,10 +296,12 @@ Result<> ServiceImpl::start(const std::string& ref) {
   Container c = e->c;
   lk.unlock();
 
-  auto img = images_.resolve(c.imageId);
-  if (!img) return errorf(Code::NotFound, "No such image: {}", c.imageId);
+  // layerDirs works even after `rmi -f` untagged and deleted the image: its
+  // layers live while a container names it.
+  auto layers = images_.layerDirs(c.imageId);
+  if (!layers) return errorf(Code::NotFound, "No such image: {}", c.imageId);
   std::string dir = dirOf(c.id);
-  auto lower = img->lowerDirs;
+  auto lower = *layers;
   if (lower.empty()) {
     TRY(mkdirAll(dir + "/empty", 0755));
     lower.push_back(dir + "/empty");
@@ -524,6 +530,7 @@ Result<> ServiceImpl::restart(const std::string& ref, std::optional<int> timeout
 Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared_ptr<Entry> e) {
   e->c.state.status = State::Removing;
   std::string id = e->c.id;
+  std::string imageId = e->c.imageId;
   json attrs = eventAttrs(*e);
   if (auto r = store_.remove(id); !r) {
     e->c.state.status = State::Dead;
@@ -536,6 +543,9 @@ Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared
   auto rr = removeAll(dirOf(id));
   if (!rr) log::warn("remove container dir: {}", rr.error().message);
   emit_("container", "destroy", id, attrs);
+  // Layers of an image deleted (rmi -f) while this container used it can go now.
+  if (!images_.resolve(imageId))
+    if (auto gc = images_.garbageCollect(); !gc) log::warn("image gc: {}", gc.error().message);
   lk.lock();
   return {};
 }

@@ -287,7 +287,7 @@ Result<> ServiceImpl::execStart(const std::string& execId, bool detach, api::Raw
   if (userStr.empty()) userStr = e->c.config.value("User", "");
   std::string dir = dirOf(e->c.id);
   std::vector<std::string> lower;
-  if (auto img = images_.resolve(e->c.imageId)) lower = img->lowerDirs;
+  if (auto dirs = images_.layerDirs(e->c.imageId)) lower = *dirs;
   auto user = resolveUser(userStr, lower);
   if (!user) return fail(126, user.error().message);
   std::vector<std::string> env = e->c.config.value("Env", std::vector<std::string>{});

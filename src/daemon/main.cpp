@@ -100,6 +100,7 @@ int main(int argc, char** argv) {
   auto containers = container::makeService(ccfg, containerStore, *images, emit);
   containersPtr = containers.get();
   if (auto r = containers->restore(); !r) log::error("restore containers: {}", r.error().message);
+  if (auto r = images->garbageCollect(); !r) log::warn("image gc: {}", r.error().message);
 
   api::Router router;
   api::SystemInfo info;
