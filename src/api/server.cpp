@@ -371,6 +371,10 @@ struct Server::Impl {
       } else {
         try {
           (*h)(req, res);
+        } catch (const nlohmann::json::exception& e) {
+          // A field of the wrong type in a request body (e.g. "Image": 5).
+          log::debug("handler {} {}: bad JSON field: {}", req.method, req.path, e.what());
+          if (!res.started()) res.error(Error{Code::InvalidArgument, 0, fmt::format("invalid JSON: {}", e.what())});
         } catch (const std::exception& e) {
           log::error("handler {} {} threw: {}", req.method, req.path, e.what());
           if (!res.started()) res.error(Error{Code::Internal, 0, e.what()});

@@ -163,7 +163,14 @@ int runOrCreate(Context& ctx, const FlagSet& f, const std::vector<std::string>& 
 
   int code = 0;
   auto id = createContainer(ctx, f, *req, &code);
-  if (!id) return runFailure(ctx, id.error().message, 125);
+  if (!id) {
+    // docker create reports daemon errors plainly and exits 1; run adds the hint and 125.
+    if (!isRun) {
+      err(ctx, id.error().message + "\n");
+      return 1;
+    }
+    return runFailure(ctx, id.error().message, 125);
+  }
   if (!isRun) {
     out(ctx, *id + "\n");
     return 0;
