@@ -60,6 +60,32 @@ std::pair<std::string, std::string> splitParent(const std::string& rel) {
   return {rel.substr(0, slash), rel.substr(slash + 1)};
 }
 
+// Overlay's own xattrs (trusted.overlay.opaque/redirect/metacopy/origin)
+// steer how overlayfs merges layers; a layer may only express whiteouts and
+// opaque directories through OCI .wh. entries, never set them directly.
+void dropOverlayXattrs(struct archive_entry* e) {
+  if (archive_entry_xattr_reset(e) == 0) return;
+  struct Xattr {
+    std::string name;
+    std::string value;
+  };
+  std::vector<Xattr> keep;
+  bool dropped = false;
+  const char* name;
+  const void* value;
+  size_t size;
+  while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
+    if (startsWith(name, "trusted.overlay.")) {
+      dropped = true;
+      continue;
+    }
+    keep.push_back({name, std::string(static_cast<const char*>(value), size)});
+  }
+  if (!dropped) return;
+  archive_entry_xattr_clear(e);
+  for (auto& x : keep) archive_entry_xattr_add_entry(e, x.name.c_str(), x.value.data(), x.value.size());
+}
+
 // Runs in a thread whose cwd is the layer root (its own fs_struct).
 Result<UnpackStats> unpackHere(int tarFd) {
   UnpackStats st;
@@ -115,11 +141,26 @@ Result<UnpackStats> unpackHere(int tarFd) {
     }
 
     archive_entry_set_pathname(e, rel.c_str());
+    dropOverlayXattrs(e);
     if (const char* hl = archive_entry_hardlink(e)) {
       TRY_ASSIGN(std::string target, cleanEntryPath(hl));
       if (target.empty()) return errorf(Code::InvalidArgument, "invalid hard link {:?} to the root", rel);
-      // The link target's directories must be real directories in the root.
-      TRY(openDirInRoot(splitParent(target).first, false));
+      // The link target's directories must be real directories in the root
+      // and the target an earlier entry of the layer (a missing target is a
+      // bad layer, not a missing host file).
+      auto [tparent, tbase] = splitParent(target);
+      auto tdir = openDirInRoot(tparent, false);
+      if (!tdir && tdir.error().err == ENOENT)
+        return errorf(Code::InvalidArgument, "invalid hard link {:?}: target {:?} is not in the layer", rel, target);
+      if (!tdir) return std::unexpected(tdir.error());
+      struct stat tst;
+      if (::fstatat(tdir->get(), tbase.c_str(), &tst, AT_SYMLINK_NOFOLLOW) != 0) {
+        if (errno == ENOENT)
+          return errorf(Code::InvalidArgument, "invalid hard link {:?}: target {:?} is not in the layer", rel, target);
+        return sysError(errno, "stat hard link target {:?}", target);
+      }
+      if (S_ISDIR(tst.st_mode))
+        return errorf(Code::InvalidArgument, "invalid hard link {:?}: target {:?} is a directory", rel, target);
       archive_entry_set_hardlink(e, target.c_str());
     } else if (archive_entry_filetype(e) == AE_IFREG) {
       st.size += archive_entry_size(e);

@@ -29,8 +29,10 @@ struct UnpackStats {
 // into destDir, an existing directory. Runs libarchive in a helper thread
 // whose cwd is destDir (unshare(CLONE_FS)), with SECURE_NODOTDOT,
 // SECURE_SYMLINKS and SECURE_NOABSOLUTEPATHS; owners are the numeric ids of
-// the tar (never the host's passwd), modes, times, xattrs and hard links
-// are kept. Leading "/" and "./" are stripped; an entry or hard-link target
+// the tar (never the host's passwd), modes (setuid too), times, xattrs
+// (except trusted.overlay.*, which would steer overlayfs), device nodes and
+// hard links are kept. A hard link's target must be an earlier non-directory
+// entry of the layer, else InvalidArgument. Leading "/" and "./" are stripped; an entry or hard-link target
 // that leaves the root ("../x") or a path through a symlink fails with
 // InvalidArgument; a malformed archive fails with InvalidArgument.
 Result<UnpackStats> unpackLayer(int tarFd, const std::string& destDir);
