@@ -370,7 +370,7 @@ Result<> ServiceImpl::start(const std::string& ref) {
     (void)mon->send(MsgType::StdinClose);
     e->pendingStdinClose = false;
   }
-  readers_.emplace_back([this, e, mon] { readerLoop(e, mon); });
+  spawnReaderLocked(e, mon);
   json attrs = eventAttrs(*e);
   e->busy = false;
   unbusy.dismiss();
@@ -378,6 +378,16 @@ Result<> ServiceImpl::start(const std::string& ref) {
   lk.unlock();
   emit_("container", "start", c.id, attrs);
   return {};
+}
+
+void ServiceImpl::spawnReaderLocked(std::shared_ptr<Entry> e, std::shared_ptr<MonitorConn> mon) {
+  readersRunning_++;
+  std::thread([this, e, mon] {
+    readerLoop(e, mon);
+    std::lock_guard lk(mu_);
+    readersRunning_--;
+    cv_.notify_all();
+  }).detach();
 }
 
 void ServiceImpl::readerLoop(std::shared_ptr<Entry> e, std::shared_ptr<MonitorConn> mon) {
@@ -681,7 +691,7 @@ Result<> ServiceImpl::restore() {
       if (mon->send(MsgType::Hello)) {
         std::lock_guard lk(mu_);
         e->mon = mon;
-        readers_.emplace_back([this, e, mon] { readerLoop(e, mon); });
+        spawnReaderLocked(e, mon);
         log::info("restored container {} (pid {})", e->c.shortId(), e->c.state.pid);
         continue;
       }
@@ -705,20 +715,15 @@ Result<> ServiceImpl::restore() {
 }
 
 void ServiceImpl::shutdown() {
-  std::vector<std::thread> readers;
-  {
-    std::lock_guard lk(mu_);
-    if (stopping_) return;
-    stopping_ = true;
-    for (auto& [id, e] : byId_)
-      if (e->mon) e->mon->shutdown();
-    for (auto& [id, x] : execs_)
-      if (x->mon) x->mon->shutdown();
-    readers.swap(readers_);
-    cv_.notify_all();
-  }
-  for (auto& t : readers)
-    if (t.joinable()) t.join();
+  std::unique_lock lk(mu_);
+  if (stopping_) return;
+  stopping_ = true;
+  for (auto& [id, e] : byId_)
+    if (e->mon) e->mon->shutdown();
+  for (auto& [id, x] : execs_)
+    if (x->mon) x->mon->shutdown();
+  cv_.notify_all();
+  cv_.wait_for(lk, std::chrono::seconds(5), [&] { return readersRunning_ == 0; });
 }
 
 }  // namespace berth::container

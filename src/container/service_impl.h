@@ -91,6 +91,8 @@ class ServiceImpl : public Service {
   Result<> prepareBundle(Entry& e);
   // Reads monitor messages until it goes away; handles Exit.
   void readerLoop(std::shared_ptr<Entry> e, std::shared_ptr<MonitorConn> mon);
+  // Starts readerLoop on a detached thread (mu_ held); shutdown() waits for it.
+  void spawnReaderLocked(std::shared_ptr<Entry> e, std::shared_ptr<MonitorConn> mon);
   void handleExit(const std::shared_ptr<Entry>& e, const nlohmann::json& exitDoc);
   // Waits (mu_ held via lk) until exitSeq > baseline or timeout; true if exited.
   bool waitExitLocked(std::unique_lock<std::mutex>& lk, Entry& e, uint64_t baseline, int timeoutMs);
@@ -109,7 +111,7 @@ class ServiceImpl : public Service {
   std::condition_variable cv_;
   std::map<std::string, std::shared_ptr<Entry>> byId_;
   std::map<std::string, std::shared_ptr<Exec>> execs_;
-  std::vector<std::thread> readers_;
+  int readersRunning_ = 0;  // detached reader threads alive; guarded by mu_
   bool stopping_ = false;
 };
 
