@@ -153,6 +153,47 @@ void registerContainerRoutes(Router& r, Service& svc) {
     (void)svc.logs(*cid, o, *out);
   });
 
+  r.add("GET", id + "/changes", [&svc](Request& req, ResponseWriter& res) {
+    auto ch = svc.changes(req.params[0]);
+    if (!ch) return res.error(ch.error());
+    nlohmann::json out = nlohmann::json::array();
+    for (auto& c : *ch) out.push_back({{"Path", c.path}, {"Kind", int(c.kind)}});
+    res.json(200, out);
+  });
+
+  r.add("GET", id + "/export", [&svc](Request& req, ResponseWriter& res) {
+    std::unique_ptr<StreamWriter> out;
+    auto r = svc.exportRootfs(req.params[0], [&] {
+      out = res.stream(200, "application/octet-stream");
+      return out.get();
+    });
+    if (!r && !res.started()) res.error(r.error());
+  });
+
+  r.add("POST", "/commit", [&svc](Request& req, ResponseWriter& res) {
+    container::CommitOptions o;
+    o.container = req.q("container");
+    o.repo = req.q("repo");
+    o.tag = req.q("tag");
+    o.comment = req.q("comment");
+    o.author = req.q("author");
+    o.changes = req.qAll("changes");
+    o.pause = req.qBool("pause", true);
+    auto body = req.jsonBody();
+    if (!body) return res.error(body.error());
+    o.config = *body;
+    auto img = svc.commit(o);
+    if (!img) return res.error(img.error());
+    res.json(201, {{"Id", *img}});
+  });
+
+  // system df lives here: the container service sees both containers and images.
+  r.add("GET", "/system/df", [&svc](Request&, ResponseWriter& res) {
+    auto df = svc.diskUsage();
+    if (!df) return res.error(df.error());
+    res.json(200, *df);
+  });
+
   r.add("POST", id + "/exec", [&svc](Request& req, ResponseWriter& res) {
     auto body = req.jsonBody();
     if (!body) return res.error(body.error());

@@ -52,6 +52,7 @@ std::vector<Command> containerCommands();  // includes runCommands()
 std::vector<Command> runCommands();
 std::vector<Command> imageCommands();
 std::vector<Command> systemCommands();
+std::vector<Command> changesCommands();  // diff, commit, export, system df
 
 // Shared helpers for command implementations.
 // Prints "Error response from daemon: <msg>" (or the bare message for

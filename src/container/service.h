@@ -13,6 +13,7 @@
 
 #include "api/http.h"
 #include "common/result.h"
+#include "container/changes.h"
 #include "container/model.h"
 #include "image/service.h"
 
@@ -56,6 +57,16 @@ struct LogsOptions {
 using EmitFn = std::function<void(const std::string& type, const std::string& action, const std::string& id,
                                   const nlohmann::json& attributes)>;
 
+// POST /commit parameters.
+struct CommitOptions {
+  std::string container;             // name or id
+  std::string repo, tag;             // both empty: a dangling image
+  std::string comment, author;
+  std::vector<std::string> changes;  // Dockerfile instructions (-c)
+  bool pause = true;                 // accepted; berth does not freeze the container (docs/compat.md)
+  nlohmann::json config;             // the request body: a Config merged over the container's, or null
+};
+
 class Service {
  public:
   virtual ~Service() = default;
@@ -97,6 +108,17 @@ class Service {
   virtual Result<> execStart(const std::string& execId, bool detach, api::RawStream* stream) = 0;
   virtual Result<nlohmann::json> execInspect(const std::string& execId) = 0;
   virtual Result<> execResize(const std::string& execId, int height, int width) = 0;
+
+  // docker diff: the container's filesystem changes (changes.h).
+  virtual Result<std::vector<Change>> changes(const std::string& ref) = 0;
+  // docker commit: a new image from the container's changes. Returns its id.
+  virtual Result<std::string> commit(const CommitOptions& opts) = 0;
+  // docker export: resolves ref, then calls open() (which starts the
+  // response) and writes the merged root filesystem as a tar to it.
+  virtual Result<> exportRootfs(const std::string& ref, const std::function<api::StreamWriter*()>& open) = 0;
+  // GET /system/df: images (with container counts), containers (with
+  // SizeRw), LayersSize.
+  virtual Result<nlohmann::json> diskUsage() = 0;
 
   // For the image service's rmi / prune checks.
   virtual std::vector<image::ImageUser> imageUsers(const std::string& imageId) = 0;

@@ -72,6 +72,11 @@ class ServiceImpl : public Service {
   Result<> execStart(const std::string& execId, bool detach, api::RawStream* stream) override;
   Result<nlohmann::json> execInspect(const std::string& execId) override;
   Result<> execResize(const std::string& execId, int height, int width) override;
+  // service_changes.cpp: diff, commit, export, system df.
+  Result<std::vector<Change>> changes(const std::string& ref) override;
+  Result<std::string> commit(const CommitOptions& opts) override;
+  Result<> exportRootfs(const std::string& ref, const std::function<api::StreamWriter*()>& open) override;
+  Result<nlohmann::json> diskUsage() override;
   std::vector<image::ImageUser> imageUsers(const std::string& imageId) override;
   Counts counts() override;
   Result<> restore() override;

@@ -175,8 +175,20 @@ class Service final : public ImageService {
   Result<PruneReport> prune(const ListFilters& filters) override;
   Result<std::vector<std::string>> layerDirs(const std::string& imageId) override;
   Result<> garbageCollect() override;
+  Result<std::string> commitLayer(const std::string& parentId, json config, const std::string& repoTag,
+                                  const std::function<Result<>(const LayerSink&)>& writeLayer) override;
+  Result<int64_t> layersSize() override;
 
  private:
+  // The layer fill() writes (uncompressed) on top of parentId's layers
+  // ("" = none) + the image config cfg (rootfs filled in) + ref.
+  Result<std::string> addLayerImage(const std::string& parentId, json cfg, const std::optional<Reference>& ref,
+                                    const std::function<Result<>(content::Writer&)>& fill);
+  // With writeMu_ held: makes sure snapshot chainId exists (unpacking the
+  // uncompressed layer tar that w holds unless a row and the snapshot
+  // already exist) and commits w as the blob of its own digest (the diff
+  // id). Returns the unpacked size.
+  Result<int64_t> storeLayerLocked(content::Writer& w, const std::string& chainId);
   Result<> ready() const {
     if (initError_) return std::unexpected(*initError_);
     return {};
@@ -341,32 +353,16 @@ Result<std::vector<RefEntry>> Service::refsOf(const std::string& id) {
 
 // ---- import ----
 
-Result<std::string> Service::importImage(api::BodyReader& tarball, const std::string& repoTag,
-                                         const std::vector<std::string>& changes, const std::string& message) {
-  TRY(ready());
-  std::optional<Reference> ref;
-  if (!repoTag.empty()) {
-    TRY_ASSIGN(Reference r, parseReference(repoTag));
-    if (!r.digest.empty()) return makeError(Code::InvalidArgument, "cannot import digest reference");
-    ref = withDefaultTag(r);
-  }
-  TRY_ASSIGN(json containerConfig, applyChanges(json::object(), changes));
-
-  // Body -> uncompressed layer tar in content/ingest, hashed on the way (diff id).
-  TRY_ASSIGN(content::Writer w, content_.ingest());
-  TRY(decompressInto(tarball, w));
+Result<int64_t> Service::storeLayerLocked(content::Writer& w, const std::string& chainId) {
   const std::string diffId = w.digest();
   const int64_t tarSize = w.size();
-  const std::string chainId = diffId;  // single layer
-
-  std::lock_guard lk(writeMu_);
-  int64_t layerSize = 0;
   std::optional<int64_t> known;
   {
     TRY_ASSIGN(auto s, db_.query("SELECT size FROM layers WHERE chain_id = ?", chainId));
     TRY_ASSIGN(bool row, s.step());
     if (row) known = s.colInt(0);
   }
+  int64_t layerSize = 0;
   if (known && snaps_.exists(chainId)) {
     layerSize = *known;
   } else {
@@ -377,7 +373,19 @@ Result<std::string> Service::importImage(api::BodyReader& tarball, const std::st
     layerSize = applied->stats.size;
   }
   TRY(w.commit(diffId, tarSize));
+  return layerSize;
+}
 
+Result<std::string> Service::importImage(api::BodyReader& tarball, const std::string& repoTag,
+                                         const std::vector<std::string>& changes, const std::string& message) {
+  TRY(ready());
+  std::optional<Reference> ref;
+  if (!repoTag.empty()) {
+    TRY_ASSIGN(Reference r, parseReference(repoTag));
+    if (!r.digest.empty()) return makeError(Code::InvalidArgument, "cannot import digest reference");
+    ref = withDefaultTag(r);
+  }
+  TRY_ASSIGN(json containerConfig, applyChanges(json::object(), changes));
   std::string comment = message.empty() ? "Imported from -" : message;
   std::string created = formatRfc3339Nano(nowNanos());
   json cfg = {
@@ -386,28 +394,102 @@ Result<std::string> Service::importImage(api::BodyReader& tarball, const std::st
       {"created", created},
       {"comment", comment},
       {"config", containerConfig},
-      {"rootfs", {{"type", "layers"}, {"diff_ids", json::array({diffId})}}},
       {"history", json::array({{{"created", created}, {"comment", comment}}})},
   };
+  // Body -> uncompressed layer tar in content/ingest, hashed on the way (diff id).
+  return addLayerImage("", std::move(cfg), ref, [&](content::Writer& w) { return decompressInto(tarball, w); });
+}
+
+Result<std::string> Service::commitLayer(const std::string& parentId, json config, const std::string& repoTag,
+                                         const std::function<Result<>(const LayerSink&)>& writeLayer) {
+  TRY(ready());
+  std::optional<Reference> ref;
+  if (!repoTag.empty()) {
+    TRY_ASSIGN(Reference r, parseReference(repoTag));
+    if (!r.digest.empty()) return makeError(Code::InvalidArgument, "refusing to create a tag with a digest reference");
+    ref = withDefaultTag(r);
+  }
+  return addLayerImage(parentId, std::move(config), ref, [&](content::Writer& w) {
+    return writeLayer([&](const void* data, size_t n) { return w.write(data, n); });
+  });
+}
+
+Result<int64_t> Service::layersSize() {
+  TRY(ready());
+  TRY_ASSIGN(auto s, db_.prepare("SELECT COALESCE(SUM(size), 0) FROM layers"));
+  TRY_ASSIGN(bool row, s.step());
+  return row ? s.colInt(0) : int64_t(0);
+}
+
+// The one "add a layer + write an image" path of import and commit.
+Result<std::string> Service::addLayerImage(const std::string& parentId, json cfg, const std::optional<Reference>& ref,
+                                           const std::function<Result<>(content::Writer&)>& fill) {
+  TRY_ASSIGN(content::Writer w, content_.ingest());
+  TRY(fill(w));
+  const std::string diffId = w.digest();
+  const int64_t tarSize = w.size();
+
+  std::lock_guard lk(writeMu_);
+  // The parent's layers (bottom first), also when only a container still names it.
+  struct ParentLayer {
+    std::string chainId, diffId, blob, mediaType;
+    int64_t size = 0;
+  };
+  std::vector<ParentLayer> parents;
+  bool parentImage = false;
+  if (!parentId.empty()) {
+    TRY_ASSIGN(parentImage, imageExists(parentId));
+    TRY_ASSIGN(auto s, db_.query("SELECT l.chain_id, l.diff_id, l.blob_digest, l.media_type, l.size FROM image_layers il "
+                                 "JOIN layers l ON l.chain_id = il.chain_id WHERE il.image_id = ? ORDER BY il.idx",
+                                 parentId));
+    for (;;) {
+      TRY_ASSIGN(bool row, s.step());
+      if (!row) break;
+      parents.push_back(ParentLayer{s.colText(0), s.colText(1), s.colText(2), s.colText(3), s.colInt(4)});
+    }
+  }
+  const std::string chainId = parents.empty() ? diffId : sha256Digest(parents.back().chainId + " " + diffId);
+  TRY_ASSIGN(int64_t layerSize, storeLayerLocked(w, chainId));
+
+  json diffIds = json::array();
+  json manifestLayers = json::array();
+  int64_t size = layerSize;
+  for (auto& p : parents) {
+    diffIds.push_back(p.diffId);
+    auto blobSize = content_.size(p.blob);
+    manifestLayers.push_back({{"mediaType", p.mediaType.empty() ? kLayerMediaType : p.mediaType},
+                              {"digest", p.blob},
+                              {"size", blobSize ? *blobSize : int64_t(0)}});
+    size += p.size;
+  }
+  diffIds.push_back(diffId);
+  manifestLayers.push_back({{"mediaType", kLayerMediaType}, {"digest", diffId}, {"size", tarSize}});
+  cfg["rootfs"] = {{"type", "layers"}, {"diff_ids", diffIds}};
   std::string cfgText = cfg.dump();
   TRY_ASSIGN(std::string imageId, content_.put(cfgText));
   json manifest = {
       {"schemaVersion", 2},
       {"mediaType", kManifestMediaType},
       {"config", {{"mediaType", kConfigMediaType}, {"digest", imageId}, {"size", int64_t(cfgText.size())}}},
-      {"layers", json::array({{{"mediaType", kLayerMediaType}, {"digest", diffId}, {"size", tarSize}}})},
+      {"layers", manifestLayers},
   };
   TRY_ASSIGN(std::string manifestDigest, content_.put(manifest.dump()));
 
   int64_t now = nowNanos();
+  const std::string parentChain = parents.empty() ? "" : parents.back().chainId;
   TRY(db_.transaction([&]() -> Result<> {
     TRY(db_.run("INSERT OR IGNORE INTO layers(chain_id, diff_id, parent, size, blob_digest, media_type, created) "
-                "VALUES(?, ?, '', ?, ?, ?, ?)",
-                chainId, diffId, layerSize, diffId, kLayerMediaType, now));
+                "VALUES(?, ?, ?, ?, ?, ?, ?)",
+                chainId, diffId, parentChain, layerSize, diffId, kLayerMediaType, now));
     TRY(db_.run("INSERT OR IGNORE INTO images(id, config, labels, created, size, parent, manifest_digest, "
-                "last_tag_time, added) VALUES(?, ?, ?, ?, ?, '', ?, 0, ?)",
-                imageId, cfgText, labelsText(cfg), parseCreated(cfg), layerSize, manifestDigest, now));
-    TRY(db_.run("INSERT OR REPLACE INTO image_layers(image_id, idx, chain_id) VALUES(?, 0, ?)", imageId, chainId));
+                "last_tag_time, added) VALUES(?, ?, ?, ?, ?, ?, ?, 0, ?)",
+                imageId, cfgText, labelsText(cfg), parseCreated(cfg), size, parentImage ? parentId : std::string(),
+                manifestDigest, now));
+    for (size_t i = 0; i < parents.size(); i++)
+      TRY(db_.run("INSERT OR REPLACE INTO image_layers(image_id, idx, chain_id) VALUES(?, ?, ?)", imageId,
+                  int64_t(i), parents[i].chainId));
+    TRY(db_.run("INSERT OR REPLACE INTO image_layers(image_id, idx, chain_id) VALUES(?, ?, ?)", imageId,
+                int64_t(parents.size()), chainId));
     if (ref) {
       TRY(db_.run("INSERT INTO tags(ref, image_id, created) VALUES(?1, ?2, ?3) "
                   "ON CONFLICT(ref) DO UPDATE SET image_id = ?2, created = ?3",

@@ -129,12 +129,25 @@ class ImageService {
   // docker image prune: filters dangling (default true: only untagged
   // images; false: every image no container uses), until, label, label!.
   virtual Result<PruneReport> prune(const ListFilters& filters) = 0;
-
   // ---- used by the container service ----
 
   // Overlay lowerdirs (topmost first) of an image id, also after the image
   // was force-deleted while a row in containers still names it.
   virtual Result<std::vector<std::string>> layerDirs(const std::string& imageId) = 0;
+  // docker commit: writeLayer produces an uncompressed layer tar through
+  // its sink; it is stored like an imported layer on top of the layers of
+  // parentId (the container's image; its layers exist even after rmi -f).
+  // config is the new image config ("config", "history", "container", ...);
+  // "rootfs" is filled in here, "parent" is parentId when that image still
+  // exists. repoTag "" = dangling. Returns the new image id.
+  using LayerSink = std::function<Result<>(const void* data, size_t n)>;
+  virtual Result<std::string> commitLayer(const std::string& parentId, json config, const std::string& repoTag,
+                                          const std::function<Result<>(const LayerSink&)>& writeLayer) {
+    (void)parentId, (void)config, (void)repoTag, (void)writeLayer;
+    return makeError(Code::Internal, "commit is not supported");
+  }
+  // system df LayersSize: unpacked bytes of every layer, each counted once.
+  virtual Result<int64_t> layersSize() { return int64_t(0); }
   // Drops layers no image and no container (containers.image_id) needs,
   // with their snapshots and blobs, and snapshot directories nothing
   // references. Call at startup and after removing a container.

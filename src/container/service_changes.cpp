@@ -1,0 +1,172 @@
+// diff, commit, export and system df (engine-api.md §6.3, §2.5): the
+// container's upper dir read in user space (changes.h), never a mount.
+
+#include <map>
+
+#include "common/util.h"
+#include "container/service_impl.h"
+#include "image/config.h"
+
+namespace berth::container {
+
+using json = nlohmann::json;
+
+namespace {
+
+struct Snapshot {
+  Container c;
+  json attrs;
+};
+
+// A Config from the commit body over the container's: set keys win, like
+// Docker's merge of the user config (zero values keep the container's).
+void mergeConfig(json& into, const json& user) {
+  if (!user.is_object()) return;
+  for (auto& [k, v] : user.items()) {
+    if (v.is_null() || (v.is_string() && v.get<std::string>().empty()) || (v.is_array() && v.empty()) ||
+        (v.is_object() && v.empty()) || (v.is_boolean() && !v.get<bool>()) || (v.is_number() && v == 0))
+      continue;
+    into[k] = v;
+  }
+}
+
+}  // namespace
+
+Result<std::vector<Change>> ServiceImpl::changes(const std::string& ref) {
+  std::string id, imageId;
+  {
+    std::lock_guard lk(mu_);
+    TRY_ASSIGN(auto e, getLocked(ref));
+    id = e->c.id;
+    imageId = e->c.imageId;
+  }
+  TRY_ASSIGN(auto lowers, images_.layerDirs(imageId));
+  return computeChanges(dirOf(id) + "/upper", lowers);
+}
+
+Result<std::string> ServiceImpl::commit(const CommitOptions& o) {
+  Snapshot s;
+  {
+    std::lock_guard lk(mu_);
+    TRY_ASSIGN(auto e, getLocked(o.container));
+    s.c = e->c;
+    s.attrs = eventAttrs(*e);
+  }
+  const Container& c = s.c;
+  if (o.repo.empty() && !o.tag.empty()) return makeError(Code::InvalidArgument, "invalid reference format");
+  std::string repoTag = o.repo.empty() ? "" : o.tag.empty() ? o.repo : o.repo + ":" + o.tag;
+
+  json newConfig = c.config;
+  mergeConfig(newConfig, o.config);
+  TRY_ASSIGN(newConfig, image::applyChanges(std::move(newConfig), o.changes));
+
+  json cfg = json::object();
+  if (auto base = images_.resolve(c.imageId)) cfg = base->config;
+  if (!cfg.is_object()) cfg = json::object();
+  cfg.erase("rootfs");
+  if (!cfg.contains("architecture")) cfg["architecture"] = "amd64";
+  if (!cfg.contains("os")) cfg["os"] = "linux";
+  std::string created = formatRfc3339Nano(nowNanos());
+  std::string createdBy = c.path;
+  for (auto& a : c.args) createdBy += " " + a;
+  cfg["created"] = created;
+  cfg["config"] = newConfig;
+  cfg["container"] = c.id;
+  cfg["container_config"] = c.config;
+  cfg["parent"] = c.imageId;
+  cfg["comment"] = o.comment;
+  if (o.author.empty()) {
+    cfg.erase("author");
+  } else {
+    cfg["author"] = o.author;
+  }
+  json h = {{"created", created}, {"created_by", createdBy}};
+  if (!o.author.empty()) h["author"] = o.author;
+  if (!o.comment.empty()) h["comment"] = o.comment;
+  if (!cfg.contains("history") || !cfg["history"].is_array()) cfg["history"] = json::array();
+  cfg["history"].push_back(h);
+
+  TRY_ASSIGN(auto lowers, images_.layerDirs(c.imageId));
+  std::string upper = dirOf(c.id) + "/upper";
+  TRY_ASSIGN(auto list, computeChanges(upper, lowers));
+  TRY_ASSIGN(std::string imageId,
+             images_.commitLayer(c.imageId, std::move(cfg), repoTag, [&](const image::ImageService::LayerSink& sink) {
+               std::optional<Error> sinkErr;
+               auto r = writeLayerTar(upper, list, [&](const void* d, size_t n) {
+                 auto w = sink(d, n);
+                 if (!w) sinkErr = w.error();
+                 return bool(w);
+               });
+               if (!r && sinkErr) return Result<>(std::unexpected(*sinkErr));
+               return r;
+             }));
+  json attrs = s.attrs;
+  attrs["comment"] = o.comment;
+  attrs["imageID"] = imageId;
+  attrs["imageRef"] = repoTag;
+  emit_("container", "commit", c.id, attrs);
+  return imageId;
+}
+
+Result<> ServiceImpl::exportRootfs(const std::string& ref, const std::function<api::StreamWriter*()>& open) {
+  std::string id, imageId;
+  {
+    std::lock_guard lk(mu_);
+    TRY_ASSIGN(auto e, getLocked(ref));
+    id = e->c.id;
+    imageId = e->c.imageId;
+  }
+  TRY_ASSIGN(auto lowers, images_.layerDirs(imageId));
+  api::StreamWriter* out = open();
+  if (!out) return makeError(Code::Cancelled, "client went away");
+  std::string chunk;
+  chunk.reserve(1 << 17);
+  auto r = writeMergedTar(dirOf(id) + "/upper", lowers, [&](const void* d, size_t n) {
+    chunk.append(static_cast<const char*>(d), n);
+    if (chunk.size() < (1 << 17)) return true;
+    bool ok = out->write(chunk);
+    chunk.clear();
+    return ok;
+  });
+  if (r && !chunk.empty() && !out->write(chunk)) return makeError(Code::Cancelled, "client went away");
+  return r;
+}
+
+Result<json> ServiceImpl::diskUsage() {
+  TRY_ASSIGN(int64_t layersSize, images_.layersSize());
+  TRY_ASSIGN(auto imgs, images_.list(true, {}));
+  std::map<std::string, int> users;
+  json containers = json::array();
+  {
+    std::lock_guard lk(mu_);
+    std::vector<std::shared_ptr<Entry>> entries;
+    for (auto& [id, e] : byId_)
+      if (!e->removed) entries.push_back(e);
+    std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a->c.created > b->c.created; });
+    for (auto& e : entries) {
+      users[e->c.imageId]++;
+      containers.push_back(summaryJson(*e, true));
+    }
+  }
+  json images = json::array();
+  auto orNull = [](const std::vector<std::string>& v) { return v.empty() ? json(nullptr) : json(v); };
+  for (auto& s : imgs) {
+    images.push_back({{"Containers", users.count(s.id) ? users[s.id] : 0},
+                      {"Created", s.created / 1000000000},
+                      {"Id", s.id},
+                      {"Labels", s.labels},
+                      {"ParentId", s.parentId},
+                      {"RepoDigests", orNull(s.repoDigests)},
+                      {"RepoTags", orNull(s.repoTags)},
+                      {"SharedSize", 0},
+                      {"Size", s.size},
+                      {"VirtualSize", s.size}});
+  }
+  return json{{"LayersSize", layersSize},
+              {"Images", images},
+              {"Containers", containers},
+              {"Volumes", json::array()},
+              {"BuildCache", json::array()}};
+}
+
+}  // namespace berth::container
