@@ -9,7 +9,8 @@
 #   - `run --rm busybox true` end to end through build/bin/berth and through
 #     the docker CLI (median, p10, p90 of RUNS runs, default 20, after 2
 #     warm-up runs);
-#   - berthd's idle RSS (VmRSS after start-up + one import, idle for 1 s);
+#   - berthd's idle RSS (VmRSS after start-up + one import, idle for 3 s:
+#     berthd trims start-up pages after 2 s without requests);
 #   - one berth-monitor's RSS while its container runs `sleep`;
 # and, when a dockerd answers on /var/run/docker.sock, the same run through
 # the docker CLI against it (the busybox rootfs is imported there under a
@@ -78,7 +79,7 @@ mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }
 
 echo "bench: private berthd from $BERTH_BIN_DIR, $RUNS runs each" >&2
 e2e_setup_file || { echo "bench: berthd did not start" >&2; exit 1; }
-sleep 1
+sleep 3
 berthd_rss=$(rss_kb "$(berthd_pid)")
 
 # one monitor, idle, with its container asleep
