@@ -10,8 +10,10 @@
 
 #include <cctype>
 #include <cstring>
+#include <limits>
 
 #include "common/fd.h"
+#include <fmt/core.h>
 
 namespace berth {
 
@@ -223,6 +225,25 @@ std::string toLower(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = char(tolower((unsigned char)c));
   return out;
+}
+
+std::string humanDurationNanos(int64_t nanos) {
+  constexpr int64_t kSecond = 1000000000LL, kMinute = 60 * kSecond, kHour = 60 * kMinute;
+  int64_t seconds = nanos / kSecond;
+  if (seconds < 1) return "Less than a second";
+  if (seconds == 1) return "1 second";
+  if (seconds < 60) return fmt::format("{} seconds", seconds);
+  int64_t minutes = nanos / kMinute;
+  if (minutes == 1) return "About a minute";
+  if (minutes < 60) return fmt::format("{} minutes", minutes);
+  int64_t hours = nanos > std::numeric_limits<int64_t>::max() - kHour / 2 ? nanos / kHour
+                                                                           : (nanos + kHour / 2) / kHour;
+  if (hours == 1) return "About an hour";
+  if (hours < 48) return fmt::format("{} hours", hours);
+  if (hours < 24 * 7 * 2) return fmt::format("{} days", hours / 24);
+  if (hours < 24 * 30 * 2) return fmt::format("{} weeks", hours / 24 / 7);
+  if (hours < 24 * 365 * 2) return fmt::format("{} months", hours / 24 / 30);
+  return fmt::format("{} years", nanos / kHour / 24 / 365);
 }
 
 bool parseBool(std::string_view s) {

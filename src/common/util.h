@@ -38,6 +38,11 @@ bool endsWith(std::string_view s, std::string_view suffix);
 std::string trim(std::string_view s);
 std::string toLower(std::string_view s);
 
+// go-units HumanDuration, as docker prints it ("Less than a second",
+// "N seconds", "About a minute", "N minutes", "About an hour", "N hours",
+// "N days", "N weeks", "N months", "N years"), with its thresholds and rounding.
+std::string humanDurationNanos(int64_t nanos);
+
 // Parses "1", "true", "True" as true; "0", "false", "" as false (engine-api 1.1).
 bool parseBool(std::string_view s);
 

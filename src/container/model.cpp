@@ -1,5 +1,7 @@
 #include "container/model.h"
 
+#include "common/util.h"
+
 namespace berth::container {
 
 const char* stateName(State s) {
@@ -85,21 +87,7 @@ Result<Container> Container::fromRow(const std::string& id, const std::string& n
   return c;
 }
 
-std::string humanDuration(int64_t seconds) {
-  if (seconds < 1) return "Less than a second";
-  if (seconds == 1) return "1 second";
-  if (seconds < 60) return std::to_string(seconds) + " seconds";
-  int64_t minutes = seconds / 60;
-  if (minutes == 1) return "About a minute";
-  if (minutes < 60) return std::to_string(minutes) + " minutes";
-  int64_t hours = int64_t(double(seconds) / 3600.0 + 0.5);
-  if (hours == 1) return "About an hour";
-  if (hours < 48) return std::to_string(hours) + " hours";
-  if (hours < 24 * 7 * 2) return std::to_string(hours / 24) + " days";
-  if (hours < 24 * 30 * 2) return std::to_string(hours / 24 / 7) + " weeks";
-  if (hours < 24 * 365 * 2) return std::to_string(hours / 24 / 30) + " months";
-  return std::to_string(int64_t(double(seconds) / 3600.0 / 24 / 365)) + " years";
-}
+std::string humanDuration(int64_t seconds) { return humanDurationNanos(seconds * 1000000000LL); }
 
 std::string statusText(const ContainerState& s, int64_t now) {
   auto ago = [&](int64_t t) { return humanDuration((now - t) / 1000000000); };

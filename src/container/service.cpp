@@ -421,18 +421,23 @@ void ServiceImpl::readerLoop(std::shared_ptr<Entry> e, std::shared_ptr<MonitorCo
     if (stopping_ || e->mon != mon) return;
   }
   // The monitor may have written exit.json before dying.
+  handleExit(e, recordedExit(e->c.id, "container monitor exited unexpectedly"));
+}
+
+json ServiceImpl::recordedExit(const std::string& id, const std::string& fallbackError) {
   json doc = json::object();
-  if (auto f = readFile(dirOf(e->c.id) + "/exit.json")) {
+  if (auto f = readFile(dirOf(id) + "/exit.json")) {
     try {
       doc = json::parse(*f);
     } catch (...) {
     }
   }
+  if (!doc.is_object()) doc = json::object();
   if (!doc.contains("ExitCode")) {
     doc["ExitCode"] = 255;
-    doc["Error"] = "container monitor exited unexpectedly";
+    doc["Error"] = fallbackError;
   }
-  handleExit(e, doc);
+  return doc;
 }
 
 void ServiceImpl::handleExit(const std::shared_ptr<Entry>& e, const json& doc) {
@@ -697,17 +702,7 @@ Result<> ServiceImpl::restore() {
       }
     }
     // The monitor is gone: take the exit it recorded.
-    json doc = json::object();
-    if (auto f = readFile(dirOf(e->c.id) + "/exit.json")) {
-      try {
-        doc = json::parse(*f);
-      } catch (...) {
-      }
-    }
-    if (!doc.contains("ExitCode")) {
-      doc["ExitCode"] = 255;
-      doc["Error"] = "container monitor is gone";
-    }
+    json doc = recordedExit(e->c.id, "container monitor is gone");
     log::info("container {} exited while the daemon was down (code {})", e->c.shortId(), doc.value("ExitCode", 255));
     handleExit(e, doc);
   }

@@ -99,6 +99,8 @@ class ServiceImpl : public Service {
   // Starts readerLoop on a detached thread (mu_ held); shutdown() waits for it.
   void spawnReaderLocked(std::shared_ptr<Entry> e, std::shared_ptr<MonitorConn> mon);
   void handleExit(const std::shared_ptr<Entry>& e, const nlohmann::json& exitDoc);
+  // The exit.json a monitor left, or ExitCode 255 with fallbackError.
+  nlohmann::json recordedExit(const std::string& id, const std::string& fallbackError);
   // Waits (mu_ held via lk) until exitSeq > baseline or timeout; true if exited.
   bool waitExitLocked(std::unique_lock<std::mutex>& lk, Entry& e, uint64_t baseline, int timeoutMs);
   Result<> removeLocked(std::unique_lock<std::mutex>& lk, std::shared_ptr<Entry> e);

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/result.h"
+#include "common/util.h"
 
 namespace berth::cli::format {
 
@@ -29,7 +30,7 @@ Result<int64_t> ramInBytes(std::string_view s);
 // "Less than a second", "1 second", "N seconds", "About a minute",
 // "N minutes", "About an hour", "N hours", "N days", "N weeks", "N months",
 // "N years", with go-units' thresholds and rounding.
-std::string humanDurationNanos(int64_t nanos);
+using berth::humanDurationNanos;  // common/util.h
 inline std::string humanDuration(int64_t seconds) { return humanDurationNanos(seconds * 1000000000LL); }
 // docker's CREATED column: HumanDuration(now - created) + " ago".
 inline std::string timeAgo(int64_t unixSeconds, int64_t nowUnixSeconds) {
