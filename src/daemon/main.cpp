@@ -1,6 +1,7 @@
 // berthd: the composition root. Parses flags and daemon.json, builds the
 // object graph, serves the Engine API until SIGTERM/SIGINT.
 
+#include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -159,6 +160,16 @@ int main(int argc, char** argv) {
   trimCv.notify_all();
   trimmer.join();
   containers->shutdown();
+  // The cgroup parent goes too when no container is left in it (rmdir
+  // refuses a non-empty cgroup, so running containers keep theirs).
+  if (DIR* d = ::opendir("/sys/fs/cgroup")) {
+    while (dirent* ent = ::readdir(d)) {
+      if (ent->d_name[0] == '.') continue;
+      std::string dir = std::string("/sys/fs/cgroup/") + ent->d_name + "/" + cfg.cgroupParent;
+      ::rmdir(dir.c_str());
+    }
+    ::closedir(d);
+  }
   if (!cfg.pidfile.empty()) ::unlink(cfg.pidfile.c_str());
   ::unlink(sock.c_str());
   sigThread.join();
