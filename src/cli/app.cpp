@@ -247,6 +247,22 @@ int runApp(const AppEnv& env) {
 
 void printError(Context& ctx, const Error& e) { writeFd(ctx.err, e.message + "\n"); }
 
+std::unique_ptr<Connection> openGetStream(Context& ctx, const std::string& path, std::string_view what) {
+  auto s = ctx.client.stream("GET", path);
+  if (!s) {
+    printError(ctx, s.error());
+    return nullptr;
+  }
+  auto& [conn, head] = *s;
+  if (head.status != 200) {
+    auto b = conn->readAllBody();
+    head.body = b ? *b : "";
+    err(ctx, "Error response from daemon: " + daemonMessage(head, "GET", what) + "\n");
+    return nullptr;
+  }
+  return std::move(conn);
+}
+
 void out(Context& ctx, std::string_view s) { writeFd(ctx.out, s); }
 void err(Context& ctx, std::string_view s) { writeFd(ctx.err, s); }
 

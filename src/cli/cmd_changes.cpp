@@ -81,18 +81,8 @@ int cmdExport(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
       return 1;
     }
   }
-  auto s = ctx.client.stream("GET", "/containers/" + urlEncode(args[0]) + "/export");
-  if (!s) {
-    printError(ctx, s.error());
-    return 1;
-  }
-  auto& [conn, head] = *s;
-  if (head.status != 200) {
-    auto b = conn->readAllBody();
-    head.body = b ? *b : "";
-    err(ctx, "Error response from daemon: " + daemonMessage(head, "GET", "/containers/export") + "\n");
-    return 1;
-  }
+  auto conn = openGetStream(ctx, "/containers/" + urlEncode(args[0]) + "/export", "/containers/export");
+  if (!conn) return 1;
   if (!file.empty()) {
     owned.reset(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!owned) {

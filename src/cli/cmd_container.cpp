@@ -139,18 +139,8 @@ int cmdLogs(Context& ctx, const FlagSet& f, const std::vector<std::string>& args
     }
     q.add("until", *ts);
   }
-  auto s = ctx.client.stream("GET", "/containers/" + id + "/logs" + q.str());
-  if (!s) {
-    printError(ctx, s.error());
-    return 1;
-  }
-  auto& [conn, head] = *s;
-  if (head.status != 200) {
-    auto b = conn->readAllBody();
-    head.body = b ? *b : "";
-    err(ctx, "Error response from daemon: " + daemonMessage(head, "GET", "logs") + "\n");
-    return 1;
-  }
+  auto conn = openGetStream(ctx, "/containers/" + id + "/logs" + q.str(), "logs");
+  if (!conn) return 1;
   auto c = copyLogStream(*conn, tty, ctx.out, ctx.err);
   if (!c) {
     printError(ctx, c.error());

@@ -58,6 +58,10 @@ std::vector<Command> changesCommands();  // diff, commit, export, system df
 // Prints "Error response from daemon: <msg>" (or the bare message for
 // transport errors) to ctx.err.
 void printError(Context& ctx, const Error& e);
+// GET path on its own connection for a streamed body (logs, export). A
+// transport error or a non-200 answer is printed like docker does and
+// nullptr comes back.
+std::unique_ptr<Connection> openGetStream(Context& ctx, const std::string& path, std::string_view what);
 // The docker --format help text.
 std::string formatFlagHelp(bool withTable);
 // POST /images/create?fromImage=&tag= and renders the JSON-lines progress

@@ -23,11 +23,6 @@ using runtime::LaunchPlan;
 
 namespace {
 
-void logError(std::string_view msg) {
-  std::string line = fmt::format("berth-monitor: {}\n", msg);
-  (void)!::write(2, line.data(), line.size());
-}
-
 int failStart(Session& s, Stage stage, const Error& e) {
   logError(e.message);
   s.broadcast(MsgType::StartError, encodeStartError(stage, e.err, e.message));

@@ -27,11 +27,6 @@ using runtime::LaunchPlan;
 
 namespace {
 
-void logError(std::string_view msg) {
-  std::string line = fmt::format("berth-monitor: {}\n", msg);
-  (void)!::write(2, line.data(), line.size());
-}
-
 // Adds fd 3 as the first client when berthd passed one.
 void adoptFd3(Session& s) {
   int type = 0;
@@ -64,28 +59,6 @@ int nsFlag(const std::string& type) {
   if (type == "cgroup") return CLONE_NEWCGROUP;
   if (type == "user") return CLONE_NEWUSER;
   return 0;
-}
-
-// Atomic replace (temp + rename) without fsync. state.json and exit.json
-// describe processes that cannot outlive a host crash, so only atomicity
-// against a crash of berthd / the monitor matters; the fsyncs of
-// writeFileAtomic cost 10-80 ms on this disk, on the start and exit paths.
-Result<> replaceFile(const std::string& path, std::string_view data) {
-  std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd) return sysError(errno, "create {}", tmp);
-  if (::write(fd.get(), data.data(), data.size()) != ssize_t(data.size())) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return sysError(e, "write {}", tmp);
-  }
-  fd.reset();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    ::unlink(tmp.c_str());
-    return sysError(e, "rename {}", path);
-  }
-  return {};
 }
 
 }  // namespace
@@ -183,7 +156,7 @@ int runContainer(const RunOptions& o) {
   if (auto f = launch->release()) return abort(f->stage, Error{Code::Internal, f->err, f->message});
   // While the child sets up its root: state.json and the log file.
   int64_t startedAt = nowNanos();
-  auto st = replaceFile(o.bundle + "/state.json",
+  auto st = writeFileReplace(o.bundle + "/state.json",
                         fmt::format(R"({{"Pid":{},"MonitorPid":{},"StartedAt":{}}})", pid, ::getpid(), startedAt));
   if (!st) logError(st.error().message);
   std::optional<JsonLogWriter> log;
@@ -207,7 +180,7 @@ int runContainer(const RunOptions& o) {
   int status = session.runUntilExit();
   bool oom = cg->oomKilled();
   std::string exit = exitJson(status, oom, startedAt, session.finishedAt(), pid);
-  if (auto r = replaceFile(o.bundle + "/exit.json", exit); !r) logError(r.error().message);
+  if (auto r = writeFileReplace(o.bundle + "/exit.json", exit); !r) logError(r.error().message);
   // Exit goes out now; the sockets close (EOF) only once the mount
   // namespace and the cgroup are gone, so EOF means "fully cleaned up".
   session.broadcast(MsgType::Exit, exit);

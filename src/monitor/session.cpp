@@ -345,4 +345,9 @@ void Session::finish(const std::string& exitJson, int timeoutMs) {
   }
 }
 
+void logError(std::string_view msg) {
+  std::string line = fmt::format("berth-monitor: {}\n", msg);
+  (void)!::write(2, line.data(), line.size());
+}
+
 }  // namespace berth::monitor

@@ -87,4 +87,8 @@ class Session {
   std::string exitJson_;
 };
 
+// One line "berth-monitor: <msg>" on stderr (berthd points it at the
+// container's monitor.log).
+void logError(std::string_view msg);
+
 }  // namespace berth::monitor
