@@ -225,6 +225,44 @@ void createImage(image::ImageService& svc, const image::EmitFn& emit, Request& r
   s->writeJsonLine({{"status", *id}});
 }
 
+void saveImages(image::ImageService& svc, const std::vector<std::string>& names, ResponseWriter& w) {
+  if (names.empty()) return w.error(Error{Code::InvalidArgument, 0, "no image names given"});
+  std::unique_ptr<StreamWriter> out;
+  auto r = svc.save(names, [&]() -> StreamWriter* {
+    out = w.stream(200, "application/x-tar");
+    return out.get();
+  });
+  // After the stream started, an error can only break the stream off.
+  if (!r && !w.started()) w.error(r.error());
+}
+
+void loadImages(image::ImageService& svc, const image::EmitFn& emit, Request& req, ResponseWriter& w) {
+  bool quiet = req.qBool("quiet");
+  std::unique_ptr<StreamWriter> out;
+  auto progress = [&](const std::string& id, int64_t current, int64_t total) {
+    if (quiet) return;
+    if (!out) out = w.stream(200, "application/json");
+    out->writeJsonLine(
+        {{"status", "Loading layer"}, {"progressDetail", {{"current", current}, {"total", total}}}, {"id", id}});
+  };
+  auto loaded = svc.load(*req.body, progress);
+  if (!loaded) {
+    if (!out) return w.error(loaded.error());
+    const std::string& msg = loaded.error().message;
+    out->writeJsonLine({{"errorDetail", {{"message", msg}}}, {"error", msg}});
+    return;
+  }
+  if (!out) out = w.stream(200, "application/json");
+  for (auto& img : *loaded) {
+    if (emit) {
+      for (auto& t : img.repoTags) emit("image", "tag", img.id, labelsAttrs(svc, img.id, t));
+      emit("image", "load", img.id, labelsAttrs(svc, img.id, img.id));
+    }
+    if (img.repoTags.empty()) out->writeJsonLine({{"stream", "Loaded image ID: " + img.id + "\n"}});
+    for (auto& t : img.repoTags) out->writeJsonLine({{"stream", "Loaded image: " + t + "\n"}});
+  }
+}
+
 }  // namespace
 
 void registerImageRoutes(Router& router, image::ImageService& svc, image::EmitFn emit) {
@@ -232,6 +270,11 @@ void registerImageRoutes(Router& router, image::ImageService& svc, image::EmitFn
   router.add("GET", "/images/json", [s](Request& req, ResponseWriter& w) { listImages(*s, req, w); });
   router.add("POST", "/images/prune", [s, emit](Request& req, ResponseWriter& w) { pruneImages(*s, emit, req, w); });
   router.add("POST", "/images/create", [s, emit](Request& req, ResponseWriter& w) { createImage(*s, emit, req, w); });
+  router.add("GET", "/images/get", [s](Request& req, ResponseWriter& w) { saveImages(*s, req.qAll("names"), w); });
+  router.add("POST", "/images/load",
+             [s, emit](Request& req, ResponseWriter& w) { loadImages(*s, emit, req, w); });
+  router.add("GET", "/images/(.+)/get",
+             [s](Request& req, ResponseWriter& w) { saveImages(*s, {req.params[0]}, w); });
   router.add("GET", "/images/(.+)/json", [s](Request& req, ResponseWriter& w) { inspectImage(*s, req, w); });
   router.add("GET", "/images/(.+)/history", [s](Request& req, ResponseWriter& w) { imageHistory(*s, req, w); });
   router.add("POST", "/images/(.+)/tag", [s, emit](Request& req, ResponseWriter& w) { tagImage(*s, emit, req, w); });

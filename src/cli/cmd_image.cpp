@@ -1,4 +1,4 @@
-// Images: ls, inspect, tag, rm, import, pull (engine-api.md §8).
+// Images: ls, inspect, tag, rm, import, save, load, pull (engine-api.md §8).
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -331,6 +331,109 @@ int cmdPull(Context& ctx, const FlagSet& f, const std::vector<std::string>& args
   return 0;
 }
 
+int cmdSave(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
+  std::string output = f.getString("output");
+  if (output.empty() && isTerminal(ctx.out)) {
+    err(ctx, "cowardly refusing to save to a terminal. Use the -o flag or redirect\n");
+    return 1;
+  }
+  Query q;
+  for (auto& a : args) q.add("names", a);
+  auto s = ctx.client.stream("GET", "/images/get" + q.str());
+  if (!s) {
+    printError(ctx, s.error());
+    return 1;
+  }
+  auto& [conn, head] = *s;
+  if (head.status != 200) {
+    auto b = conn->readAllBody();
+    head.body = b ? *b : "";
+    err(ctx, "Error response from daemon: " + daemonMessage(head, "GET", "/images/get") + "\n");
+    return 1;
+  }
+  int fd = ctx.out;
+  UniqueFd file;
+  std::string tmp;
+  if (!output.empty()) {
+    // Like docker: a temp file beside the target, renamed when complete.
+    auto slash = output.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : output.substr(0, slash + 1);
+    tmp = (slash == std::string::npos ? std::string() : dir) + ".docker_temp_" + randomHexId().substr(0, 12);
+    file.reset(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!file) {
+      err(ctx, fmt::format("failed to save image: unable to create temporary file for copying: {}\n",
+                           std::strerror(errno)));
+      return 1;
+    }
+    fd = file.get();
+  }
+  ScopeExit dropTmp([&] {
+    if (!tmp.empty()) ::unlink(tmp.c_str());
+  });
+  std::vector<char> buf(1 << 17);
+  for (;;) {
+    auto n = conn->readBody(buf.data(), buf.size());
+    if (!n) {
+      err(ctx, "failed to save image: " + n.error().message + "\n");
+      return 1;
+    }
+    if (*n == 0) break;
+    std::string_view data(buf.data(), *n);
+    while (!data.empty()) {
+      ssize_t k = ::write(fd, data.data(), data.size());
+      if (k < 0 && errno == EINTR) continue;
+      if (k < 0) {
+        err(ctx, fmt::format("failed to save image: write: {}\n", std::strerror(errno)));
+        return 1;
+      }
+      data.remove_prefix(size_t(k));
+    }
+  }
+  if (!tmp.empty()) {
+    if (::fsync(fd) != 0 || ::rename(tmp.c_str(), output.c_str()) != 0) {
+      err(ctx, fmt::format("failed to save image: {}\n", std::strerror(errno)));
+      return 1;
+    }
+    tmp.clear();
+  }
+  return 0;
+}
+
+int cmdLoad(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
+  std::string input = f.getString("input");
+  int fd = ctx.in;
+  UniqueFd file;
+  if (!input.empty()) {
+    file.reset(::open(input.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!file) {
+      err(ctx, fmt::format("open {}: {}\n", input, std::strerror(errno)));
+      return 1;
+    }
+    fd = file.get();
+  } else if (isTerminal(ctx.in)) {
+    err(ctx, "requested load from stdin, but stdin is empty\n");
+    return 1;
+  }
+  bool quiet = f.getBool("quiet") || !isTerminal(ctx.out);
+  auto s = ctx.client.upload("POST", "/images/load" + Query().add("quiet", quiet ? "1" : "0").str(), fd,
+                             "application/x-tar");
+  if (!s) {
+    printError(ctx, s.error());
+    return 1;
+  }
+  auto& [conn, head] = *s;
+  if (head.status != 200) {
+    err(ctx, *streamError(*conn, head, "/images/load") + "\n");
+    return 1;
+  }
+  auto r = renderProgress(*conn, ctx.out, false, nullptr);
+  if (!r) {
+    err(ctx, r.error().message + "\n");
+    return 1;
+  }
+  return 0;
+}
+
 void flagsImages(FlagSet& f) {
   f.addBool("all", 'a', "Show all images (default hides intermediate images)");
   f.addBool("digests", 0, "Show digests");
@@ -358,6 +461,21 @@ void flagsImport(FlagSet& f) {
   f.addList("change", 'c', "Apply Dockerfile instruction to the created image");
   f.addString("message", 'm', "Set commit message for imported image");
   f.addString("platform", 0, "Set platform if server is multi-platform capable");
+}
+void flagsSave(FlagSet& f) {
+  f.addString("output", 'o', "Write to a file, instead of STDOUT");
+  f.addList("platform", 0,
+            "Save only the given platform(s). Formatted as a comma-separated list of \"os[/arch[/variant]]\" "
+            "(e.g., \"linux/amd64,linux/arm64/v8\")",
+            "strings");
+}
+void flagsLoad(FlagSet& f) {
+  f.addString("input", 'i', "Read from tar archive file, instead of STDIN");
+  f.addList("platform", 0,
+            "Load only the given platform(s). Formatted as a comma-separated list of \"os[/arch[/variant]]\" "
+            "(e.g., \"linux/amd64,linux/arm64/v8\")",
+            "strings");
+  f.addBool("quiet", 'q', "Suppress the load output");
 }
 void flagsPull(FlagSet& f) {
   f.addBool("all-tags", 'a', "Download all tagged images in the repository");
@@ -394,6 +512,11 @@ std::vector<Command> imageCommands() {
   v.push_back({"image", {"import"}, {"import"}, "[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
                "Import the contents from a tarball to create a filesystem image", ArgRule::Range, 1, 2, true,
                flagsImport, cmdImport});
+  v.push_back({"image", {"save"}, {"save"}, "[OPTIONS] IMAGE [IMAGE...]",
+               "Save one or more images to a tar archive (streamed to STDOUT by default)", ArgRule::Min, 1, 0, true,
+               flagsSave, cmdSave});
+  v.push_back({"image", {"load"}, {"load"}, "[OPTIONS]", "Load an image from a tar archive or STDIN", ArgRule::None,
+               0, 0, true, flagsLoad, cmdLoad});
   v.push_back({"image", {"pull"}, {"pull"}, "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry",
                ArgRule::Exact, 1, 0, true, flagsPull, cmdPull});
   return v;

@@ -5,6 +5,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <mutex>
@@ -16,6 +18,7 @@
 #include "common/sha256.h"
 #include "common/util.h"
 #include "content/store.h"
+#include "image/archive.h"
 #include "image/config.h"
 #include "image/reference.h"
 #include "image/service.h"
@@ -173,6 +176,8 @@ class Service final : public ImageService {
   Result<TagResult> tag(const std::string& ref, const std::string& repo, const std::string& tag) override;
   Result<std::vector<DeleteItem>> remove(const std::string& ref, bool force, bool prune) override;
   Result<PruneReport> prune(const ListFilters& filters) override;
+  Result<> save(const std::vector<std::string>& refs, const OpenStreamFn& open) override;
+  Result<std::vector<LoadedImage>> load(api::BodyReader& tar, const LoadProgressFn& progress) override;
   Result<std::vector<std::string>> layerDirs(const std::string& imageId) override;
   Result<> garbageCollect() override;
   Result<std::string> commitLayer(const std::string& parentId, json config, const std::string& repoTag,
@@ -1019,6 +1024,206 @@ Result<PruneReport> Service::prune(const ListFilters& filters) {
     }
   }
   return rep;
+}
+
+// ---- save / load ----
+
+Result<> Service::save(const std::vector<std::string>& refs, const OpenStreamFn& open) {
+  TRY(ready());
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<std::string>> tagsOf;
+  auto add = [&](const std::string& id, const std::string& tag) {
+    if (!tagsOf.count(id)) order.push_back(id);
+    auto& v = tagsOf[id];
+    if (!tag.empty() && std::find(v.begin(), v.end(), tag) == v.end()) v.push_back(tag);
+  };
+  for (auto& ref : refs) {
+    auto parsed = parseReference(ref);
+    if (parsed && parsed->nameOnly() && !(ref.size() == 64 && isHex(ref))) {
+      // A repository name saves every tag of it (moby's tarexport).
+      std::string name = parsed->familiarName();
+      bool any = false;
+      TRY_ASSIGN(auto s, db_.prepare("SELECT ref, image_id FROM tags ORDER BY ref"));
+      for (;;) {
+        TRY_ASSIGN(bool row, s.step());
+        if (!row) break;
+        auto p = parseReference(s.colText(0));
+        if (p && p->familiarName() == name) add(s.colText(1), s.colText(0)), any = true;
+      }
+      if (any) continue;
+    }
+    TRY_ASSIGN(std::string id, resolveId(ref));
+    std::string tag;
+    if (parsed && parsed->digest.empty() && !isImageIdPrefix(id, ref)) tag = withDefaultTag(*parsed).familiarString();
+    add(id, tag);
+  }
+  std::vector<archive::SaveImage> images;
+  for (auto& id : order) {
+    archive::SaveImage img;
+    img.repoTags = tagsOf[id];
+    {
+      TRY_ASSIGN(auto s, db_.query("SELECT config FROM images WHERE id = ?", id));
+      TRY_ASSIGN(bool row, s.step());
+      if (!row) return noSuchImage(id);
+      img.configText = s.colText(0);
+    }
+    TRY_ASSIGN(auto s, db_.query("SELECT l.blob_digest, l.media_type FROM image_layers il "
+                                 "JOIN layers l ON l.chain_id = il.chain_id WHERE il.image_id = ? ORDER BY il.idx",
+                                 id));
+    for (;;) {
+      TRY_ASSIGN(bool row, s.step());
+      if (!row) break;
+      archive::SaveImage::Layer l;
+      l.digest = s.colText(0);
+      l.mediaType = s.colText(1).empty() ? kLayerMediaType : s.colText(1);
+      TRY_ASSIGN(l.path, content_.path(l.digest));
+      auto size = content_.size(l.digest);
+      if (!size) return errorf(Code::Internal, "image {}: layer blob {} is missing", shortId(id), l.digest);
+      l.size = *size;
+      img.layers.push_back(std::move(l));
+    }
+    images.push_back(std::move(img));
+  }
+  api::StreamWriter* out = open();
+  if (!out) return makeError(Code::Cancelled, "client went away");
+  return archive::writeArchive(images, *out);
+}
+
+namespace {
+
+// Reads a file, hashing the raw bytes (to check a blob digest).
+class HashingFileReader : public api::BodyReader {
+ public:
+  explicit HashingFileReader(int fd) : fd_(fd) {}
+  Result<size_t> read(char* buf, size_t n) override {
+    for (;;) {
+      ssize_t k = ::read(fd_, buf, n);
+      if (k < 0 && errno == EINTR) continue;
+      if (k < 0) return sysError(errno, "read layer");
+      hash_.update(buf, size_t(k));
+      size_ += k;
+      return size_t(k);
+    }
+  }
+  std::string digest() { return "sha256:" + hash_.hex(); }
+  int64_t size() const { return size_; }
+
+ private:
+  int fd_;
+  Sha256 hash_;
+  int64_t size_ = 0;
+};
+
+}  // namespace
+
+Result<std::vector<LoadedImage>> Service::load(api::BodyReader& tar, const LoadProgressFn& progress) {
+  TRY(ready());
+  std::string tmp = content_.ingestDir() + "/load-" + randomHexId().substr(0, 16);
+  TRY(mkdirAll(tmp, 0700));
+  ScopeExit cleanup([&] { (void)removeAll(tmp); });
+  TRY(archive::extractArchive(tar, tmp));
+  TRY_ASSIGN(auto images, archive::readLayout(tmp));
+  if (images.empty()) return makeError(Code::InvalidArgument, "invalid archive: no images");
+  std::vector<LoadedImage> out;
+  for (auto& img : images) {
+    TRY_ASSIGN(std::string cfgText, readFile(img.configPath));
+    const std::string imageId = sha256Digest(cfgText);
+    if (!img.configDigest.empty() && img.configDigest != imageId)
+      return errorf(Code::InvalidArgument, "invalid archive: config digest mismatch: expected {}, got {}",
+                    img.configDigest, imageId);
+    json cfg;
+    try {
+      cfg = json::parse(cfgText);
+    } catch (const std::exception& e) {
+      return errorf(Code::InvalidArgument, "invalid archive: image config: {}", e.what());
+    }
+    std::vector<std::string> diffIds;
+    if (cfg.is_object() && cfg.contains("rootfs") && cfg["rootfs"].is_object() &&
+        cfg["rootfs"].contains("diff_ids") && cfg["rootfs"]["diff_ids"].is_array())
+      for (auto& d : cfg["rootfs"]["diff_ids"])
+        if (d.is_string()) diffIds.push_back(d.get<std::string>());
+    if (diffIds.size() != img.layers.size())
+      return errorf(Code::InvalidArgument, "invalid manifest, layers length mismatch: expected {}, got {}",
+                    diffIds.size(), img.layers.size());
+    std::vector<Reference> tags;
+    for (auto& t : img.repoTags) {
+      TRY_ASSIGN(Reference r, parseReference(t));
+      if (!r.digest.empty()) return errorf(Code::InvalidArgument, "invalid archive: digest reference {}", t);
+      tags.push_back(withDefaultTag(r));
+    }
+    // Decompress every layer into an ingest file (diff id) before locking.
+    std::vector<content::Writer> writers;
+    std::vector<int64_t> fileSizes;
+    for (size_t i = 0; i < img.layers.size(); i++) {
+      auto& l = img.layers[i];
+      UniqueFd fd(::open(l.path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!fd) return sysError(errno, "open {}", l.path);
+      HashingFileReader reader(fd.get());
+      TRY_ASSIGN(content::Writer w, content_.ingest());
+      auto r = decompressInto(reader, w);
+      if (!r) return std::unexpected(r.error().wrap("layer " + std::to_string(i)));
+      if (!l.digest.empty() && reader.digest() != l.digest)
+        return errorf(Code::InvalidArgument, "invalid archive: digest mismatch for layer {}: expected {}, got {}",
+                      i, l.digest, reader.digest());
+      if (w.digest() != diffIds[i])
+        return errorf(Code::InvalidArgument, "invalid diffID for layer {}: expected \"{}\", got \"{}\"", i,
+                      diffIds[i], w.digest());
+      fileSizes.push_back(reader.size());
+      writers.push_back(std::move(w));
+    }
+    std::lock_guard lk(writeMu_);
+    struct Row {
+      std::string chain, diff, parent;
+      int64_t size, tarSize;
+    };
+    std::vector<Row> rows;
+    std::string chain;
+    int64_t total = 0;
+    for (size_t i = 0; i < writers.size(); i++) {
+      std::string diff = writers[i].digest();
+      std::string parent = chain;
+      chain = i == 0 ? diff : sha256Digest(chain + " " + diff);
+      int64_t tarSize = writers[i].size();
+      TRY_ASSIGN(int64_t size, storeLayerLocked(writers[i], chain));
+      total += size;
+      rows.push_back(Row{chain, diff, parent, size, tarSize});
+      if (progress) progress(shortId(chain), fileSizes[i], fileSizes[i]);
+    }
+    TRY(content_.put(cfgText, imageId));
+    json layersJson = json::array();
+    for (auto& r : rows) layersJson.push_back({{"mediaType", kLayerMediaType}, {"digest", r.diff}, {"size", r.tarSize}});
+    json manifest = {
+        {"schemaVersion", 2},
+        {"mediaType", kManifestMediaType},
+        {"config", {{"mediaType", kConfigMediaType}, {"digest", imageId}, {"size", int64_t(cfgText.size())}}},
+        {"layers", layersJson},
+    };
+    TRY_ASSIGN(std::string manifestDigest, content_.put(manifest.dump()));
+    int64_t now = nowNanos();
+    TRY(db_.transaction([&]() -> Result<> {
+      for (auto& r : rows)
+        TRY(db_.run("INSERT OR IGNORE INTO layers(chain_id, diff_id, parent, size, blob_digest, media_type, created) "
+                    "VALUES(?, ?, ?, ?, ?, ?, ?)",
+                    r.chain, r.diff, r.parent, r.size, r.diff, kLayerMediaType, now));
+      TRY(db_.run("INSERT OR IGNORE INTO images(id, config, labels, created, size, parent, manifest_digest, "
+                  "last_tag_time, added) VALUES(?, ?, ?, ?, ?, '', ?, 0, ?)",
+                  imageId, cfgText, labelsText(cfg), parseCreated(cfg), total, manifestDigest, now));
+      for (size_t i = 0; i < rows.size(); i++)
+        TRY(db_.run("INSERT OR REPLACE INTO image_layers(image_id, idx, chain_id) VALUES(?, ?, ?)", imageId,
+                    int64_t(i), rows[i].chain));
+      for (auto& t : tags) {
+        TRY(db_.run("INSERT INTO tags(ref, image_id, created) VALUES(?1, ?2, ?3) "
+                    "ON CONFLICT(ref) DO UPDATE SET image_id = ?2, created = ?3",
+                    t.familiarString(), imageId, now));
+        TRY(db_.run("UPDATE images SET last_tag_time = ? WHERE id = ?", now, imageId));
+      }
+      return {};
+    }));
+    LoadedImage li{imageId, {}};
+    for (auto& t : tags) li.repoTags.push_back(t.familiarString());
+    out.push_back(std::move(li));
+  }
+  return out;
 }
 
 Result<> Service::garbageCollect() {

@@ -93,6 +93,16 @@ struct PruneReport {
   int64_t spaceReclaimed = 0;  // sum of the deleted layers' sizes
 };
 
+// One image written by load: its id and the tags it got (familiar form).
+struct LoadedImage {
+  std::string id;
+  std::vector<std::string> repoTags;
+};
+// Called after each layer of a load: short chain id, bytes read, layer size.
+using LoadProgressFn = std::function<void(const std::string& id, int64_t current, int64_t total)>;
+// Starts the response (200 application/x-tar) once every name resolved.
+using OpenStreamFn = std::function<api::StreamWriter*()>;
+
 class ImageService {
  public:
   virtual ~ImageService() = default;
@@ -129,6 +139,24 @@ class ImageService {
   // docker image prune: filters dangling (default true: only untagged
   // images; false: every image no container uses), until, label, label!.
   virtual Result<PruneReport> prune(const ListFilters& filters) = 0;
+  // docker save: resolves every ref (NotFound "No such image: x" before
+  // open is called; a name without tag saves all its tags), then writes
+  // the archive (image/archive.h) to the stream open returns. An error
+  // after open means the stream is broken off.
+  virtual Result<> save(const std::vector<std::string>& refs, const OpenStreamFn& open) {
+    (void)refs, (void)open;
+    return makeError(Code::Internal, "save is not supported");
+  }
+  // docker load: unpacks the tar (docker-archive, Docker 25+ or OCI layout)
+  // into a temp dir under content/ingest (removed on return), verifies
+  // config and layer digests and diff ids, imports the layers and tags the
+  // images. InvalidArgument for a malformed or hostile archive; nothing
+  // of an image whose layers fail is referenced.
+  virtual Result<std::vector<LoadedImage>> load(api::BodyReader& tar, const LoadProgressFn& progress) {
+    (void)tar, (void)progress;
+    return makeError(Code::Internal, "load is not supported");
+  }
+
   // ---- used by the container service ----
 
   // Overlay lowerdirs (topmost first) of an image id, also after the image
