@@ -8,6 +8,7 @@
 
 #include "cli/command.h"
 #include "cli/stdio.h"
+#include "common/util.h"
 
 namespace berth::cli {
 
@@ -261,6 +262,15 @@ std::unique_ptr<Connection> openGetStream(Context& ctx, const std::string& path,
     return nullptr;
   }
   return std::move(conn);
+}
+
+bool confirm(Context& ctx, std::string_view warning) {
+  out(ctx, std::string(warning) + "\nAre you sure you want to continue? [y/N] ");
+  std::string line;
+  char c;
+  while (line.size() < 64 && ::read(ctx.in, &c, 1) == 1 && c != '\n') line.push_back(c);
+  auto answer = toLower(trim(line));
+  return answer == "y" || answer == "yes";
 }
 
 void out(Context& ctx, std::string_view s) { writeFd(ctx.out, s); }

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -254,6 +256,110 @@ int cmdRmi(Context& ctx, const FlagSet& f, const std::vector<std::string>& args)
   return rc;
 }
 
+// ------------------------------------------------------------ history
+
+const std::map<std::string, std::string>& historyHeaders() {
+  static const std::map<std::string, std::string> m = {
+      {"ID", "IMAGE"},        {"CreatedSince", "CREATED"}, {"CreatedAt", "CREATED AT"},
+      {"CreatedBy", "CREATED BY"}, {"Size", "SIZE"},      {"Comment", "COMMENT"}};
+  return m;
+}
+
+// Go's time.RFC3339 in local time ("2024-05-01T10:20:30+02:00").
+std::string rfc3339Local(int64_t secs) {
+  time_t t = time_t(secs);
+  tm lt;
+  localtime_r(&t, &lt);
+  char buf[64];
+  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S%z", &lt);
+  std::string s = buf;
+  if (lt.tm_gmtoff == 0) return s.substr(0, s.size() - 5) + "Z";
+  return s.insert(s.size() - 2, ":");
+}
+
+int cmdHistory(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
+  auto r = ctx.client.callOk("GET", "/images/" + args[0] + "/history");
+  if (!r) {
+    printError(ctx, r.error());
+    return 1;
+  }
+  bool human = f.getBool("human"), trunc = !f.getBool("no-trunc");
+  auto list = json::parse(r->body, nullptr, false);
+  std::vector<Value> items;
+  if (list.is_array()) {
+    for (auto& h : list) {
+      Value v = Value::object();
+      std::string id = h.value("Id", "");
+      v["ID"] = trunc && id.starts_with("sha256:") ? format::truncateId(id) : id;
+      int64_t created = h.value("Created", int64_t(0));
+      v["CreatedAt"] = rfc3339Local(created);
+      v["CreatedSince"] = human ? format::timeAgo(created, ctx.nowSeconds) : rfc3339Local(created);
+      std::string by = h.value("CreatedBy", "");
+      std::replace(by.begin(), by.end(), '\t', ' ');
+      v["CreatedBy"] = trunc ? format::ellipsis(by, 45) : by;
+      int64_t size = h.value("Size", int64_t(0));
+      v["Size"] = human ? format::humanSize(size) : std::to_string(size);
+      v["Comment"] = h.value("Comment", "");
+      items.push_back(std::move(v));
+    }
+  }
+  std::string fmtStr = f.getString("format");
+  if (f.getBool("quiet"))
+    fmtStr = "{{.ID}}";
+  else if (fmtStr.empty() || fmtStr == "table")
+    fmtStr = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
+  auto text = format::formatList(fmtStr, items, historyHeaders());
+  if (!text) {
+    err(ctx, text.error().message + "\n");
+    return 1;
+  }
+  out(ctx, *text);
+  return 0;
+}
+
+// ------------------------------------------------------------ prune
+
+int cmdImagePrune(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
+  bool all = f.getBool("all");
+  json m = json::object();
+  for (auto& fl : f.getList("filter")) {
+    auto eq = fl.find('=');
+    if (eq == std::string::npos) {
+      err(ctx, "bad format of filter (expected name=value)\n");
+      return 125;
+    }
+    m[trim(toLower(fl.substr(0, eq)))][fl.substr(eq + 1)] = true;
+  }
+  if (all) m["dangling"] = json{{"false", true}};
+  if (!f.getBool("force") &&
+      !confirm(ctx, all ? "WARNING! This will remove all images without at least one container associated to them."
+                        : "WARNING! This will remove all dangling images.")) {
+    return 0;
+  }
+  Query q;
+  if (!m.empty()) q.add("filters", m.dump());
+  auto r = ctx.client.callOk("POST", "/images/prune" + q.str());
+  if (!r) {
+    printError(ctx, r.error());
+    return 1;
+  }
+  auto j = json::parse(r->body, nullptr, false);
+  int64_t reclaimed = 0;
+  if (j.is_object()) {
+    if (j.contains("ImagesDeleted") && j["ImagesDeleted"].is_array() && !j["ImagesDeleted"].empty()) {
+      std::string text = "Deleted Images:\n";
+      for (auto& e : j["ImagesDeleted"]) {
+        std::string u = e.value("Untagged", "");
+        text += u.empty() ? "deleted: " + e.value("Deleted", "") + "\n" : "untagged: " + u + "\n";
+      }
+      out(ctx, text + "\n");
+    }
+    if (j.contains("SpaceReclaimed") && j["SpaceReclaimed"].is_number()) reclaimed = j["SpaceReclaimed"].get<int64_t>();
+  }
+  out(ctx, "Total reclaimed space: " + format::humanSize(reclaimed) + "\n");
+  return 0;
+}
+
 int cmdImport(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
   const std::string& src = args[0];
   Query q;
@@ -457,6 +563,18 @@ void flagsRmi(FlagSet& f) {
             "Remove only the given platform variant. Formatted as \"os[/arch[/variant]]\" (e.g., \"linux/amd64\")",
             "strings");
 }
+void flagsHistory(FlagSet& f) {
+  f.addString("format", 0, formatFlagHelp(true));
+  f.addBool("human", 'H', "Print sizes and dates in human readable format", true);
+  f.addBool("no-trunc", 0, "Don't truncate output");
+  f.addString("platform", 0, "Show history for the given platform. Formatted as \"os[/arch[/variant]]\" (e.g., \"linux/amd64\")");
+  f.addBool("quiet", 'q', "Only show image IDs");
+}
+void flagsImagePrune(FlagSet& f) {
+  f.addBool("all", 'a', "Remove all unused images, not just dangling ones");
+  f.addList("filter", 0, "Provide filter values (e.g. \"until=<timestamp>\")", "filter");
+  f.addBool("force", 'f', "Do not prompt for confirmation");
+}
 void flagsImport(FlagSet& f) {
   f.addList("change", 'c', "Apply Dockerfile instruction to the created image");
   f.addString("message", 'm', "Set commit message for imported image");
@@ -517,6 +635,10 @@ std::vector<Command> imageCommands() {
                flagsSave, cmdSave});
   v.push_back({"image", {"load"}, {"load"}, "[OPTIONS]", "Load an image from a tar archive or STDIN", ArgRule::None,
                0, 0, true, flagsLoad, cmdLoad});
+  v.push_back({"image", {"history"}, {"history"}, "[OPTIONS] IMAGE", "Show the history of an image", ArgRule::Exact,
+               1, 0, true, flagsHistory, cmdHistory});
+  v.push_back({"image", {"prune"}, {}, "[OPTIONS]", "Remove unused images", ArgRule::None, 0, 0, true,
+               flagsImagePrune, cmdImagePrune});
   v.push_back({"image", {"pull"}, {"pull"}, "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry",
                ArgRule::Exact, 1, 0, true, flagsPull, cmdPull});
   return v;

@@ -68,6 +68,10 @@ std::string formatFlagHelp(bool withTable);
 // to progressFd like docker on a non-terminal. Errors: the daemon's HTTP
 // error ("Error response from daemon: ...") or an in-stream error message.
 Result<> pullImage(Context& ctx, const std::string& image, int progressFd, bool quiet);
+// docker's PromptForConfirmation: prints "<warning>\nAre you sure you want
+// to continue? [y/N] " to ctx.out and reads one line from ctx.in; true for
+// "y" or "yes" (any case). EOF or anything else is a no.
+bool confirm(Context& ctx, std::string_view warning);
 // Writes a string to ctx.out.
 void out(Context& ctx, std::string_view s);
 void err(Context& ctx, std::string_view s);

@@ -118,6 +118,10 @@ scenario_rm_stopped_conflict() {
   run cli "$c" image rm -f "$c-used:1"
   assert_success
   assert_output_contains "Untagged: $c-used:1"
+  assert_output_contains "Deleted: $id"
+  # like Docker, the image is gone at once; the container keeps its layers
+  run cli "$c" image inspect "$id"
+  assert_status 1
   run cli "$c" start -a "$c-stopped"
   assert_success
   assert_output "started-again"
@@ -241,8 +245,16 @@ scenario_dangling_prune() {
   refute_output_contains "${old:7:12}"
   assert_output_contains "${new:7:12}"
 
+  # without -f it asks; anything but y/yes keeps everything
+  run bash -c "echo n | $(cli_cmdline "$c") image prune"
+  assert_output_contains "WARNING! This will remove all dangling images."
+  assert_output_contains "Are you sure you want to continue? [y/N]"
+  refute_output_contains "deleted:"
+  run cli "$c" images --filter dangling=true -q
+  assert_output "${old:7:12}"
   run cli "$c" image prune -f
   assert_success
+  assert_output_contains "Deleted Images:"
   assert_output_contains "deleted: $old"
   assert_output_contains "Total reclaimed space:"
   run cli "$c" images --filter dangling=true -q
@@ -272,5 +284,27 @@ scenario_dangling_prune() {
 }
 @test "berth: re-tagging busybox:latest leaves a dangling image, prune removes it" { scenario_dangling_prune berth; }
 @test "docker: re-tagging busybox:latest leaves a dangling image, prune removes it" { scenario_dangling_prune docker; }
+
+scenario_prune_all() {
+  local c=$1 unused
+  run cli "$c" import "$(busybox_tar)" "$c-unused:1"
+  assert_success
+  unused=$(image_id "$c-unused:1")
+  run cli "$c" create --name "$c-keeper" busybox true
+  assert_success
+  run cli "$c" image prune -a -f
+  assert_success
+  assert_output_contains "untagged: $c-unused:1"
+  assert_output_contains "deleted: $unused"
+  run cli "$c" image inspect "$unused"
+  assert_status 1
+  # busybox is used by a (stopped) container: kept
+  run cli "$c" image inspect busybox:latest
+  assert_success
+  run cli "$c" rm "$c-keeper"
+  assert_success
+}
+@test "berth: image prune -a removes every image no container uses" { scenario_prune_all berth; }
+@test "docker: image prune -a removes every image no container uses" { scenario_prune_all docker; }
 
 @test "no leftovers" { assert_no_leftovers; }

@@ -151,3 +151,47 @@ scenario_skopeo_reads_oci_part() {
 }
 @test "berth: the OCI part of save is readable by skopeo" { scenario_skopeo_reads_oci_part berth; }
 @test "docker: the OCI part of save is readable by skopeo" { scenario_skopeo_reads_oci_part docker; }
+
+# Archives written by another tool: skopeo turns berth's OCI layout into a
+# classic docker-archive (<hex>.json + <dir>/layer.tar) and a plain OCI
+# archive; both load with the same image id.
+scenario_load_foreign_archives() {
+  local c=$1 id
+  command -v skopeo >/dev/null ||
+    _e2e_fail "skopeo is not installed (Debian package skopeo, listed in scripts/deps.sh)"
+  id=$(image_id busybox:latest)
+  cli berth save -o "$WORK/s.tar" busybox:latest
+  mkdir "$WORK/oci"
+  tar -xf "$WORK/s.tar" -C "$WORK/oci"
+  run skopeo copy -q oci:"$WORK/oci:latest" docker-archive:"$WORK/classic.tar":sl-classic:v1
+  assert_success
+  run tar -tf "$WORK/classic.tar"
+  assert_output_contains "manifest.json"
+  run cli "$c" load -i "$WORK/classic.tar"
+  assert_success
+  assert_output "Loaded image: sl-classic:v1"
+  run image_id sl-classic:v1
+  assert_output "$id"
+  run skopeo copy -q oci:"$WORK/oci:latest" oci-archive:"$WORK/plain-oci.tar":sl-oci:v2
+  assert_success
+  run tar -tf "$WORK/plain-oci.tar"
+  refute_output_contains_manifest_json() { ! grep -qx 'manifest.json' <<<"$output"; }
+  refute_output_contains_manifest_json || _e2e_fail "expected an OCI archive without manifest.json"
+  cli berth rmi -f "$id" >/dev/null
+  run cli "$c" load -i "$WORK/plain-oci.tar"
+  assert_success
+  assert_output_contains "Loaded image"
+  run cli berth image inspect --format '{{.Id}}' "$id"
+  assert_success
+  assert_output "$id"
+  run cli "$c" run --rm --pull never "$id" echo foreign
+  assert_success
+  assert_output "foreign"
+  # put busybox:latest back for the next scenarios
+  cli berth tag "$id" busybox:latest
+}
+@test "berth: loads skopeo's docker-archive and OCI archive" { scenario_load_foreign_archives berth; }
+@test "docker: loads skopeo's docker-archive and OCI archive" { scenario_load_foreign_archives docker; }
+
+scenario_leftovers() { assert_no_leftovers; }
+@test "no leftovers" { remove_all_containers; scenario_leftovers; }
