@@ -5,6 +5,7 @@
 #include "common/util.h"
 #include "image/config.h"
 #include "image/reference.h"
+#include "image/url_source.h"
 
 namespace berth::api {
 
@@ -199,8 +200,13 @@ void createImage(image::ImageService& svc, const image::EmitFn& emit, Request& r
   if (req.has("fromImage")) return w.error(pullUnavailable(req.q("fromImage")));
   std::string src = req.q("fromSrc");
   if (src.empty()) return w.error(Error{Code::InvalidArgument, 0, "fromImage or fromSrc is required"});
-  if (src != "-")
-    return w.error(Error{Code::InvalidArgument, 0, "importing from a URL is not supported; send the tarball (fromSrc=-)"});
+  // fromSrc=- is the request body; anything else is a URL berthd fetches.
+  std::unique_ptr<BodyReader> remote;
+  if (src != "-") {
+    auto r = image::openUrl(src);
+    if (!r) return w.error(r.error());
+    remote = std::move(*r);
+  }
   std::string repoTag;
   std::string repo = req.q("repo"), tag = req.q("tag");
   if (!repo.empty()) {
@@ -212,7 +218,7 @@ void createImage(image::ImageService& svc, const image::EmitFn& emit, Request& r
     }
     repoTag = ref->familiarString();
   }
-  auto id = svc.importImage(*req.body, repoTag, req.qAll("changes"), req.q("message"));
+  auto id = svc.importImage(remote ? *remote : *req.body, repoTag, req.qAll("changes"), req.q("message"));
   if (!id) return w.error(id.error());
   if (emit) {
     if (!repoTag.empty()) {

@@ -15,8 +15,20 @@ setup_file() {
   echo extra-file >"$E2E_ROOT/extra/extra.txt"
   cp "$bb" "$E2E_ROOT/busybox-plus.tar"
   tar -rf "$E2E_ROOT/busybox-plus.tar" -C "$E2E_ROOT/extra" --owner=0 --group=0 extra.txt
+  # a loopback web server for `import URL`
+  mkdir -p "$E2E_ROOT/www"
+  cp "$bb" "$E2E_ROOT/www/bb.tar"
+  python3 -u -m http.server --bind 127.0.0.1 --directory "$E2E_ROOT/www" 0 >"$E2E_ROOT/www.log" 2>&1 &
+  echo $! >"$E2E_ROOT/www.pid"
+  local i
+  for i in $(seq 50); do grep -q "port" "$E2E_ROOT/www.log" && break; sleep 0.1; done
 }
-teardown_file() { e2e_teardown_file; }
+teardown_file() {
+  local pid
+  pid=$(cat "$E2E_ROOT/www.pid" 2>/dev/null) && kill "$pid" 2>/dev/null
+  e2e_teardown_file
+}
+www_port() { grep -oE 'port [0-9]+' "$E2E_ROOT/www.log" | head -n1 | cut -d' ' -f2; }
 setup() { remove_all_containers; }
 teardown() { e2e_teardown; }
 
@@ -306,5 +318,29 @@ scenario_prune_all() {
 }
 @test "berth: image prune -a removes every image no container uses" { scenario_prune_all berth; }
 @test "docker: image prune -a removes every image no container uses" { scenario_prune_all docker; }
+
+scenario_import_url() {
+  local c=$1 port
+  port=$(www_port)
+  [ -n "$port" ] || _e2e_fail "the loopback web server did not start: $(cat "$E2E_ROOT/www.log")"
+  run cli "$c" import -c 'CMD ["echo","from-url"]' "http://127.0.0.1:$port/bb.tar" "$c-url:1"
+  assert_success
+  [[ $output =~ sha256:[0-9a-f]{64} ]] || _e2e_fail "import printed '$output'"
+  run cli "$c" run --rm "$c-url:1"
+  assert_success
+  assert_output "from-url"
+  run cli "$c" import "http://127.0.0.1:$port/missing.tar" "$c-url:2"
+  assert_status 1
+  assert_output_contains "failed to GET http://127.0.0.1:$port/missing.tar with status 404 Not Found"
+  run cli "$c" import "http://127.0.0.1:9/none.tar"
+  assert_status 1
+  assert_output_contains "Get \"http://127.0.0.1:9/none.tar\""
+  run cli "$c" image inspect "$c-url:2"
+  assert_status 1
+  run cli "$c" rmi "$c-url:1"
+  assert_success
+}
+@test "berth: import from a URL" { scenario_import_url berth; }
+@test "docker: import from a URL" { scenario_import_url docker; }
 
 @test "no leftovers" { assert_no_leftovers; }

@@ -1,7 +1,5 @@
 #include <gtest/gtest.h>
 
-#include <chrono>
-
 #include "common/sha256.h"
 #include "common/util.h"
 #include "fake_http.h"
@@ -10,9 +8,10 @@
 
 using namespace berth;
 
-// `image ls` with 500 images stays well under 50 ms (no N+1 queries, no
-// blob reads). Rows are inserted directly: the import path is not measured.
-TEST(ImagePerf, List500Images) {
+// `image ls` over 500 images with one or two tags each: every image once,
+// with all its tags. (Its speed is measured by bench/image-ls-bench.sh, not
+// here.) Rows are inserted directly: the import path is not under test.
+TEST(ImageListMany, List500Images) {
   fakehttp::TempDir dir;
   auto db = std::move(*store::Database::open(dir / "berth.db"));
   auto svc = image::makeImageService(*db, dir.path(), {});
@@ -28,13 +27,10 @@ TEST(ImagePerf, List500Images) {
     }
     return {};
   }));
-  ASSERT_TRUE(svc->list(false, {}));  // warm up
-  auto start = std::chrono::steady_clock::now();
   auto list = svc->list(false, {});
-  auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   ASSERT_TRUE(list);
-  EXPECT_EQ(list->size(), 500u);
-  EXPECT_LT(ms, 50.0);
-  RecordProperty("list_ms", std::to_string(ms));
-  std::printf("list of 500 images: %.2f ms\n", ms);
+  ASSERT_EQ(list->size(), 500u);
+  size_t tags = 0;
+  for (auto& img : *list) tags += img.repoTags.size();
+  EXPECT_EQ(tags, 750u);
 }
