@@ -12,7 +12,8 @@
 #   - berthd's idle RSS (VmRSS after start-up + one import, idle for 3 s:
 #     berthd trims start-up pages after 2 s without requests);
 #   - one berth-monitor's RSS while its container runs `sleep`;
-# and, when a dockerd answers on /var/run/docker.sock, the same run through
+# and, when a dockerd answers on $DOCKERD_SOCK (bench/with-dockerd.sh
+# starts a private one), the same run through
 # the docker CLI against it (the busybox rootfs is imported there under a
 # throw-away name and removed afterwards; nothing is pulled) and dockerd's
 # RSS, then prints the ratios. Everything it started is torn down on exit.
