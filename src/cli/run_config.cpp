@@ -6,6 +6,7 @@
 
 #include "cli/client.h"
 #include "cli/format/human.h"
+#include "cli/mount_opts.h"
 #include "common/util.h"
 
 namespace berth::cli {
@@ -168,6 +169,18 @@ Result<std::vector<std::string>> readKeyValueFile(const std::string& path,
     out.push_back(line);
   }
   return out;
+}
+
+// --mount values -> HostConfig.Mounts (cli/mount_opts.h).
+Result<> addMountFlags(const FlagSet& f, ojson& h) {
+  if (f.getList("mount").empty()) return {};
+  ojson mounts = ojson::array();
+  for (const std::string& m : f.getList("mount")) {
+    TRY_ASSIGN(ojson one, parseMountFlag(m));
+    mounts.push_back(std::move(one));
+  }
+  h["Mounts"] = mounts;
+  return {};
 }
 
 Result<int64_t> parseBytesFlag(const FlagSet& f, const std::string& name) {
@@ -411,6 +424,7 @@ Result<CreateRequest> buildCreateRequest(const FlagSet& f, const std::vector<std
     tmpfs[t.substr(0, colon)] = colon == std::string::npos ? "" : t.substr(colon + 1);
   }
   if (!tmpfs.empty()) h["Tmpfs"] = tmpfs;
+  TRY(addMountFlags(f, h));
   h["UTSMode"] = f.getString("uts");
   h["UsernsMode"] = f.getString("userns");
   TRY_ASSIGN(h["ShmSize"], parseBytesFlag(f, "shm-size"));

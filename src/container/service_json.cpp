@@ -75,7 +75,7 @@ json ServiceImpl::inspectJson(const Entry& e, bool size) {
       {"GraphDriver",
        {{"Data", {{"UpperDir", dir + "/upper"}, {"WorkDir", dir + "/work"}, {"MergedDir", dir + "/merged"}}},
         {"Name", "overlay2"}}},
-      {"Mounts", json::array()},
+      {"Mounts", mountsJson(c)},
       {"Config", c.config},
       {"NetworkSettings",
        {{"Bridge", ""},
@@ -129,7 +129,7 @@ json ServiceImpl::summaryJson(const Entry& e, bool size) {
             {"Status", statusText(c.state, nowNanos())},
             {"HostConfig", {{"NetworkMode", netMode}}},
             {"NetworkSettings", {{"Networks", {{netMode == "default" ? "bridge" : netMode, json::object()}}}}},
-            {"Mounts", json::array()}};
+            {"Mounts", mountsJson(c)}};
   if (size) {
     int64_t rw = dirSize(dirOf(c.id) + "/upper");
     int64_t img = 0;
