@@ -35,7 +35,8 @@ Result<bool> pruneAll(const Request& req, const Filters& filters) {
       all |= v == "true" || v == "1";
     }
   }
-  if (!req.apiVersion.empty() && versionNumber(req.apiVersion) < 142) all = true;
+  bool given = filters.count("all") != 0;
+  if (!given && !req.apiVersion.empty() && versionNumber(req.apiVersion) < 142) all = true;
   return all;
 }
 

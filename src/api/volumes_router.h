@@ -14,8 +14,9 @@ using VolumeEmitFn = std::function<void(const std::string& type, const std::stri
 
 void registerVolumeRoutes(Router& r, volume::Service& svc, VolumeEmitFn emit);
 
-// Whether POST /volumes/prune prunes named volumes too: the `all` filter,
-// or (as moby) any request from a client at API < 1.42.
+// Whether POST /volumes/prune prunes named volumes too: the `all` filter
+// when given; without it (as moby) any request at API < 1.42 (the docker CLI
+// negotiating 1.41). The berth CLI always sends `all`.
 Result<bool> pruneAll(const Request& req, const Filters& filters);
 
 }  // namespace berth::api

@@ -191,8 +191,10 @@ int cmdVolumePrune(Context& ctx, const FlagSet& f, const std::vector<std::string
         err(ctx, "conflicting options: cannot specify both --all and --filter all=1\n");
         return 125;
       }
-    filters.push_back("all=true");
   }
+  // berth speaks API 1.41, where the daemon prunes named volumes unless
+  // told otherwise: say which set is meant (api/volumes_router.h).
+  filters.push_back(all ? "all=true" : "all=false");
   if (!f.getBool("force")) {
     std::string warning = all ? "WARNING! This will remove all local volumes not used by at least one container."
                               : "WARNING! This will remove anonymous local volumes not used by at least one container.";
