@@ -277,4 +277,42 @@ scenario_df() {
 @test "berth: system df -v lists volumes with sizes" { scenario_df berth; }
 @test "docker: system df -v lists volumes with sizes" { scenario_df docker; }
 
+scenario_image_volume() {
+  local c=$1 anon
+  run cli "$c" run --name "iv-$c" busybox sh -c 'mkdir /vol && echo seeded > /vol/s'
+  assert_success
+  run cli "$c" commit -c 'VOLUME /vol' "iv-$c" "iv-$c:v1"
+  assert_success
+  # the image's VOLUME becomes an anonymous volume, filled from the image
+  run cli "$c" run --name "ivu-$c" "iv-$c:v1" cat /vol/s
+  assert_success
+  assert_output "seeded"
+  anon=$(cli "$c" inspect --format '{{range .Mounts}}{{.Type}} {{.Name}} {{.Destination}}{{end}}' "ivu-$c")
+  [[ $anon =~ ^volume\ [0-9a-f]{64}\ /vol$ ]] || _e2e_fail "image volume mount '$anon'"
+  run cli "$c" rm -v "iv-$c" "ivu-$c"
+  assert_success
+  run cli "$c" volume ls -q
+  assert_output ""
+}
+@test "berth: an image VOLUME gets an anonymous volume with the image's content" { scenario_image_volume berth; }
+@test "docker: an image VOLUME gets an anonymous volume with the image's content" { scenario_image_volume docker; }
+
+scenario_opt_volume() {
+  local c=$1
+  run cli "$c" volume create --driver local --opt type=tmpfs --opt device=tmpfs --opt o=size=3m "tv-$c"
+  assert_success
+  run cli "$c" volume inspect --format '{{.Options.type}} {{.Options.o}}' "tv-$c"
+  assert_output "tmpfs size=3m"
+  run cli "$c" run --rm -v "tv-$c:/t" busybox sh -c 'df -k /t | tail -n 1'
+  assert_success
+  [[ $output =~ tmpfs\ +3072\  ]] || _e2e_fail "tmpfs volume size"
+  run --separate-stderr cli "$c" volume create --opt bogus=1 "tv2-$c"
+  assert_status 1
+  assert_stderr_contains 'invalid option key: "bogus"'
+  run cli "$c" volume rm "tv-$c"
+  assert_success
+}
+@test "berth: a local volume with --opt type=tmpfs mounts a sized tmpfs" { scenario_opt_volume berth; }
+@test "docker: a local volume with --opt type=tmpfs mounts a sized tmpfs" { scenario_opt_volume docker; }
+
 @test "no leftovers" { assert_no_leftovers; }
