@@ -1,5 +1,7 @@
 #include "cli/run_config.h"
 
+#include <unistd.h>
+
 #include <cctype>
 #include <cstdlib>
 #include <map>
@@ -169,6 +171,27 @@ Result<std::vector<std::string>> readKeyValueFile(const std::string& path,
     out.push_back(line);
   }
   return out;
+}
+
+// docker's CLI makes a relative bind source ("./dir:/x") absolute against
+// the current directory; only sources starting with '.' are paths.
+std::string relativeBindToAbsolute(const std::string& bind) {
+  auto colon = bind.find(':');
+  std::string host = bind.substr(0, colon);
+  if (host.empty() || host[0] != '.') return bind;
+  char buf[4096];
+  if (!::getcwd(buf, sizeof buf)) return bind;
+  std::string abs = buf;
+  for (auto& part : split(host, '/')) {
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      auto slash = abs.rfind('/');
+      abs = slash == 0 || slash == std::string::npos ? "/" : abs.substr(0, slash);
+    } else {
+      abs += (abs == "/" ? "" : "/") + part;
+    }
+  }
+  return abs + bind.substr(colon);
 }
 
 // --mount values -> HostConfig.Mounts (cli/mount_opts.h).
@@ -350,7 +373,7 @@ Result<CreateRequest> buildCreateRequest(const FlagSet& f, const std::vector<std
     if (v.find(':') == std::string::npos)
       volumes[v] = ojson::object();
     else
-      binds.push_back(v);
+      binds.push_back(relativeBindToAbsolute(v));
   }
 
   ojson cmd = nullptr;

@@ -156,6 +156,12 @@ scenario_bind() {
   run --separate-stderr cli "$c" run --rm --mount "type=bind,source=$dir" busybox true
   assert_status 125
   assert_stderr_contains "target is required"
+  # a relative source starting with '.' is made absolute by the client
+  mkdir -p "$dir/rel"
+  echo relative >"$dir/rel/r"
+  run bash -c "cd '$dir' && $(cli_cmdline "$c") run --rm -v ./rel:/r busybox cat /r/r"
+  assert_success
+  assert_output "relative"
   run cli "$c" ps -aq
   assert_output ""
 }
