@@ -70,6 +70,7 @@ bool labelMatches(const std::map<std::string, std::string>& labels, const std::s
 json Volume::toJson() const {
   // Docker prints CreatedAt with seconds precision in the daemon's zone (UTC here).
   std::string at = formatRfc3339Nano(created - created % 1000000000);
+  if (auto dot = at.find('.'); dot != std::string::npos) at = at.substr(0, dot) + "Z";  // time.RFC3339
   return json{{"CreatedAt", at},
               {"Driver", driver},
               {"Labels", mapJson(labels)},

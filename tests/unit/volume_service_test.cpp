@@ -52,7 +52,9 @@ TEST_F(VolumeFixture, CreateInspectAndIdempotentCreate) {
   EXPECT_EQ(j["Scope"], "local");
   EXPECT_EQ(j["Labels"]["a"], "1");
   EXPECT_TRUE(j["Options"].is_object());
-  EXPECT_TRUE(endsWith(j["CreatedAt"].get<std::string>(), "Z"));
+  std::string at = j["CreatedAt"].get<std::string>();
+  EXPECT_EQ(at.size(), 20u) << at;  // 2006-01-02T15:04:05Z
+  EXPECT_TRUE(endsWith(at, "Z"));
   // A second create of the same name returns the first volume.
   auto again = svc->create({"my-vol", "local", {}, {}});
   ASSERT_TRUE(again);
