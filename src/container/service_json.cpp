@@ -202,6 +202,13 @@ Result<json> ServiceImpl::list(bool all, int limit, bool size, const api::Filter
           return c.config.value("Image", "") == v || startsWith(c.imageId, v) || startsWith(c.imageId, "sha256:" + v);
         }))
       continue;
+    // volume=NAME or a mount destination, as Docker's
+    if (!matchAny("volume", [&](const std::string& v) {
+          for (auto& m : c.mountPoints)
+            if (m.value("Name", "") == v || m.value("Destination", "") == v) return true;
+          return false;
+        }))
+      continue;
     if (auto it = filters.find("label"); it != filters.end()) {
       json labels = c.config.value("Labels", json::object());
       bool ok = true;

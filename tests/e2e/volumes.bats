@@ -95,6 +95,12 @@ scenario_rm_in_use() {
   run cli "$c" run --name "user-$c" -v "inuse-$c:/x" busybox true
   assert_success
   id=$(cli "$c" inspect --format '{{.Id}}' "user-$c")
+  run cli "$c" ps -a --filter "volume=inuse-$c" --format '{{.Names}}'
+  assert_output "user-$c"
+  run cli "$c" ps -a --filter volume=/x --format '{{.Names}}'
+  assert_output "user-$c"
+  run cli "$c" ps -a --filter volume=other --format '{{.Names}}'
+  assert_output ""
   run --separate-stderr cli "$c" volume rm "inuse-$c"
   assert_status 1
   assert_stderr_contains "Error response from daemon: remove inuse-$c: volume is in use - [$id]"
