@@ -249,9 +249,15 @@ scenario_anonymous() {
   run cli berth volume ls --filter name=named --format '{{.Name}} {{.Driver}} {{.Labels}}'
   assert_output "named-a local keep=1
 named-b local "
-  run cli berth volume prune -f
+  # without -f it asks; anything but y/yes keeps everything
+  run bash -c "echo n | $(cli_cmdline berth) volume prune"
+  assert_success
+  assert_output_contains "Are you sure you want to continue? [y/N]"
+  [ "$(cli berth volume ls -q | wc -l)" -eq 4 ] || _e2e_fail "a declined prune removed volumes"
+  run bash -c "echo y | $(cli_cmdline berth) volume prune"
   assert_success
   assert_output_contains "Deleted Volumes:"
+  assert_output_contains "Total reclaimed space:"
   assert_output_contains "Total reclaimed space:"
   [ "$(cli berth volume ls -q | wc -l)" -eq 3 ] || _e2e_fail "prune removed more than the unused anonymous volume"
   run cli berth volume prune -a -f
@@ -326,5 +332,24 @@ scenario_opt_volume() {
 }
 @test "berth: a local volume with --opt type=tmpfs mounts a sized tmpfs" { scenario_opt_volume berth; }
 @test "docker: a local volume with --opt type=tmpfs mounts a sized tmpfs" { scenario_opt_volume docker; }
+
+@test "volumes and their users survive a berthd SIGKILL and restart" {
+  run cli berth run -d --name rs -v rs-vol:/d busybox sh -c 'echo before > /d/f; sleep 300'
+  assert_success
+  retry_until 10 test -s "$E2E_ROOT/data/volumes/rs-vol/_data/f"
+  berthd_kill9
+  berthd_start
+  run cli docker volume inspect --format '{{.Name}} {{.Driver}}' rs-vol
+  assert_success
+  assert_output "rs-vol local"
+  run --separate-stderr cli docker volume rm rs-vol
+  assert_status 1
+  assert_stderr_contains "volume is in use"
+  run cli berth exec rs cat /d/f
+  assert_output "before"
+  cli berth rm -f rs
+  run cli berth volume rm rs-vol
+  assert_success
+}
 
 @test "no leftovers" { assert_no_leftovers; }
