@@ -135,7 +135,6 @@ Result<> copyImagePath(const std::vector<std::string>& layersTopFirst, const std
   std::vector<std::string> parts;
   for (auto& p : split(path, '/'))
     if (!p.empty() && p != ".") parts.push_back(p);
-  bool copiedMeta = false;
   for (auto it = layersTopFirst.rbegin(); it != layersTopFirst.rend(); ++it) {
     // Walk the path inside this layer without following symlinks.
     std::string cur = *it;
@@ -160,11 +159,9 @@ Result<> copyImagePath(const std::vector<std::string>& layersTopFirst, const std
     if (whiteout) clearDir(dest);
     if (!ok) continue;
     TRY(mergeTree(cur, dest));
-    copiedMeta = true;
     struct stat st;
     if (::lstat(cur.c_str(), &st) == 0) applyMeta(dest, st);
   }
-  (void)copiedMeta;
   return {};
 }
 

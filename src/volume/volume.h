@@ -64,8 +64,8 @@ using UsersFn = std::function<std::vector<std::string>(const std::string& name)>
 bool validName(const std::string& name);
 // Checks the local driver's options: only type, device, o; type needs device.
 Result<> validateOptions(const std::map<std::string, std::string>& opts);
-// Bytes used under path (regular files' st_blocks*512 not used: apparent
-// sizes, as docker system df reports). Does not cross mount points.
+// Apparent size in bytes of the regular files and symlinks under path (as
+// docker system df reports). Does not cross mount points; 0 when missing.
 int64_t directorySize(const std::string& path);
 
 class Service {
