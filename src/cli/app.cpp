@@ -26,6 +26,7 @@ const std::vector<Group>& groups() {
       {"container", "Manage containers"},
       {"image", "Manage images"},
       {"system", "Manage berth"},
+      {"volume", "Manage volumes"},
   };
   return kGroups;
 }
@@ -163,7 +164,7 @@ int runCommand(const Command& c, const std::string& path, const std::vector<std:
 int runApp(const AppEnv& env) {
   const std::string prog = "berth";
   std::vector<Command> cmds = containerCommands();
-  for (auto&& v : {imageCommands(), systemCommands(), changesCommands()}) cmds.insert(cmds.end(), v.begin(), v.end());
+  for (auto&& v : {imageCommands(), systemCommands(), changesCommands(), volumeCommands()}) cmds.insert(cmds.end(), v.begin(), v.end());
 
   FlagSet global;
   global.setInterspersed(false);

@@ -147,6 +147,19 @@ int cmdSystemDf(Context& ctx, const FlagSet& f, const std::vector<std::string>&)
       cReclaim += rw;
     }
   }
+  const json volumes = j->contains("Volumes") && (*j)["Volumes"].is_array() ? (*j)["Volumes"] : json::array();
+  int vActive = 0;
+  int64_t vSize = 0, vReclaim = 0;
+  for (auto& v : volumes) {
+    json u = v.value("UsageData", json::object());
+    int64_t sz = u.is_object() ? u.value("Size", int64_t(-1)) : -1;
+    int64_t refs = u.is_object() ? u.value("RefCount", int64_t(0)) : 0;
+    if (refs > 0) vActive++;
+    if (sz > 0) {
+      vSize += sz;
+      if (refs == 0) vReclaim += sz;
+    }
+  }
   if (!f.getBool("verbose")) {
     format::Table t;
     t.addRow({"TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"});
@@ -154,7 +167,8 @@ int cmdSystemDf(Context& ctx, const FlagSet& f, const std::vector<std::string>&)
               withPercent(layers - used, layers)});
     t.addRow({"Containers", std::to_string(containers.size()), std::to_string(cActive),
               format::humanSize4(double(cSize)), withPercent(cReclaim, cSize)});
-    t.addRow({"Local Volumes", "0", "0", "0B", "0B"});
+    t.addRow({"Local Volumes", std::to_string(volumes.size()), std::to_string(vActive),
+              format::humanSize4(double(vSize)), withPercent(vReclaim, vSize)});
     t.addRow({"Build Cache", "0", "0", "0B", "0B"});
     out(ctx, t.render());
     return 0;
@@ -187,13 +201,22 @@ int cmdSystemDf(Context& ctx, const FlagSet& f, const std::vector<std::string>&)
     if (cmd.size() > 19) cmd = cmd.substr(0, 19) + "…";
     std::string name = c["Names"].is_array() && !c["Names"].empty() ? c["Names"][0].get<std::string>() : "";
     if (startsWith(name, "/")) name = name.substr(1);
-    tc.addRow({c.value("Id", "").substr(0, 12), c.value("Image", ""), "\"" + cmd + "\"", "0",
+    int localVolumes = 0;
+    if (c.contains("Mounts") && c["Mounts"].is_array())
+      for (auto& m : c["Mounts"]) localVolumes += m.value("Type", "") == "volume";
+    tc.addRow({c.value("Id", "").substr(0, 12), c.value("Image", ""), "\"" + cmd + "\"", std::to_string(localVolumes),
                format::humanSize4(double(c.value("SizeRw", int64_t(0)))),
                format::timeAgo(c.value("Created", int64_t(0)), ctx.nowSeconds), c.value("Status", ""), name});
   }
   s += tc.render() + "\nLocal Volumes space usage:\n\n";
   format::Table tv;
   tv.addRow({"VOLUME NAME", "LINKS", "SIZE"});
+  for (auto& v : volumes) {
+    json u = v.value("UsageData", json::object());
+    int64_t sz = u.is_object() ? u.value("Size", int64_t(-1)) : -1;
+    tv.addRow({v.value("Name", ""), std::to_string(u.is_object() ? u.value("RefCount", int64_t(0)) : 0),
+               sz < 0 ? std::string("N/A") : format::humanSize(sz)});
+  }
   s += tv.render() + "\nBuild cache usage: 0B\n\n";
   format::Table tb;
   tb.addRow({"CACHE ID", "CACHE TYPE", "SIZE", "CREATED", "LAST USED", "USAGE", "SHARED"});

@@ -1,11 +1,14 @@
 #include "cli/run_config.h"
 
+#include <unistd.h>
+
 #include <cctype>
 #include <cstdlib>
 #include <map>
 
 #include "cli/client.h"
 #include "cli/format/human.h"
+#include "cli/mount_opts.h"
 #include "common/util.h"
 
 namespace berth::cli {
@@ -168,6 +171,39 @@ Result<std::vector<std::string>> readKeyValueFile(const std::string& path,
     out.push_back(line);
   }
   return out;
+}
+
+// docker's CLI makes a relative bind source ("./dir:/x") absolute against
+// the current directory; only sources starting with '.' are paths.
+std::string relativeBindToAbsolute(const std::string& bind) {
+  auto colon = bind.find(':');
+  std::string host = bind.substr(0, colon);
+  if (host.empty() || host[0] != '.') return bind;
+  char buf[4096];
+  if (!::getcwd(buf, sizeof buf)) return bind;
+  std::string abs = buf;
+  for (auto& part : split(host, '/')) {
+    if (part.empty() || part == ".") continue;
+    if (part == "..") {
+      auto slash = abs.rfind('/');
+      abs = slash == 0 || slash == std::string::npos ? "/" : abs.substr(0, slash);
+    } else {
+      abs += (abs == "/" ? "" : "/") + part;
+    }
+  }
+  return abs + bind.substr(colon);
+}
+
+// --mount values -> HostConfig.Mounts (cli/mount_opts.h).
+Result<> addMountFlags(const FlagSet& f, ojson& h) {
+  if (f.getList("mount").empty()) return {};
+  ojson mounts = ojson::array();
+  for (const std::string& m : f.getList("mount")) {
+    TRY_ASSIGN(ojson one, parseMountFlag(m));
+    mounts.push_back(std::move(one));
+  }
+  h["Mounts"] = mounts;
+  return {};
 }
 
 Result<int64_t> parseBytesFlag(const FlagSet& f, const std::string& name) {
@@ -337,7 +373,7 @@ Result<CreateRequest> buildCreateRequest(const FlagSet& f, const std::vector<std
     if (v.find(':') == std::string::npos)
       volumes[v] = ojson::object();
     else
-      binds.push_back(v);
+      binds.push_back(relativeBindToAbsolute(v));
   }
 
   ojson cmd = nullptr;
@@ -411,6 +447,7 @@ Result<CreateRequest> buildCreateRequest(const FlagSet& f, const std::vector<std
     tmpfs[t.substr(0, colon)] = colon == std::string::npos ? "" : t.substr(colon + 1);
   }
   if (!tmpfs.empty()) h["Tmpfs"] = tmpfs;
+  TRY(addMountFlags(f, h));
   h["UTSMode"] = f.getString("uts");
   h["UsernsMode"] = f.getString("userns");
   TRY_ASSIGN(h["ShmSize"], parseBytesFlag(f, "shm-size"));

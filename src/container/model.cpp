@@ -63,7 +63,9 @@ ContainerState ContainerState::fromJson(const json& j) {
 }
 
 json Container::configDoc() const {
-  return json{{"Config", config}, {"HostConfig", hostConfig}, {"Path", path}, {"Args", args}};
+  json doc{{"Config", config}, {"HostConfig", hostConfig}, {"Path", path}, {"Args", args}};
+  if (!mountPoints.empty()) doc["MountPoints"] = mountPoints;
+  return doc;
 }
 
 Result<Container> Container::fromRow(const std::string& id, const std::string& name, const std::string& imageId,
@@ -80,6 +82,7 @@ Result<Container> Container::fromRow(const std::string& id, const std::string& n
     c.hostConfig = cfg.value("HostConfig", json::object());
     c.path = cfg.value("Path", "");
     c.args = cfg.value("Args", std::vector<std::string>{});
+    c.mountPoints = cfg.value("MountPoints", json::array());
     c.state = ContainerState::fromJson(json::parse(stateText));
   } catch (const std::exception& e) {
     return errorf(Code::Internal, "container {}: corrupt record: {}", id, e.what());

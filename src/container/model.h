@@ -46,6 +46,7 @@ struct Container {
   std::vector<std::string> args;
   json config;           // Docker's Config, image defaults merged
   json hostConfig;       // Docker's HostConfig, defaults filled
+  json mountPoints = json::array();  // container/mounts.h MountPoint::toJson() each
   ContainerState state;
   std::vector<std::string> execIds;
 

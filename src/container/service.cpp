@@ -49,12 +49,13 @@ Result<int> parseSignal(const std::string& raw) {
 }
 
 std::unique_ptr<Service> makeService(ServiceConfig cfg, ContainerStore& store, image::ImageService& images,
-                                     EmitFn emit) {
-  return std::make_unique<ServiceImpl>(std::move(cfg), store, images, std::move(emit));
+                                     EmitFn emit, volume::Service* volumes) {
+  return std::make_unique<ServiceImpl>(std::move(cfg), store, images, std::move(emit), volumes);
 }
 
-ServiceImpl::ServiceImpl(ServiceConfig cfg, ContainerStore& store, image::ImageService& images, EmitFn emit)
-    : cfg_(std::move(cfg)), store_(store), images_(images), emit_(std::move(emit)) {}
+ServiceImpl::ServiceImpl(ServiceConfig cfg, ContainerStore& store, image::ImageService& images, EmitFn emit,
+                         volume::Service* volumes)
+    : cfg_(std::move(cfg)), store_(store), images_(images), emit_(std::move(emit)), volumes_(volumes) {}
 
 ServiceImpl::~ServiceImpl() { shutdown(); }
 
@@ -231,6 +232,11 @@ Result<CreateResult> ServiceImpl::create(const std::string& nameIn, const json& 
   if (nm != "default" && nm != "bridge" && nm != "none" && nm != "host")
     return errorf(Code::NotFound, "network {} not found", nm);
   c.hostConfig = hc;
+  std::vector<std::string> createdVolumes;
+  TRY_ASSIGN(c.mountPoints, resolveMounts(hc, cfg["Volumes"], icfg.value("Volumes", json(nullptr)), createdVolumes));
+  ScopeExit dropVolumes([&] {
+    for (auto& v : createdVolumes) (void)volumes_->remove(v, true);
+  });
 
   std::unique_lock lk(mu_);
   std::string name = nameIn;
@@ -256,9 +262,11 @@ Result<CreateResult> ServiceImpl::create(const std::string& nameIn, const json& 
     return std::unexpected(r.error());
   }
   byId_[e->c.id] = e;
+  dropVolumes.dismiss();
   std::string id = e->c.id;
   json attrs = eventAttrs(*e);
   lk.unlock();
+  for (auto& v : createdVolumes) emit_("volume", "create", v, {{"driver", "local"}});
   emit_("container", "create", id, attrs);
   return CreateResult{id, {}};
 }
@@ -308,6 +316,9 @@ Result<> ServiceImpl::start(const std::string& ref) {
   }
   SpecPaths paths{dir, lower, cfg_.cgroupParent};
   auto spec = buildSpec(c, paths);
+  if (spec) {
+    if (auto pm = prepareMounts(c, *layers); !pm) spec = std::unexpected(pm.error());
+  }
   Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> spawned;
   MonitorMessage first{MsgType::StartError, ""};
   std::string failure;
@@ -542,8 +553,10 @@ Result<> ServiceImpl::restart(const std::string& ref, std::optional<int> timeout
   return {};
 }
 
-Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared_ptr<Entry> e) {
+Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared_ptr<Entry> e, bool removeVolumes) {
   e->c.state.status = State::Removing;
+  bool dropVolumes = removeVolumes || e->c.hostConfig.value("AutoRemove", false);
+  json mountPoints = e->c.mountPoints;
   std::string id = e->c.id;
   std::string imageId = e->c.imageId;
   json attrs = eventAttrs(*e);
@@ -558,6 +571,7 @@ Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared
   auto rr = removeAll(dirOf(id));
   if (!rr) log::warn("remove container dir: {}", rr.error().message);
   emit_("container", "destroy", id, attrs);
+  if (dropVolumes) removeAnonymousVolumes(mountPoints);
   // Layers of an image deleted (rmi -f) while this container used it can go now.
   if (!images_.resolve(imageId))
     if (auto gc = images_.garbageCollect(); !gc) log::warn("image gc: {}", gc.error().message);
@@ -581,7 +595,7 @@ Result<> ServiceImpl::remove(const std::string& ref, bool force, bool removeVolu
     if (e->removed) return {};  // AutoRemove got there first
   }
   if (e->busy) return errorf(Code::Conflict, "removal of container {} is already in progress", e->c.id);
-  return removeLocked(lk, e);
+  return removeLocked(lk, e, removeVolumes);
 }
 
 Result<> ServiceImpl::rename(const std::string& ref, const std::string& newNameIn) {

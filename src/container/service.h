@@ -16,6 +16,7 @@
 #include "container/changes.h"
 #include "container/model.h"
 #include "image/service.h"
+#include "volume/volume.h"
 
 namespace berth::container {
 
@@ -120,6 +121,8 @@ class Service {
   // SizeRw), LayersSize.
   virtual Result<nlohmann::json> diskUsage() = 0;
 
+  // Ids of the containers that mount volume `name` (volume rm / prune checks).
+  virtual std::vector<std::string> volumeUsers(const std::string& name) = 0;
   // For the image service's rmi / prune checks.
   virtual std::vector<image::ImageUser> imageUsers(const std::string& imageId) = 0;
   // Counts for /info.
@@ -134,8 +137,9 @@ class Service {
   virtual void shutdown() = 0;
 };
 
+// volumes: the local volume driver; null: containers cannot mount volumes.
 std::unique_ptr<Service> makeService(ServiceConfig cfg, ContainerStore& store, image::ImageService& images,
-                                     EmitFn emit);
+                                     EmitFn emit, volume::Service* volumes = nullptr);
 
 // Signal names as Docker accepts them: "KILL", "SIGKILL", "9".
 Result<int> parseSignal(const std::string& s);

@@ -165,7 +165,7 @@ Result<json> ServiceImpl::diskUsage() {
   return json{{"LayersSize", layersSize},
               {"Images", images},
               {"Containers", containers},
-              {"Volumes", json::array()},
+              {"Volumes", volumesDiskUsage()},
               {"BuildCache", json::array()}};
 }
 

@@ -48,7 +48,8 @@ struct Exec {
 
 class ServiceImpl : public Service {
  public:
-  ServiceImpl(ServiceConfig cfg, ContainerStore& store, image::ImageService& images, EmitFn emit);
+  ServiceImpl(ServiceConfig cfg, ContainerStore& store, image::ImageService& images, EmitFn emit,
+              volume::Service* volumes = nullptr);
   ~ServiceImpl() override;
 
   Result<std::string> resolveId(const std::string& ref) override;
@@ -78,6 +79,7 @@ class ServiceImpl : public Service {
   Result<> exportRootfs(const std::string& ref, const std::function<api::StreamWriter*()>& open) override;
   Result<nlohmann::json> diskUsage() override;
   std::vector<image::ImageUser> imageUsers(const std::string& imageId) override;
+  std::vector<std::string> volumeUsers(const std::string& name) override;
   Counts counts() override;
   Result<> restore() override;
   void shutdown() override;
@@ -103,7 +105,20 @@ class ServiceImpl : public Service {
   nlohmann::json recordedExit(const std::string& id, const std::string& fallbackError);
   // Waits (mu_ held via lk) until exitSeq > baseline or timeout; true if exited.
   bool waitExitLocked(std::unique_lock<std::mutex>& lk, Entry& e, uint64_t baseline, int timeoutMs);
-  Result<> removeLocked(std::unique_lock<std::mutex>& lk, std::shared_ptr<Entry> e);
+  // removeVolumes (or AutoRemove): the container's anonymous volumes go too.
+  Result<> removeLocked(std::unique_lock<std::mutex>& lk, std::shared_ptr<Entry> e, bool removeVolumes = false);
+  // service_mounts.cpp. Resolves the mounts of a create request (mu_ not
+  // held): volumes-from, binds, --mount, tmpfs, anonymous and image volumes;
+  // creates the volumes it names. createdVolumes: the ones it made (for rollback).
+  Result<nlohmann::json> resolveMounts(const nlohmann::json& hostConfig, const nlohmann::json& configVolumes,
+                                       const nlohmann::json& imageVolumes, std::vector<std::string>& createdVolumes);
+  // Before each start (mu_ not held): missing -v bind sources become
+  // directories; new empty volumes get the image's content (copy-up).
+  Result<> prepareMounts(const Container& c, const std::vector<std::string>& lowerDirs);
+  // Removes the anonymous volumes of mountPoints, ignoring those still in use.
+  void removeAnonymousVolumes(const nlohmann::json& mountPoints);
+  nlohmann::json mountsJson(const Container& c) const;
+  nlohmann::json volumesDiskUsage();
   void sendStdinLocked(Entry& e, std::string_view data);
   void execReader(std::shared_ptr<Exec> x, api::RawStream* stream, bool tty);
   nlohmann::json inspectJson(const Entry& e, bool size);
@@ -113,6 +128,7 @@ class ServiceImpl : public Service {
   ContainerStore& store_;
   image::ImageService& images_;
   EmitFn emit_;
+  volume::Service* volumes_ = nullptr;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -75,7 +75,7 @@ json ServiceImpl::inspectJson(const Entry& e, bool size) {
       {"GraphDriver",
        {{"Data", {{"UpperDir", dir + "/upper"}, {"WorkDir", dir + "/work"}, {"MergedDir", dir + "/merged"}}},
         {"Name", "overlay2"}}},
-      {"Mounts", json::array()},
+      {"Mounts", mountsJson(c)},
       {"Config", c.config},
       {"NetworkSettings",
        {{"Bridge", ""},
@@ -129,7 +129,7 @@ json ServiceImpl::summaryJson(const Entry& e, bool size) {
             {"Status", statusText(c.state, nowNanos())},
             {"HostConfig", {{"NetworkMode", netMode}}},
             {"NetworkSettings", {{"Networks", {{netMode == "default" ? "bridge" : netMode, json::object()}}}}},
-            {"Mounts", json::array()}};
+            {"Mounts", mountsJson(c)}};
   if (size) {
     int64_t rw = dirSize(dirOf(c.id) + "/upper");
     int64_t img = 0;
@@ -200,6 +200,13 @@ Result<json> ServiceImpl::list(bool all, int limit, bool size, const api::Filter
       continue;
     if (!matchAny("ancestor", [&](const std::string& v) {
           return c.config.value("Image", "") == v || startsWith(c.imageId, v) || startsWith(c.imageId, "sha256:" + v);
+        }))
+      continue;
+    // volume=NAME or a mount destination, as Docker's
+    if (!matchAny("volume", [&](const std::string& v) {
+          for (auto& m : c.mountPoints)
+            if (m.value("Name", "") == v || m.value("Destination", "") == v) return true;
+          return false;
         }))
       continue;
     if (auto it = filters.find("label"); it != filters.end()) {

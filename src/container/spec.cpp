@@ -1,6 +1,7 @@
 #include "container/spec.h"
 
 #include "common/util.h"
+#include "container/mounts.h"
 
 namespace berth::container {
 
@@ -28,6 +29,19 @@ static const std::vector<std::string>& allCapabilities() {
 }
 
 namespace {
+
+// The container's own mounts (volumes, binds, tmpfs) after the defaults; a
+// default at the same destination (/etc/hosts, /dev/shm, ...) gives way.
+void appendUserMounts(json& mounts, const json& mountPoints) {
+  for (auto& pj : mountPoints) {
+    json m = MountPoint::fromJson(pj).specJson();
+    for (auto it = mounts.begin(); it != mounts.end();) {
+      if ((*it)["destination"] == m["destination"]) it = mounts.erase(it);
+      else ++it;
+    }
+    mounts.push_back(std::move(m));
+  }
+}
 
 // Finds etc/<file> in the topmost layer that has it.
 std::string readImageFile(const std::vector<std::string>& lowerDirs, const std::string& rel) {
@@ -168,6 +182,7 @@ Result<json> buildSpec(const Container& c, const SpecPaths& paths) {
                       {"source", paths.bundleDir + "/" + f},
                       {"options", {"rbind", "rprivate"}}});
   }
+  appendUserMounts(mounts, c.mountPoints);
   spec["mounts"] = mounts;
 
   json ns = json::array({{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}});

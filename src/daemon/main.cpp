@@ -16,6 +16,7 @@
 #include "api/images_router.h"
 #include "api/server.h"
 #include "api/system_router.h"
+#include "api/volumes_router.h"
 #include "common/log.h"
 #include "common/memory.h"
 #include "common/util.h"
@@ -98,7 +99,10 @@ int main(int argc, char** argv) {
   ccfg.execRoot = cfg.execRoot;
   ccfg.monitorBin = findMonitor();
   ccfg.cgroupParent = cfg.cgroupParent;
-  auto containers = container::makeService(ccfg, containerStore, *images, emit);
+  volume::Service volumes(**db, cfg.dataRoot, [&containersPtr](const std::string& name) {
+    return containersPtr ? containersPtr->volumeUsers(name) : std::vector<std::string>{};
+  });
+  auto containers = container::makeService(ccfg, containerStore, *images, emit, &volumes);
   containersPtr = containers.get();
   if (auto r = containers->restore(); !r) log::error("restore containers: {}", r.error().message);
   if (auto r = images->garbageCollect(); !r) log::warn("image gc: {}", r.error().message);
@@ -117,6 +121,7 @@ int main(int argc, char** argv) {
   api::registerSystemRoutes(router, events, info);
   api::registerContainerRoutes(router, *containers);
   api::registerImageRoutes(router, *images, emit);
+  api::registerVolumeRoutes(router, volumes, emit);
 
   api::Server server(router);
   std::string sock = cfg.host;

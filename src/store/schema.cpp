@@ -21,6 +21,12 @@
 //                 in containers.image_id keep its layers alive until the
 //                 last such container is gone (ImageService::garbageCollect).
 //   containers    the container service's rows (no foreign key to images).
+//
+// Version 2
+//   volumes       the local volume driver's volumes (src/volume): labels and
+//                 options as JSON objects; created: unix nanos. The data
+//                 lives in volumes/<name>/_data; anonymous volumes carry the
+//                 label com.docker.volume.anonymous.
 #include <vector>
 
 #include "store/database.h"
@@ -87,13 +93,22 @@ CREATE TABLE containers (
 );
 CREATE INDEX containers_image ON containers(image_id);
 )sql"},
+      {2, R"sql(
+CREATE TABLE volumes (
+  name     TEXT PRIMARY KEY,
+  driver   TEXT NOT NULL,
+  labels   TEXT NOT NULL DEFAULT '{}',
+  options  TEXT NOT NULL DEFAULT '{}',
+  created  INTEGER NOT NULL
+);
+)sql"},
   };
   return kMigrations;
 }
 
 }  // namespace
 
-const int kSchemaVersion = 1;
+const int kSchemaVersion = 2;
 
 Result<> migrate(Database& db) {
   std::lock_guard lk(db.mutex());

@@ -24,7 +24,7 @@ TEST(StoreDatabase, OpensMigratesAndReopens) {
   }
   auto db = store::Database::open(path);
   ASSERT_TRUE(db) << db.error().message;
-  for (const char* table : {"images", "tags", "digests", "layers", "image_layers", "containers"}) {
+  for (const char* table : {"images", "tags", "digests", "layers", "image_layers", "containers", "volumes"}) {
     auto s = (*db)->query("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", table);
     ASSERT_TRUE(s);
     EXPECT_TRUE(*s->step()) << table;

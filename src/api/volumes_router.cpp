@@ -1,0 +1,101 @@
+#include "api/volumes_router.h"
+
+#include "common/util.h"
+
+namespace berth::api {
+
+namespace {
+
+std::map<std::string, std::string> stringMap(const json& j) {
+  std::map<std::string, std::string> out;
+  if (j.is_object())
+    for (auto& [k, v] : j.items()) out[k] = v.is_string() ? v.get<std::string>() : v.dump();
+  return out;
+}
+
+// "1.41" -> 141.
+int versionNumber(const std::string& v) {
+  auto dot = v.find('.');
+  if (dot == std::string::npos) return -1;
+  try {
+    return std::stoi(v.substr(0, dot)) * 100 + std::stoi(v.substr(dot + 1));
+  } catch (...) {
+    return -1;
+  }
+}
+
+}  // namespace
+
+Result<bool> pruneAll(const Request& req, const Filters& filters) {
+  bool all = false;
+  if (auto it = filters.find("all"); it != filters.end()) {
+    for (auto& v : it->second) {
+      if (v != "true" && v != "false" && v != "1" && v != "0")
+        return errorf(Code::InvalidArgument, "invalid filter 'all={}'", v);
+      all |= v == "true" || v == "1";
+    }
+  }
+  bool given = filters.count("all") != 0;
+  if (!given && !req.apiVersion.empty() && versionNumber(req.apiVersion) < 142) all = true;
+  return all;
+}
+
+void registerVolumeRoutes(Router& r, volume::Service& svc, VolumeEmitFn emit) {
+  r.add("GET", "/volumes", [&svc](Request& req, ResponseWriter& res) {
+    auto f = parseFilters(req.q("filters"));
+    if (!f) return res.error(f.error());
+    auto l = svc.list(*f);
+    if (!l) return res.error(l.error());
+    json vols = json::array();
+    for (auto& v : *l) vols.push_back(v.toJson());
+    res.json(200, {{"Volumes", vols}, {"Warnings", nullptr}});
+  });
+
+  r.add("POST", "/volumes/create", [&svc, emit](Request& req, ResponseWriter& res) {
+    auto body = req.jsonBody();
+    if (!body) return res.error(body.error());
+    if (!body->is_object() && !body->is_null())
+      return res.error(Error{Code::InvalidArgument, 0, "invalid JSON body: expected an object"});
+    json b = body->is_null() ? json::object() : *body;
+    volume::CreateOptions o;
+    o.name = b.value("Name", "");
+    o.driver = b.value("Driver", "");
+    o.labels = stringMap(b.value("Labels", json::object()));
+    o.options = stringMap(b.value("DriverOpts", json::object()));
+    bool existed = !o.name.empty() && svc.get(o.name).has_value();
+    auto v = svc.create(o);
+    if (!v) return res.error(v.error());
+    if (!existed) emit("volume", "create", v->name, {{"driver", v->driver}});
+    res.json(201, v->toJson());
+  });
+
+  r.add("POST", "/volumes/prune", [&svc, emit](Request& req, ResponseWriter& res) {
+    auto f = parseFilters(req.q("filters"));
+    if (!f) return res.error(f.error());
+    auto all = pruneAll(req, *f);
+    if (!all) return res.error(all.error());
+    Filters rest = *f;
+    rest.erase("all");
+    auto rep = svc.prune(*all, rest);
+    if (!rep) return res.error(rep.error());
+    for (auto& n : rep->deleted) emit("volume", "destroy", n, {{"driver", "local"}});
+    res.json(200, {{"VolumesDeleted", rep->deleted.empty() ? json(nullptr) : json(rep->deleted)},
+                   {"SpaceReclaimed", rep->reclaimed}});
+  });
+
+  r.add("GET", "/volumes/([^/]+)", [&svc](Request& req, ResponseWriter& res) {
+    auto v = svc.get(req.params[0]);
+    if (!v) return res.error(v.error());
+    res.json(200, v->toJson());
+  });
+
+  r.add("DELETE", "/volumes/([^/]+)", [&svc, emit](Request& req, ResponseWriter& res) {
+    bool existed = svc.get(req.params[0]).has_value();
+    auto r = svc.remove(req.params[0], req.qBool("force"));
+    if (!r) return res.error(r.error());
+    if (existed) emit("volume", "destroy", req.params[0], {{"driver", "local"}});
+    res.empty(204);
+  });
+}
+
+}  // namespace berth::api
