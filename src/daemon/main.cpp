@@ -1,6 +1,7 @@
 // berthd: the composition root. Parses flags and daemon.json, builds the
 // object graph, serves the Engine API until SIGTERM/SIGINT.
 
+#include <curl/curl.h>
 #include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -22,6 +23,7 @@
 #include "container/service.h"
 #include "container/sqlite_store.h"
 #include "daemon/config.h"
+#include "registry/client.h"
 #include "image/service.h"
 #include "store/database.h"
 
@@ -92,6 +94,13 @@ int main(int argc, char** argv) {
     log::error("image store could not be opened");
     return 1;
   }
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  registry::RegistryConfig regCfg;
+  regCfg.mirrors = cfg.registryMirrors;
+  regCfg.insecure = cfg.insecureRegistries;
+  regCfg.maxConcurrentDownloads = cfg.maxConcurrentDownloads;
+  regCfg.maxConcurrentUploads = cfg.maxConcurrentUploads;
+  images->configureRegistries(regCfg);
   container::SqliteContainerStore containerStore(**db);
   container::ServiceConfig ccfg;
   ccfg.dataRoot = cfg.dataRoot;
