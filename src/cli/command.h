@@ -53,6 +53,7 @@ std::vector<Command> runCommands();
 std::vector<Command> imageCommands();
 std::vector<Command> systemCommands();
 std::vector<Command> changesCommands();  // diff, commit, export, system df
+std::vector<Command> registryCommands();  // login, logout, search
 
 // Shared helpers for command implementations.
 // Prints "Error response from daemon: <msg>" (or the bare message for
@@ -68,6 +69,9 @@ std::string formatFlagHelp(bool withTable);
 // to progressFd like docker on a non-terminal. Errors: the daemon's HTTP
 // error ("Error response from daemon: ...") or an in-stream error message.
 Result<> pullImage(Context& ctx, const std::string& image, int progressFd, bool quiet);
+// The same with --platform ("" = the daemon's) and --all-tags.
+Result<> pullImage(Context& ctx, const std::string& image, int progressFd, bool quiet, const std::string& platform,
+                   bool allTags);
 // Writes a string to ctx.out.
 void out(Context& ctx, std::string_view s);
 void err(Context& ctx, std::string_view s);

@@ -15,6 +15,7 @@
 #include "api/containers_router.h"
 #include "api/events.h"
 #include "api/images_router.h"
+#include "api/registry_router.h"
 #include "api/server.h"
 #include "api/system_router.h"
 #include "common/log.h"
@@ -126,6 +127,7 @@ int main(int argc, char** argv) {
   api::registerSystemRoutes(router, events, info);
   api::registerContainerRoutes(router, *containers);
   api::registerImageRoutes(router, *images, emit);
+  api::registerRegistryRoutes(router, [regCfg] { return regCfg; });
 
   api::Server server(router);
   std::string sock = cfg.host;

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "common/fd.h"
@@ -99,7 +100,29 @@ class LayerStream {
   ~LayerStream() {
     if (mode_ == Mode::Gzip) inflateEnd(&z_);
   }
+  // Never fails for bad data: the download goes on so that the distribution
+  // digest is checked first (a tampered blob is a digest error, not a gzip
+  // one); finish() reports what went wrong. Fails only when the unpacker's
+  // pipe breaks unexpectedly.
   Result<> feed(const char* data, size_t n) {
+    if (bad_) return {};
+    auto r = feedInner(data, n);
+    if (!r && r.error().code == Code::InvalidArgument) {
+      bad_ = r.error();
+      return {};
+    }
+    return r;
+  }
+  // After the last byte: the diff id ("" when it cannot be known).
+  Result<std::string> finish() {
+    if (bad_) return std::unexpected(*bad_);
+    if (mode_ == Mode::Gzip && !ended_) return makeError(Code::InvalidArgument, "gzip: unexpected EOF");
+    if (mode_ == Mode::Opaque) return std::string();
+    return "sha256:" + diff_.hex();
+  }
+
+ private:
+  Result<> feedInner(const char* data, size_t n) {
     if (mode_ == Mode::Unknown) {
       // Decide from the first bytes (a 1-byte first chunk is treated as plain).
       if (n >= 2 && uint8_t(data[0]) == 0x1f && uint8_t(data[1]) == 0x8b) {
@@ -139,14 +162,6 @@ class LayerStream {
     }
     return {};
   }
-  // After the last byte: the diff id ("" when it cannot be known).
-  Result<std::string> finish() {
-    if (mode_ == Mode::Gzip && !ended_) return makeError(Code::InvalidArgument, "gzip: unexpected EOF");
-    if (mode_ == Mode::Opaque) return std::string();
-    return "sha256:" + diff_.hex();
-  }
-
- private:
   Result<> emit(const char* p, size_t n) {
     if (pipeGone_) return {};
     auto r = writeAll(out_, p, n);
@@ -162,6 +177,7 @@ class LayerStream {
   z_stream z_{};
   bool ended_ = false;
   bool pipeGone_ = false;
+  std::optional<Error> bad_;
   Sha256 diff_;
   char buf_[256 * 1024];
 };

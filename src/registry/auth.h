@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/base64.h"
 #include "common/result.h"
 
 namespace berth::registry {
@@ -37,9 +38,5 @@ struct Credentials {
 // An empty header or "e30=" ({}) gives empty credentials.
 // InvalidArgument on undecodable input.
 Result<Credentials> decodeRegistryAuth(std::string_view header);
-
-std::string base64Encode(std::string_view data);
-// Accepts standard and URL-safe alphabets, with or without padding.
-Result<std::string> base64Decode(std::string_view data);
 
 }  // namespace berth::registry

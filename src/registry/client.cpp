@@ -267,19 +267,17 @@ Result<> Client::ping() {
   req.url = url("/v2/");
   auto r = perform(req, "");
   if (!r && insecure_ && !baseFixed_ && startsWith(base_, "https://")) {
-    // Insecure registries may speak plain HTTP (Docker falls back the same way).
+    // Insecure registries may speak plain HTTP (Docker falls back the same
+    // way); when neither answers, the HTTPS error is reported, as Docker does.
     std::string httpBase = "http://" + registryHost(domain_);
     Request r2;
     r2.url = httpBase + "/v2/";
-    auto r2res = perform(r2, "");
-    if (r2res) {
+    if (auto r2res = perform(r2, "")) {
       base_ = httpBase;
-      r = std::move(r2res);
-    } else {
       r = std::move(r2res);
     }
   }
-  if (!r) return std::unexpected(r.error());
+  if (!r) return std::unexpected(Error{Code::Internal, 0, r.error().message});
   std::lock_guard lk(mu_);
   if (r->status == 401) {
     auto chs = parseWwwAuthenticate(r->header("www-authenticate"));
@@ -345,6 +343,7 @@ Result<std::string> Client::authHeader(const std::string& scope, bool refresh) {
 
 Result<HttpResponse> Client::send(Request req) {
   TRY_ASSIGN(std::string auth, authHeader(req.scope, false));
+  if (req.url.empty()) req.url = base_ + req.path;  // after ping() chose the scheme
   TRY_ASSIGN(HttpResponse r, perform(req, auth));
   if (r.status == 401 && req.bodyFd < 0 && !req.sink) {
     bool canRetry = false;
@@ -399,7 +398,7 @@ Result<> Client::login() {
 
 Result<Client::FetchedManifest> Client::getManifest(const std::string& repo, const std::string& ref) {
   Request req;
-  req.url = url("/v2/" + repo + "/manifests/" + ref);
+  req.path = "/v2/" + repo + "/manifests/" + ref;
   req.headers.push_back("Accept: " + std::string("application/vnd.docker.distribution.manifest.v2+json, "
                                                  "application/vnd.docker.distribution.manifest.list.v2+json, "
                                                  "application/vnd.oci.image.manifest.v1+json, "
@@ -420,7 +419,7 @@ Result<Client::FetchedManifest> Client::getManifest(const std::string& repo, con
 Result<std::string> Client::headManifest(const std::string& repo, const std::string& ref) {
   Request req;
   req.method = "HEAD";
-  req.url = url("/v2/" + repo + "/manifests/" + ref);
+  req.path = "/v2/" + repo + "/manifests/" + ref;
   req.headers.push_back("Accept: application/vnd.docker.distribution.manifest.v2+json, "
                         "application/vnd.docker.distribution.manifest.list.v2+json, "
                         "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json");
@@ -442,7 +441,7 @@ Result<> Client::getBlob(const std::string& repo, const std::string& digest, con
   std::function<void(int64_t)> noProgress;
   for (int attempt = 0;; attempt++) {
     Request req;
-    req.url = url("/v2/" + repo + "/blobs/" + digest);
+    req.path = "/v2/" + repo + "/blobs/" + digest;
     req.scope = "repository:" + repo + ":pull";
     req.follow = true;
     req.sink = &counting;
@@ -473,7 +472,7 @@ Result<> Client::getBlob(const std::string& repo, const std::string& digest, con
 Result<bool> Client::hasBlob(const std::string& repo, const std::string& digest) {
   Request req;
   req.method = "HEAD";
-  req.url = url("/v2/" + repo + "/blobs/" + digest);
+  req.path = "/v2/" + repo + "/blobs/" + digest;
   req.scope = "repository:" + repo + ":pull,push";
   req.follow = true;
   TRY_ASSIGN(HttpResponse r, send(req));
@@ -485,7 +484,7 @@ Result<bool> Client::hasBlob(const std::string& repo, const std::string& digest)
 Result<bool> Client::mountBlob(const std::string& repo, const std::string& digest, const std::string& fromRepo) {
   Request req;
   req.method = "POST";
-  req.url = url("/v2/" + repo + "/blobs/uploads/?mount=" + escape(digest) + "&from=" + escape(fromRepo));
+  req.path = "/v2/" + repo + "/blobs/uploads/?mount=" + escape(digest) + "&from=" + escape(fromRepo);
   req.scope = "repository:" + repo + ":pull,push";
   TRY_ASSIGN(HttpResponse r, send(req));
   if (r.status == 201) return true;
@@ -517,7 +516,7 @@ Result<> Client::pushBlobFile(const std::string& repo, const std::string& digest
                               const std::function<void(int64_t)>& progress) {
   Request start;
   start.method = "POST";
-  start.url = url("/v2/" + repo + "/blobs/uploads/");
+  start.path = "/v2/" + repo + "/blobs/uploads/";
   start.scope = "repository:" + repo + ":pull,push";
   TRY_ASSIGN(HttpResponse s, send(start));
   if (s.status != 202) return std::unexpected(registryError(s, ""));
@@ -541,7 +540,7 @@ Result<> Client::pushBlobFile(const std::string& repo, const std::string& digest
 Result<> Client::pushBlobData(const std::string& repo, const std::string& digest, const std::string& data) {
   Request start;
   start.method = "POST";
-  start.url = url("/v2/" + repo + "/blobs/uploads/");
+  start.path = "/v2/" + repo + "/blobs/uploads/";
   start.scope = "repository:" + repo + ":pull,push";
   TRY_ASSIGN(HttpResponse s, send(start));
   if (s.status != 202) return std::unexpected(registryError(s, ""));
@@ -560,7 +559,7 @@ Result<std::string> Client::putManifest(const std::string& repo, const std::stri
                                         const std::string& body) {
   Request put;
   put.method = "PUT";
-  put.url = url("/v2/" + repo + "/manifests/" + ref);
+  put.path = "/v2/" + repo + "/manifests/" + ref;
   put.scope = "repository:" + repo + ":pull,push";
   put.body = &body;
   put.headers.push_back("Content-Type: " + mediaType);
@@ -572,6 +571,7 @@ Result<std::string> Client::putManifest(const std::string& repo, const std::stri
 
 Result<std::vector<std::string>> Client::listTags(const std::string& repo) {
   std::vector<std::string> out;
+  TRY(ping());
   std::string next = url("/v2/" + repo + "/tags/list");
   for (int page = 0; page < 100 && !next.empty(); page++) {
     Request req;
@@ -593,7 +593,7 @@ Result<std::vector<std::string>> Client::listTags(const std::string& repo) {
 
 Result<std::string> Client::search(const std::string& term, int limit) {
   Request req;
-  req.url = url("/v1/search?q=" + escape(term) + "&n=" + std::to_string(limit));
+ req.path = ("/v1/search?q=" + escape(term) + "&n=" + std::to_string(limit));
   TRY_ASSIGN(HttpResponse r, send(req));
   if (r.status != 200) return std::unexpected(registryError(r, "Unexpected status code " + std::to_string(r.status)));
   return r.body;

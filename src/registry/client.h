@@ -96,7 +96,8 @@ class Client {
  private:
   struct Request {
     std::string method = "GET";
-    std::string url;
+    std::string url;                 // absolute, or "" to use base_ + path
+    std::string path;
     std::vector<std::string> headers;
     std::string scope;               // "repository:a/b:pull" for a bearer token
     const std::string* body = nullptr;
