@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -141,24 +142,25 @@ int cmdImages(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
         return std::string("<none>");
       };
       bool any = false;
+      std::set<std::string> tagRepos;
       for (auto& t : tags) {
         if (t == "<none>:<none>") continue;
         auto colon = t.rfind(':');
         std::string repo = t.substr(0, colon), tag = colon == std::string::npos ? "" : t.substr(colon + 1);
         // docker fills Digest only with --digests
         items.push_back(imageItem(img, repo, tag, digests ? digestFor(repo) : "<none>", noTrunc, ctx.nowSeconds));
+        tagRepos.insert(repo);
         any = true;
       }
-      if (!any) {
-        bool dig = false;
-        for (auto& d : digs) {
-          if (d == "<none>@<none>") continue;
-          auto at = d.find('@');
-          items.push_back(imageItem(img, d.substr(0, at), "<none>", d.substr(at + 1), noTrunc, ctx.nowSeconds));
-          dig = true;
-        }
-        if (!dig) items.push_back(imageItem(img, "<none>", "<none>", "<none>", noTrunc, ctx.nowSeconds));
+      // Repositories known only by digest get their own "<none>" tag rows (as docker's formatter does).
+      for (auto& d : digs) {
+        if (d == "<none>@<none>") continue;
+        auto at = d.find('@');
+        if (at == std::string::npos || tagRepos.count(d.substr(0, at))) continue;
+        items.push_back(imageItem(img, d.substr(0, at), "<none>", d.substr(at + 1), noTrunc, ctx.nowSeconds));
+        any = true;
       }
+      if (!any) items.push_back(imageItem(img, "<none>", "<none>", "<none>", noTrunc, ctx.nowSeconds));
     }
   }
   std::string fmtStr = f.getString("format");

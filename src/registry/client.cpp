@@ -372,6 +372,8 @@ Error Client::registryError(const HttpResponse& r, const std::string& what) cons
               : r.status == 401 || r.status == 403 ? Code::PermissionDenied
               : r.status >= 500 ? Code::Unavailable
                                 : Code::Internal;
+  if (text.empty() && r.status == 401) text = "unauthorized: authentication required";
+  if (text.empty() && r.status == 403) text = "denied: requested access to the resource is denied";
   if (text.empty()) text = fmt::format("received unexpected HTTP status: {}", r.status);
   return Error{code, 0, what.empty() ? text : what + ": " + text};
 }
