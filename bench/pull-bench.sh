@@ -86,7 +86,8 @@ upload() {  # FILE -> digest
   digest="sha256:$(sha256sum "$f" | cut -d' ' -f1)"
   loc=$(curl -fsS -X POST -D - -o /dev/null "http://$REG/v2/bench/img/blobs/uploads/" | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
   case $loc in http*) ;; *) loc="http://$REG$loc" ;; esac
-  curl -fsS -X PUT --data-binary "@$f" "$loc&digest=$digest" >/dev/null
+  case $loc in *\?*) loc="$loc&digest=$digest" ;; *) loc="$loc?digest=$digest" ;; esac
+  curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$f" "$loc" >/dev/null
   echo "$digest"
 }
 ljson="" diffs="" total=0

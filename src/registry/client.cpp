@@ -306,7 +306,8 @@ Result<std::string> Client::fetchToken(const std::string& scope) {
     first = false;
   };
   add("service", challenge_.count("service") ? challenge_["service"] : "");
-  add("scope", scope);
+  for (auto& one : split(scope, ' '))
+    if (!one.empty()) add("scope", one);
   add("account", creds_.username);
   Request req;
   req.url = u;
@@ -487,9 +488,11 @@ Result<bool> Client::mountBlob(const std::string& repo, const std::string& diges
   Request req;
   req.method = "POST";
   req.path = "/v2/" + repo + "/blobs/uploads/?mount=" + escape(digest) + "&from=" + escape(fromRepo);
-  req.scope = "repository:" + repo + ":pull,push";
+  // The mount needs pull on the source too (space-separated scopes).
+  req.scope = "repository:" + repo + ":pull,push repository:" + fromRepo + ":pull";
   TRY_ASSIGN(HttpResponse r, send(req));
   if (r.status == 201) return true;
+  if (r.status == 401 || r.status == 403) return false;  // no access to the source: upload instead
   if (r.status == 202) {
     // Not mounted: an upload session was started; cancel it.
     std::string loc = r.header("location");
@@ -497,7 +500,7 @@ Result<bool> Client::mountBlob(const std::string& repo, const std::string& diges
       Request del;
       del.method = "DELETE";
       del.url = startsWith(loc, "http") ? loc : base_ + loc;
-      del.scope = req.scope;
+      del.scope = "repository:" + repo + ":pull,push";
       (void)send(del);
     }
     return false;

@@ -328,6 +328,9 @@ e2e_cleanup_root() {
   for pid in $(cat "$root/registry.pids" 2>/dev/null); do
     _e2e_stop_pid "$pid" docker-registry
   done
+  for pid in $(cat "$root/token.pids" 2>/dev/null); do
+    _e2e_stop_pid "$pid" token_server
+  done
 
   # 1. the daemon(s) this root started
   for pid in $(cat "$root/berthd.pids" "$root/berthd.pid" 2>/dev/null) \
