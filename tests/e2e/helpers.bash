@@ -324,12 +324,13 @@ e2e_cleanup_root() {
     *) echo "e2e_cleanup_root: refusing $root" >&2; return 1 ;; esac
   cgp=$(cat "$root/cgroup-parent" 2>/dev/null || true)
 
-  # 0. registries a test started (tests/e2e/registry_helpers.bash)
+  # 0. registries and test servers a test started (tests/e2e/registry_helpers.bash)
   for pid in $(cat "$root/registry.pids" 2>/dev/null); do
     _e2e_stop_pid "$pid" docker-registry
   done
-  for pid in $(cat "$root/token.pids" 2>/dev/null); do
+  for pid in $(cat "$root/token.pids" 2>/dev/null); do   # token_server.py, search_index.py
     _e2e_stop_pid "$pid" token_server
+    _e2e_stop_pid "$pid" search_index
   done
 
   # 1. the daemon(s) this root started
