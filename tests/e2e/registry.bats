@@ -125,6 +125,25 @@ scenario_run_pulls_missing() {
 @test "berth: run pulls a missing image" { scenario_run_pulls_missing berth; }
 @test "docker: run pulls a missing image" { scenario_run_pulls_missing docker; }
 
+scenario_pull_all_tags() {
+  local c=$1 L="$E2E_ROOT/layers"
+  mk_layer "$L/t1-$c.tar.gz" "t=1"
+  mk_layer "$L/t2-$c.tar.gz" "t=2"
+  reg_push_image "$REG_MAIN" "$c/tags" one amd64 "$L/t1-$c.tar.gz" >/dev/null
+  reg_push_image "$REG_MAIN" "$c/tags" two amd64 "$L/t2-$c.tar.gz" >/dev/null
+  run cli "$c" pull -a "$REG_MAIN/$c/tags"
+  assert_success
+  assert_output_contains "one: Pulling from $c/tags"
+  assert_output_contains "two: Pulling from $c/tags"
+  run cli "$c" image ls --format '{{.Tag}}' "$REG_MAIN/$c/tags"
+  [ "$(sort <<<"$output" | tr '\n' ' ')" = "one two " ] || _e2e_fail "tags: $output"
+  run cli "$c" pull -a "$REG_MAIN/$c/tags:one"
+  assert_status 1
+  assert_output_contains "tag can't be used with --all-tags/-a"
+}
+@test "berth: pull -a fetches every tag of a repository" { scenario_pull_all_tags berth; }
+@test "docker: pull -a fetches every tag of a repository" { scenario_pull_all_tags docker; }
+
 # ---- errors
 
 scenario_errors() {
@@ -182,6 +201,53 @@ PY
 }
 @test "berth: a tampered blob fails with a digest error and leaves the store clean" { scenario_tampered_blob berth; }
 @test "docker: a tampered blob fails with a digest error and leaves the store clean" { scenario_tampered_blob docker; }
+
+scenario_truncated_blob() {
+  local c=$1 L="$E2E_ROOT/layers" digest blob size
+  mk_layer "$L/trunc-$c.tar.gz" "trunc=$c" "pad=$(head -c 3000 /dev/urandom | base64 -w0)"
+  reg_push_image "$REG_MAIN" "$c/trunc" v1 amd64 "$L/busybox.tar.gz" "$L/trunc-$c.tar.gz" >/dev/null
+  digest="sha256:$(sha256sum "$L/trunc-$c.tar.gz" | cut -d' ' -f1)"
+  blob=$(reg_blob_path main "$digest")
+  cp "$blob" "$E2E_ROOT/trunc-good-$c"
+  size=$(stat -c %s "$blob")
+  truncate -s $((size / 2)) "$blob"
+  run cli "$c" pull "$REG_MAIN/$c/trunc:v1"
+  assert_status 1
+  assert_output_contains "verification failed for digest $digest"
+  run cli "$c" image ls -q "$REG_MAIN/$c/trunc"
+  assert_output ""
+  [ -z "$(ls -A "$E2E_ROOT/data/content/ingest")" ] || _e2e_fail "ingest not empty"
+  [ -z "$(ls -A "$E2E_ROOT/data/snapshots" | grep '^\.tmp')" ] || _e2e_fail "temp snapshot left"
+  cp "$E2E_ROOT/trunc-good-$c" "$blob"
+  run cli "$c" pull "$REG_MAIN/$c/trunc:v1"
+  assert_success
+  run cli "$c" run --rm "$REG_MAIN/$c/trunc:v1" cat /trunc
+  assert_output "$c"
+}
+@test "berth: a truncated blob fails with a digest error; the next pull works" { scenario_truncated_blob berth; }
+@test "docker: a truncated blob fails with a digest error; the next pull works" { scenario_truncated_blob docker; }
+
+@test "two concurrent pulls of images sharing a layer fetch it once" {
+  local L="$E2E_ROOT/layers" d="$E2E_ROOT/shared-src" digest p1 p2 n
+  mkdir -p "$d"
+  head -c 24000000 /dev/urandom >"$d/big"
+  tar -C "$d" --owner=0 --group=0 -cf - . | gzip -n -1 >"$L/shared.tar.gz"
+  mk_layer "$L/top-a.tar.gz" top=a
+  mk_layer "$L/top-b.tar.gz" top=b
+  reg_push_image "$REG_MAIN" con/a v1 amd64 "$L/shared.tar.gz" "$L/top-a.tar.gz" >/dev/null
+  reg_push_image "$REG_MAIN" con/b v1 amd64 "$L/shared.tar.gz" "$L/top-b.tar.gz" >/dev/null
+  digest="sha256:$(sha256sum "$L/shared.tar.gz" | cut -d' ' -f1)"
+  berth_cmd pull "$REG_MAIN/con/a:v1" >"$E2E_ROOT/pa.out" 2>&1 &
+  p1=$!
+  berth_cmd pull "$REG_MAIN/con/b:v1" >"$E2E_ROOT/pb.out" 2>&1 &
+  p2=$!
+  wait "$p1" || _e2e_fail "pull a: $(cat "$E2E_ROOT/pa.out")"
+  wait "$p2" || _e2e_fail "pull b: $(cat "$E2E_ROOT/pb.out")"
+  n=$(grep -c "GET /v2/con/[ab]/blobs/$digest HTTP/1.1\" 200" "$(reg_dir main)/log" || true)
+  [ "$n" -eq 1 ] || _e2e_fail "shared blob fetched $n times"
+  cat "$E2E_ROOT/pa.out" "$E2E_ROOT/pb.out" | grep -q "${digest:7:12}: Already exists" ||
+    _e2e_fail "the second pull did not reuse the layer"
+}
 
 # ---- multi-arch
 
