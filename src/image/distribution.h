@@ -77,8 +77,8 @@ class Distribution {
     bool mirror = false;
   };
   std::vector<Endpoint> endpoints(const std::string& domain, const registry::Credentials& creds);
-  // Waits while another pull fetches chainId; then claims it. Returns false
-  // when it was already claimed by this caller's set.
+  // Waits while another pull holds chainId, then holds it until release().
+  // A pull claims its chain ids in sorted order, so two pulls never deadlock.
   void claim(const std::string& chainId);
   void release(const std::string& chainId);
 
