@@ -20,6 +20,12 @@ setup_file() {
   # htpasswd basic auth: alice / s3cret (bcrypt).
   python3 -c 'import crypt; print("alice:" + crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH)).replace("$2b$", "$2y$", 1))' \
     2>/dev/null >"$E2E_ROOT/htpasswd"
+  # TLS with a test certificate (127.0.0.0/8 is insecure by default, as in
+  # Docker: HTTPS is used, the certificate is not verified).
+  mkdir -p "$E2E_ROOT/tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$E2E_ROOT/tls/key.pem" -out "$E2E_ROOT/tls/cert.pem" \
+    -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+  reg_start tls "" "$E2E_ROOT/tls"
   reg_start auth "auth:
   htpasswd:
     realm: berth-e2e
@@ -143,6 +149,23 @@ scenario_pull_all_tags() {
 }
 @test "berth: pull -a fetches every tag of a repository" { scenario_pull_all_tags berth; }
 @test "docker: pull -a fetches every tag of a repository" { scenario_pull_all_tags docker; }
+
+scenario_tls() {
+  local c=$1 ref="$REG_TLS/$1/bb:v1"
+  cli "$c" tag busybox "$ref"
+  run cli "$c" push "$ref"
+  assert_success
+  assert_output_contains "v1: digest: sha256:"
+  cli "$c" rmi "$ref" >/dev/null
+  run cli "$c" pull "$ref"
+  assert_success
+  assert_output_contains "Status: Downloaded newer image for $ref"
+  # It really was HTTPS: the registry answers TLS only.
+  curl -fsS --cacert "$E2E_ROOT/tls/cert.pem" "https://$REG_TLS/v2/$c/bb/tags/list" | grep -q '"v1"' ||
+    _e2e_fail "tag not on the TLS registry"
+}
+@test "berth: push and pull over TLS (test certificate)" { scenario_tls berth; }
+@test "docker: push and pull over TLS (test certificate)" { scenario_tls docker; }
 
 # ---- errors
 

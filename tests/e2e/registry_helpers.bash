@@ -4,7 +4,8 @@
 # temp root; its pid goes to $E2E_ROOT/registry.pids so that
 # e2e_cleanup_root stops it by pid even after a crash.
 #
-#   reg_start NAME [EXTRA_YAML]   -> sets REG_<NAME>=127.0.0.1:PORT (also in $E2E_ROOT/reg-NAME/addr)
+#   reg_start NAME [EXTRA_YAML] [TLS_DIR]  -> sets REG_<NAME>=127.0.0.1:PORT (also in $E2E_ROOT/reg-NAME/addr);
+#                                 with TLS_DIR (cert.pem, key.pem) it serves HTTPS
 #   reg_dir NAME                  -> its directory (config.yml, data/, log)
 #   reg_upload_blob ADDR REPO FILE        raw distribution API (curl), prints the digest
 #   reg_put_manifest ADDR REPO REF TYPE FILE
@@ -17,7 +18,13 @@ free_port() {
 reg_dir() { echo "$E2E_ROOT/reg-$1"; }
 
 reg_start() {
-  local name=$1 extra=${2:-} dir port pid
+  local name=$1 extra=${2:-} tls=${3:-} dir port pid scheme=http tlsyaml=""
+  if [ -n "$tls" ]; then
+    scheme=https
+    tlsyaml="  tls:
+    certificate: $tls/cert.pem
+    key: $tls/key.pem"
+  fi
   dir=$(reg_dir "$name")
   mkdir -p "$dir/data"
   port=$(free_port)
@@ -34,6 +41,7 @@ storage:
     enabled: true
 http:
   addr: 127.0.0.1:$port
+$tlsyaml
 $extra
 YAML
   docker-registry serve "$dir/config.yml" </dev/null >"$dir/log" 2>&1 3>&- 4>&- &
@@ -42,7 +50,7 @@ YAML
   echo "$pid" >>"$E2E_ROOT/registry.pids"
   echo "127.0.0.1:$port" >"$dir/addr"
   local end=$((SECONDS + 20))
-  until curl -s -o /dev/null "http://127.0.0.1:$port/v2/"; do
+  until curl -sk -o /dev/null "$scheme://127.0.0.1:$port/v2/"; do
     kill -0 "$pid" 2>/dev/null || { echo "registry $name exited:" >&2; cat "$dir/log" >&2; return 1; }
     [ "$SECONDS" -lt "$end" ] || { echo "registry $name did not start" >&2; return 1; }
     sleep 0.1
