@@ -11,7 +11,7 @@ BERTH_DEBIAN_PACKAGES=(
   libcli11-dev libnl-route-3-dev libnftables-dev
   # tests
   libgtest-dev libgmock-dev bats busybox-static python3 tmux util-linux
-  iproute2 curl procps skopeo
+  iproute2 curl procps skopeo docker-registry openssl python3-cryptography
 )
 
 # berth_missing_packages: print the packages of the list that are not installed.

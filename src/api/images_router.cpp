@@ -25,34 +25,6 @@ json labelsAttrs(image::ImageService& svc, const std::string& id, const std::str
 
 json stringsOrNull(const std::vector<std::string>& v) { return v.empty() ? json(nullptr) : json(v); }
 
-bool isIpLiteral(const std::string& host) {
-  if (!host.empty() && host[0] == '[') return true;
-  if (host.empty()) return false;
-  for (char c : host)
-    if (!isdigit((unsigned char)c) && c != '.') return false;
-  return true;
-}
-
-// What dockerd answers when the registry cannot be reached. berthd has no
-// registry client yet and never touches the network: every pull fails the
-// way a refused/unresolvable registry fails, before any stream starts.
-Error pullUnavailable(const std::string& fromImage) {
-  auto ref = image::parseReference(fromImage);
-  if (!ref) return ref.error();
-  std::string domain = ref->domain == "docker.io" ? "registry-1.docker.io" : ref->domain;
-  std::string host = domain, port = "443";
-  if (auto c = domain.rfind(':'); c != std::string::npos && domain.find(']', c) == std::string::npos)
-    host = domain.substr(0, c), port = domain.substr(c + 1);
-  if (host == "localhost") host = "127.0.0.1";
-  std::string msg;
-  if (isIpLiteral(host)) {
-    msg = fmt::format("Get \"https://{}/v2/\": dial tcp {}:{}: connect: connection refused", domain, host, port);
-  } else {
-    msg = fmt::format("Get \"https://{}/v2/\": dial tcp: lookup {}: no such host", domain, host);
-  }
-  return Error{Code::Internal, 0, msg};
-}
-
 void listImages(image::ImageService& svc, Request& req, ResponseWriter& w) {
   auto filters = parseFilters(req.q("filters"));
   if (!filters) return w.error(filters.error());
@@ -196,8 +168,76 @@ void pruneImages(image::ImageService& svc, const image::EmitFn& emit, Request& r
   w.json(200, {{"ImagesDeleted", deleted}, {"SpaceReclaimed", rep->spaceReclaimed}});
 }
 
+// Docker's progress stream: the response starts with the first message, so
+// an error before it (unknown manifest, registry down) is a plain HTTP
+// error; one after it is an {"errorDetail"} line.
+class ProgressStream {
+ public:
+  explicit ProgressStream(ResponseWriter& w) : w_(w) {}
+  void operator()(const json& j) {
+    if (!s_) s_ = w_.stream(200, "application/json");
+    s_->writeJsonLine(j);
+  }
+  void finish(const Result<>& r) {
+    if (r) {
+      if (!s_) s_ = w_.stream(200, "application/json");
+      return;
+    }
+    if (!s_) return w_.error(r.error());
+    s_->writeJsonLine({{"errorDetail", {{"message", r.error().message}}}, {"error", r.error().message}});
+  }
+
+ private:
+  ResponseWriter& w_;
+  std::unique_ptr<StreamWriter> s_;
+};
+
+void pullImage(image::ImageService& svc, const image::EmitFn& emit, Request& req, ResponseWriter& w) {
+  std::string from = req.q("fromImage"), tag = req.q("tag");
+  auto ref = image::parseReference(from);
+  if (!ref) return w.error(ref.error());
+  bool allTags = false;
+  if (!tag.empty()) {
+    if (startsWith(tag, "sha256:")) {
+      ref->digest = tag;
+    } else if (image::isValidTag(tag)) {
+      ref->tag = tag;
+    } else {
+      return w.error(Error{Code::InvalidArgument, 0, "invalid tag format"});
+    }
+  } else if (ref->nameOnly()) {
+    allTags = true;  // the docker CLI sends no tag for pull -a
+  }
+  std::string name = ref->familiarString();
+  ProgressStream out(w);
+  auto r = svc.pull(name, req.q("platform"), allTags, req.header("x-registry-auth"), std::ref(out));
+  if (r && emit) {
+    auto ids = svc.resolve(allTags ? image::withDefaultTag(*ref).familiarString() : name);
+    if (ids) emit("image", "pull", ids->id, labelsAttrs(svc, ids->id, name));
+  }
+  out.finish(r);
+}
+
+void pushImage(image::ImageService& svc, const image::EmitFn& emit, Request& req, ResponseWriter& w) {
+  auto ref = image::parseReference(req.params[0]);
+  if (!ref) return w.error(ref.error());
+  std::string tag = req.q("tag");
+  if (!tag.empty()) {
+    if (!image::isValidTag(tag)) return w.error(Error{Code::InvalidArgument, 0, "invalid tag format"});
+    ref->tag = tag;
+  }
+  std::string name = ref->familiarString();
+  ProgressStream out(w);
+  auto r = svc.push(name, req.header("x-registry-auth"), std::ref(out));
+  if (r && emit) {
+    if (auto rec = svc.resolve(image::withDefaultTag(*ref).familiarString()))
+      emit("image", "push", rec->id, labelsAttrs(svc, rec->id, name));
+  }
+  out.finish(r);
+}
+
 void createImage(image::ImageService& svc, const image::EmitFn& emit, Request& req, ResponseWriter& w) {
-  if (req.has("fromImage")) return w.error(pullUnavailable(req.q("fromImage")));
+  if (req.has("fromImage")) return pullImage(svc, emit, req, w);
   std::string src = req.q("fromSrc");
   if (src.empty()) return w.error(Error{Code::InvalidArgument, 0, "fromImage or fromSrc is required"});
   // fromSrc=- is the request body; anything else is a URL berthd fetches.
@@ -282,6 +322,7 @@ void registerImageRoutes(Router& router, image::ImageService& svc, image::EmitFn
   router.add("GET", "/images/(.+)/get",
              [s](Request& req, ResponseWriter& w) { saveImages(*s, {req.params[0]}, w); });
   router.add("GET", "/images/(.+)/json", [s](Request& req, ResponseWriter& w) { inspectImage(*s, req, w); });
+  router.add("POST", "/images/(.+)/push", [s, emit](Request& req, ResponseWriter& w) { pushImage(*s, emit, req, w); });
   router.add("GET", "/images/(.+)/history", [s](Request& req, ResponseWriter& w) { imageHistory(*s, req, w); });
   router.add("POST", "/images/(.+)/tag", [s, emit](Request& req, ResponseWriter& w) { tagImage(*s, emit, req, w); });
   router.add("DELETE", "/images/(.+)", [s, emit](Request& req, ResponseWriter& w) { removeImage(*s, emit, req, w); });

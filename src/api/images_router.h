@@ -9,7 +9,8 @@ namespace berth::api {
 
 // Registers on router (paths unversioned):
 //   GET    /images/json                 list (all, filters)
-//   POST   /images/create               import (fromSrc=-) / pull (fromImage=, answered as unreachable)
+//   POST   /images/create               import (fromSrc=-) / pull (fromImage=, tag, platform; X-Registry-Auth)
+//   POST   /images/(.+)/push            push (tag; X-Registry-Auth)
 //   GET    /images/(.+)/json            inspect
 //   GET    /images/(.+)/history         history
 //   POST   /images/(.+)/tag             tag (201, empty)

@@ -164,7 +164,8 @@ int runCommand(const Command& c, const std::string& path, const std::vector<std:
 int runApp(const AppEnv& env) {
   const std::string prog = "berth";
   std::vector<Command> cmds = containerCommands();
-  for (auto&& v : {imageCommands(), systemCommands(), changesCommands(), volumeCommands()}) cmds.insert(cmds.end(), v.begin(), v.end());
+  for (auto&& v : {imageCommands(), systemCommands(), changesCommands(), volumeCommands(),
+                         registryCommands()}) cmds.insert(cmds.end(), v.begin(), v.end());
 
   FlagSet global;
   global.setInterspersed(false);

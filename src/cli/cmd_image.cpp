@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <ctime>
 #include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
 #include "cli/format/human.h"
 #include "cli/format/template.h"
+#include "cli/registry_auth.h"
 #include "cli/run_config.h"
 #include "cli/stdio.h"
 #include "common/util.h"
@@ -142,24 +144,25 @@ int cmdImages(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
         return std::string("<none>");
       };
       bool any = false;
+      std::set<std::string> tagRepos;
       for (auto& t : tags) {
         if (t == "<none>:<none>") continue;
         auto colon = t.rfind(':');
         std::string repo = t.substr(0, colon), tag = colon == std::string::npos ? "" : t.substr(colon + 1);
         // docker fills Digest only with --digests
         items.push_back(imageItem(img, repo, tag, digests ? digestFor(repo) : "<none>", noTrunc, ctx.nowSeconds));
+        tagRepos.insert(repo);
         any = true;
       }
-      if (!any) {
-        bool dig = false;
-        for (auto& d : digs) {
-          if (d == "<none>@<none>") continue;
-          auto at = d.find('@');
-          items.push_back(imageItem(img, d.substr(0, at), "<none>", d.substr(at + 1), noTrunc, ctx.nowSeconds));
-          dig = true;
-        }
-        if (!dig) items.push_back(imageItem(img, "<none>", "<none>", "<none>", noTrunc, ctx.nowSeconds));
+      // Repositories known only by digest get their own "<none>" tag rows (as docker's formatter does).
+      for (auto& d : digs) {
+        if (d == "<none>@<none>") continue;
+        auto at = d.find('@');
+        if (at == std::string::npos || tagRepos.count(d.substr(0, at))) continue;
+        items.push_back(imageItem(img, d.substr(0, at), "<none>", d.substr(at + 1), noTrunc, ctx.nowSeconds));
+        any = true;
       }
+      if (!any) items.push_back(imageItem(img, "<none>", "<none>", "<none>", noTrunc, ctx.nowSeconds));
     }
   }
   std::string fmtStr = f.getString("format");
@@ -427,15 +430,84 @@ int cmdPull(Context& ctx, const FlagSet& f, const std::vector<std::string>& args
     return 1;
   }
   bool quiet = f.getBool("quiet");
-  auto r = pullImage(ctx, args[0], ctx.out, quiet);
+  bool all = f.getBool("all-tags");
+  std::string arg = args[0];
+  if (all) {
+    bool explicitTag = arg.find('@') != std::string::npos ||
+                       arg.substr(arg.rfind('/') == std::string::npos ? 0 : arg.rfind('/')).find(':') != std::string::npos;
+    if (explicitTag) {
+      err(ctx, "tag can't be used with --all-tags/-a\n");
+      return 1;
+    }
+  } else if (arg.find('@') == std::string::npos &&
+             arg.substr(arg.rfind('/') == std::string::npos ? 0 : arg.rfind('/')).find(':') == std::string::npos &&
+             !quiet) {
+    out(ctx, "Using default tag: latest\n");
+  }
+  auto r = pullImage(ctx, args[0], ctx.out, quiet, f.getString("platform"), all);
   if (!r) {
     err(ctx, r.error().message + "\n");
     return 1;
   }
   bool digest = startsWith(ref->tag, "sha256:");
-  out(ctx, ref->repo + (digest ? "@" : ":") + ref->tag + "\n");
+  if (all) {
+    out(ctx, ref->repo + "\n");
+  } else {
+    out(ctx, ref->repo + (digest ? "@" : ":") + ref->tag + "\n");
+  }
   return 0;
 }
+
+int cmdPush(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
+  auto ref = normalizeRef(args[0]);
+  if (!ref) {
+    err(ctx, ref.error().message + "\n");
+    return 1;
+  }
+  if (startsWith(ref->tag, "sha256:")) {
+    err(ctx, "invalid reference format: cannot push a digest reference\n");
+    return 1;
+  }
+  bool quiet = f.getBool("quiet");
+  bool all = f.getBool("all-tags");
+  std::string arg = args[0];
+  bool explicitTag = arg.substr(arg.rfind('/') == std::string::npos ? 0 : arg.rfind('/')).find(':') != std::string::npos;
+  if (all && explicitTag) {
+    err(ctx, "tag can't be used with --all-tags/-a\n");
+    return 1;
+  }
+  if (!all && !explicitTag && !quiet) out(ctx, "Using default tag: latest\n");
+  std::string domain = ref->repo.substr(0, ref->repo.find('/'));
+  Query q;
+  if (!all) q.add("tag", ref->tag);
+  std::string path = "/images/" + ref->repo + "/push" + q.str();
+  auto s = ctx.client.stream("POST", path, "", "", {{"X-Registry-Auth", registryAuthHeader(domain)}});
+  if (!s) {
+    printError(ctx, s.error());
+    return 1;
+  }
+  auto& [conn, head] = *s;
+  if (head.status != 200) {
+    auto msg = streamError(*conn, head, path);
+    err(ctx, (msg ? *msg : msg.error().message) + "\n");
+    return 1;
+  }
+  auto r = renderProgress(*conn, ctx.out, quiet, nullptr);
+  if (!r) {
+    err(ctx, r.error().message + "\n");
+    return 1;
+  }
+  if (quiet) out(ctx, familiarName(ref->repo) + (all ? "" : ":" + ref->tag) + "\n");
+  return 0;
+}
+
+void flagsPush(FlagSet& f) {
+  f.addBool("all-tags", 'a', "Push all tags of an image to the repository");
+  f.addBool("disable-content-trust", 0, "Skip image signing", true);
+  f.addString("platform", 0, "Push a platform-specific manifest as a single-platform image to the registry.");
+  f.addBool("quiet", 'q', "Suppress verbose output");
+}
+
 
 int cmdSave(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
   std::string output = f.getString("output");
@@ -605,9 +677,19 @@ void flagsPull(FlagSet& f) {
 }  // namespace
 
 Result<> pullImage(Context& ctx, const std::string& image, int progressFd, bool quiet) {
+  return pullImage(ctx, image, progressFd, quiet, "", false);
+}
+
+Result<> pullImage(Context& ctx, const std::string& image, int progressFd, bool quiet, const std::string& platform,
+                   bool allTags) {
   TRY_ASSIGN(ImageRef ref, normalizeRef(image));
-  std::string path = "/images/create" + Query().add("fromImage", ref.repo).add("tag", ref.tag).str();
-  TRY_ASSIGN(auto s, ctx.client.stream("POST", path, "", "", {{"X-Registry-Auth", "e30="}}));
+  Query q;
+  q.add("fromImage", ref.repo);
+  if (!allTags) q.add("tag", ref.tag);
+  if (!platform.empty()) q.add("platform", platform);
+  std::string path = "/images/create" + q.str();
+  std::string domain = ref.repo.substr(0, ref.repo.find('/'));
+  TRY_ASSIGN(auto s, ctx.client.stream("POST", path, "", "", {{"X-Registry-Auth", registryAuthHeader(domain)}}));
   auto& [conn, head] = s;
   if (head.status != 200) {
     TRY_ASSIGN(std::string msg, streamError(*conn, head, path));
@@ -641,6 +723,8 @@ std::vector<Command> imageCommands() {
                flagsImagePrune, cmdImagePrune});
   v.push_back({"image", {"pull"}, {"pull"}, "[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry",
                ArgRule::Exact, 1, 0, true, flagsPull, cmdPull});
+  v.push_back({"image", {"push"}, {"push"}, "[OPTIONS] NAME[:TAG]", "Upload an image to a registry", ArgRule::Exact, 1,
+               0, true, flagsPush, cmdPush});
   return v;
 }
 

@@ -54,6 +54,7 @@ std::vector<Command> imageCommands();
 std::vector<Command> systemCommands();
 std::vector<Command> changesCommands();  // diff, commit, export, system df
 std::vector<Command> volumeCommands();   // volume create, ls, inspect, rm, prune
+std::vector<Command> registryCommands();  // login, logout, search
 
 // Shared helpers for command implementations.
 // Prints "Error response from daemon: <msg>" (or the bare message for
@@ -73,6 +74,9 @@ Result<> pullImage(Context& ctx, const std::string& image, int progressFd, bool 
 // to continue? [y/N] " to ctx.out and reads one line from ctx.in; true for
 // "y" or "yes" (any case). EOF or anything else is a no.
 bool confirm(Context& ctx, std::string_view warning);
+// The same with --platform ("" = the daemon's) and --all-tags.
+Result<> pullImage(Context& ctx, const std::string& image, int progressFd, bool quiet, const std::string& platform,
+                   bool allTags);
 // Writes a string to ctx.out.
 void out(Context& ctx, std::string_view s);
 void err(Context& ctx, std::string_view s);

@@ -28,7 +28,7 @@ const char* kUsage =
 Result<Config> parseArgs(int argc, char** argv) {
   Config c;
   bool configSet = false, hostSet = false, dataSet = false, execSet = false, pidSet = false, cgSet = false,
-       levelSet = false;
+       levelSet = false, mirrorsSet = false, insecureSet = false, downloadsSet = false, uploadsSet = false;
   std::string level;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
@@ -68,6 +68,20 @@ Result<Config> parseArgs(int argc, char** argv) {
       TRY(take(c.cgroupParent, cgSet));
     } else if (a == "-l" || a == "--log-level") {
       TRY(take(level, levelSet));
+    } else if (a == "--registry-mirror" || a == "--insecure-registry") {
+      std::string v;
+      bool set = false;
+      TRY(take(v, set));
+      (a == "--registry-mirror" ? c.registryMirrors : c.insecureRegistries).push_back(v);
+      (a == "--registry-mirror" ? mirrorsSet : insecureSet) = true;
+    } else if (a == "--max-concurrent-downloads" || a == "--max-concurrent-uploads") {
+      std::string v;
+      bool set = false;
+      TRY(take(v, set));
+      int n = atoi(v.c_str());
+      if (n < 1 || std::to_string(n) != v) return errorf(Code::InvalidArgument, "invalid value {:?} for {}", v, a);
+      (a == "--max-concurrent-downloads" ? c.maxConcurrentDownloads : c.maxConcurrentUploads) = n;
+      (a == "--max-concurrent-downloads" ? downloadsSet : uploadsSet) = true;
     } else if (a == "-D" || a == "--debug") {
       level = "debug";
       levelSet = true;
@@ -94,6 +108,26 @@ Result<Config> parseArgs(int argc, char** argv) {
     str("pidfile", c.pidfile, pidSet);
     str("cgroup-parent", c.cgroupParent, cgSet);
     str("log-level", level, levelSet);
+    auto list = [&](const char* key, std::vector<std::string>& out, bool set) -> Result<> {
+      if (set || !j.contains(key)) return {};
+      if (!j[key].is_array()) return errorf(Code::InvalidArgument, "{}: {} must be a list of strings", c.configFile, key);
+      for (auto& v : j[key]) {
+        if (!v.is_string()) return errorf(Code::InvalidArgument, "{}: {} must be a list of strings", c.configFile, key);
+        out.push_back(v.get<std::string>());
+      }
+      return {};
+    };
+    TRY(list("registry-mirrors", c.registryMirrors, mirrorsSet));
+    TRY(list("insecure-registries", c.insecureRegistries, insecureSet));
+    auto num = [&](const char* key, int& out, bool set) -> Result<> {
+      if (set || !j.contains(key)) return {};
+      if (!j[key].is_number_integer() || j[key].get<int64_t>() < 1 || j[key].get<int64_t>() > 1000)
+        return errorf(Code::InvalidArgument, "{}: {} must be a positive integer", c.configFile, key);
+      out = j[key].get<int>();
+      return {};
+    };
+    TRY(num("max-concurrent-downloads", c.maxConcurrentDownloads, downloadsSet));
+    TRY(num("max-concurrent-uploads", c.maxConcurrentUploads, uploadsSet));
     if (!hostSet && j.contains("hosts") && j["hosts"].is_array() && !j["hosts"].empty())
       c.host = j["hosts"][0].get<std::string>();
   } else if (configSet) {

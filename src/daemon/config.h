@@ -3,6 +3,7 @@
 // Immutable once parsed.
 
 #include <string>
+#include <vector>
 
 #include "common/log.h"
 #include "common/result.h"
@@ -17,6 +18,12 @@ struct Config {
   std::string configFile = "/etc/berth/daemon.json";
   std::string cgroupParent = "berth";
   log::Level logLevel = log::Level::Info;
+  // daemon.json registry settings (and --registry-mirror, --insecure-registry,
+  // --max-concurrent-downloads/-uploads flags as dockerd has them).
+  std::vector<std::string> registryMirrors;
+  std::vector<std::string> insecureRegistries;
+  int maxConcurrentDownloads = 3;
+  int maxConcurrentUploads = 5;
 };
 
 // Cancelled = --help / --version printed (exit 0); InvalidArgument = usage error.

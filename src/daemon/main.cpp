@@ -1,6 +1,7 @@
 // berthd: the composition root. Parses flags and daemon.json, builds the
 // object graph, serves the Engine API until SIGTERM/SIGINT.
 
+#include <curl/curl.h>
 #include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 #include "api/containers_router.h"
 #include "api/events.h"
 #include "api/images_router.h"
+#include "api/registry_router.h"
 #include "api/server.h"
 #include "api/system_router.h"
 #include "api/volumes_router.h"
@@ -23,6 +25,7 @@
 #include "container/service.h"
 #include "container/sqlite_store.h"
 #include "daemon/config.h"
+#include "registry/client.h"
 #include "image/service.h"
 #include "store/database.h"
 
@@ -93,6 +96,13 @@ int main(int argc, char** argv) {
     log::error("image store could not be opened");
     return 1;
   }
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  registry::RegistryConfig regCfg;
+  regCfg.mirrors = cfg.registryMirrors;
+  regCfg.insecure = cfg.insecureRegistries;
+  regCfg.maxConcurrentDownloads = cfg.maxConcurrentDownloads;
+  regCfg.maxConcurrentUploads = cfg.maxConcurrentUploads;
+  images->configureRegistries(regCfg);
   container::SqliteContainerStore containerStore(**db);
   container::ServiceConfig ccfg;
   ccfg.dataRoot = cfg.dataRoot;
@@ -122,6 +132,7 @@ int main(int argc, char** argv) {
   api::registerContainerRoutes(router, *containers);
   api::registerImageRoutes(router, *images, emit);
   api::registerVolumeRoutes(router, volumes, emit);
+  api::registerRegistryRoutes(router, [regCfg] { return regCfg; });
 
   api::Server server(router);
   std::string sock = cfg.host;

@@ -20,6 +20,7 @@
 #include "content/store.h"
 #include "image/archive.h"
 #include "image/config.h"
+#include "image/distribution.h"
 #include "image/reference.h"
 #include "image/service.h"
 #include "snapshot/snapshotter.h"
@@ -160,7 +161,20 @@ class Service final : public ImageService {
     auto r = content_.init();
     if (r) r = snaps_.init();
     if (!r) initError_ = r.error();
+    dist_ = std::make_unique<Distribution>(StoreParts{db_, content_, snaps_, writeMu_});
   }
+
+  Result<> pull(const std::string& ref, const std::string& platform, bool allTags, const std::string& registryAuth,
+                const ProgressFn& progress) override {
+    TRY(ready());
+    if (allTags) return dist_->pullAllTags(ref, platform, registryAuth, progress);
+    return dist_->pull(ref, platform, registryAuth, progress);
+  }
+  Result<> push(const std::string& ref, const std::string& registryAuth, const ProgressFn& progress) override {
+    TRY(ready());
+    return dist_->push(ref, registryAuth, progress);
+  }
+  void configureRegistries(const registry::RegistryConfig& cfg) override { dist_->configure(cfg); }
 
   Result<ImageRecord> resolve(const std::string& ref) override {
     TRY(ready());
@@ -231,6 +245,7 @@ class Service final : public ImageService {
   std::mutex writeMu_;
   std::mutex cacheMu_;
   std::unordered_map<std::string, std::shared_ptr<const json>> configs_;
+  std::unique_ptr<Distribution> dist_;
 };
 
 Result<std::string> Service::resolveId(const std::string& ref) {

@@ -20,6 +20,9 @@
 namespace berth::store {
 class Database;
 }
+namespace berth::registry {
+struct RegistryConfig;
+}
 
 namespace berth::image {
 
@@ -176,6 +179,28 @@ class ImageService {
   }
   // system df LayersSize: unpacked bytes of every layer, each counted once.
   virtual Result<int64_t> layersSize() { return int64_t(0); }
+  // ---- registries (src/image/pull.cpp, push.cpp) ----
+
+  // One message of Docker's JSON progress stream; called from several
+  // threads, never concurrently.
+  using ProgressFn = std::function<void(const nlohmann::json&)>;
+  // docker pull: ref "name[:tag|@digest]" (allTags: every tag of a name),
+  // platform "os/arch[/variant]" or "" for the host's, registryAuth the
+  // X-Registry-Auth header. NotFound / Unavailable / PermissionDenied /
+  // InvalidArgument (digest mismatch) with Docker's messages.
+  virtual Result<> pull(const std::string& ref, const std::string& platform, bool allTags,
+                        const std::string& registryAuth, const ProgressFn& progress) {
+    (void)ref, (void)platform, (void)allTags, (void)registryAuth, (void)progress;
+    return makeError(Code::Internal, "pull is not supported");
+  }
+  // docker push of the local image tagged ref.
+  virtual Result<> push(const std::string& ref, const std::string& registryAuth, const ProgressFn& progress) {
+    (void)ref, (void)registryAuth, (void)progress;
+    return makeError(Code::Internal, "push is not supported");
+  }
+  // daemon.json registry-mirrors, insecure-registries, max-concurrent-*.
+  virtual void configureRegistries(const registry::RegistryConfig& cfg) { (void)cfg; }
+
   // Drops layers no image and no container (containers.image_id) needs,
   // with their snapshots and blobs, and snapshot directories nothing
   // references. Call at startup and after removing a container.

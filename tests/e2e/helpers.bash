@@ -24,6 +24,7 @@
 #   BERTH_E2E_CACHE   where the busybox rootfs tar is cached for the whole run
 #   E2E_CMD_TIMEOUT   seconds before a client command is killed (default 60)
 #   E2E_LOG_LEVEL     berthd --log-level (default info)
+#   E2E_BERTHD_ARGS   extra berthd flags (word-split), e.g. --registry-mirror URL
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$E2E_DIR/../.." && pwd)
@@ -140,7 +141,7 @@ berthd_start() {
   # fd 3 is bats' own: a daemon holding it would make bats wait forever.
   "$bin" --host "unix://$SOCK" --data-root "$E2E_ROOT/data" \
     --exec-root "$E2E_ROOT/exec" --pidfile "$E2E_ROOT/berthd.pid" \
-    --cgroup-parent "$E2E_CGP" --log-level "$E2E_LOG_LEVEL" \
+    --cgroup-parent "$E2E_CGP" --log-level "$E2E_LOG_LEVEL" ${E2E_BERTHD_ARGS:-} \
     </dev/null >>"$E2E_ROOT/berthd.log" 2>&1 3>&- 4>&- &
   BERTHD_PID=$!
   disown "$BERTHD_PID" 2>/dev/null || true   # no "Killed" job notice after kill -9
@@ -322,6 +323,15 @@ e2e_cleanup_root() {
   case $root in /tmp/*|"${BERTH_E2E_TMP:-/nonexistent}"/*) ;;
     *) echo "e2e_cleanup_root: refusing $root" >&2; return 1 ;; esac
   cgp=$(cat "$root/cgroup-parent" 2>/dev/null || true)
+
+  # 0. registries and test servers a test started (tests/e2e/registry_helpers.bash)
+  for pid in $(cat "$root/registry.pids" 2>/dev/null); do
+    _e2e_stop_pid "$pid" docker-registry
+  done
+  for pid in $(cat "$root/token.pids" 2>/dev/null); do   # token_server.py, search_index.py
+    _e2e_stop_pid "$pid" token_server
+    _e2e_stop_pid "$pid" search_index
+  done
 
   # 1. the daemon(s) this root started
   for pid in $(cat "$root/berthd.pids" "$root/berthd.pid" 2>/dev/null) \
