@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -11,6 +12,7 @@
 #include "cli/format/human.h"
 #include "cli/format/template.h"
 #include "cli/stdio.h"
+#include "common/until.h"
 #include "common/util.h"
 
 namespace berth::cli {
@@ -468,6 +470,84 @@ int cmdPort(Context& ctx, const FlagSet&, const std::vector<std::string>& args) 
   return 0;
 }
 
+// docker events: --since/--until as docker's GetTimestamp sends them
+// ("seconds.nanos"), filters, --format; streams until --until or ^C.
+Result<std::string> eventTime(const std::string& v) {
+  TRY_ASSIGN(int64_t ns, parseUntil(v, nowNanos()));
+  return fmt::format("{}.{:09d}", ns / 1000000000, ns % 1000000000);
+}
+
+int cmdEvents(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
+  Query q;
+  for (const char* k : {"since", "until"}) {
+    if (f.getString(k).empty()) continue;
+    auto t = eventTime(f.getString(k));
+    if (!t) {
+      err(ctx, t.error().message + "\n");
+      return 1;
+    }
+    q.add(k, *t);
+  }
+  if (!f.getList("filter").empty()) {
+    auto fj = filtersJson(f.getList("filter"));
+    if (!fj) {
+      err(ctx, fj.error().message + "\n");
+      return 1;
+    }
+    q.add("filters", *fj);
+  }
+  std::optional<format::Template> tmpl;
+  if (std::string fs = f.getString("format"); !fs.empty()) {
+    auto t = format::Template::parse(format::prepareFormat(fs));
+    if (!t) {
+      err(ctx, "template parsing error: " + t.error().message + "\n");
+      return 1;
+    }
+    tmpl = std::move(*t);
+  }
+  auto s = ctx.client.stream("GET", "/events" + q.str());
+  if (!s) {
+    printError(ctx, s.error());
+    return 1;
+  }
+  auto& [conn, head] = *s;
+  if (head.status != 200) {
+    auto b = conn->readAllBody();
+    head.body = b ? *b : "";
+    err(ctx, "Error response from daemon: " + daemonMessage(head, "GET", "/events") + "\n");
+    return 1;
+  }
+  for (;;) {
+    auto line = conn->readBodyLine();
+    if (!line) {
+      printError(ctx, line.error());
+      return 1;
+    }
+    if (!*line) return 0;
+    auto ev = json::parse(**line, nullptr, false);
+    if (!ev.is_object()) continue;
+    if (tmpl) {
+      auto text = tmpl->execute(ev);
+      if (!text) {
+        err(ctx, "template parsing error: " + text.error().message + "\n");
+        return 1;
+      }
+      out(ctx, *text + "\n");
+      continue;
+    }
+    // docker's default line: TIME TYPE ACTION ID (k=v, ...), attributes sorted
+    json actor = ev.value("Actor", json::object());
+    std::string attrs;
+    if (actor.contains("Attributes") && actor["Attributes"].is_object())
+      for (auto& [k, v] : actor["Attributes"].items())
+        attrs += (attrs.empty() ? "" : ", ") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+    std::string line2 = formatRfc3339Nano(ev.value("timeNano", int64_t(0))) + " " + ev.value("Type", "") + " " +
+                        ev.value("Action", "") + " " + actor.value("ID", "");
+    if (!attrs.empty()) line2 += " (" + attrs + ")";
+    out(ctx, line2 + "\n");
+  }
+}
+
 // ------------------------------------------------------------ flags
 
 void flagsStop(FlagSet& f) {
@@ -475,6 +555,12 @@ void flagsStop(FlagSet& f) {
   f.addInt("timeout", 't', "Seconds to wait before killing the container");
   f.addInt("time", 0, "Seconds to wait before killing the container (deprecated: use --timeout)");
   f.hide("time");
+}
+void flagsEvents(FlagSet& f) {
+  f.addList("filter", 'f', "Filter output based on conditions provided", "filter");
+  f.addString("format", 0, formatFlagHelp(false));
+  f.addString("since", 0, "Show all events created since timestamp");
+  f.addString("until", 0, "Stream events until this timestamp");
 }
 void flagsContainerPrune(FlagSet& f) {
   f.addList("filter", 0, "Provide filter values (e.g. \"until=<timestamp>\")", "filter");
@@ -536,6 +622,8 @@ std::vector<Command> containerCommands() {
   v.push_back({"container", {"wait"}, {"wait"}, "CONTAINER [CONTAINER...]",
                "Block until one or more containers stop, then print their exit codes", ArgRule::Min, 1, 0, true,
                nullptr, cmdWait});
+  v.push_back({"system", {"events"}, {"events"}, "[OPTIONS]", "Get real time events from the server", ArgRule::None,
+               0, 0, true, flagsEvents, cmdEvents});
   v.push_back({"container", {"prune"}, {}, "[OPTIONS]", "Remove all stopped containers", ArgRule::None, 0, 0, true,
                flagsContainerPrune, cmdContainerPrune});
   v.push_back({"container", {"port"}, {"port"}, "CONTAINER [PRIVATE_PORT[/PROTO]]",

@@ -582,12 +582,10 @@ Result<> ServiceImpl::kill(const std::string& ref, const std::string& signal) {
     }
     return {};
   }
+  // Published before the signal, with mu_ held: the die event comes after.
+  emit_("container", "kill", e->c.id, eventAttrs(*e, {{"signal", std::to_string(sig)}}));
   if (e->mon) TRY(e->mon->send(MsgType::Signal, encodeInt(sig)));
   else if (e->c.state.pid > 0) ::kill(e->c.state.pid, sig);
-  json attrs = eventAttrs(*e, {{"signal", std::to_string(sig)}});
-  std::string id = e->c.id;
-  lk.unlock();
-  emit_("container", "kill", id, attrs);
   return {};
 }
 
@@ -619,13 +617,12 @@ Result<> ServiceImpl::stop(const std::string& ref, std::optional<int> timeout) {
   (void)saveLocked(*e);
   uint64_t base = e->exitSeq;
   std::string id = e->c.id;
+  // The kill event goes out before the signal (mu_ held): its die, emitted
+  // by the reader after it takes mu_, always comes later.
   auto send = [&](int s) {
+    emit_("container", "kill", id, eventAttrs(*e, {{"signal", std::to_string(s)}}));
     if (e->mon) (void)e->mon->send(MsgType::Signal, encodeInt(s));
     else if (e->c.state.pid > 0) ::kill(e->c.state.pid, s);
-    json attrs = eventAttrs(*e, {{"signal", std::to_string(s)}});
-    lk.unlock();
-    emit_("container", "kill", id, attrs);
-    lk.lock();
   };
   if (t != 0) send(sig);
   bool exited = t < 0 ? (waitExitLocked(lk, *e, base, INT32_MAX), true) : waitExitLocked(lk, *e, base, t * 1000);
