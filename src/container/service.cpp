@@ -878,10 +878,24 @@ Result<> ServiceImpl::restore() {
       if (mon->send(MsgType::Hello)) {
         std::lock_guard lk(mu_);
         e->mon = mon;
+        if (e->c.state.status == State::Restarting) {
+          // berthd died while a policy restart was starting it: it runs.
+          e->c.state.status = State::Running;
+          if (e->c.state.startedAt <= e->c.state.finishedAt) e->c.state.startedAt = nowNanos();
+          (void)saveLocked(*e);
+        }
         spawnReaderLocked(e, mon);
         log::info("restored container {} (pid {})", e->c.shortId(), e->c.state.pid);
         continue;
       }
+    }
+    if (e->c.state.status == State::Restarting) {
+      // Between two policy restarts when berthd went down: that exit was
+      // already counted; just run the pending restart.
+      std::lock_guard lk(mu_);
+      log::info("restart policy: container {} was restarting, starting it", e->c.shortId());
+      scheduleRestartLocked(e, 0);
+      continue;
     }
     // The monitor is gone: take the exit it recorded.
     json doc = recordedExit(e->c.id, "container monitor is gone");
