@@ -1,6 +1,7 @@
 // Attach, logs and exec: the streaming parts of the container service.
 
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -392,7 +393,17 @@ Result<> ServiceImpl::execStart(const std::string& execId, bool detach, api::Raw
   }
   // Client stdin -> process, on its own thread; output on this one.
   bool wantStdin = b.value("AttachStdin", false);
-  std::thread in([stream, mon, wantStdin] {
+  // Server-side detach keys (DetachKeys of the exec, default ctrl-p,ctrl-q):
+  // the client's connection ends, the process keeps running.
+  std::optional<DetachDetector> detector;
+  if (wantStdin) {
+    std::string spec = b.value("DetachKeys", "");
+    auto keys = parseDetachKeys(spec.empty() ? kDefaultDetachKeys : std::string_view(spec));
+    if (!keys) keys = parseDetachKeys(kDefaultDetachKeys);
+    detector.emplace(*keys);
+  }
+  std::string cid = e->c.id;
+  std::thread in([this, stream, mon, wantStdin, &detector, cid, execId] {
     char buf[32768];
     for (;;) {
       ssize_t n = stream->read(buf, sizeof buf);
@@ -400,7 +411,14 @@ Result<> ServiceImpl::execStart(const std::string& execId, bool detach, api::Raw
         if (n == 0 && wantStdin) (void)mon->send(MsgType::StdinClose);
         return;
       }
-      if (wantStdin) (void)mon->send(MsgType::Stdin, std::string_view(buf, size_t(n)));
+      if (!wantStdin) continue;
+      std::string fwd = detector->feed(std::string_view(buf, size_t(n)));
+      if (!fwd.empty()) (void)mon->send(MsgType::Stdin, fwd);
+      if (detector->detached()) {
+        if (int fd = stream->readFd(); fd >= 0) ::shutdown(fd, SHUT_RDWR);
+        emit_("container", "exec_detach", cid, {{"execID", execId}});
+        return;
+      }
     }
   });
   execReader(x, stream, tty);

@@ -313,6 +313,33 @@ scenario_wait_condition() {
 }
 @test "berth: wait --condition next-exit / removed through the API" { scenario_wait_condition berth; }
 
+scenario_server_detach() {
+  local c=$1 n="sd-$1"
+  run cli "$c" run -d -i --name "$n" busybox cat
+  assert_success
+  # exec -i without a tty: the client passes the bytes on, berthd sees
+  # ctrl-p ctrl-q, ends the session and leaves the process running
+  run bash -c "{ printf x; sleep 1; printf '\\020\\021more'; } | $(cli_cmdline "$c") exec -i $n sh -c 'cat; echo gone'"
+  assert_success
+  assert_output "x"
+  # the exec'd shell is still there, its cat never saw "more" nor an EOF
+  run cli "$c" exec "$n" ps
+  assert_output_contains "cat; echo gone"
+  # a custom sequence (--detach-keys), here ctrl-x
+  run bash -c "{ printf y; sleep 1; printf '\\030'; } | $(cli_cmdline "$c") exec -i --detach-keys ctrl-x $n cat"
+  assert_success
+  assert_output "y"
+  # start -a -i: stdin reaches a created container and its output comes back
+  run cli "$c" create -i --name "$n-ai" busybox sh -c 'read l; echo got-$l'
+  assert_success
+  run bash -c "echo hello | $(cli_cmdline "$c") start -a -i $n-ai"
+  assert_success
+  assert_output "got-hello"
+  cli "$c" rm -f "$n" "$n-ai" >/dev/null
+}
+@test "berth: server-side detach keys on exec; start -a -i" { scenario_server_detach berth; }
+@test "docker: server-side detach keys on exec; start -a -i" { scenario_server_detach docker; }
+
 # One client's share of the parallel test: start, stop and remove 5 containers.
 parallel_worker() {
   local c=$1 w=$2 i n
