@@ -113,7 +113,7 @@ scenario_stopped() {
   assert_success
   run cli "$c" cp "$h/f" "$n:/tmp/f"
   assert_success
-  # a link to the host's /etc in the image's layers: still inside
+  # into the image's /etc through the overlay (nothing on the host's /etc)
   run cli "$c" cp "$h/f" "$n:/etc/$marker"
   assert_success
   run cli "$c" start -a "$n"
