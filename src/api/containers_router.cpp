@@ -66,6 +66,14 @@ void registerContainerRoutes(Router& r, Service& svc) {
     res.json(200, *l);
   });
 
+  r.add("POST", "/containers/prune", [&svc](Request& req, ResponseWriter& res) {
+    auto f = parseFilters(req.q("filters"));
+    if (!f) return res.error(f.error());
+    auto p = svc.prune(*f);
+    if (!p) return res.error(p.error());
+    res.json(200, *p);
+  });
+
   r.add("GET", id + "/json", [&svc](Request& req, ResponseWriter& res) {
     auto j = svc.inspect(req.params[0], req.qBool("size"));
     if (!j) return res.error(j.error());
@@ -168,6 +176,34 @@ void registerContainerRoutes(Router& r, Service& svc) {
       return out.get();
     });
     if (!r && !res.started()) res.error(r.error());
+  });
+
+  // docker cp. HEAD is registered before GET (a HEAD falls back to GET).
+  r.add("HEAD", id + "/archive", [&svc](Request& req, ResponseWriter& res) {
+    if (req.q("path").empty()) return res.error(Error{Code::InvalidArgument, 0, "bad parameter: path cannot be empty"});
+    auto st = svc.archiveStat(req.params[0], req.q("path"));
+    if (!st) return res.error(st.error());
+    res.setHeader("X-Docker-Container-Path-Stat", container::base64Encode(st->toJson().dump()));
+    res.empty(200);
+  });
+  r.add("GET", id + "/archive", [&svc](Request& req, ResponseWriter& res) {
+    if (req.q("path").empty()) return res.error(Error{Code::InvalidArgument, 0, "bad parameter: path cannot be empty"});
+    std::unique_ptr<StreamWriter> out;
+    auto r = svc.archiveGet(req.params[0], req.q("path"), [&](const container::PathStat& st) {
+      res.setHeader("X-Docker-Container-Path-Stat", container::base64Encode(st.toJson().dump()));
+      out = res.stream(200, "application/x-tar");
+      return out.get();
+    });
+    if (!r && !res.started()) res.error(r.error());
+  });
+  r.add("PUT", id + "/archive", [&svc](Request& req, ResponseWriter& res) {
+    if (req.q("path").empty()) return res.error(Error{Code::InvalidArgument, 0, "bad parameter: path cannot be empty"});
+    container::ExtractOptions o;
+    o.noOverwriteDirNonDir = req.qBool("noOverwriteDirNonDir");
+    o.copyUIDGID = req.qBool("copyUIDGID");
+    BodyReader* body = req.body;
+    reply(res, svc.archivePut(req.params[0], req.q("path"), o, [body](char* b, size_t n) { return body->read(b, n); }),
+          200);
   });
 
   r.add("POST", "/commit", [&svc](Request& req, ResponseWriter& res) {

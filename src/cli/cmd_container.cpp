@@ -1,7 +1,10 @@
 // Container lifecycle and listing: ps, stop, kill, rm, restart, rename,
 // wait, logs, inspect (engine-api.md §4, §5, §6.2).
 
+#include <unistd.h>
+
 #include <ctime>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -9,6 +12,7 @@
 #include "cli/format/human.h"
 #include "cli/format/template.h"
 #include "cli/stdio.h"
+#include "common/until.h"
 #include "common/util.h"
 
 namespace berth::cli {
@@ -391,6 +395,159 @@ int cmdInspect(Context& ctx, const FlagSet& f, const std::vector<std::string>& a
   return errors.empty() ? rc : 1;
 }
 
+int cmdContainerPrune(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
+  Query q;
+  if (!f.getList("filter").empty()) {
+    auto fj = filtersJson(f.getList("filter"));
+    if (!fj) {
+      err(ctx, fj.error().message + "\n");
+      return 125;
+    }
+    q.add("filters", *fj);
+  }
+  if (!f.getBool("force")) {
+    out(ctx, "WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ");
+    std::string answer;
+    char ch;
+    while (::read(ctx.in, &ch, 1) == 1 && ch != '\n') answer += ch;
+    answer = toLower(trim(answer));
+    if (answer != "y" && answer != "yes") return 0;
+  }
+  auto r = ctx.client.callOk("POST", "/containers/prune" + q.str());
+  if (!r) {
+    printError(ctx, r.error());
+    return 1;
+  }
+  auto j = json::parse(r->body, nullptr, false);
+  if (!j.is_object()) j = json::object();
+  std::string text;
+  if (j.contains("ContainersDeleted") && j["ContainersDeleted"].is_array() && !j["ContainersDeleted"].empty()) {
+    text += "Deleted Containers:\n";
+    for (auto& id : j["ContainersDeleted"])
+      if (id.is_string()) text += id.get<std::string>() + "\n";
+    text += "\n";
+  }
+  text += "Total reclaimed space: " + format::humanSize(j.value("SpaceReclaimed", int64_t(0))) + "\n";
+  out(ctx, text);
+  return 0;
+}
+
+// docker port: the published ports from NetworkSettings.Ports.
+int cmdPort(Context& ctx, const FlagSet&, const std::vector<std::string>& args) {
+  auto r = ctx.client.callOk("GET", "/containers/" + urlEncode(args[0]) + "/json");
+  if (!r) {
+    printError(ctx, r.error());
+    return 1;
+  }
+  auto j = json::parse(r->body, nullptr, false);
+  json ports = j.is_object() && j.contains("NetworkSettings") && j["NetworkSettings"].is_object()
+                   ? j["NetworkSettings"].value("Ports", json::object())
+                   : json::object();
+  if (!ports.is_object()) ports = json::object();
+  std::string want;
+  if (args.size() > 1) {
+    want = args[1];
+    if (want.find('/') == std::string::npos) want += "/tcp";
+  }
+  std::string text;
+  bool found = false;
+  for (auto& [port, bindings] : ports.items()) {
+    if (!want.empty() && port != want) continue;
+    if (!bindings.is_array()) continue;
+    for (auto& b : bindings) {
+      if (!b.is_object()) continue;
+      std::string ip = b.value("HostIp", ""), hp = b.value("HostPort", "");
+      if (ip.find(':') != std::string::npos) ip = "[" + ip + "]";
+      text += (want.empty() ? port + " -> " : std::string()) + ip + ":" + hp + "\n";
+      found = true;
+    }
+  }
+  if (!want.empty() && !found) {
+    err(ctx, fmt::format("Error: No public port '{}' published for {}\n", args[1], args[0]));
+    return 1;
+  }
+  out(ctx, text);
+  return 0;
+}
+
+// docker events: --since/--until as docker's GetTimestamp sends them
+// ("seconds.nanos"), filters, --format; streams until --until or ^C.
+Result<std::string> eventTime(const std::string& v) {
+  TRY_ASSIGN(int64_t ns, parseUntil(v, nowNanos()));
+  return fmt::format("{}.{:09d}", ns / 1000000000, ns % 1000000000);
+}
+
+int cmdEvents(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
+  Query q;
+  for (const char* k : {"since", "until"}) {
+    if (f.getString(k).empty()) continue;
+    auto t = eventTime(f.getString(k));
+    if (!t) {
+      err(ctx, t.error().message + "\n");
+      return 1;
+    }
+    q.add(k, *t);
+  }
+  if (!f.getList("filter").empty()) {
+    auto fj = filtersJson(f.getList("filter"));
+    if (!fj) {
+      err(ctx, fj.error().message + "\n");
+      return 1;
+    }
+    q.add("filters", *fj);
+  }
+  std::optional<format::Template> tmpl;
+  if (std::string fs = f.getString("format"); !fs.empty()) {
+    auto t = format::Template::parse(format::prepareFormat(fs));
+    if (!t) {
+      err(ctx, "template parsing error: " + t.error().message + "\n");
+      return 1;
+    }
+    tmpl = std::move(*t);
+  }
+  auto s = ctx.client.stream("GET", "/events" + q.str());
+  if (!s) {
+    printError(ctx, s.error());
+    return 1;
+  }
+  auto& [conn, head] = *s;
+  if (head.status != 200) {
+    auto b = conn->readAllBody();
+    head.body = b ? *b : "";
+    err(ctx, "Error response from daemon: " + daemonMessage(head, "GET", "/events") + "\n");
+    return 1;
+  }
+  for (;;) {
+    auto line = conn->readBodyLine();
+    if (!line) {
+      printError(ctx, line.error());
+      return 1;
+    }
+    if (!*line) return 0;
+    auto ev = json::parse(**line, nullptr, false);
+    if (!ev.is_object()) continue;
+    if (tmpl) {
+      auto text = tmpl->execute(ev);
+      if (!text) {
+        err(ctx, "template parsing error: " + text.error().message + "\n");
+        return 1;
+      }
+      out(ctx, *text + "\n");
+      continue;
+    }
+    // docker's default line: TIME TYPE ACTION ID (k=v, ...), attributes sorted
+    json actor = ev.value("Actor", json::object());
+    std::string attrs;
+    if (actor.contains("Attributes") && actor["Attributes"].is_object())
+      for (auto& [k, v] : actor["Attributes"].items())
+        attrs += (attrs.empty() ? "" : ", ") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+    std::string line2 = formatRfc3339Nano(ev.value("timeNano", int64_t(0))) + " " + ev.value("Type", "") + " " +
+                        ev.value("Action", "") + " " + actor.value("ID", "");
+    if (!attrs.empty()) line2 += " (" + attrs + ")";
+    out(ctx, line2 + "\n");
+  }
+}
+
 // ------------------------------------------------------------ flags
 
 void flagsStop(FlagSet& f) {
@@ -398,6 +555,16 @@ void flagsStop(FlagSet& f) {
   f.addInt("timeout", 't', "Seconds to wait before killing the container");
   f.addInt("time", 0, "Seconds to wait before killing the container (deprecated: use --timeout)");
   f.hide("time");
+}
+void flagsEvents(FlagSet& f) {
+  f.addList("filter", 'f', "Filter output based on conditions provided", "filter");
+  f.addString("format", 0, formatFlagHelp(false));
+  f.addString("since", 0, "Show all events created since timestamp");
+  f.addString("until", 0, "Stream events until this timestamp");
+}
+void flagsContainerPrune(FlagSet& f) {
+  f.addList("filter", 0, "Provide filter values (e.g. \"until=<timestamp>\")", "filter");
+  f.addBool("force", 'f', "Do not prompt for confirmation");
 }
 void flagsKill(FlagSet& f) { f.addString("signal", 's', "Signal to send to the container"); }
 void flagsRm(FlagSet& f) {
@@ -439,6 +606,7 @@ void flagsInspect(FlagSet& f) {
 
 std::vector<Command> containerCommands() {
   std::vector<Command> v = runCommands();
+  for (auto& c : cpCommands()) v.push_back(std::move(c));
   v.push_back({"container", {"ls", "list", "ps"}, {"ps"}, "[OPTIONS]", "List containers", ArgRule::None, 0, 0,
                true, flagsPs, cmdPs});
   v.push_back({"container", {"stop"}, {"stop"}, "[OPTIONS] CONTAINER [CONTAINER...]",
@@ -454,6 +622,13 @@ std::vector<Command> containerCommands() {
   v.push_back({"container", {"wait"}, {"wait"}, "CONTAINER [CONTAINER...]",
                "Block until one or more containers stop, then print their exit codes", ArgRule::Min, 1, 0, true,
                nullptr, cmdWait});
+  v.push_back({"system", {"events"}, {"events"}, "[OPTIONS]", "Get real time events from the server", ArgRule::None,
+               0, 0, true, flagsEvents, cmdEvents});
+  v.push_back({"container", {"prune"}, {}, "[OPTIONS]", "Remove all stopped containers", ArgRule::None, 0, 0, true,
+               flagsContainerPrune, cmdContainerPrune});
+  v.push_back({"container", {"port"}, {"port"}, "CONTAINER [PRIVATE_PORT[/PROTO]]",
+               "List port mappings or a specific mapping for the container", ArgRule::Range, 1, 2, true, nullptr,
+               cmdPort});
   v.push_back({"container", {"logs"}, {"logs"}, "[OPTIONS] CONTAINER", "Fetch the logs of a container",
                ArgRule::Exact, 1, 0, true, flagsLogs, cmdLogs});
   v.push_back({"container", {"inspect"}, {}, "[OPTIONS] CONTAINER [CONTAINER...]",

@@ -142,7 +142,9 @@ int runOrCreate(Context& ctx, const FlagSet& f, const std::vector<std::string>& 
   }
 
   CreateOptions co;
-  co.attachStdout = isRun && !detach;
+  // docker create attaches stdio in the config like run does (Attach*,
+  // StdinOnce with -i), so a later `start -a -i` behaves like `run -i`.
+  co.attachStdout = isRun ? !detach : true;
   if (tty) co.consoleSize = terminalSize(ctx.out);
   for (char** e = environ; e && *e; ++e) co.environ.emplace_back(*e);
   auto req = buildCreateRequest(f, args, co);
@@ -442,8 +444,9 @@ int cmdExec(Context& ctx, const FlagSet& f, const std::vector<std::string>& args
     printError(ctx, r.error());
     return 1;
   }
+  // ExitCode is null while the process still runs (a detach): 0, as docker.
   auto ej = json::parse(r->body, nullptr, false);
-  return ej.is_object() ? ej.value("ExitCode", 0) : 0;
+  return ej.is_object() && ej.contains("ExitCode") && ej["ExitCode"].is_number_integer() ? ej["ExitCode"].get<int>() : 0;
 }
 
 void flagsRun(FlagSet& f) { addContainerCreateFlags(f, true); }

@@ -55,6 +55,7 @@ std::vector<Command> systemCommands();
 std::vector<Command> changesCommands();  // diff, commit, export, system df
 std::vector<Command> volumeCommands();   // volume create, ls, inspect, rm, prune
 std::vector<Command> registryCommands();  // login, logout, search
+std::vector<Command> cpCommands();       // cp (cmd_cp.cpp)
 
 // Shared helpers for command implementations.
 // Prints "Error response from daemon: <msg>" (or the bare message for

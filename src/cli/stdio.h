@@ -13,6 +13,7 @@
 #include <termios.h>
 
 #include "cli/client.h"
+#include "common/detach_keys.h"
 #include "common/fd.h"
 #include "common/result.h"
 
@@ -37,23 +38,9 @@ class FrameDemuxer {
   int stream_ = 1;
 };
 
-// Parses docker's --detach-keys ("ctrl-p,ctrl-q", "a,ctrl-@") into bytes.
-Result<std::vector<uint8_t>> parseDetachKeys(std::string_view spec);
-
-// Client-side detach-key detection on the stdin byte stream (TTY sessions).
-// feed() returns the bytes to forward; detached() turns true when the whole
-// sequence was typed (those bytes are never forwarded).
-class DetachDetector {
- public:
-  explicit DetachDetector(std::vector<uint8_t> keys) : keys_(std::move(keys)) {}
-  std::string feed(std::string_view in);
-  bool detached() const { return detached_; }
-
- private:
-  std::vector<uint8_t> keys_;
-  size_t matched_ = 0;
-  bool detached_ = false;
-};
+// parseDetachKeys and DetachDetector live in common (berthd uses them too).
+using berth::DetachDetector;
+using berth::parseDetachKeys;
 
 // Puts a terminal fd in raw mode; restores it on destruction / restore().
 class RawTerminal {

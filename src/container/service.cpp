@@ -8,7 +8,9 @@
 #include <regex>
 
 #include "common/log.h"
+#include "common/until.h"
 #include "common/util.h"
+#include "container/log_opts.h"
 #include "container/service_impl.h"
 #include "container/spec.h"
 
@@ -218,8 +220,10 @@ Result<CreateResult> ServiceImpl::create(const std::string& nameIn, const json& 
     if (!hc.contains(k) || hc[k].is_null() || (hc[k].is_string() && hc[k].get<std::string>().empty()))
       hc[k] = std::move(v);
   };
-  if (!hc.contains("LogConfig") || !hc["LogConfig"].is_object() || hc["LogConfig"].value("Type", "").empty())
-    hc["LogConfig"] = {{"Type", "json-file"}, {"Config", json::object()}};
+  if (!hc.contains("LogConfig") || !hc["LogConfig"].is_object()) hc["LogConfig"] = json::object();
+  if (hc["LogConfig"].value("Type", "").empty()) hc["LogConfig"]["Type"] = "json-file";
+  if (!hc["LogConfig"].contains("Config") || !hc["LogConfig"]["Config"].is_object())
+    hc["LogConfig"]["Config"] = json::object();
   dflt("NetworkMode", "default");
   dflt("IpcMode", "private");
   dflt("CgroupnsMode", "host");
@@ -228,6 +232,10 @@ Result<CreateResult> ServiceImpl::create(const std::string& nameIn, const json& 
   if (!hc.contains("RestartPolicy") || !hc["RestartPolicy"].is_object() ||
       hc["RestartPolicy"].value("Name", "").empty())
     hc["RestartPolicy"] = {{"Name", "no"}, {"MaximumRetryCount", 0}};
+  TRY_ASSIGN(auto policy, RestartPolicy::fromJson(hc["RestartPolicy"]));
+  TRY(jsonFileLimits(hc["LogConfig"]));
+  if (policy.kind != RestartPolicy::Kind::No && hc.value("AutoRemove", false))
+    return makeError(Code::InvalidArgument, "can't create 'AutoRemove' container with restart policy");
   std::string nm = hc.value("NetworkMode", "default");
   if (nm != "default" && nm != "bridge" && nm != "none" && nm != "host")
     return errorf(Code::NotFound, "network {} not found", nm);
@@ -286,12 +294,32 @@ Result<> ServiceImpl::prepareBundle(Entry& e) {
   return {};
 }
 
-Result<> ServiceImpl::start(const std::string& ref) {
+Result<> ServiceImpl::start(const std::string& ref) { return startImpl(ref, std::nullopt); }
+
+Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> policyGen) {
   std::unique_lock lk(mu_);
   TRY_ASSIGN(auto e, getLocked(ref));
+  if (policyGen) {
+    // A policy restart runs only if nothing cancelled it meanwhile (a cp
+    // into the stopped container may hold it for a moment).
+    waitNotBusyLocked(lk, *e);
+    if (stopping_ || e->removed || e->busy || e->restartGen != *policyGen ||
+        e->c.state.status != State::Restarting)
+      return makeError(Code::Cancelled, "restart cancelled");
+  } else {
+    waitNotBusyLocked(lk, *e);
+    if (e->removed) return errorf(Code::NotFound, "No such container: {}", ref);
+  }
   if (e->c.state.status == State::Running || e->c.state.status == State::Paused)
     return makeError(Code::NotModified, "container already started");
   if (e->busy) return errorf(Code::Conflict, "container {} is busy", e->c.id);
+  if (!policyGen) {
+    // A user's start cancels a pending policy restart and begins a new
+    // restart history (dockerd resets RestartCount and the back-off).
+    e->restartGen++;
+    e->c.state.restartCount = 0;
+    e->backoff.reset();
+  }
   e->busy = true;
   ScopeExit unbusy([&] {
     if (lk.owns_lock()) {
@@ -333,6 +361,10 @@ Result<> ServiceImpl::start(const std::string& ref) {
     std::vector<std::string> argv = {cfg_.monitorBin, "run", "--bundle", dir, "--id", c.id,
                                      "--socket", socketOf(c.id), "--log", logPathOf(c.id),
                                      "--cgroup-root", cfg_.cgroupRoot};
+    if (auto lim = jsonFileLimits(c.hostConfig.value("LogConfig", json::object())); lim && lim->maxSize > 0) {
+      argv.insert(argv.end(), {"--log-max-size", std::to_string(lim->maxSize), "--log-max-file",
+                               std::to_string(lim->maxFiles)});
+    }
     spawned = spawnMonitor(argv, dir + "/monitor.log");
     if (!spawned) return std::unexpected(spawned.error().wrap("start monitor"));
     auto m = spawned->first->recv();
@@ -354,6 +386,11 @@ Result<> ServiceImpl::start(const std::string& ref) {
     std::string msg = fmt::format("failed to create task for container: OCI runtime create failed: {}: unknown", failure);
     e->c.state.error = msg;
     e->c.state.exitCode = (failErrno == EACCES || failErrno == EISDIR) ? 126 : (failErrno == ENOENT ? 127 : 128);
+    if (e->c.state.status == State::Restarting) {
+      e->c.state.status = State::Exited;
+      e->c.state.finishedAt = nowNanos();
+      e->exitSeq++;
+    }
     (void)saveLocked(*e);
     e->busy = false;
     unbusy.dismiss();
@@ -372,6 +409,7 @@ Result<> ServiceImpl::start(const std::string& ref) {
   e->c.state.error.clear();
   e->c.state.oomKilled = false;
   e->c.state.stoppedByUser = false;
+  e->exitOnNext = false;
   (void)saveLocked(*e);
   if (!e->pendingStdin.empty()) {
     (void)mon->send(MsgType::Stdin, e->pendingStdin);
@@ -455,11 +493,24 @@ void ServiceImpl::handleExit(const std::shared_ptr<Entry>& e, const json& doc) {
   std::unique_lock lk(mu_);
   if (e->removed) return;
   e->mon.reset();
-  e->c.state.status = State::Exited;
   e->c.state.exitCode = doc.value("ExitCode", 255);
   e->c.state.oomKilled = doc.value("OOMKilled", false);
   int64_t fin = doc.value("FinishedAt", int64_t(0));
   e->c.state.finishedAt = fin > 0 ? fin : nowNanos();
+  RestartBackoff::Decision again;
+  if (auto policy = RestartPolicy::fromJson(e->c.hostConfig.value("RestartPolicy", json::object()));
+      policy && !stopping_ && !e->busy) {
+    int64_t ran = e->c.state.startedAt > 0 ? e->c.state.finishedAt - e->c.state.startedAt : 0;
+    again = e->backoff.onExit(*policy, e->c.state.exitCode, e->c.state.restartCount, e->c.state.stoppedByUser,
+                              e->exitOnNext, ran);
+  }
+  if (again.restart) {
+    e->c.state.status = State::Restarting;
+    e->c.state.restartCount++;
+    scheduleRestartLocked(e, again.delayMs);
+  } else {
+    e->c.state.status = State::Exited;
+  }
   e->c.state.pid = 0;
   e->c.state.monitorPid = 0;
   if (doc.contains("Error") && doc["Error"].is_string()) e->c.state.error = doc["Error"];
@@ -487,24 +538,85 @@ bool ServiceImpl::waitExitLocked(std::unique_lock<std::mutex>& lk, Entry& e, uin
                       [&] { return e.exitSeq > baseline || e.removed; });
 }
 
+void ServiceImpl::waitNotBusyLocked(std::unique_lock<std::mutex>& lk, Entry& e) {
+  cv_.wait_for(lk, std::chrono::seconds(60), [&] { return !e.busy || e.removed; });
+}
+
+void ServiceImpl::scheduleRestartLocked(std::shared_ptr<Entry> e, int64_t delayMs) {
+  uint64_t gen = ++e->restartGen;
+  readersRunning_++;
+  std::thread([this, e, gen, delayMs] {
+    bool go;
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait_for(lk, std::chrono::milliseconds(delayMs),
+                   [&] { return stopping_ || e->removed || e->restartGen != gen; });
+      go = !stopping_ && !e->removed && e->restartGen == gen;
+    }
+    if (go) {
+      if (auto r = startImpl(e->c.id, gen); !r && r.error().code != Code::Cancelled)
+        log::warn("restart policy: start {}: {}", e->c.shortId(), r.error().message);
+    }
+    std::lock_guard lk(mu_);
+    readersRunning_--;
+    cv_.notify_all();
+  }).detach();
+}
+
+void ServiceImpl::cancelRestartLocked(Entry& e) {
+  e.restartGen++;
+  if (e.c.state.status == State::Restarting) {
+    e.c.state.status = State::Exited;
+    e.exitSeq++;
+  }
+  cv_.notify_all();
+}
+
 Result<> ServiceImpl::kill(const std::string& ref, const std::string& signal) {
   TRY_ASSIGN(int sig, parseSignal(signal.empty() ? "KILL" : signal));
   std::unique_lock lk(mu_);
   TRY_ASSIGN(auto e, getLocked(ref));
-  if (e->c.state.status != State::Running && e->c.state.status != State::Paused)
+  if (e->c.state.status != State::Running && e->c.state.status != State::Paused &&
+      e->c.state.status != State::Restarting)
     return errorf(Code::Conflict, "Cannot kill container: {}: Container {} is not running", ref, e->c.id);
+  // As dockerd: any kill counts as a manual stop (unless-stopped gives up);
+  // SIGKILL or the stop signal also ends `always` restarts.
+  std::string stopSig = e->c.config.value("StopSignal", "");
+  auto stopNum = parseSignal(stopSig.empty() ? "TERM" : stopSig);
+  if (sig == SIGKILL || stopSig.empty() || (stopNum && *stopNum == sig)) e->exitOnNext = true;
+  e->c.state.stoppedByUser = true;
+  (void)saveLocked(*e);
+  if (e->c.state.status == State::Restarting) {
+    if (e->exitOnNext) {
+      cancelRestartLocked(*e);
+      (void)saveLocked(*e);
+    }
+    return {};
+  }
+  // Published before the signal, with mu_ held: the die event comes after.
+  emit_("container", "kill", e->c.id, eventAttrs(*e, {{"signal", std::to_string(sig)}}));
   if (e->mon) TRY(e->mon->send(MsgType::Signal, encodeInt(sig)));
   else if (e->c.state.pid > 0) ::kill(e->c.state.pid, sig);
-  json attrs = eventAttrs(*e, {{"signal", std::to_string(sig)}});
-  std::string id = e->c.id;
-  lk.unlock();
-  emit_("container", "kill", id, attrs);
   return {};
 }
 
 Result<> ServiceImpl::stop(const std::string& ref, std::optional<int> timeout) {
   std::unique_lock lk(mu_);
   TRY_ASSIGN(auto e, getLocked(ref));
+  waitNotBusyLocked(lk, *e);
+  if (e->removed) return errorf(Code::NotFound, "No such container: {}", ref);
+  if (e->c.state.status == State::Restarting) {
+    // Between two policy restarts: cancel the pending one; it stays down.
+    e->c.state.stoppedByUser = true;
+    e->exitOnNext = true;
+    cancelRestartLocked(*e);
+    (void)saveLocked(*e);
+    std::string id = e->c.id;
+    json attrs = eventAttrs(*e);
+    lk.unlock();
+    emit_("container", "stop", id, attrs);
+    return {};
+  }
   if (e->c.state.status != State::Running && e->c.state.status != State::Paused)
     return makeError(Code::NotModified, "container already stopped");
   int t = timeout ? *timeout : e->c.config.value("StopTimeout", 10);
@@ -512,16 +624,16 @@ Result<> ServiceImpl::stop(const std::string& ref, std::optional<int> timeout) {
   if (auto s = e->c.config.value("StopSignal", ""); !s.empty())
     if (auto p = parseSignal(s)) sig = *p;
   e->c.state.stoppedByUser = true;
+  e->exitOnNext = true;
   (void)saveLocked(*e);
   uint64_t base = e->exitSeq;
   std::string id = e->c.id;
+  // The kill event goes out before the signal (mu_ held): its die, emitted
+  // by the reader after it takes mu_, always comes later.
   auto send = [&](int s) {
+    emit_("container", "kill", id, eventAttrs(*e, {{"signal", std::to_string(s)}}));
     if (e->mon) (void)e->mon->send(MsgType::Signal, encodeInt(s));
     else if (e->c.state.pid > 0) ::kill(e->c.state.pid, s);
-    json attrs = eventAttrs(*e, {{"signal", std::to_string(s)}});
-    lk.unlock();
-    emit_("container", "kill", id, attrs);
-    lk.lock();
   };
   if (t != 0) send(sig);
   bool exited = t < 0 ? (waitExitLocked(lk, *e, base, INT32_MAX), true) : waitExitLocked(lk, *e, base, t * 1000);
@@ -582,6 +694,19 @@ Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared
 Result<> ServiceImpl::remove(const std::string& ref, bool force, bool removeVolumes) {
   std::unique_lock lk(mu_);
   TRY_ASSIGN(auto e, getLocked(ref));
+  if (force) {
+    e->exitOnNext = true;
+    waitNotBusyLocked(lk, *e);
+    if (e->removed) return {};
+  }
+  if (e->c.state.status == State::Restarting) {
+    if (!force)
+      return errorf(Code::Conflict,
+                    "You cannot remove a restarting container {}. Stop the container before attempting removal or "
+                    "force remove",
+                    e->c.id);
+    cancelRestartLocked(*e);
+  }
   if (e->c.state.status == State::Running || e->c.state.status == State::Paused) {
     if (!force)
       return errorf(Code::Conflict,
@@ -596,6 +721,63 @@ Result<> ServiceImpl::remove(const std::string& ref, bool force, bool removeVolu
   }
   if (e->busy) return errorf(Code::Conflict, "removal of container {} is already in progress", e->c.id);
   return removeLocked(lk, e, removeVolumes);
+}
+
+namespace {
+
+bool labelMatches(const json& labels, const std::string& f) {
+  auto eq = f.find('=');
+  std::string k = f.substr(0, eq);
+  if (!labels.is_object() || !labels.contains(k)) return false;
+  if (eq == std::string::npos) return true;
+  return labels[k].is_string() && labels[k].get<std::string>() == f.substr(eq + 1);
+}
+
+}  // namespace
+
+Result<json> ServiceImpl::prune(const api::Filters& filters) {
+  TRY(api::checkFilterKeys(filters, {"until", "label", "label!"}));
+  std::optional<int64_t> until;
+  if (auto it = filters.find("until"); it != filters.end())
+    for (auto& v : it->second) {
+      TRY_ASSIGN(until, parseUntil(v, nowNanos()));
+    }
+  std::vector<std::pair<std::string, int64_t>> victims;
+  {
+    std::lock_guard lk(mu_);
+    for (auto& [id, e] : byId_) {
+      const auto st = e->c.state.status;
+      if (e->removed || e->busy ||
+          (st != State::Created && st != State::Exited && st != State::Dead))
+        continue;
+      if (until && e->c.created >= *until) continue;
+      const json labels = e->c.config.value("Labels", json::object());
+      bool ok = true;
+      if (auto it = filters.find("label"); it != filters.end())
+        for (auto& f : it->second) ok = ok && labelMatches(labels, f);
+      if (auto it = filters.find("label!"); it != filters.end())
+        for (auto& f : it->second) ok = ok && !labelMatches(labels, f);
+      if (!ok) continue;
+      victims.emplace_back(id, summaryJson(*e, true).value("SizeRw", int64_t(0)));
+    }
+  }
+  json deleted = json::array();
+  int64_t reclaimed = 0;
+  for (auto& [id, size] : victims) {
+    std::unique_lock lk(mu_);
+    auto it = byId_.find(id);
+    if (it == byId_.end() || it->second->removed || it->second->busy) continue;
+    auto st = it->second->c.state.status;
+    if (st != State::Created && st != State::Exited && st != State::Dead) continue;
+    if (auto r = removeLocked(lk, it->second); !r) {
+      log::warn("prune {}: {}", id.substr(0, 12), r.error().message);
+      continue;
+    }
+    deleted.push_back(id);
+    reclaimed += size;
+  }
+  emit_("container", "prune", "", {{"reclaimed", std::to_string(reclaimed)}});
+  return json{{"ContainersDeleted", deleted.empty() ? json(nullptr) : deleted}, {"SpaceReclaimed", reclaimed}};
 }
 
 Result<> ServiceImpl::rename(const std::string& ref, const std::string& newNameIn) {
@@ -710,15 +892,41 @@ Result<> ServiceImpl::restore() {
       if (mon->send(MsgType::Hello)) {
         std::lock_guard lk(mu_);
         e->mon = mon;
+        if (e->c.state.status == State::Restarting) {
+          // berthd died while a policy restart was starting it: it runs.
+          e->c.state.status = State::Running;
+          if (e->c.state.startedAt <= e->c.state.finishedAt) e->c.state.startedAt = nowNanos();
+          (void)saveLocked(*e);
+        }
         spawnReaderLocked(e, mon);
         log::info("restored container {} (pid {})", e->c.shortId(), e->c.state.pid);
         continue;
       }
     }
+    if (e->c.state.status == State::Restarting) {
+      // Between two policy restarts when berthd went down: that exit was
+      // already counted; just run the pending restart.
+      std::lock_guard lk(mu_);
+      log::info("restart policy: container {} was restarting, starting it", e->c.shortId());
+      scheduleRestartLocked(e, 0);
+      continue;
+    }
     // The monitor is gone: take the exit it recorded.
     json doc = recordedExit(e->c.id, "container monitor is gone");
     log::info("container {} exited while the daemon was down (code {})", e->c.shortId(), doc.value("ExitCode", 255));
     handleExit(e, doc);
+  }
+  // dockerd's restore: containers whose policy says so come back now.
+  std::lock_guard lk(mu_);
+  for (auto& [id, e] : byId_) {
+    if (e->removed || e->c.state.status != State::Exited) continue;
+    auto policy = RestartPolicy::fromJson(e->c.hostConfig.value("RestartPolicy", json::object()));
+    if (!policy || !restartOnDaemonStart(*policy, e->c.state.exitCode, e->c.state.restartCount,
+                                         e->c.state.stoppedByUser))
+      continue;
+    log::info("restart policy: starting container {} again", e->c.shortId());
+    e->c.state.status = State::Restarting;
+    scheduleRestartLocked(e, 0);
   }
   return {};
 }

@@ -13,6 +13,7 @@
 
 #include "api/http.h"
 #include "common/result.h"
+#include "container/archive.h"
 #include "container/changes.h"
 #include "container/model.h"
 #include "image/service.h"
@@ -83,6 +84,10 @@ class Service {
   virtual Result<> kill(const std::string& ref, const std::string& signal) = 0;
   virtual Result<> remove(const std::string& ref, bool force, bool removeVolumes) = 0;
   virtual Result<> rename(const std::string& ref, const std::string& newName) = 0;
+  // POST /containers/prune: removes every container not running (created,
+  // exited, dead) that matches the filters until=, label=, label!=.
+  // Returns Docker's {"ContainersDeleted", "SpaceReclaimed"}.
+  virtual Result<nlohmann::json> prune(const api::Filters& filters) = 0;
   virtual Result<> resize(const std::string& ref, int height, int width) = 0;
 
   // Wait: take the baseline before answering the request's headers, then
@@ -117,6 +122,17 @@ class Service {
   // docker export: resolves ref, then calls open() (which starts the
   // response) and writes the merged root filesystem as a tar to it.
   virtual Result<> exportRootfs(const std::string& ref, const std::function<api::StreamWriter*()>& open) = 0;
+  // docker cp (archive.h). path is absolute inside the container; a
+  // running container is reached through its /proc/PID/root, a stopped one
+  // through its overlay mounted for the call. NotFound: "Could not find the
+  // file P in container C".
+  virtual Result<PathStat> archiveStat(const std::string& ref, const std::string& path) = 0;
+  // Stats path, calls open(stat) (which starts the response), writes the tar.
+  virtual Result<> archiveGet(const std::string& ref, const std::string& path,
+                              const std::function<api::StreamWriter*(const PathStat&)>& open) = 0;
+  // Extracts the tar from body into the directory path.
+  virtual Result<> archivePut(const std::string& ref, const std::string& path, const ExtractOptions& opts,
+                              const TarSource& body) = 0;
   // GET /system/df: images (with container counts), containers (with
   // SizeRw), LayersSize.
   virtual Result<nlohmann::json> diskUsage() = 0;

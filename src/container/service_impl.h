@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "container/monitor_client.h"
+#include "container/restart_policy.h"
 #include "container/service.h"
 
 namespace berth::container {
@@ -34,6 +35,9 @@ struct Entry {
   bool busy = false;                 // start/stop/remove in progress
   uint64_t exitSeq = 0;              // increments on every exit
   bool removed = false;
+  RestartBackoff backoff;            // the restart policy's delay state
+  uint64_t restartGen = 0;           // bumped to cancel a pending policy restart
+  bool exitOnNext = false;           // a stop/kill: no policy restart after this run
 };
 
 struct Exec {
@@ -60,6 +64,7 @@ class ServiceImpl : public Service {
   Result<> kill(const std::string& ref, const std::string& signal) override;
   Result<> remove(const std::string& ref, bool force, bool removeVolumes) override;
   Result<> rename(const std::string& ref, const std::string& newName) override;
+  Result<nlohmann::json> prune(const api::Filters& filters) override;
   Result<> resize(const std::string& ref, int height, int width) override;
   Result<uint64_t> waitBaseline(const std::string& id) override;
   Result<int> wait(const std::string& id, const std::string& condition, uint64_t baseline,
@@ -78,6 +83,12 @@ class ServiceImpl : public Service {
   Result<std::string> commit(const CommitOptions& opts) override;
   Result<> exportRootfs(const std::string& ref, const std::function<api::StreamWriter*()>& open) override;
   Result<nlohmann::json> diskUsage() override;
+  // service_archive.cpp: docker cp.
+  Result<PathStat> archiveStat(const std::string& ref, const std::string& path) override;
+  Result<> archiveGet(const std::string& ref, const std::string& path,
+                      const std::function<api::StreamWriter*(const PathStat&)>& open) override;
+  Result<> archivePut(const std::string& ref, const std::string& path, const ExtractOptions& opts,
+                      const TarSource& body) override;
   std::vector<image::ImageUser> imageUsers(const std::string& imageId) override;
   std::vector<std::string> volumeUsers(const std::string& name) override;
   Counts counts() override;
@@ -96,6 +107,18 @@ class ServiceImpl : public Service {
   std::string generateName();
 
   Result<> prepareBundle(Entry& e);
+  // Runs fn with an fd of the container's root directory (archive.h).
+  Result<> withRoot(const std::string& ref, const std::function<Result<>(int rootFd, const std::string& id)>& fn);
+  // start(); policyGen set when the restart policy starts it: then it only
+  // runs if that pending restart was not cancelled, and keeps RestartCount.
+  Result<> startImpl(const std::string& ref, std::optional<uint64_t> policyGen);
+  // Runs startImpl after delayMs on a detached thread unless cancelled
+  // (restartGen bumped, removal, daemon shutdown). mu_ held.
+  void scheduleRestartLocked(std::shared_ptr<Entry> e, int64_t delayMs);
+  // Cancels a pending policy restart of a Restarting container: Exited. mu_ held.
+  void cancelRestartLocked(Entry& e);
+  // Waits (mu_ held) until no start/stop runs on e.
+  void waitNotBusyLocked(std::unique_lock<std::mutex>& lk, Entry& e);
   // Reads monitor messages until it goes away; handles Exit.
   void readerLoop(std::shared_ptr<Entry> e, std::shared_ptr<MonitorConn> mon);
   // Starts readerLoop on a detached thread (mu_ held); shutdown() waits for it.

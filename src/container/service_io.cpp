@@ -1,16 +1,21 @@
 // Attach, logs and exec: the streaming parts of the container service.
 
 #include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <fstream>
 #include <thread>
 
+#include "common/detach_keys.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "container/log_opts.h"
 #include "container/service_impl.h"
 #include "container/spec.h"
 
@@ -71,7 +76,15 @@ Result<> ServiceImpl::attach(const std::string& ref, const AttachOptions& opts, 
   }
   emit_("container", "attach", e->c.id, attrs);
 
-  bool readClient = true;
+  // Server-side detach keys (dockerd's escape proxy): API clients that do
+  // not watch for them themselves detach too; the container keeps running.
+  std::optional<DetachDetector> detector;
+  if (s->wantStdin) {
+    auto keys = parseDetachKeys(opts.detachKeys.empty() ? kDefaultDetachKeys : std::string_view(opts.detachKeys));
+    if (!keys) keys = parseDetachKeys(kDefaultDetachKeys);
+    detector.emplace(*keys);
+  }
+  bool readClient = true, detached = false;
   char buf[32768];
   for (;;) {
     {
@@ -86,8 +99,13 @@ Result<> ServiceImpl::attach(const std::string& ref, const AttachOptions& opts, 
     ssize_t n = raw.read(buf, sizeof buf);
     if (n > 0) {
       if (s->wantStdin) {
+        std::string fwd = detector->feed(std::string_view(buf, size_t(n)));
         std::lock_guard lk(mu_);
-        sendStdinLocked(*e, std::string_view(buf, size_t(n)));
+        if (!fwd.empty()) sendStdinLocked(*e, fwd);
+      }
+      if (detector && detector->detached()) {
+        detached = true;
+        break;
       }
       continue;
     }
@@ -115,6 +133,14 @@ Result<> ServiceImpl::attach(const std::string& ref, const AttachOptions& opts, 
     s->closed = true;
   }
   raw.close();
+  if (detached) {
+    json dattrs;
+    {
+      std::lock_guard lk(mu_);
+      dattrs = eventAttrs(*e);
+    }
+    emit_("container", "detach", e->c.id, dattrs);
+  }
   return {};
 }
 
@@ -149,15 +175,8 @@ Result<> ServiceImpl::logs(const std::string& ref, const LogsOptions& opts, api:
     return out.write(tty ? payload : muxFrame(ln.isErr ? 2 : 1, payload));
   };
 
-  FILE* f = fopen(path.c_str(), "re");
   std::string partial;
-  auto readNew = [&](std::vector<Line>& lines) {
-    if (!f) f = fopen(path.c_str(), "re");
-    if (!f) return;
-    char buf[65536];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) partial.append(buf, n);
-    clearerr(f);
+  auto parseAll = [&](std::vector<Line>& lines) {
     size_t start = 0, nl;
     while ((nl = partial.find('\n', start)) != std::string::npos) {
       if (auto ln = parseLine(std::string_view(partial).substr(start, nl - start))) lines.push_back(std::move(*ln));
@@ -165,11 +184,50 @@ Result<> ServiceImpl::logs(const std::string& ref, const LogsOptions& opts, api:
     }
     partial.erase(0, start);
   };
+  std::vector<Line> lines;
+  // Rotated files first, oldest first (max-file > 1).
+  int maxFiles = 1;
+  if (auto lim = jsonFileLimits(e->c.hostConfig.value("LogConfig", json::object()))) maxFiles = lim->maxFiles;
+  auto files = rotatedLogFiles(path, maxFiles);
+  for (size_t i = 0; i + 1 < files.size(); i++) {
+    if (auto text = readFile(files[i])) {
+      partial = std::move(*text);
+      if (!partial.empty() && partial.back() != '\n') partial += '\n';
+      parseAll(lines);
+      partial.clear();
+    }
+  }
+  FILE* f = fopen(path.c_str(), "re");
+  auto drain = [&](std::vector<Line>& out) {
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) partial.append(buf, n);
+    clearerr(f);
+    parseAll(out);
+  };
+  auto readNew = [&](std::vector<Line>& out) {
+    if (!f) f = fopen(path.c_str(), "re");
+    if (!f) return;
+    drain(out);
+    // Rotated under us (the live file was renamed): finish the old one, go on with the new.
+    struct stat cur, open;
+    if (::stat(path.c_str(), &cur) == 0 && ::fstat(fileno(f), &open) == 0 && cur.st_ino != open.st_ino) {
+      drain(out);
+      fclose(f);
+      f = fopen(path.c_str(), "re");
+      partial.clear();
+      if (f) drain(out);
+    } else if (::fstat(fileno(f), &open) == 0 && open.st_size < ftell(f)) {
+      // max-file 1: truncated in place
+      fseek(f, 0, SEEK_SET);
+      partial.clear();
+      drain(out);
+    }
+  };
   ScopeExit closeFile([&] {
     if (f) fclose(f);
   });
 
-  std::vector<Line> lines;
   readNew(lines);
   size_t from = 0;
   if (opts.tail >= 0 && size_t(opts.tail) < lines.size()) from = lines.size() - size_t(opts.tail);
@@ -335,7 +393,17 @@ Result<> ServiceImpl::execStart(const std::string& execId, bool detach, api::Raw
   }
   // Client stdin -> process, on its own thread; output on this one.
   bool wantStdin = b.value("AttachStdin", false);
-  std::thread in([stream, mon, wantStdin] {
+  // Server-side detach keys (DetachKeys of the exec, default ctrl-p,ctrl-q):
+  // the client's connection ends, the process keeps running.
+  std::optional<DetachDetector> detector;
+  if (wantStdin) {
+    std::string spec = b.value("DetachKeys", "");
+    auto keys = parseDetachKeys(spec.empty() ? kDefaultDetachKeys : std::string_view(spec));
+    if (!keys) keys = parseDetachKeys(kDefaultDetachKeys);
+    detector.emplace(*keys);
+  }
+  std::string cid = e->c.id;
+  std::thread in([this, stream, mon, wantStdin, &detector, cid, execId] {
     char buf[32768];
     for (;;) {
       ssize_t n = stream->read(buf, sizeof buf);
@@ -343,7 +411,14 @@ Result<> ServiceImpl::execStart(const std::string& execId, bool detach, api::Raw
         if (n == 0 && wantStdin) (void)mon->send(MsgType::StdinClose);
         return;
       }
-      if (wantStdin) (void)mon->send(MsgType::Stdin, std::string_view(buf, size_t(n)));
+      if (!wantStdin) continue;
+      std::string fwd = detector->feed(std::string_view(buf, size_t(n)));
+      if (!fwd.empty()) (void)mon->send(MsgType::Stdin, fwd);
+      if (detector->detached()) {
+        if (int fd = stream->readFd(); fd >= 0) ::shutdown(fd, SHUT_RDWR);
+        emit_("container", "exec_detach", cid, {{"execID", execId}});
+        return;
+      }
     }
   });
   execReader(x, stream, tty);

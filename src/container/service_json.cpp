@@ -34,7 +34,7 @@ json ServiceImpl::inspectJson(const Entry& e, bool size) {
   const ContainerState& s = c.state;
   std::string dir = dirOf(c.id);
   json state = {{"Status", stateName(s.status)},
-                {"Running", s.status == State::Running || s.status == State::Paused},
+                {"Running", s.status == State::Running || s.status == State::Paused || s.status == State::Restarting},
                 {"Paused", s.status == State::Paused},
                 {"Restarting", s.status == State::Restarting},
                 {"OOMKilled", s.oomKilled},
@@ -181,7 +181,8 @@ Result<json> ServiceImpl::list(bool all, int limit, bool size, const api::Filter
   json out = json::array();
   for (auto& e : entries) {
     const Container& c = e->c;
-    bool running = c.state.status == State::Running || c.state.status == State::Paused;
+    bool running = c.state.status == State::Running || c.state.status == State::Paused ||
+                   c.state.status == State::Restarting;
     if (!all && !running && !hasStatus) continue;
     if (c.created >= beforeT || c.created <= sinceT) continue;
     if (!matchAny("id", [&](const std::string& v) { return startsWith(c.id, v); })) continue;

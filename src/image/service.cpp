@@ -16,6 +16,7 @@
 #include <unordered_set>
 
 #include "common/sha256.h"
+#include "common/until.h"
 #include "common/util.h"
 #include "content/store.h"
 #include "image/archive.h"
@@ -924,44 +925,6 @@ Result<std::vector<DeleteItem>> Service::removeLocked(const std::string& ref, bo
   }
   TRY(deleteHelper(id, records, force, prune, removedRepositoryRef));
   return records;
-}
-
-// "10m", "1h30m", "2.5h", "90s" (Go durations without units < 1s).
-std::optional<int64_t> parseGoDuration(const std::string& s) {
-  if (s.empty()) return std::nullopt;
-  double total = 0;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t j = i;
-    while (j < s.size() && (isdigit((unsigned char)s[j]) || s[j] == '.')) j++;
-    if (j == i || j == s.size()) return std::nullopt;
-    double v = std::stod(s.substr(i, j - i));
-    char u = s[j];
-    if (u == 'h') {
-      v *= 3600;
-    } else if (u == 'm' && (j + 1 >= s.size() || s[j + 1] != 's')) {
-      v *= 60;
-    } else if (u == 's') {
-    } else {
-      return std::nullopt;
-    }
-    total += v;
-    i = j + 1;
-  }
-  return int64_t(total * 1e9);
-}
-
-// until=: a Go duration before now, unix seconds[.frac], or an RFC 3339 time.
-Result<int64_t> parseUntil(const std::string& v, int64_t now) {
-  if (auto d = parseGoDuration(v)) return now - *d;
-  if (!v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return isdigit((unsigned char)c) || c == '.'; })) {
-    auto dot = v.find('.');
-    int64_t sec = std::stoll(v.substr(0, dot));
-    return sec * 1000000000;
-  }
-  if (auto t = parseRfc3339(v)) return *t;
-  if (auto t = parseRfc3339(v + "Z")) return *t;
-  return errorf(Code::InvalidArgument, "invalid filter 'until={}'", v);
 }
 
 bool labelsMatch(const json& labels, const std::string& f) {
