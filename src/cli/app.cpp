@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <ctime>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/command.h"
 #include "cli/stdio.h"
 #include "common/util.h"
@@ -273,6 +275,17 @@ bool confirm(Context& ctx, std::string_view warning) {
   while (line.size() < 64 && ::read(ctx.in, &c, 1) == 1 && c != '\n') line.push_back(c);
   auto answer = toLower(trim(line));
   return answer == "y" || answer == "yes";
+}
+
+Result<std::string> filtersJson(const std::vector<std::string>& filters) {
+  nlohmann::json m = nlohmann::json::object();
+  for (const auto& fl : filters) {
+    auto eq = fl.find('=');
+    if (eq == std::string::npos)
+      return errorf(Code::InvalidArgument, "bad format of filter (expected name=value)");
+    m[trim(toLower(fl.substr(0, eq)))][fl.substr(eq + 1)] = true;
+  }
+  return m.dump();
 }
 
 void out(Context& ctx, std::string_view s) { writeFd(ctx.out, s); }

@@ -256,18 +256,6 @@ format::ExecOptions labelMethods() {
   return o;
 }
 
-// Filter flags "k=v" into the CLI's map form {"k":{"v":true}}.
-Result<std::string> filtersJson(const std::vector<std::string>& filters) {
-  json m = json::object();
-  for (const auto& fl : filters) {
-    auto eq = fl.find('=');
-    if (eq == std::string::npos)
-      return errorf(Code::InvalidArgument, "bad format of filter (expected name=value)");
-    m[trim(toLower(fl.substr(0, eq)))][fl.substr(eq + 1)] = true;
-  }
-  return m.dump();
-}
-
 int cmdPs(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
   bool noTrunc = f.getBool("no-trunc");
   int64_t last = f.getInt("last");
@@ -405,14 +393,7 @@ int cmdContainerPrune(Context& ctx, const FlagSet& f, const std::vector<std::str
     }
     q.add("filters", *fj);
   }
-  if (!f.getBool("force")) {
-    out(ctx, "WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ");
-    std::string answer;
-    char ch;
-    while (::read(ctx.in, &ch, 1) == 1 && ch != '\n') answer += ch;
-    answer = toLower(trim(answer));
-    if (answer != "y" && answer != "yes") return 0;
-  }
+  if (!f.getBool("force") && !confirm(ctx, "WARNING! This will remove all stopped containers.")) return 0;
   auto r = ctx.client.callOk("POST", "/containers/prune" + q.str());
   if (!r) {
     printError(ctx, r.error());

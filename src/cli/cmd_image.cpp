@@ -114,16 +114,12 @@ int cmdImages(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
   Query q;
   q.addIf(f.getBool("all"), "all", "1");
   if (!filters.empty()) {
-    json m = json::object();
-    for (auto& fl : filters) {
-      auto eq = fl.find('=');
-      if (eq == std::string::npos) {
-        err(ctx, "bad format of filter (expected name=value)\n");
-        return 125;
-      }
-      m[trim(toLower(fl.substr(0, eq)))][fl.substr(eq + 1)] = true;
+    auto fj = filtersJson(filters);
+    if (!fj) {
+      err(ctx, fj.error().message + "\n");
+      return 125;
     }
-    q.add("filters", m.dump());
+    q.add("filters", *fj);
   }
   auto r = ctx.client.callOk("GET", "/images/json" + q.str());
   if (!r) {
@@ -324,23 +320,20 @@ int cmdHistory(Context& ctx, const FlagSet& f, const std::vector<std::string>& a
 
 int cmdImagePrune(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
   bool all = f.getBool("all");
-  json m = json::object();
-  for (auto& fl : f.getList("filter")) {
-    auto eq = fl.find('=');
-    if (eq == std::string::npos) {
-      err(ctx, "bad format of filter (expected name=value)\n");
-      return 125;
-    }
-    m[trim(toLower(fl.substr(0, eq)))][fl.substr(eq + 1)] = true;
+  std::vector<std::string> filters = f.getList("filter");
+  if (all) filters.push_back("dangling=false");
+  auto fj = filtersJson(filters);
+  if (!fj) {
+    err(ctx, fj.error().message + "\n");
+    return 125;
   }
-  if (all) m["dangling"] = json{{"false", true}};
   if (!f.getBool("force") &&
       !confirm(ctx, all ? "WARNING! This will remove all images without at least one container associated to them."
                         : "WARNING! This will remove all dangling images.")) {
     return 0;
   }
   Query q;
-  if (!m.empty()) q.add("filters", m.dump());
+  if (!filters.empty()) q.add("filters", *fj);
   auto r = ctx.client.callOk("POST", "/images/prune" + q.str());
   if (!r) {
     printError(ctx, r.error());

@@ -94,16 +94,12 @@ int cmdSearch(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
   int64_t limit = f.getInt("limit");
   if (limit != 0) q.add("limit", std::to_string(limit));
   if (!f.getList("filter").empty()) {
-    json filters = json::object();
-    for (auto& v : f.getList("filter")) {
-      auto eq = v.find('=');
-      if (eq == std::string::npos) {
-        err(ctx, "bad format of filter (expected name=value)\n");
-        return 1;
-      }
-      filters[v.substr(0, eq)][v.substr(eq + 1)] = true;
+    auto fj = filtersJson(f.getList("filter"));
+    if (!fj) {
+      err(ctx, fj.error().message + "\n");
+      return 1;
     }
-    q.add("filters", filters.dump());
+    q.add("filters", *fj);
   }
   auto r = ctx.client.callOk("GET", "/images/search" + q.str());
   if (!r) {

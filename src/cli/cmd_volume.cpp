@@ -28,16 +28,6 @@ json keyValues(const std::vector<std::string>& items) {
   return m;
 }
 
-Result<std::string> filtersQuery(const std::vector<std::string>& filters) {
-  json m = json::object();
-  for (auto& fl : filters) {
-    auto eq = fl.find('=');
-    if (eq == std::string::npos) return makeError(Code::InvalidArgument, "bad format of filter (expected name=value)");
-    m[trim(toLower(fl.substr(0, eq)))][fl.substr(eq + 1)] = true;
-  }
-  return m.dump();
-}
-
 int cmdVolumeCreate(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
   std::string name = f.getString("name");
   if (!args.empty()) {
@@ -91,7 +81,7 @@ Value volumeItem(const json& v) {
 int cmdVolumeLs(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
   std::string path = "/volumes";
   if (!f.getList("filter").empty()) {
-    auto q = filtersQuery(f.getList("filter"));
+    auto q = filtersJson(f.getList("filter"));
     if (!q) {
       err(ctx, q.error().message + "\n");
       return 125;
@@ -172,16 +162,6 @@ int cmdVolumeRm(Context& ctx, const FlagSet& f, const std::vector<std::string>& 
   return rc;
 }
 
-// Reads one answer line from ctx.in; true for y/yes.
-bool confirm(Context& ctx, const std::string& warning) {
-  out(ctx, warning + "\nAre you sure you want to continue? [y/N] ");
-  std::string line;
-  char c;
-  while (::read(ctx.in, &c, 1) == 1 && c != '\n') line += c;
-  line = toLower(trim(line));
-  return line == "y" || line == "yes";
-}
-
 int cmdVolumePrune(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
   std::vector<std::string> filters = f.getList("filter");
   bool all = f.getBool("all");
@@ -205,7 +185,7 @@ int cmdVolumePrune(Context& ctx, const FlagSet& f, const std::vector<std::string
   }
   std::string path = "/volumes/prune";
   if (!filters.empty()) {
-    auto q = filtersQuery(filters);
+    auto q = filtersJson(filters);
     if (!q) {
       err(ctx, q.error().message + "\n");
       return 125;

@@ -78,6 +78,10 @@ bool confirm(Context& ctx, std::string_view warning);
 // The same with --platform ("" = the daemon's) and --all-tags.
 Result<> pullImage(Context& ctx, const std::string& image, int progressFd, bool quiet, const std::string& platform,
                    bool allTags);
+// Filter flags "k=v" into the API's map form {"k":{"v":true}} (keys
+// lowercased, as docker's filters.NewArgs). InvalidArgument "bad format of
+// filter (expected name=value)" for an entry without "=".
+Result<std::string> filtersJson(const std::vector<std::string>& filters);
 // Writes a string to ctx.out.
 void out(Context& ctx, std::string_view s);
 void err(Context& ctx, std::string_view s);
