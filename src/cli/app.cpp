@@ -162,7 +162,7 @@ int runCommand(const Command& c, const std::string& path, const std::vector<std:
 int runApp(const AppEnv& env) {
   const std::string prog = "berth";
   std::vector<Command> cmds = containerCommands();
-  for (auto&& v : {imageCommands(), systemCommands(), changesCommands()}) cmds.insert(cmds.end(), v.begin(), v.end());
+  for (auto&& v : {imageCommands(), systemCommands(), changesCommands(), resourceCommands()}) cmds.insert(cmds.end(), v.begin(), v.end());
 
   FlagSet global;
   global.setInterspersed(false);

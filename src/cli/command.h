@@ -53,6 +53,7 @@ std::vector<Command> runCommands();
 std::vector<Command> imageCommands();
 std::vector<Command> systemCommands();
 std::vector<Command> changesCommands();  // diff, commit, export, system df
+std::vector<Command> resourceCommands();  // stats, top, pause, unpause, update
 
 // Shared helpers for command implementations.
 // Prints "Error response from daemon: <msg>" (or the bare message for

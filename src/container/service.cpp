@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "container/service_impl.h"
+#include "container/security.h"
 #include "container/spec.h"
 
 namespace berth::container {
@@ -222,7 +223,10 @@ Result<CreateResult> ServiceImpl::create(const std::string& nameIn, const json& 
   dflt("NetworkMode", "default");
   dflt("IpcMode", "private");
   dflt("CgroupnsMode", "host");
-  dflt("Runtime", "runc");
+  dflt("Runtime", "berth");
+  if (std::string rt = hc["Runtime"].is_string() ? hc["Runtime"].get<std::string>() : std::string();
+      rt != "berth" && !cfg_.runtimes.count(rt))
+    return errorf(Code::InvalidArgument, "unknown or invalid runtime name: {}", rt);
   if (hc.value("ShmSize", int64_t(0)) <= 0) hc["ShmSize"] = 67108864;
   if (!hc.contains("RestartPolicy") || !hc["RestartPolicy"].is_object() ||
       hc["RestartPolicy"].value("Name", "").empty())
@@ -230,6 +234,7 @@ Result<CreateResult> ServiceImpl::create(const std::string& nameIn, const json& 
   std::string nm = hc.value("NetworkMode", "default");
   if (nm != "default" && nm != "bridge" && nm != "none" && nm != "host")
     return errorf(Code::NotFound, "network {} not found", nm);
+  TRY(validateHostConfig(hc, int(::sysconf(_SC_NPROCESSORS_ONLN))));
   c.hostConfig = hc;
 
   std::unique_lock lk(mu_);
@@ -306,7 +311,7 @@ Result<> ServiceImpl::start(const std::string& ref) {
     TRY(mkdirAll(dir + "/empty", 0755));
     lower.push_back(dir + "/empty");
   }
-  SpecPaths paths{dir, lower, cfg_.cgroupParent};
+  SpecPaths paths{dir, lower, cfg_.cgroupParent, cfg_.monitorBin};
   auto spec = buildSpec(c, paths);
   Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> spawned;
   MonitorMessage first{MsgType::StartError, ""};
@@ -322,6 +327,12 @@ Result<> ServiceImpl::start(const std::string& ref) {
     std::vector<std::string> argv = {cfg_.monitorBin, "run", "--bundle", dir, "--id", c.id,
                                      "--socket", socketOf(c.id), "--log", logPathOf(c.id),
                                      "--cgroup-root", cfg_.cgroupRoot};
+    if (auto rt = c.hostConfig.value("Runtime", "berth"); rt != "berth") {
+      auto it = cfg_.runtimes.find(rt);
+      if (it == cfg_.runtimes.end()) return errorf(Code::InvalidArgument, "unknown or invalid runtime name: {}", rt);
+      argv.push_back("--runtime");
+      argv.push_back(it->second);
+    }
     spawned = spawnMonitor(argv, dir + "/monitor.log");
     if (!spawned) return std::unexpected(spawned.error().wrap("start monitor"));
     auto m = spawned->first->recv();
@@ -484,6 +495,7 @@ Result<> ServiceImpl::kill(const std::string& ref, const std::string& signal) {
     return errorf(Code::Conflict, "Cannot kill container: {}: Container {} is not running", ref, e->c.id);
   if (e->mon) TRY(e->mon->send(MsgType::Signal, encodeInt(sig)));
   else if (e->c.state.pid > 0) ::kill(e->c.state.pid, sig);
+  thawIfPausedLocked(*e);
   json attrs = eventAttrs(*e, {{"signal", std::to_string(sig)}});
   std::string id = e->c.id;
   lk.unlock();
@@ -507,6 +519,7 @@ Result<> ServiceImpl::stop(const std::string& ref, std::optional<int> timeout) {
   auto send = [&](int s) {
     if (e->mon) (void)e->mon->send(MsgType::Signal, encodeInt(s));
     else if (e->c.state.pid > 0) ::kill(e->c.state.pid, s);
+    thawIfPausedLocked(*e);
     json attrs = eventAttrs(*e, {{"signal", std::to_string(s)}});
     lk.unlock();
     emit_("container", "kill", id, attrs);

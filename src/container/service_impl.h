@@ -77,6 +77,12 @@ class ServiceImpl : public Service {
   Result<std::string> commit(const CommitOptions& opts) override;
   Result<> exportRootfs(const std::string& ref, const std::function<api::StreamWriter*()>& open) override;
   Result<nlohmann::json> diskUsage() override;
+  // service_resources.cpp: stats, top, pause/unpause, update.
+  Result<> stats(const std::string& ref, bool stream, bool oneShot, api::StreamWriter& out) override;
+  Result<nlohmann::json> top(const std::string& ref, const std::string& psArgs) override;
+  Result<> pause(const std::string& ref) override;
+  Result<> unpause(const std::string& ref) override;
+  Result<nlohmann::json> update(const std::string& ref, const nlohmann::json& body) override;
   std::vector<image::ImageUser> imageUsers(const std::string& imageId) override;
   Counts counts() override;
   Result<> restore() override;
@@ -94,6 +100,11 @@ class ServiceImpl : public Service {
   std::string generateName();
 
   Result<> prepareBundle(Entry& e);
+  // The container's linux.cgroupsPath (from its config.json).
+  std::string cgroupPathOf(const Entry& e) const;
+  Result<> setPaused(const std::string& ref, bool pause);
+  // A signal to a frozen container is delivered once it thaws (mu_ held).
+  void thawIfPausedLocked(Entry& e);
   // Reads monitor messages until it goes away; handles Exit.
   void readerLoop(std::shared_ptr<Entry> e, std::shared_ptr<MonitorConn> mon);
   // Starts readerLoop on a detached thread (mu_ held); shutdown() waits for it.

@@ -302,8 +302,12 @@ Result<> ServiceImpl::execStart(const std::string& execId, bool detach, api::Raw
     rows = b["ConsoleSize"][0].get<int>();
     cols = b["ConsoleSize"][1].get<int>();
   }
-  json proc = processSpec(argv, env, cwd, *user, tty, rows, cols,
-                          b.value("Privileged", false) || e->c.hostConfig.value("Privileged", false));
+  json proc = processSpec(argv, env, cwd, *user, tty, rows, cols, defaultCapabilities());
+  {
+    json cspec;
+    if (auto text = readFile(dir + "/config.json")) cspec = json::parse(*text, nullptr, false);
+    inheritConfinement(proc, cspec, b.value("Privileged", false));
+  }
   if (b.value("AttachStdin", false)) proc["berthStdin"] = true;
   (void)mkdirAll(dir + "/execs", 0700);
   std::string procPath = dir + "/execs/" + x->id + ".json";

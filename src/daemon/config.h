@@ -2,6 +2,7 @@
 // berthd's configuration: flags as dockerd's, merged over daemon.json.
 // Immutable once parsed.
 
+#include <map>
 #include <string>
 
 #include "common/log.h"
@@ -17,6 +18,9 @@ struct Config {
   std::string configFile = "/etc/berth/daemon.json";
   std::string cgroupParent = "berth";
   log::Level logLevel = log::Level::Info;
+  // --runtime names -> binaries: runc and crun (on PATH) plus daemon.json's
+  // "runtimes": {"name": {"path": "/usr/bin/x"}}. "berth" is the built-in one.
+  std::map<std::string, std::string> runtimes = {{"runc", "runc"}, {"crun", "crun"}};
 };
 
 // Cancelled = --help / --version printed (exit 0); InvalidArgument = usage error.

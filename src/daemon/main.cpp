@@ -98,6 +98,7 @@ int main(int argc, char** argv) {
   ccfg.execRoot = cfg.execRoot;
   ccfg.monitorBin = findMonitor();
   ccfg.cgroupParent = cfg.cgroupParent;
+  ccfg.runtimes = cfg.runtimes;
   auto containers = container::makeService(ccfg, containerStore, *images, emit);
   containersPtr = containers.get();
   if (auto r = containers->restore(); !r) log::error("restore containers: {}", r.error().message);

@@ -317,6 +317,17 @@ Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool ne
     TRY(bindMount(consolePath, console, false, 0));
   }
   TRY(pivotInto(rootfs));
+  // Sysctls go in before /proc/sys turns read-only.
+  for (const auto& [key, value] : spec.sysctl) {
+    std::string path = "/proc/sys/";
+    for (char c : key) path += c == '.' ? '/' : c;
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return sysError(errno, "open sysctl {}", key);
+    ssize_t n = ::write(fd, value.data(), value.size());
+    int e = errno;
+    ::close(fd);
+    if (n < 0) return sysError(e, "write sysctl {}={}", key, value);
+  }
   maskPaths(spec);
   TRY(readonlyPaths(spec));
   // The working directory is created (as Docker does) before / turns read-only.
