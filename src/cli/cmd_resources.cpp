@@ -239,7 +239,7 @@ int cmdUpdate(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
   bool any = false;
   for (const char* k : kFlags) any |= f.changed(k);
   if (!any) {
-    err(ctx, "You must provide one or more flags when using this command.\n");
+    err(ctx, "you must provide one or more flags when using this command\n");
     return 1;
   }
   json b = json::object();

@@ -441,6 +441,13 @@ Result<CreateRequest> buildCreateRequest(const FlagSet& f, const std::vector<std
   ojson sysctls = ojson::object();
   for (const std::string& s : f.getList("sysctl")) {
     auto [k, v] = splitKV(s);
+    // docker's opts.ValidateSysctl: only namespaced keys
+    static const char* kAllowed[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                                     "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+    bool ok = startsWith(k, "fs.mqueue.") || startsWith(k, "net.");
+    for (const char* a : kAllowed) ok |= k == a;
+    if (!ok || s.find('=') == std::string::npos)
+      return errorf(Code::InvalidArgument, "invalid argument \"{}\" for \"--sysctl\" flag: sysctl '{}' is not allowed", s, s);
     sysctls[k] = v;
   }
   if (!sysctls.empty()) h["Sysctls"] = sysctls;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 #include "common/util.h"
 
@@ -313,8 +314,12 @@ Result<json> seccompForSpec(const json& p, const std::vector<std::string>& caps)
     return errorf(Code::InvalidArgument, "seccomp profile: unknown defaultAction \"{}\"", def);
   json out;
   out["defaultAction"] = def;
-  if (p.contains("defaultErrnoRet") && p["defaultErrnoRet"].is_number_unsigned())
-    out["defaultErrnoRet"] = p["defaultErrnoRet"];
+  auto errnoOf = [](const json& j, const char* key) -> std::optional<uint32_t> {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_number_integer() || it->get<int64_t>() < 0) return std::nullopt;
+    return uint32_t(it->get<int64_t>());
+  };
+  if (auto e = errnoOf(p, "defaultErrnoRet")) out["defaultErrnoRet"] = *e;
   json arches = json::array();
   if (auto am = p.find("archMap"); am != p.end() && am->is_array()) {
     for (const auto& a : *am) {
@@ -339,7 +344,7 @@ Result<json> seccompForSpec(const json& p, const std::vector<std::string>& caps)
       if (names.empty()) continue;
       if (!ruleApplies(r, caps)) continue;
       json o = {{"names", names}, {"action", action}};
-      if (r.contains("errnoRet") && r["errnoRet"].is_number_unsigned()) o["errnoRet"] = r["errnoRet"];
+      if (auto e = errnoOf(r, "errnoRet")) o["errnoRet"] = *e;
       if (auto a = r.find("args"); a != r.end() && a->is_array() && !a->empty()) {
         json args = json::array();
         for (const auto& arg : *a) {
@@ -569,6 +574,7 @@ Result<> validateHostConfig(const json& hc, int onlineCpus) {
                     onlineCpus - 1);
   }
   TRY(effectiveCapabilities(hc));
+  if (auto d = hc.find("Devices"); d != hc.end() && d->is_array()) TRY(hostDevices(*d));
   TRY_ASSIGN(auto sec, parseSecurityOptions(hc.value("SecurityOpt", json(nullptr))));
   if (!sec.seccompProfile.empty() && !hc.value("Privileged", false))
     TRY(seccompForSpec(sec.seccompProfile, std::vector<std::string>{}));

@@ -590,6 +590,7 @@ Result<> ServiceImpl::remove(const std::string& ref, bool force, bool removeVolu
     uint64_t base = e->exitSeq;
     if (e->mon) (void)e->mon->send(MsgType::Signal, encodeInt(SIGKILL));
     else if (e->c.state.pid > 0) ::kill(e->c.state.pid, SIGKILL);
+    thawIfPausedLocked(*e);
     if (!waitExitLocked(lk, *e, base, 30000)) return errorf(Code::Internal, "could not kill container {}", e->c.id);
     if (e->removed) return {};  // AutoRemove got there first
   }

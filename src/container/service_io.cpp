@@ -200,8 +200,8 @@ Result<std::string> ServiceImpl::execCreate(const std::string& ref, const json& 
   if (!cmd.is_array() || cmd.empty()) return makeError(Code::InvalidArgument, "No exec command specified");
   std::unique_lock lk(mu_);
   TRY_ASSIGN(auto e, getLocked(ref));
-  if (e->c.state.status != State::Running) return errorf(Code::Conflict, "Container {} is not running", e->c.id);
   if (e->c.state.status == State::Paused) return errorf(Code::Conflict, "Container {} is paused, unpause the container before exec", e->c.id);
+  if (e->c.state.status != State::Running) return errorf(Code::Conflict, "Container {} is not running", e->c.id);
   auto x = std::make_shared<Exec>();
   x->id = randomHexId();
   x->containerId = e->c.id;

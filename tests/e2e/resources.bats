@@ -68,18 +68,20 @@ scenario_limits_files() {
 @test "docker: limits land in the cgroup files" { scenario_limits_files docker; }
 
 scenario_pids_limit() {
-  local c=$1 id
-  run cli "$c" run -d --name bomb --pids-limit 20 busybox sh -c 'for i in $(seq 40); do sleep 60 & done; wait'
+  local c=$1 id f
+  run cli "$c" run -d --name bomb --pids-limit 20 busybox sleep 120
   assert_success
   id=$output
-  local f
   if [ -f /sys/fs/cgroup/cgroup.controllers ]; then f=$(cg_dir x "$id")/pids.current
   else f=$(cg_dir pids "$id")/pids.current; fi
-  retry_until 10 grep -qx 20 "$f"
-  sleep 0.5
-  [ "$(cat "$f")" = 20 ] || _e2e_fail "pids.current $(cat "$f") is not 20"
-  run cli "$c" logs bomb
+  # a shell that cannot fork gives up; what it started stays (orphans of pid 1)
+  run cli "$c" exec bomb sh -c 'for i in $(seq 40); do sleep 120 & done; wait'
   assert_output_contains "can't fork"
+  # 20 at the failed fork: pid 1, 18 sleeps and the exec's shell, which then exited
+  [ "$(cat "$f")" = 19 ] || _e2e_fail "pids.current $(cat "$f") is not 19 after the shell left"
+  [ "$(cli "$c" top bomb | grep -c 'sleep 120')" = 19 ] || _e2e_fail "not 19 sleeps"
+  run cli "$c" exec bomb true
+  [ "$status" -ne 0 ] || _e2e_fail "exec succeeded in a full pids cgroup"
   run cli "$c" rm -f bomb
 }
 @test "berth: --pids-limit 20 stops a fork bomb at 20" { scenario_pids_limit berth; }
@@ -105,7 +107,17 @@ scenario_cpus() {
   b=$(cpu_usage_ns "$id"); tb=$(date +%s%N)
   local pct=$(( (b - a) * 100 / (tb - ta) ))
   echo "busy loop under --cpus 0.5: ${pct}% of one core" >&3
-  [ "$pct" -ge 35 ] && [ "$pct" -le 60 ] || _e2e_fail "busy loop used ${pct}% of a core, not ~50%"
+  # never above the quota; well below it only when the host is busy (then
+  # the kernel's throttling counters still show the quota biting)
+  [ "$pct" -le 58 ] || _e2e_fail "busy loop used ${pct}% of a core, above --cpus 0.5"
+  [ "$pct" -ge 20 ] || _e2e_fail "busy loop used only ${pct}% of a core"
+  local thr
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+    thr=$(awk '$1 == "nr_throttled" {print $2}' "$(cg_dir x "$id")/cpu.stat")
+  else
+    thr=$(awk '$1 == "nr_throttled" {print $2}' "$(cg_dir cpu "$id")/cpu.stat")
+  fi
+  [ "$pct" -ge 40 ] || [ "$thr" -gt 0 ] || _e2e_fail "${pct}% and never throttled"
   run cli "$c" rm -f busy
 }
 @test "berth: --cpus 0.5 holds a busy loop near 50% of a core" { scenario_cpus berth; }

@@ -14,7 +14,7 @@ teardown() { e2e_teardown; }
 # What a container sees of its confinement and environment.
 PROBE='id -u; hostname | wc -c; grep -E "^(CapEff|CapBnd|Seccomp|NoNewPrivs):" /proc/self/status;
   wc -c </proc/keys; echo h >/proc/sysrq-trigger 2>/dev/null || echo sysrq-denied;
-  mount -t tmpfs none /mnt 2>/dev/null || echo mount-denied; cat /proc/1/cmdline | tr "\0" " "; echo;
+  mount -t tmpfs none /tmp 2>/dev/null || echo mount-denied; cat /proc/1/cmdline | tr "\0" " "; echo;
   ls /dev | sort | tr "\n" " "; echo; cat /etc/hostname >/dev/null && echo etc-ok; echo err >&2'
 
 need_runtime() {

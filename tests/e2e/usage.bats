@@ -87,7 +87,7 @@ scenario_top() {
 
 scenario_pause() {
   local c=$1 a b
-  run cli "$c" run -d --name pz busybox sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/n; usleep 10000; done'
+  run cli "$c" run -d --name pz busybox sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/n.new; mv /tmp/n.new /tmp/n; usleep 10000; done'
   assert_success
   sleep 0.3
   run cli "$c" pause pz
@@ -147,7 +147,7 @@ scenario_update() {
   run -1 cli "$c" update -m 1m up
   assert_output_contains "Minimum memory limit allowed is 6MB"
   run -1 cli "$c" update up
-  assert_output_contains "You must provide one or more flags when using this command."
+  assert_output_contains "you must provide one or more flags when using this command"
   run -1 cli "$c" update -m 64m nosuchcontainer
   assert_output_contains "No such container: nosuchcontainer"
 }
@@ -158,15 +158,19 @@ scenario_init() {
   local c=$1
   run cli "$c" run -d --init --name in busybox sh -c 'sleep 1 & exec sleep 100'
   assert_success
-  run cli "$c" top in -o pid,comm
-  assert_output_contains "init"
-  sleep 1.5
   local pid procs id
   pid=$(cli "$c" inspect -f '{{.State.Pid}}' in)
   id=$(cli "$c" inspect -f '{{.Id}}' in)
   [ "$(cat "/proc/$pid/comm")" = init ] || _e2e_fail "pid 1 of the container is $(cat "/proc/$pid/comm"), not init"
+  # init, sleep 100 and sleep 1 (which turns into a zombie of sleep 100)
+  retry_until 5 eval "[ \$(wc -l <'$(cg_file pids "$id" cgroup.procs)') -ge 3 ]"
   procs=$(cat "$(cg_file pids "$id" cgroup.procs)")
-  [ "$(wc -w <<<"$procs")" -ge 3 ] || _e2e_fail "expected init, sleep 100 and the zombie sleep 1: $procs"
+  run cli "$c" top in -o pid,comm
+  assert_output_contains "init"
+  sleep 1.5
+  local zombies
+  zombies=$(for p in $procs; do awk '/^State:/ {print $2}' "/proc/$p/status" 2>/dev/null; done | grep -c Z || true)
+  [ "$zombies" = 1 ] || _e2e_fail "expected sleep 1 to be a zombie of sleep 100 now, found $zombies zombies"
   local t0=$SECONDS
   run cli "$c" stop in
   assert_success

@@ -69,7 +69,7 @@ TEST(CgroupInfo, SampleV1) {
   EXPECT_EQ(j["cpu_stats"]["cpu_usage"]["percpu_usage"].size(), 2u);
   EXPECT_FALSE(j["precpu_stats"].contains("system_cpu_usage"));
   EXPECT_EQ(j["pids_stats"]["current"], 3);
-  EXPECT_EQ(j["read"], "1970-01-01T00:00:02Z");
+  EXPECT_EQ(j["read"], "1970-01-01T00:00:02.000000000Z");
 }
 
 TEST(CgroupInfo, SampleV2AndFreezeAndUpdate) {
