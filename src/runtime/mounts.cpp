@@ -153,6 +153,8 @@ Result<> populateDev(const std::string& rootfs, const Spec& spec) {
       {"stderr", "/proc/self/fd/2"},    {"core", "/proc/kcore"},      {"ptmx", "pts/ptmx"},
   };
   for (const auto& [name, target] : kLinks) {
+    // /dev/core only where the kernel has /proc/kcore (as runc does)
+    if (std::string_view(name) == "core" && ::access("/proc/kcore", F_OK) != 0) continue;
     std::string p = dev + "/" + name;
     if (::symlink(target, p.c_str()) != 0 && errno != EEXIST) return sysError(errno, "symlink {}", p);
   }
