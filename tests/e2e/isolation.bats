@@ -218,3 +218,5 @@ scenario_exec_confined() {
 }
 @test "berth: exec inherits the container's caps and filter" { scenario_exec_confined berth; }
 @test "docker: exec inherits the container's caps and filter" { scenario_exec_confined docker; }
+
+@test "no leftovers: mounts, cgroup processes, monitors" { assert_no_leftovers; }

@@ -79,3 +79,5 @@ scenario_unknown() {
 }
 @test "berth: an unknown --runtime is refused" { scenario_unknown berth; }
 @test "docker: an unknown --runtime is refused" { scenario_unknown docker; }
+
+@test "no leftovers: mounts, cgroup processes, monitors" { assert_no_leftovers; }

@@ -187,3 +187,5 @@ scenario_init() {
 }
 @test "berth: --init forwards signals and reaps zombies" { scenario_init berth; }
 @test "docker: --init forwards signals and reaps zombies" { scenario_init docker; }
+
+@test "no leftovers: mounts, cgroup processes, monitors" { assert_no_leftovers; }
