@@ -219,4 +219,24 @@ scenario_exec_confined() {
 @test "berth: exec inherits the container's caps and filter" { scenario_exec_confined berth; }
 @test "docker: exec inherits the container's caps and filter" { scenario_exec_confined docker; }
 
+# The same probe against a real dockerd, where one runs (never pulls: the
+# busybox image must already be there).
+PROBE='grep -E "^(CapEff|CapBnd|CapPrm|Seccomp|NoNewPrivs):" /proc/self/status; wc -c </proc/keys </proc/timer_list;
+  (echo x >/proc/sys/kernel/domainname) 2>/dev/null || echo sys-ro; mount -t tmpfs none /tmp 2>/dev/null || echo mount-denied;
+  unshare -n true 2>/dev/null || echo unshare-denied; ls /dev | grep -vx core | sort | tr "\n" " "'
+@test "same probe results as a real dockerd (skipped without one)" {
+  local dsock=/var/run/docker.sock
+  [ -S "$dsock" ] || skip "no dockerd on $dsock"
+  timeout 10 "$DOCKER_BIN" -H "unix://$dsock" image inspect busybox >/dev/null 2>&1 ||
+    skip "dockerd has no busybox image (tests never pull)"
+  local theirs ours
+  theirs=$(timeout 60 "$DOCKER_BIN" -H "unix://$dsock" run --rm --pull never busybox sh -c "$PROBE")
+  ours=$(cli berth run --rm busybox sh -c "$PROBE")
+  [ "$theirs" = "$ours" ] || _e2e_fail "differs from Docker:
+--- docker
+$theirs
+--- berth
+$ours"
+}
+
 @test "no leftovers: mounts, cgroup processes, monitors" { assert_no_leftovers; }
