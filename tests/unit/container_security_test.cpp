@@ -253,3 +253,109 @@ TEST(ContainerSecurity, ValidateHostConfigMessages) {
   EXPECT_EQ(msg(json{{"Sysctls", {{"vm.swappiness", "1"}}}}), "sysctl \"vm.swappiness\" is not in a separate kernel namespace");
   EXPECT_EQ(msg(json{{"Memory", 32 << 20}, {"NanoCpus", int64_t(1e9)}, {"CpusetCpus", "0-1"}, {"PidMode", "host"}}), "");
 }
+
+// ---- spec generation: the host config's security and resource fields in config.json
+
+#include <stdlib.h>
+
+#include "common/util.h"
+#include "container/spec.h"
+
+namespace {
+
+class SpecGen : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/berth-specgen-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    ASSERT_TRUE(berth::mkdirAll(dir_ + "/etc"));
+    ASSERT_TRUE(berth::writeFileAtomic(dir_ + "/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"));
+    ASSERT_TRUE(berth::writeFileAtomic(dir_ + "/etc/group", "root:x:0:\naudio:x:29:\n"));
+    c_.id = std::string(64, 'b');
+    c_.path = "sh";
+    c_.config = {{"Env", {"PATH=/bin"}}};
+    c_.hostConfig = {{"NetworkMode", "default"}};
+  }
+  void TearDown() override { (void)berth::removeAll(dir_); }
+  json build() {
+    auto s = buildSpec(c_, SpecPaths{"/b", {dir_}, "berth", "/usr/bin/berth-monitor"});
+    EXPECT_TRUE(s) << (s ? "" : s.error().message);
+    return s ? *s : json();
+  }
+  bool hasNs(const json& s, const char* type) {
+    for (const auto& n : s["linux"]["namespaces"])
+      if (n["type"] == type) return true;
+    return false;
+  }
+  std::string dir_;
+  Container c_;
+};
+
+}  // namespace
+
+TEST_F(SpecGen, DefaultConfinement) {
+  json s = build();
+  EXPECT_EQ(s["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
+  EXPECT_EQ(s["process"]["noNewPrivileges"], false);
+  EXPECT_EQ(s["linux"]["resources"]["devices"][0]["allow"], false);
+  EXPECT_TRUE(s["linux"]["maskedPaths"].size() > 5);
+  for (const char* ns : {"pid", "ipc", "uts", "mount", "network"}) EXPECT_TRUE(hasNs(s, ns)) << ns;
+  EXPECT_FALSE(s["process"].contains("rlimits"));
+  EXPECT_EQ(s["process"]["args"], json({"sh"}));
+}
+
+TEST_F(SpecGen, PrivilegedAndSecurityOptions) {
+  c_.hostConfig["Privileged"] = true;
+  json s = build();
+  EXPECT_FALSE(s["linux"].contains("seccomp"));
+  EXPECT_FALSE(s["linux"].contains("maskedPaths"));
+  EXPECT_EQ(s["process"]["capabilities"]["bounding"].size(), allCapabilityNames().size());
+  EXPECT_EQ(s["linux"]["resources"]["devices"], json::array({{{"allow", true}, {"access", "rwm"}}}));
+  c_.hostConfig = {{"SecurityOpt", {"seccomp=unconfined", "no-new-privileges"}}, {"CapDrop", {"ALL"}}};
+  s = build();
+  EXPECT_FALSE(s["linux"].contains("seccomp"));
+  EXPECT_EQ(s["process"]["noNewPrivileges"], true);
+  EXPECT_TRUE(s["process"]["capabilities"]["bounding"].empty());
+}
+
+TEST_F(SpecGen, ModesResourcesAndExtras) {
+  c_.hostConfig = {{"PidMode", "host"}, {"IpcMode", "host"}, {"UTSMode", "host"}, {"NetworkMode", "host"},
+                   {"CgroupParent", "custom/parent"}, {"Memory", 32 << 20}, {"PidsLimit", 20},
+                   {"OomScoreAdj", 300}, {"GroupAdd", {"audio", "4242"}}, {"Init", true},
+                   {"Ulimits", {{{"Name", "nofile"}, {"Soft", 10}, {"Hard", 20}}}},
+                   {"Sysctls", {{"kernel.shmmax", "1000"}}}};
+  c_.hostConfig["IpcMode"] = "private";  // a sysctl of the IPC namespace needs one
+  json s = build();
+  EXPECT_FALSE(hasNs(s, "pid"));
+  EXPECT_FALSE(hasNs(s, "uts"));
+  EXPECT_FALSE(hasNs(s, "network"));
+  EXPECT_TRUE(hasNs(s, "ipc"));
+  EXPECT_FALSE(s.contains("hostname"));  // the host's name stays
+  EXPECT_EQ(s["linux"]["cgroupsPath"], "/custom/parent/" + c_.id);
+  EXPECT_EQ(s["linux"]["resources"]["memory"]["limit"], 32 << 20);
+  EXPECT_EQ(s["linux"]["resources"]["pids"]["limit"], 20);
+  EXPECT_EQ(s["process"]["oomScoreAdj"], 300);
+  EXPECT_EQ(s["process"]["user"]["additionalGids"], json({29, 4242}));
+  EXPECT_EQ(s["process"]["args"], json({"/dev/init", "--", "sh"}));
+  bool initMount = false;
+  for (const auto& m : s["mounts"])
+    if (m["destination"] == "/dev/init" && m["source"] == "/usr/bin/berth-monitor") initMount = true;
+  EXPECT_TRUE(initMount);
+  EXPECT_EQ(s["process"]["rlimits"][0]["type"], "RLIMIT_NOFILE");
+  EXPECT_EQ(s["linux"]["sysctl"]["kernel.shmmax"], "1000");
+
+  c_.hostConfig = {{"GroupAdd", {"nosuchgroup"}}};
+  auto bad = buildSpec(c_, SpecPaths{"/b", {dir_}, "berth", ""});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "Unable to find group nosuchgroup: no matching entries in group file");
+}
+
+TEST_F(SpecGen, ExecInheritsConfinement) {
+  json s = build();
+  json proc = processSpec({"true"}, {}, "/", ResolvedUser{}, false, 0, 0, defaultCapabilities());
+  inheritConfinement(proc, s, false);
+  EXPECT_EQ(proc["berthSeccomp"], s["linux"]["seccomp"]);
+  EXPECT_EQ(proc["capabilities"], s["process"]["capabilities"]);
+  inheritConfinement(proc, s, true);
+  EXPECT_EQ(proc["capabilities"]["bounding"].size(), allCapabilityNames().size());
+}
