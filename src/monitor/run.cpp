@@ -141,7 +141,8 @@ int runContainer(const RunOptions& o) {
   }
   std::optional<runtime::SeccompProgram> seccomp;
   if (spec->seccomp) {
-    auto prog = runtime::compileSeccomp(*spec->seccomp);
+    // Shared by the containers of one data-root: <data-root>/containers/.seccomp-cache
+    auto prog = runtime::compileSeccompCached(*spec->seccomp, o.bundle + "/../.seccomp-cache");
     if (!prog) return failStart(session, Stage::Process, prog.error());
     seccomp = std::move(*prog);
     plan.seccomp = &*seccomp;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "common/fd.h"
 #include "common/util.h"
@@ -93,6 +94,42 @@ Result<SeccompProgram> compileSeccomp(const Seccomp& p) {
   SeccompProgram prog;
   prog.filter.resize(size_t(size) / sizeof(sock_filter));
   if (::pread(mem.get(), prog.filter.data(), size_t(size), 0) != size) return sysError(errno, "seccomp: read filter");
+  return prog;
+}
+
+std::string seccompKey(const Seccomp& p) {
+  std::string k = "v1|" + p.defaultAction + "|" + (p.defaultErrnoRet ? std::to_string(*p.defaultErrnoRet) : "-") + "|";
+  for (const auto& a : p.architectures) k += a + ",";
+  for (const auto& r : p.syscalls) {
+    k += "\n" + r.action + "|" + (r.errnoRet ? std::to_string(*r.errnoRet) : "-") + "|";
+    for (const auto& n : r.names) k += n + ",";
+    for (const auto& a : r.args)
+      k += "|" + std::to_string(a.index) + ":" + std::to_string(a.value) + ":" + std::to_string(a.valueTwo) + ":" + a.op;
+  }
+  return k;
+}
+
+Result<SeccompProgram> compileSeccompCached(const Seccomp& profile, const std::string& cacheDir) {
+  std::string key = seccompKey(profile);
+  uint64_t h = 1469598103934665603ull;  // FNV-1a 64
+  for (unsigned char c : key) h = (h ^ c) * 1099511628211ull;
+  std::string path = cacheDir + "/" + fmt::format("{:016x}", h) + ".bpf";
+  std::string header = std::to_string(key.size()) + "\n" + key;
+  if (auto text = readFile(path); text && text->size() > header.size() && text->compare(0, header.size(), header) == 0) {
+    size_t n = text->size() - header.size();
+    if (n % sizeof(sock_filter) == 0) {
+      SeccompProgram prog;
+      prog.filter.resize(n / sizeof(sock_filter));
+      std::memcpy(prog.filter.data(), text->data() + header.size(), n);
+      return prog;
+    }
+  }
+  TRY_ASSIGN(SeccompProgram prog, compileSeccomp(profile));
+  if (mkdirAll(cacheDir, 0700)) {
+    std::string data = header;
+    data.append(reinterpret_cast<const char*>(prog.filter.data()), prog.filter.size() * sizeof(sock_filter));
+    (void)writeFileReplace(path, data, 0600);
+  }
   return prog;
 }
 

@@ -1,10 +1,14 @@
 #include <gtest/gtest.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
+#include "common/util.h"
 #include "container/security.h"
+#include "container/spec.h"
 #include "runtime/seccomp.h"
 #include "runtime/spec.h"
 
@@ -160,6 +164,20 @@ TEST(ContainerSecurity, DefaultSeccompCompilesWithLibseccomp) {
   ASSERT_TRUE(prog) << prog.error().message;
   EXPECT_GT(prog->filter.size(), 300u);
 
+  // the cache gives the same program, from the file the second time
+  char tmpl[] = "/tmp/berth-seccache-XXXXXX";
+  std::string cache = mkdtemp(tmpl);
+  auto first = berth::runtime::compileSeccompCached(*spec->seccomp, cache);
+  auto second = berth::runtime::compileSeccompCached(*spec->seccomp, cache);
+  ASSERT_TRUE(first && second);
+  ASSERT_EQ(first->filter.size(), prog->filter.size());
+  ASSERT_EQ(second->filter.size(), prog->filter.size());
+  EXPECT_EQ(std::memcmp(second->filter.data(), prog->filter.data(), prog->filter.size() * sizeof(sock_filter)), 0);
+  auto other = *spec->seccomp;
+  other.syscalls.pop_back();
+  EXPECT_NE(berth::runtime::seccompKey(other), berth::runtime::seccompKey(*spec->seccomp));
+  (void)berth::removeAll(cache);
+
   berth::runtime::Seccomp bad;
   bad.defaultAction = "SCMP_ACT_WHAT";
   EXPECT_FALSE(berth::runtime::compileSeccomp(bad));
@@ -255,11 +273,6 @@ TEST(ContainerSecurity, ValidateHostConfigMessages) {
 }
 
 // ---- spec generation: the host config's security and resource fields in config.json
-
-#include <stdlib.h>
-
-#include "common/util.h"
-#include "container/spec.h"
 
 namespace {
 
