@@ -194,6 +194,9 @@ int runContainer(const RunOptions& o) {
   session.setStdin(std::move(stdio->in));
   session.setLog(&*log);
   session.started(pid);
+  // The child has installed its filter: the program is garbage now.
+  plan.seccomp = nullptr;
+  seccomp.reset();
   dropStartupPages();
 
   int status = session.runUntilExit();

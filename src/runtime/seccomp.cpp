@@ -1,12 +1,15 @@
 #include "runtime/seccomp.h"
 
+#include <fcntl.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "common/fd.h"
@@ -113,15 +116,23 @@ Result<SeccompProgram> compileSeccompCached(const Seccomp& profile, const std::s
   std::string key = seccompKey(profile);
   uint64_t h = 1469598103934665603ull;  // FNV-1a 64
   for (unsigned char c : key) h = (h ^ c) * 1099511628211ull;
-  std::string path = cacheDir + "/" + fmt::format("{:016x}", h) + ".bpf";
+  char name[40];
+  std::snprintf(name, sizeof name, "/%016llx.bpf", static_cast<unsigned long long>(h));
+  std::string path = cacheDir + name;
   std::string header = std::to_string(key.size()) + "\n" + key;
-  if (auto text = readFile(path); text && text->size() > header.size() && text->compare(0, header.size(), header) == 0) {
-    size_t n = text->size() - header.size();
-    if (n % sizeof(sock_filter) == 0) {
+  {
+    // Read straight into the program: no second copy of the file.
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    struct stat st;
+    if (fd && ::fstat(fd.get(), &st) == 0 && size_t(st.st_size) > header.size() &&
+        (size_t(st.st_size) - header.size()) % sizeof(sock_filter) == 0) {
+      std::string head(header.size(), '\0');
       SeccompProgram prog;
-      prog.filter.resize(n / sizeof(sock_filter));
-      std::memcpy(prog.filter.data(), text->data() + header.size(), n);
-      return prog;
+      prog.filter.resize((size_t(st.st_size) - header.size()) / sizeof(sock_filter));
+      size_t body = prog.filter.size() * sizeof(sock_filter);
+      if (::pread(fd.get(), head.data(), head.size(), 0) == ssize_t(head.size()) && head == header &&
+          ::pread(fd.get(), prog.filter.data(), body, off_t(header.size())) == ssize_t(body))
+        return prog;
     }
   }
   TRY_ASSIGN(SeccompProgram prog, compileSeccomp(profile));
