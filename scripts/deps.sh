@@ -12,6 +12,8 @@ BERTH_DEBIAN_PACKAGES=(
   # tests
   libgtest-dev libgmock-dev bats busybox-static python3 tmux util-linux
   iproute2 curl procps skopeo docker-registry openssl python3-cryptography
+  # external OCI runtimes (--runtime runc|crun)
+  runc crun
 )
 
 # berth_missing_packages: print the packages of the list that are not installed.

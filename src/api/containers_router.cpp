@@ -161,6 +161,31 @@ void registerContainerRoutes(Router& r, Service& svc) {
     (void)svc.logs(*cid, o, *out);
   });
 
+  r.add("GET", id + "/stats", [&svc](Request& req, ResponseWriter& res) {
+    auto cid = svc.resolveId(req.params[0]);
+    if (!cid) return res.error(cid.error());
+    bool stream = !req.has("stream") || req.qBool("stream");
+    bool oneShot = req.qBool("one-shot");
+    if (oneShot && stream)
+      return res.error(Error{Code::InvalidArgument, 0, "cannot have stream=true and one-shot=true"});
+    auto out = res.stream(200, "application/json");
+    (void)svc.stats(*cid, stream, oneShot, *out);
+  });
+  r.add("GET", id + "/top", [&svc](Request& req, ResponseWriter& res) {
+    auto t = svc.top(req.params[0], req.q("ps_args"));
+    if (!t) return res.error(t.error());
+    res.json(200, *t);
+  });
+  r.add("POST", id + "/pause", [&svc](Request& req, ResponseWriter& res) { reply(res, svc.pause(req.params[0])); });
+  r.add("POST", id + "/unpause", [&svc](Request& req, ResponseWriter& res) { reply(res, svc.unpause(req.params[0])); });
+  r.add("POST", id + "/update", [&svc](Request& req, ResponseWriter& res) {
+    auto body = req.jsonBody();
+    if (!body) return res.error(body.error());
+    auto u = svc.update(req.params[0], *body);
+    if (!u) return res.error(u.error());
+    res.json(200, *u);
+  });
+
   r.add("GET", id + "/changes", [&svc](Request& req, ResponseWriter& res) {
     auto ch = svc.changes(req.params[0]);
     if (!ch) return res.error(ch.error());

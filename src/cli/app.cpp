@@ -167,7 +167,7 @@ int runApp(const AppEnv& env) {
   const std::string prog = "berth";
   std::vector<Command> cmds = containerCommands();
   for (auto&& v : {imageCommands(), systemCommands(), changesCommands(), volumeCommands(),
-                         registryCommands()}) cmds.insert(cmds.end(), v.begin(), v.end());
+                         registryCommands(), resourceCommands()}) cmds.insert(cmds.end(), v.begin(), v.end());
 
   FlagSet global;
   global.setInterspersed(false);

@@ -171,7 +171,8 @@ int runOrCreate(Context& ctx, const FlagSet& f, const std::vector<std::string>& 
       err(ctx, id.error().message + "\n");
       return 1;
     }
-    return runFailure(ctx, id.error().message, 125);
+    // docker's toStatusError: 127 / 126 by the message, also for create errors
+    return runFailure(ctx, id.error().message, startErrorExitCode(id.error().message));
   }
   if (!isRun) {
     out(ctx, *id + "\n");

@@ -274,6 +274,30 @@ Result<> parsePublish(const std::string& spec, ojson& exposed, ojson& bindings) 
   return {};
 }
 
+// docker's parseSecurityOpts: seccomp=FILE is sent as the file's compact JSON.
+Result<ojson> securityOpts(const std::vector<std::string>& in) {
+  if (in.empty()) return ojson(nullptr);
+  ojson out = ojson::array();
+  for (const std::string& opt : in) {
+    auto sep = opt.find('=');
+    if (sep == std::string::npos && opt != "no-new-privileges") sep = opt.find(':');
+    bool ok = sep != std::string::npos && sep + 1 < opt.size();
+    if (!ok && opt != "no-new-privileges") return errorf(Code::InvalidArgument, "Invalid --security-opt: \"{}\"", opt);
+    std::string key = ok ? opt.substr(0, sep) : opt, val = ok ? opt.substr(sep + 1) : "";
+    if (key == "seccomp" && val != "builtin" && val != "unconfined") {
+      auto data = readFile(val);
+      if (!data) return errorf(Code::InvalidArgument, "opening seccomp profile ({}) failed: open {}: no such file or directory", val, val);
+      auto j = ojson::parse(*data, nullptr, false);
+      if (j.is_discarded())
+        return errorf(Code::InvalidArgument, "compacting json for seccomp profile ({}) failed: invalid character in JSON", val);
+      out.push_back("seccomp=" + j.dump());
+      continue;
+    }
+    out.push_back(opt);
+  }
+  return out;
+}
+
 }  // namespace
 
 void addContainerCreateFlags(FlagSet& f, bool forRun) {
@@ -440,7 +464,7 @@ Result<CreateRequest> buildCreateRequest(const FlagSet& f, const std::vector<std
   h["Privileged"] = f.getBool("privileged");
   h["PublishAllPorts"] = f.getBool("publish-all");
   h["ReadonlyRootfs"] = f.getBool("read-only");
-  h["SecurityOpt"] = listOrNull("security-opt");
+  TRY_ASSIGN(h["SecurityOpt"], securityOpts(f.getList("security-opt")));
   ojson tmpfs = ojson::object();
   for (const std::string& t : f.getList("tmpfs")) {
     auto colon = t.find(':');
@@ -454,6 +478,13 @@ Result<CreateRequest> buildCreateRequest(const FlagSet& f, const std::vector<std
   ojson sysctls = ojson::object();
   for (const std::string& s : f.getList("sysctl")) {
     auto [k, v] = splitKV(s);
+    // docker's opts.ValidateSysctl: only namespaced keys
+    static const char* kAllowed[] = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+                                     "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+    bool ok = startsWith(k, "fs.mqueue.") || startsWith(k, "net.");
+    for (const char* a : kAllowed) ok |= k == a;
+    if (!ok || s.find('=') == std::string::npos)
+      return errorf(Code::InvalidArgument, "invalid argument \"{}\" for \"--sysctl\" flag: sysctl '{}' is not allowed", s, s);
     sysctls[k] = v;
   }
   if (!sysctls.empty()) h["Sysctls"] = sysctls;

@@ -12,6 +12,7 @@
 #include "common/util.h"
 #include "container/log_opts.h"
 #include "container/service_impl.h"
+#include "container/security.h"
 #include "container/spec.h"
 
 namespace berth::container {
@@ -227,7 +228,10 @@ Result<CreateResult> ServiceImpl::create(const std::string& nameIn, const json& 
   dflt("NetworkMode", "default");
   dflt("IpcMode", "private");
   dflt("CgroupnsMode", "host");
-  dflt("Runtime", "runc");
+  dflt("Runtime", "berth");
+  if (std::string rt = hc["Runtime"].is_string() ? hc["Runtime"].get<std::string>() : std::string();
+      rt != "berth" && !cfg_.runtimes.count(rt))
+    return errorf(Code::InvalidArgument, "unknown or invalid runtime name: {}", rt);
   if (hc.value("ShmSize", int64_t(0)) <= 0) hc["ShmSize"] = 67108864;
   if (!hc.contains("RestartPolicy") || !hc["RestartPolicy"].is_object() ||
       hc["RestartPolicy"].value("Name", "").empty())
@@ -239,6 +243,7 @@ Result<CreateResult> ServiceImpl::create(const std::string& nameIn, const json& 
   std::string nm = hc.value("NetworkMode", "default");
   if (nm != "default" && nm != "bridge" && nm != "none" && nm != "host")
     return errorf(Code::NotFound, "network {} not found", nm);
+  TRY(validateHostConfig(hc, int(::sysconf(_SC_NPROCESSORS_ONLN))));
   c.hostConfig = hc;
   std::vector<std::string> createdVolumes;
   TRY_ASSIGN(c.mountPoints, resolveMounts(hc, cfg["Volumes"], icfg.value("Volumes", json(nullptr)), createdVolumes));
@@ -342,7 +347,7 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
     TRY(mkdirAll(dir + "/empty", 0755));
     lower.push_back(dir + "/empty");
   }
-  SpecPaths paths{dir, lower, cfg_.cgroupParent};
+  SpecPaths paths{dir, lower, cfg_.cgroupParent, cfg_.monitorBin};
   auto spec = buildSpec(c, paths);
   if (spec) {
     if (auto pm = prepareMounts(c, *layers); !pm) spec = std::unexpected(pm.error());
@@ -364,6 +369,12 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
     if (auto lim = jsonFileLimits(c.hostConfig.value("LogConfig", json::object())); lim && lim->maxSize > 0) {
       argv.insert(argv.end(), {"--log-max-size", std::to_string(lim->maxSize), "--log-max-file",
                                std::to_string(lim->maxFiles)});
+    }
+    if (auto rt = c.hostConfig.value("Runtime", "berth"); rt != "berth") {
+      auto it = cfg_.runtimes.find(rt);
+      if (it == cfg_.runtimes.end()) return errorf(Code::InvalidArgument, "unknown or invalid runtime name: {}", rt);
+      argv.push_back("--runtime");
+      argv.push_back(it->second);
     }
     spawned = spawnMonitor(argv, dir + "/monitor.log");
     if (!spawned) return std::unexpected(spawned.error().wrap("start monitor"));
@@ -597,6 +608,7 @@ Result<> ServiceImpl::kill(const std::string& ref, const std::string& signal) {
   emit_("container", "kill", e->c.id, eventAttrs(*e, {{"signal", std::to_string(sig)}}));
   if (e->mon) TRY(e->mon->send(MsgType::Signal, encodeInt(sig)));
   else if (e->c.state.pid > 0) ::kill(e->c.state.pid, sig);
+  thawIfPausedLocked(*e);
   return {};
 }
 
@@ -634,6 +646,7 @@ Result<> ServiceImpl::stop(const std::string& ref, std::optional<int> timeout) {
     emit_("container", "kill", id, eventAttrs(*e, {{"signal", std::to_string(s)}}));
     if (e->mon) (void)e->mon->send(MsgType::Signal, encodeInt(s));
     else if (e->c.state.pid > 0) ::kill(e->c.state.pid, s);
+    thawIfPausedLocked(*e);
   };
   if (t != 0) send(sig);
   bool exited = t < 0 ? (waitExitLocked(lk, *e, base, INT32_MAX), true) : waitExitLocked(lk, *e, base, t * 1000);
@@ -716,6 +729,7 @@ Result<> ServiceImpl::remove(const std::string& ref, bool force, bool removeVolu
     uint64_t base = e->exitSeq;
     if (e->mon) (void)e->mon->send(MsgType::Signal, encodeInt(SIGKILL));
     else if (e->c.state.pid > 0) ::kill(e->c.state.pid, SIGKILL);
+    thawIfPausedLocked(*e);
     if (!waitExitLocked(lk, *e, base, 30000)) return errorf(Code::Internal, "could not kill container {}", e->c.id);
     if (e->removed) return {};  // AutoRemove got there first
   }

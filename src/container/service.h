@@ -4,6 +4,7 @@
 // Thread safety: every method may be called from any thread.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,8 @@ struct ServiceConfig {
   std::string monitorBin;   // path of berth-monitor
   std::string cgroupParent = "berth";
   std::string cgroupRoot = "/sys/fs/cgroup";
+  // HostConfig.Runtime names -> OCI runtime binaries; "berth" (built in) is implicit.
+  std::map<std::string, std::string> runtimes;
 };
 
 // Persistence of container records (SQLite in the daemon, a map in tests).
@@ -139,6 +142,18 @@ class Service {
 
   // Ids of the containers that mount volume `name` (volume rm / prune checks).
   virtual std::vector<std::string> volumeUsers(const std::string& name) = 0;
+  // Resources (service_resources.cpp). stats: Docker's stats documents as
+  // JSON lines; stream: one a second until the container stops or the client
+  // goes; otherwise one (oneShot: without waiting for a second sample).
+  virtual Result<> stats(const std::string& ref, bool stream, bool oneShot, api::StreamWriter& out) = 0;
+  // docker top: host `ps psArgs` (default -ef) rows of the container's pids.
+  virtual Result<nlohmann::json> top(const std::string& ref, const std::string& psArgs) = 0;
+  // Freezer (v1 freezer.state, v2 cgroup.freeze). Conflict when not running / not paused.
+  virtual Result<> pause(const std::string& ref) = 0;
+  virtual Result<> unpause(const std::string& ref) = 0;
+  // POST /containers/{id}/update: limits into HostConfig and, when running, the cgroup.
+  virtual Result<nlohmann::json> update(const std::string& ref, const nlohmann::json& body) = 0;
+
   // For the image service's rmi / prune checks.
   virtual std::vector<image::ImageUser> imageUsers(const std::string& imageId) = 0;
   // Counts for /info.

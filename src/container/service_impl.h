@@ -89,6 +89,12 @@ class ServiceImpl : public Service {
                       const std::function<api::StreamWriter*(const PathStat&)>& open) override;
   Result<> archivePut(const std::string& ref, const std::string& path, const ExtractOptions& opts,
                       const TarSource& body) override;
+  // service_resources.cpp: stats, top, pause/unpause, update.
+  Result<> stats(const std::string& ref, bool stream, bool oneShot, api::StreamWriter& out) override;
+  Result<nlohmann::json> top(const std::string& ref, const std::string& psArgs) override;
+  Result<> pause(const std::string& ref) override;
+  Result<> unpause(const std::string& ref) override;
+  Result<nlohmann::json> update(const std::string& ref, const nlohmann::json& body) override;
   std::vector<image::ImageUser> imageUsers(const std::string& imageId) override;
   std::vector<std::string> volumeUsers(const std::string& name) override;
   Counts counts() override;
@@ -119,6 +125,11 @@ class ServiceImpl : public Service {
   void cancelRestartLocked(Entry& e);
   // Waits (mu_ held) until no start/stop runs on e.
   void waitNotBusyLocked(std::unique_lock<std::mutex>& lk, Entry& e);
+  // The container's linux.cgroupsPath (from its config.json).
+  std::string cgroupPathOf(const Entry& e) const;
+  Result<> setPaused(const std::string& ref, bool pause);
+  // A signal to a frozen container is delivered once it thaws (mu_ held).
+  void thawIfPausedLocked(Entry& e);
   // Reads monitor messages until it goes away; handles Exit.
   void readerLoop(std::shared_ptr<Entry> e, std::shared_ptr<MonitorConn> mon);
   // Starts readerLoop on a detached thread (mu_ held); shutdown() waits for it.

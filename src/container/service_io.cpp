@@ -258,8 +258,8 @@ Result<std::string> ServiceImpl::execCreate(const std::string& ref, const json& 
   if (!cmd.is_array() || cmd.empty()) return makeError(Code::InvalidArgument, "No exec command specified");
   std::unique_lock lk(mu_);
   TRY_ASSIGN(auto e, getLocked(ref));
-  if (e->c.state.status != State::Running) return errorf(Code::Conflict, "Container {} is not running", e->c.id);
   if (e->c.state.status == State::Paused) return errorf(Code::Conflict, "Container {} is paused, unpause the container before exec", e->c.id);
+  if (e->c.state.status != State::Running) return errorf(Code::Conflict, "Container {} is not running", e->c.id);
   auto x = std::make_shared<Exec>();
   x->id = randomHexId();
   x->containerId = e->c.id;
@@ -360,8 +360,12 @@ Result<> ServiceImpl::execStart(const std::string& execId, bool detach, api::Raw
     rows = b["ConsoleSize"][0].get<int>();
     cols = b["ConsoleSize"][1].get<int>();
   }
-  json proc = processSpec(argv, env, cwd, *user, tty, rows, cols,
-                          b.value("Privileged", false) || e->c.hostConfig.value("Privileged", false));
+  json proc = processSpec(argv, env, cwd, *user, tty, rows, cols, defaultCapabilities());
+  {
+    json cspec;
+    if (auto text = readFile(dir + "/config.json")) cspec = json::parse(*text, nullptr, false);
+    inheritConfinement(proc, cspec, b.value("Privileged", false));
+  }
   if (b.value("AttachStdin", false)) proc["berthStdin"] = true;
   (void)mkdirAll(dir + "/execs", 0700);
   std::string procPath = dir + "/execs/" + x->id + ".json";

@@ -1,30 +1,22 @@
 #include "container/spec.h"
 
+#include <sys/resource.h>
+
+#include <cstdlib>
+
 #include "common/util.h"
 #include "container/mounts.h"
+#include "container/security.h"
 
 namespace berth::container {
 
 using json = nlohmann::json;
 
 const std::vector<std::string>& defaultCapabilities() {
-  static const std::vector<std::string> caps = {
-      "CAP_CHOWN",      "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER", "CAP_MKNOD",
-      "CAP_NET_RAW",    "CAP_SETGID",       "CAP_SETUID",           "CAP_SETFCAP", "CAP_SETPCAP",
-      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"};
-  return caps;
-}
-
-static const std::vector<std::string>& allCapabilities() {
-  static const std::vector<std::string> caps = {
-      "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-      "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
-      "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE",
-      "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
-      "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-      "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN",
-      "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
-      "CAP_CHECKPOINT_RESTORE"};
+  static const std::vector<std::string> caps = [] {
+    auto r = effectiveCapabilities(json::object());
+    return r ? *r : std::vector<std::string>{};
+  }();
   return caps;
 }
 
@@ -57,6 +49,35 @@ bool allDigits(const std::string& s) {
   for (char c : s)
     if (c < '0' || c > '9') return false;
   return true;
+}
+
+// --group-add NAME|GID against the image's /etc/group text.
+Result<uint32_t> resolveGroup(const std::string& g, const std::string& groupFile) {
+  for (auto& line : split(groupFile, '\n')) {
+    auto f = split(line, ':');
+    if (f.size() < 3 || !allDigits(f[2])) continue;
+    if (f[0] == g || (allDigits(g) && f[2] == g)) return uint32_t(std::stoul(f[2]));
+  }
+  if (allDigits(g) && g.size() < 11) return uint32_t(std::stoul(g));
+  return errorf(Code::InvalidArgument, "Unable to find group {}: no matching entries in group file", g);
+}
+
+uint64_t hostHardLimit(int resource) {
+  rlimit r{};
+  if (::getrlimit(resource, &r) != 0) return RLIM_INFINITY;
+  return r.rlim_max;
+}
+
+// CAP_SYS_RESOURCE in the daemon's bounding set (the monitor inherits it).
+bool daemonCanRaiseRlimits() {
+  auto status = readFile("/proc/self/status");
+  if (!status) return false;
+  for (const auto& line : split(*status, '\n')) {
+    if (!startsWith(line, "CapBnd:")) continue;
+    uint64_t bnd = std::strtoull(trim(line.substr(7)).c_str(), nullptr, 16);
+    return bnd & (uint64_t(1) << 24);
+  }
+  return false;
 }
 
 }  // namespace
@@ -118,8 +139,7 @@ Result<ResolvedUser> resolveUser(const std::string& user, const std::vector<std:
 }
 
 json processSpec(const std::vector<std::string>& argv, const std::vector<std::string>& env, const std::string& cwd,
-                 const ResolvedUser& user, bool tty, int rows, int cols, bool privileged) {
-  const auto& caps = privileged ? allCapabilities() : defaultCapabilities();
+                 const ResolvedUser& user, bool tty, int rows, int cols, const std::vector<std::string>& caps) {
   json p;
   p["terminal"] = tty;
   if (tty && rows > 0 && cols > 0) p["consoleSize"] = {{"height", rows}, {"width", cols}};
@@ -133,6 +153,21 @@ json processSpec(const std::vector<std::string>& argv, const std::vector<std::st
   return p;
 }
 
+void inheritConfinement(json& proc, const json& spec, bool privilegedExec) {
+  if (!spec.is_object()) return;
+  if (auto p = spec.find("process"); p != spec.end() && p->is_object()) {
+    if (auto c = p->find("capabilities"); c != p->end() && !privilegedExec) proc["capabilities"] = *c;
+    if (auto n = p->find("noNewPrivileges"); n != p->end()) proc["noNewPrivileges"] = *n;
+    if (auto r = p->find("rlimits"); r != p->end()) proc["rlimits"] = *r;
+  }
+  if (privilegedExec) {
+    const auto& all = allCapabilityNames();
+    proc["capabilities"] = {{"bounding", all}, {"effective", all}, {"permitted", all}};
+  }
+  if (auto l = spec.find("linux"); l != spec.end() && l->is_object())
+    if (auto s = l->find("seccomp"); s != l->end()) proc["berthSeccomp"] = *s;
+}
+
 Result<json> buildSpec(const Container& c, const SpecPaths& paths) {
   const json& cfg = c.config;
   const json& hc = c.hostConfig;
@@ -140,6 +175,8 @@ Result<json> buildSpec(const Container& c, const SpecPaths& paths) {
   TRY_ASSIGN(ResolvedUser user, resolveUser(userStr, paths.lowerDirs));
 
   std::vector<std::string> argv;
+  bool init = hc.contains("Init") && hc["Init"].is_boolean() && hc["Init"].get<bool>() && !paths.initBin.empty();
+  if (init) argv = {"/dev/init", "--"};
   argv.push_back(c.path);
   for (auto& a : c.args) argv.push_back(a);
   std::vector<std::string> env = cfg.value("Env", std::vector<std::string>{});
@@ -154,10 +191,29 @@ Result<json> buildSpec(const Container& c, const SpecPaths& paths) {
     cols = hc["ConsoleSize"][1].get<int>();
   }
   bool privileged = hc.value("Privileged", false);
+  if (auto ga = hc.find("GroupAdd"); ga != hc.end() && ga->is_array()) {
+    std::string groups = readImageFile(paths.lowerDirs, "etc/group");
+    for (const auto& g : *ga) {
+      if (!g.is_string()) continue;
+      TRY_ASSIGN(uint32_t gid, resolveGroup(g.get<std::string>(), groups));
+      user.additionalGids.push_back(gid);
+    }
+  }
+  TRY_ASSIGN(auto caps, effectiveCapabilities(hc));
+  TRY_ASSIGN(auto sec, parseSecurityOptions(hc.value("SecurityOpt", json(nullptr))));
 
   json spec;
   spec["ociVersion"] = "1.0.2";
-  spec["process"] = processSpec(argv, env, cfg.value("WorkingDir", ""), user, tty, rows, cols, privileged);
+  spec["process"] = processSpec(argv, env, cfg.value("WorkingDir", ""), user, tty, rows, cols, caps);
+  spec["process"]["noNewPrivileges"] = sec.noNewPrivileges;
+  if (auto oom = hc.value("OomScoreAdj", 0); oom != 0) spec["process"]["oomScoreAdj"] = oom;
+  {
+    RlimitQuery q;
+    q.canRaise = daemonCanRaiseRlimits();
+    q.hostHard = hostHardLimit;
+    TRY_ASSIGN(json rl, rlimitsFor(hc.value("Ulimits", json::array()), q));
+    if (!rl.empty()) spec["process"]["rlimits"] = rl;
+  }
   spec["root"] = {{"path", paths.bundleDir + "/merged"}, {"readonly", hc.value("ReadonlyRootfs", false)}};
   spec["hostname"] = cfg.value("Hostname", c.shortId());
 
@@ -175,7 +231,7 @@ Result<json> buildSpec(const Container& c, const SpecPaths& paths) {
   mounts.push_back({{"destination", "/dev/mqueue"}, {"type", "mqueue"}, {"source", "mqueue"},
                     {"options", {"nosuid", "noexec", "nodev"}}});
   mounts.push_back({{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"},
-                    {"options", {"nosuid", "noexec", "nodev", "ro"}}});
+                    {"options", {"nosuid", "noexec", "nodev", privileged ? "rw" : "ro"}}});
   for (const char* f : {"resolv.conf", "hostname", "hosts"}) {
     mounts.push_back({{"destination", std::string("/etc/") + f},
                       {"type", "bind"},
@@ -183,27 +239,48 @@ Result<json> buildSpec(const Container& c, const SpecPaths& paths) {
                       {"options", {"rbind", "rprivate"}}});
   }
   appendUserMounts(mounts, c.mountPoints);
+  if (init)
+    mounts.push_back({{"destination", "/dev/init"},
+                      {"type", "bind"},
+                      {"source", paths.initBin},
+                      {"options", {"bind", "ro", "nosuid", "nodev"}}});
   spec["mounts"] = mounts;
 
-  json ns = json::array({{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}});
   std::string netMode = hc.value("NetworkMode", "default");
+  bool hostPid = hc.value("PidMode", "") == "host", hostIpc = hc.value("IpcMode", "") == "host",
+       hostUts = hc.value("UTSMode", "") == "host";
+  json ns = json::array();
+  if (!hostPid) ns.push_back({{"type", "pid"}});
+  if (!hostIpc) ns.push_back({{"type", "ipc"}});
+  if (!hostUts) ns.push_back({{"type", "uts"}});
+  else spec.erase("hostname");  // the host's name stays
+  ns.push_back({{"type", "mount"}});
   if (netMode != "host") ns.push_back({{"type", "network"}});
   json linux;
   linux["namespaces"] = ns;
-  linux["cgroupsPath"] = "/" + paths.cgroupParent + "/" + c.id;
-  json res = json::object();
-  if (int64_t mem = hc.value("Memory", int64_t(0)); mem > 0) {
-    res["memory"]["limit"] = mem;
-    if (int64_t swap = hc.value("MemorySwap", int64_t(0)); swap != 0) res["memory"]["swap"] = swap;
-  }
-  if (int64_t nano = hc.value("NanoCpus", int64_t(0)); nano > 0) {
-    res["cpu"]["period"] = 100000;
-    res["cpu"]["quota"] = nano / 10000;
-  }
-  if (int64_t shares = hc.value("CpuShares", int64_t(0)); shares > 0) res["cpu"]["shares"] = shares;
-  if (hc.contains("PidsLimit") && hc["PidsLimit"].is_number_integer() && hc["PidsLimit"].get<int64_t>() > 0)
-    res["pids"]["limit"] = hc["PidsLimit"].get<int64_t>();
+  std::string cgParent = hc.value("CgroupParent", "");
+  if (cgParent.empty()) cgParent = paths.cgroupParent;
+  linux["cgroupsPath"] = "/" + cgParent + "/" + c.id;
+  json res = resourcesFor(hc);
+  res["devices"] = defaultDeviceRules(privileged);
+  TRY_ASSIGN(DeviceSpecs devs, hostDevices(hc.value("Devices", json::array())));
+  for (auto& r : devs.rules) res["devices"].push_back(r);
+  if (!devs.devices.empty()) linux["devices"] = devs.devices;
   linux["resources"] = res;
+  if (auto sc = hc.find("Sysctls"); sc != hc.end() && sc->is_object() && !sc->empty()) {
+    json sysctl = json::object();
+    for (auto it = sc->begin(); it != sc->end(); ++it) {
+      TRY(validateSysctl(it.key(), netMode == "host", hostIpc, hostUts));
+      sysctl[it.key()] = it->is_string() ? it->get<std::string>() : it->dump();
+    }
+    linux["sysctl"] = sysctl;
+  }
+  if (!privileged && !sec.seccompUnconfined) {
+    auto seccomp = sec.seccompProfile.empty() ? seccompForSpec(defaultSeccompProfile(), caps)
+                                              : seccompForSpec(sec.seccompProfile, caps);
+    if (!seccomp) return std::unexpected(seccomp.error());
+    linux["seccomp"] = std::move(*seccomp);
+  }
   if (!privileged) {
     linux["maskedPaths"] = {"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
                             "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",

@@ -16,6 +16,7 @@ struct SpecPaths {
   std::string bundleDir;                // containers/<id>
   std::vector<std::string> lowerDirs;   // image snapshots, topmost first
   std::string cgroupParent;             // e.g. "berth"
+  std::string initBin;                  // --init: bound at /dev/init (berth-monitor)
 };
 
 // Docker's default capability set, as runtime-spec names ("CAP_CHOWN", ...).
@@ -35,7 +36,13 @@ Result<ResolvedUser> resolveUser(const std::string& user, const std::vector<std:
 // Builds the OCI process object for the container's init or an exec.
 nlohmann::json processSpec(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                            const std::string& cwd, const ResolvedUser& user, bool tty, int rows, int cols,
-                           bool privileged);
+                           const std::vector<std::string>& caps);
+
+// An exec's process inherits the confinement of the container's init: its
+// capabilities (all with exec --privileged), no_new_privs, rlimits and the
+// container's linux.seccomp (carried as "berthSeccomp", which the built-in
+// runtime reads in exec mode). containerSpec: the container's config.json.
+void inheritConfinement(nlohmann::json& execProcess, const nlohmann::json& containerSpec, bool privilegedExec);
 
 Result<nlohmann::json> buildSpec(const Container& c, const SpecPaths& paths);
 

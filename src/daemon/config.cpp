@@ -128,6 +128,17 @@ Result<Config> parseArgs(int argc, char** argv) {
     };
     TRY(num("max-concurrent-downloads", c.maxConcurrentDownloads, downloadsSet));
     TRY(num("max-concurrent-uploads", c.maxConcurrentUploads, uploadsSet));
+    if (j.contains("runtimes") && j["runtimes"].is_object()) {
+      for (auto& [name, rt] : j["runtimes"].items()) {
+        if (!rt.is_object() || !rt.contains("path") || !rt["path"].is_string() || rt["path"].get<std::string>().empty())
+          return errorf(Code::InvalidArgument, "unable to configure the daemon with file {}: runtime {}: path is required",
+                        c.configFile, name);
+        if (name == "berth")
+          return errorf(Code::InvalidArgument, "unable to configure the daemon with file {}: runtime name 'berth' is reserved",
+                        c.configFile);
+        c.runtimes[name] = rt["path"].get<std::string>();
+      }
+    }
     if (!hostSet && j.contains("hosts") && j["hosts"].is_array() && !j["hosts"].empty())
       c.host = j["hosts"][0].get<std::string>();
   } else if (configSet) {

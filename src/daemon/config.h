@@ -2,6 +2,7 @@
 // berthd's configuration: flags as dockerd's, merged over daemon.json.
 // Immutable once parsed.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,9 @@ struct Config {
   std::vector<std::string> insecureRegistries;
   int maxConcurrentDownloads = 3;
   int maxConcurrentUploads = 5;
+  // --runtime names -> binaries: runc and crun (on PATH) plus daemon.json's
+  // "runtimes": {"name": {"path": "/usr/bin/x"}}. "berth" is the built-in one.
+  std::map<std::string, std::string> runtimes = {{"runc", "runc"}, {"crun", "crun"}};
 };
 
 // Cancelled = --help / --version printed (exit 0); InvalidArgument = usage error.

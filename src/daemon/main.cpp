@@ -112,6 +112,7 @@ int main(int argc, char** argv) {
   volume::Service volumes(**db, cfg.dataRoot, [&containersPtr](const std::string& name) {
     return containersPtr ? containersPtr->volumeUsers(name) : std::vector<std::string>{};
   });
+  ccfg.runtimes = cfg.runtimes;
   auto containers = container::makeService(ccfg, containerStore, *images, emit, &volumes);
   containersPtr = containers.get();
   if (auto r = containers->restore(); !r) log::error("restore containers: {}", r.error().message);

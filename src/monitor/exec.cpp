@@ -92,6 +92,13 @@ int execProcess(const ExecOptions& o) {
   if (!stdio) return failStart(session, Stage::Stdio, stdio.error());
 
   runtime::prepareProcess(plan, *proc);
+  std::optional<runtime::SeccompProgram> seccomp;
+  if (proc->berthSeccomp) {
+    auto prog = runtime::compileSeccomp(*proc->berthSeccomp);
+    if (!prog) return failStart(session, Stage::Process, prog.error());
+    seccomp = std::move(*prog);
+    plan.seccomp = &*seccomp;
+  }
   plan.stdio = stdio->childFds();
   auto attachFds = cg.openSelfAttachFds();
   if (!attachFds) return failStart(session, Stage::Cgroup, attachFds.error());

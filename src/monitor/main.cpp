@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "monitor/init.h"
 #include "monitor/run.h"
 
 namespace {
@@ -16,6 +17,7 @@ int usage() {
   static const char kUsage[] =
       "usage: berth-monitor run --bundle DIR --id ID --socket PATH [--log PATH]\n"
       "                         [--log-max-size BYTES] [--log-max-file N] [--cgroup-root DIR]\n"
+      "                         [--runtime PATH]\n"
       "       berth-monitor exec --pid PID --process FILE [--cgroup PATH] [--cgroup-root DIR] [--stdin]\n";
   (void)!::write(2, kUsage, sizeof kUsage - 1);
   return 2;
@@ -27,8 +29,12 @@ int main(int argc, char** argv) {
   // fds 0-2 must exist so pipes never land on them.
   for (int fd = 0; fd < 3; fd++)
     if (::fcntl(fd, F_GETFD) < 0) ::open("/dev/null", O_RDWR);
+  // As a container's --init it is mounted at /dev/init.
+  std::string_view self = argv[0];
+  if (self.size() >= 4 && self.substr(self.size() - 4) == "init") return berth::monitor::initMain(argc, argv);
   if (argc < 2) return usage();
   std::string_view mode = argv[1];
+  if (mode == "init") return berth::monitor::initMain(argc - 1, argv + 1);
   berth::monitor::RunOptions run;
   berth::monitor::ExecOptions ex;
   for (int i = 2; i < argc; i++) {
@@ -50,6 +56,7 @@ int main(int argc, char** argv) {
     else if (key == "--log-max-size") run.logMaxSize = std::atoll(val.c_str());
     else if (key == "--log-max-file") run.logMaxFile = std::atoi(val.c_str());
     else if (key == "--cgroup-root") run.cgroupRoot = ex.cgroupRoot = val;
+    else if (key == "--runtime") run.runtime = val;
     else if (key == "--pid") ex.pid = std::atoi(val.c_str());
     else if (key == "--process") ex.processFile = val;
     else if (key == "--cgroup") ex.cgroup = val;

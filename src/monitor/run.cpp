@@ -13,6 +13,7 @@
 
 #include "common/util.h"
 #include "common/memory.h"
+#include "monitor/external.h"
 #include "monitor/session.h"
 #include "monitor/stdio.h"
 #include "runtime/cgroups.h"
@@ -92,6 +93,7 @@ int runContainer(const RunOptions& o) {
   if (!text) return failStart(session, Stage::Config, text.error());
   auto spec = runtime::parseSpec(*text, o.bundle);
   if (!spec) return failStart(session, Stage::Config, spec.error());
+  if (!o.runtime.empty()) return runWithRuntime(session, o, *spec);
   const runtime::Process& proc = spec->process;
 
   auto cg = Cgroup::create(o.cgroupRoot, spec->cgroupsPath, spec->resources);
@@ -128,6 +130,23 @@ int runContainer(const RunOptions& o) {
   plan.cloneFlags |= CLONE_NEWNS;
   plan.mounts = runtime::effectiveMounts(*spec);
   runtime::prepareProcess(plan, proc);
+  if (plan.caps) {
+    // --privileged on a host whose bounding set lacks some capability (no
+    // CAP_SYS_RESOURCE here): grant what the host has and say what is left out.
+    uint64_t missing = plan.caps->bounding & ~runtime::currentPermitted();
+    std::string names;
+    for (int c = 0; c <= plan.lastCap; c++)
+      if (missing & (uint64_t(1) << c)) names += (names.empty() ? "" : ", ") + runtime::capName(c);
+    if (!names.empty()) logError("note: capabilities the host does not grant were left out: " + names);
+  }
+  std::optional<runtime::SeccompProgram> seccomp;
+  if (spec->seccomp) {
+    // Shared by the containers of one data-root: <data-root>/containers/.seccomp-cache
+    auto prog = runtime::compileSeccompCached(*spec->seccomp, o.bundle + "/../.seccomp-cache");
+    if (!prog) return failStart(session, Stage::Process, prog.error());
+    seccomp = std::move(*prog);
+    plan.seccomp = &*seccomp;
+  }
   plan.stdio = stdio->childFds();
   plan.consolePath = stdio->slavePath;
   auto attachFds = cg->openSelfAttachFds();
@@ -175,6 +194,9 @@ int runContainer(const RunOptions& o) {
   session.setStdin(std::move(stdio->in));
   session.setLog(&*log);
   session.started(pid);
+  // The child has installed its filter: the program is garbage now.
+  plan.seccomp = nullptr;
+  seccomp.reset();
   dropStartupPages();
 
   int status = session.runUntilExit();

@@ -14,6 +14,7 @@ struct RunOptions {
   int64_t logMaxSize = 0;
   int logMaxFile = 1;
   std::string cgroupRoot = "/sys/fs/cgroup";
+  std::string runtime;  // an external OCI runtime binary (runc, crun); empty: built in
 };
 
 struct ExecOptions {

@@ -47,6 +47,13 @@ int capByName(std::string_view name) {
   return -1;
 }
 
+std::string capName(int cap) {
+  if (cap < 0 || size_t(cap) >= std::size(kCapNames)) return "CAP_" + std::to_string(cap);
+  std::string out = "CAP_";
+  for (char c : kCapNames[cap]) out += char(c >= 'a' && c <= 'z' ? c - 32 : c);
+  return out;
+}
+
 CapSets capSetsFor(const Capabilities& caps, int lastCap, uint64_t held) {
   CapSets s;
   s.bounding = maskOf(caps.bounding, lastCap);

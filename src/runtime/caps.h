@@ -3,6 +3,7 @@
 // prctl, the rest via the capset syscall.
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "common/result.h"
@@ -12,6 +13,8 @@ namespace berth::runtime {
 
 // "CAP_CHOWN" or "chown" -> 0; -1 when the name is unknown.
 int capByName(std::string_view name);
+// 0 -> "CAP_CHOWN"; "CAP_<n>" for numbers beyond the table.
+std::string capName(int cap);
 
 // Sets as bit masks over capability numbers, restricted to what the kernel
 // knows (cap_last_cap) and what this process holds.

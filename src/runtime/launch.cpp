@@ -112,6 +112,12 @@ bool writeProcFile(const char* path, const std::string& v) {
     if (!r) failWith(errFd, Stage::Process, r.error().wrap("create cwd"));
     if (p.user.uid || p.user.gid) (void)!::chown(plan.cwd.c_str(), p.user.uid, p.user.gid);
   }
+  // Without no_new_privs installing a filter needs CAP_SYS_ADMIN: do it
+  // before the capabilities go (the profile allows what follows). With it,
+  // as late as possible, just before execve.
+  bool seccompEarly = plan.seccomp && !plan.seccomp->empty() && !p.noNewPrivileges;
+  if (seccompEarly && installSeccomp(*plan.seccomp) != 0)
+    fail(errFd, Stage::Process, errno, fmt::format("install seccomp filter: {}", std::strerror(errno)));
   if (plan.caps) {
     auto r = dropBounding(*plan.caps, plan.lastCap);
     if (!r) failWith(errFd, Stage::Process, r.error());
@@ -131,6 +137,8 @@ bool writeProcFile(const char* path, const std::string& v) {
     fail(errFd, Stage::Process, errno, fmt::format("chdir to cwd (\"{}\"): {}", plan.cwd, std::strerror(errno)));
   if (p.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     fail(errFd, Stage::Process, errno, "no_new_privs");
+  if (plan.seccomp && !plan.seccomp->empty() && !seccompEarly && installSeccomp(*plan.seccomp) != 0)
+    fail(errFd, Stage::Process, errno, fmt::format("install seccomp filter: {}", std::strerror(errno)));
   syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
 
   bool searched = p.args[0].find('/') == std::string::npos;

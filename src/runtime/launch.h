@@ -17,6 +17,7 @@
 #include "common/result.h"
 #include "monitor/protocol.h"
 #include "runtime/caps.h"
+#include "runtime/seccomp.h"
 #include "runtime/spec.h"
 
 namespace berth::runtime {
@@ -59,6 +60,7 @@ struct LaunchPlan {
   ChildStdio stdio;
   std::string consolePath;  // pty slave path, bound to /dev/console (run mode)
   std::vector<int> cgroupSelfAttach;  // v1 `tasks` fds: the child writes "0" first thing
+  const SeccompProgram* seccomp = nullptr;  // compiled before clone; null: unconfined
 };
 
 // PATH search list for args[0]: itself when it has a '/', else each PATH

@@ -153,6 +153,8 @@ Result<> populateDev(const std::string& rootfs, const Spec& spec) {
       {"stderr", "/proc/self/fd/2"},    {"core", "/proc/kcore"},      {"ptmx", "pts/ptmx"},
   };
   for (const auto& [name, target] : kLinks) {
+    // /dev/core only where the kernel has /proc/kcore (as runc does)
+    if (std::string_view(name) == "core" && ::access("/proc/kcore", F_OK) != 0) continue;
     std::string p = dev + "/" + name;
     if (::symlink(target, p.c_str()) != 0 && errno != EEXIST) return sysError(errno, "symlink {}", p);
   }
@@ -317,6 +319,17 @@ Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool ne
     TRY(bindMount(consolePath, console, false, 0));
   }
   TRY(pivotInto(rootfs));
+  // Sysctls go in before /proc/sys turns read-only.
+  for (const auto& [key, value] : spec.sysctl) {
+    std::string path = "/proc/sys/";
+    for (char c : key) path += c == '.' ? '/' : c;
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return sysError(errno, "open sysctl {}", key);
+    ssize_t n = ::write(fd, value.data(), value.size());
+    int e = errno;
+    ::close(fd);
+    if (n < 0) return sysError(e, "write sysctl {}={}", key, value);
+  }
   maskPaths(spec);
   TRY(readonlyPaths(spec));
   // The working directory is created (as Docker does) before / turns read-only.

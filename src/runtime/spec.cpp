@@ -33,6 +33,29 @@ std::string str(const json& j, const char* key, std::string def = "") {
   return it->get<std::string>();
 }
 
+Seccomp seccompFromJson(const json& j) {
+  Seccomp s;
+  s.defaultAction = str(j, "defaultAction");
+  s.defaultErrnoRet = number<uint32_t>(j, "defaultErrnoRet");
+  s.architectures = strings(j, "architectures");
+  if (auto sc = j.find("syscalls"); sc != j.end() && sc->is_array()) {
+    for (const auto& r : *sc) {
+      if (!r.is_object()) continue;
+      SeccompRule rule;
+      rule.names = strings(r, "names");
+      rule.action = str(r, "action");
+      rule.errnoRet = number<uint32_t>(r, "errnoRet");
+      if (auto a = r.find("args"); a != r.end() && a->is_array())
+        for (const auto& arg : *a)
+          if (arg.is_object())
+            rule.args.push_back({arg.value("index", 0u), arg.value("value", uint64_t(0)),
+                                 arg.value("valueTwo", uint64_t(0)), str(arg, "op")});
+      s.syscalls.push_back(std::move(rule));
+    }
+  }
+  return s;
+}
+
 Process processFromJson(const json& p) {
   Process out;
   out.terminal = p.value("terminal", false);
@@ -72,6 +95,7 @@ Process processFromJson(const json& p) {
   out.noNewPrivileges = p.value("noNewPrivileges", false);
   out.oomScoreAdj = number<int>(p, "oomScoreAdj");
   out.berthStdin = p.value("berthStdin", false);
+  if (auto sc = p.find("berthSeccomp"); sc != p.end() && sc->is_object()) out.berthSeccomp = seccompFromJson(*sc);
   return out;
 }
 
@@ -265,6 +289,10 @@ Result<Spec> parseSpec(std::string_view text, const std::string& bundleDir) {
       }
       s.maskedPaths = strings(*l, "maskedPaths");
       s.readonlyPaths = strings(*l, "readonlyPaths");
+      if (auto sc = l->find("sysctl"); sc != l->end() && sc->is_object())
+        for (auto it = sc->begin(); it != sc->end(); ++it)
+          if (it->is_string()) s.sysctl[it.key()] = it->get<std::string>();
+      if (auto sc = l->find("seccomp"); sc != l->end() && sc->is_object()) s.seccomp = seccompFromJson(*sc);
     }
     if (auto a = j.find("annotations"); a != j.end() && a->is_object())
       for (auto it = a->begin(); it != a->end(); ++it)

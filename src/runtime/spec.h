@@ -34,6 +34,25 @@ struct User {
   std::vector<gid_t> additionalGids;
 };
 
+// OCI linux.seccomp (the subset libseccomp needs).
+struct SeccompArg {
+  unsigned index = 0;
+  uint64_t value = 0, valueTwo = 0;
+  std::string op;  // SCMP_CMP_*
+};
+struct SeccompRule {
+  std::vector<std::string> names;
+  std::string action;  // SCMP_ACT_*
+  std::optional<uint32_t> errnoRet;
+  std::vector<SeccompArg> args;
+};
+struct Seccomp {
+  std::string defaultAction;
+  std::optional<uint32_t> defaultErrnoRet;
+  std::vector<std::string> architectures;  // SCMP_ARCH_*
+  std::vector<SeccompRule> syscalls;
+};
+
 struct Process {
   bool terminal = false;
   uint16_t consoleHeight = 0, consoleWidth = 0;
@@ -46,6 +65,7 @@ struct Process {
   bool noNewPrivileges = false;
   std::optional<int> oomScoreAdj;
   bool berthStdin = false;  // exec: "berthStdin": true asks for a stdin pipe
+  std::optional<Seccomp> berthSeccomp;  // exec: the container's linux.seccomp
 };
 
 struct Mount {
@@ -112,6 +132,8 @@ struct Spec {
   Resources resources;
   std::vector<Device> devices;
   std::vector<std::string> maskedPaths, readonlyPaths;
+  std::map<std::string, std::string> sysctl;
+  std::optional<Seccomp> seccomp;
   std::map<std::string, std::string> annotations;
 
   std::optional<Overlay> overlay() const;

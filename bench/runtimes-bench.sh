@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# `run --rm busybox true` end to end through the berth CLI with the built-in
+# runtime and with each external OCI runtime installed (runc, crun), on a
+# private berthd (the e2e harness's isolation), plus the default container
+# with --init and with --privileged.
+#
+#   bench/runtimes-bench.sh [-n RUNS]     (RUNS >= 20, default 20)
+#
+# Environment: BERTH_BIN_DIR (default build/bin).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=20
+while [ $# -gt 0 ]; do
+  case $1 in
+    -n) RUNS=$2; shift 2 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "usage: $0 [-n RUNS]" >&2; exit 2 ;;
+  esac
+done
+[ "$RUNS" -ge 20 ] || { echo "at least 20 runs" >&2; exit 2; }
+
+export E2E_LOG_LEVEL=${E2E_LOG_LEVEL:-warn}
+# shellcheck source=tests/e2e/helpers.bash
+source tests/e2e/helpers.bash
+BERTH="$BERTH_BIN_DIR/berth"
+cleanup() { [ -z "${E2E_ROOT:-}" ] || e2e_cleanup_root "$E2E_ROOT"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+times_ms() {
+  local i s e
+  for i in 1 2; do "$@" >/dev/null 2>&1 || { echo "bench: '$*' failed" >&2; return 1; }; done
+  for ((i = 0; i < RUNS; i++)); do
+    s=$EPOCHREALTIME
+    "$@" >/dev/null 2>&1 || { echo "bench: '$*' failed" >&2; return 1; }
+    e=$EPOCHREALTIME
+    echo "${s/./} ${e/./}"
+  done | awk '{ printf "%.2f\n", ($2 - $1) / 1000 }'
+}
+stats() {
+  sort -n | awk '{ v[NR] = $1 }
+    END {
+      n = NR; if (n == 0) { print "- - -"; exit }
+      m = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+      p10 = v[int(0.1 * (n - 1)) + 1]; p90 = v[n - int(0.1 * (n - 1))]
+      printf "%.1f %.1f %.1f\n", m, p10, p90
+    }'
+}
+
+echo "bench: private berthd from $BERTH_BIN_DIR, $RUNS runs each" >&2
+e2e_setup_file || { echo "bench: berthd did not start" >&2; exit 1; }
+printf '\n%-44s %9s %9s %9s\n' "run --rm busybox true (ms, N=$RUNS)" median p10 p90
+row() {
+  local label=$1; shift
+  local med p10 p90
+  read -r med p10 p90 < <(times_ms "$BERTH" -H "unix://$SOCK" run --rm "$@" busybox true | stats)
+  printf '%-44s %9s %9s %9s\n' "$label" "$med" "$p10" "$p90"
+}
+row "built-in runtime"
+row "built-in, --init" --init
+row "built-in, --privileged (no seccomp)" --privileged
+for rt in runc crun; do
+  if command -v "$rt" >/dev/null; then row "--runtime $rt" --runtime "$rt"
+  else printf '%-44s %9s\n' "--runtime $rt" "not installed"; fi
+done
