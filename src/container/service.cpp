@@ -468,6 +468,12 @@ void ServiceImpl::readerLoop(std::shared_ptr<Entry> e, std::shared_ptr<MonitorCo
       } catch (...) {
         doc = json::object();
       }
+      // The monitor closes the socket once the container's mount namespace
+      // and cgroup are gone (docs/monitor.md). Waiting for that EOF keeps a
+      // restart from creating the same cgroup while the old one is being
+      // removed (the new process would join a dying cgroup: ENODEV).
+      while (mon->recv()) {
+      }
       handleExit(e, doc);
       return;
     } else if (m->type == MsgType::Started) {
@@ -535,9 +541,11 @@ void ServiceImpl::handleExit(const std::shared_ptr<Entry>& e, const json& doc) {
   std::string id = e->c.id;
   json attrs = eventAttrs(*e, {{"exitCode", std::to_string(e->c.state.exitCode)}});
   bool autoRemove = e->c.hostConfig.value("AutoRemove", false);
+  // Published with mu_ held, before waiters wake: a stop/restart that saw
+  // this exit emits its own event only after the die.
+  emit_("container", "die", id, attrs);
   cv_.notify_all();
   lk.unlock();
-  emit_("container", "die", id, attrs);
   if (autoRemove) {
     lk.lock();
     if (!e->removed && !e->busy) (void)removeLocked(lk, e);
