@@ -709,6 +709,10 @@ Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared
   if (!images_.resolve(imageId))
     if (auto gc = images_.garbageCollect(); !gc) log::warn("image gc: {}", gc.error().message);
   lk.lock();
+  // wait?condition=removed (run --rm) returns only now: the client may list
+  // volumes or images next.
+  e->cleanedUp = true;
+  cv_.notify_all();
   return {};
 }
 
@@ -850,7 +854,7 @@ Result<int> ServiceImpl::wait(const std::string& ref, const std::string& conditi
   else e = findLocked(ref);
   if (!e) return errorf(Code::NotFound, "No such container: {}", ref);
   auto done = [&] {
-    if (condition == "removed") return e->removed;
+    if (condition == "removed") return e->cleanedUp;
     if (condition == "next-exit") return e->exitSeq > baseline || e->removed;
     return e->removed || (e->c.state.status != State::Running && e->c.state.status != State::Paused &&
                           e->c.state.status != State::Restarting);

@@ -68,7 +68,7 @@ struct CommitOptions {
   std::string repo, tag;             // both empty: a dangling image
   std::string comment, author;
   std::vector<std::string> changes;  // Dockerfile instructions (-c)
-  bool pause = true;                 // accepted; berth does not freeze the container (docs/compat.md)
+  bool pause = true;                 // freeze a running container while its layer is read
   nlohmann::json config;             // the request body: a Config merged over the container's, or null
 };
 

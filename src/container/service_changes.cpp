@@ -3,6 +3,7 @@
 
 #include <map>
 
+#include "common/fd.h"
 #include "common/util.h"
 #include "container/service_impl.h"
 #include "image/config.h"
@@ -45,6 +46,18 @@ Result<std::vector<Change>> ServiceImpl::changes(const std::string& ref) {
 }
 
 Result<std::string> ServiceImpl::commit(const CommitOptions& o) {
+  // As dockerd: a running container is frozen while its layer is read
+  // (pause/unpause events included) unless pause=false.
+  bool paused = false;
+  {
+    std::lock_guard lk(mu_);
+    TRY_ASSIGN(auto e, getLocked(o.container));
+    paused = o.pause && e->c.state.status == State::Running;
+  }
+  if (paused) TRY(setPaused(o.container, true));
+  ScopeExit thaw([&] {
+    if (paused) (void)setPaused(o.container, false);
+  });
   Snapshot s;
   {
     std::lock_guard lk(mu_);

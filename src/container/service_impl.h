@@ -35,6 +35,7 @@ struct Entry {
   bool busy = false;                 // start/stop/remove in progress
   uint64_t exitSeq = 0;              // increments on every exit
   bool removed = false;
+  bool cleanedUp = false;  // removed, and its directory and anonymous volumes are gone too
   RestartBackoff backoff;            // the restart policy's delay state
   uint64_t restartGen = 0;           // bumped to cancel a pending policy restart
   bool exitOnNext = false;           // a stop/kill: no policy restart after this run

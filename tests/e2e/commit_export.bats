@@ -75,6 +75,32 @@ A=1"
 @test "berth: commit makes an image with exactly the diff" { scenario_commit berth; }
 @test "docker: commit makes an image with exactly the diff" { scenario_commit docker; }
 
+# commit of a running container freezes it while the layer is read (pause
+# and unpause events), and leaves it running; --pause=false does not
+scenario_commit_pauses() {
+  local c=$1 since until
+  run cli "$c" run -d --name "$c-busy" busybox sh -c 'while :; do date >/tmp/now; sleep 0.1; done'
+  assert_success
+  since=$(date +%s)
+  run cli "$c" commit "$c-busy" "$c-busy-img:1"
+  assert_success
+  run cli "$c" commit --pause=false "$c-busy" "$c-busy-img:2"
+  assert_success
+  until=$(( $(date +%s) + 1 ))
+  run cli "$c" events --since "$since" --until "$until" --filter "container=$c-busy" --format '{{.Action}}'
+  assert_success
+  [ "$(grep -c '^pause$' <<<"$output")" = 1 ] || _e2e_fail "expected one pause event, got: $output"
+  [ "$(grep -c '^unpause$' <<<"$output")" = 1 ] || _e2e_fail "expected one unpause event, got: $output"
+  run cli "$c" inspect --format '{{.State.Status}}' "$c-busy"
+  assert_output "running"
+  run cli "$c" run --rm "$c-busy-img:1" test -s /tmp/now
+  assert_success
+  cli berth rm -f "$c-busy" >/dev/null
+  cli berth rmi "$c-busy-img:1" "$c-busy-img:2" >/dev/null
+}
+@test "berth: commit pauses a running container" { scenario_commit_pauses berth; }
+@test "docker: commit pauses a running container" { scenario_commit_pauses docker; }
+
 scenario_export() {
   local c=$1 tar="$E2E_ROOT/export-$1.tar"
   make_changes "$c" "export-$c"
