@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Pull throughput from a local registry: berthd against the CPU floor (and
-# dockerd, when one answers on /var/run/docker.sock).
+# dockerd, when one answers on $DOCKERD_SOCK, default /var/run/docker.sock;
+# bench/with-dockerd.sh bench/pull-bench.sh starts a private one).
 #
 #   bench/pull-bench.sh [-n RUNS] [-m MB_PER_LAYER] [-l LAYERS]
 #
@@ -135,13 +136,15 @@ for r in $(seq "$RUNS"); do
 done
 
 docker_wall=()
-if curl -s --max-time 2 --unix-socket /var/run/docker.sock http://x/_ping >/dev/null 2>&1; then
+DOCKERD_SOCK=${DOCKERD_SOCK:-/var/run/docker.sock}
+dk() { "${DOCKER_BIN:-/usr/local/bin/docker}" -H "unix://$DOCKERD_SOCK" "$@"; }
+if curl -s --max-time 2 --unix-socket "$DOCKERD_SOCK" http://x/_ping >/dev/null 2>&1; then
   for r in $(seq "$RUNS"); do
-    docker rmi -f "$REG/bench/img:v1" >/dev/null 2>&1 || true
-    t0=$(now); docker pull -q "$REG/bench/img:v1" >/dev/null; t1=$(now)
+    dk rmi -f "$REG/bench/img:v1" >/dev/null 2>&1 || true
+    t0=$(now); dk pull -q "$REG/bench/img:v1" >/dev/null; t1=$(now)
     docker_wall+=("$(python3 -c "print($t1-$t0)")")
   done
-  docker rmi -f "$REG/bench/img:v1" >/dev/null 2>&1 || true
+  dk rmi -f "$REG/bench/img:v1" >/dev/null 2>&1 || true
 fi
 
 bw=$(printf '%s\n' "${berth_wall[@]}" | median)
@@ -157,5 +160,5 @@ if [ ${#docker_wall[@]} -gt 0 ]; then
   printf '%-34s %8.2f %10.1f\n' "docker pull" "$dw" "$(python3 -c "print($total/1e6/$dw)")"
   printf 'docker / berth: %.2fx\n' "$(python3 -c "print($dw/$bw)")"
 else
-  echo "docker: no dockerd on /var/run/docker.sock, not measured"
+  echo "docker: no dockerd on $DOCKERD_SOCK, not measured"
 fi
