@@ -83,6 +83,13 @@ Result<ImageManifestEntry> fetchEntry(registry::Client& cl, const Ref& r) {
   return e;
 }
 
+// docker's wording when the registry does not answer its ping.
+std::string transportMessage(const Error& e) {
+  if (e.code == Code::Unavailable && startsWith(e.message, "Get \"") && e.message.find("/v2/\": ") != std::string::npos)
+    return "failed to configure transport: error pinging v2 registry: " + e.message;
+  return e.message;
+}
+
 void printJson(Context& ctx, const std::string& text) { out(ctx, indentTabs(text) + "\n"); }
 
 std::string verboseEntry(const ImageManifestEntry& e) {
@@ -120,7 +127,7 @@ int cmdInspect(Context& ctx, const FlagSet& f, const std::vector<std::string>& a
       }
       out(ctx, s + "]\n");
     } else {
-      printJson(ctx, buildList(*local).second);
+      out(ctx, buildList(*local).second + "\n");
     }
     return 0;
   } else if (local.error().code != Code::NotFound) {
@@ -129,7 +136,14 @@ int cmdInspect(Context& ctx, const FlagSet& f, const std::vector<std::string>& a
   auto cl = makeClient(*r, f.getBool("insecure"));
   auto m = cl->getManifest(r->path, r->tag);
   if (!m && m.error().code == Code::NotFound) return fail(ctx, "no such manifest: " + r->string());
-  if (!m) return fail(ctx, m.error().message);
+  if (!m) return fail(ctx, transportMessage(m.error()));
+  if (registry::isIndexMediaType(registry::detectMediaType(m->mediaType, m->body))) {
+    // docker rebuilds a list from its entries (and prints that)
+    auto entries = entriesOfList(m->body);
+    if (!entries) return fail(ctx, entries.error().message);
+    out(ctx, buildList(*entries).second + "\n");
+    return 0;
+  }
   printJson(ctx, m->body);
   return 0;
 }

@@ -139,15 +139,47 @@ std::pair<std::string, std::string> buildList(const std::vector<ImageManifestEnt
   j["mediaType"] = mt;
   ojson arr = ojson::array();
   for (auto& e : entries) {
+    // distribution's ManifestDescriptor field order
     ojson d = ojson::object();
     d["mediaType"] = e.mediaType;
-    d["digest"] = e.digest;
     d["size"] = e.size;
+    d["digest"] = e.digest;
     d["platform"] = platformJson(e.platform.value_or(ManifestPlatform{}));
     arr.push_back(d);
   }
   j["manifests"] = arr;
-  return {mt, j.dump()};
+  // MarshalIndent(list, "", "   ") as distribution does: the same entries
+  // give the same digest as `docker manifest push`.
+  return {mt, j.dump(3)};
+}
+
+Result<std::vector<ImageManifestEntry>> entriesOfList(const std::string& body) {
+  auto j = ojson::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("manifests") || !j["manifests"].is_array())
+    return errorf(Code::InvalidArgument, "not a manifest list");
+  std::vector<ImageManifestEntry> out;
+  try {
+    for (auto& m : j["manifests"]) {
+      ImageManifestEntry e;
+      e.mediaType = m.value("mediaType", "");
+      e.digest = m.value("digest", "");
+      e.size = m.value("size", int64_t(0));
+      if (m.contains("platform") && m["platform"].is_object()) {
+        const auto& p = m["platform"];
+        ManifestPlatform mp;
+        mp.architecture = p.value("architecture", "");
+        mp.os = p.value("os", "");
+        mp.osVersion = p.value("os.version", "");
+        mp.variant = p.value("variant", "");
+        if (p.contains("os.features")) mp.osFeatures = p["os.features"].get<std::vector<std::string>>();
+        e.platform = mp;
+      }
+      out.push_back(std::move(e));
+    }
+  } catch (const std::exception& ex) {
+    return errorf(Code::InvalidArgument, "invalid manifest list: {}", ex.what());
+  }
+  return out;
 }
 
 std::string indentTabs(const std::string& text) {

@@ -45,8 +45,12 @@ Result<ImageManifestEntry> loadEntry(const std::string& root, const std::string&
 Result<> removeList(const std::string& root, const std::string& listRef);
 
 // The manifest list document for entries: a Docker manifest list, or an
-// OCI index when every entry is an OCI manifest. Returns {mediaType, body}.
+// OCI index when every entry is an OCI manifest, in docker's bytes (field
+// order, three-space indent). Returns {mediaType, body}.
 std::pair<std::string, std::string> buildList(const std::vector<ImageManifestEntry>& entries);
+// The entries of a manifest list / index document (digest, size, media
+// type, platform); InvalidArgument when it is not one.
+Result<std::vector<ImageManifestEntry>> entriesOfList(const std::string& body);
 // JSON text re-indented with tabs, key order kept (Go's json.Indent "\t").
 std::string indentTabs(const std::string& text);
 // docker's isValidOSArch (GOOS/GOARCH pairs docker accepts).

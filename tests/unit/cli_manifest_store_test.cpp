@@ -113,6 +113,15 @@ TEST(ManifestStore, BuildListDockerOrOci) {
   EXPECT_EQ(j["manifests"][1]["size"], b.size);
   EXPECT_EQ(j["manifests"][1]["platform"]["variant"], "v8");
   EXPECT_FALSE(j["manifests"][0]["platform"].contains("variant"));
+  // docker's bytes: distribution's field order, three-space indent
+  EXPECT_NE(body.find("\n   \"manifests\": [\n      {\n         \"mediaType\": \"application/vnd.docker.distribution.manifest.v2+json\",\n         \"size\": "),
+            std::string::npos) << body;
+  auto back = entriesOfList(body);
+  ASSERT_TRUE(back);
+  ASSERT_EQ(back->size(), 2u);
+  EXPECT_EQ((*back)[1].digest, "sha256:b");
+  EXPECT_EQ((*back)[1].platform->variant, "v8");
+  EXPECT_FALSE(entriesOfList(R"({"schemaVersion":2})"));
   auto [mt2, body2] = buildList({b});
   EXPECT_EQ(mt2, "application/vnd.oci.image.index.v1+json");
 }
