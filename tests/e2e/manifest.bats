@@ -128,6 +128,42 @@ $mine"
 $output"
 }
 
+@test "berth manifest: entries from another repository are mounted and put by digest; --amend adds an entry" {
+  local L="$E2E_ROOT/layers" src="$REG_MAIN/src/app" dst="$REG_MAIN/dst/list:v1" amd arm dgst
+  amd=$(reg_push_image "$REG_MAIN" src/app amd64 amd64 "$L/busybox.tar.gz")
+  arm=$(reg_push_image "$REG_MAIN" src/app arm64 arm64 "$L/arm.tar.gz")
+  run berth_cmd manifest create "$dst" "$src:amd64"
+  assert_success
+  run berth_cmd manifest create --amend "$dst" "$src:arm64"
+  assert_success
+  run berth_cmd manifest create "$dst" "127.0.0.1:9/none:x"
+  assert_status 1
+  assert_output_contains "refusing to amend"
+  run berth_cmd manifest create --amend "$dst" "localhost:1/other:x"
+  assert_status 1
+  assert_output_contains "cannot use source images from a different registry than the target image: localhost:1 != $REG_MAIN"
+  run berth_cmd manifest push "$dst"
+  assert_success
+  dgst=$output
+  # Both image manifests now live in dst/list, by digest.
+  curl -fsS -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    "http://$REG_MAIN/v2/dst/list/manifests/$amd" || _e2e_fail "amd64 manifest not in dst/list"
+  curl -fsS -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    "http://$REG_MAIN/v2/dst/list/manifests/$arm" || _e2e_fail "arm64 manifest not in dst/list"
+  run berth_cmd manifest inspect "$dst"
+  assert_success
+  [ "$(json_get "$output" '" ".join(m["digest"] for m in j["manifests"])')" = "$amd $arm" ] || _e2e_fail "list: $output"
+  run berth_cmd manifest rm "$dst"
+  assert_success
+  # Pulled from the destination repository (blobs were mounted there).
+  run berth_cmd pull --platform linux/arm64 "$dst"
+  assert_success
+  run berth_cmd image inspect --format '{{.Architecture}}' "$dst"
+  assert_output "arm64"
+  berth_cmd rmi "$dst" >/dev/null
+  [[ $dgst =~ ^sha256:[0-9a-f]{64}$ ]] || _e2e_fail "push printed: $dgst"
+}
+
 scenario_errors() {
   local c=$1 repo="$REG_MAIN/err-$1/app" downaddr downpid
   run cli "$c" manifest inspect --insecure "$REG_MAIN/nope/none:x"
