@@ -97,6 +97,21 @@ std::string verboseEntry(const ImageManifestEntry& e) {
   return j.dump(1, '\t');
 }
 
+void printVerboseList(Context& ctx, const std::vector<ImageManifestEntry>& list) {
+  std::string s = "[\n";
+  for (size_t i = 0; i < list.size(); i++) {
+    std::string one = verboseEntry(list[i]);
+    // one level deeper inside the array
+    std::string ind = "\t";
+    for (char c : one) {
+      ind += c;
+      if (c == '\n') ind += '\t';
+    }
+    s += ind + (i + 1 < list.size() ? ",\n" : "\n");
+  }
+  out(ctx, s + "]\n");
+}
+
 int cmdInspect(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
   bool verbose = f.getBool("verbose");
   std::string root = manifestsDir();
@@ -114,18 +129,7 @@ int cmdInspect(Context& ctx, const FlagSet& f, const std::vector<std::string>& a
   if (!r) return fail(ctx, r.error().message);
   if (auto local = loadList(root, r->string())) {
     if (verbose) {
-      std::string s = "[\n";
-      for (size_t i = 0; i < local->size(); i++) {
-        std::string one = verboseEntry((*local)[i]);
-        // indent one level inside the array
-        std::string ind = "\t";
-        for (char c : one) {
-          ind += c;
-          if (c == '\n') ind += '\t';
-        }
-        s += ind + (i + 1 < local->size() ? ",\n" : "\n");
-      }
-      out(ctx, s + "]\n");
+      printVerboseList(ctx, *local);
     } else {
       out(ctx, buildList(*local).second + "\n");
     }
@@ -141,7 +145,28 @@ int cmdInspect(Context& ctx, const FlagSet& f, const std::vector<std::string>& a
     // docker rebuilds a list from its entries (and prints that)
     auto entries = entriesOfList(m->body);
     if (!entries) return fail(ctx, entries.error().message);
-    out(ctx, buildList(*entries).second + "\n");
+    if (!verbose) {
+      out(ctx, buildList(*entries).second + "\n");
+      return 0;
+    }
+    // -v: each entry fetched, as docker's []ImageManifest
+    std::vector<ImageManifestEntry> full;
+    for (auto& d : *entries) {
+      Ref child = *r;
+      child.tag = d.digest;
+      auto e = fetchEntry(*cl, child);
+      if (!e) return fail(ctx, transportMessage(e.error()));
+      e->ref = startsWith(r->tag, "sha256:") ? child.string() : r->string() + "@" + d.digest;
+      e->platform = d.platform;
+      full.push_back(std::move(*e));
+    }
+    printVerboseList(ctx, full);
+    return 0;
+  }
+  if (verbose) {
+    auto e = fetchEntry(*cl, *r);
+    if (!e) return fail(ctx, transportMessage(e.error()));
+    out(ctx, verboseEntry(*e) + "\n");
     return 0;
   }
   printJson(ctx, m->body);

@@ -91,6 +91,17 @@ $mine"
 $output
 berth printed:
 $mine"
+  # -v fetches every entry; docker prints the same.
+  run berth_cmd manifest inspect -v "$repo"
+  assert_success
+  mine=$output
+  [ "$(json_get "$mine" '[m["Descriptor"]["platform"].get("variant","") for m in j]')" = "['', 'v8']" ] || _e2e_fail "-v: $mine"
+  run docker_cmd manifest inspect -v --insecure "$repo"
+  assert_success
+  [ "$output" = "$mine" ] || _e2e_fail "docker -v printed:
+$output
+berth printed:
+$mine"
   # The same list made and pushed by the docker CLI has the same digest.
   run docker_cmd manifest create --insecure "$repo:d" "$repo:amd64" "$repo:arm64"
   assert_success
@@ -126,6 +137,16 @@ $mine"
   assert_success
   [ "$output" = "$mine" ] || _e2e_fail "docker printed:
 $output"
+  run berth_cmd manifest inspect -v "$ref"
+  assert_success
+  [ "$(json_get "$output" 'j["Descriptor"]["platform"]["architecture"]')" = amd64 ] || _e2e_fail "-v: $output"
+  mine=$output
+  run docker_cmd manifest inspect -v --insecure "$ref"
+  assert_success
+  [ "$output" = "$mine" ] || _e2e_fail "docker -v printed:
+$output
+berth printed:
+$mine"
 }
 
 @test "berth manifest: entries from another repository are mounted and put by digest; --amend adds an entry" {
