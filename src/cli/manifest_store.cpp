@@ -130,10 +130,10 @@ Result<> removeList(const std::string& root, const std::string& listRef) {
 }
 
 std::pair<std::string, std::string> buildList(const std::vector<ImageManifestEntry>& entries) {
-  bool allOci = !entries.empty() && std::all_of(entries.begin(), entries.end(), [](auto& e) {
-    return e.mediaType == registry::kOciManifest;
-  });
-  std::string mt = allOci ? registry::kOciIndex : registry::kDockerManifestList;
+  // distribution's manifestlist.FromDescriptors: an OCI index when the first
+  // entry is an OCI manifest, else a Docker list
+  std::string mt = !entries.empty() && entries[0].mediaType == registry::kOciManifest ? registry::kOciIndex
+                                                                                     : registry::kDockerManifestList;
   ojson j = ojson::object();
   j["schemaVersion"] = 2;
   j["mediaType"] = mt;

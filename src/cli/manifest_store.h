@@ -44,9 +44,9 @@ Result<> saveEntry(const std::string& root, const std::string& listRef, const Im
 Result<ImageManifestEntry> loadEntry(const std::string& root, const std::string& listRef, const std::string& ref);
 Result<> removeList(const std::string& root, const std::string& listRef);
 
-// The manifest list document for entries: a Docker manifest list, or an
-// OCI index when every entry is an OCI manifest, in docker's bytes (field
-// order, three-space indent). Returns {mediaType, body}.
+// The manifest list document for entries as docker builds it: an OCI index
+// when the first entry is an OCI manifest, else a Docker manifest list;
+// distribution's field order, three-space indent. Returns {mediaType, body}.
 std::pair<std::string, std::string> buildList(const std::vector<ImageManifestEntry>& entries);
 // The entries of a manifest list / index document (digest, size, media
 // type, platform); InvalidArgument when it is not one.

@@ -16,6 +16,13 @@ setup_file() {
   gzip -n -c "$(busybox_tar)" >"$L/busybox.tar.gz"
   mk_layer "$L/arm.tar.gz" arch=arm64
   reg_push_image "$REG_MAIN" base/bb v1 amd64 "$L/busybox.tar.gz" >/dev/null
+  # htpasswd basic auth: alice / s3cret (bcrypt).
+  python3 -c 'import crypt; print("alice:" + crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH)).replace("$2b$", "$2y$", 1))' \
+    2>/dev/null >"$E2E_ROOT/htpasswd"
+  reg_start auth "auth:
+  htpasswd:
+    realm: berth-e2e
+    path: $E2E_ROOT/htpasswd"
 }
 teardown_file() { e2e_teardown_file; }
 teardown() { e2e_teardown; }
@@ -183,6 +190,41 @@ $mine"
   assert_output "arm64"
   berth_cmd rmi "$dst" >/dev/null
   [[ $dgst =~ ^sha256:[0-9a-f]{64}$ ]] || _e2e_fail "push printed: $dgst"
+}
+
+@test "berth manifest uses the credentials berth login stored (basic auth registry)" {
+  local repo="$REG_AUTH/sec/app" img
+  run berth_cmd manifest inspect "$repo:v1"
+  assert_status 1
+  assert_output_contains "unauthorized"
+  run berth_cmd login -u alice --password-stdin "$REG_AUTH" <<<"s3cret"
+  assert_success
+  berth_cmd tag busybox "$repo:v1"
+  run berth_cmd push "$repo:v1"
+  assert_success
+  run berth_cmd manifest create "$repo:list" "$repo:v1"
+  assert_success
+  run berth_cmd manifest push --purge "$repo:list"
+  assert_success
+  [[ $output =~ ^sha256:[0-9a-f]{64}$ ]] || _e2e_fail "push printed: $output"
+  img=$output
+  # berth pushed an OCI image manifest: docker's list of it has the same digest.
+  run docker_cmd manifest create --insecure "$repo:dlist" "$repo:v1"
+  assert_success
+  run docker_cmd manifest push --purge --insecure "$repo:dlist"
+  assert_success
+  [ "$output" = "$img" ] || _e2e_fail "docker pushed $output, berth $img:
+$(curl -sS -u alice:s3cret -H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' "http://$REG_AUTH/v2/sec/app/manifests/dlist" -H 'Accept: application/vnd.oci.image.index.v1+json')
+$(curl -sS -u alice:s3cret -H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' "http://$REG_AUTH/v2/sec/app/manifests/list")"
+  run berth_cmd manifest inspect "$repo:list"
+  assert_success
+  assert_output_contains '"mediaType": "application/vnd.oci.image.index.v1+json"'
+  run berth_cmd logout "$REG_AUTH"
+  assert_success
+  run berth_cmd manifest inspect "$repo:list"
+  assert_status 1
+  assert_output_contains "unauthorized"
+  berth_cmd rmi "$repo:v1" >/dev/null
 }
 
 scenario_errors() {

@@ -100,7 +100,7 @@ TEST(ManifestStore, SaveLoadRemoveList) {
   EXPECT_FALSE(loadList(d.path, list));
 }
 
-TEST(ManifestStore, BuildListDockerOrOci) {
+TEST(ManifestStore, BuildListInDockersBytes) {
   auto a = entry("r/a:a", "application/vnd.docker.distribution.manifest.v2+json", "sha256:a", "amd64");
   auto b = entry("r/a:b", "application/vnd.oci.image.manifest.v1+json", "sha256:b", "arm64");
   b.platform->variant = "v8";
@@ -123,7 +123,9 @@ TEST(ManifestStore, BuildListDockerOrOci) {
   EXPECT_EQ((*back)[1].platform->variant, "v8");
   EXPECT_FALSE(entriesOfList(R"({"schemaVersion":2})"));
   auto [mt2, body2] = buildList({b});
-  EXPECT_EQ(mt2, "application/vnd.oci.image.index.v1+json");
+  EXPECT_EQ(mt2, "application/vnd.oci.image.index.v1+json");  // first entry OCI
+  EXPECT_EQ(json::parse(body2)["mediaType"], "application/vnd.oci.image.index.v1+json");
+  EXPECT_EQ(buildList({b, a}).first, "application/vnd.oci.image.index.v1+json");
 }
 
 TEST(ManifestStore, IndentTabsKeepsKeyOrder) {
