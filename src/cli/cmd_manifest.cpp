@@ -180,9 +180,6 @@ int cmdCreate(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
   auto existing = loadList(root, list->string());
   if (existing && !f.getBool("amend"))
     return fail(ctx, "refusing to amend an existing manifest list with no --amend flag");
-  if (!existing && f.getBool("amend")) {
-    // docker creates it anyway with --amend
-  }
   std::vector<Ref> refs;
   for (size_t i = 1; i < args.size(); i++) {
     auto r = parseRef(args[i]);
