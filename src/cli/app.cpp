@@ -27,6 +27,7 @@ const std::vector<Group>& groups() {
   static const std::vector<Group> kGroups = {
       {"container", "Manage containers"},
       {"image", "Manage images"},
+      {"manifest", "Manage Docker image manifests and manifest lists"},
       {"system", "Manage berth"},
       {"volume", "Manage volumes"},
   };
@@ -167,7 +168,7 @@ int runApp(const AppEnv& env) {
   const std::string prog = "berth";
   std::vector<Command> cmds = containerCommands();
   for (auto&& v : {imageCommands(), systemCommands(), changesCommands(), volumeCommands(),
-                         registryCommands(), resourceCommands()}) cmds.insert(cmds.end(), v.begin(), v.end());
+                         registryCommands(), resourceCommands(), manifestCommands()}) cmds.insert(cmds.end(), v.begin(), v.end());
 
   FlagSet global;
   global.setInterspersed(false);

@@ -56,6 +56,7 @@ std::vector<Command> changesCommands();  // diff, commit, export, system df
 std::vector<Command> volumeCommands();   // volume create, ls, inspect, rm, prune
 std::vector<Command> registryCommands();  // login, logout, search
 std::vector<Command> cpCommands();       // cp (cmd_cp.cpp)
+std::vector<Command> manifestCommands();  // manifest inspect, create, annotate, push, rm
 std::vector<Command> resourceCommands();  // stats, top, pause, unpause, update
 
 // Shared helpers for command implementations.
