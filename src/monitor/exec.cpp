@@ -94,7 +94,11 @@ int execProcess(const ExecOptions& o) {
   runtime::prepareProcess(plan, *proc);
   std::optional<runtime::SeccompProgram> seccomp;
   if (proc->berthSeccomp) {
-    auto prog = runtime::compileSeccomp(*proc->berthSeccomp);
+    // The process file sits in the container's directory; the compiled
+    // profile is cached beside those of every container (see run.cpp).
+    auto slash = o.processFile.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : o.processFile.substr(0, slash);
+    auto prog = runtime::compileSeccompCached(*proc->berthSeccomp, dir + "/../.seccomp-cache");
     if (!prog) return failStart(session, Stage::Process, prog.error());
     seccomp = std::move(*prog);
     plan.seccomp = &*seccomp;
