@@ -106,6 +106,8 @@ void registerSystemRoutes(Router& r, EventBus& events, SystemInfo info) {
 
   r.add("GET", "/info", [info](Request&, ResponseWriter& res) {
     json counts = info.containerCounts ? info.containerCounts() : json::object();
+    json runtimes = json::object();
+    for (auto& [name, path] : info.runtimes) runtimes[name] = {{"path", path}};
     char host[256] = {0};
     gethostname(host, sizeof host - 1);
     res.json(200,
@@ -116,7 +118,7 @@ void registerSystemRoutes(Router& r, EventBus& events, SystemInfo info) {
               {"ContainersStopped", counts.value("stopped", 0)},
               {"Images", info.imageCount ? info.imageCount() : 0},
               {"Driver", "overlay2"},
-              {"DriverStatus", {{"Backing Filesystem", "extfs"}}},
+              {"DriverStatus", json::array({json::array({"Backing Filesystem", "extfs"})})},
               {"Plugins",
                {{"Volume", {"local"}}, {"Network", {"host", "null"}}, {"Authorization", nullptr}, {"Log", {"json-file"}}}},
               {"MemoryLimit", true},
@@ -162,8 +164,8 @@ void registerSystemRoutes(Router& r, EventBus& events, SystemInfo info) {
               {"Labels", json::array()},
               {"ExperimentalBuild", false},
               {"ServerVersion", kServerVersion},
-              {"Runtimes", {{"berth", {{"path", "berth-monitor"}}}}},
-              {"DefaultRuntime", "berth"},
+              {"Runtimes", runtimes},
+              {"DefaultRuntime", info.defaultRuntime},
               {"Swarm",
                {{"NodeID", ""}, {"NodeAddr", ""}, {"LocalNodeState", "inactive"}, {"ControlAvailable", false},
                 {"Error", ""}, {"RemoteManagers", nullptr}}},

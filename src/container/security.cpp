@@ -585,7 +585,10 @@ Result<> validateHostConfig(const json& hc, int onlineCpus) {
   }
   for (const char* k : {"IpcMode", "PidMode", "UTSMode"}) {
     std::string m = hc.value(k, "");
-    bool ok = m.empty() || m == "host" || (std::string(k) == "IpcMode" && (m == "private" || m == "shareable" || m == "none"));
+    bool joins = std::string(k) != "UTSMode" && m.starts_with("container:");
+    if (joins && m.size() == 10) return errorf(Code::InvalidArgument, "invalid {}: \"{}\"", k, m);
+    bool ok = m.empty() || m == "host" || joins ||
+              (std::string(k) == "IpcMode" && (m == "private" || m == "shareable" || m == "none"));
     if (!ok) return errorf(Code::InvalidArgument, "invalid {}: \"{}\" is not supported by berth", k, m);
   }
   return {};

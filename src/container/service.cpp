@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <regex>
+#include <tuple>
 
 #include "common/log.h"
 #include "common/until.h"
@@ -241,8 +242,13 @@ Result<CreateResult> ServiceImpl::create(const std::string& nameIn, const json& 
   if (policy.kind != RestartPolicy::Kind::No && hc.value("AutoRemove", false))
     return makeError(Code::InvalidArgument, "can't create 'AutoRemove' container with restart policy");
   std::string nm = hc.value("NetworkMode", "default");
-  if (nm != "default" && nm != "bridge" && nm != "none" && nm != "host")
+  if (nm.starts_with("container:")) {
+    // The donor itself is looked up at start, as dockerd does.
+    if (nm.size() == 10)
+      return makeError(Code::InvalidArgument, "Invalid network mode: invalid container format container:<name|id>");
+  } else if (nm != "default" && nm != "bridge" && nm != "none" && nm != "host") {
     return errorf(Code::NotFound, "network {} not found", nm);
+  }
   TRY(validateHostConfig(hc, int(::sysconf(_SC_NPROCESSORS_ONLN))));
   c.hostConfig = hc;
   std::vector<std::string> createdVolumes;
@@ -318,6 +324,51 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   if (e->c.state.status == State::Running || e->c.state.status == State::Paused)
     return makeError(Code::NotModified, "container already started");
   if (e->busy) return errorf(Code::Conflict, "container {} is busy", e->c.id);
+  // --pid/--ipc/--network container:X join X's namespaces: X must run now.
+  std::map<std::string, std::string> nsJoins;
+  std::string netFilesDir;
+  std::string donorHostname;
+  auto resolveJoins = [&]() -> Result<> {
+    for (auto [key, type, proc] : {std::tuple{"PidMode", "pid", "pid"}, std::tuple{"IpcMode", "ipc", "ipc"},
+                                   std::tuple{"NetworkMode", "network", "net"}}) {
+      std::string mode = e->c.hostConfig.value(key, "");
+      if (!mode.starts_with("container:")) continue;
+      std::string ref = mode.substr(10);
+      auto d = findLocked(ref);
+      if (!d) return errorf(Code::NotFound, "No such container: {}", ref);
+      bool net = std::string(type) == "network";
+      if (d->c.id == e->c.id)
+        return makeError(Code::InvalidArgument, net ? "cannot join own network" : "cannot join own namespace");
+      if (d->c.state.status != State::Running && d->c.state.status != State::Paused) {
+        if (net) return errorf(Code::Conflict, "cannot join network of a non running container: {}", ref);
+        return errorf(Code::Conflict, "container {} is not running", ref);
+      }
+      if (std::string(type) == "ipc" && d->c.hostConfig.value("IpcMode", "") != "shareable")
+        return errorf(Code::InvalidArgument,
+                      "container {}: non-shareable IPC (hint: use IpcMode:shareable for the donor container)", ref);
+      nsJoins[type] = fmt::format("/proc/{}/ns/{}", d->c.state.pid, proc);
+      if (net) {
+        netFilesDir = dirOf(d->c.id);
+        donorHostname = d->c.config.value("Hostname", "");
+        if (donorHostname.empty()) donorHostname = d->c.shortId();
+      }
+    }
+    return {};
+  };
+  if (auto j = resolveJoins(); !j) {
+    // As dockerd: a failed start records the error; --rm removes the container.
+    e->c.state.error = j.error().message;
+    e->c.state.exitCode = 128;
+    if (e->c.state.status == State::Restarting) {
+      e->c.state.status = State::Exited;
+      e->c.state.finishedAt = nowNanos();
+      e->exitSeq++;
+    }
+    (void)saveLocked(*e);
+    if (e->c.hostConfig.value("AutoRemove", false)) (void)removeLocked(lk, e);
+    cv_.notify_all();
+    return std::unexpected(j.error());
+  }
   if (!policyGen) {
     // A user's start cancels a pending policy restart and begins a new
     // restart history (dockerd resets RestartCount and the back-off).
@@ -347,7 +398,8 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
     TRY(mkdirAll(dir + "/empty", 0755));
     lower.push_back(dir + "/empty");
   }
-  SpecPaths paths{dir, lower, cfg_.cgroupParent, cfg_.monitorBin};
+  SpecPaths paths{dir, lower, cfg_.cgroupParent, cfg_.monitorBin, nsJoins, netFilesDir};
+  if (!donorHostname.empty()) c.config["Hostname"] = donorHostname;
   auto spec = buildSpec(c, paths);
   if (spec) {
     if (auto pm = prepareMounts(c, *layers); !pm) spec = std::unexpected(pm.error());

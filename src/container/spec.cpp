@@ -235,7 +235,7 @@ Result<json> buildSpec(const Container& c, const SpecPaths& paths) {
   for (const char* f : {"resolv.conf", "hostname", "hosts"}) {
     mounts.push_back({{"destination", std::string("/etc/") + f},
                       {"type", "bind"},
-                      {"source", paths.bundleDir + "/" + f},
+                      {"source", (paths.netFilesDir.empty() ? paths.bundleDir : paths.netFilesDir) + "/" + f},
                       {"options", {"rbind", "rprivate"}}});
   }
   appendUserMounts(mounts, c.mountPoints);
@@ -250,12 +250,17 @@ Result<json> buildSpec(const Container& c, const SpecPaths& paths) {
   bool hostPid = hc.value("PidMode", "") == "host", hostIpc = hc.value("IpcMode", "") == "host",
        hostUts = hc.value("UTSMode", "") == "host";
   json ns = json::array();
-  if (!hostPid) ns.push_back({{"type", "pid"}});
-  if (!hostIpc) ns.push_back({{"type", "ipc"}});
-  if (!hostUts) ns.push_back({{"type", "uts"}});
+  auto addNs = [&](const char* type) {
+    json n = {{"type", type}};
+    if (auto it = paths.nsJoins.find(type); it != paths.nsJoins.end()) n["path"] = it->second;
+    ns.push_back(std::move(n));
+  };
+  if (!hostPid) addNs("pid");
+  if (!hostIpc) addNs("ipc");
+  if (!hostUts) addNs("uts");
   else spec.erase("hostname");  // the host's name stays
-  ns.push_back({{"type", "mount"}});
-  if (netMode != "host") ns.push_back({{"type", "network"}});
+  addNs("mount");
+  if (netMode != "host") addNs("network");
   json linux;
   linux["namespaces"] = ns;
   std::string cgParent = hc.value("CgroupParent", "");

@@ -2,6 +2,7 @@
 // Container config + host config + image -> OCI runtime-spec config.json,
 // the single input of every runtime (docs/monitor.md).
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,12 @@ struct SpecPaths {
   std::vector<std::string> lowerDirs;   // image snapshots, topmost first
   std::string cgroupParent;             // e.g. "berth"
   std::string initBin;                  // --init: bound at /dev/init (berth-monitor)
+  // --pid/--ipc/--network container:X: OCI namespace type ("pid", "ipc",
+  // "network") -> /proc/<pid of X>/ns/... to join instead of a new one.
+  std::map<std::string, std::string> nsJoins;
+  // --network container:X: X's bundle dir (its hosts, resolv.conf, hostname
+  // are shared, as dockerd does); empty = this container's own.
+  std::string netFilesDir;
 };
 
 // Docker's default capability set, as runtime-spec names ("CAP_CHOWN", ...).

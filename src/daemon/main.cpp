@@ -121,6 +121,8 @@ int main(int argc, char** argv) {
   api::Router router;
   api::SystemInfo info;
   info.dataRoot = cfg.dataRoot;
+  info.runtimes = cfg.runtimes;
+  info.runtimes["berth"] = ccfg.monitorBin;
   info.containerCounts = [&] {
     auto c = containers->counts();
     return nlohmann::json{{"total", c.total}, {"running", c.running}, {"paused", c.paused}, {"stopped", c.stopped}};

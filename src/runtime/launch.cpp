@@ -139,6 +139,17 @@ bool writeProcFile(const char* path, const std::string& v) {
     fail(errFd, Stage::Process, errno, "no_new_privs");
   if (plan.seccomp && !plan.seccomp->empty() && !seccompEarly && installSeccomp(*plan.seccomp) != 0)
     fail(errFd, Stage::Process, errno, fmt::format("install seccomp filter: {}", std::strerror(errno)));
+  if (plan.gateFd >= 0) {
+    char b = 'r';
+    if (plan.gateWriteFd >= 0) ::close(plan.gateWriteFd);
+    if (::write(plan.readyFd, &b, 1) != 1) fail(errFd, Stage::Exec, errno, "report ready");
+    ::close(plan.readyFd);
+    ssize_t n;
+    do n = ::read(plan.gateFd, &b, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1) ::_exit(1);  // deleted before start
+    ::close(plan.gateFd);
+  }
   syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
 
   bool searched = p.args[0].find('/') == std::string::npos;

@@ -61,6 +61,11 @@ struct LaunchPlan {
   std::string consolePath;  // pty slave path, bound to /dev/console (run mode)
   std::vector<int> cgroupSelfAttach;  // v1 `tasks` fds: the child writes "0" first thing
   const SeccompProgram* seccomp = nullptr;  // compiled before clone; null: unconfined
+  // OCI create/start (berth-runtime): with gateFd >= 0 the child, set up and
+  // about to execve, writes one byte to readyFd and then waits for one byte
+  // on gateFd (EOF: exit without exec).
+  // gateWriteFd (the parent's end) is closed in the child first.
+  int readyFd = -1, gateFd = -1, gateWriteFd = -1;
 };
 
 // PATH search list for args[0]: itself when it has a '/', else each PATH

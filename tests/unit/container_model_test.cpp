@@ -1,3 +1,4 @@
+#include <map>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -148,4 +149,31 @@ TEST(Spec, DefaultsMatchDocker) {
   c.hostConfig["NetworkMode"] = "host";
   auto host = buildSpec(c, SpecPaths{"/b", {"/l1"}, "p"});
   for (auto& n : (*host)["linux"]["namespaces"]) EXPECT_NE(n["type"], "network");
+}
+
+TEST(Spec, ContainerModesJoinTheGivenNamespaces) {
+  Container c;
+  c.id = std::string(64, 'b');
+  c.path = "true";
+  c.config = {{"Env", {"PATH=/bin"}}};
+  c.hostConfig = {{"NetworkMode", "container:x"}, {"PidMode", "container:x"}, {"IpcMode", "container:x"}};
+  SpecPaths paths{"/b", {"/l1"}, "p"};
+  paths.nsJoins = {{"pid", "/proc/42/ns/pid"}, {"ipc", "/proc/42/ns/ipc"}, {"network", "/proc/42/ns/net"}};
+  paths.netFilesDir = "/donor";
+  auto spec = buildSpec(c, paths);
+  ASSERT_TRUE(spec);
+  std::map<std::string, std::string> got;
+  for (auto& n : (*spec)["linux"]["namespaces"]) got[n["type"]] = n.value("path", "");
+  EXPECT_EQ(got, (std::map<std::string, std::string>{{"pid", "/proc/42/ns/pid"},
+                                                     {"ipc", "/proc/42/ns/ipc"},
+                                                     {"network", "/proc/42/ns/net"},
+                                                     {"uts", ""},
+                                                     {"mount", ""}}));
+  int shared = 0;
+  for (auto& m : (*spec)["mounts"])
+    if (m["destination"] == "/etc/hosts" || m["destination"] == "/etc/resolv.conf" || m["destination"] == "/etc/hostname") {
+      EXPECT_EQ(m["source"].get<std::string>().rfind("/donor/", 0), 0u) << m.dump();
+      shared++;
+    }
+  EXPECT_EQ(shared, 3);
 }

@@ -270,6 +270,10 @@ TEST(ContainerSecurity, ValidateHostConfigMessages) {
   EXPECT_EQ(msg(json{{"CpusetCpus", "a-"}}), "Invalid value a- for cpuset cpus");
   EXPECT_EQ(msg(json{{"Sysctls", {{"vm.swappiness", "1"}}}}), "sysctl \"vm.swappiness\" is not in a separate kernel namespace");
   EXPECT_EQ(msg(json{{"Memory", 32 << 20}, {"NanoCpus", int64_t(1e9)}, {"CpusetCpus", "0-1"}, {"PidMode", "host"}}), "");
+  EXPECT_EQ(msg(json{{"PidMode", "container:abc"}, {"IpcMode", "container:abc"}}), "");
+  EXPECT_EQ(msg(json{{"IpcMode", "shareable"}}), "");
+  EXPECT_EQ(msg(json{{"PidMode", "container:"}}), "invalid PidMode: \"container:\"");
+  EXPECT_EQ(msg(json{{"UTSMode", "container:abc"}}), "invalid UTSMode: \"container:abc\" is not supported by berth");
 }
 
 // ---- spec generation: the host config's security and resource fields in config.json
