@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/format/template.h"
 #include "cli/stdio.h"
 #include "common/util.h"
 
@@ -287,6 +288,31 @@ Result<std::string> filtersJson(const std::vector<std::string>& filters) {
     m[trim(toLower(fl.substr(0, eq)))][fl.substr(eq + 1)] = true;
   }
   return m.dump();
+}
+
+int printInspect(Context& ctx, const std::vector<std::string>& raws, const std::string& fmtIn) {
+  std::string fmtStr = fmtIn;
+  if (fmtStr.empty() || fmtStr == "json") {
+    nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+    for (auto& r : raws) arr.push_back(nlohmann::ordered_json::parse(r, nullptr, false));
+    out(ctx, arr.dump(4, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    return 0;
+  }
+  auto t = format::Template::parse(format::prepareFormat(fmtStr));
+  if (!t) {
+    err(ctx, "template parsing error: " + t.error().message + "\n");
+    return 1;
+  }
+  for (auto& r : raws) {
+    auto j = nlohmann::json::parse(r, nullptr, false);
+    auto s = t->execute(j);
+    if (!s) {
+      err(ctx, s.error().message + "\n");
+      return 1;
+    }
+    out(ctx, *s + "\n");
+  }
+  return 0;
 }
 
 void out(Context& ctx, std::string_view s) { writeFd(ctx.out, s); }

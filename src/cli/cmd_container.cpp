@@ -300,33 +300,6 @@ int cmdPs(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
 
 // ------------------------------------------------------------ inspect
 
-// Prints inspect results like docker: an indented JSON array, or one
-// template execution per object.
-int printInspect(Context& ctx, const std::vector<std::string>& raws, const std::string& fmtIn) {
-  std::string fmtStr = fmtIn;
-  if (fmtStr.empty() || fmtStr == "json") {
-    nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-    for (auto& r : raws) arr.push_back(nlohmann::ordered_json::parse(r, nullptr, false));
-    out(ctx, arr.dump(4, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-    return 0;
-  }
-  auto t = format::Template::parse(format::prepareFormat(fmtStr));
-  if (!t) {
-    err(ctx, "template parsing error: " + t.error().message + "\n");
-    return 1;
-  }
-  for (auto& r : raws) {
-    auto j = json::parse(r, nullptr, false);
-    auto s = t->execute(j);
-    if (!s) {
-      err(ctx, s.error().message + "\n");
-      return 1;
-    }
-    out(ctx, *s + "\n");
-  }
-  return 0;
-}
-
 int cmdContainerInspect(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
   std::vector<std::string> raws;
   std::vector<std::string> errors;

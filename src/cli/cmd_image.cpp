@@ -178,7 +178,6 @@ int cmdImages(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
 }
 
 int cmdImageInspect(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
-  nlohmann::ordered_json arr = nlohmann::ordered_json::array();
   std::vector<std::string> raws, errors;
   for (const auto& a : args) {
     auto r = ctx.client.callOk("GET", "/images/" + a + "/json");
@@ -188,27 +187,7 @@ int cmdImageInspect(Context& ctx, const FlagSet& f, const std::vector<std::strin
     }
     raws.push_back(r->body);
   }
-  std::string fmtStr = f.getString("format");
-  int rc = 0;
-  if (fmtStr.empty() || fmtStr == "json") {
-    for (auto& r : raws) arr.push_back(nlohmann::ordered_json::parse(r, nullptr, false));
-    out(ctx, arr.dump(4, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
-  } else {
-    auto t = format::Template::parse(format::prepareFormat(fmtStr));
-    if (!t) {
-      err(ctx, "template parsing error: " + t.error().message + "\n");
-      return 1;
-    }
-    for (auto& r : raws) {
-      auto s = t->execute(json::parse(r, nullptr, false));
-      if (!s) {
-        err(ctx, s.error().message + "\n");
-        rc = 1;
-        break;
-      }
-      out(ctx, *s + "\n");
-    }
-  }
+  int rc = printInspect(ctx, raws, f.getString("format"));
   for (auto& e : errors) err(ctx, e + "\n");
   return errors.empty() ? rc : 1;
 }

@@ -84,6 +84,10 @@ Result<> pullImage(Context& ctx, const std::string& image, int progressFd, bool 
 // lowercased, as docker's filters.NewArgs). InvalidArgument "bad format of
 // filter (expected name=value)" for an entry without "=".
 Result<std::string> filtersJson(const std::vector<std::string>& filters);
+// Prints inspect results like docker: an indented JSON array (format ""
+// or "json"), or the template executed once per object. 1 on a template
+// error, else 0.
+int printInspect(Context& ctx, const std::vector<std::string>& raws, const std::string& format);
 // Writes a string to ctx.out.
 void out(Context& ctx, std::string_view s);
 void err(Context& ctx, std::string_view s);

@@ -14,6 +14,7 @@
 #include "common/fd.h"
 #include "common/sha256.h"
 #include "common/util.h"
+#include "image/body_source.h"
 #include "image/reference.h"
 #include "snapshot/snapshotter.h"
 
@@ -122,23 +123,6 @@ Result<> writeAll(int fd, std::string_view data) {
   return {};
 }
 
-struct BodySource {
-  api::BodyReader* body;
-  std::vector<char> buf = std::vector<char>(1 << 17);
-  std::optional<Error> err;
-};
-
-la_ssize_t bodyRead(struct archive* a, void* ud, const void** out) {
-  auto* src = static_cast<BodySource*>(ud);
-  auto n = src->body->read(src->buf.data(), src->buf.size());
-  if (!n) {
-    src->err = n.error();
-    archive_set_error(a, EIO, "%s", n.error().message.c_str());
-    return -1;
-  }
-  *out = src->buf.data();
-  return la_ssize_t(*n);
-}
 
 // Joins a cleaned relative path under dir; InvalidArgument when it leaves.
 Result<std::string> inside(const std::string& dir, std::string_view rel) {

@@ -20,6 +20,7 @@
 #include "common/util.h"
 #include "content/store.h"
 #include "image/archive.h"
+#include "image/body_source.h"
 #include "image/config.h"
 #include "image/distribution.h"
 #include "image/reference.h"
@@ -46,23 +47,6 @@ std::string shortId(const std::string& id) {
 
 // ---- streaming decompression of an import body ----
 
-struct BodySource {
-  api::BodyReader* body;
-  std::vector<char> buf = std::vector<char>(1 << 17);
-  std::optional<Error> err;
-};
-
-la_ssize_t bodyRead(struct archive* a, void* ud, const void** out) {
-  auto* src = static_cast<BodySource*>(ud);
-  auto n = src->body->read(src->buf.data(), src->buf.size());
-  if (!n) {
-    src->err = n.error();
-    archive_set_error(a, EIO, "%s", n.error().message.c_str());
-    return -1;
-  }
-  *out = src->buf.data();
-  return la_ssize_t(*n);
-}
 
 // Decompresses body (plain, gzip, bzip2, xz, zstd, ...) into w.
 Result<> decompressInto(api::BodyReader& body, content::Writer& w) {
