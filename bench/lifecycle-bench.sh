@@ -25,6 +25,8 @@ done
 export E2E_LOG_LEVEL=${E2E_LOG_LEVEL:-warn}
 # shellcheck source=tests/e2e/helpers.bash
 source tests/e2e/helpers.bash
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 BERTH="$BERTH_BIN_DIR/berth"
 for b in berthd berth berth-monitor; do
   [ -x "$BERTH_BIN_DIR/$b" ] || { echo "bench: $BERTH_BIN_DIR/$b not built" >&2; exit 1; }
@@ -33,15 +35,6 @@ cleanup() { [ -z "${E2E_ROOT:-}" ] || e2e_cleanup_root "$E2E_ROOT"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-stats() {
-  sort -n | awk '{ v[NR] = $1 }
-    END {
-      n = NR; if (n == 0) { print "- - -"; exit }
-      m = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-      p10 = v[int(0.1 * (n - 1)) + 1]; p90 = v[n - int(0.1 * (n - 1))]
-      printf "%.1f %.1f %.1f\n", m, p10, p90
-    }'
-}
 
 # exec_times CLIENT...: RUNS timings (ms) of `CLIENT exec CONTAINER true`.
 exec_times() {

@@ -35,6 +35,8 @@ done
 export E2E_LOG_LEVEL=${E2E_LOG_LEVEL:-warn}
 # shellcheck source=tests/e2e/helpers.bash
 source tests/e2e/helpers.bash
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 DOCKERD_SOCK=${DOCKERD_SOCK:-/var/run/docker.sock}
 BERTH="$BERTH_BIN_DIR/berth"
 for b in berthd berth berth-monitor; do
@@ -51,29 +53,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# times_ms CMD...: run CMD RUNS times (2 warm-ups first), print the
-# durations in ms, one a line. $EPOCHREALTIME: no fork to read the clock.
-times_ms() {
-  local i s e
-  for i in 1 2; do "$@" >/dev/null 2>&1 || { echo "bench: '$*' failed" >&2; return 1; }; done
-  for ((i = 0; i < RUNS; i++)); do
-    s=$EPOCHREALTIME
-    "$@" >/dev/null 2>&1 || { echo "bench: '$*' failed" >&2; return 1; }
-    e=$EPOCHREALTIME
-    echo "${s/./} ${e/./}"
-  done | awk '{ printf "%.2f\n", ($2 - $1) / 1000 }'
-}
 
-# stats: "median p10 p90" of numbers on stdin
-stats() {
-  sort -n | awk '{ v[NR] = $1 }
-    END {
-      n = NR; if (n == 0) { print "- - -"; exit }
-      m = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-      p10 = v[int(0.1 * (n - 1)) + 1]; p90 = v[n - int(0.1 * (n - 1))]
-      printf "%.1f %.1f %.1f\n", m, p10, p90
-    }'
-}
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f MB", k / 1024 }'; }

@@ -22,30 +22,13 @@ done
 export E2E_LOG_LEVEL=${E2E_LOG_LEVEL:-warn}
 # shellcheck source=tests/e2e/helpers.bash
 source tests/e2e/helpers.bash
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 BERTH="$BERTH_BIN_DIR/berth"
 cleanup() { [ -z "${E2E_ROOT:-}" ] || e2e_cleanup_root "$E2E_ROOT"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-times_ms() {
-  local i s e
-  for i in 1 2; do "$@" >/dev/null 2>&1 || { echo "bench: '$*' failed" >&2; return 1; }; done
-  for ((i = 0; i < RUNS; i++)); do
-    s=$EPOCHREALTIME
-    "$@" >/dev/null 2>&1 || { echo "bench: '$*' failed" >&2; return 1; }
-    e=$EPOCHREALTIME
-    echo "${s/./} ${e/./}"
-  done | awk '{ printf "%.2f\n", ($2 - $1) / 1000 }'
-}
-stats() {
-  sort -n | awk '{ v[NR] = $1 }
-    END {
-      n = NR; if (n == 0) { print "- - -"; exit }
-      m = (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-      p10 = v[int(0.1 * (n - 1)) + 1]; p90 = v[n - int(0.1 * (n - 1))]
-      printf "%.1f %.1f %.1f\n", m, p10, p90
-    }'
-}
 
 echo "bench: private berthd from $BERTH_BIN_DIR, $RUNS runs each" >&2
 e2e_setup_file || { echo "bench: berthd did not start" >&2; exit 1; }

@@ -17,7 +17,8 @@
 // all passed in one general-purpose register slot on the Linux ABIs berth
 // builds for (x86-64, aarch64), so one pointer-sized va_arg carries it.
 //
-// Thread safety: the library is loaded under a function-local static.
+// Thread safety: the library is loaded, and curl_global_init run, under a
+// function-local static; callers need not call curl_global_init.
 
 #define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
@@ -76,6 +77,8 @@ CurlApi load() {
   }
   BERTH_CURL_FNS
 #undef BERTH_CURL_FN
+  // Once, before any handle exists (this runs under a static's guard).
+  a.curl_global_init(CURL_GLOBAL_DEFAULT);
   return a;
 }
 

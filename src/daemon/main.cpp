@@ -1,7 +1,6 @@
 // berthd: the composition root. Parses flags and daemon.json, builds the
 // object graph, serves the Engine API until SIGTERM/SIGINT.
 
-#include <curl/curl.h>
 #include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -96,7 +95,6 @@ int main(int argc, char** argv) {
     log::error("image store could not be opened");
     return 1;
   }
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   registry::RegistryConfig regCfg;
   regCfg.mirrors = cfg.registryMirrors;
   regCfg.insecure = cfg.insecureRegistries;

@@ -2,15 +2,11 @@
 
 #include <curl/curl.h>
 
-#include <mutex>
-
 #include "common/util.h"
 
 namespace berth::image {
 
 namespace {
-
-std::once_flag gCurlInit;
 
 class UrlReader final : public api::BodyReader {
  public:
@@ -24,7 +20,6 @@ class UrlReader final : public api::BodyReader {
   UrlReader& operator=(const UrlReader&) = delete;
 
   Result<> start() {
-    std::call_once(gCurlInit, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
     easy_ = curl_easy_init();
     multi_ = curl_multi_init();
     if (!easy_ || !multi_) return makeError(Code::Internal, "cannot initialise libcurl");
