@@ -2,11 +2,13 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -43,6 +45,21 @@ bool writeProcFile(const char* path, const std::string& v) {
   bool ok = ::write(fd, v.data(), v.size()) == ssize_t(v.size());
   ::close(fd);
   return ok;
+}
+
+// A new network namespace starts with `lo` down; Docker's containers (also
+// with --network none) have it up with 127.0.0.1. Best effort: a failure
+// leaves the container without loopback, as before.
+void bringLoopbackUp() {
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  if (::ioctl(s, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP)) {
+    ifr.ifr_flags |= IFF_UP;
+    (void)::ioctl(s, SIOCSIFFLAGS, &ifr);
+  }
+  ::close(s);
 }
 
 [[noreturn]] void childMain(const LaunchPlan& plan, int syncRead, int errFd) {
@@ -88,6 +105,7 @@ bool writeProcFile(const char* path, const std::string& v) {
   if (plan.spec) {
     auto r = setupRootfs(*plan.spec, plan.mounts, plan.newNetns, plan.consolePath);
     if (!r) failWith(errFd, Stage::Mounts, r.error());
+    if (plan.newNetns) bringLoopbackUp();
     if ((plan.cloneFlags & CLONE_NEWUTS) && !plan.spec->hostname.empty() &&
         ::sethostname(plan.spec->hostname.data(), plan.spec->hostname.size()) != 0)
       fail(errFd, Stage::Process, errno, fmt::format("sethostname: {}", std::strerror(errno)));

@@ -78,6 +78,20 @@ scenario_pid1() {
 @test "berth: the container's shell is pid 1" { scenario_pid1 berth; }
 @test "docker: the container's shell is pid 1" { scenario_pid1 docker; }
 
+# like Docker, a container's own network namespace has lo up with 127.0.0.1
+# (default network and --network none)
+scenario_loopback_up() {
+  local c=$1 net
+  for net in default none; do
+    run cli "$c" run --rm --network "$net" busybox ip addr show lo
+    assert_success
+    assert_output_contains "inet 127.0.0.1/8"
+    assert_output_contains ",UP"
+  done
+}
+@test "berth: loopback is up in the container" { scenario_loopback_up berth; }
+@test "docker: loopback is up in the container" { scenario_loopback_up docker; }
+
 scenario_ps_isolated() {
   local c=$1
   run cli "$c" run --rm busybox ps -o pid,comm
