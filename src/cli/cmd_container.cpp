@@ -459,18 +459,8 @@ int cmdEvents(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
     }
     tmpl = std::move(*t);
   }
-  auto s = ctx.client.stream("GET", "/events" + q.str());
-  if (!s) {
-    printError(ctx, s.error());
-    return 1;
-  }
-  auto& [conn, head] = *s;
-  if (head.status != 200) {
-    auto b = conn->readAllBody();
-    head.body = b ? *b : "";
-    err(ctx, "Error response from daemon: " + daemonMessage(head, "GET", "/events") + "\n");
-    return 1;
-  }
+  auto conn = openGetStream(ctx, "/events" + q.str(), "/events");
+  if (!conn) return 1;
   for (;;) {
     auto line = conn->readBodyLine();
     if (!line) {

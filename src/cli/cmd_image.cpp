@@ -489,18 +489,8 @@ int cmdSave(Context& ctx, const FlagSet& f, const std::vector<std::string>& args
   }
   Query q;
   for (auto& a : args) q.add("names", a);
-  auto s = ctx.client.stream("GET", "/images/get" + q.str());
-  if (!s) {
-    printError(ctx, s.error());
-    return 1;
-  }
-  auto& [conn, head] = *s;
-  if (head.status != 200) {
-    auto b = conn->readAllBody();
-    head.body = b ? *b : "";
-    err(ctx, "Error response from daemon: " + daemonMessage(head, "GET", "/images/get") + "\n");
-    return 1;
-  }
+  auto conn = openGetStream(ctx, "/images/get" + q.str(), "/images/get");
+  if (!conn) return 1;
   int fd = ctx.out;
   UniqueFd file;
   std::string tmp;

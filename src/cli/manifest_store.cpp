@@ -41,6 +41,24 @@ ojson platformJson(const ManifestPlatform& p) {
   return j;
 }
 
+// A descriptor's mediaType, digest, size and platform into e (throws
+// nlohmann's type errors; callers catch them).
+void readDescriptor(const ojson& d, ImageManifestEntry& e) {
+  e.mediaType = d.value("mediaType", "");
+  e.digest = d.value("digest", "");
+  e.size = d.value("size", int64_t(0));
+  if (d.contains("platform") && d["platform"].is_object()) {
+    const auto& p = d["platform"];
+    ManifestPlatform mp;
+    mp.architecture = p.value("architecture", "");
+    mp.os = p.value("os", "");
+    mp.osVersion = p.value("os.version", "");
+    mp.variant = p.value("variant", "");
+    if (p.contains("os.features")) mp.osFeatures = p["os.features"].get<std::vector<std::string>>();
+    e.platform = mp;
+  }
+}
+
 }  // namespace
 
 std::string encodeEntry(const ImageManifestEntry& e) {
@@ -67,20 +85,7 @@ Result<ImageManifestEntry> decodeEntry(const std::string& text) {
   try {
     ImageManifestEntry e;
     e.ref = j.value("Ref", "");
-    const auto& d = j.at("Descriptor");
-    e.mediaType = d.value("mediaType", "");
-    e.digest = d.value("digest", "");
-    e.size = d.value("size", int64_t(0));
-    if (d.contains("platform") && d["platform"].is_object()) {
-      const auto& p = d["platform"];
-      ManifestPlatform mp;
-      mp.architecture = p.value("architecture", "");
-      mp.os = p.value("os", "");
-      mp.osVersion = p.value("os.version", "");
-      mp.variant = p.value("variant", "");
-      if (p.contains("os.features")) mp.osFeatures = p["os.features"].get<std::vector<std::string>>();
-      e.platform = mp;
-    }
+    readDescriptor(j.at("Descriptor"), e);
     if (j.contains("Raw") && j["Raw"].is_string()) {
       auto raw = base64Decode(j["Raw"].get<std::string>());
       if (!raw) return errorf(Code::InvalidArgument, "invalid manifest file: bad Raw");
@@ -161,19 +166,7 @@ Result<std::vector<ImageManifestEntry>> entriesOfList(const std::string& body) {
   try {
     for (auto& m : j["manifests"]) {
       ImageManifestEntry e;
-      e.mediaType = m.value("mediaType", "");
-      e.digest = m.value("digest", "");
-      e.size = m.value("size", int64_t(0));
-      if (m.contains("platform") && m["platform"].is_object()) {
-        const auto& p = m["platform"];
-        ManifestPlatform mp;
-        mp.architecture = p.value("architecture", "");
-        mp.os = p.value("os", "");
-        mp.osVersion = p.value("os.version", "");
-        mp.variant = p.value("variant", "");
-        if (p.contains("os.features")) mp.osFeatures = p["os.features"].get<std::vector<std::string>>();
-        e.platform = mp;
-      }
+      readDescriptor(m, e);
       out.push_back(std::move(e));
     }
   } catch (const std::exception& ex) {
