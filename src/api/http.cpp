@@ -93,43 +93,4 @@ const Handler* Router::match(Request& req) const {
   return nullptr;
 }
 
-Result<Filters> parseFilters(const std::string& raw) {
-  Filters out;
-  if (trim(raw).empty()) return out;
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(raw);
-  } catch (const std::exception& e) {
-    return errorf(Code::InvalidArgument, "invalid filter: {}", e.what());
-  }
-  if (!j.is_object()) return makeError(Code::InvalidArgument, "invalid filter: not an object");
-  for (auto& [key, val] : j.items()) {
-    auto& vec = out[key];
-    if (val.is_object()) {
-      for (auto& [v, on] : val.items())
-        if (!on.is_boolean() || on.get<bool>()) vec.push_back(v);
-    } else if (val.is_array()) {
-      for (auto& v : val) {
-        if (!v.is_string()) return errorf(Code::InvalidArgument, "invalid filter value for '{}'", key);
-        vec.push_back(v.get<std::string>());
-      }
-    } else if (val.is_string()) {
-      vec.push_back(val.get<std::string>());
-    } else {
-      return errorf(Code::InvalidArgument, "invalid filter value for '{}'", key);
-    }
-  }
-  return out;
-}
-
-Result<> checkFilterKeys(const Filters& f, const std::vector<std::string>& allowed) {
-  for (auto& [k, v] : f) {
-    bool ok = false;
-    for (auto& a : allowed)
-      if (a == k) ok = true;
-    if (!ok) return errorf(Code::InvalidArgument, "Invalid filter '{}'", k);
-  }
-  return {};
-}
-
 }  // namespace berth::api

@@ -14,19 +14,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/filters.h"
+#include "common/io.h"
 #include "common/result.h"
 
 namespace berth::api {
 
 using json = nlohmann::json;
-
-// Reads a request body incrementally (bodies may be chunked and large).
-class BodyReader {
- public:
-  virtual ~BodyReader() = default;
-  // Reads up to n bytes; returns 0 at the end of the body.
-  virtual Result<size_t> read(char* buf, size_t n) = 0;
-};
 
 struct Request {
   std::string method;             // "GET", "POST", ...
@@ -47,32 +41,6 @@ struct Request {
   // Malformed JSON -> InvalidArgument (400).
   Result<json> jsonBody(size_t limit = 16 << 20) const;
   Result<std::string> readAll(size_t limit = 16 << 20) const;
-};
-
-// A streamed response body: each write is sent as one HTTP chunk and flushed.
-class StreamWriter {
- public:
-  virtual ~StreamWriter() = default;
-  // Returns false when the client has gone away.
-  virtual bool write(std::string_view data) = 0;
-  bool writeJsonLine(const json& j) { return write(j.dump() + "\n"); }
-  // True when the client has closed its side (for handlers that wait long
-  // before writing: wait, events, logs -f).
-  virtual bool clientGone() { return false; }
-};
-
-// A hijacked connection (attach, exec start): raw bytes both ways.
-class RawStream {
- public:
-  virtual ~RawStream() = default;
-  // Blocks; returns 0 on EOF (client half-closed), <0 on error.
-  virtual ssize_t read(char* buf, size_t n) = 0;
-  // Writes all bytes; false when the client has gone away.
-  virtual bool write(std::string_view data) = 0;
-  // Shuts down the write side (stream end) and closes.
-  virtual void close() = 0;
-  // A pollable fd for the read side (for poll loops); -1 if none.
-  virtual int readFd() const = 0;
 };
 
 class ResponseWriter {
@@ -117,11 +85,12 @@ class Router {
   std::vector<Route> routes_;
 };
 
-// Decodes a filters= query value: both the map form {"k":{"v":true}} and the
-// list form {"k":["v"]}. Malformed -> InvalidArgument.
-using Filters = std::map<std::string, std::vector<std::string>>;
-Result<Filters> parseFilters(const std::string& raw);
-// Rejects keys not in allowed: 400 "Invalid filter 'x'".
-Result<> checkFilterKeys(const Filters& f, const std::vector<std::string>& allowed);
+// The stream and filter types live in common/ (services use them without HTTP).
+using berth::BodyReader;
+using berth::RawStream;
+using berth::StreamWriter;
+using berth::Filters;
+using berth::parseFilters;
+using berth::checkFilterKeys;
 
 }  // namespace berth::api

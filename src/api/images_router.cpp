@@ -110,7 +110,7 @@ void imageHistory(image::ImageService& svc, Request& req, ResponseWriter& w) {
   w.json(200, out);
 }
 
-void tagImage(image::ImageService& svc, const image::EmitFn& emit, Request& req, ResponseWriter& w) {
+void tagImage(image::ImageService& svc, const EmitFn& emit, Request& req, ResponseWriter& w) {
   auto t = svc.tag(req.params[0], req.q("repo"), req.q("tag"));
   if (!t) return w.error(t.error());
   if (emit) emit("image", "tag", t->imageId, labelsAttrs(svc, t->imageId, t->ref));
@@ -119,7 +119,7 @@ void tagImage(image::ImageService& svc, const image::EmitFn& emit, Request& req,
 
 // Emits untag/delete events for rmi/prune records: untags belong to the
 // image deleted after them; trailing untags to fallbackId.
-void emitDeleteEvents(const image::EmitFn& emit, const std::vector<image::DeleteItem>& items,
+void emitDeleteEvents(const EmitFn& emit, const std::vector<image::DeleteItem>& items,
                       const std::string& fallbackId) {
   if (!emit) return;
   size_t start = 0;
@@ -148,7 +148,7 @@ json deleteRecords(const std::vector<image::DeleteItem>& items) {
   return out;
 }
 
-void removeImage(image::ImageService& svc, const image::EmitFn& emit, Request& req, ResponseWriter& w) {
+void removeImage(image::ImageService& svc, const EmitFn& emit, Request& req, ResponseWriter& w) {
   const std::string& name = req.params[0];
   std::string id;
   if (auto rec = svc.resolve(name)) id = rec->id;
@@ -158,7 +158,7 @@ void removeImage(image::ImageService& svc, const image::EmitFn& emit, Request& r
   w.json(200, deleteRecords(*r));
 }
 
-void pruneImages(image::ImageService& svc, const image::EmitFn& emit, Request& req, ResponseWriter& w) {
+void pruneImages(image::ImageService& svc, const EmitFn& emit, Request& req, ResponseWriter& w) {
   auto filters = parseFilters(req.q("filters"));
   if (!filters) return w.error(filters.error());
   auto rep = svc.prune(*filters);
@@ -192,7 +192,7 @@ class ProgressStream {
   std::unique_ptr<StreamWriter> s_;
 };
 
-void pullImage(image::ImageService& svc, const image::EmitFn& emit, Request& req, ResponseWriter& w) {
+void pullImage(image::ImageService& svc, const EmitFn& emit, Request& req, ResponseWriter& w) {
   std::string from = req.q("fromImage"), tag = req.q("tag");
   auto ref = image::parseReference(from);
   if (!ref) return w.error(ref.error());
@@ -218,7 +218,7 @@ void pullImage(image::ImageService& svc, const image::EmitFn& emit, Request& req
   out.finish(r);
 }
 
-void pushImage(image::ImageService& svc, const image::EmitFn& emit, Request& req, ResponseWriter& w) {
+void pushImage(image::ImageService& svc, const EmitFn& emit, Request& req, ResponseWriter& w) {
   auto ref = image::parseReference(req.params[0]);
   if (!ref) return w.error(ref.error());
   std::string tag = req.q("tag");
@@ -236,7 +236,7 @@ void pushImage(image::ImageService& svc, const image::EmitFn& emit, Request& req
   out.finish(r);
 }
 
-void createImage(image::ImageService& svc, const image::EmitFn& emit, Request& req, ResponseWriter& w) {
+void createImage(image::ImageService& svc, const EmitFn& emit, Request& req, ResponseWriter& w) {
   if (req.has("fromImage")) return pullImage(svc, emit, req, w);
   std::string src = req.q("fromSrc");
   if (src.empty()) return w.error(Error{Code::InvalidArgument, 0, "fromImage or fromSrc is required"});
@@ -282,7 +282,7 @@ void saveImages(image::ImageService& svc, const std::vector<std::string>& names,
   if (!r && !w.started()) w.error(r.error());
 }
 
-void loadImages(image::ImageService& svc, const image::EmitFn& emit, Request& req, ResponseWriter& w) {
+void loadImages(image::ImageService& svc, const EmitFn& emit, Request& req, ResponseWriter& w) {
   bool quiet = req.qBool("quiet");
   std::unique_ptr<StreamWriter> out;
   auto progress = [&](const std::string& id, int64_t current, int64_t total) {
@@ -311,7 +311,7 @@ void loadImages(image::ImageService& svc, const image::EmitFn& emit, Request& re
 
 }  // namespace
 
-void registerImageRoutes(Router& router, image::ImageService& svc, image::EmitFn emit) {
+void registerImageRoutes(Router& router, image::ImageService& svc, EmitFn emit) {
   auto* s = &svc;
   router.add("GET", "/images/json", [s](Request& req, ResponseWriter& w) { listImages(*s, req, w); });
   router.add("POST", "/images/prune", [s, emit](Request& req, ResponseWriter& w) { pruneImages(*s, emit, req, w); });

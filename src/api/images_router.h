@@ -18,6 +18,6 @@ namespace berth::api {
 //   POST   /images/prune                prune (filters dangling, until, label, label!)
 // emit (may be empty) receives image events: import, tag, untag, delete.
 // svc must outlive the router.
-void registerImageRoutes(Router& router, image::ImageService& svc, image::EmitFn emit);
+void registerImageRoutes(Router& router, image::ImageService& svc, EmitFn emit);
 
 }  // namespace berth::api

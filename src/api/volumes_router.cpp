@@ -40,7 +40,7 @@ Result<bool> pruneAll(const Request& req, const Filters& filters) {
   return all;
 }
 
-void registerVolumeRoutes(Router& r, volume::Service& svc, VolumeEmitFn emit) {
+void registerVolumeRoutes(Router& r, volume::Service& svc, EmitFn emit) {
   r.add("GET", "/volumes", [&svc](Request& req, ResponseWriter& res) {
     auto f = parseFilters(req.q("filters"));
     if (!f) return res.error(f.error());

@@ -5,14 +5,12 @@
 #include <functional>
 
 #include "api/http.h"
+#include "common/emit.h"
 #include "volume/volume.h"
 
 namespace berth::api {
 
-using VolumeEmitFn = std::function<void(const std::string& type, const std::string& action, const std::string& id,
-                                        const nlohmann::json& attributes)>;
-
-void registerVolumeRoutes(Router& r, volume::Service& svc, VolumeEmitFn emit);
+void registerVolumeRoutes(Router& r, volume::Service& svc, EmitFn emit);
 
 // Whether POST /volumes/prune prunes named volumes too: the `all` filter
 // when given; without it (as moby) any request at API < 1.42 (the docker CLI

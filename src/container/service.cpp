@@ -12,8 +12,8 @@
 #include "common/until.h"
 #include "common/util.h"
 #include "container/log_opts.h"
-#include "container/service_impl.h"
 #include "container/security.h"
+#include "container/service_impl.h"
 #include "container/spec.h"
 
 namespace berth::container {
@@ -813,8 +813,8 @@ bool labelMatches(const json& labels, const std::string& f) {
 
 }  // namespace
 
-Result<json> ServiceImpl::prune(const api::Filters& filters) {
-  TRY(api::checkFilterKeys(filters, {"until", "label", "label!"}));
+Result<json> ServiceImpl::prune(const Filters& filters) {
+  TRY(checkFilterKeys(filters, {"until", "label", "label!"}));
   std::optional<int64_t> until;
   if (auto it = filters.find("until"); it != filters.end())
     for (auto& v : it->second) {

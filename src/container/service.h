@@ -12,7 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/http.h"
+#include "common/emit.h"
+#include "common/filters.h"
+#include "common/io.h"
 #include "common/result.h"
 #include "container/archive.h"
 #include "container/changes.h"
@@ -59,9 +61,6 @@ struct LogsOptions {
   int64_t tail = -1;             // -1 = all
 };
 
-using EmitFn = std::function<void(const std::string& type, const std::string& action, const std::string& id,
-                                  const nlohmann::json& attributes)>;
-
 // POST /commit parameters.
 struct CommitOptions {
   std::string container;             // name or id
@@ -90,7 +89,7 @@ class Service {
   // POST /containers/prune: removes every container not running (created,
   // exited, dead) that matches the filters until=, label=, label!=.
   // Returns Docker's {"ContainersDeleted", "SpaceReclaimed"}.
-  virtual Result<nlohmann::json> prune(const api::Filters& filters) = 0;
+  virtual Result<nlohmann::json> prune(const Filters& filters) = 0;
   virtual Result<> resize(const std::string& ref, int height, int width) = 0;
 
   // Wait: take the baseline before answering the request's headers, then
@@ -102,19 +101,19 @@ class Service {
 
   // Runs an attach session on a hijacked stream until the container exits,
   // the client goes away, or (tty / !StdinOnce) the client closes stdin.
-  virtual Result<> attach(const std::string& id, const AttachOptions& opts, api::RawStream& stream) = 0;
-  virtual Result<> logs(const std::string& id, const LogsOptions& opts, api::StreamWriter& out) = 0;
+  virtual Result<> attach(const std::string& id, const AttachOptions& opts, RawStream& stream) = 0;
+  virtual Result<> logs(const std::string& id, const LogsOptions& opts, StreamWriter& out) = 0;
   virtual Result<bool> isTty(const std::string& id) = 0;
 
   virtual Result<nlohmann::json> inspect(const std::string& ref, bool size) = 0;
   // filters: id, name, label, status, ancestor, exited, before, since.
-  virtual Result<nlohmann::json> list(bool all, int limit, bool size, const api::Filters& filters) = 0;
+  virtual Result<nlohmann::json> list(bool all, int limit, bool size, const Filters& filters) = 0;
 
   // Exec.
   virtual Result<std::string> execCreate(const std::string& ref, const nlohmann::json& body) = 0;
   // detach: returns once started. Otherwise streams on `stream` until exit.
   // Errors before the process runs come back as Result errors.
-  virtual Result<> execStart(const std::string& execId, bool detach, api::RawStream* stream) = 0;
+  virtual Result<> execStart(const std::string& execId, bool detach, RawStream* stream) = 0;
   virtual Result<nlohmann::json> execInspect(const std::string& execId) = 0;
   virtual Result<> execResize(const std::string& execId, int height, int width) = 0;
 
@@ -124,7 +123,7 @@ class Service {
   virtual Result<std::string> commit(const CommitOptions& opts) = 0;
   // docker export: resolves ref, then calls open() (which starts the
   // response) and writes the merged root filesystem as a tar to it.
-  virtual Result<> exportRootfs(const std::string& ref, const std::function<api::StreamWriter*()>& open) = 0;
+  virtual Result<> exportRootfs(const std::string& ref, const std::function<StreamWriter*()>& open) = 0;
   // docker cp (archive.h). path is absolute inside the container; a
   // running container is reached through its /proc/PID/root, a stopped one
   // through its overlay mounted for the call. NotFound: "Could not find the
@@ -132,7 +131,7 @@ class Service {
   virtual Result<PathStat> archiveStat(const std::string& ref, const std::string& path) = 0;
   // Stats path, calls open(stat) (which starts the response), writes the tar.
   virtual Result<> archiveGet(const std::string& ref, const std::string& path,
-                              const std::function<api::StreamWriter*(const PathStat&)>& open) = 0;
+                              const std::function<StreamWriter*(const PathStat&)>& open) = 0;
   // Extracts the tar from body into the directory path.
   virtual Result<> archivePut(const std::string& ref, const std::string& path, const ExtractOptions& opts,
                               const TarSource& body) = 0;
@@ -145,7 +144,7 @@ class Service {
   // Resources (service_resources.cpp). stats: Docker's stats documents as
   // JSON lines; stream: one a second until the container stops or the client
   // goes; otherwise one (oneShot: without waiting for a second sample).
-  virtual Result<> stats(const std::string& ref, bool stream, bool oneShot, api::StreamWriter& out) = 0;
+  virtual Result<> stats(const std::string& ref, bool stream, bool oneShot, StreamWriter& out) = 0;
   // docker top: host `ps psArgs` (default -ef) rows of the container's pids.
   virtual Result<nlohmann::json> top(const std::string& ref, const std::string& psArgs) = 0;
   // Freezer (v1 freezer.state, v2 cgroup.freeze). Conflict when not running / not paused.

@@ -83,10 +83,10 @@ Result<PathStat> ServiceImpl::archiveStat(const std::string& ref, const std::str
 }
 
 Result<> ServiceImpl::archiveGet(const std::string& ref, const std::string& path,
-                                 const std::function<api::StreamWriter*(const PathStat&)>& open) {
+                                 const std::function<StreamWriter*(const PathStat&)>& open) {
   auto r = withRoot(ref, [&](int root, const std::string& id) -> Result<> {
     TRY_ASSIGN(auto st, statInRoot(root, path));
-    api::StreamWriter* out = open(st);
+    StreamWriter* out = open(st);
     if (!out) return makeError(Code::Cancelled, "client went away");
     std::string chunk;
     chunk.reserve(1 << 17);

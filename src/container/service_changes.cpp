@@ -121,7 +121,7 @@ Result<std::string> ServiceImpl::commit(const CommitOptions& o) {
   return imageId;
 }
 
-Result<> ServiceImpl::exportRootfs(const std::string& ref, const std::function<api::StreamWriter*()>& open) {
+Result<> ServiceImpl::exportRootfs(const std::string& ref, const std::function<StreamWriter*()>& open) {
   std::string id, imageId;
   {
     std::lock_guard lk(mu_);
@@ -130,7 +130,7 @@ Result<> ServiceImpl::exportRootfs(const std::string& ref, const std::function<a
     imageId = e->c.imageId;
   }
   TRY_ASSIGN(auto lowers, images_.layerDirs(imageId));
-  api::StreamWriter* out = open();
+  StreamWriter* out = open();
   if (!out) return makeError(Code::Cancelled, "client went away");
   std::string chunk;
   chunk.reserve(1 << 17);

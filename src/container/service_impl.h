@@ -16,7 +16,7 @@ namespace berth::container {
 
 // One client attached to a container's stdio.
 struct AttachSession {
-  api::RawStream* raw = nullptr;
+  RawStream* raw = nullptr;
   bool wantStdin = false, wantStdout = true, wantStderr = true, tty = false;
   std::mutex mu;           // guards raw use and closed
   bool closed = false;     // raw must not be touched once set
@@ -65,33 +65,33 @@ class ServiceImpl : public Service {
   Result<> kill(const std::string& ref, const std::string& signal) override;
   Result<> remove(const std::string& ref, bool force, bool removeVolumes) override;
   Result<> rename(const std::string& ref, const std::string& newName) override;
-  Result<nlohmann::json> prune(const api::Filters& filters) override;
+  Result<nlohmann::json> prune(const Filters& filters) override;
   Result<> resize(const std::string& ref, int height, int width) override;
   Result<uint64_t> waitBaseline(const std::string& id) override;
   Result<int> wait(const std::string& id, const std::string& condition, uint64_t baseline,
                    const std::function<bool()>& cancelled) override;
-  Result<> attach(const std::string& id, const AttachOptions& opts, api::RawStream& stream) override;
-  Result<> logs(const std::string& id, const LogsOptions& opts, api::StreamWriter& out) override;
+  Result<> attach(const std::string& id, const AttachOptions& opts, RawStream& stream) override;
+  Result<> logs(const std::string& id, const LogsOptions& opts, StreamWriter& out) override;
   Result<bool> isTty(const std::string& id) override;
   Result<nlohmann::json> inspect(const std::string& ref, bool size) override;
-  Result<nlohmann::json> list(bool all, int limit, bool size, const api::Filters& filters) override;
+  Result<nlohmann::json> list(bool all, int limit, bool size, const Filters& filters) override;
   Result<std::string> execCreate(const std::string& ref, const nlohmann::json& body) override;
-  Result<> execStart(const std::string& execId, bool detach, api::RawStream* stream) override;
+  Result<> execStart(const std::string& execId, bool detach, RawStream* stream) override;
   Result<nlohmann::json> execInspect(const std::string& execId) override;
   Result<> execResize(const std::string& execId, int height, int width) override;
   // service_changes.cpp: diff, commit, export, system df.
   Result<std::vector<Change>> changes(const std::string& ref) override;
   Result<std::string> commit(const CommitOptions& opts) override;
-  Result<> exportRootfs(const std::string& ref, const std::function<api::StreamWriter*()>& open) override;
+  Result<> exportRootfs(const std::string& ref, const std::function<StreamWriter*()>& open) override;
   Result<nlohmann::json> diskUsage() override;
   // service_archive.cpp: docker cp.
   Result<PathStat> archiveStat(const std::string& ref, const std::string& path) override;
   Result<> archiveGet(const std::string& ref, const std::string& path,
-                      const std::function<api::StreamWriter*(const PathStat&)>& open) override;
+                      const std::function<StreamWriter*(const PathStat&)>& open) override;
   Result<> archivePut(const std::string& ref, const std::string& path, const ExtractOptions& opts,
                       const TarSource& body) override;
   // service_resources.cpp: stats, top, pause/unpause, update.
-  Result<> stats(const std::string& ref, bool stream, bool oneShot, api::StreamWriter& out) override;
+  Result<> stats(const std::string& ref, bool stream, bool oneShot, StreamWriter& out) override;
   Result<nlohmann::json> top(const std::string& ref, const std::string& psArgs) override;
   Result<> pause(const std::string& ref) override;
   Result<> unpause(const std::string& ref) override;
@@ -155,7 +155,7 @@ class ServiceImpl : public Service {
   nlohmann::json mountsJson(const Container& c) const;
   nlohmann::json volumesDiskUsage();
   void sendStdinLocked(Entry& e, std::string_view data);
-  void execReader(std::shared_ptr<Exec> x, api::RawStream* stream, bool tty);
+  void execReader(std::shared_ptr<Exec> x, RawStream* stream, bool tty);
   nlohmann::json inspectJson(const Entry& e, bool size);
   nlohmann::json summaryJson(const Entry& e, bool size);
 

@@ -54,7 +54,7 @@ void ServiceImpl::sendStdinLocked(Entry& e, std::string_view data) {
   else if (e.c.state.status == State::Created || e.c.state.status == State::Exited) e.pendingStdin.append(data);
 }
 
-Result<> ServiceImpl::attach(const std::string& ref, const AttachOptions& opts, api::RawStream& raw) {
+Result<> ServiceImpl::attach(const std::string& ref, const AttachOptions& opts, RawStream& raw) {
   auto s = std::make_shared<AttachSession>();
   std::shared_ptr<Entry> e;
   bool stdinOnce = false;
@@ -144,7 +144,7 @@ Result<> ServiceImpl::attach(const std::string& ref, const AttachOptions& opts, 
   return {};
 }
 
-Result<> ServiceImpl::logs(const std::string& ref, const LogsOptions& opts, api::StreamWriter& out) {
+Result<> ServiceImpl::logs(const std::string& ref, const LogsOptions& opts, StreamWriter& out) {
   std::shared_ptr<Entry> e;
   {
     std::lock_guard lk(mu_);
@@ -275,7 +275,7 @@ Result<std::string> ServiceImpl::execCreate(const std::string& ref, const json& 
   return x->id;
 }
 
-void ServiceImpl::execReader(std::shared_ptr<Exec> x, api::RawStream* stream, bool tty) {
+void ServiceImpl::execReader(std::shared_ptr<Exec> x, RawStream* stream, bool tty) {
   int exitCode = 126;
   for (;;) {
     auto m = x->mon->recv();
@@ -308,7 +308,7 @@ void ServiceImpl::execReader(std::shared_ptr<Exec> x, api::RawStream* stream, bo
   emit_("container", "exec_die", cid, {{"execID", x->id}, {"exitCode", std::to_string(exitCode)}});
 }
 
-Result<> ServiceImpl::execStart(const std::string& execId, bool detach, api::RawStream* stream) {
+Result<> ServiceImpl::execStart(const std::string& execId, bool detach, RawStream* stream) {
   std::shared_ptr<Exec> x;
   std::shared_ptr<Entry> e;
   {

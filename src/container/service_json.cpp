@@ -146,8 +146,8 @@ Result<json> ServiceImpl::inspect(const std::string& ref, bool size) {
   return inspectJson(*e, size);
 }
 
-Result<json> ServiceImpl::list(bool all, int limit, bool size, const api::Filters& filters) {
-  TRY(api::checkFilterKeys(filters, {"id", "name", "label", "status", "ancestor", "exited", "before", "since",
+Result<json> ServiceImpl::list(bool all, int limit, bool size, const Filters& filters) {
+  TRY(checkFilterKeys(filters, {"id", "name", "label", "status", "ancestor", "exited", "before", "since",
                                      "volume", "network", "publish", "expose", "health", "isolation", "is-task"}));
   for (auto& st : filters.count("status") ? filters.at("status") : std::vector<std::string>{})
     if (!parseState(st)) return errorf(Code::InvalidArgument, "Invalid filter 'status={}'", st);

@@ -112,7 +112,7 @@ std::string ServiceImpl::cgroupPathOf(const Entry& e) const {
   return "/" + (parent.empty() ? cfg_.cgroupParent : parent) + "/" + e.c.id;
 }
 
-Result<> ServiceImpl::stats(const std::string& ref, bool stream, bool oneShot, api::StreamWriter& out) {
+Result<> ServiceImpl::stats(const std::string& ref, bool stream, bool oneShot, StreamWriter& out) {
   std::string id, name, cgPath;
   bool running;
   int pid;

@@ -24,8 +24,8 @@
 #include "container/service.h"
 #include "container/sqlite_store.h"
 #include "daemon/config.h"
-#include "registry/client.h"
 #include "image/service.h"
+#include "registry/client.h"
 #include "store/database.h"
 
 using namespace berth;

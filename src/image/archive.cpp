@@ -33,7 +33,7 @@ std::string hexOf(const std::string& digest) { return digest.size() > 7 ? digest
 // ---- writing ----
 
 struct Sink {
-  api::StreamWriter* out;
+  StreamWriter* out;
   bool gone = false;
 };
 
@@ -49,7 +49,7 @@ la_ssize_t sinkWrite(struct archive* a, void* ud, const void* buf, size_t n) {
 
 class TarWriter {
  public:
-  explicit TarWriter(api::StreamWriter& out) : sink_{&out} {
+  explicit TarWriter(StreamWriter& out) : sink_{&out} {
     a_ = archive_write_new();
     archive_write_set_format_pax_restricted(a_);
     archive_write_set_bytes_per_block(a_, 64 * 1024);
@@ -236,7 +236,7 @@ Result<> fromIndex(const std::string& dir, const json& index, int depth, std::ve
 
 }  // namespace
 
-Result<> writeArchive(const std::vector<SaveImage>& images, api::StreamWriter& out) {
+Result<> writeArchive(const std::vector<SaveImage>& images, StreamWriter& out) {
   TarWriter tw(out);
   TRY(tw.open());
   TRY(tw.dir("blobs/"));
@@ -281,7 +281,7 @@ Result<> writeArchive(const std::vector<SaveImage>& images, api::StreamWriter& o
   return tw.close();
 }
 
-Result<> extractArchive(api::BodyReader& body, const std::string& dir) {
+Result<> extractArchive(BodyReader& body, const std::string& dir) {
   BodySource src;
   src.body = &body;
   struct archive* a = archive_read_new();

@@ -19,7 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "api/http.h"
+#include "common/filters.h"
+#include "common/io.h"
 #include "common/result.h"
 
 namespace berth::image::archive {
@@ -39,12 +40,12 @@ struct SaveImage {
 
 // Writes the archive to out (one chunk per libarchive block). Errors after
 // the first byte cannot be reported to the client; they abort the stream.
-Result<> writeArchive(const std::vector<SaveImage>& images, api::StreamWriter& out);
+Result<> writeArchive(const std::vector<SaveImage>& images, StreamWriter& out);
 
 // Unpacks a (possibly compressed) tar read from body into dir (existing,
 // empty). InvalidArgument for something that is not a tar, for a hostile
 // path, or for entries other than files, directories and symlinks.
-Result<> extractArchive(api::BodyReader& body, const std::string& dir);
+Result<> extractArchive(BodyReader& body, const std::string& dir);
 
 // One image found in an unpacked archive.
 struct LoadImage {

@@ -1,5 +1,5 @@
 #pragma once
-// A request body (api::BodyReader) as a libarchive read callback, for the
+// A request body (BodyReader) as a libarchive read callback, for the
 // tarballs of import and load.
 
 #include <archive.h>
@@ -8,13 +8,14 @@
 #include <optional>
 #include <vector>
 
-#include "api/http.h"
+#include "common/filters.h"
+#include "common/io.h"
 #include "common/result.h"
 
 namespace berth::image {
 
 struct BodySource {
-  api::BodyReader* body;
+  BodyReader* body;
   std::vector<char> buf = std::vector<char>(1 << 17);
   std::optional<Error> err;  // the body's own error, kept for the caller
 };

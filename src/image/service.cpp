@@ -49,7 +49,7 @@ std::string shortId(const std::string& id) {
 
 
 // Decompresses body (plain, gzip, bzip2, xz, zstd, ...) into w.
-Result<> decompressInto(api::BodyReader& body, content::Writer& w) {
+Result<> decompressInto(BodyReader& body, content::Writer& w) {
   BodySource src;
   src.body = &body;
   struct archive* a = archive_read_new();
@@ -167,7 +167,7 @@ class Service final : public ImageService {
     return loadRecord(id);
   }
 
-  Result<std::string> importImage(api::BodyReader& tarball, const std::string& repoTag,
+  Result<std::string> importImage(BodyReader& tarball, const std::string& repoTag,
                                   const std::vector<std::string>& changes, const std::string& message) override;
   Result<std::vector<ImageSummary>> list(bool all, const ListFilters& filters) override;
   Result<ImageDetail> inspect(const std::string& ref) override;
@@ -176,7 +176,7 @@ class Service final : public ImageService {
   Result<std::vector<DeleteItem>> remove(const std::string& ref, bool force, bool prune) override;
   Result<PruneReport> prune(const ListFilters& filters) override;
   Result<> save(const std::vector<std::string>& refs, const OpenStreamFn& open) override;
-  Result<std::vector<LoadedImage>> load(api::BodyReader& tar, const LoadProgressFn& progress) override;
+  Result<std::vector<LoadedImage>> load(BodyReader& tar, const LoadProgressFn& progress) override;
   Result<std::vector<std::string>> layerDirs(const std::string& imageId) override;
   Result<> garbageCollect() override;
   Result<std::string> commitLayer(const std::string& parentId, json config, const std::string& repoTag,
@@ -381,7 +381,7 @@ Result<int64_t> Service::storeLayerLocked(content::Writer& w, const std::string&
   return layerSize;
 }
 
-Result<std::string> Service::importImage(api::BodyReader& tarball, const std::string& repoTag,
+Result<std::string> Service::importImage(BodyReader& tarball, const std::string& repoTag,
                                          const std::vector<std::string>& changes, const std::string& message) {
   TRY(ready());
   std::optional<Reference> ref;
@@ -1046,7 +1046,7 @@ Result<> Service::save(const std::vector<std::string>& refs, const OpenStreamFn&
     }
     images.push_back(std::move(img));
   }
-  api::StreamWriter* out = open();
+  StreamWriter* out = open();
   if (!out) return makeError(Code::Cancelled, "client went away");
   return archive::writeArchive(images, *out);
 }
@@ -1054,7 +1054,7 @@ Result<> Service::save(const std::vector<std::string>& refs, const OpenStreamFn&
 namespace {
 
 // Reads a file, hashing the raw bytes (to check a blob digest).
-class HashingFileReader : public api::BodyReader {
+class HashingFileReader : public BodyReader {
  public:
   explicit HashingFileReader(int fd) : fd_(fd) {}
   Result<size_t> read(char* buf, size_t n) override {
@@ -1078,7 +1078,7 @@ class HashingFileReader : public api::BodyReader {
 
 }  // namespace
 
-Result<std::vector<LoadedImage>> Service::load(api::BodyReader& tar, const LoadProgressFn& progress) {
+Result<std::vector<LoadedImage>> Service::load(BodyReader& tar, const LoadProgressFn& progress) {
   TRY(ready());
   std::string tmp = content_.ingestDir() + "/load-" + randomHexId().substr(0, 16);
   TRY(mkdirAll(tmp, 0700));

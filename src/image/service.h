@@ -14,7 +14,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/http.h"
+#include "common/emit.h"
+#include "common/filters.h"
+#include "common/io.h"
 #include "common/result.h"
 
 namespace berth::store {
@@ -104,7 +106,7 @@ struct LoadedImage {
 // Called after each layer of a load: short chain id, bytes read, layer size.
 using LoadProgressFn = std::function<void(const std::string& id, int64_t current, int64_t total)>;
 // Starts the response (200 application/x-tar) once every name resolved.
-using OpenStreamFn = std::function<api::StreamWriter*()>;
+using OpenStreamFn = std::function<StreamWriter*()>;
 
 class ImageService {
  public:
@@ -120,7 +122,7 @@ class ImageService {
   // single-layer image. `changes` are Dockerfile instructions (CMD, ENV, ...)
   // as docker import -c sends them; repoTag may be empty (dangling).
   // Returns the new image id.
-  virtual Result<std::string> importImage(api::BodyReader& tarball, const std::string& repoTag,
+  virtual Result<std::string> importImage(BodyReader& tarball, const std::string& repoTag,
                                           const std::vector<std::string>& changes,
                                           const std::string& message) = 0;
 
@@ -155,7 +157,7 @@ class ImageService {
   // config and layer digests and diff ids, imports the layers and tags the
   // images. InvalidArgument for a malformed or hostile archive; nothing
   // of an image whose layers fail is referenced.
-  virtual Result<std::vector<LoadedImage>> load(api::BodyReader& tar, const LoadProgressFn& progress) {
+  virtual Result<std::vector<LoadedImage>> load(BodyReader& tar, const LoadProgressFn& progress) {
     (void)tar, (void)progress;
     return makeError(Code::Internal, "load is not supported");
   }
@@ -218,7 +220,4 @@ std::unique_ptr<ImageService> makeImageService(store::Database& db, const std::s
 // Registers the /images routes (list, inspect, tag, rm, import via
 // /images/create?fromSrc=-, history, ...) on router. Defined in
 // src/api/images_router.cpp. `emit` publishes an event (type, action, id, attrs).
-using EmitFn = std::function<void(const std::string& type, const std::string& action,
-                                  const std::string& id, const nlohmann::json& attributes)>;
-
 }  // namespace berth::image

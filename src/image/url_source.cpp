@@ -8,7 +8,7 @@ namespace berth::image {
 
 namespace {
 
-class UrlReader final : public api::BodyReader {
+class UrlReader final : public BodyReader {
  public:
   explicit UrlReader(std::string url) : url_(std::move(url)) {}
   ~UrlReader() override {
@@ -112,14 +112,14 @@ class UrlReader final : public api::BodyReader {
 
 }  // namespace
 
-Result<std::unique_ptr<api::BodyReader>> openUrl(const std::string& url) {
+Result<std::unique_ptr<BodyReader>> openUrl(const std::string& url) {
   std::string u = url;
   if (u.find("://") == std::string::npos) u = "http://" + u;
   if (!startsWith(u, "http://") && !startsWith(u, "https://"))
     return errorf(Code::InvalidArgument, "unsupported URL scheme in {}: only http and https can be imported", url);
   auto r = std::make_unique<UrlReader>(u);
   TRY(r->start());
-  return std::unique_ptr<api::BodyReader>(std::move(r));
+  return std::unique_ptr<BodyReader>(std::move(r));
 }
 
 }  // namespace berth::image

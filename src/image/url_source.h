@@ -9,7 +9,8 @@
 #include <memory>
 #include <string>
 
-#include "api/http.h"
+#include "common/filters.h"
+#include "common/io.h"
 #include "common/result.h"
 
 namespace berth::image {
@@ -19,6 +20,6 @@ namespace berth::image {
 //   InvalidArgument  scheme other than http/https
 //   Internal         `Get "URL": <transport error>`, or
 //                    "failed to GET URL with status 404 Not Found"
-Result<std::unique_ptr<api::BodyReader>> openUrl(const std::string& url);
+Result<std::unique_ptr<BodyReader>> openUrl(const std::string& url);
 
 }  // namespace berth::image

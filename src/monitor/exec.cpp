@@ -7,9 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/memory.h"
 #include "common/util.h"
 #include "monitor/run.h"
-#include "common/memory.h"
 #include "monitor/session.h"
 #include "monitor/stdio.h"
 #include "runtime/cgroups.h"

@@ -17,6 +17,8 @@
 #include <string>
 #include <string_view>
 
+#include "runtime/stage.h"
+
 namespace berth::monitor {
 
 enum class MsgType : uint8_t {
@@ -38,16 +40,8 @@ enum class MsgType : uint8_t {
                    // sent after all output; the monitor then closes its sockets.
 };
 
-// Stages for StartError: where container setup failed.
-enum class Stage : int32_t {
-  Config = 1,    // reading / validating config.json
-  Cgroup = 2,
-  Stdio = 3,
-  Clone = 4,
-  Mounts = 5,    // rootfs, /proc, /dev, bind mounts, pivot_root
-  Process = 6,   // hostname, rlimits, user, capabilities, cwd
-  Exec = 7,      // execve itself: errno ENOENT -> exit 127, EACCES -> 126
-};
+// Stages for StartError: where container setup failed (runtime/stage.h).
+using runtime::Stage;
 
 struct Header {
   uint8_t type;

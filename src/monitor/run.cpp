@@ -11,8 +11,8 @@
 
 #include <cstring>
 
-#include "common/util.h"
 #include "common/memory.h"
+#include "common/util.h"
 #include "monitor/external.h"
 #include "monitor/session.h"
 #include "monitor/stdio.h"

@@ -14,8 +14,8 @@
 
 #include <cstring>
 
-#include "common/util.h"
 #include "common/memory.h"
+#include "common/util.h"
 
 namespace berth::monitor {
 

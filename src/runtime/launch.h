@@ -15,14 +15,12 @@
 
 #include "common/fd.h"
 #include "common/result.h"
-#include "monitor/protocol.h"
 #include "runtime/caps.h"
 #include "runtime/seccomp.h"
 #include "runtime/spec.h"
+#include "runtime/stage.h"
 
 namespace berth::runtime {
-
-using monitor::Stage;
 
 struct ChildErrorHeader {
   int32_t stage;

@@ -62,7 +62,7 @@ class OneShotServer {
   std::thread thread_;
 };
 
-std::string readAll(api::BodyReader& r) {
+std::string readAll(BodyReader& r) {
   std::string out;
   char buf[1000];
   for (;;) {
