@@ -5,7 +5,7 @@
 bats_require_minimum_version 1.5.0
 load helpers
 
-setup_file() { e2e_setup_file; }
+setup_file() { require_cmd jq && e2e_setup_file; }
 teardown_file() { e2e_teardown_file; }
 setup() { remove_all_containers; }
 teardown() { e2e_teardown; }

@@ -84,7 +84,7 @@ scenario_pids_limit() {
   # for forks, not for joining) but cannot fork
   run cli "$c" exec -d bomb sleep 120
   assert_success
-  retry_until 5 grep -qx 20 "$f"
+  wait_until 5 "pids.current to reach 20" grep -qx 20 "$f"
   run cli "$c" exec bomb sh -c 'sleep 1 & wait'
   assert_output_contains "can't fork"
   run cli "$c" rm -f bomb
@@ -106,9 +106,9 @@ scenario_cpus() {
   run cli "$c" run -d --name busy --cpus 0.5 busybox sh -c 'while :; do :; done'
   assert_success
   id=$output
-  sleep 0.5
+  wait_until 10 "the busy loop to use CPU time" eval "[ \"\$(cpu_usage_ns $id)\" -gt 0 ]"
   a=$(cpu_usage_ns "$id"); ta=$(date +%s%N)
-  sleep 3
+  sleep 3   # the measured interval itself
   b=$(cpu_usage_ns "$id"); tb=$(date +%s%N)
   local pct=$(( (b - a) * 100 / (tb - ta) ))
   echo "busy loop under --cpus 0.5: ${pct}% of one core" >&3
