@@ -11,7 +11,7 @@ BERTH_DEBIAN_PACKAGES=(
   libcli11-dev libnl-route-3-dev libnftables-dev
   # tests
   libgtest-dev libgmock-dev bats busybox-static python3 tmux util-linux
-  iproute2 curl procps skopeo docker-registry openssl python3-cryptography
+  iproute2 curl procps skopeo docker-registry openssl python3-cryptography jq
   # external OCI runtimes (--runtime runc|crun)
   runc crun
 )

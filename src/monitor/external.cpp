@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "common/memory.h"
+#include "common/number.h"
 #include "common/util.h"
 #include "monitor/stdio.h"
 #include "runtime/cgroups.h"
@@ -128,7 +129,7 @@ int runWithRuntime(Session& session, const RunOptions& o, const runtime::Spec& s
   if (!created) return failStart(session, Stage::Process, created.error());
   if (*created != 0) return failed("create", *created);
   auto pidText = readFile(pidFile);
-  pid_t pid = pidText ? pid_t(std::atoi(trim(*pidText).c_str())) : 0;
+  pid_t pid = pidText ? numberOr<pid_t>(trim(*pidText), 0) : 0;
   if (pid <= 0) return failed("create (no pid file)", 0);
   auto cg = runtime::Cgroup::existing(o.cgroupRoot, spec.cgroupsPath);
   int64_t startedAt = nowNanos();

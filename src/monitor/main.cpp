@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/number.h"
 #include "monitor/init.h"
 #include "monitor/run.h"
 
@@ -21,6 +22,16 @@ int usage() {
       "       berth-monitor exec --pid PID --process FILE [--cgroup PATH] [--cgroup-root DIR] [--stdin]\n";
   (void)!::write(2, kUsage, sizeof kUsage - 1);
   return 2;
+}
+
+// setNumber: VAL as a whole number into OUT; false (OUT untouched) when VAL
+// is not one (berthd never passes such a value; the caller prints usage).
+template <class T>
+bool setNumber(std::string_view val, T& out) {
+  auto v = berth::parseNumber<T>(val);
+  if (!v) return false;
+  out = *v;
+  return true;
 }
 
 }  // namespace
@@ -49,18 +60,20 @@ int main(int argc, char** argv) {
     if (eq != std::string_view::npos) val = std::string(a.substr(eq + 1));
     else if (i + 1 < argc) val = argv[++i];
     else return usage();
+    bool ok = true;
     if (key == "--bundle") run.bundle = val;
     else if (key == "--id") run.id = val;
     else if (key == "--socket") run.socket = val;
     else if (key == "--log") run.log = val;
-    else if (key == "--log-max-size") run.logMaxSize = std::atoll(val.c_str());
-    else if (key == "--log-max-file") run.logMaxFile = std::atoi(val.c_str());
+    else if (key == "--log-max-size") ok = setNumber(val, run.logMaxSize);
+    else if (key == "--log-max-file") ok = setNumber(val, run.logMaxFile);
     else if (key == "--cgroup-root") run.cgroupRoot = ex.cgroupRoot = val;
     else if (key == "--runtime") run.runtime = val;
-    else if (key == "--pid") ex.pid = std::atoi(val.c_str());
+    else if (key == "--pid") ok = setNumber(val, ex.pid);
     else if (key == "--process") ex.processFile = val;
     else if (key == "--cgroup") ex.cgroup = val;
     else return usage();
+    if (!ok) return usage();
   }
   if (mode == "run") {
     if (run.bundle.empty() || run.id.empty()) return usage();

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "common/fd.h"
+#include "common/number.h"
 #include "common/util.h"
 #include "runtime/cgroups.h"
 #include "runtime/launch.h"
@@ -98,9 +99,8 @@ int parseSignal(const std::string& s) {
       {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"CONT", SIGCONT}, {"STOP", SIGSTOP}, {"ALRM", SIGALRM},
       {"PIPE", SIGPIPE}, {"CHLD", SIGCHLD}, {"WINCH", SIGWINCH}};
   if (!s.empty() && std::isdigit(static_cast<unsigned char>(s[0]))) {
-    char* end = nullptr;
-    long n = std::strtol(s.c_str(), &end, 10);
-    return (*end == 0 && n > 0 && n < 65) ? int(n) : 0;
+    auto n = parseNumber<int>(s);
+    return (n && *n > 0 && *n < 65) ? *n : 0;
   }
   std::string n = s.starts_with("SIG") ? s.substr(3) : s;
   for (auto& [name, sig] : kNames)
@@ -364,7 +364,7 @@ int cmdRun(const std::string& id, const std::string& bundle, const std::string& 
   }
   while (!exists(dirOf(id) + "/exited")) ::usleep(10000);
   auto st = readFile(dirOf(id) + "/exited");
-  int status = st ? std::atoi(st->c_str()) : 0;
+  int status = st ? numberOr<int>(trim(*st), 0) : 0;
   (void)cmdDelete(id, true);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

@@ -8,6 +8,9 @@
 
 #include <cstdlib>
 
+#include "common/number.h"
+#include "common/util.h"
+
 namespace berth::runtime {
 
 namespace {
@@ -71,7 +74,7 @@ int lastCapability() {
   ssize_t n = ::read(fd, buf, sizeof buf - 1);
   ::close(fd);
   if (n <= 0) return 40;
-  int v = std::atoi(buf);
+  int v = numberOr<int>(trim(std::string_view(buf, size_t(n))), 40);
   return v > 0 && v < 64 ? v : 40;
 }
 

@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "common/fd.h"
+#include "common/number.h"
 #include "common/util.h"
 
 namespace berth::runtime {
@@ -260,7 +261,7 @@ bool Cgroup::oomKilled() const {
   auto text = readFile(memoryDir_ + (v2_ ? "/memory.events" : "/memory.oom_control"));
   if (!text) return false;
   for (const auto& line : split(*text, '\n')) {
-    if (startsWith(line, "oom_kill ")) return std::atoll(line.c_str() + 9) > 0;
+    if (startsWith(line, "oom_kill ")) return numberOr<int64_t>(trim(line.substr(9)), 0) > 0;
   }
   return false;
 }

@@ -5,7 +5,7 @@
 bats_require_minimum_version 1.5.0
 load helpers
 
-setup_file() { e2e_setup_file; }
+setup_file() { require_cmd jq && e2e_setup_file; }
 teardown_file() { e2e_teardown_file; }
 setup() { remove_all_containers; }
 teardown() { e2e_teardown; }
@@ -81,6 +81,8 @@ scenario_commit_pauses() {
   local c=$1 since until
   run cli "$c" run -d --name "$c-busy" busybox sh -c 'while :; do date >/tmp/now; sleep 0.1; done'
   assert_success
+  # the committed image must hold /tmp/now: wait for the first write
+  wait_until 10 "$c-busy to write /tmp/now" test -s "$E2E_ROOT/data/containers/$(tail -n1 <<<"$output")/upper/tmp/now"
   since=$(date +%s)
   run cli "$c" commit "$c-busy" "$c-busy-img:1"
   assert_success

@@ -19,7 +19,7 @@ start_box() {
     'mkdir -p /tmp/d/sub && echo inside > /tmp/d/f && echo deep > /tmp/d/sub/g && ln -s /etc /tmp/hostetc &&
      ln -s /tmp/d/f /tmp/flink && echo ready && sleep 300'
   assert_success
-  retry_until 10 logs_ready "$c" "$n" || _e2e_fail "container $n not ready"
+  wait_until 10 "container $n to print ready" logs_ready "$c" "$n"
 }
 logs_ready() { [[ $(cli "$1" logs "$2" 2>&1) == *ready* ]]; }
 

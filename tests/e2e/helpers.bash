@@ -47,6 +47,8 @@ berth_cmd() {
 
 # docker_cmd ARGS...: the real docker CLI against this file's berthd.
 docker_cmd() {
+  [ -x "$DOCKER_BIN" ] || {
+    echo "MISSING TOOL: the docker CLI (28.x) is not at $DOCKER_BIN (set DOCKER_BIN)" >&2; return 127; }
   timeout -k 5 "$E2E_CMD_TIMEOUT" "$DOCKER_BIN" -H "unix://$SOCK" "$@"
 }
 
@@ -113,15 +115,103 @@ assert_stderr_contains() {
   [[ ${stderr-} == *"$1"* ]] || _e2e_fail "expected stderr to contain '$1'"
 }
 
-# retry_until SECONDS CMD...: run CMD every 0.1 s until it succeeds.
+# ---------------------------------------------------------------- waiting
+# Tests wait for observable state (a container's status, a log line, a file,
+# a process gone, a socket answering), never for a fixed time. A plain
+# `sleep` is left only where the elapsed time is itself what is tested.
+
+# _e2e_us SECONDS: SECONDS (integer or decimal, e.g. 1.5) in microseconds.
+_e2e_us() {
+  local s=$1 i f
+  i=${s%%.*} f=
+  [[ $s == *.* ]] && f=${s#*.}
+  f="${f}000000"
+  echo $(( 10#${i:-0} * 1000000 + 10#${f:0:6} ))
+}
+# _e2e_now_us: the wall clock in microseconds.
+_e2e_now_us() { echo "${EPOCHREALTIME//[!0-9]/}"; }
+
+# retry_until SECONDS CMD...: run CMD every 0.1 s until it succeeds; return 1
+# once SECONDS have passed without success. Quiet: for cleanup code and for
+# conditions whose timeout is not a failure. Tests use wait_until.
 retry_until() {
-  local secs=$1; shift
-  local end=$((SECONDS + secs))
+  local end; end=$(( $(_e2e_now_us) + $(_e2e_us "$1") )); shift
   while :; do
     "$@" && return 0
-    [ "$SECONDS" -lt "$end" ] || return 1
+    [ "$(_e2e_now_us)" -lt "$end" ] || return 1
     sleep 0.1
   done
+}
+
+# wait_until SECONDS DESCRIPTION CMD...: run CMD (in this shell, so functions
+# and `eval "..."` work) every 0.1 s until it succeeds. On timeout print
+# "timed out after SECONDS s waiting for DESCRIPTION" with the output of the
+# last attempt, and return 1 (which fails the test). CMD's output is
+# otherwise discarded.
+wait_until() {
+  local secs=$1 what=$2 end out rc
+  shift 2
+  end=$(( $(_e2e_now_us) + $(_e2e_us "$secs") ))
+  out=$(mktemp "${E2E_ROOT:-${TMPDIR:-/tmp}}/.wait.XXXXXX") || return 1
+  while :; do
+    "$@" >"$out" 2>&1 && rc=0 || rc=$?
+    [ "$rc" != 0 ] || { rm -f "$out"; return 0; }
+    [ "$(_e2e_now_us)" -lt "$end" ] || break
+    sleep 0.1
+  done
+  {
+    echo "TIMED OUT after $secs s waiting for $what"
+    echo "  condition: $*"
+    echo "  last attempt: exit status $rc, output:"
+    sed 's/^/    /' "$out"
+  } >&2
+  rm -f "$out"
+  return 1
+}
+
+# holds_for SECONDS DESCRIPTION CMD...: the opposite wait, for tests whose
+# subject is that nothing happens (a stopped container is not restarted, a
+# frozen counter does not move): CMD must succeed at every check, every
+# 0.1 s, for SECONDS. Fails at the first check where it does not, saying
+# after how long DESCRIPTION stopped holding.
+holds_for() {
+  local secs=$1 what=$2 start end out rc now
+  shift 2
+  start=$(_e2e_now_us)
+  end=$(( start + $(_e2e_us "$secs") ))
+  out=$(mktemp "${E2E_ROOT:-${TMPDIR:-/tmp}}/.hold.XXXXXX") || return 1
+  while :; do
+    now=$(_e2e_now_us)
+    "$@" >"$out" 2>&1 && rc=0 || rc=$?
+    if [ "$rc" != 0 ]; then
+      {
+        echo "ASSERTION FAILED: $what stopped holding after $(( (now - start) / 1000 )) ms (of $secs s)"
+        echo "  condition: $*"
+        echo "  exit status $rc, output:"
+        sed 's/^/    /' "$out"
+      } >&2
+      rm -f "$out"
+      return 1
+    fi
+    [ "$now" -lt "$end" ] || break
+    sleep 0.1
+  done
+  rm -f "$out"
+}
+
+# ---------------------------------------------------------------- tools
+
+# require_cmd TOOL [PACKAGE]: a tool a test needs. When TOOL is not on PATH
+# the test FAILS (never skips: a missing tool must not pass as green),
+# naming the Debian package that provides it (default TOOL), which
+# scripts/deps.sh lists and `scripts/setup.sh --deps-only` installs.
+require_cmd() {
+  local tool=$1 pkg=${2:-$1}
+  command -v "$tool" >/dev/null 2>&1 && return 0
+  echo "MISSING TOOL: '$tool' is not installed; install the Debian package '$pkg'" \
+    "(apt-get install $pkg; scripts/deps.sh lists every package the tests need," \
+    "scripts/setup.sh --deps-only installs them)" >&2
+  return 1
 }
 
 # ---------------------------------------------------------------- daemon
@@ -170,7 +260,7 @@ berthd_kill9() {
   pid=$(berthd_pid)
   _e2e_is_cmd "$pid" berthd || { echo "berthd $pid not running" >&2; return 1; }
   kill -KILL "$pid"
-  retry_until 10 eval "! kill -0 $pid 2>/dev/null"
+  wait_until 10 "berthd $pid to exit after SIGKILL" eval "! kill -0 $pid 2>/dev/null"
 }
 
 # berthd_pid: the pid of the berthd started last (tests may restart it, and
@@ -213,6 +303,7 @@ import_busybox() {
 
 e2e_setup_file() {
   local parent=${BERTH_E2E_TMP:-/tmp}
+  require_cmd curl || return 1   # api, berthd_ping
   E2E_ROOT=$(mktemp -d "$parent/bt.XXXXXX") || return 1
   SOCK="$E2E_ROOT/s.sock"
   E2E_CGP="berth-e2e-${E2E_ROOT##*.}$RANDOM"

@@ -7,6 +7,7 @@ bats_require_minimum_version 1.5.0
 load helpers
 
 setup_file() {
+  require_cmd python3 || return 1
   e2e_setup_file || return 1
   # busybox tree + one extra file: shares everything but is another layer
   local bb
@@ -20,8 +21,8 @@ setup_file() {
   cp "$bb" "$E2E_ROOT/www/bb.tar"
   python3 -u -m http.server --bind 127.0.0.1 --directory "$E2E_ROOT/www" 0 >"$E2E_ROOT/www.log" 2>&1 &
   echo $! >"$E2E_ROOT/www.pid"
-  local i
-  for i in $(seq 50); do grep -q "port" "$E2E_ROOT/www.log" && break; sleep 0.1; done
+  wait_until 10 "the loopback web server to print its port" www_port_known ||
+    { kill "$(cat "$E2E_ROOT/www.pid")"; e2e_teardown_file; return 1; }
 }
 teardown_file() {
   local pid
@@ -29,6 +30,7 @@ teardown_file() {
   e2e_teardown_file
 }
 www_port() { grep -oE 'port [0-9]+' "$E2E_ROOT/www.log" | head -n1 | cut -d' ' -f2; }
+www_port_known() { [ -n "$(www_port)" ]; }
 setup() { remove_all_containers; }
 teardown() { e2e_teardown; }
 
@@ -36,12 +38,6 @@ DATA() { echo "$E2E_ROOT/data"; }
 snapshot_count() { find "$(DATA)/snapshots" -mindepth 1 -maxdepth 1 -type d ! -name '.tmp-*' | wc -l; }
 blob_bytes() { find "$(DATA)/content/blobs" -type f -printf '%s\n' 2>/dev/null | awk '{s+=$1} END {print s+0}'; }
 image_id() { api GET "/v1.41/images/$1/json" | grep -oE '"Id" *: *"sha256:[0-9a-f]{64}"' | head -n1 | grep -oE 'sha256:[0-9a-f]{64}'; }
-# require_cmd CLIENT WORDS...: skip (visibly) when the client lacks the
-# subcommand; the docker CLI has them all.
-require_cmd() {
-  local c=$1; shift
-  cli "$c" "$@" --help >/dev/null 2>&1 || skip "$c CLI has no '$*' command yet"
-}
 layers_of() { cli berth image inspect --format '{{json .RootFS.Layers}}' "$1"; }
 
 # ---------------------------------------------------------------- shared layers
@@ -98,8 +94,7 @@ scenario_shared_layer() {
   run cli "$c" image rm "$c-b:1"
   assert_success
   assert_output_contains "Deleted: $idB"
-  retry_until 5 eval "[ \"\$(snapshot_count)\" -eq $snaps0 ]" ||
-    _e2e_fail "B's layer not removed: $(snapshot_count) snapshots, expected $snaps0"
+  wait_until 5 "B's layer to be removed ($snaps0 snapshots left)" eval "[ \"\$(snapshot_count)\" -eq $snaps0 ]"
   run cli "$c" run --rm busybox true
   assert_success
 }
@@ -213,7 +208,6 @@ scenario_list_formats() {
   run cli "$c" image inspect --format '{{.Id}}' busybox
   assert_success
   assert_output "$id"
-  require_cmd "$c" image history
   run cli "$c" image history busybox
   assert_success
   [[ ${lines[0]} =~ ^IMAGE\ +CREATED\ +CREATED\ BY\ +SIZE\ +COMMENT$ ]] || _e2e_fail "history header '${lines[0]}'"
@@ -231,7 +225,6 @@ scenario_list_formats() {
 
 scenario_dangling_prune() {
   local c=$1 old new
-  require_cmd "$c" image prune
   old=$(image_id busybox:latest)
   run cli "$c" import "$E2E_ROOT/busybox-plus.tar" "$c-new:1"
   assert_success

@@ -106,7 +106,7 @@ scenario_save_errors() {
 
 scenario_save_to_terminal() {
   local c=$1
-  command -v script >/dev/null || _e2e_fail "script(1) (util-linux) is required"
+  require_cmd script util-linux
   run script -qec "$(cli_cmdline "$c") save busybox" /dev/null
   assert_status 1
   assert_output_contains "cowardly refusing to save to a terminal. Use the -o flag or redirect"
@@ -133,8 +133,7 @@ scenario_load_bad_input() {
 
 scenario_skopeo_reads_oci_part() {
   local c=$1
-  command -v skopeo >/dev/null ||
-    _e2e_fail "skopeo is not installed (Debian package skopeo, listed in scripts/deps.sh)"
+  require_cmd skopeo
   run cli "$c" save -o "$WORK/s.tar" busybox:latest
   assert_success
   mkdir "$WORK/oci"
@@ -157,8 +156,7 @@ scenario_skopeo_reads_oci_part() {
 # archive; both load with the same image id.
 scenario_load_foreign_archives() {
   local c=$1 id
-  command -v skopeo >/dev/null ||
-    _e2e_fail "skopeo is not installed (Debian package skopeo, listed in scripts/deps.sh)"
+  require_cmd skopeo
   id=$(image_id busybox:latest)
   cli berth save -o "$WORK/s.tar" busybox:latest
   mkdir "$WORK/oci"

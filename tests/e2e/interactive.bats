@@ -29,29 +29,30 @@ pane_dump() {
 
 scenario_tty_shell() {
   local c=$1 sess="tty-$1" rcf="$E2E_ROOT/tty-$1.rc" cmd
+  require_cmd tmux
   cmd="$(cli_cmdline "$c") run -it --rm busybox sh"
   rm -f "$rcf"
   # the pane runs the client, then records its exit status and lingers so
   # the screen can still be read
   tmux -S "$(TMUX_SOCK)" new-session -d -s "$sess" -x 100 -y 30 \
     "timeout --foreground -k 5 120 $cmd; echo \$? > $rcf; sleep 60" 3>&- 4>&-
-  if ! retry_until 30 prompt_or_exit "$sess" "$rcf"; then
-    pane_dump "$sess"; _e2e_fail "no shell prompt within 30 s"
+  if ! wait_until 30 "a shell prompt (or the client's exit)" prompt_or_exit "$sess" "$rcf"; then
+    pane_dump "$sess"; return 1
   fi
   if [ -s "$rcf" ]; then
     pane_dump "$sess"; _e2e_fail "the client exited with $(cat "$rcf") before the shell prompt"
   fi
   tmux -S "$(TMUX_SOCK)" send-keys -t "$sess" 'echo hi-$((6*7)) && tty' Enter
-  if ! retry_until 20 pane_has "$sess" 'hi-42'; then
-    pane_dump "$sess"; _e2e_fail "the shell did not run the typed command"
+  if ! wait_until 20 "the shell to run the typed command (hi-42)" pane_has "$sess" 'hi-42'; then
+    pane_dump "$sess"; return 1
   fi
   # the typed line is echoed back by the terminal
   pane_has "$sess" 'echo hi-$((6*7)) && tty' || { pane_dump "$sess"; _e2e_fail "input was not echoed"; }
-  retry_until 5 pane_has "$sess" '/dev/' || { pane_dump "$sess"; _e2e_fail "tty printed no device"; }
+  wait_until 5 "tty to print a device" pane_has "$sess" '/dev/' || { pane_dump "$sess"; return 1; }
   if pane_has "$sess" 'not a tty'; then pane_dump "$sess"; _e2e_fail "stdin is not a tty in the container"; fi
   tmux -S "$(TMUX_SOCK)" send-keys -t "$sess" 'exit 5' Enter
-  if ! retry_until 20 test -s "$rcf"; then
-    pane_dump "$sess"; _e2e_fail "the client did not exit after 'exit 5'"
+  if ! wait_until 20 "the client to exit after 'exit 5'" test -s "$rcf"; then
+    pane_dump "$sess"; return 1
   fi
   tmux -S "$(TMUX_SOCK)" kill-session -t "$sess" 2>/dev/null || true
   [ "$(cat "$rcf")" = 5 ] || _e2e_fail "client exit status $(cat "$rcf"), expected 5"
@@ -65,6 +66,7 @@ scenario_tty_shell() {
 
 scenario_script_tty() {
   local c=$1 cmd
+  require_cmd script util-linux
   cmd="$(cli_cmdline "$c") run -it --rm busybox sh -c 'tty && test -t 0 && test -t 1 && exit 4'"
   run timeout --foreground -k 5 60 script -qec "$cmd" /dev/null </dev/null
   assert_status 4

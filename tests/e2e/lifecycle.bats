@@ -15,6 +15,18 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 state_of() { cli "$1" inspect -f '{{.State.Status}} {{.State.ExitCode}}' "$2"; }
 is_running() { [ "$(cli "$1" inspect -f '{{.State.Running}}' "$2")" = true ]; }
 logs_have() { [[ $(cli "$1" logs "$2" 2>&1) == *"$3"* ]]; }
+# event_recorded SINCE ID ACTION: berthd's event history since SINCE holds
+# ACTION for container ID (asked up to this very moment, so it answers at once).
+event_recorded() {
+  api GET "/v1.41/events?since=$1&until=$(date +%s.%N)" -G \
+    --data-urlencode "filters={\"container\":[\"$2\"],\"event\":[\"$3\"]}" | grep -q "\"Action\":\"$3\""
+}
+# created_before ID SECS: container ID was created more than SECS seconds ago.
+created_before() {
+  local created
+  created=$(api GET "/v1.41/containers/$1/json" | grep -oE '"Created" *: *"[^"]+"' | cut -d'"' -f4) || return 1
+  [ -n "$created" ] && (( $(date +%s%N) - $(date -d "$created" +%s%N) > $2 * 1000000000 ))
+}
 
 # A shell that ends with its own code on SIGTERM (sleep in short steps so
 # the trap runs promptly).
@@ -43,7 +55,7 @@ scenario_stop_handled() {
   local c=$1 n="trap-$1" t0 t1
   run cli "$c" run -d --name "$n" busybox sh -c "$TRAP_TERM"
   assert_success
-  retry_until 10 logs_have "$c" "$n" ready
+  wait_until 10 "$n to print ready" logs_have "$c" "$n" ready
   t0=$(now_ms)
   run cli "$c" stop -t 10 "$n"
   t1=$(now_ms)
@@ -65,7 +77,7 @@ scenario_stop_signal() {
   assert_success
   run cli "$c" inspect -f '{{.Config.StopSignal}}' "$n"
   assert_output "SIGUSR1"
-  retry_until 10 logs_have "$c" "$n" ready
+  wait_until 10 "$n to print ready" logs_have "$c" "$n" ready
   run cli "$c" stop "$n"
   assert_success
   run state_of "$c" "$n"
@@ -87,7 +99,7 @@ scenario_stop_signal() {
   assert_success
   run cli "$c" inspect -f '{{.Config.StopSignal}}' "$n-img"
   assert_output "SIGUSR2"
-  retry_until 10 logs_have "$c" "$n-img" ready
+  wait_until 10 "$n-img to print ready" logs_have "$c" "$n-img" ready
   run cli "$c" stop "$n-img"
   assert_success
   run state_of "$c" "$n-img"
@@ -113,9 +125,8 @@ scenario_restart_kill() {
   # kill -s: the signal's own exit code
   run cli "$c" kill -s SIGINT "$n"
   assert_success
-  # sleep as pid 1 has no handler, so SIGINT is ignored: still running
-  sleep 0.3
-  is_running "$c" "$n" || _e2e_fail "SIGINT should be ignored by pid 1 without a handler"
+  # sleep as pid 1 has no handler, so SIGINT is ignored: it keeps running
+  holds_for 0.5 "$n running after SIGINT (pid 1 without a handler ignores it)" is_running "$c" "$n"
   run cli "$c" kill "$n"
   assert_success
   run cli "$c" wait "$n"
@@ -145,16 +156,17 @@ pane_prompt() { tmux -S "$(TMUX_SOCK)" capture-pane -p -t "$1" 2>/dev/null | gre
 
 scenario_percy() {
   local c=$1 n="percy-$1" sess="percy-$1" rcf="$E2E_ROOT/percy-$1.rc" cmd
+  require_cmd tmux
   cmd="$(cli_cmdline "$c") run --name $n -it busybox sh"
   rm -f "$rcf"
   tmux -S "$(TMUX_SOCK)" new-session -d -s "$sess" -x 100 -y 30 \
     "timeout --foreground -k 5 120 $cmd; echo \$? > $rcf; sleep 60" 3>&- 4>&-
-  retry_until 30 pane_prompt "$sess" || _e2e_fail "no shell prompt"
+  wait_until 30 "the shell prompt in tmux" pane_prompt "$sess"
   tmux -S "$(TMUX_SOCK)" send-keys -t "$sess" 'echo percy-was-here > /tmp/new && echo wrote-$((1+1))' Enter
-  retry_until 10 pane_has "$sess" 'wrote-2' || _e2e_fail "the write did not run"
+  wait_until 10 "the write to run (wrote-2 in the pane)" pane_has "$sess" 'wrote-2'
   # ctrl-p ctrl-q detaches and leaves the container running
   tmux -S "$(TMUX_SOCK)" send-keys -t "$sess" C-p C-q
-  retry_until 15 test -s "$rcf" || _e2e_fail "the client did not detach"
+  wait_until 15 "the client to detach and record its exit status" test -s "$rcf"
   [ "$(cat "$rcf")" = 0 ] || _e2e_fail "detach exit status $(cat "$rcf")"
   tmux -S "$(TMUX_SOCK)" kill-session -t "$sess"
   run cli "$c" ps --filter "name=$n" --format '{{.Names}} {{.Status}}'
@@ -194,7 +206,7 @@ scenario_events() {
   assert_success
   run cli "$c" rm "$n-2"
   assert_success
-  sleep 1
+  wait_until 10 "the destroy event of $id" event_recorded "$since" "$id" destroy
   until=$(( $(date +%s) + 1 ))
   run cli "$c" events --since "$since" --until "$until" --filter "container=$id" --format '{{.Type}} {{.Action}}'
   assert_success
@@ -252,7 +264,8 @@ scenario_prune() {
   assert_success
   run cli "$c" run -d --name "$up" busybox sleep 300
   assert_success
-  sleep 2
+  # until=1s below: the three above must be older than that, $keep younger
+  wait_until 10 "$up (created last of the three) to be over 1 s old" created_before "$up" 1
   run cli "$c" run --name "$keep" busybox true
   assert_success
   # until=1s: only containers created more than a second ago; label filter
@@ -292,26 +305,59 @@ scenario_wait_condition() {
   local c=$1 n="wc-$1" out
   run cli "$c" create --name "$n" busybox sh -c 'exit 6'
   assert_success
-  # next-exit waits across the start; removed waits for the removal
-  api POST "/containers/$n/wait?condition=next-exit" > "$E2E_ROOT/wc-$c.next" &
+  # next-exit waits across the start; removed waits for the removal. berthd
+  # sends the response head once the wait is registered (as dockerd does),
+  # so the start comes after curl -v has printed it.
+  api POST "/containers/$n/wait?condition=next-exit" -v > "$E2E_ROOT/wc-$c.next" 2>"$E2E_ROOT/wc-$c.next.err" &
   local p1=$!
-  api POST "/containers/$n/wait?condition=removed" > "$E2E_ROOT/wc-$c.rm" &
+  api POST "/containers/$n/wait?condition=removed" -v > "$E2E_ROOT/wc-$c.rm" 2>"$E2E_ROOT/wc-$c.rm.err" &
   local p2=$!
-  sleep 0.5
+  wait_until 10 "the next-exit wait to be registered (its 200 response head)" \
+    grep -q '^< HTTP/1.1 200' "$E2E_ROOT/wc-$c.next.err"
+  wait_until 10 "the removed wait to be registered (its 200 response head)" \
+    grep -q '^< HTTP/1.1 200' "$E2E_ROOT/wc-$c.rm.err"
   run cli "$c" start "$n"
   assert_success
   wait "$p1"
   out=$(head -n1 "$E2E_ROOT/wc-$c.next")
   [[ $out == *'"StatusCode":6'* ]] || _e2e_fail "next-exit: $out"
+  # an unknown condition is a bad request (the container exists)
+  run api POST "/containers/$n/wait?condition=bogus"
+  [ "${lines[-1]}" = 400 ] || _e2e_fail "bad condition: expected 400"
+  assert_output_contains 'invalid condition: \"bogus\"'
   run cli "$c" rm "$n"
   assert_success
   wait "$p2"
   out=$(head -n1 "$E2E_ROOT/wc-$c.rm")
   [[ $out == *'"StatusCode":6'* ]] || _e2e_fail "removed: $out"
-  run api POST "/containers/$n/wait?condition=bogus"
-  [ "${lines[-1]}" = 400 ] || [ "${lines[-1]}" = 404 ] || _e2e_fail "bad condition"
 }
 @test "berth: wait --condition next-exit / removed through the API" { scenario_wait_condition berth; }
+
+# exec_then_detach CLIENT FIRST KEYS EXEC-ARGS...: `exec -i EXEC-ARGS` with
+# stdin from a fifo: write FIRST, wait until the session has echoed it
+# back, then write KEYS (a printf format, e.g. '\020\021'). Sets status and
+# output as bats' run does.
+exec_then_detach() {
+  local c=$1 first=$2 keys=$3 fifo="$E2E_ROOT/detach.fifo" outf="$E2E_ROOT/detach.out" pid w
+  shift 3
+  rm -f "$fifo" "$outf"
+  mkfifo "$fifo"
+  cli "$c" exec -i "$@" <"$fifo" >"$outf" 2>&1 &
+  pid=$!
+  exec {w}>"$fifo"
+  printf '%s' "$first" >&"$w"
+  if ! wait_until 10 "'$first' echoed back by the exec session" grep -qF -- "$first" "$outf"; then
+    exec {w}>&-   # EOF ends the session; reap the client, the test fails anyway
+    wait "$pid"
+    return 1
+  fi
+  # shellcheck disable=SC2059
+  printf "$keys" >&"$w"
+  status=0
+  wait "$pid" || status=$?
+  exec {w}>&-
+  output=$(cat "$outf")
+}
 
 scenario_server_detach() {
   local c=$1 n="sd-$1"
@@ -319,14 +365,14 @@ scenario_server_detach() {
   assert_success
   # exec -i without a tty: the client passes the bytes on, berthd sees
   # ctrl-p ctrl-q, ends the session and leaves the process running
-  run bash -c "{ printf x; sleep 1; printf '\\020\\021more'; } | $(cli_cmdline "$c") exec -i $n sh -c 'cat; echo gone'"
+  exec_then_detach "$c" x '\020\021more' "$n" sh -c 'cat; echo gone'
   assert_success
   assert_output "x"
   # the exec'd shell is still there, its cat never saw "more" nor an EOF
   run cli "$c" exec "$n" ps
   assert_output_contains "cat; echo gone"
   # a custom sequence (--detach-keys), here ctrl-x
-  run bash -c "{ printf y; sleep 1; printf '\\030'; } | $(cli_cmdline "$c") exec -i --detach-keys ctrl-x $n cat"
+  exec_then_detach "$c" y '\030' --detach-keys ctrl-x "$n" cat
   assert_success
   assert_output "y"
   # start -a -i: stdin reaches a created container and its output comes back

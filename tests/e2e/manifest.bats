@@ -9,6 +9,7 @@ load helpers
 load registry_helpers
 
 setup_file() {
+  require_cmd python3 || return 1
   e2e_setup_file
   reg_start main
   mkdir -p "$E2E_ROOT/layers"

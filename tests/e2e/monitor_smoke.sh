@@ -22,13 +22,23 @@ PIDS_FILE=$TMP/pids
 PASS=0
 FAIL=0
 
+# wait_for SECONDS CMD...: run CMD every 0.05 s until it succeeds; 1 on timeout.
+wait_for() {
+  local n=$(( $1 * 20 )); shift
+  while (( n-- > 0 )); do "$@" && return 0; sleep 0.05; done
+  return 1
+}
+pids_gone() { local p; for p in "$@"; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
+
 cleanup() {
+  local killed=()
   if [[ -f $PIDS_FILE ]]; then
     while read -r p; do
-      [[ -n "$p" ]] && kill -9 "$p" 2>/dev/null
+      [[ -n "$p" ]] && kill -9 "$p" 2>/dev/null && killed+=("$p")
     done <"$PIDS_FILE"
   fi
-  sleep 0.1
+  # the cgroups can only go once the killed processes are gone
+  wait_for 5 pids_gone "${killed[@]}" || echo "cleanup: processes still there: ${killed[*]}"
   # leaf cgroups first, then our parent (never anything else)
   for c in "$CGROOT"/*/"$CGPARENT" "$CGROOT/$CGPARENT"; do
     [[ -d "$c" ]] || continue
@@ -272,7 +282,7 @@ N=$((N + 1))
 bundle=$TMP/b-long id=c$N-$$
 python3 "$CLIENT" mkconfig "{\"bundle\":\"$bundle\",\"args\":[\"sleep\",\"30\"],\"tmp\":\"$TMP\",\"cgparent\":\"$CGPARENT\",\"cid\":\"$id\",\"hostname\":\"exec-host\"}"
 python3 "$CLIENT" session "{\"argv\":[\"$MON\",\"run\",\"--bundle\",\"$bundle\",\"--id\",\"$id\",\"--socket\",\"$bundle/mon.sock\"],\"pids\":\"$PIDS_FILE\",\"timeout\":40}" >"$TMP/long.json" &
-for _ in $(seq 100); do [[ -f $bundle/state.json ]] && break; sleep 0.05; done
+wait_for 10 test -f "$bundle/state.json" || bad "exec target" "no $bundle/state.json after 10 s"
 cpid=$(python3 "$CLIENT" get "$bundle/state.json" Pid)
 if [[ -n "$cpid" ]]; then
   mpid=$(python3 "$CLIENT" get "$bundle/state.json" MonitorPid)

@@ -68,8 +68,8 @@ scenario_network() {
     sh -c 'ip link set lo up && exec nc -ll -p 7777 -e echo hello-from-donor'
   assert_success
   # Loopback is shared: the joiner reaches the donor's listener on 127.0.0.1.
-  run retry_until 5 eval "cli $c run --rm --network container:donor busybox nc -w 2 127.0.0.1 7777 | grep -q hello-from-donor"
-  assert_success
+  wait_until 10 "the donor's listener to answer on the shared loopback" \
+    eval "cli $c run --rm --network container:donor busybox nc -w 2 127.0.0.1 7777 | grep -q hello-from-donor"
   run cli "$c" run --rm --network container:donor busybox sh -c 'readlink /proc/self/ns/net; hostname'
   assert_success
   [ "${lines[0]}" = "$(ns_of "$c" donor net)" ] || _e2e_fail "net ns differs: $output"

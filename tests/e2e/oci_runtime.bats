@@ -60,7 +60,7 @@ state_field() { rt state "$1" | sed -n "s/.*\"$2\": *\"\{0,1\}\([^\",]*\)\"\{0,1
   assert_success
   run rt state c1
   assert_output_contains '"status": "running"'
-  retry_until 5 test -s "$B/rootfs/tmp/started"
+  wait_until 5 "the started process to write /tmp/started" test -s "$B/rootfs/tmp/started"
   [ "$(cat "$B/rootfs/tmp/started")" = oci-c1 ] || _e2e_fail "hostname: $(cat "$B/rootfs/tmp/started")"
   [ "$(cat /proc/$pid/comm)" = sleep ] || _e2e_fail "pid $pid is $(cat /proc/$pid/comm)"
   # Not stopped: delete without --force is refused, start again too.
@@ -75,7 +75,7 @@ state_field() { rt state "$1" | sed -n "s/.*\"$2\": *\"\{0,1\}\([^\",]*\)\"\{0,1
   assert_output_contains 'invalid signal "NOSUCHSIG"'
   run rt kill c1 KILL
   assert_success
-  retry_until 5 eval 'rt state c1 | grep -q "\"status\": \"stopped\""'
+  wait_until 5 "c1 to be stopped after kill KILL" eval 'rt state c1 | grep -q "\"status\": \"stopped\""'
   run rt kill c1 TERM
   assert_status 1
   assert_output_contains "container not running: c1"

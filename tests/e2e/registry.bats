@@ -7,6 +7,8 @@ load helpers
 load registry_helpers
 
 setup_file() {
+  require_cmd python3 || return 1
+  require_cmd openssl || return 1
   e2e_setup_file
   reg_start main
   # Test images written with the raw distribution API (no berth involved).

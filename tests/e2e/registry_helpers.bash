@@ -19,6 +19,7 @@ reg_dir() { echo "$E2E_ROOT/reg-$1"; }
 
 reg_start() {
   local name=$1 extra=${2:-} tls=${3:-} dir port pid scheme=http tlsyaml=""
+  require_cmd docker-registry || return 1
   if [ -n "$tls" ]; then
     scheme=https
     tlsyaml="  tls:

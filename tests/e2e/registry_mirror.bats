@@ -22,7 +22,7 @@ JSON
   local pid
   pid=$(berthd_pid)
   kill -TERM "$pid"
-  retry_until 10 eval "! kill -0 $pid 2>/dev/null"
+  wait_until 10 "berthd $pid to exit after SIGTERM" eval "! kill -0 $pid 2>/dev/null" || return 1
   E2E_BERTHD_ARGS="--config-file $E2E_ROOT/daemon.json" berthd_start
 }
 teardown_file() { e2e_teardown_file; }

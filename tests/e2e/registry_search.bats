@@ -6,13 +6,14 @@ load helpers
 load registry_helpers
 
 setup_file() {
+  require_cmd python3 || return 1
   e2e_setup_file
   local pid
   python3 "$E2E_DIR/search_index.py" "$E2E_ROOT/index.port" </dev/null >"$E2E_ROOT/index.log" 2>&1 3>&- 4>&- &
   pid=$!
   disown "$pid" 2>/dev/null || true
   echo "$pid" >>"$E2E_ROOT/token.pids"   # stopped by e2e_cleanup_root like the token server
-  retry_until 20 test -s "$E2E_ROOT/index.port"
+  wait_until 20 "search_index.py to write its port" test -s "$E2E_ROOT/index.port" || return 1
   INDEX="127.0.0.1:$(cat "$E2E_ROOT/index.port")"
   export INDEX
 }

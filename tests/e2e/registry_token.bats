@@ -8,6 +8,10 @@ load helpers
 load registry_helpers
 
 setup_file() {
+  require_cmd python3 || return 1
+  require_cmd openssl || return 1
+  python3 -c 'import cryptography' 2>/dev/null ||
+    { echo "MISSING: python3 module cryptography (Debian package python3-cryptography, in scripts/deps.sh)" >&2; return 1; }
   e2e_setup_file
   local t="$E2E_ROOT/tok" pid
   mkdir -p "$t"
@@ -18,7 +22,7 @@ setup_file() {
   pid=$!
   disown "$pid" 2>/dev/null || true
   echo "$pid" >>"$E2E_ROOT/token.pids"
-  retry_until 20 test -s "$t/port"
+  wait_until 20 "token_server.py to write its port" test -s "$t/port" || return 1
   TOKEN_URL="http://127.0.0.1:$(cat "$t/port")/token"
   export TOKEN_URL
   reg_start tok "auth:

@@ -14,13 +14,17 @@ teardown() { e2e_teardown; }
 restart_count() { cli "$1" inspect -f '{{.RestartCount}}' "$2"; }
 restarted_more_than() { local n; n=$(restart_count "$1" "$2") && [ "$n" -gt "$3" ]; }
 state_is() { [ "$(cli "$1" inspect -f '{{.State.Status}}' "$2")" = "$3" ]; }
+# inspect_is CLIENT NAME FORMAT WANT: inspect -f FORMAT prints WANT.
+inspect_is() { [ "$(cli "$1" inspect -f "$3" "$2")" = "$4" ]; }
+# pid_gone PID: no process PID (a reaped one; a zombie still counts as there).
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
 
 scenario_neversaydie() {
   local c=$1 n="neversaydie-$1" count created started line
   # attached: the client returns with the first exit's code
   run cli "$c" run --name "$n" --restart always busybox sh -c 'exit 1'
   assert_status 1
-  retry_until 15 restarted_more_than "$c" "$n" 1 || _e2e_fail "$n was not restarted"
+  wait_until 15 "$n to be restarted more than once" restarted_more_than "$c" "$n" 1
   # ps (running list) shows it, as Up or Restarting (1)
   run cli "$c" ps --filter "name=$n" --format '{{.Status}}'
   assert_success
@@ -35,7 +39,7 @@ scenario_neversaydie() {
   berthd_kill9
   berthd_start
   count=$(restart_count "$c" "$n")
-  retry_until 20 restarted_more_than "$c" "$n" "$count" || _e2e_fail "$n not restarted after berthd restart"
+  wait_until 20 "$n to be restarted again after berthd's restart" restarted_more_than "$c" "$n" "$count"
 
   # a manual stop ends it for good
   run cli "$c" stop -t 1 "$n"
@@ -43,10 +47,8 @@ scenario_neversaydie() {
   run cli "$c" inspect -f '{{.State.Status}} {{.State.Running}} {{.State.Restarting}}' "$n"
   assert_output "exited false false"
   count=$(restart_count "$c" "$n")
-  sleep 1.5
-  run restart_count "$c" "$n"
-  assert_output "$count"
-  state_is "$c" "$n" exited || _e2e_fail "$n came back after stop"
+  holds_for 1.5 "$n staying exited with RestartCount $count after stop" \
+    inspect_is "$c" "$n" '{{.State.Status}} {{.RestartCount}}' "exited $count"
   run cli "$c" ps -a --filter "name=$n" --format '{{.Status}}'
   [[ $output == "Exited (1) "* || $output == "Exited (137) "* ]] || _e2e_fail "ps -a should say Exited"
   run cli "$c" rm "$n"
@@ -59,25 +61,22 @@ scenario_on_failure_budget() {
   local c=$1 n="onfail-$1"
   run cli "$c" run -d --name "$n" --restart on-failure:2 busybox sh -c 'exit 3'
   assert_success
-  # 100 ms + 200 ms of back-off, then it stays down with its code
-  retry_until 15 state_is "$c" "$n" exited || _e2e_fail "$n should end exited"
-  sleep 0.5
-  run cli "$c" inspect -f '{{.RestartCount}} {{.State.ExitCode}} {{.State.Status}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}' "$n"
-  assert_output "2 3 exited on-failure:2"
+  # 100 ms + 200 ms of back-off, then it stays down with its code (a third
+  # try would come 400 ms later: watched for a second)
+  local fmt='{{.RestartCount}} {{.State.ExitCode}} {{.State.Status}} {{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}'
+  wait_until 15 "$n to end exited after 2 restarts" inspect_is "$c" "$n" "$fmt" "2 3 exited on-failure:2"
+  holds_for 1 "$n staying down after its 2 restarts" inspect_is "$c" "$n" "$fmt" "2 3 exited on-failure:2"
   # a clean exit is no failure
   run cli "$c" run -d --name "$n-ok" --restart on-failure busybox true
   assert_success
-  retry_until 10 state_is "$c" "$n-ok" exited
-  sleep 0.5
-  run restart_count "$c" "$n-ok"
-  assert_output "0"
+  wait_until 10 "$n-ok to exit" state_is "$c" "$n-ok" exited
+  holds_for 1 "$n-ok staying exited, never restarted" \
+    inspect_is "$c" "$n-ok" '{{.State.Status}} {{.RestartCount}}' "exited 0"
   # a manual start begins a new history
   run cli "$c" start "$n"
   assert_success
-  retry_until 15 state_is "$c" "$n" exited
-  sleep 0.5
-  run restart_count "$c" "$n"
-  assert_output "2"
+  wait_until 15 "$n to end exited after 2 new restarts" inspect_is "$c" "$n" "$fmt" "2 3 exited on-failure:2"
+  holds_for 1 "$n staying down after its 2 new restarts" inspect_is "$c" "$n" "$fmt" "2 3 exited on-failure:2"
   cli "$c" rm -f "$n" "$n-ok" >/dev/null
 }
 @test "berth: on-failure:2 restarts twice then keeps the exit code" { scenario_on_failure_budget berth; }
@@ -93,20 +92,19 @@ scenario_daemon_start() {
   done
   run cli "$c" stop -t 1 "$a" "$u"
   assert_success
-  sleep 0.5
-  state_is "$c" "$a" exited || _e2e_fail "stop of $a was undone by its policy"
-  state_is "$c" "$u" exited || _e2e_fail "stop of $u was undone by its policy"
+  holds_for 0.5 "$a staying stopped (its policy must not undo a stop)" state_is "$c" "$a" exited
+  holds_for 0.5 "$u staying stopped (its policy must not undo a stop)" state_is "$c" "$u" exited
   # $u2's process dies while berthd is down: its policy acts on restore
   local pid
   pid=$(cli "$c" inspect -f '{{.State.Pid}}' "$u2")
   [ "$pid" -gt 1 ] || _e2e_fail "no pid for $u2"
   berthd_kill9
   kill -9 "$pid"
-  sleep 0.3
+  wait_until 10 "$u2's process $pid to be gone while berthd is down" pid_gone "$pid"
   berthd_start
   # always comes back even after a manual stop; unless-stopped only if not stopped by the user
-  retry_until 15 state_is "$c" "$a" running || _e2e_fail "$a should run again after berthd start"
-  retry_until 15 state_is "$c" "$u2" running || _e2e_fail "$u2 should run again"
+  wait_until 15 "$a to run again after berthd start" state_is "$c" "$a" running
+  wait_until 15 "$u2 to run again after berthd start" state_is "$c" "$u2" running
   state_is "$c" "$u" exited || _e2e_fail "$u was stopped by the user and must stay down"
   cli "$c" rm -f "$a" "$u" "$u2" >/dev/null
 }
@@ -122,19 +120,18 @@ scenario_restarting_state() {
     st=$(cli "$c" ps --filter "name=$n" --format '{{.Status}}')
     [[ $st == "Restarting (1) "* ]]
   }
-  retry_until 15 saw_restarting || _e2e_fail "never saw 'Restarting (1) ...' in ps"
+  wait_until 15 "'Restarting (1) ...' in ps" saw_restarting
   run cli "$c" inspect -f '{{.State.Status}} {{.State.Running}} {{.State.Restarting}} {{.State.ExitCode}}' "$n"
   [[ $output == "restarting true true 1" || $output == "running true false 0" ]] || _e2e_fail "odd state"
-  # rm without -f refuses a restarting container (or a running one)
-  if [[ $output == restarting* ]]; then
-    run cli "$c" rm "$n"
-    assert_status 1
-  fi
+  # rm without -f refuses a restarting container, and a running one
+  run cli "$c" rm "$n"
+  assert_status 1
+  run cli "$c" ps -aq --filter "name=$n"
+  [ -n "$output" ] || _e2e_fail "rm without -f removed $n"
   run cli "$c" rm -f "$n"
   assert_success
-  sleep 1
-  run cli "$c" ps -aq --filter "name=$n"
-  assert_output ""
+  # gone at once, and no pending restart brings it back
+  holds_for 1 "$n staying removed after rm -f" eval "[ -z \"\$(cli $c ps -aq --filter name=$n)\" ]"
 }
 @test "berth: ps shows Restarting (1) between restarts; rm -f ends it" { scenario_restarting_state berth; }
 @test "docker: ps shows Restarting (1) between restarts; rm -f ends it" { scenario_restarting_state docker; }

@@ -21,7 +21,7 @@ scenario_restore() {
   run cli "$c" run -d --name "$x" busybox sh -c 'echo one; sleep 300'
   assert_success
   id=$(tail -n1 <<<"$output")
-  retry_until 10 logs_have_one "$c" "$x" || _e2e_fail "logs of $x never showed 'one'"
+  wait_until 10 "the logs of $x to show 'one'" logs_have_one "$c" "$x"
 
   old_pid=$(berthd_pid)
   berthd_kill9
@@ -56,12 +56,17 @@ scenario_restore() {
 @test "docker: a container survives berthd SIGKILL + restart, then stops" { scenario_restore docker; }
 
 scenario_exit_while_down() {
-  # a container that ends while berthd is down is reported with its code
-  local c=$1 y="y-$1"
-  run cli "$c" run -d --name "$y" busybox sh -c 'sleep 1; exit 7'
+  # a container that ends while berthd is down is reported with its code:
+  # it exits 7 once /tmp/go exists, which the test creates (through the
+  # host's view of its root) only after berthd is gone
+  local c=$1 y="y-$1" pid
+  run cli "$c" run -d --name "$y" busybox sh -c 'until [ -e /tmp/go ]; do usleep 20000; done; exit 7'
   assert_success
+  pid=$(cli "$c" inspect -f '{{.State.Pid}}' "$y")
+  [ "$pid" -gt 1 ] || _e2e_fail "no pid for $y"
   berthd_kill9
-  sleep 2
+  touch "/proc/$pid/root/tmp/go"
+  wait_until 10 "$y's process $pid to exit and be reaped while berthd is down" eval "! kill -0 $pid 2>/dev/null"
   berthd_start
   run cli "$c" wait "$y"
   assert_success
