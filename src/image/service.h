@@ -148,19 +148,13 @@ class ImageService {
   // open is called; a name without tag saves all its tags), then writes
   // the archive (image/archive.h) to the stream open returns. An error
   // after open means the stream is broken off.
-  virtual Result<> save(const std::vector<std::string>& refs, const OpenStreamFn& open) {
-    (void)refs, (void)open;
-    return makeError(Code::Internal, "save is not supported");
-  }
+  virtual Result<> save(const std::vector<std::string>& refs, const OpenStreamFn& open) = 0;
   // docker load: unpacks the tar (docker-archive, Docker 25+ or OCI layout)
   // into a temp dir under content/ingest (removed on return), verifies
   // config and layer digests and diff ids, imports the layers and tags the
   // images. InvalidArgument for a malformed or hostile archive; nothing
   // of an image whose layers fail is referenced.
-  virtual Result<std::vector<LoadedImage>> load(BodyReader& tar, const LoadProgressFn& progress) {
-    (void)tar, (void)progress;
-    return makeError(Code::Internal, "load is not supported");
-  }
+  virtual Result<std::vector<LoadedImage>> load(BodyReader& tar, const LoadProgressFn& progress) = 0;
 
   // ---- used by the container service ----
 
@@ -175,12 +169,9 @@ class ImageService {
   // exists. repoTag "" = dangling. Returns the new image id.
   using LayerSink = std::function<Result<>(const void* data, size_t n)>;
   virtual Result<std::string> commitLayer(const std::string& parentId, json config, const std::string& repoTag,
-                                          const std::function<Result<>(const LayerSink&)>& writeLayer) {
-    (void)parentId, (void)config, (void)repoTag, (void)writeLayer;
-    return makeError(Code::Internal, "commit is not supported");
-  }
+                                          const std::function<Result<>(const LayerSink&)>& writeLayer) = 0;
   // system df LayersSize: unpacked bytes of every layer, each counted once.
-  virtual Result<int64_t> layersSize() { return int64_t(0); }
+  virtual Result<int64_t> layersSize() = 0;
   // ---- registries (src/image/pull.cpp, push.cpp) ----
 
   // One message of Docker's JSON progress stream; called from several
@@ -191,17 +182,11 @@ class ImageService {
   // X-Registry-Auth header. NotFound / Unavailable / PermissionDenied /
   // InvalidArgument (digest mismatch) with Docker's messages.
   virtual Result<> pull(const std::string& ref, const std::string& platform, bool allTags,
-                        const std::string& registryAuth, const ProgressFn& progress) {
-    (void)ref, (void)platform, (void)allTags, (void)registryAuth, (void)progress;
-    return makeError(Code::Internal, "pull is not supported");
-  }
+                        const std::string& registryAuth, const ProgressFn& progress) = 0;
   // docker push of the local image tagged ref.
-  virtual Result<> push(const std::string& ref, const std::string& registryAuth, const ProgressFn& progress) {
-    (void)ref, (void)registryAuth, (void)progress;
-    return makeError(Code::Internal, "push is not supported");
-  }
+  virtual Result<> push(const std::string& ref, const std::string& registryAuth, const ProgressFn& progress) = 0;
   // daemon.json registry-mirrors, insecure-registries, max-concurrent-*.
-  virtual void configureRegistries(const registry::RegistryConfig& cfg) { (void)cfg; }
+  virtual void configureRegistries(const registry::RegistryConfig& cfg) = 0;
 
   // Drops layers no image and no container (containers.image_id) needs,
   // with their snapshots and blobs, and snapshot directories nothing
