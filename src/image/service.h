@@ -108,6 +108,20 @@ using LoadProgressFn = std::function<void(const std::string& id, int64_t current
 // Starts the response (200 application/x-tar) once every name resolved.
 using OpenStreamFn = std::function<StreamWriter*()>;
 
+// The rootfs tarball of an import: a stream the caller has (the request
+// body), or an http(s) URL the service fetches (docker import URL; a URL
+// without a scheme gets "http://").
+struct ImportSource {
+  ImportSource(BodyReader& body) : body(&body) {}  // NOLINT: implicit on purpose
+  static ImportSource fromUrl(std::string url) { return ImportSource(std::move(url)); }
+
+  BodyReader* body = nullptr;  // null when url is set
+  std::string url;
+
+ private:
+  explicit ImportSource(std::string u) : url(std::move(u)) {}
+};
+
 class ImageService {
  public:
   virtual ~ImageService() = default;
@@ -121,8 +135,11 @@ class ImageService {
   // Imports a rootfs tarball (plain, gzip, bzip2, xz or zstd) as a
   // single-layer image. `changes` are Dockerfile instructions (CMD, ENV, ...)
   // as docker import -c sends them; repoTag may be empty (dangling).
-  // Returns the new image id.
-  virtual Result<std::string> importImage(BodyReader& tarball, const std::string& repoTag,
+  // Returns the new image id. A URL source is fetched after repoTag and
+  // changes were checked; its errors are dockerd's (image/url_source.h):
+  // InvalidArgument for a scheme other than http/https, Internal
+  // `Get "URL": ...` or "failed to GET URL with status 404 Not Found".
+  virtual Result<std::string> importImage(ImportSource tarball, const std::string& repoTag,
                                           const std::vector<std::string>& changes,
                                           const std::string& message) = 0;
 
