@@ -1,5 +1,6 @@
 #include "api/system_router.h"
 
+#include "api/containers_router.h"  // parseUnixTimestamp
 #include "api/server.h"
 #include "common/util.h"
 
