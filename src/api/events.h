@@ -7,7 +7,6 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
-#include <atomic>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -35,8 +34,6 @@ class EventBus {
   // Events in history with timeNano >= sinceNano.
   std::deque<Event> historySince(int64_t sinceNano);
   uint64_t lastSeq();
-  size_t listeners() const { return listeners_; }
-  void addListener(int d) { listeners_ += size_t(d); }
 
  private:
   std::mutex mu_;
@@ -44,7 +41,6 @@ class EventBus {
   std::deque<Event> history_;
   size_t limit_;
   uint64_t seq_ = 0;
-  std::atomic<size_t> listeners_{0};
 };
 
 }  // namespace berth::api

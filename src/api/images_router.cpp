@@ -5,7 +5,6 @@
 #include "common/util.h"
 #include "image/config.h"
 #include "image/reference.h"
-#include "image/url_source.h"
 
 namespace berth::api {
 
@@ -240,13 +239,6 @@ void createImage(image::ImageService& svc, const EmitFn& emit, Request& req, Res
   if (req.has("fromImage")) return pullImage(svc, emit, req, w);
   std::string src = req.q("fromSrc");
   if (src.empty()) return w.error(Error{Code::InvalidArgument, 0, "fromImage or fromSrc is required"});
-  // fromSrc=- is the request body; anything else is a URL berthd fetches.
-  std::unique_ptr<BodyReader> remote;
-  if (src != "-") {
-    auto r = image::openUrl(src);
-    if (!r) return w.error(r.error());
-    remote = std::move(*r);
-  }
   std::string repoTag;
   std::string repo = req.q("repo"), tag = req.q("tag");
   if (!repo.empty()) {
@@ -258,7 +250,9 @@ void createImage(image::ImageService& svc, const EmitFn& emit, Request& req, Res
     }
     repoTag = ref->familiarString();
   }
-  auto id = svc.importImage(remote ? *remote : *req.body, repoTag, req.qAll("changes"), req.q("message"));
+  // fromSrc=- is the request body; anything else is a URL the service fetches.
+  image::ImportSource source = src == "-" ? image::ImportSource(*req.body) : image::ImportSource::fromUrl(src);
+  auto id = svc.importImage(source, repoTag, req.qAll("changes"), req.q("message"));
   if (!id) return w.error(id.error());
   if (emit) {
     if (!repoTag.empty()) {

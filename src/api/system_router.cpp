@@ -1,15 +1,7 @@
 #include "api/system_router.h"
 
-#include <sys/utsname.h>
-#include <unistd.h>
-
-#include <fstream>
-#include <regex>
-#include <thread>
-
-#include "api/containers_router.h"
+#include "api/containers_router.h"  // parseUnixTimestamp
 #include "api/server.h"
-#include "common/fd.h"
 #include "common/util.h"
 
 namespace berth::api {
@@ -17,32 +9,6 @@ namespace berth::api {
 using json = nlohmann::json;
 
 namespace {
-
-std::string kernelVersion() {
-  utsname u;
-  uname(&u);
-  return u.release;
-}
-
-std::string osName() {
-  auto f = readFile("/etc/os-release");
-  if (!f) return "Linux";
-  for (auto& line : split(*f, '\n'))
-    if (startsWith(line, "PRETTY_NAME=")) {
-      std::string v = line.substr(12);
-      if (v.size() >= 2 && v.front() == '"') v = v.substr(1, v.size() - 2);
-      return v;
-    }
-  return "Linux";
-}
-
-int64_t memTotal() {
-  auto f = readFile("/proc/meminfo");
-  if (!f) return 0;
-  for (auto& line : split(*f, '\n'))
-    if (startsWith(line, "MemTotal:")) return std::stoll(line.substr(9)) * 1024;
-  return 0;
-}
 
 // Does an event match the filters (type, event, container, image, label...)?
 bool eventMatches(const Event& e, const Filters& f) {
@@ -77,7 +43,7 @@ bool eventMatches(const Event& e, const Filters& f) {
 
 }  // namespace
 
-void registerSystemRoutes(Router& r, EventBus& events, SystemInfo info) {
+void registerSystemRoutes(Router& r, EventBus& events, SystemInfo info, HostFactsProvider& host) {
   auto ping = [](Request& req, ResponseWriter& res) {
     res.setHeader("Cache-Control", "no-cache, no-store, must-revalidate");
     res.setHeader("Pragma", "no-cache");
@@ -87,10 +53,11 @@ void registerSystemRoutes(Router& r, EventBus& events, SystemInfo info) {
   r.add("GET", "/_ping", ping);
   r.add("HEAD", "/_ping", ping);
 
-  r.add("GET", "/version", [](Request&, ResponseWriter& res) {
+  r.add("GET", "/version", [&host](Request&, ResponseWriter& res) {
+    std::string kernel = host.kernelVersion();
     json details = {{"ApiVersion", kApiVersion}, {"Arch", "amd64"},          {"BuildTime", ""},
                     {"Experimental", "false"},  {"GitCommit", "berth"},      {"GoVersion", "n/a (C++)"},
-                    {"KernelVersion", kernelVersion()}, {"MinAPIVersion", kMinApiVersion}, {"Os", "linux"}};
+                    {"KernelVersion", kernel}, {"MinAPIVersion", kMinApiVersion}, {"Os", "linux"}};
     res.json(200, {{"Platform", {{"Name", "berth"}}},
                    {"Components", {{{"Name", "Engine"}, {"Version", kServerVersion}, {"Details", details}}}},
                    {"Version", kServerVersion},
@@ -100,16 +67,15 @@ void registerSystemRoutes(Router& r, EventBus& events, SystemInfo info) {
                    {"GoVersion", "n/a (C++)"},
                    {"Os", "linux"},
                    {"Arch", "amd64"},
-                   {"KernelVersion", kernelVersion()},
+                   {"KernelVersion", kernel},
                    {"BuildTime", ""}});
   });
 
-  r.add("GET", "/info", [info](Request&, ResponseWriter& res) {
+  r.add("GET", "/info", [info, &host](Request&, ResponseWriter& res) {
+    HostFacts facts = host.facts();
     json counts = info.containerCounts ? info.containerCounts() : json::object();
     json runtimes = json::object();
     for (auto& [name, path] : info.runtimes) runtimes[name] = {{"path", path}};
-    char host[256] = {0};
-    gethostname(host, sizeof host - 1);
     res.json(200,
              {{"ID", "berth"},
               {"Containers", counts.value("total", 0)},
@@ -140,8 +106,8 @@ void registerSystemRoutes(Router& r, EventBus& events, SystemInfo info) {
               {"CgroupDriver", "cgroupfs"},
               {"CgroupVersion", info.cgroupVersion},
               {"NEventsListener", 0},
-              {"KernelVersion", kernelVersion()},
-              {"OperatingSystem", osName()},
+              {"KernelVersion", facts.kernelVersion},
+              {"OperatingSystem", facts.operatingSystem},
               {"OSVersion", ""},
               {"OSType", "linux"},
               {"Architecture", "x86_64"},
@@ -153,14 +119,14 @@ void registerSystemRoutes(Router& r, EventBus& events, SystemInfo info) {
                 {"IndexConfigs",
                  {{"docker.io", {{"Name", "docker.io"}, {"Mirrors", json::array()}, {"Secure", true}, {"Official", true}}}}},
                 {"Mirrors", json::array()}}},
-              {"NCPU", int(sysconf(_SC_NPROCESSORS_ONLN))},
-              {"MemTotal", memTotal()},
+              {"NCPU", facts.ncpu},
+              {"MemTotal", facts.memTotal},
               {"GenericResources", nullptr},
               {"DockerRootDir", info.dataRoot},
               {"HttpProxy", ""},
               {"HttpsProxy", ""},
               {"NoProxy", ""},
-              {"Name", host},
+              {"Name", facts.hostname},
               {"Labels", json::array()},
               {"ExperimentalBuild", false},
               {"ServerVersion", kServerVersion},
@@ -192,8 +158,6 @@ void registerSystemRoutes(Router& r, EventBus& events, SystemInfo info) {
     if (!until) return res.error(until.error());
     uint64_t seq = events.lastSeq();
     auto out = res.stream(200, "application/json");
-    events.addListener(1);
-    ScopeExit dec([&] { events.addListener(-1); });
     auto send = [&](const Event& e) {
       if (*until > 0 && e.timeNano > *until) return true;
       if (!eventMatches(e, *f)) return true;

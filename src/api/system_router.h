@@ -1,6 +1,7 @@
 #pragma once
 // /_ping, /version, /info, /events.
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
@@ -21,6 +22,26 @@ struct SystemInfo {
   std::string defaultRuntime = "berth";
 };
 
-void registerSystemRoutes(Router& r, EventBus& events, SystemInfo info);
+// Facts about the host that /version and /info report.
+struct HostFacts {
+  std::string kernelVersion;    // uname's release: "6.1.0-18-amd64"
+  std::string operatingSystem;  // PRETTY_NAME of os-release, or "Linux"
+  std::string hostname;
+  int ncpu = 0;                 // online CPUs
+  int64_t memTotal = 0;         // bytes (MemTotal of meminfo)
+};
+
+// Reads HostFacts; the daemon's implementation asks the kernel and /etc,
+// tests answer from memory. Called from several request threads at once.
+class HostFactsProvider {
+ public:
+  virtual ~HostFactsProvider() = default;
+  // Only the kernel version (all /version needs).
+  virtual std::string kernelVersion() = 0;
+  virtual HostFacts facts() = 0;
+};
+
+// host must outlive the router.
+void registerSystemRoutes(Router& r, EventBus& events, SystemInfo info, HostFactsProvider& host);
 
 }  // namespace berth::api

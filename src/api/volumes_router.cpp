@@ -1,5 +1,6 @@
 #include "api/volumes_router.h"
 
+#include "common/number.h"
 #include "common/util.h"
 
 namespace berth::api {
@@ -17,11 +18,10 @@ std::map<std::string, std::string> stringMap(const json& j) {
 int versionNumber(const std::string& v) {
   auto dot = v.find('.');
   if (dot == std::string::npos) return -1;
-  try {
-    return std::stoi(v.substr(0, dot)) * 100 + std::stoi(v.substr(dot + 1));
-  } catch (...) {
-    return -1;
-  }
+  auto major = parseNumber<int>(std::string_view(v).substr(0, dot));
+  auto minor = parseNumber<int>(std::string_view(v).substr(dot + 1));
+  if (!major || !minor) return -1;
+  return *major * 100 + *minor;
 }
 
 }  // namespace

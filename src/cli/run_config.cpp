@@ -9,7 +9,9 @@
 #include "cli/client.h"
 #include "cli/format/human.h"
 #include "cli/mount_opts.h"
+#include "common/sha256.h"
 #include "common/util.h"
+#include "image/reference.h"
 
 namespace berth::cli {
 
@@ -342,7 +344,8 @@ Result<CreateRequest> buildCreateRequest(const FlagSet& f, const std::vector<std
   req.image = args.at(0);
   req.name = f.getString("name");
   req.platform = f.getString("platform");
-  TRY(normalizeRef(req.image));
+  // A full image id is not a name, but create takes it (ParseAnyReference).
+  if (!(req.image.size() == 64 && isHex(req.image))) TRY(normalizeRef(req.image));
 
   bool tty = f.getBool("tty");
   bool stdinOpen = f.getBool("interactive");
@@ -554,41 +557,9 @@ Result<CreateRequest> buildCreateRequest(const FlagSet& f, const std::vector<std
   return req;
 }
 
-Result<ImageRef> normalizeRef(std::string_view refIn) {
-  std::string ref(refIn);
-  if (ref.empty()) return makeError(Code::InvalidArgument, "invalid reference format");
-  for (char c : ref)
-    if (std::isupper(static_cast<unsigned char>(c)) && ref.find('/') == std::string::npos &&
-        ref.find('@') == std::string::npos)
-      return errorf(Code::InvalidArgument,
-                    "invalid reference format: repository name ({}) must be lowercase", ref);
-  ImageRef out;
-  std::string name = ref;
-  if (auto at = ref.find('@'); at != std::string::npos) {
-    name = ref.substr(0, at);
-    out.tag = ref.substr(at + 1);
-  }
-  auto slash = name.rfind('/');
-  auto colon = name.rfind(':');
-  if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
-    if (out.tag.empty()) out.tag = name.substr(colon + 1);
-    name = name.substr(0, colon);
-  }
-  if (out.tag.empty()) out.tag = "latest";
-  if (name.empty() || name.find_first_of(" \t") != std::string::npos)
-    return makeError(Code::InvalidArgument, "invalid reference format");
-  auto first = name.find('/');
-  std::string domain = first == std::string::npos ? "" : name.substr(0, first);
-  bool hasDomain = !domain.empty() && (domain.find('.') != std::string::npos ||
-                                       domain.find(':') != std::string::npos || domain == "localhost");
-  if (!hasDomain) {
-    if (first == std::string::npos)
-      name = "docker.io/library/" + name;
-    else
-      name = "docker.io/" + name;
-  }
-  out.repo = name;
-  return out;
+Result<ImageRef> normalizeRef(std::string_view ref) {
+  TRY_ASSIGN(image::Reference r, image::parseReference(ref));
+  return ImageRef{r.name(), !r.digest.empty() ? r.digest : !r.tag.empty() ? r.tag : "latest"};
 }
 
 std::string familiarName(std::string_view name) {

@@ -37,7 +37,8 @@ struct CreateOptions {
 Result<CreateRequest> buildCreateRequest(const FlagSet& f, const std::vector<std::string>& args,
                                          const CreateOptions& opts);
 
-// Docker reference normalisation as the CLI does it for pulls:
+// Docker reference normalisation (image::parseReference, the daemon's own
+// parser, with its errors) in the shape the CLI's requests use:
 // "busybox" -> {"docker.io/library/busybox", "latest"}; "r:5000/a/b:v1" ->
 // {"r:5000/a/b", "v1"}; "alpine@sha256:..." -> {"docker.io/library/alpine", "sha256:..."}.
 struct ImageRef {

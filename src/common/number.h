@@ -14,6 +14,7 @@
 
 #include <charconv>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <system_error>
 #include <type_traits>
@@ -54,6 +55,16 @@ Result<T> parseNumberArg(std::string_view s, std::string_view what) {
 template <class T>
 T numberOr(std::string_view s, T fallback) {
   return parseNumber<T>(s).value_or(fallback);
+}
+
+// The text of Go's strconv.Atoi error for a string parseNumber<int> refused,
+// which Docker's API errors quote: `strconv.Atoi: parsing "x": invalid
+// syntax`, or `...: value out of range` for a well-formed integer too large.
+inline std::string atoiErrorText(std::string_view s) {
+  std::string_view digits = s;
+  if (!digits.empty() && (digits.front() == '+' || digits.front() == '-')) digits.remove_prefix(1);
+  bool wellFormed = !digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos;
+  return "strconv.Atoi: parsing \"" + std::string(s) + "\": " + (wellFormed ? "value out of range" : "invalid syntax");
 }
 
 }  // namespace berth

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/number.h"
 #include "common/util.h"
 
 namespace berth::daemon {
@@ -78,9 +79,10 @@ Result<Config> parseArgs(int argc, char** argv) {
       std::string v;
       bool set = false;
       TRY(take(v, set));
-      int n = atoi(v.c_str());
-      if (n < 1 || std::to_string(n) != v) return errorf(Code::InvalidArgument, "invalid value {:?} for {}", v, a);
-      (a == "--max-concurrent-downloads" ? c.maxConcurrentDownloads : c.maxConcurrentUploads) = n;
+      auto n = parseNumber<int>(v);
+      if (!n || *n < 1 || std::to_string(*n) != v)
+        return errorf(Code::InvalidArgument, "invalid value {:?} for {}", v, a);
+      (a == "--max-concurrent-downloads" ? c.maxConcurrentDownloads : c.maxConcurrentUploads) = *n;
       (a == "--max-concurrent-downloads" ? downloadsSet : uploadsSet) = true;
     } else if (a == "-D" || a == "--debug") {
       level = "debug";

@@ -24,8 +24,11 @@
 #include "container/service.h"
 #include "container/sqlite_store.h"
 #include "daemon/config.h"
+#include "daemon/host_facts.h"
+#include "daemon/registry_backend.h"
 #include "image/service.h"
 #include "registry/client.h"
+#include "registry/index.h"
 #include "store/database.h"
 
 using namespace berth;
@@ -129,11 +132,14 @@ int main(int argc, char** argv) {
     auto l = images->list(false, {});
     return l ? int(l->size()) : 0;
   };
-  api::registerSystemRoutes(router, events, info);
+  daemon::SystemHostFacts hostFacts;
+  api::registerSystemRoutes(router, events, info, hostFacts);
   api::registerContainerRoutes(router, *containers);
   api::registerImageRoutes(router, *images, emit);
   api::registerVolumeRoutes(router, volumes, emit);
-  api::registerRegistryRoutes(router, [regCfg] { return regCfg; });
+  registry::Index registryIndex([regCfg] { return regCfg; });
+  daemon::IndexRegistryBackend registryBackend(registryIndex);
+  api::registerRegistryRoutes(router, registryBackend);
 
   api::Server server(router);
   std::string sock = cfg.host;

@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "common/number.h"
 #include "common/util.h"
 
 namespace berth::image {
@@ -152,13 +153,12 @@ Result<json> applyChanges(json cfg, const std::vector<std::string>& changes) {
           if (auto sl = w.find('/'); sl != std::string::npos) port = w.substr(0, sl), proto = toLower(w.substr(sl + 1));
           auto dash = port.find('-');
           std::string lo = port.substr(0, dash), hi = dash == std::string::npos ? lo : port.substr(dash + 1);
-          auto isNum = [](const std::string& x) {
-            return !x.empty() && x.size() <= 5 && std::all_of(x.begin(), x.end(), ::isdigit);
-          };
-          if (!isNum(lo) || !isNum(hi) || std::stoi(lo) > std::stoi(hi) || std::stoi(hi) > 65535 ||
+          auto num = [](const std::string& x) { return x.size() <= 5 ? parseNumber<unsigned>(x) : std::nullopt; };
+          auto first = num(lo), last = num(hi);
+          if (!first || !last || *first > *last || *last > 65535 ||
               (proto != "tcp" && proto != "udp" && proto != "sctp"))
             return errorf(Code::InvalidArgument, "invalid containerPort: {}", w);
-          for (int p = std::stoi(lo); p <= std::stoi(hi); p++) ports[fmt::format("{}/{}", p, proto)] = json::object();
+          for (unsigned p = *first; p <= *last; p++) ports[fmt::format("{}/{}", p, proto)] = json::object();
         }
       } else if (instr == "volume") {
         json& vols = cfg["Volumes"];

@@ -1,7 +1,5 @@
 #include "image/reference.h"
 
-#include <regex>
-
 #include "common/sha256.h"
 #include "common/util.h"
 
@@ -9,25 +7,65 @@ namespace berth::image {
 
 namespace {
 
-const std::regex& pathComponentRe() {
-  static const std::regex re("[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*", std::regex::optimize);
-  return re;
+bool isLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+bool isAlnum(char c) { return isLowerAlnum(c) || (c >= 'A' && c <= 'Z'); }
+bool isAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool isWordChar(char c) { return isAlnum(c) || c == '_'; }
+
+// [a-z0-9]+ runs joined by one separator: '.', '_', "__" or any run of '-'.
+bool isPathComponent(std::string_view s) {
+  size_t i = 0;
+  for (;;) {
+    size_t start = i;
+    while (i < s.size() && isLowerAlnum(s[i])) i++;
+    if (i == start) return false;
+    if (i == s.size()) return true;
+    if (s[i] == '.') {
+      i++;
+    } else if (s[i] == '_') {
+      i += s.substr(i, 2) == "__" ? 2 : 1;
+    } else if (s[i] == '-') {
+      while (i < s.size() && s[i] == '-') i++;
+    } else {
+      return false;
+    }
+  }
 }
-const std::regex& domainRe() {
-  static const std::regex re(
-      "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*"
-      "(?::[0-9]+)?",
-      std::regex::optimize);
-  return re;
+
+// Labels of [a-zA-Z0-9-] (no '-' at either end) joined by '.', then an
+// optional ":port".
+bool isDomain(std::string_view s) {
+  if (auto colon = s.find(':'); colon != std::string_view::npos) {
+    std::string_view port = s.substr(colon + 1);
+    if (port.empty() || port.find_first_not_of("0123456789") != std::string_view::npos) return false;
+    s = s.substr(0, colon);
+  }
+  for (auto& label : split(s, '.')) {
+    if (label.empty() || !isAlnum(label.front()) || !isAlnum(label.back())) return false;
+    for (char c : label)
+      if (!isAlnum(c) && c != '-') return false;
+  }
+  return true;
 }
-const std::regex& tagRe() {
-  static const std::regex re("[\\w][\\w.-]{0,127}", std::regex::optimize);
-  return re;
-}
-const std::regex& digestRe() {
-  static const std::regex re("[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}",
-                             std::regex::optimize);
-  return re;
+
+// algorithm ([A-Za-z][A-Za-z0-9]* parts joined by [-_+.]) ':' 32+ hex digits.
+bool isDigestSyntax(std::string_view s) {
+  auto colon = s.find(':');
+  if (colon == std::string_view::npos) return false;
+  std::string_view alg = s.substr(0, colon), hex = s.substr(colon + 1);
+  if (hex.size() < 32 || !isHex(hex)) return false;
+  bool partStart = true;
+  for (char c : alg) {
+    if (partStart) {
+      if (!isAlpha(c)) return false;
+      partStart = false;
+    } else if (c == '-' || c == '_' || c == '+' || c == '.') {
+      partStart = true;
+    } else if (!isAlnum(c)) {
+      return false;
+    }
+  }
+  return !partStart;
 }
 
 std::unexpected<Error> invalid(std::string_view why = "") {
@@ -35,9 +73,26 @@ std::unexpected<Error> invalid(std::string_view why = "") {
                                                       : "invalid reference format: " + std::string(why));
 }
 
+// splitDockerDomain: a first component with '.' or ':', "localhost", or
+// upper case letters is a registry; anything else is on docker.io.
+// Returns {domain, remainder}, remainder without "library/" added.
+std::pair<std::string, std::string> splitDomain(std::string_view s) {
+  auto first = s.find('/');
+  if (first == std::string_view::npos) return {"docker.io", std::string(s)};
+  std::string_view head = s.substr(0, first);
+  if (head.find_first_of(".:") == std::string_view::npos && head != "localhost" && toLower(head) == head)
+    return {"docker.io", std::string(s)};
+  return {std::string(head), std::string(s.substr(first + 1))};
+}
+
 }  // namespace
 
-bool isValidTag(std::string_view s) { return std::regex_match(s.begin(), s.end(), tagRe()); }
+bool isValidTag(std::string_view s) {
+  if (s.empty() || s.size() > 128 || !isWordChar(s.front())) return false;
+  for (char c : s)
+    if (!isWordChar(c) && c != '.' && c != '-') return false;
+  return true;
+}
 
 std::string Reference::familiarName() const {
   if (domain != "docker.io") return name();
@@ -69,11 +124,18 @@ Result<Reference> parseReference(std::string_view in) {
   if (s.empty()) return invalid();
   if (s.size() == 64 && isHex(s))
     return errorf(Code::InvalidArgument, "invalid repository name ({}), cannot specify 64-byte hexadecimal strings", s);
+  {
+    // ParseNormalizedNamed's first check, on the repository up to the first ':'.
+    auto [domain, remainder] = splitDomain(s);
+    if (domain == "docker.io" && remainder.find('/') == std::string::npos) remainder = "library/" + remainder;
+    std::string remote = remainder.substr(0, remainder.find(':'));
+    if (toLower(remote) != remote)
+      return errorf(Code::InvalidArgument, "invalid reference format: repository name ({}) must be lowercase", remote);
+  }
   Reference r;
-  // Digest.
   if (auto at = s.find('@'); at != std::string::npos) {
     std::string d = s.substr(at + 1);
-    if (!std::regex_match(d, digestRe())) return invalid();
+    if (!isDigestSyntax(d)) return invalid();
     if (startsWith(d, "sha256:") && !isValidDigest(d)) return invalid();
     r.digest = d;
     s.resize(at);
@@ -88,24 +150,13 @@ Result<Reference> parseReference(std::string_view in) {
     s.resize(colon);
   }
   if (s.empty()) return invalid();
-  // Domain (splitDockerDomain).
-  auto first = s.find('/');
-  std::string remainder;
-  if (first == std::string::npos ||
-      (s.substr(0, first).find_first_of(".:") == std::string::npos && s.substr(0, first) != "localhost" &&
-       toLower(s.substr(0, first)) == s.substr(0, first))) {
-    r.domain = "docker.io";
-    remainder = s;
-  } else {
-    r.domain = s.substr(0, first);
-    remainder = s.substr(first + 1);
-    if (!std::regex_match(r.domain, domainRe())) return invalid();
-  }
-  if (r.domain == "index.docker.io") r.domain = "docker.io";
+  auto [domain, remainder] = splitDomain(s);
+  if (domain != "docker.io" && !isDomain(domain)) return invalid();
+  r.domain = domain == "index.docker.io" ? "docker.io" : domain;
   if (r.domain == "docker.io" && remainder.find('/') == std::string::npos) remainder = "library/" + remainder;
   if (toLower(remainder) != remainder) return invalid("repository name must be lowercase");
   for (auto& comp : split(remainder, '/'))
-    if (!std::regex_match(comp, pathComponentRe())) return invalid();
+    if (!isPathComponent(comp)) return invalid();
   r.path = remainder;
   if (r.name().size() > 255) return makeError(Code::InvalidArgument, "repository name must not be more than 255 characters");
   return r;

@@ -25,6 +25,7 @@
 #include "image/distribution.h"
 #include "image/reference.h"
 #include "image/service.h"
+#include "image/url_source.h"
 #include "snapshot/snapshotter.h"
 #include "store/database.h"
 
@@ -167,7 +168,7 @@ class Service final : public ImageService {
     return loadRecord(id);
   }
 
-  Result<std::string> importImage(BodyReader& tarball, const std::string& repoTag,
+  Result<std::string> importImage(ImportSource tarball, const std::string& repoTag,
                                   const std::vector<std::string>& changes, const std::string& message) override;
   Result<std::vector<ImageSummary>> list(bool all, const ListFilters& filters) override;
   Result<ImageDetail> inspect(const std::string& ref) override;
@@ -381,7 +382,7 @@ Result<int64_t> Service::storeLayerLocked(content::Writer& w, const std::string&
   return layerSize;
 }
 
-Result<std::string> Service::importImage(BodyReader& tarball, const std::string& repoTag,
+Result<std::string> Service::importImage(ImportSource source, const std::string& repoTag,
                                          const std::vector<std::string>& changes, const std::string& message) {
   TRY(ready());
   std::optional<Reference> ref;
@@ -391,6 +392,11 @@ Result<std::string> Service::importImage(BodyReader& tarball, const std::string&
     ref = withDefaultTag(r);
   }
   TRY_ASSIGN(json containerConfig, applyChanges(json::object(), changes));
+  std::unique_ptr<BodyReader> remote;
+  if (!source.body) {
+    TRY_ASSIGN(remote, openUrl(source.url));
+  }
+  BodyReader& tarball = source.body ? *source.body : *remote;
   std::string comment = message.empty() ? "Imported from -" : message;
   std::string created = formatRfc3339Nano(nowNanos());
   json cfg = {

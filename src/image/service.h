@@ -108,6 +108,20 @@ using LoadProgressFn = std::function<void(const std::string& id, int64_t current
 // Starts the response (200 application/x-tar) once every name resolved.
 using OpenStreamFn = std::function<StreamWriter*()>;
 
+// The rootfs tarball of an import: a stream the caller has (the request
+// body), or an http(s) URL the service fetches (docker import URL; a URL
+// without a scheme gets "http://").
+struct ImportSource {
+  ImportSource(BodyReader& body) : body(&body) {}  // NOLINT: implicit on purpose
+  static ImportSource fromUrl(std::string url) { return ImportSource(std::move(url)); }
+
+  BodyReader* body = nullptr;  // null when url is set
+  std::string url;
+
+ private:
+  explicit ImportSource(std::string u) : url(std::move(u)) {}
+};
+
 class ImageService {
  public:
   virtual ~ImageService() = default;
@@ -121,8 +135,11 @@ class ImageService {
   // Imports a rootfs tarball (plain, gzip, bzip2, xz or zstd) as a
   // single-layer image. `changes` are Dockerfile instructions (CMD, ENV, ...)
   // as docker import -c sends them; repoTag may be empty (dangling).
-  // Returns the new image id.
-  virtual Result<std::string> importImage(BodyReader& tarball, const std::string& repoTag,
+  // Returns the new image id. A URL source is fetched after repoTag and
+  // changes were checked; its errors are dockerd's (image/url_source.h):
+  // InvalidArgument for a scheme other than http/https, Internal
+  // `Get "URL": ...` or "failed to GET URL with status 404 Not Found".
+  virtual Result<std::string> importImage(ImportSource tarball, const std::string& repoTag,
                                           const std::vector<std::string>& changes,
                                           const std::string& message) = 0;
 
@@ -148,19 +165,13 @@ class ImageService {
   // open is called; a name without tag saves all its tags), then writes
   // the archive (image/archive.h) to the stream open returns. An error
   // after open means the stream is broken off.
-  virtual Result<> save(const std::vector<std::string>& refs, const OpenStreamFn& open) {
-    (void)refs, (void)open;
-    return makeError(Code::Internal, "save is not supported");
-  }
+  virtual Result<> save(const std::vector<std::string>& refs, const OpenStreamFn& open) = 0;
   // docker load: unpacks the tar (docker-archive, Docker 25+ or OCI layout)
   // into a temp dir under content/ingest (removed on return), verifies
   // config and layer digests and diff ids, imports the layers and tags the
   // images. InvalidArgument for a malformed or hostile archive; nothing
   // of an image whose layers fail is referenced.
-  virtual Result<std::vector<LoadedImage>> load(BodyReader& tar, const LoadProgressFn& progress) {
-    (void)tar, (void)progress;
-    return makeError(Code::Internal, "load is not supported");
-  }
+  virtual Result<std::vector<LoadedImage>> load(BodyReader& tar, const LoadProgressFn& progress) = 0;
 
   // ---- used by the container service ----
 
@@ -175,12 +186,9 @@ class ImageService {
   // exists. repoTag "" = dangling. Returns the new image id.
   using LayerSink = std::function<Result<>(const void* data, size_t n)>;
   virtual Result<std::string> commitLayer(const std::string& parentId, json config, const std::string& repoTag,
-                                          const std::function<Result<>(const LayerSink&)>& writeLayer) {
-    (void)parentId, (void)config, (void)repoTag, (void)writeLayer;
-    return makeError(Code::Internal, "commit is not supported");
-  }
+                                          const std::function<Result<>(const LayerSink&)>& writeLayer) = 0;
   // system df LayersSize: unpacked bytes of every layer, each counted once.
-  virtual Result<int64_t> layersSize() { return int64_t(0); }
+  virtual Result<int64_t> layersSize() = 0;
   // ---- registries (src/image/pull.cpp, push.cpp) ----
 
   // One message of Docker's JSON progress stream; called from several
@@ -191,17 +199,11 @@ class ImageService {
   // X-Registry-Auth header. NotFound / Unavailable / PermissionDenied /
   // InvalidArgument (digest mismatch) with Docker's messages.
   virtual Result<> pull(const std::string& ref, const std::string& platform, bool allTags,
-                        const std::string& registryAuth, const ProgressFn& progress) {
-    (void)ref, (void)platform, (void)allTags, (void)registryAuth, (void)progress;
-    return makeError(Code::Internal, "pull is not supported");
-  }
+                        const std::string& registryAuth, const ProgressFn& progress) = 0;
   // docker push of the local image tagged ref.
-  virtual Result<> push(const std::string& ref, const std::string& registryAuth, const ProgressFn& progress) {
-    (void)ref, (void)registryAuth, (void)progress;
-    return makeError(Code::Internal, "push is not supported");
-  }
+  virtual Result<> push(const std::string& ref, const std::string& registryAuth, const ProgressFn& progress) = 0;
   // daemon.json registry-mirrors, insecure-registries, max-concurrent-*.
-  virtual void configureRegistries(const registry::RegistryConfig& cfg) { (void)cfg; }
+  virtual void configureRegistries(const registry::RegistryConfig& cfg) = 0;
 
   // Drops layers no image and no container (containers.image_id) needs,
   // with their snapshots and blobs, and snapshot directories nothing

@@ -12,8 +12,10 @@
 #include <nlohmann/json.hpp>
 
 #include "common/fd.h"
+#include "common/number.h"
 #include "common/sha256.h"
 #include "common/util.h"
+#include "registry/manifest.h"
 
 namespace berth::registry {
 
@@ -33,9 +35,9 @@ bool inCidr(const std::string& host, const std::string& cidr) {
   in_addr a{}, net{};
   if (inet_pton(AF_INET, host.c_str(), &a) != 1) return false;
   if (inet_pton(AF_INET, cidr.substr(0, slash).c_str(), &net) != 1) return false;
-  int bits = atoi(cidr.c_str() + slash + 1);
-  if (bits < 0 || bits > 32) return false;
-  uint32_t mask = bits == 0 ? 0 : htonl(~uint32_t(0) << (32 - bits));
+  auto bits = parseNumber<int>(std::string_view(cidr).substr(slash + 1));
+  if (!bits || *bits < 0 || *bits > 32) return false;
+  uint32_t mask = *bits == 0 ? 0 : htonl(~uint32_t(0) << (32 - *bits));
   return (a.s_addr & mask) == (net.s_addr & mask);
 }
 
@@ -72,7 +74,7 @@ size_t onHeader(char* buf, size_t sz, size_t n, void* ud) {
   if (startsWith(line, "HTTP/")) {
     t->resp->headers.clear();  // a redirect's or 100's headers
     auto sp = line.find(' ');
-    int code = sp == std::string_view::npos ? 0 : atoi(std::string(line.substr(sp + 1, 3)).c_str());
+    int code = sp == std::string_view::npos ? 0 : numberOr<int>(line.substr(sp + 1, 3), 0);
     t->skip = code == 200 ? t->rangeFrom : 0;
     t->status = code;
   }
@@ -402,10 +404,7 @@ Result<> Client::login() {
 Result<Client::FetchedManifest> Client::getManifest(const std::string& repo, const std::string& ref) {
   Request req;
   req.path = "/v2/" + repo + "/manifests/" + ref;
-  req.headers.push_back("Accept: " + std::string("application/vnd.docker.distribution.manifest.v2+json, "
-                                                 "application/vnd.docker.distribution.manifest.list.v2+json, "
-                                                 "application/vnd.oci.image.manifest.v1+json, "
-                                                 "application/vnd.oci.image.index.v1+json"));
+  req.headers.push_back("Accept: " + manifestAccept());
   req.scope = "repository:" + repo + ":pull";
   TRY_ASSIGN(HttpResponse r, send(req));
   if (r.status != 200) return std::unexpected(registryError(r, ""));
@@ -417,19 +416,6 @@ Result<Client::FetchedManifest> Client::getManifest(const std::string& repo, con
   if (startsWith(ref, "sha256:") && m.digest != ref)
     return errorf(Code::InvalidArgument, "manifest verification failed for digest {}", ref);
   return m;
-}
-
-Result<std::string> Client::headManifest(const std::string& repo, const std::string& ref) {
-  Request req;
-  req.method = "HEAD";
-  req.path = "/v2/" + repo + "/manifests/" + ref;
-  req.headers.push_back("Accept: application/vnd.docker.distribution.manifest.v2+json, "
-                        "application/vnd.docker.distribution.manifest.list.v2+json, "
-                        "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json");
-  req.scope = "repository:" + repo + ":pull";
-  TRY_ASSIGN(HttpResponse r, send(req));
-  if (r.status != 200) return std::unexpected(registryError(r, ""));
-  return r.header("docker-content-digest");
 }
 
 Result<> Client::getBlob(const std::string& repo, const std::string& digest, const Sink& sink,

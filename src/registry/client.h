@@ -66,8 +66,6 @@ class Client {
   // GET manifests/<ref> (tag or digest). Verifies the digest when ref is one.
   // NotFound for unknown manifests/repositories with Docker's message.
   Result<FetchedManifest> getManifest(const std::string& repo, const std::string& ref);
-  // HEAD manifests/<ref>: its digest, or NotFound.
-  Result<std::string> headManifest(const std::string& repo, const std::string& ref);
 
   // Streams the blob into sink; retries transient failures with backoff,
   // resuming at the bytes already delivered. progress(received) is called

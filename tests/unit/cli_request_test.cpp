@@ -86,6 +86,16 @@ TEST(CliRequest, BadRestartPolicy) {
   ASSERT_FALSE(r);
 }
 
+TEST(CliRequest, CreateTakesAFullImageIdButNotABadName) {
+  std::string id(64, 'e');
+  auto r = build({id});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->body["Image"], id);
+  auto bad = build({"Busybox"});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "invalid reference format: repository name (library/Busybox) must be lowercase");
+}
+
 TEST(CliRequest, NormalizeRef) {
   auto r = normalizeRef("busybox");
   ASSERT_TRUE(r);
@@ -96,13 +106,26 @@ TEST(CliRequest, NormalizeRef) {
   EXPECT_EQ(r->tag, "v1");
   r = normalizeRef("myuser/img");
   EXPECT_EQ(r->repo, "docker.io/myuser/img");
-  r = normalizeRef("alpine@sha256:abc");
+  std::string dg = "sha256:" + std::string(64, 'c');
+  r = normalizeRef("alpine@" + dg);
   EXPECT_EQ(r->repo, "docker.io/library/alpine");
-  EXPECT_EQ(r->tag, "sha256:abc");
+  EXPECT_EQ(r->tag, dg);
+  r = normalizeRef("alpine:3@" + dg);  // the digest wins, as docker pulls it
+  EXPECT_EQ(r->tag, dg);
+  EXPECT_FALSE(normalizeRef("alpine@sha256:abc"));
   r = normalizeRef("localhost:5000/x");
   EXPECT_EQ(r->repo, "localhost:5000/x");
   EXPECT_EQ(familiarName("docker.io/library/busybox"), "busybox");
-  EXPECT_FALSE(normalizeRef("Busybox"));
+  EXPECT_EQ(normalizeRef("Busybox").error().message,
+            "invalid reference format: repository name (library/Busybox) must be lowercase");
+  EXPECT_EQ(normalizeRef("").error().message, "invalid reference format");
+  EXPECT_EQ(normalizeRef("a b").error().message, "invalid reference format");
+  r = normalizeRef("User/img");  // an upper-case first component is a registry
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->repo, "User/img");
+  r = normalizeRef("docker.io/busybox:1.36");
+  EXPECT_EQ(r->repo, "docker.io/library/busybox");
+  EXPECT_EQ(r->tag, "1.36");
 }
 
 TEST(CliRequest, QueryEncoding) {

@@ -48,7 +48,8 @@ TEST(ImageReference, Invalid) {
       EXPECT_EQ(r.error().code, Code::InvalidArgument);
     }
   }
-  EXPECT_EQ(parseReference("UPPER").error().message, "invalid reference format: repository name must be lowercase");
+  EXPECT_EQ(parseReference("UPPER").error().message,
+            "invalid reference format: repository name (library/UPPER) must be lowercase");
 }
 
 TEST(ImageReference, Tags) {
@@ -72,4 +73,28 @@ TEST(ImageReference, Glob) {
   EXPECT_TRUE(globMatch("a\\*", "a*"));
   EXPECT_FALSE(globMatch("a\\*", "ab"));
   EXPECT_TRUE(globMatch("*a*b*", "xxaxxbxx"));
+}
+
+TEST(ImageReference, GrammarEdges) {
+  std::string hex = std::string(64, 'd');
+  for (std::string good : std::vector<std::string>{
+           "a__b", "a---b", "a.b.c", "a_b", "a-b_c.d", "reg-1.example.com:5000/x/y", "busybox:Latest",
+           "x:_t", "x:" + std::string(128, 't'), "User/img", "A.b/c", "x@sha256+b64:" + std::string(32, 'f'),
+           "x@sha256:" + hex, "localhost:1/a"}) {
+    auto r = parseReference(good);
+    EXPECT_TRUE(r) << good << ": " << r.error().message;
+  }
+  for (std::string bad : std::vector<std::string>{
+           "a___b", "a._b", "a-.b", "a-", "_a", "-bad.com/x", "bad-.com/x", "a..b/x", "host:/x", "host:p/x",
+           "a:1:2/x", "x:-t", "x:.t", "x@md5:abc", "x@1sha:" + std::string(32, 'f'), "x@sha256:" + hex + "g",
+           "x@sha256-:" + std::string(32, 'f'), "a/b:c/d", "quay.io/A/b"}) {
+    EXPECT_FALSE(parseReference(bad)) << bad;
+  }
+  EXPECT_EQ(parseReference("quay.io/A/b").error().message,
+            "invalid reference format: repository name (A/b) must be lowercase");
+  EXPECT_EQ(parseReference("127.0.0.1:5000/Up:v1").error().message,
+            "invalid reference format: repository name (Up) must be lowercase");
+  auto u = parseReference("User/img");
+  EXPECT_EQ(u->domain, "User");
+  EXPECT_EQ(u->path, "img");
 }

@@ -115,6 +115,18 @@ TEST(ImagesRouter, ImportErrorsAreHttpErrors) {
   EXPECT_TRUE(f.events.empty());
 }
 
+// fromSrc=URL: the service fetches it; its errors come back as HTTP errors.
+TEST(ImagesRouter, ImportFromAnUnreachableUrlIsAnHttpError) {
+  RouterFixture f;
+  auto r = call(f.router, "POST", "/v1.41/images/create?fromSrc=" + urlEncode("http://127.0.0.1:9/none.tar"));
+  EXPECT_EQ(r.status, 500);
+  EXPECT_FALSE(r.streamed);
+  EXPECT_EQ(r.message().rfind("Get \"http://127.0.0.1:9/none.tar\": ", 0), 0u) << r.message();
+  r = call(f.router, "POST", "/v1.41/images/create?fromSrc=" + urlEncode("ftp://127.0.0.1:9/x.tar"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_TRUE(f.events.empty());
+}
+
 // 127.0.0.1:9: nothing listens there (loopback only; never Docker Hub).
 TEST(ImagesRouter, PullFromARegistryThatIsDownIsAnHttpError) {
   RouterFixture f;

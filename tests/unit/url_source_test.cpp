@@ -12,7 +12,10 @@
 #include <thread>
 
 #include "common/fd.h"
+#include "fake_http.h"
+#include "image/service.h"
 #include "image/url_source.h"
+#include "store/database.h"
 
 using namespace berth;
 
@@ -125,6 +128,33 @@ TEST(UrlSource, RefusedConnectionNamesTheUrl) {
 
 TEST(UrlSource, OnlyHttpAndHttps) {
   auto r = image::openUrl("ftp://127.0.0.1/x.tar");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Code::InvalidArgument);
+}
+
+// The image service fetches a URL source itself (docker import URL).
+TEST(UrlSource, ImageServiceImportsFromAUrl) {
+  fakehttp::TempDir dir;
+  auto db = std::move(*store::Database::open(dir / "berth.db"));
+  auto svc = image::makeImageService(*db, dir.path(), [](const std::string&) { return std::vector<image::ImageUser>{}; });
+  std::string tar = fakehttp::TarBuilder().file("bin/sh", "sh", 0755).str("gzip");
+  OneShotServer srv("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(tar.size()) +
+                    "\r\nConnection: close\r\n\r\n" + tar);
+  auto id = svc->importImage(image::ImportSource::fromUrl(srv.url("/rootfs.tar.gz")), "fromurl:v1", {}, "");
+  ASSERT_TRUE(id) << id.error().message;
+  auto rec = svc->resolve("fromurl:v1");
+  ASSERT_TRUE(rec) << rec.error().message;
+  EXPECT_EQ(rec->id, *id);
+
+  OneShotServer missing("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+  auto r = svc->importImage(image::ImportSource::fromUrl(missing.url("/gone.tar")), "", {}, "");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "failed to GET " + missing.url("/gone.tar") + " with status 404 Not Found");
+  r = svc->importImage(image::ImportSource::fromUrl("http://127.0.0.1:9/none.tar"), "", {}, "");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message.rfind("Get \"http://127.0.0.1:9/none.tar\": ", 0), 0u) << r.error().message;
+  // The tag and changes are checked before anything is fetched.
+  r = svc->importImage(image::ImportSource::fromUrl("http://127.0.0.1:9/none.tar"), "UPPER", {}, "");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Code::InvalidArgument);
 }

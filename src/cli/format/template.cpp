@@ -815,14 +815,6 @@ const std::map<std::string, std::string>& volumeHeaders() {
   return m;
 }
 
-const std::map<std::string, std::string>& networkHeaders() {
-  static const std::map<std::string, std::string> m = {
-      {"ID", "NETWORK ID"}, {"Name", "NAME"},        {"Driver", "DRIVER"},     {"Scope", "SCOPE"},
-      {"IPv6", "IPV6"},     {"IPv4", "IPV4"},        {"Internal", "INTERNAL"}, {"Labels", "LABELS"},
-      {"Label", "LABEL"},   {"CreatedAt", "CREATED AT"}};
-  return m;
-}
-
 const std::map<std::string, std::string>& statsHeaders() {
   static const std::map<std::string, std::string> m = {
       {"Container", "CONTAINER"}, {"ID", "CONTAINER ID"}, {"Name", "NAME"},

@@ -110,7 +110,6 @@ std::string headerFor(std::string_view fieldPath, const std::map<std::string, st
 const std::map<std::string, std::string>& containerHeaders();  // ps
 const std::map<std::string, std::string>& imageHeaders();      // images
 const std::map<std::string, std::string>& volumeHeaders();     // volume ls
-const std::map<std::string, std::string>& networkHeaders();    // network ls
 const std::map<std::string, std::string>& statsHeaders();      // stats
 
 // The whole docker formatter run for a list command: parses `format`
