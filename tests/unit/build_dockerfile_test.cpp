@@ -487,3 +487,57 @@ TEST(DockerfileParse, GoDurations) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(DockerfileParse, HeredocBodiesAreVerbatim) {
+  auto df = mustParse(
+      "FROM a\n"
+      "RUN <<EOF\n"
+      "# not a comment here\n"
+      "\n"
+      "echo \\\n"
+      "EOF\n"
+      "RUN python3 <<PY\n"
+      "print('x')\n"
+      "PY\n");
+  EXPECT_EQ(cmd(df, 0).heredocs.at(0).content, "# not a comment here\n\necho \\\n");
+  EXPECT_EQ(cmd(df, 1).heredocs.at(0).content, "print('x')\n");
+  EXPECT_EQ(cmd(df, 1).cmdLine, Strings{"python3 <<PY"});
+  EXPECT_EQ(cmd(df, 1).startLine, 7);
+}
+
+TEST(DockerfileParse, MoreForms) {
+  auto df = mustParse(
+      "  FROM a\n"
+      "\tRUN [\"echo\", \"a\\\"b\", \"\\u00e9\"]\n"
+      "LABEL key value with spaces\n"
+      "ENV PATH=/x:$PATH \\\n"
+      "    HOME=/root\n"
+      "EXPOSE 80 \\\n"
+      "       443\n");
+  EXPECT_EQ(cmd(df, 0).cmdLine, (Strings{"echo", "a\"b", "\xC3\xA9"}));
+  EXPECT_EQ(cmd(df, 1).pairs.at(0).key, "key");
+  EXPECT_EQ(cmd(df, 1).pairs.at(0).value, "value with spaces");
+  EXPECT_TRUE(cmd(df, 1).pairs.at(0).noDelim);
+  ASSERT_EQ(cmd(df, 2).pairs.size(), 2u);
+  EXPECT_EQ(cmd(df, 2).pairs[0].value, "/x:$PATH");
+  EXPECT_EQ(cmd(df, 2).pairs[1].key, "HOME");
+  EXPECT_EQ(cmd(df, 3).ports, (Strings{"443", "80"}));
+  auto four = parseDockerfile("FROM a AS b c\n");
+  ASSERT_FALSE(four);
+  EXPECT_EQ(four.error().message, "dockerfile parse error on line 1: FROM requires either one or three arguments");
+  auto named = parseDockerfile("FROM a AS b.c-d_e\n");
+  ASSERT_TRUE(named);
+  EXPECT_EQ(named->stages[0].name, "b.c-d_e");
+}
+
+TEST(DockerfileParse, BacktickEscapeInWordsAndFlags) {
+  auto df = mustParse("# escape=`\nFROM a\nENV A=x` y B=\"q`\"r\"\nCOPY --chown=a` b c d\n");
+  ASSERT_EQ(cmd(df, 0).pairs.size(), 2u);
+  EXPECT_EQ(cmd(df, 0).pairs[0].value, "x` y");
+  EXPECT_EQ(cmd(df, 0).pairs[1].value, "\"q`\"r\"");
+  EXPECT_EQ(cmd(df, 1).chown, "a b");
+}
+
+}  // namespace

@@ -187,3 +187,44 @@ TEST(BuildDockerignore, BadPatterns) {
 }
 
 }  // namespace
+
+namespace {
+
+// A context walk as the classic builder does it: a file is sent unless it
+// matches; an excluded directory is entered only when an exception may
+// re-include something in it.
+std::vector<std::string> walk(const PatternMatcher& pm, const std::vector<std::string>& tree) {
+  std::vector<std::string> sent;
+  std::vector<std::string> skipped;
+  for (const auto& p : tree) {
+    bool under = false;
+    for (const auto& s : skipped) under = under || p.starts_with(s + "/");
+    if (under) continue;
+    bool dir = p.ends_with("/");
+    std::string path = dir ? p.substr(0, p.size() - 1) : p;
+    if (pm.matchesOrParentMatches(path)) {
+      if (dir && !pm.mustWalkExcludedDir(path)) skipped.push_back(path);
+      continue;
+    }
+    sent.push_back(path);
+  }
+  return sent;
+}
+
+TEST(BuildDockerignore, ContextWalk) {
+  auto pm = PatternMatcher::create(readDockerignore(
+      "# build outputs\n"
+      "build\n"
+      "!build/dist\n"
+      "*.log\n"
+      "**/*.tmp\n"
+      ".git\n"));
+  ASSERT_TRUE(pm);
+  std::vector<std::string> tree = {"Dockerfile",     "a.log",          "src/",          "src/x.tmp",
+                                   "src/main.c",     "src/sub.log",    "build/",        "build/obj.o",
+                                   "build/dist/",    "build/dist/app", ".git/",         ".git/HEAD"};
+  EXPECT_EQ(walk(*pm, tree), (std::vector<std::string>{"Dockerfile", "src", "src/main.c", "src/sub.log",
+                                                       "build/dist", "build/dist/app"}));
+}
+
+}  // namespace
