@@ -54,7 +54,7 @@ Result<std::vector<std::string>> processWords(std::string_view word, const EnvLo
                                               const LexOptions& opts = {});
 
 // Go's %q of a string (the quoting BuildKit's messages use): double quotes,
-// with \" \\ \n \t \r and \xNN for other control bytes.
+// with \" \\ \a \b \f \n \r \t \v and \xNN for other control bytes.
 std::string goQuote(std::string_view s);
 
 }  // namespace berth::build

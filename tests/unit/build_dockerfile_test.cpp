@@ -541,3 +541,54 @@ TEST(DockerfileParse, BacktickEscapeInWordsAndFlags) {
 }
 
 }  // namespace
+
+namespace {
+
+struct HeredocCase {
+  const char* line;        // a RUN line
+  const char* name;        // nullptr: no heredoc
+  bool expand;
+};
+
+TEST(DockerfileParse, HeredocDelimiterTable) {
+  const HeredocCase cases[] = {
+      {"RUN <<EOF", "EOF", true},
+      {"RUN <<'EOF'", "EOF", false},
+      {"RUN <<\"EOF\"", "EOF", false},
+      {"RUN <<-EOF", "EOF", true},
+      {"RUN <<EO\"F\"", "EOF", false},
+      {"RUN << EOF", "EOF", true},
+      {"RUN <<- EOF", nullptr, true},  // the line lexer splits "<<-" from "EOF"
+      {"RUN <<eo\\'f", "eo'f", true},
+      {"RUN <<'e'o\\'f", "eo'f", false},
+      {"RUN <<'one two'", "one two", false},
+      {"RUN <<$EOF", "$EOF", true},
+      {"RUN <<  EOF  > foo", "EOF", true},
+      {"RUN \"<<NOHEREDOC\"", nullptr, true},
+      {"RUN <<<EOF", nullptr, true},
+      {"RUN <EOF", nullptr, true},
+      {"RUN <<", nullptr, true},
+  };
+  for (const auto& c : cases) {
+    std::string name = c.name ? c.name : "";
+    std::string text = std::string("FROM a\n") + c.line + (c.name ? "\nbody\n" + name + "\n" : "\n");
+    auto r = parseDockerfile(text);
+    ASSERT_TRUE(r) << c.line << ": " << r.error().message;
+    const auto& ins = r->stages[0].commands.at(0);
+    if (!c.name) {
+      EXPECT_TRUE(ins.heredocs.empty()) << c.line;
+      continue;
+    }
+    ASSERT_EQ(ins.heredocs.size(), 1u) << c.line;
+    EXPECT_EQ(ins.heredocs[0].name, c.name) << c.line;
+    EXPECT_EQ(ins.heredocs[0].expand, c.expand) << c.line;
+    EXPECT_EQ(ins.heredocs[0].content, "body\n") << c.line;
+  }
+  auto bad = parseDockerfile("FROM a\nRUN <<'EOF\nx\n");
+  ASSERT_FALSE(bad);
+  // An unbalanced quote makes the line no heredoc at all (BuildKit ignores
+  // the lexing error), so the body line is read as an instruction.
+  EXPECT_EQ(bad.error().message, "dockerfile parse error on line 3: unknown instruction: x");
+}
+
+}  // namespace

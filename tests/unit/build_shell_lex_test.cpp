@@ -201,6 +201,7 @@ TEST(BuildShellLex, UnsetExpandsToEmptyAndEnvHelpers) {
   auto list = envFromList({"A=1", "B", "A=3"});
   EXPECT_EQ(*processWord("$A-${B:-unset}-${B-unset}", list), "3-unset-");
   EXPECT_EQ(goQuote("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+  EXPECT_EQ(goQuote(std::string("\b\f\x01", 3)), "\"\\b\\f\\x01\"");
 }
 
 }  // namespace
