@@ -592,3 +592,19 @@ TEST(DockerfileParse, HeredocDelimiterTable) {
 }
 
 }  // namespace
+
+#include "build/suggest.h"
+
+namespace {
+
+TEST(BuildSuggest, EditDistanceAndCase) {
+  const std::vector<std::string> names = {"copy", "from", "run"};
+  EXPECT_EQ(withSuggestion("x", "RUNN", names, false), "x (did you mean RUN?)");
+  EXPECT_EQ(withSuggestion("x", "Runn", names, false), "x (did you mean run?)");
+  EXPECT_EQ(withSuggestion("x", "cpy", names, false), "x (did you mean copy?)");
+  EXPECT_EQ(withSuggestion("x", "xyzzy", names, false), "x");
+  EXPECT_EQ(withSuggestion("x", "RUN", names, false), "x");  // an exact name gets no hint
+  EXPECT_EQ(withSuggestion("x", "Run", names, true), "x (did you mean run?)");
+}
+
+}  // namespace
