@@ -281,4 +281,37 @@ bool PatternMatcher::mustWalkExcludedDir(std::string_view dir) const {
   return false;
 }
 
+namespace {
+
+// moby's package-level Matches: a cleaned path, "." never matches, errors
+// mean no match.
+bool packageMatches(std::string_view file, const std::vector<std::string>& patterns, bool orParents) {
+  auto pm = PatternMatcher::create(patterns);
+  if (!pm) return false;
+  std::string f = cleanPath(file);
+  if (f == ".") return false;
+  return orParents ? pm->matchesOrParentMatches(f) : pm->matches(f);
+}
+
+}  // namespace
+
+std::vector<std::string> keepBuildFiles(std::vector<std::string> excludes, std::string_view dockerfile,
+                                        bool dockerfileFromStdin) {
+  if (packageMatches(".dockerignore", excludes, false)) excludes.push_back("!.dockerignore");
+  if (!dockerfileFromStdin && packageMatches(dockerfile, excludes, false)) {
+    std::string keep = "!";
+    keep.append(dockerfile);  // (not `"!" + std::string`: g++ 12 warns -Wrestrict on it)
+    excludes.push_back(std::move(keep));
+  }
+  return excludes;
+}
+
+std::vector<std::string> buildFilesToRemove(const std::vector<std::string>& excludes, std::string_view dockerfile) {
+  std::vector<std::string> out;
+  for (std::string_view f : {std::string_view(".dockerignore"), dockerfile}) {
+    if (packageMatches(f, excludes, true)) out.emplace_back(f);
+  }
+  return out;
+}
+
 }  // namespace berth::build

@@ -81,4 +81,17 @@ class PatternMatcher {
   bool exclusions_ = false;
 };
 
+// The docker CLI's TrimBuildFilesFromExcludes: the context it sends must
+// still hold .dockerignore and the Dockerfile, so when the patterns would
+// exclude one of them (moby's Matches), "!.dockerignore" / "!<dockerfile>"
+// is appended (not for a Dockerfile read from stdin). Malformed patterns
+// exclude nothing here, as in the CLI.
+std::vector<std::string> keepBuildFiles(std::vector<std::string> excludes, std::string_view dockerfile,
+                                        bool dockerfileFromStdin);
+
+// The daemon's side (moby removeDockerfile): which of ".dockerignore" and
+// `dockerfile` the received context must drop before the build because the
+// context's .dockerignore patterns exclude them (matchesOrParentMatches).
+std::vector<std::string> buildFilesToRemove(const std::vector<std::string>& excludes, std::string_view dockerfile);
+
 }  // namespace berth::build

@@ -228,3 +228,22 @@ TEST(BuildDockerignore, ContextWalk) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(BuildDockerignore, BuildFilesStayInTheContext) {
+  using S = std::vector<std::string>;
+  EXPECT_EQ(keepBuildFiles({"*.md"}, "Dockerfile", false), S{"*.md"});
+  EXPECT_EQ(keepBuildFiles({"*"}, "Dockerfile", false), (S{"*", "!.dockerignore", "!Dockerfile"}));
+  EXPECT_EQ(keepBuildFiles({".*", "docker"}, "docker/Dockerfile.dev", false),
+            (S{".*", "docker", "!.dockerignore", "!docker/Dockerfile.dev"}));
+  EXPECT_EQ(keepBuildFiles({"*"}, "Dockerfile", true), (S{"*", "!.dockerignore"}));
+  EXPECT_EQ(keepBuildFiles({"["}, "Dockerfile", false), S{"["});  // a bad pattern excludes nothing here
+
+  EXPECT_EQ(buildFilesToRemove({"*"}, "Dockerfile"), (S{".dockerignore", "Dockerfile"}));
+  EXPECT_EQ(buildFilesToRemove({"Dockerfile"}, "Dockerfile"), S{"Dockerfile"});
+  EXPECT_EQ(buildFilesToRemove({"docker"}, "docker/Dockerfile"), S{"docker/Dockerfile"});
+  EXPECT_TRUE(buildFilesToRemove({"*.md"}, "Dockerfile").empty());
+}
+
+}  // namespace
