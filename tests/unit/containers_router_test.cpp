@@ -143,6 +143,7 @@ TEST_F(ContainersRouter, ListPassesFiltersAndShapesSummaries) {
   s.record.path = "sh";
   s.record.args = {"-c", "sleep 1"};
   s.record.config = {{"Image", "busybox"}, {"ExposedPorts", {{"80/tcp", json::object()}, {"53/udp", json::object()}}}};
+  s.record.hostConfig = json::object();
   s.record.created = 1700000000LL * 1000000000;
   svc.summaries = {s};
   auto r = call(router, "GET",
