@@ -797,11 +797,14 @@ Result<> ServiceImpl::remove(const std::string& ref, bool force, bool removeVolu
                     "force remove",
                     e->c.id);
     uint64_t base = e->exitSeq;
+    e->exitOnNext = true;  // a policy start that ran while we waited reset it
     if (e->mon) (void)e->mon->send(MsgType::Signal, encodeInt(SIGKILL));
     else if (e->c.state.pid > 0) ::kill(e->c.state.pid, SIGKILL);
     thawIfPausedLocked(*e);
     if (!waitExitLocked(lk, *e, base, 30000)) return errorf(Code::Internal, "could not kill container {}", e->c.id);
     if (e->removed) return {};  // AutoRemove got there first
+    // An exit of its own just before the kill may have scheduled a restart.
+    if (e->c.state.status == State::Restarting) cancelRestartLocked(*e);
   }
   if (e->busy) return errorf(Code::Conflict, "removal of container {} is already in progress", e->c.id);
   return removeLocked(lk, e, removeVolumes);
