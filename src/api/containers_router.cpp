@@ -1,40 +1,45 @@
 #include "api/containers_router.h"
 
+#include "api/containers_json.h"
+#include "common/number.h"
 #include "common/util.h"
 
 namespace berth::api {
 
-using container::Service;
-
 Result<int64_t> parseUnixTimestamp(const std::string& s) {
   if (s.empty()) return int64_t(0);
   auto dot = s.find('.');
-  try {
-    size_t used = 0;
-    int64_t sec = std::stoll(s.substr(0, dot), &used);
-    if (used != s.substr(0, dot).size()) throw std::invalid_argument(s);
-    int64_t ns = 0;
-    if (dot != std::string::npos) {
-      std::string frac = s.substr(dot + 1);
-      if (frac.size() > 9) frac = frac.substr(0, 9);
-      while (frac.size() < 9) frac += '0';
-      ns = std::stoll(frac);
-    }
-    return sec * 1000000000 + ns;
-  } catch (...) {
-    return errorf(Code::InvalidArgument, "invalid timestamp: {}", s);
+  std::string_view whole = std::string_view(s).substr(0, dot);
+  auto sec = parseNumber<int64_t>(whole);
+  if (!sec) return errorf(Code::InvalidArgument, "invalid timestamp: {}", s);
+  int64_t ns = 0;
+  if (dot != std::string::npos) {
+    std::string frac = s.substr(dot + 1);
+    if (frac.size() > 9) frac = frac.substr(0, 9);
+    while (frac.size() < 9) frac += '0';
+    auto f = parseNumber<int64_t>(frac);
+    if (!f || *f < 0) return errorf(Code::InvalidArgument, "invalid timestamp: {}", s);
+    ns = *f;
   }
+  return *sec * 1000000000 + ns;
+}
+
+Result<int> parseAtoi(const std::string& s) {
+  if (auto v = parseNumber<int>(s)) return *v;
+  std::string_view digits = s;
+  if (!digits.empty() && (digits[0] == '+' || digits[0] == '-')) digits.remove_prefix(1);
+  bool numeric = !digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos;
+  return errorf(Code::InvalidArgument, "strconv.Atoi: parsing \"{}\": {}", s,
+                numeric ? "value out of range" : "invalid syntax");
 }
 
 namespace {
 
-std::optional<int> optInt(const Request& req, const std::string& key) {
-  if (!req.has(key) || req.q(key).empty()) return std::nullopt;
-  try {
-    return std::stoi(req.q(key));
-  } catch (...) {
-    return std::nullopt;
-  }
+// An optional integer query parameter: nullopt when absent or empty.
+Result<std::optional<int>> optInt(const Request& req, const std::string& key) {
+  if (!req.has(key) || req.q(key).empty()) return std::optional<int>();
+  TRY_ASSIGN(int v, parseAtoi(req.q(key)));
+  return std::optional<int>(v);
 }
 
 void reply(ResponseWriter& res, const Result<>& r, int okStatus = 204) {
@@ -44,74 +49,92 @@ void reply(ResponseWriter& res, const Result<>& r, int okStatus = 204) {
 
 }  // namespace
 
-void registerContainerRoutes(Router& r, Service& svc) {
+void registerContainerRoutes(Router& r, const ContainerRoles& roles) {
   const std::string id = "/containers/([^/]+)";
+  container::Lifecycle& life = roles.lifecycle;
+  container::IO& io = roles.io;
+  container::Filesystem& fs = roles.filesystem;
+  container::Queries& queries = roles.queries;
 
-  r.add("POST", "/containers/create", [&svc](Request& req, ResponseWriter& res) {
+  r.add("POST", "/containers/create", [&life](Request& req, ResponseWriter& res) {
     auto body = req.jsonBody();
     if (!body) return res.error(body.error());
     if (!body->is_object()) return res.error(Error{Code::InvalidArgument, 0, "config cannot be empty in order to create a container"});
-    auto c = svc.create(req.q("name"), *body);
+    auto c = life.create({req.q("name"), std::move(*body)});
     if (!c) return res.error(c.error());
     res.json(201, {{"Id", c->id}, {"Warnings", c->warnings}});
   });
 
-  r.add("GET", "/containers/json", [&svc](Request& req, ResponseWriter& res) {
+  r.add("GET", "/containers/json", [&queries](Request& req, ResponseWriter& res) {
     auto f = parseFilters(req.q("filters"));
     if (!f) return res.error(f.error());
-    int limit = optInt(req, "limit").value_or(-1);
-    bool all = req.qBool("all") || limit > 0;
-    auto l = svc.list(all, limit, req.qBool("size"), *f);
+    auto limit = optInt(req, "limit");
+    if (!limit) return res.error(limit.error());
+    container::ListOptions o;
+    o.limit = limit->value_or(-1);
+    o.all = req.qBool("all") || o.limit > 0;
+    o.size = req.qBool("size");
+    o.filters = std::move(*f);
+    auto l = queries.list(o);
     if (!l) return res.error(l.error());
-    res.json(200, *l);
+    int64_t now = nowNanos();
+    nlohmann::json out = nlohmann::json::array();
+    for (auto& s : *l) out.push_back(containerSummaryJson(s, now));
+    res.json(200, out);
   });
 
-  r.add("POST", "/containers/prune", [&svc](Request& req, ResponseWriter& res) {
+  r.add("POST", "/containers/prune", [&life](Request& req, ResponseWriter& res) {
     auto f = parseFilters(req.q("filters"));
     if (!f) return res.error(f.error());
-    auto p = svc.prune(*f);
+    auto p = life.prune(*f);
     if (!p) return res.error(p.error());
-    res.json(200, *p);
+    res.json(200, containerPruneJson(*p));
   });
 
-  r.add("GET", id + "/json", [&svc](Request& req, ResponseWriter& res) {
-    auto j = svc.inspect(req.params[0], req.qBool("size"));
-    if (!j) return res.error(j.error());
-    res.json(200, *j);
+  r.add("GET", id + "/json", [&queries](Request& req, ResponseWriter& res) {
+    auto d = queries.inspect(req.params[0], req.qBool("size"));
+    if (!d) return res.error(d.error());
+    res.json(200, containerInspectJson(*d));
   });
 
-  r.add("POST", id + "/start", [&svc](Request& req, ResponseWriter& res) { reply(res, svc.start(req.params[0])); });
-  r.add("POST", id + "/stop", [&svc](Request& req, ResponseWriter& res) {
-    reply(res, svc.stop(req.params[0], optInt(req, "t")));
+  r.add("POST", id + "/start", [&life](Request& req, ResponseWriter& res) { reply(res, life.start(req.params[0])); });
+  r.add("POST", id + "/stop", [&life](Request& req, ResponseWriter& res) {
+    auto t = optInt(req, "t");
+    if (!t) return res.error(t.error());
+    reply(res, life.stop(req.params[0], *t));
   });
-  r.add("POST", id + "/restart", [&svc](Request& req, ResponseWriter& res) {
-    reply(res, svc.restart(req.params[0], optInt(req, "t")));
+  r.add("POST", id + "/restart", [&life](Request& req, ResponseWriter& res) {
+    auto t = optInt(req, "t");
+    if (!t) return res.error(t.error());
+    reply(res, life.restart(req.params[0], *t));
   });
-  r.add("POST", id + "/kill", [&svc](Request& req, ResponseWriter& res) {
-    reply(res, svc.kill(req.params[0], req.q("signal", "KILL")));
+  r.add("POST", id + "/kill", [&life](Request& req, ResponseWriter& res) {
+    reply(res, life.kill(req.params[0], req.q("signal", "KILL")));
   });
-  r.add("POST", id + "/rename", [&svc](Request& req, ResponseWriter& res) {
-    reply(res, svc.rename(req.params[0], req.q("name")));
+  r.add("POST", id + "/rename", [&life](Request& req, ResponseWriter& res) {
+    reply(res, life.rename(req.params[0], req.q("name")));
   });
-  r.add("POST", id + "/resize", [&svc](Request& req, ResponseWriter& res) {
-    auto h = optInt(req, "h"), w = optInt(req, "w");
-    if (!h || !w) return res.error(Error{Code::InvalidArgument, 0, "invalid resize parameters"});
-    reply(res, svc.resize(req.params[0], *h, *w), 200);
+  r.add("POST", id + "/resize", [&io](Request& req, ResponseWriter& res) {
+    auto h = parseAtoi(req.q("h"));
+    if (!h) return res.error(h.error());
+    auto w = parseAtoi(req.q("w"));
+    if (!w) return res.error(w.error());
+    reply(res, io.resize(req.params[0], *h, *w), 200);
   });
-  r.add("DELETE", id, [&svc](Request& req, ResponseWriter& res) {
-    reply(res, svc.remove(req.params[0], req.qBool("force"), req.qBool("v")));
+  r.add("DELETE", id, [&life](Request& req, ResponseWriter& res) {
+    reply(res, life.remove(req.params[0], req.qBool("force"), req.qBool("v")));
   });
 
-  r.add("POST", id + "/wait", [&svc](Request& req, ResponseWriter& res) {
-    auto cid = svc.resolveId(req.params[0]);
+  r.add("POST", id + "/wait", [&life, &queries](Request& req, ResponseWriter& res) {
+    auto cid = queries.resolveId(req.params[0]);
     if (!cid) return res.error(cid.error());
     std::string cond = req.q("condition");
     if (!cond.empty() && cond != "not-running" && cond != "next-exit" && cond != "removed")
       return res.error(Error{Code::InvalidArgument, 0, "invalid condition: \"" + cond + "\""});
-    auto base = svc.waitBaseline(*cid);
+    auto base = life.waitBaseline(*cid);
     if (!base) return res.error(base.error());
     auto out = res.stream(200, "application/json");
-    auto code = svc.wait(*cid, cond, *base, [&] { return out->clientGone(); });
+    auto code = life.wait(*cid, cond, *base, [&] { return out->clientGone(); });
     if (!code) {
       if (code.error().code == Code::Cancelled) return;
       out->writeJsonLine({{"Error", {{"Message", code.error().message}}}, {"StatusCode", -1}});
@@ -120,8 +143,8 @@ void registerContainerRoutes(Router& r, Service& svc) {
     out->writeJsonLine({{"Error", nullptr}, {"StatusCode", *code}});
   });
 
-  r.add("POST", id + "/attach", [&svc](Request& req, ResponseWriter& res) {
-    auto cid = svc.resolveId(req.params[0]);
+  r.add("POST", id + "/attach", [&io, &queries](Request& req, ResponseWriter& res) {
+    auto cid = queries.resolveId(req.params[0]);
     if (!cid) return res.error(cid.error());
     container::AttachOptions o;
     o.stdinWanted = req.qBool("stdin");
@@ -130,11 +153,11 @@ void registerContainerRoutes(Router& r, Service& svc) {
     o.logs = req.qBool("logs");
     o.detachKeys = req.q("detachKeys");
     auto raw = res.hijack();
-    (void)svc.attach(*cid, o, *raw);
+    (void)io.attach(*cid, o, *raw);
   });
 
-  r.add("GET", id + "/logs", [&svc](Request& req, ResponseWriter& res) {
-    auto cid = svc.resolveId(req.params[0]);
+  r.add("GET", id + "/logs", [&io, &queries](Request& req, ResponseWriter& res) {
+    auto cid = queries.resolveId(req.params[0]);
     if (!cid) return res.error(cid.error());
     container::LogsOptions o;
     o.stdoutWanted = req.qBool("stdout");
@@ -151,52 +174,50 @@ void registerContainerRoutes(Router& r, Service& svc) {
     o.until = *until;
     std::string tail = req.q("tail", "all");
     if (tail != "all" && !tail.empty()) {
-      try {
-        o.tail = std::stoll(tail);
-      } catch (...) {
-        o.tail = -1;
-      }
+      auto n = parseAtoi(tail);
+      if (!n) return res.error(n.error().wrap(fmt::format("invalid value for \"tail\" \"{}\"", tail)));
+      o.tail = *n;
     }
     auto out = res.stream(200, "");
-    (void)svc.logs(*cid, o, *out);
+    (void)io.logs(*cid, o, *out);
   });
 
-  r.add("GET", id + "/stats", [&svc](Request& req, ResponseWriter& res) {
-    auto cid = svc.resolveId(req.params[0]);
+  r.add("GET", id + "/stats", [&queries](Request& req, ResponseWriter& res) {
+    auto cid = queries.resolveId(req.params[0]);
     if (!cid) return res.error(cid.error());
     bool stream = !req.has("stream") || req.qBool("stream");
     bool oneShot = req.qBool("one-shot");
     if (oneShot && stream)
       return res.error(Error{Code::InvalidArgument, 0, "cannot have stream=true and one-shot=true"});
     auto out = res.stream(200, "application/json");
-    (void)svc.stats(*cid, stream, oneShot, *out);
+    (void)queries.stats(*cid, stream, oneShot, *out);
   });
-  r.add("GET", id + "/top", [&svc](Request& req, ResponseWriter& res) {
-    auto t = svc.top(req.params[0], req.q("ps_args"));
+  r.add("GET", id + "/top", [&queries](Request& req, ResponseWriter& res) {
+    auto t = queries.top(req.params[0], req.q("ps_args"));
     if (!t) return res.error(t.error());
-    res.json(200, *t);
+    res.json(200, containerTopJson(*t));
   });
-  r.add("POST", id + "/pause", [&svc](Request& req, ResponseWriter& res) { reply(res, svc.pause(req.params[0])); });
-  r.add("POST", id + "/unpause", [&svc](Request& req, ResponseWriter& res) { reply(res, svc.unpause(req.params[0])); });
-  r.add("POST", id + "/update", [&svc](Request& req, ResponseWriter& res) {
+  r.add("POST", id + "/pause", [&queries](Request& req, ResponseWriter& res) { reply(res, queries.pause(req.params[0])); });
+  r.add("POST", id + "/unpause", [&queries](Request& req, ResponseWriter& res) {
+    reply(res, queries.unpause(req.params[0]));
+  });
+  r.add("POST", id + "/update", [&queries](Request& req, ResponseWriter& res) {
     auto body = req.jsonBody();
     if (!body) return res.error(body.error());
-    auto u = svc.update(req.params[0], *body);
+    auto u = queries.update(req.params[0], {std::move(*body)});
     if (!u) return res.error(u.error());
-    res.json(200, *u);
+    res.json(200, containerUpdateJson(*u));
   });
 
-  r.add("GET", id + "/changes", [&svc](Request& req, ResponseWriter& res) {
-    auto ch = svc.changes(req.params[0]);
+  r.add("GET", id + "/changes", [&fs](Request& req, ResponseWriter& res) {
+    auto ch = fs.changes(req.params[0]);
     if (!ch) return res.error(ch.error());
-    nlohmann::json out = nlohmann::json::array();
-    for (auto& c : *ch) out.push_back({{"Path", c.path}, {"Kind", int(c.kind)}});
-    res.json(200, out);
+    res.json(200, containerChangesJson(*ch));
   });
 
-  r.add("GET", id + "/export", [&svc](Request& req, ResponseWriter& res) {
+  r.add("GET", id + "/export", [&fs](Request& req, ResponseWriter& res) {
     std::unique_ptr<StreamWriter> out;
-    auto r = svc.exportRootfs(req.params[0], [&] {
+    auto r = fs.exportRootfs(req.params[0], [&] {
       out = res.stream(200, "application/octet-stream");
       return out.get();
     });
@@ -204,34 +225,34 @@ void registerContainerRoutes(Router& r, Service& svc) {
   });
 
   // docker cp. HEAD is registered before GET (a HEAD falls back to GET).
-  r.add("HEAD", id + "/archive", [&svc](Request& req, ResponseWriter& res) {
+  r.add("HEAD", id + "/archive", [&fs](Request& req, ResponseWriter& res) {
     if (req.q("path").empty()) return res.error(Error{Code::InvalidArgument, 0, "bad parameter: path cannot be empty"});
-    auto st = svc.archiveStat(req.params[0], req.q("path"));
+    auto st = fs.archiveStat(req.params[0], req.q("path"));
     if (!st) return res.error(st.error());
     res.setHeader("X-Docker-Container-Path-Stat", container::base64Encode(st->toJson().dump()));
     res.empty(200);
   });
-  r.add("GET", id + "/archive", [&svc](Request& req, ResponseWriter& res) {
+  r.add("GET", id + "/archive", [&fs](Request& req, ResponseWriter& res) {
     if (req.q("path").empty()) return res.error(Error{Code::InvalidArgument, 0, "bad parameter: path cannot be empty"});
     std::unique_ptr<StreamWriter> out;
-    auto r = svc.archiveGet(req.params[0], req.q("path"), [&](const container::PathStat& st) {
+    auto r = fs.archiveGet(req.params[0], req.q("path"), [&](const container::PathStat& st) {
       res.setHeader("X-Docker-Container-Path-Stat", container::base64Encode(st.toJson().dump()));
       out = res.stream(200, "application/x-tar");
       return out.get();
     });
     if (!r && !res.started()) res.error(r.error());
   });
-  r.add("PUT", id + "/archive", [&svc](Request& req, ResponseWriter& res) {
+  r.add("PUT", id + "/archive", [&fs](Request& req, ResponseWriter& res) {
     if (req.q("path").empty()) return res.error(Error{Code::InvalidArgument, 0, "bad parameter: path cannot be empty"});
     container::ExtractOptions o;
     o.noOverwriteDirNonDir = req.qBool("noOverwriteDirNonDir");
     o.copyUIDGID = req.qBool("copyUIDGID");
     BodyReader* body = req.body;
-    reply(res, svc.archivePut(req.params[0], req.q("path"), o, [body](char* b, size_t n) { return body->read(b, n); }),
+    reply(res, fs.archivePut(req.params[0], req.q("path"), o, [body](char* b, size_t n) { return body->read(b, n); }),
           200);
   });
 
-  r.add("POST", "/commit", [&svc](Request& req, ResponseWriter& res) {
+  r.add("POST", "/commit", [&fs](Request& req, ResponseWriter& res) {
     container::CommitOptions o;
     o.container = req.q("container");
     o.repo = req.q("repo");
@@ -243,45 +264,47 @@ void registerContainerRoutes(Router& r, Service& svc) {
     auto body = req.jsonBody();
     if (!body) return res.error(body.error());
     o.config = *body;
-    auto img = svc.commit(o);
+    auto img = fs.commit(o);
     if (!img) return res.error(img.error());
     res.json(201, {{"Id", *img}});
   });
 
   // system df lives here: the container service sees both containers and images.
-  r.add("GET", "/system/df", [&svc](Request&, ResponseWriter& res) {
-    auto df = svc.diskUsage();
+  r.add("GET", "/system/df", [&queries](Request&, ResponseWriter& res) {
+    auto df = queries.diskUsage();
     if (!df) return res.error(df.error());
-    res.json(200, *df);
+    res.json(200, diskUsageJson(*df, nowNanos()));
   });
 
-  r.add("POST", id + "/exec", [&svc](Request& req, ResponseWriter& res) {
+  r.add("POST", id + "/exec", [&io](Request& req, ResponseWriter& res) {
     auto body = req.jsonBody();
     if (!body) return res.error(body.error());
-    auto x = svc.execCreate(req.params[0], *body);
+    auto x = io.execCreate(req.params[0], {std::move(*body)});
     if (!x) return res.error(x.error());
     res.json(201, {{"Id", *x}});
   });
 
-  r.add("POST", "/exec/([^/]+)/start", [&svc](Request& req, ResponseWriter& res) {
+  r.add("POST", "/exec/([^/]+)/start", [&io](Request& req, ResponseWriter& res) {
     auto body = req.jsonBody();
     if (!body) return res.error(body.error());
     bool detach = body->is_object() && body->value("Detach", false);
-    auto info = svc.execInspect(req.params[0]);
+    auto info = io.execInspect(req.params[0]);
     if (!info) return res.error(info.error());
-    if (detach) return reply(res, svc.execStart(req.params[0], true, nullptr), 200);
+    if (detach) return reply(res, io.execStart(req.params[0], true, nullptr), 200);
     auto raw = res.hijack();
-    (void)svc.execStart(req.params[0], false, raw.get());
+    (void)io.execStart(req.params[0], false, raw.get());
   });
-  r.add("POST", "/exec/([^/]+)/resize", [&svc](Request& req, ResponseWriter& res) {
-    auto h = optInt(req, "h"), w = optInt(req, "w");
-    if (!h || !w) return res.error(Error{Code::InvalidArgument, 0, "invalid resize parameters"});
-    reply(res, svc.execResize(req.params[0], *h, *w), 200);
+  r.add("POST", "/exec/([^/]+)/resize", [&io](Request& req, ResponseWriter& res) {
+    auto h = parseAtoi(req.q("h"));
+    if (!h) return res.error(h.error());
+    auto w = parseAtoi(req.q("w"));
+    if (!w) return res.error(w.error());
+    reply(res, io.execResize(req.params[0], *h, *w), 200);
   });
-  r.add("GET", "/exec/([^/]+)/json", [&svc](Request& req, ResponseWriter& res) {
-    auto j = svc.execInspect(req.params[0]);
-    if (!j) return res.error(j.error());
-    res.json(200, *j);
+  r.add("GET", "/exec/([^/]+)/json", [&io](Request& req, ResponseWriter& res) {
+    auto d = io.execInspect(req.params[0]);
+    if (!d) return res.error(d.error());
+    res.json(200, execInspectJson(*d));
   });
 }
 

@@ -1,14 +1,32 @@
 #pragma once
-// /containers and /exec routes of the Engine API onto container::Service.
+// /containers, /exec, /commit and /system/df routes of the Engine API onto
+// the container service's roles (container/service.h). Handlers parse the
+// query and body, call a role, and shape its typed result into Docker's JSON
+// (containers_json.h).
 
 #include "api/http.h"
 #include "container/service.h"
 
 namespace berth::api {
 
-void registerContainerRoutes(Router& r, container::Service& svc);
+// The roles the routes call; a container::Service provides all of them.
+struct ContainerRoles {
+  container::Lifecycle& lifecycle;
+  container::IO& io;
+  container::Filesystem& filesystem;
+  container::Queries& queries;
+
+  static ContainerRoles of(container::Service& svc) { return {svc, svc, svc, svc}; }
+};
+
+void registerContainerRoutes(Router& r, const ContainerRoles& roles);
 
 // "1577836800.000000000" / "1577836800" -> unix nanos; InvalidArgument otherwise.
 Result<int64_t> parseUnixTimestamp(const std::string& s);
+
+// Go's strconv.Atoi as moby's routers use it for query integers (t, h, w,
+// tail, limit): InvalidArgument `strconv.Atoi: parsing "x": invalid syntax`
+// (or `value out of range`).
+Result<int> parseAtoi(const std::string& s);
 
 }  // namespace berth::api

@@ -1,5 +1,7 @@
 #include "container/cgroup_info.h"
 
+#include "common/number.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,7 +40,7 @@ std::string readTrim(const std::string& path) {
 uint64_t readU64(const std::string& path) {
   std::string s = readTrim(path);
   if (s.empty() || s == "max") return 0;
-  return std::strtoull(s.c_str(), nullptr, 10);
+  return numberOr<uint64_t>(s, 0);
 }
 
 Result<> writeValue(const std::string& path, const std::string& value) {
@@ -79,7 +81,7 @@ json parseFlatKeyed(const std::string& text) {
     if (sp == std::string::npos) continue;
     std::string v = trim(line.substr(sp + 1));
     if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) continue;
-    out[line.substr(0, sp)] = std::strtoull(v.c_str(), nullptr, 10);
+    out[line.substr(0, sp)] = numberOr<uint64_t>(v, 0);
   }
   return out;
 }
@@ -93,7 +95,7 @@ uint64_t systemCpuNs(const std::string& procStat) {
     for (const auto& x : f) {
       if (x.empty()) continue;
       if (n++ >= 7) break;  // user nice system idle iowait irq softirq
-      ticks += std::strtoull(x.c_str(), nullptr, 10);
+      ticks += numberOr<uint64_t>(x, 0);
     }
     long hz = ::sysconf(_SC_CLK_TCK);
     return ticks * (1000000000ull / uint64_t(hz > 0 ? hz : 100));
@@ -131,8 +133,8 @@ Result<CgroupSample> CgroupInfo::sample() const {
     s.pidsLimit = readU64(d + "/pids.max");
     for (const auto& line : split(readFile(d + "/io.stat").value_or(""), '\n')) {
       for (const auto& kv : split(line, ' ')) {
-        if (startsWith(kv, "rbytes=")) s.ioReadBytes += std::strtoull(kv.c_str() + 7, nullptr, 10);
-        if (startsWith(kv, "wbytes=")) s.ioWriteBytes += std::strtoull(kv.c_str() + 7, nullptr, 10);
+        if (startsWith(kv, "rbytes=")) s.ioReadBytes += numberOr<uint64_t>(std::string_view(kv).substr(7), 0);
+        if (startsWith(kv, "wbytes=")) s.ioWriteBytes += numberOr<uint64_t>(std::string_view(kv).substr(7), 0);
       }
     }
     return s;
@@ -141,7 +143,7 @@ Result<CgroupSample> CgroupInfo::sample() const {
   if (!exists(mem) && !exists(acct)) return errorf(Code::NotFound, "cgroup {} not found", mem);
   s.cpuTotalNs = readU64(acct + "/cpuacct.usage");
   for (const auto& v : split(readTrim(acct + "/cpuacct.usage_percpu"), ' '))
-    if (!v.empty()) s.perCpuNs.push_back(std::strtoull(v.c_str(), nullptr, 10));
+    if (!v.empty()) s.perCpuNs.push_back(numberOr<uint64_t>(v, 0));
   auto st = parseFlatKeyed(readFile(acct + "/cpuacct.stat").value_or(""));
   long hz = ::sysconf(_SC_CLK_TCK);
   uint64_t tick = 1000000000ull / uint64_t(hz > 0 ? hz : 100);
@@ -161,8 +163,8 @@ Result<CgroupSample> CgroupInfo::sample() const {
   for (const auto& line : split(readFile(blk + "/blkio.throttle.io_service_bytes").value_or(""), '\n')) {
     auto f = split(line, ' ');
     if (f.size() != 3) continue;
-    if (f[1] == "Read") s.ioReadBytes += std::strtoull(f[2].c_str(), nullptr, 10);
-    if (f[1] == "Write") s.ioWriteBytes += std::strtoull(f[2].c_str(), nullptr, 10);
+    if (f[1] == "Read") s.ioReadBytes += numberOr<uint64_t>(f[2], 0);
+    if (f[1] == "Write") s.ioWriteBytes += numberOr<uint64_t>(f[2], 0);
   }
   return s;
 }
@@ -173,7 +175,7 @@ Result<std::vector<pid_t>> CgroupInfo::pids() const {
   TRY_ASSIGN(auto text, readFile(d + "/cgroup.procs"));
   std::vector<pid_t> out;
   for (const auto& l : split(text, '\n'))
-    if (!l.empty()) out.push_back(pid_t(std::atoi(l.c_str())));
+    if (auto pid = parseNumber<pid_t>(trim(l))) out.push_back(*pid);
   return out;
 }
 

@@ -1,5 +1,7 @@
 #include "container/log_opts.h"
 
+#include "common/number.h"
+
 #include <cctype>
 
 namespace berth::container {
@@ -11,12 +13,9 @@ Result<int64_t> ramInBytes(const std::string& s) {
   size_t i = 0;
   while (i < s.size() && (isdigit((unsigned char)s[i]) || s[i] == '.')) i++;
   if (i == 0) return errorf(Code::InvalidArgument, "invalid size: '{}'", s);
-  double v;
-  try {
-    v = std::stod(s.substr(0, i));
-  } catch (...) {
-    return errorf(Code::InvalidArgument, "invalid size: '{}'", s);
-  }
+  auto num = parseNumber<double>(std::string_view(s).substr(0, i));
+  if (!num) return errorf(Code::InvalidArgument, "invalid size: '{}'", s);
+  double v = *num;
   std::string unit;
   for (char c : s.substr(i)) unit += char(tolower((unsigned char)c));
   double mult = 1;
@@ -47,13 +46,9 @@ Result<JsonFileLimits> jsonFileLimits(const nlohmann::json& lc) {
       TRY_ASSIGN(out.maxSize, ramInBytes(val));
       if (out.maxSize <= 0) return makeError(Code::InvalidArgument, "max-size must be a positive number");
     } else if (k == "max-file") {
-      try {
-        size_t used = 0;
-        out.maxFiles = std::stoi(val, &used);
-        if (used != val.size()) throw std::invalid_argument(val);
-      } catch (...) {
-        return errorf(Code::InvalidArgument, "strconv.Atoi: parsing \"{}\": invalid syntax", val);
-      }
+      auto n = parseNumber<int>(val);
+      if (!n) return errorf(Code::InvalidArgument, "strconv.Atoi: parsing \"{}\": invalid syntax", val);
+      out.maxFiles = *n;
       if (out.maxFiles < 1) return makeError(Code::InvalidArgument, "max-file cannot be less than 1");
       fileSet = true;
     } else if (k == "compress") {

@@ -29,14 +29,20 @@ bool canTransition(State from, State to) {
     case State::Running:
       return from == State::Created || from == State::Exited || from == State::Restarting || from == State::Paused;
     case State::Paused: return from == State::Running;
-    case State::Restarting: return from == State::Running || from == State::Exited;
-    case State::Exited:
-      return from == State::Running || from == State::Paused || from == State::Restarting || from == State::Created;
-    case State::Removing: return from != State::Running && from != State::Paused;
-    case State::Dead: return true;
-    case State::Created: return from == State::Created;
+    case State::Restarting: return from == State::Running || from == State::Paused || from == State::Exited;
+    case State::Exited: return from == State::Running || from == State::Paused || from == State::Restarting;
+    case State::Removing: return from == State::Created || from == State::Exited || from == State::Dead;
+    case State::Dead: return from == State::Removing;
+    case State::Created: return false;
   }
   return false;
+}
+
+Result<> transition(ContainerState& s, State to) {
+  if (!canTransition(s.status, to))
+    return errorf(Code::Conflict, "cannot move container from {} to {}", stateName(s.status), stateName(to));
+  s.status = to;
+  return {};
 }
 
 json ContainerState::toJson() const {

@@ -18,8 +18,20 @@ enum class State { Created, Running, Paused, Restarting, Removing, Exited, Dead 
 
 const char* stateName(State s);  // Docker's State.Status strings
 Result<State> parseState(std::string_view s);
-// The transition table: Conflict for a move Docker would refuse.
+// The transition table: exactly the moves the container service makes.
+//   Created    -> Running, Removing
+//   Running    -> Paused, Restarting, Exited
+//   Paused     -> Running, Restarting, Exited
+//   Restarting -> Running, Exited
+//   Exited     -> Running, Restarting, Removing
+//   Removing   -> Dead
+//   Dead       -> Removing
 bool canTransition(State from, State to);
+
+struct ContainerState;
+// The one way a container's status changes: sets s.status = to, or answers
+// Conflict ("cannot move container from X to Y") and leaves s unchanged.
+Result<> transition(ContainerState& s, State to);
 
 struct ContainerState {
   State status = State::Created;

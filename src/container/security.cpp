@@ -1,5 +1,7 @@
 #include "container/security.h"
 
+#include "common/number.h"
+
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -526,9 +528,9 @@ bool cpusetValid(const std::string& s, int online, bool* available) {
     if (a.empty() || b.empty() || a.find_first_not_of("0123456789") != std::string::npos ||
         b.find_first_not_of("0123456789") != std::string::npos)
       return false;
-    long lo = std::stol(a), hi = std::stol(b);
-    if (hi < lo) return false;
-    if (hi >= online) *available = false;
+    auto lo = parseNumber<long>(a), hi = parseNumber<long>(b);
+    if (!lo || !hi || *hi < *lo) return false;
+    if (*hi >= online) *available = false;
   }
   return true;
 }

@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "common/log.h"
+#include "common/number.h"
 #include "common/until.h"
 #include "common/util.h"
 #include "container/log_opts.h"
@@ -34,11 +35,7 @@ Result<int> parseSignal(const std::string& raw) {
   for (auto& ch : s) ch = char(toupper((unsigned char)ch));
   if (s.empty()) return SIGKILL;
   if (isdigit((unsigned char)s[0])) {
-    try {
-      int n = std::stoi(s);
-      if (n > 0 && n < 65) return n;
-    } catch (...) {
-    }
+    if (auto n = parseNumber<int>(s); n && *n > 0 && *n < 65) return *n;
     return errorf(Code::InvalidArgument, "Invalid signal: {}", raw);
   }
   if (startsWith(s, "SIG")) s = s.substr(3);
@@ -46,7 +43,7 @@ Result<int> parseSignal(const std::string& raw) {
     if (s == name) return num;
   if (startsWith(s, "RTMIN")) {
     int off = 0;
-    if (s.size() > 5) off = std::atoi(s.c_str() + 5);
+    if (s.size() > 5) off = numberOr<int>(std::string_view(s).substr(5), 0);
     return SIGRTMIN + off;
   }
   return errorf(Code::InvalidArgument, "Invalid signal: {}", raw);
@@ -94,6 +91,10 @@ Result<std::string> ServiceImpl::resolveId(const std::string& ref) {
 
 Result<> ServiceImpl::saveLocked(Entry& e) { return store_.save(e.c); }
 
+void ServiceImpl::recordLocked(Entry& e, State to) {
+  if (auto r = transition(e.c.state, to); !r) log::error("container {}: {}", e.c.shortId(), r.error().message);
+}
+
 json ServiceImpl::eventAttrs(const Entry& e, json extra) {
   json a = json::object();
   if (e.c.config.contains("Labels") && e.c.config["Labels"].is_object())
@@ -114,9 +115,10 @@ std::string ServiceImpl::generateName() {
                                  "ritchie", "shannon", "turing", "volhard", "wozniak", "yonath"};
   for (int attempt = 0;; attempt++) {
     std::string id = randomHexId();
-    std::string name = std::string(kLeft[std::stoul(id.substr(0, 4), nullptr, 16) % 20]) + "_" +
-                       kRight[std::stoul(id.substr(4, 4), nullptr, 16) % 20];
-    if (attempt > 5) name += std::to_string(std::stoul(id.substr(8, 2), nullptr, 16));
+    // id is 64 hex digits: its first bytes pick the words.
+    auto hexAt = [&](size_t pos, size_t n) { return parseNumber<unsigned>(id.substr(pos, n), 16).value_or(0); };
+    std::string name = std::string(kLeft[hexAt(0, 4) % 20]) + "_" + kRight[hexAt(4, 4) % 20];
+    if (attempt > 5) name += std::to_string(hexAt(8, 2));
     if (!findLocked(name)) return name;
   }
 }
@@ -155,7 +157,9 @@ const std::regex& nameRe() {
 
 }  // namespace
 
-Result<CreateResult> ServiceImpl::create(const std::string& nameIn, const json& body) {
+Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
+  const std::string& nameIn = req.name;
+  const json& body = req.body;
   if (!body.is_object()) return makeError(Code::InvalidArgument, "config cannot be empty in order to create a container");
   std::string imageRef = body.value("Image", "");
   if (imageRef.empty()) return makeError(Code::InvalidArgument, "No image specified (Image field is empty)");
@@ -324,6 +328,8 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   if (e->c.state.status == State::Running || e->c.state.status == State::Paused)
     return makeError(Code::NotModified, "container already started");
   if (e->busy) return errorf(Code::Conflict, "container {} is busy", e->c.id);
+  if (!canTransition(e->c.state.status, State::Running))
+    return errorf(Code::Conflict, "container {} is marked for removal and cannot be started", e->c.id);
   // --pid/--ipc/--network container:X join X's namespaces: X must run now.
   std::map<std::string, std::string> nsJoins;
   std::string netFilesDir;
@@ -360,7 +366,7 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
     e->c.state.error = j.error().message;
     e->c.state.exitCode = 128;
     if (e->c.state.status == State::Restarting) {
-      e->c.state.status = State::Exited;
+      recordLocked(*e, State::Exited);
       e->c.state.finishedAt = nowNanos();
       e->exitSeq++;
     }
@@ -450,7 +456,7 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
     e->c.state.error = msg;
     e->c.state.exitCode = (failErrno == EACCES || failErrno == EISDIR) ? 126 : (failErrno == ENOENT ? 127 : 128);
     if (e->c.state.status == State::Restarting) {
-      e->c.state.status = State::Exited;
+      recordLocked(*e, State::Exited);
       e->c.state.finishedAt = nowNanos();
       e->exitSeq++;
     }
@@ -463,7 +469,7 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   }
   std::shared_ptr<MonitorConn> mon(std::move(spawned->first));
   e->mon = mon;
-  e->c.state.status = State::Running;
+  recordLocked(*e, State::Running);
   e->c.state.pid = payloadInt(first.payload);
   e->c.state.monitorPid = spawned->second;
   e->c.state.startedAt = nowNanos();
@@ -574,11 +580,11 @@ void ServiceImpl::handleExit(const std::shared_ptr<Entry>& e, const json& doc) {
                               e->exitOnNext, ran);
   }
   if (again.restart) {
-    e->c.state.status = State::Restarting;
+    recordLocked(*e, State::Restarting);
     e->c.state.restartCount++;
     scheduleRestartLocked(e, again.delayMs);
   } else {
-    e->c.state.status = State::Exited;
+    recordLocked(*e, State::Exited);
   }
   e->c.state.pid = 0;
   e->c.state.monitorPid = 0;
@@ -637,7 +643,7 @@ void ServiceImpl::scheduleRestartLocked(std::shared_ptr<Entry> e, int64_t delayM
 void ServiceImpl::cancelRestartLocked(Entry& e) {
   e.restartGen++;
   if (e.c.state.status == State::Restarting) {
-    e.c.state.status = State::Exited;
+    recordLocked(e, State::Exited);
     e.exitSeq++;
   }
   cv_.notify_all();
@@ -739,14 +745,14 @@ Result<> ServiceImpl::restart(const std::string& ref, std::optional<int> timeout
 }
 
 Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared_ptr<Entry> e, bool removeVolumes) {
-  e->c.state.status = State::Removing;
+  TRY(transition(e->c.state, State::Removing));
   bool dropVolumes = removeVolumes || e->c.hostConfig.value("AutoRemove", false);
   json mountPoints = e->c.mountPoints;
   std::string id = e->c.id;
   std::string imageId = e->c.imageId;
   json attrs = eventAttrs(*e);
   if (auto r = store_.remove(id); !r) {
-    e->c.state.status = State::Dead;
+    recordLocked(*e, State::Dead);
     return r;
   }
   e->removed = true;
@@ -791,11 +797,14 @@ Result<> ServiceImpl::remove(const std::string& ref, bool force, bool removeVolu
                     "force remove",
                     e->c.id);
     uint64_t base = e->exitSeq;
+    e->exitOnNext = true;  // a policy start that ran while we waited reset it
     if (e->mon) (void)e->mon->send(MsgType::Signal, encodeInt(SIGKILL));
     else if (e->c.state.pid > 0) ::kill(e->c.state.pid, SIGKILL);
     thawIfPausedLocked(*e);
     if (!waitExitLocked(lk, *e, base, 30000)) return errorf(Code::Internal, "could not kill container {}", e->c.id);
     if (e->removed) return {};  // AutoRemove got there first
+    // An exit of its own just before the kill may have scheduled a restart.
+    if (e->c.state.status == State::Restarting) cancelRestartLocked(*e);
   }
   if (e->busy) return errorf(Code::Conflict, "removal of container {} is already in progress", e->c.id);
   return removeLocked(lk, e, removeVolumes);
@@ -813,7 +822,7 @@ bool labelMatches(const json& labels, const std::string& f) {
 
 }  // namespace
 
-Result<json> ServiceImpl::prune(const Filters& filters) {
+Result<PruneReport> ServiceImpl::prune(const Filters& filters) {
   TRY(checkFilterKeys(filters, {"until", "label", "label!"}));
   std::optional<int64_t> until;
   if (auto it = filters.find("until"); it != filters.end())
@@ -836,11 +845,10 @@ Result<json> ServiceImpl::prune(const Filters& filters) {
       if (auto it = filters.find("label!"); it != filters.end())
         for (auto& f : it->second) ok = ok && !labelMatches(labels, f);
       if (!ok) continue;
-      victims.emplace_back(id, summaryJson(*e, true).value("SizeRw", int64_t(0)));
+      victims.emplace_back(id, sizesOf(e->c).rw);
     }
   }
-  json deleted = json::array();
-  int64_t reclaimed = 0;
+  PruneReport report;
   for (auto& [id, size] : victims) {
     std::unique_lock lk(mu_);
     auto it = byId_.find(id);
@@ -851,11 +859,11 @@ Result<json> ServiceImpl::prune(const Filters& filters) {
       log::warn("prune {}: {}", id.substr(0, 12), r.error().message);
       continue;
     }
-    deleted.push_back(id);
-    reclaimed += size;
+    report.deleted.push_back(id);
+    report.spaceReclaimed += size;
   }
-  emit_("container", "prune", "", {{"reclaimed", std::to_string(reclaimed)}});
-  return json{{"ContainersDeleted", deleted.empty() ? json(nullptr) : deleted}, {"SpaceReclaimed", reclaimed}};
+  emit_("container", "prune", "", {{"reclaimed", std::to_string(report.spaceReclaimed)}});
+  return report;
 }
 
 Result<> ServiceImpl::rename(const std::string& ref, const std::string& newNameIn) {
@@ -934,7 +942,7 @@ std::vector<image::ImageUser> ServiceImpl::imageUsers(const std::string& imageId
   return out;
 }
 
-Service::Counts ServiceImpl::counts() {
+Counts ServiceImpl::counts() {
   std::lock_guard lk(mu_);
   Counts c;
   for (auto& [id, e] : byId_) {
@@ -960,7 +968,7 @@ Result<> ServiceImpl::restore() {
           e->c.state.status == State::Restarting)
         live.push_back(e);
       else if (e->c.state.status == State::Removing)
-        e->c.state.status = State::Dead;
+        recordLocked(*e, State::Dead);
     }
   }
   for (auto& e : live) {
@@ -972,7 +980,7 @@ Result<> ServiceImpl::restore() {
         e->mon = mon;
         if (e->c.state.status == State::Restarting) {
           // berthd died while a policy restart was starting it: it runs.
-          e->c.state.status = State::Running;
+          recordLocked(*e, State::Running);
           if (e->c.state.startedAt <= e->c.state.finishedAt) e->c.state.startedAt = nowNanos();
           (void)saveLocked(*e);
         }
@@ -1003,7 +1011,7 @@ Result<> ServiceImpl::restore() {
                                          e->c.state.stoppedByUser))
       continue;
     log::info("restart policy: starting container {} again", e->c.shortId());
-    e->c.state.status = State::Restarting;
+    recordLocked(*e, State::Restarting);
     scheduleRestartLocked(e, 0);
   }
   return {};

@@ -1,6 +1,18 @@
 #pragma once
-// The container service: lifecycle, attach, logs, exec, inspect/list.
-// Knows nothing of HTTP: the containers router maps the Engine API onto it.
+// The container service, cut into roles (STYLE.md 2): Lifecycle, IO,
+// Filesystem, Queries and Housekeeping. A caller takes the role it needs;
+// Service is all of them, for the composition root and the implementation.
+//
+// What the service knows: container records and their state machine
+// (model.h), monitors, mounts, the image and volume services. What it does
+// not know: HTTP and the Engine API's JSON documents. Results are typed
+// structs; api/containers_json.h shapes them into Docker's JSON. Request
+// bodies still come in as Docker's JSON objects (CreateRequest, UpdateRequest,
+// ExecConfig), validated at the API edge first.
+//
+// Errors: NotFound "No such container: REF" for an unknown name/id/prefix,
+// Conflict for a move the state machine refuses, NotModified for a start of
+// a running / stop of a stopped container, InvalidArgument for bad input.
 // Thread safety: every method may be called from any thread.
 
 #include <functional>
@@ -19,6 +31,7 @@
 #include "container/archive.h"
 #include "container/changes.h"
 #include "container/model.h"
+#include "container/mounts.h"
 #include "image/service.h"
 #include "volume/volume.h"
 
@@ -43,9 +56,30 @@ class ContainerStore {
   virtual Result<std::vector<Container>> loadAll() = 0;
 };
 
+// POST /containers/create: the container's name ("" = generated) and
+// Docker's create body (Config with HostConfig inside).
+struct CreateRequest {
+  std::string name;
+  nlohmann::json body;
+};
+
 struct CreateResult {
   std::string id;
   std::vector<std::string> warnings;
+};
+
+// POST /containers/{id}/update body: HostConfig resources and RestartPolicy.
+struct UpdateRequest {
+  nlohmann::json body;
+};
+
+struct UpdateResult {
+  std::vector<std::string> warnings;
+};
+
+// POST /containers/{id}/exec body (Cmd, Env, User, Tty, AttachStdin...).
+struct ExecConfig {
+  nlohmann::json body;
 };
 
 struct AttachOptions {
@@ -71,52 +105,138 @@ struct CommitOptions {
   nlohmann::json config;             // the request body: a Config merged over the container's, or null
 };
 
-class Service {
- public:
-  virtual ~Service() = default;
+// The writable layer's size and that plus the image's (ps -s, inspect --size).
+struct ContainerSizes {
+  int64_t rw = 0;
+  int64_t rootFs = 0;
+};
 
-  // Full id for a name, id or unique id prefix. NotFound: "No such container: ref".
-  virtual Result<std::string> resolveId(const std::string& ref) = 0;
-  virtual Result<CreateResult> create(const std::string& name, const nlohmann::json& body) = 0;
-  // NotModified when already running.
+// Where a container's files live on the host.
+struct ContainerPaths {
+  std::string resolvConf, hostname, hosts, log;
+  std::string upper, work, merged;  // the overlay's directories
+};
+
+// GET /containers/json element: the record and what only the service knows.
+struct ContainerSummary {
+  Container record;
+  std::vector<MountPoint> mounts;       // as inspect lists them (no --tmpfs)
+  std::optional<ContainerSizes> sizes;  // only when asked for
+};
+
+// GET /containers/{id}/json: the record (state, config, exec ids) and runtime facts.
+struct ContainerDetails {
+  Container record;
+  ContainerPaths paths;
+  std::vector<MountPoint> mounts;       // as inspect lists them (no --tmpfs)
+  std::optional<ContainerSizes> sizes;  // only when asked for
+};
+
+struct ListOptions {
+  bool all = false;
+  int limit = -1;  // > 0: the newest `limit` containers
+  bool size = false;
+  // id, name, label, status, ancestor, exited, before, since, volume (and
+  // network, publish, expose, health, isolation, is-task accepted).
+  Filters filters;
+};
+
+struct PruneReport {
+  std::vector<std::string> deleted;  // ids
+  int64_t spaceReclaimed = 0;
+};
+
+struct ExecDetails {
+  std::string id, containerId;
+  bool running = false;
+  std::optional<int> exitCode;  // once it exited
+  int pid = 0;
+  bool tty = false, privileged = false;
+  bool openStdin = false, openStdout = false, openStderr = false;
+  std::string entrypoint;               // Cmd[0]
+  std::vector<std::string> arguments;   // Cmd[1:]
+  std::string user, detachKeys;
+};
+
+// docker top: ps column titles and the rows of the container's processes.
+struct TopResult {
+  std::vector<std::string> titles;
+  std::vector<std::vector<std::string>> processes;
+};
+
+// GET /system/df.
+struct ImageUsage {
+  image::ImageSummary image;
+  int containers = 0;  // containers created from it
+};
+struct VolumeUsage {
+  volume::Volume volume;
+  int refCount = 0;
+  int64_t size = -1;  // -1: not a plain directory (not measured)
+};
+struct DiskUsage {
+  int64_t layersSize = 0;
+  std::vector<ImageUsage> images;
+  std::vector<ContainerSummary> containers;  // newest first, with sizes
+  std::vector<VolumeUsage> volumes;
+};
+
+// Counts for /info.
+struct Counts {
+  int total = 0, running = 0, paused = 0, stopped = 0;
+};
+
+// Creating, running, stopping and removing containers.
+class Lifecycle {
+ public:
+  virtual ~Lifecycle() = default;
+  virtual Result<CreateResult> create(const CreateRequest& req) = 0;
+  // NotModified when already running; Conflict for a container marked for removal.
   virtual Result<> start(const std::string& ref) = 0;
-  // timeout: seconds before SIGKILL (nullopt: StopTimeout or 10). NotModified when not running.
+  // timeout: seconds before SIGKILL (nullopt: StopTimeout or 10; negative:
+  // wait forever). NotModified when not running.
   virtual Result<> stop(const std::string& ref, std::optional<int> timeout) = 0;
   virtual Result<> restart(const std::string& ref, std::optional<int> timeout) = 0;
+  // signal: a name or number as parseSignal takes it; "" = KILL.
   virtual Result<> kill(const std::string& ref, const std::string& signal) = 0;
   virtual Result<> remove(const std::string& ref, bool force, bool removeVolumes) = 0;
   virtual Result<> rename(const std::string& ref, const std::string& newName) = 0;
-  // POST /containers/prune: removes every container not running (created,
-  // exited, dead) that matches the filters until=, label=, label!=.
-  // Returns Docker's {"ContainersDeleted", "SpaceReclaimed"}.
-  virtual Result<nlohmann::json> prune(const Filters& filters) = 0;
-  virtual Result<> resize(const std::string& ref, int height, int width) = 0;
-
+  // Removes every container not running (created, exited, dead) that
+  // matches the filters until=, label=, label!=.
+  virtual Result<PruneReport> prune(const Filters& filters) = 0;
   // Wait: take the baseline before answering the request's headers, then
   // block in wait(). condition: "" / "not-running", "next-exit", "removed".
   // Returns the exit code. cancelled() is polled about once a second.
   virtual Result<uint64_t> waitBaseline(const std::string& id) = 0;
   virtual Result<int> wait(const std::string& id, const std::string& condition, uint64_t baseline,
                            const std::function<bool()>& cancelled) = 0;
+};
 
+// A container's stdio (attach, logs, tty size) and exec sessions.
+class IO {
+ public:
+  virtual ~IO() = default;
   // Runs an attach session on a hijacked stream until the container exits,
   // the client goes away, or (tty / !StdinOnce) the client closes stdin.
   virtual Result<> attach(const std::string& id, const AttachOptions& opts, RawStream& stream) = 0;
   virtual Result<> logs(const std::string& id, const LogsOptions& opts, StreamWriter& out) = 0;
   virtual Result<bool> isTty(const std::string& id) = 0;
-
-  virtual Result<nlohmann::json> inspect(const std::string& ref, bool size) = 0;
-  // filters: id, name, label, status, ancestor, exited, before, since.
-  virtual Result<nlohmann::json> list(bool all, int limit, bool size, const Filters& filters) = 0;
-
-  // Exec.
-  virtual Result<std::string> execCreate(const std::string& ref, const nlohmann::json& body) = 0;
+  // Conflict when not running.
+  virtual Result<> resize(const std::string& ref, int height, int width) = 0;
+  // Returns the exec id.
+  virtual Result<std::string> execCreate(const std::string& ref, const ExecConfig& config) = 0;
   // detach: returns once started. Otherwise streams on `stream` until exit.
   // Errors before the process runs come back as Result errors.
   virtual Result<> execStart(const std::string& execId, bool detach, RawStream* stream) = 0;
-  virtual Result<nlohmann::json> execInspect(const std::string& execId) = 0;
+  // NotFound: "No such exec instance: ID".
+  virtual Result<ExecDetails> execInspect(const std::string& execId) = 0;
   virtual Result<> execResize(const std::string& execId, int height, int width) = 0;
+};
 
+// A container's root filesystem: diff, commit, export, cp.
+class Filesystem {
+ public:
+  virtual ~Filesystem() = default;
   // docker diff: the container's filesystem changes (changes.h).
   virtual Result<std::vector<Change>> changes(const std::string& ref) = 0;
   // docker commit: a new image from the container's changes. Returns its id.
@@ -135,37 +255,50 @@ class Service {
   // Extracts the tar from body into the directory path.
   virtual Result<> archivePut(const std::string& ref, const std::string& path, const ExtractOptions& opts,
                               const TarSource& body) = 0;
-  // GET /system/df: images (with container counts), containers (with
-  // SizeRw), LayersSize.
-  virtual Result<nlohmann::json> diskUsage() = 0;
+};
 
-  // Ids of the containers that mount volume `name` (volume rm / prune checks).
-  virtual std::vector<std::string> volumeUsers(const std::string& name) = 0;
-  // Resources (service_resources.cpp). stats: Docker's stats documents as
-  // JSON lines; stream: one a second until the container stops or the client
-  // goes; otherwise one (oneShot: without waiting for a second sample).
+// Reading containers, their resources and limits (service_resources.cpp).
+class Queries {
+ public:
+  virtual ~Queries() = default;
+  // Full id for a name, id or unique id prefix. NotFound: "No such container: ref".
+  virtual Result<std::string> resolveId(const std::string& ref) = 0;
+  virtual Result<ContainerDetails> inspect(const std::string& ref, bool size) = 0;
+  // Newest first. InvalidArgument for an unknown filter key or status value;
+  // NotFound for a before=/since= container that does not exist.
+  virtual Result<std::vector<ContainerSummary>> list(const ListOptions& opts) = 0;
+  // Docker's stats documents as JSON lines; stream: one a second until the
+  // container stops or the client goes; otherwise one (oneShot: without
+  // waiting for a second sample).
   virtual Result<> stats(const std::string& ref, bool stream, bool oneShot, StreamWriter& out) = 0;
   // docker top: host `ps psArgs` (default -ef) rows of the container's pids.
-  virtual Result<nlohmann::json> top(const std::string& ref, const std::string& psArgs) = 0;
+  virtual Result<TopResult> top(const std::string& ref, const std::string& psArgs) = 0;
   // Freezer (v1 freezer.state, v2 cgroup.freeze). Conflict when not running / not paused.
   virtual Result<> pause(const std::string& ref) = 0;
   virtual Result<> unpause(const std::string& ref) = 0;
-  // POST /containers/{id}/update: limits into HostConfig and, when running, the cgroup.
-  virtual Result<nlohmann::json> update(const std::string& ref, const nlohmann::json& body) = 0;
+  // Limits into HostConfig and, when running, the cgroup.
+  virtual Result<UpdateResult> update(const std::string& ref, const UpdateRequest& req) = 0;
+  // GET /system/df: images (with container counts), containers (with sizes), volumes.
+  virtual Result<DiskUsage> diskUsage() = 0;
+  virtual Counts counts() = 0;
+};
 
+// What only the daemon and the other services call.
+class Housekeeping {
+ public:
+  virtual ~Housekeeping() = default;
   // For the image service's rmi / prune checks.
   virtual std::vector<image::ImageUser> imageUsers(const std::string& imageId) = 0;
-  // Counts for /info.
-  struct Counts {
-    int total = 0, running = 0, paused = 0, stopped = 0;
-  };
-  virtual Counts counts() = 0;
-
+  // Ids of the containers that mount volume `name` (volume rm / prune checks).
+  virtual std::vector<std::string> volumeUsers(const std::string& name) = 0;
   // Daemon start: load records and reconnect to monitors still running.
   virtual Result<> restore() = 0;
   // Daemon stop: drop monitor connections, leave containers running.
   virtual void shutdown() = 0;
 };
+
+// All the roles: what makeService returns and the fakes implement.
+class Service : public Lifecycle, public IO, public Filesystem, public Queries, public Housekeeping {};
 
 // volumes: the local volume driver; null: containers cannot mount volumes.
 std::unique_ptr<Service> makeService(ServiceConfig cfg, ContainerStore& store, image::ImageService& images,

@@ -145,11 +145,12 @@ Result<> ServiceImpl::exportRootfs(const std::string& ref, const std::function<S
   return r;
 }
 
-Result<json> ServiceImpl::diskUsage() {
+Result<DiskUsage> ServiceImpl::diskUsage() {
   TRY_ASSIGN(int64_t layersSize, images_.layersSize());
   TRY_ASSIGN(auto imgs, images_.list(true, {}));
+  DiskUsage du;
+  du.layersSize = layersSize;
   std::map<std::string, int> users;
-  json containers = json::array();
   {
     std::lock_guard lk(mu_);
     std::vector<std::shared_ptr<Entry>> entries;
@@ -158,28 +159,15 @@ Result<json> ServiceImpl::diskUsage() {
     std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a->c.created > b->c.created; });
     for (auto& e : entries) {
       users[e->c.imageId]++;
-      containers.push_back(summaryJson(*e, true));
+      du.containers.push_back(summaryOf(*e, true));
     }
   }
-  json images = json::array();
-  auto orNull = [](const std::vector<std::string>& v) { return v.empty() ? json(nullptr) : json(v); };
   for (auto& s : imgs) {
-    images.push_back({{"Containers", users.count(s.id) ? users[s.id] : 0},
-                      {"Created", s.created / 1000000000},
-                      {"Id", s.id},
-                      {"Labels", s.labels},
-                      {"ParentId", s.parentId},
-                      {"RepoDigests", orNull(s.repoDigests)},
-                      {"RepoTags", orNull(s.repoTags)},
-                      {"SharedSize", 0},
-                      {"Size", s.size},
-                      {"VirtualSize", s.size}});
+    int n = users.count(s.id) ? users[s.id] : 0;
+    du.images.push_back({std::move(s), n});
   }
-  return json{{"LayersSize", layersSize},
-              {"Images", images},
-              {"Containers", containers},
-              {"Volumes", volumesDiskUsage()},
-              {"BuildCache", json::array()}};
+  du.volumes = volumesDiskUsage();
+  return du;
 }
 
 }  // namespace berth::container

@@ -1,7 +1,11 @@
 #pragma once
-// Internal: the container service's implementation class, split over
-// service.cpp (lifecycle), service_io.cpp (attach, logs, exec) and
-// service_json.cpp (inspect, list). Not for use outside src/container.
+// Internal: the container service's implementation class, all roles of
+// service.h, split over service.cpp (lifecycle, state transitions, restore),
+// service_io.cpp (attach, logs, exec), service_queries.cpp (inspect, list, sizes),
+// service_changes.cpp (diff, commit, export, system df),
+// service_archive.cpp (cp), service_resources.cpp (stats, top, pause,
+// update) and service_mounts.cpp (volumes and binds). Not for use outside
+// src/container.
 
 #include <condition_variable>
 #include <map>
@@ -57,48 +61,52 @@ class ServiceImpl : public Service {
               volume::Service* volumes = nullptr);
   ~ServiceImpl() override;
 
-  Result<std::string> resolveId(const std::string& ref) override;
-  Result<CreateResult> create(const std::string& name, const nlohmann::json& body) override;
+  // Lifecycle (service.cpp).
+  Result<CreateResult> create(const CreateRequest& req) override;
   Result<> start(const std::string& ref) override;
   Result<> stop(const std::string& ref, std::optional<int> timeout) override;
   Result<> restart(const std::string& ref, std::optional<int> timeout) override;
   Result<> kill(const std::string& ref, const std::string& signal) override;
   Result<> remove(const std::string& ref, bool force, bool removeVolumes) override;
   Result<> rename(const std::string& ref, const std::string& newName) override;
-  Result<nlohmann::json> prune(const Filters& filters) override;
-  Result<> resize(const std::string& ref, int height, int width) override;
+  Result<PruneReport> prune(const Filters& filters) override;
   Result<uint64_t> waitBaseline(const std::string& id) override;
   Result<int> wait(const std::string& id, const std::string& condition, uint64_t baseline,
                    const std::function<bool()>& cancelled) override;
+  // IO (service_io.cpp; resize and isTty in service.cpp).
   Result<> attach(const std::string& id, const AttachOptions& opts, RawStream& stream) override;
   Result<> logs(const std::string& id, const LogsOptions& opts, StreamWriter& out) override;
   Result<bool> isTty(const std::string& id) override;
-  Result<nlohmann::json> inspect(const std::string& ref, bool size) override;
-  Result<nlohmann::json> list(bool all, int limit, bool size, const Filters& filters) override;
-  Result<std::string> execCreate(const std::string& ref, const nlohmann::json& body) override;
+  Result<> resize(const std::string& ref, int height, int width) override;
+  Result<std::string> execCreate(const std::string& ref, const ExecConfig& config) override;
   Result<> execStart(const std::string& execId, bool detach, RawStream* stream) override;
-  Result<nlohmann::json> execInspect(const std::string& execId) override;
+  Result<ExecDetails> execInspect(const std::string& execId) override;
   Result<> execResize(const std::string& execId, int height, int width) override;
-  // service_changes.cpp: diff, commit, export, system df.
+  // Filesystem: service_changes.cpp (diff, commit, export), service_archive.cpp (cp).
   Result<std::vector<Change>> changes(const std::string& ref) override;
   Result<std::string> commit(const CommitOptions& opts) override;
   Result<> exportRootfs(const std::string& ref, const std::function<StreamWriter*()>& open) override;
-  Result<nlohmann::json> diskUsage() override;
-  // service_archive.cpp: docker cp.
   Result<PathStat> archiveStat(const std::string& ref, const std::string& path) override;
   Result<> archiveGet(const std::string& ref, const std::string& path,
                       const std::function<StreamWriter*(const PathStat&)>& open) override;
   Result<> archivePut(const std::string& ref, const std::string& path, const ExtractOptions& opts,
                       const TarSource& body) override;
-  // service_resources.cpp: stats, top, pause/unpause, update.
+  // Queries: service_queries.cpp (inspect, list), service.cpp (resolveId, counts),
+  // service_resources.cpp (stats, top, pause/unpause, update),
+  // service_changes.cpp (diskUsage).
+  Result<std::string> resolveId(const std::string& ref) override;
+  Result<ContainerDetails> inspect(const std::string& ref, bool size) override;
+  Result<std::vector<ContainerSummary>> list(const ListOptions& opts) override;
   Result<> stats(const std::string& ref, bool stream, bool oneShot, StreamWriter& out) override;
-  Result<nlohmann::json> top(const std::string& ref, const std::string& psArgs) override;
+  Result<TopResult> top(const std::string& ref, const std::string& psArgs) override;
   Result<> pause(const std::string& ref) override;
   Result<> unpause(const std::string& ref) override;
-  Result<nlohmann::json> update(const std::string& ref, const nlohmann::json& body) override;
+  Result<UpdateResult> update(const std::string& ref, const UpdateRequest& req) override;
+  Result<DiskUsage> diskUsage() override;
+  Counts counts() override;
+  // Housekeeping (service.cpp; volumeUsers in service_mounts.cpp).
   std::vector<image::ImageUser> imageUsers(const std::string& imageId) override;
   std::vector<std::string> volumeUsers(const std::string& name) override;
-  Counts counts() override;
   Result<> restore() override;
   void shutdown() override;
 
@@ -152,12 +160,16 @@ class ServiceImpl : public Service {
   Result<> prepareMounts(const Container& c, const std::vector<std::string>& lowerDirs);
   // Removes the anonymous volumes of mountPoints, ignoring those still in use.
   void removeAnonymousVolumes(const nlohmann::json& mountPoints);
-  nlohmann::json mountsJson(const Container& c) const;
-  nlohmann::json volumesDiskUsage();
+  // The mounts inspect and ps list (HostConfig.Tmpfs ones left out).
+  std::vector<MountPoint> listedMounts(const Container& c) const;
+  std::vector<VolumeUsage> volumesDiskUsage();
   void sendStdinLocked(Entry& e, std::string_view data);
   void execReader(std::shared_ptr<Exec> x, RawStream* stream, bool tty);
-  nlohmann::json inspectJson(const Entry& e, bool size);
-  nlohmann::json summaryJson(const Entry& e, bool size);
+  ContainerSizes sizesOf(const Container& c);
+  ContainerSummary summaryOf(const Entry& e, bool size);
+  // transition() for a move that already happened (an exit, a thaw): a
+  // refusal is logged, not returned. mu_ held.
+  void recordLocked(Entry& e, State to);
 
   ServiceConfig cfg_;
   ContainerStore& store_;

@@ -252,7 +252,8 @@ Result<> ServiceImpl::logs(const std::string& ref, const LogsOptions& opts, Stre
   }
 }
 
-Result<std::string> ServiceImpl::execCreate(const std::string& ref, const json& body) {
+Result<std::string> ServiceImpl::execCreate(const std::string& ref, const ExecConfig& config) {
+  const json& body = config.body;
   if (!body.is_object()) return makeError(Code::InvalidArgument, "exec config cannot be empty");
   json cmd = body.value("Cmd", json(nullptr));
   if (!cmd.is_array() || cmd.empty()) return makeError(Code::InvalidArgument, "No exec command specified");
@@ -431,31 +432,29 @@ Result<> ServiceImpl::execStart(const std::string& execId, bool detach, RawStrea
   return {};
 }
 
-Result<json> ServiceImpl::execInspect(const std::string& execId) {
+Result<ExecDetails> ServiceImpl::execInspect(const std::string& execId) {
   std::lock_guard lk(mu_);
   auto it = execs_.find(execId);
   if (it == execs_.end()) return errorf(Code::NotFound, "No such exec instance: {}", execId);
   auto& x = *it->second;
   const json& b = x.config;
   std::vector<std::string> cmd = b.value("Cmd", std::vector<std::string>{});
-  json args = json::array();
-  for (size_t i = 1; i < cmd.size(); i++) args.push_back(cmd[i]);
-  return json{{"ID", x.id},
-              {"Running", x.running},
-              {"ExitCode", x.hasExit ? json(x.exitCode) : json(nullptr)},
-              {"ProcessConfig",
-               {{"tty", b.value("Tty", false)},
-                {"entrypoint", cmd.empty() ? "" : cmd[0]},
-                {"arguments", args},
-                {"privileged", b.value("Privileged", false)},
-                {"user", b.value("User", "")}}},
-              {"OpenStdin", b.value("AttachStdin", false)},
-              {"OpenStderr", b.value("AttachStderr", false)},
-              {"OpenStdout", b.value("AttachStdout", false)},
-              {"CanRemove", false},
-              {"ContainerID", x.containerId},
-              {"DetachKeys", b.value("DetachKeys", "")},
-              {"Pid", x.pid}};
+  ExecDetails d;
+  d.id = x.id;
+  d.containerId = x.containerId;
+  d.running = x.running;
+  if (x.hasExit) d.exitCode = x.exitCode;
+  d.pid = x.pid;
+  d.tty = b.value("Tty", false);
+  d.privileged = b.value("Privileged", false);
+  d.openStdin = b.value("AttachStdin", false);
+  d.openStdout = b.value("AttachStdout", false);
+  d.openStderr = b.value("AttachStderr", false);
+  if (!cmd.empty()) d.entrypoint = cmd[0];
+  if (cmd.size() > 1) d.arguments.assign(cmd.begin() + 1, cmd.end());
+  d.user = b.value("User", "");
+  d.detachKeys = b.value("DetachKeys", "");
+  return d;
 }
 
 Result<> ServiceImpl::execResize(const std::string& execId, int h, int w) {

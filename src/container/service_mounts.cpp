@@ -118,26 +118,25 @@ std::vector<std::string> ServiceImpl::volumeUsers(const std::string& name) {
   return out;
 }
 
-json ServiceImpl::mountsJson(const Container& c) const {
-  json out = json::array();
+std::vector<MountPoint> ServiceImpl::listedMounts(const Container& c) const {
+  std::vector<MountPoint> out;
   for (auto& pj : c.mountPoints) {
     MountPoint m = MountPoint::fromJson(pj);
     if (m.fromTmpfsFlag) continue;
-    out.push_back(m.inspectJson());
+    out.push_back(std::move(m));
   }
   return out;
 }
 
-json ServiceImpl::volumesDiskUsage() {
-  json out = json::array();
+std::vector<VolumeUsage> ServiceImpl::volumesDiskUsage() {
+  std::vector<VolumeUsage> out;
   if (!volumes_) return out;
   auto l = volumes_->list({});
   if (!l) return out;
   for (auto& v : *l) {
-    json j = v.toJson();
     int64_t size = volume::Service::isPlainDirectory(v) ? volume::directorySize(v.mountpoint) : -1;
-    j["UsageData"] = {{"RefCount", volumes_->refCount(v.name)}, {"Size", size}};
-    out.push_back(j);
+    int refs = volumes_->refCount(v.name);
+    out.push_back({std::move(v), refs, size});
   }
   return out;
 }

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/fd.h"
+#include "common/number.h"
 #include "common/util.h"
 #include "container/cgroup_info.h"
 #include "container/security.h"
@@ -27,7 +28,10 @@ uint64_t hostMemoryBytes() {
   auto text = readFile("/proc/meminfo");
   if (!text) return 0;
   for (const auto& l : split(*text, '\n'))
-    if (startsWith(l, "MemTotal:")) return std::strtoull(trim(l.substr(9)).c_str(), nullptr, 10) * 1024;
+    if (startsWith(l, "MemTotal:")) {
+      std::string kb = trim(l.substr(9));
+      return numberOr<uint64_t>(std::string_view(kb).substr(0, kb.find(' ')), 0) * 1024;  // "16384 kB"
+    }
   return 0;
 }
 
@@ -48,7 +52,7 @@ json networksOf(int pid) {
     if (name == "lo" || name.empty()) continue;
     std::vector<uint64_t> v;
     for (const auto& f : split(line.substr(colon + 1), ' '))
-      if (!f.empty()) v.push_back(std::strtoull(f.c_str(), nullptr, 10));
+      if (!f.empty()) v.push_back(numberOr<uint64_t>(f, 0));
     if (v.size() < 12) continue;
     out[name] = {{"rx_bytes", v[0]}, {"rx_packets", v[1]}, {"rx_errors", v[2]}, {"rx_dropped", v[3]},
                  {"tx_bytes", v[8]}, {"tx_packets", v[9]}, {"tx_errors", v[10]}, {"tx_dropped", v[11]}};
@@ -178,7 +182,7 @@ Result<> ServiceImpl::stats(const std::string& ref, bool stream, bool oneShot, S
   }
 }
 
-Result<json> ServiceImpl::top(const std::string& ref, const std::string& psArgs) {
+Result<TopResult> ServiceImpl::top(const std::string& ref, const std::string& psArgs) {
   std::string id, cgPath;
   {
     std::lock_guard lk(mu_);
@@ -203,7 +207,8 @@ Result<json> ServiceImpl::top(const std::string& ref, const std::string& psArgs)
   for (size_t i = 0; i < titles.size(); i++)
     if (titles[i] == "PID") pidCol = int(i);
   if (pidCol < 0) return makeError(Code::Internal, "Couldn't find PID field in ps output");
-  json procs = json::array();
+  TopResult out;
+  out.titles = titles;
   for (size_t li = 1; li < lines.size(); li++) {
     const std::string& line = lines[li];
     if (trim(line).empty()) continue;
@@ -220,11 +225,11 @@ Result<json> ServiceImpl::top(const std::string& ref, const std::string& psArgs)
     while (pos < line.size() && line[pos] == ' ') pos++;
     fields.push_back(line.substr(std::min(pos, line.size())));
     if (int(fields.size()) <= pidCol) continue;
-    pid_t p = pid_t(std::atoi(fields[size_t(pidCol)].c_str()));
-    if (std::find(pids.begin(), pids.end(), p) == pids.end()) continue;
-    procs.push_back(fields);
+    auto p = parseNumber<pid_t>(fields[size_t(pidCol)]);
+    if (!p || std::find(pids.begin(), pids.end(), *p) == pids.end()) continue;
+    out.processes.push_back(std::move(fields));
   }
-  return json{{"Titles", titles}, {"Processes", procs}};
+  return out;
 }
 
 Result<> ServiceImpl::setPaused(const std::string& ref, bool pause) {
@@ -240,7 +245,7 @@ Result<> ServiceImpl::setPaused(const std::string& ref, bool pause) {
   }
   CgroupInfo cg(cfg_.cgroupRoot, cgroupPathOf(*e));
   TRY(cg.freeze(pause));
-  e->c.state.status = pause ? State::Paused : State::Running;
+  recordLocked(*e, pause ? State::Paused : State::Running);
   (void)saveLocked(*e);
   json attrs = eventAttrs(*e);
   lk.unlock();
@@ -254,10 +259,11 @@ Result<> ServiceImpl::unpause(const std::string& ref) { return setPaused(ref, fa
 void ServiceImpl::thawIfPausedLocked(Entry& e) {
   if (e.c.state.status != State::Paused) return;
   CgroupInfo cg(cfg_.cgroupRoot, cgroupPathOf(e));
-  if (cg.freeze(false)) e.c.state.status = State::Running;
+  if (cg.freeze(false)) recordLocked(e, State::Running);
 }
 
-Result<json> ServiceImpl::update(const std::string& ref, const json& body) {
+Result<UpdateResult> ServiceImpl::update(const std::string& ref, const UpdateRequest& req) {
+  const json& body = req.body;
   if (!body.is_object()) return makeError(Code::InvalidArgument, "invalid update body");
   std::unique_lock lk(mu_);
   TRY_ASSIGN(auto e, getLocked(ref));
@@ -317,7 +323,7 @@ Result<json> ServiceImpl::update(const std::string& ref, const json& body) {
   std::string id = e->c.id;
   lk.unlock();
   emit_("container", "update", id, attrs);
-  return json{{"Warnings", json::array()}};
+  return UpdateResult{};
 }
 
 }  // namespace berth::container

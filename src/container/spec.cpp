@@ -1,5 +1,7 @@
 #include "container/spec.h"
 
+#include "common/number.h"
+
 #include <sys/resource.h>
 
 #include <cstdlib>
@@ -56,9 +58,10 @@ Result<uint32_t> resolveGroup(const std::string& g, const std::string& groupFile
   for (auto& line : split(groupFile, '\n')) {
     auto f = split(line, ':');
     if (f.size() < 3 || !allDigits(f[2])) continue;
-    if (f[0] == g || (allDigits(g) && f[2] == g)) return uint32_t(std::stoul(f[2]));
+    auto id = parseNumber<uint32_t>(f[2]);
+    if (id && (f[0] == g || (allDigits(g) && f[2] == g))) return *id;
   }
-  if (allDigits(g) && g.size() < 11) return uint32_t(std::stoul(g));
+  if (auto id = parseNumber<uint32_t>(g); id && allDigits(g)) return *id;
   return errorf(Code::InvalidArgument, "Unable to find group {}: no matching entries in group file", g);
 }
 
@@ -74,7 +77,7 @@ bool daemonCanRaiseRlimits() {
   if (!status) return false;
   for (const auto& line : split(*status, '\n')) {
     if (!startsWith(line, "CapBnd:")) continue;
-    uint64_t bnd = std::strtoull(trim(line.substr(7)).c_str(), nullptr, 16);
+    uint64_t bnd = parseNumber<uint64_t>(trim(line.substr(7)), 16).value_or(0);
     return bnd & (uint64_t(1) << 24);
   }
   return false;
@@ -98,8 +101,10 @@ Result<ResolvedUser> resolveUser(const std::string& user, const std::vector<std:
     auto f = split(line, ':');
     if (f.size() < 7) continue;
     if (f[0] == u || (allDigits(u) && f[2] == u)) {
-      out.uid = uint32_t(std::stoul(f[2]));
-      out.gid = uint32_t(std::stoul(f[3]));
+      auto uid = parseNumber<uint32_t>(f[2]), gid = parseNumber<uint32_t>(f[3]);
+      if (!uid || !gid) continue;  // a corrupt line matches nobody
+      out.uid = *uid;
+      out.gid = *gid;
       out.home = f[5];
       userName = f[0];
       found = true;
@@ -107,8 +112,9 @@ Result<ResolvedUser> resolveUser(const std::string& user, const std::vector<std:
     }
   }
   if (!found) {
-    if (!allDigits(u)) return errorf(Code::Internal, "unable to find user {}: no matching entries in passwd file", u);
-    out.uid = uint32_t(std::stoul(u));
+    auto uid = allDigits(u) ? parseNumber<uint32_t>(u) : std::nullopt;
+    if (!uid) return errorf(Code::Internal, "unable to find user {}: no matching entries in passwd file", u);
+    out.uid = *uid;
     out.gid = 0;
   }
   if (!g.empty()) {
@@ -116,15 +122,17 @@ Result<ResolvedUser> resolveUser(const std::string& user, const std::vector<std:
     for (auto& line : split(group, '\n')) {
       auto f = split(line, ':');
       if (f.size() < 3) continue;
-      if (f[0] == g || (allDigits(g) && f[2] == g)) {
-        out.gid = uint32_t(std::stoul(f[2]));
+      auto gid = parseNumber<uint32_t>(f[2]);
+      if (gid && (f[0] == g || (allDigits(g) && f[2] == g))) {
+        out.gid = *gid;
         gfound = true;
         break;
       }
     }
     if (!gfound) {
-      if (!allDigits(g)) return errorf(Code::Internal, "unable to find group {}: no matching entries in group file", g);
-      out.gid = uint32_t(std::stoul(g));
+      auto gid = allDigits(g) ? parseNumber<uint32_t>(g) : std::nullopt;
+      if (!gid) return errorf(Code::Internal, "unable to find group {}: no matching entries in group file", g);
+      out.gid = *gid;
     }
   } else if (!userName.empty()) {
     // supplementary groups of a named user, as Docker does
@@ -132,7 +140,7 @@ Result<ResolvedUser> resolveUser(const std::string& user, const std::vector<std:
       auto f = split(line, ':');
       if (f.size() < 4) continue;
       for (auto& m : split(f[3], ','))
-        if (m == userName && allDigits(f[2])) out.additionalGids.push_back(uint32_t(std::stoul(f[2])));
+        if (auto gid = parseNumber<uint32_t>(f[2]); m == userName && gid) out.additionalGids.push_back(*gid);
     }
   }
   return out;

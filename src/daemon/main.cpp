@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
   auto emit = [&events](const std::string& type, const std::string& action, const std::string& id,
                         const nlohmann::json& attrs) { events.publish(type, action, id, attrs); };
 
-  container::Service* containersPtr = nullptr;
+  container::Housekeeping* containersPtr = nullptr;
   auto images = image::makeImageService(**db, cfg.dataRoot, [&containersPtr](const std::string& imageId) {
     return containersPtr ? containersPtr->imageUsers(imageId) : std::vector<image::ImageUser>{};
   });
@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
   };
   daemon::SystemHostFacts hostFacts;
   api::registerSystemRoutes(router, events, info, hostFacts);
-  api::registerContainerRoutes(router, *containers);
+  api::registerContainerRoutes(router, api::ContainerRoles::of(*containers));
   api::registerImageRoutes(router, *images, emit);
   api::registerVolumeRoutes(router, volumes, emit);
   registry::Index registryIndex([regCfg] { return regCfg; });

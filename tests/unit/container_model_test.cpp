@@ -1,4 +1,5 @@
 #include <map>
+#include <set>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -42,12 +43,41 @@ TEST(ContainerModel, StatusText) {
   EXPECT_EQ(statusText(s, now), "Exited (3) 7 seconds ago");
 }
 
-TEST(ContainerModel, Transitions) {
-  EXPECT_TRUE(canTransition(State::Created, State::Running));
-  EXPECT_TRUE(canTransition(State::Running, State::Exited));
-  EXPECT_FALSE(canTransition(State::Running, State::Removing));
-  EXPECT_FALSE(canTransition(State::Exited, State::Paused));
-  EXPECT_TRUE(canTransition(State::Exited, State::Removing));
+TEST(ContainerModel, TransitionTableIsExactlyTheServiceMoves) {
+  using S = State;
+  const S all[] = {S::Created, S::Running, S::Paused, S::Restarting, S::Removing, S::Exited, S::Dead};
+  // from -> the states it may move to (model.h).
+  const std::map<S, std::set<S>> allowed = {
+      {S::Created, {S::Running, S::Removing}},
+      {S::Running, {S::Paused, S::Restarting, S::Exited}},
+      {S::Paused, {S::Running, S::Restarting, S::Exited}},
+      {S::Restarting, {S::Running, S::Exited}},
+      {S::Exited, {S::Running, S::Restarting, S::Removing}},
+      {S::Removing, {S::Dead}},
+      {S::Dead, {S::Removing}},
+  };
+  for (S from : all)
+    for (S to : all)
+      EXPECT_EQ(canTransition(from, to), allowed.at(from).count(to) == 1)
+          << stateName(from) << " -> " << stateName(to);
+}
+
+TEST(ContainerModel, TransitionAnswersConflictAndKeepsTheState) {
+  ContainerState s;
+  ASSERT_TRUE(transition(s, State::Running));
+  EXPECT_EQ(s.status, State::Running);
+  auto r = transition(s, State::Removing);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Code::Conflict);
+  EXPECT_EQ(r.error().message, "cannot move container from running to removing");
+  EXPECT_EQ(s.status, State::Running);
+  ASSERT_TRUE(transition(s, State::Paused));
+  EXPECT_FALSE(transition(s, State::Paused));  // pausing twice is not a move
+  ASSERT_TRUE(transition(s, State::Exited));
+  ASSERT_TRUE(transition(s, State::Removing));
+  ASSERT_TRUE(transition(s, State::Dead));
+  EXPECT_FALSE(transition(s, State::Running));  // a dead container cannot start
+  EXPECT_FALSE(transition(s, State::Created));
 }
 
 TEST(ContainerModel, StateRoundTrip) {

@@ -1,0 +1,175 @@
+// Inspect and list: the records and the facts beside them (sizes, paths,
+// mounts). api/containers_json.cpp shapes them into Docker's JSON.
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <algorithm>
+#include <regex>
+
+#include "common/util.h"
+#include "container/service_impl.h"
+
+namespace berth::container {
+
+namespace {
+
+int64_t dirSize(const std::string& path);
+
+}  // namespace
+
+ContainerSizes ServiceImpl::sizesOf(const Container& c) {
+  ContainerSizes sz;
+  sz.rw = dirSize(dirOf(c.id) + "/upper");
+  int64_t img = 0;
+  if (auto r = images_.resolve(c.imageId)) img = r->size;
+  sz.rootFs = sz.rw + img;
+  return sz;
+}
+
+ContainerSummary ServiceImpl::summaryOf(const Entry& e, bool size) {
+  ContainerSummary s{e.c, listedMounts(e.c), std::nullopt};
+  if (size) s.sizes = sizesOf(e.c);
+  return s;
+}
+
+Result<ContainerDetails> ServiceImpl::inspect(const std::string& ref, bool size) {
+  std::lock_guard lk(mu_);
+  TRY_ASSIGN(auto e, getLocked(ref));
+  const Container& c = e->c;
+  std::string dir = dirOf(c.id);
+  ContainerDetails d;
+  d.record = c;
+  d.paths = {dir + "/resolv.conf", dir + "/hostname", dir + "/hosts", logPathOf(c.id),
+             dir + "/upper",       dir + "/work",     dir + "/merged"};
+  d.mounts = listedMounts(c);
+  if (size) d.sizes = sizesOf(c);
+  return d;
+}
+
+Result<std::vector<ContainerSummary>> ServiceImpl::list(const ListOptions& opts) {
+  const Filters& filters = opts.filters;
+  const bool all = opts.all;
+  const int limit = opts.limit;
+  TRY(checkFilterKeys(filters, {"id", "name", "label", "status", "ancestor", "exited", "before", "since",
+                                     "volume", "network", "publish", "expose", "health", "isolation", "is-task"}));
+  for (auto& st : filters.count("status") ? filters.at("status") : std::vector<std::string>{})
+    if (!parseState(st)) return errorf(Code::InvalidArgument, "Invalid filter 'status={}'", st);
+  std::lock_guard lk(mu_);
+  std::vector<std::shared_ptr<Entry>> entries;
+  for (auto& [id, e] : byId_)
+    if (!e->removed) entries.push_back(e);
+  std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a->c.created > b->c.created; });
+
+  auto matchAny = [&](const char* key, auto pred) {
+    auto it = filters.find(key);
+    if (it == filters.end() || it->second.empty()) return true;
+    for (auto& v : it->second)
+      if (pred(v)) return true;
+    return false;
+  };
+  int64_t beforeT = INT64_MAX, sinceT = INT64_MIN;
+  if (auto it = filters.find("before"); it != filters.end())
+    for (auto& v : it->second) {
+      auto b = findLocked(v);
+      if (!b) return errorf(Code::NotFound, "No such container: {}", v);
+      beforeT = b->c.created;
+    }
+  if (auto it = filters.find("since"); it != filters.end())
+    for (auto& v : it->second) {
+      auto b = findLocked(v);
+      if (!b) return errorf(Code::NotFound, "No such container: {}", v);
+      sinceT = b->c.created;
+    }
+  bool hasStatus = filters.count("status") > 0;
+  std::vector<ContainerSummary> out;
+  for (auto& e : entries) {
+    const Container& c = e->c;
+    bool running = c.state.status == State::Running || c.state.status == State::Paused ||
+                   c.state.status == State::Restarting;
+    if (!all && !running && !hasStatus) continue;
+    if (c.created >= beforeT || c.created <= sinceT) continue;
+    if (!matchAny("id", [&](const std::string& v) { return startsWith(c.id, v); })) continue;
+    if (!matchAny("name", [&](const std::string& v) {
+          try {
+            return std::regex_search("/" + c.name, std::regex(v));
+          } catch (...) {
+            return c.name.find(v) != std::string::npos;
+          }
+        }))
+      continue;
+    if (!matchAny("status", [&](const std::string& v) { return v == stateName(c.state.status); })) continue;
+    if (!matchAny("exited", [&](const std::string& v) {
+          return c.state.status == State::Exited && std::to_string(c.state.exitCode) == v;
+        }))
+      continue;
+    if (!matchAny("ancestor", [&](const std::string& v) {
+          return c.config.value("Image", "") == v || startsWith(c.imageId, v) || startsWith(c.imageId, "sha256:" + v);
+        }))
+      continue;
+    // volume=NAME or a mount destination, as Docker's
+    if (!matchAny("volume", [&](const std::string& v) {
+          for (auto& m : c.mountPoints)
+            if (m.value("Name", "") == v || m.value("Destination", "") == v) return true;
+          return false;
+        }))
+      continue;
+    if (auto it = filters.find("label"); it != filters.end()) {
+      json labels = c.config.value("Labels", json::object());
+      bool ok = true;
+      for (auto& v : it->second) {  // every label filter must match
+        auto eq = v.find('=');
+        std::string k = v.substr(0, eq);
+        if (!labels.contains(k)) ok = false;
+        else if (eq != std::string::npos && labels[k] != v.substr(eq + 1)) ok = false;
+      }
+      if (!ok) continue;
+    }
+    out.push_back(summaryOf(*e, opts.size));
+    if (limit > 0 && int(out.size()) >= limit) break;
+  }
+  return out;
+}
+
+namespace {
+
+int64_t dirSizeAt(int dirfd, dev_t dev);
+
+int64_t dirSize(const std::string& path) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) return 0;
+  int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  return dirSizeAt(fd, st.st_dev);
+}
+
+int64_t dirSizeAt(int fd, dev_t dev) {
+  DIR* d = fdopendir(fd);
+  if (!d) {
+    close(fd);
+    return 0;
+  }
+  int64_t total = 0;
+  while (dirent* ent = readdir(d)) {
+    if (!strcmp(ent->d_name, ".") || !strcmp(ent->d_name, "..")) continue;
+    struct stat st;
+    if (fstatat(dirfd(d), ent->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (S_ISDIR(st.st_mode)) {
+      if (st.st_dev != dev) continue;
+      int sub = openat(dirfd(d), ent->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub >= 0) total += dirSizeAt(sub, dev);
+    } else if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) {
+      total += st.st_size;
+    }
+  }
+  closedir(d);
+  return total;
+}
+
+}  // namespace
+
+}  // namespace berth::container
