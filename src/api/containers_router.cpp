@@ -1,5 +1,6 @@
 #include "api/containers_router.h"
 
+#include "api/container_decode.h"
 #include "common/util.h"
 
 namespace berth::api {
@@ -48,9 +49,8 @@ void registerContainerRoutes(Router& r, Service& svc) {
   const std::string id = "/containers/([^/]+)";
 
   r.add("POST", "/containers/create", [&svc](Request& req, ResponseWriter& res) {
-    auto body = req.jsonBody();
+    auto body = req.decodeBody(decodeCreateBody);
     if (!body) return res.error(body.error());
-    if (!body->is_object()) return res.error(Error{Code::InvalidArgument, 0, "config cannot be empty in order to create a container"});
     auto c = svc.create(req.q("name"), *body);
     if (!c) return res.error(c.error());
     res.json(201, {{"Id", c->id}, {"Warnings", c->warnings}});
@@ -179,7 +179,7 @@ void registerContainerRoutes(Router& r, Service& svc) {
   r.add("POST", id + "/pause", [&svc](Request& req, ResponseWriter& res) { reply(res, svc.pause(req.params[0])); });
   r.add("POST", id + "/unpause", [&svc](Request& req, ResponseWriter& res) { reply(res, svc.unpause(req.params[0])); });
   r.add("POST", id + "/update", [&svc](Request& req, ResponseWriter& res) {
-    auto body = req.jsonBody();
+    auto body = req.decodeBody(decodeUpdateBody);
     if (!body) return res.error(body.error());
     auto u = svc.update(req.params[0], *body);
     if (!u) return res.error(u.error());
@@ -240,7 +240,7 @@ void registerContainerRoutes(Router& r, Service& svc) {
     o.author = req.q("author");
     o.changes = req.qAll("changes");
     o.pause = req.qBool("pause", true);
-    auto body = req.jsonBody();
+    auto body = req.decodeBody(decodeCommitConfig);
     if (!body) return res.error(body.error());
     o.config = *body;
     auto img = svc.commit(o);
@@ -256,7 +256,7 @@ void registerContainerRoutes(Router& r, Service& svc) {
   });
 
   r.add("POST", id + "/exec", [&svc](Request& req, ResponseWriter& res) {
-    auto body = req.jsonBody();
+    auto body = req.decodeBody(decodeExecCreateBody);
     if (!body) return res.error(body.error());
     auto x = svc.execCreate(req.params[0], *body);
     if (!x) return res.error(x.error());
@@ -264,9 +264,9 @@ void registerContainerRoutes(Router& r, Service& svc) {
   });
 
   r.add("POST", "/exec/([^/]+)/start", [&svc](Request& req, ResponseWriter& res) {
-    auto body = req.jsonBody();
+    auto body = req.decodeBody(decodeExecStartBody);
     if (!body) return res.error(body.error());
-    bool detach = body->is_object() && body->value("Detach", false);
+    bool detach = body->detach;
     auto info = svc.execInspect(req.params[0]);
     if (!info) return res.error(info.error());
     if (detach) return reply(res, svc.execStart(req.params[0], true, nullptr), 200);

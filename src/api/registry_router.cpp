@@ -1,5 +1,6 @@
 #include "api/registry_router.h"
 
+#include "api/request_decode.h"
 #include "common/util.h"
 #include "image/reference.h"
 
@@ -17,14 +18,13 @@ std::string domainOf(std::string server) {
 }
 
 void login(const RegistryConfigFn& cfgFn, Request& req, ResponseWriter& w) {
-  auto body = req.jsonBody();
+  auto body = req.decodeBody(decodeAuthBody);
   if (!body) return w.error(body.error());
-  if (!body->is_object()) return w.error(Error{Code::InvalidArgument, 0, "invalid JSON body"});
   registry::Credentials c;
-  c.username = body->value("username", "");
-  c.password = body->value("password", "");
-  c.identityToken = body->value("identitytoken", "");
-  std::string domain = domainOf(body->value("serveraddress", ""));
+  c.username = body->username;
+  c.password = body->password;
+  c.identityToken = body->identityToken;
+  std::string domain = domainOf(body->serverAddress);
   auto cfg = cfgFn();
   registry::Client client(domain, c, registry::isInsecureRegistry(cfg, domain));
   auto r = client.login();
