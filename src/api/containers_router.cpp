@@ -1,5 +1,6 @@
 #include "api/containers_router.h"
 
+#include "api/container_decode.h"
 #include "api/containers_json.h"
 #include "common/number.h"
 #include "common/util.h"
@@ -57,9 +58,8 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles) {
   container::Queries& queries = roles.queries;
 
   r.add("POST", "/containers/create", [&life](Request& req, ResponseWriter& res) {
-    auto body = req.jsonBody();
+    auto body = req.decodeBody(decodeCreateBody);
     if (!body) return res.error(body.error());
-    if (!body->is_object()) return res.error(Error{Code::InvalidArgument, 0, "config cannot be empty in order to create a container"});
     auto c = life.create({req.q("name"), std::move(*body)});
     if (!c) return res.error(c.error());
     res.json(201, {{"Id", c->id}, {"Warnings", c->warnings}});
@@ -202,7 +202,7 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles) {
     reply(res, queries.unpause(req.params[0]));
   });
   r.add("POST", id + "/update", [&queries](Request& req, ResponseWriter& res) {
-    auto body = req.jsonBody();
+    auto body = req.decodeBody(decodeUpdateBody);
     if (!body) return res.error(body.error());
     auto u = queries.update(req.params[0], {std::move(*body)});
     if (!u) return res.error(u.error());
@@ -261,7 +261,7 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles) {
     o.author = req.q("author");
     o.changes = req.qAll("changes");
     o.pause = req.qBool("pause", true);
-    auto body = req.jsonBody();
+    auto body = req.decodeBody(decodeCommitConfig);
     if (!body) return res.error(body.error());
     o.config = *body;
     auto img = fs.commit(o);
@@ -277,7 +277,7 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles) {
   });
 
   r.add("POST", id + "/exec", [&io](Request& req, ResponseWriter& res) {
-    auto body = req.jsonBody();
+    auto body = req.decodeBody(decodeExecCreateBody);
     if (!body) return res.error(body.error());
     auto x = io.execCreate(req.params[0], {std::move(*body)});
     if (!x) return res.error(x.error());
@@ -285,9 +285,9 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles) {
   });
 
   r.add("POST", "/exec/([^/]+)/start", [&io](Request& req, ResponseWriter& res) {
-    auto body = req.jsonBody();
+    auto body = req.decodeBody(decodeExecStartBody);
     if (!body) return res.error(body.error());
-    bool detach = body->is_object() && body->value("Detach", false);
+    bool detach = body->detach;
     auto info = io.execInspect(req.params[0]);
     if (!info) return res.error(info.error());
     if (detach) return reply(res, io.execStart(req.params[0], true, nullptr), 200);

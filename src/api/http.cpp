@@ -49,30 +49,18 @@ Result<json> Request::jsonBody(size_t limit) const {
   }
 }
 
-int httpStatus(Code code) {
-  switch (code) {
-    case Code::Ok: return 200;
-    case Code::NotFound: return 404;
-    case Code::AlreadyExists:
-    case Code::Conflict:
-    case Code::FailedPrecondition: return 409;
-    case Code::InvalidArgument: return 400;
-    case Code::PermissionDenied: return 403;
-    case Code::Unavailable: return 503;
-    case Code::Cancelled: return 499;
-    case Code::NotModified: return 304;
-    case Code::Internal: return 500;
-  }
-  return 500;
-}
-
 void ResponseWriter::error(const Error& err) {
   int status = httpStatus(err.code);
   if (status == 304) {
     empty(304);
     return;
   }
-  json(status, nlohmann::json{{"message", err.message}});
+  nlohmann::json body{{"message", err.message}};
+  if (err.stage != 0) {
+    body["stage"] = err.stage;
+    body["errno"] = err.err;
+  }
+  json(status, body);
 }
 
 void Router::add(std::string method, const std::string& pattern, Handler h) {

@@ -10,10 +10,12 @@
 #include <regex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "common/error_status.h"
 #include "common/filters.h"
 #include "common/io.h"
 #include "common/result.h"
@@ -40,6 +42,14 @@ struct Request {
   // Reads the whole body (bounded) and parses JSON. Empty body -> null json.
   // Malformed JSON -> InvalidArgument (400).
   Result<json> jsonBody(size_t limit = 16 << 20) const;
+  // jsonBody() handed to a body decoder (api/container_decode.h,
+  // api/request_decode.h); returns the decoder's Result.
+  template <class Decode>
+  auto decodeBody(Decode&& decode) const -> decltype(decode(std::declval<json&>())) {
+    auto body = jsonBody();
+    if (!body) return std::unexpected(body.error());
+    return decode(*body);
+  }
   Result<std::string> readAll(size_t limit = 16 << 20) const;
 };
 
@@ -60,12 +70,15 @@ class ResponseWriter {
   // True once any of the above has been called.
   virtual bool started() const = 0;
 
-  // Docker's error body {"message": ...} with the status for err.code.
+  // Docker's error body {"message": ...} with the status for err.code. A
+  // process start failure (err.stage != 0) adds berth's fields "stage" (a
+  // runtime::Stage value) and "errno"; the docker CLI ignores them, the
+  // berth CLI picks exit code 126/127 from them (docs/compat.md).
   void error(const Error& err);
 };
 
-// The one map from error code to HTTP status (STYLE.md 7).
-int httpStatus(Code code);
+// The one map from error code to HTTP status (STYLE.md 7) lives in common/.
+using berth::httpStatus;
 
 using Handler = std::function<void(Request&, ResponseWriter&)>;
 

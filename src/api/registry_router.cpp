@@ -1,5 +1,6 @@
 #include "api/registry_router.h"
 
+#include "api/request_decode.h"
 #include "common/number.h"
 
 namespace berth::api {
@@ -9,14 +10,13 @@ namespace {
 constexpr int kDefaultSearchLimit = 25;
 
 void login(RegistryBackend& backend, Request& req, ResponseWriter& w) {
-  auto body = req.jsonBody();
+  auto body = req.decodeBody(decodeAuthBody);
   if (!body) return w.error(body.error());
-  if (!body->is_object()) return w.error(Error{Code::InvalidArgument, 0, "invalid JSON body"});
   registry::Credentials c;
-  c.username = body->value("username", "");
-  c.password = body->value("password", "");
-  c.identityToken = body->value("identitytoken", "");
-  c.serverAddress = body->value("serveraddress", "");
+  c.username = body->username;
+  c.password = body->password;
+  c.identityToken = body->identityToken;
+  c.serverAddress = body->serverAddress;
   auto r = backend.login(c);
   if (!r) return w.error(r.error());
   w.json(200, {{"IdentityToken", r->identityToken}, {"Status", r->status}});

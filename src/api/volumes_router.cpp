@@ -1,18 +1,12 @@
 #include "api/volumes_router.h"
 
+#include "api/request_decode.h"
 #include "common/number.h"
 #include "common/util.h"
 
 namespace berth::api {
 
 namespace {
-
-std::map<std::string, std::string> stringMap(const json& j) {
-  std::map<std::string, std::string> out;
-  if (j.is_object())
-    for (auto& [k, v] : j.items()) out[k] = v.is_string() ? v.get<std::string>() : v.dump();
-  return out;
-}
 
 // "1.41" -> 141.
 int versionNumber(const std::string& v) {
@@ -52,16 +46,9 @@ void registerVolumeRoutes(Router& r, volume::Service& svc, EmitFn emit) {
   });
 
   r.add("POST", "/volumes/create", [&svc, emit](Request& req, ResponseWriter& res) {
-    auto body = req.jsonBody();
+    auto body = req.decodeBody(decodeVolumeCreateBody);
     if (!body) return res.error(body.error());
-    if (!body->is_object() && !body->is_null())
-      return res.error(Error{Code::InvalidArgument, 0, "invalid JSON body: expected an object"});
-    json b = body->is_null() ? json::object() : *body;
-    volume::CreateOptions o;
-    o.name = b.value("Name", "");
-    o.driver = b.value("Driver", "");
-    o.labels = stringMap(b.value("Labels", json::object()));
-    o.options = stringMap(b.value("DriverOpts", json::object()));
+    volume::CreateOptions o{body->name, body->driver, body->labels, body->driverOpts};
     bool existed = !o.name.empty() && svc.get(o.name).has_value();
     auto v = svc.create(o);
     if (!v) return res.error(v.error());

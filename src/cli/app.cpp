@@ -122,7 +122,7 @@ int runCommand(const Command& c, const std::string& path, const std::vector<std:
   if (!parsed) {
     writeFd(env.err, fmt::format("{}\n\n{}\n\nRun '{} --help' for more information\n",
                                  parsed.error().message, usageLine, path));
-    return 125;
+    return kExitRunFailure;
   }
   if (flags.helpRequested()) {
     writeFd(env.out, commandHelp(c, path, flags, prog));
@@ -152,12 +152,12 @@ int runCommand(const Command& c, const std::string& path, const std::vector<std:
   if (!argErr.empty()) {
     writeFd(env.err, fmt::format("{}: '{}' {}\n\n{}\n\n{} '{} --help' for more information\n", prog,
                                  path, argErr, usageLine, verb, path));
-    return 1;
+    return kExitFailure;
   }
   auto client = Client::create(host);
   if (!client) {
     writeFd(env.err, client.error().message + "\n");
-    return 1;
+    return kExitFailure;
   }
   Context ctx{*client, env.in, env.out, env.err, path, prog, int64_t(::time(nullptr))};
   return c.run(ctx, flags, pos);
@@ -188,7 +188,7 @@ int runApp(const AppEnv& env) {
   if (!parsed) {
     writeFd(env.err, fmt::format("{}\n\nUsage:  {} [OPTIONS] COMMAND\n\nRun '{} --help' for more information\n",
                                  parsed.error().message, prog, prog));
-    return 125;
+    return kExitRunFailure;
   }
   if (global.helpRequested()) {
     writeFd(env.out, rootUsage(cmds, prog));
@@ -232,7 +232,7 @@ int runApp(const AppEnv& env) {
     writeFd(env.err, fmt::format("{}: unknown command: {} {} {}\n\nUsage:  {} {}\n\nRun '{} {} --help' "
                                  "for more information\n",
                                  prog, prog, g.name, sub, prog, g.name, prog, g.name));
-    return 1;
+    return kExitFailure;
   }
   if (word == "help") {
     writeFd(env.out, rootUsage(cmds, prog));
@@ -247,12 +247,17 @@ int runApp(const AppEnv& env) {
   }
   writeFd(env.err, fmt::format("{}: unknown command: {} {}\n\nRun '{} --help' for more information\n",
                                prog, prog, word, prog));
-  return 1;
+  return kExitFailure;
 }
 
 // ------------------------------------------------------------ shared helpers
 
 void printError(Context& ctx, const Error& e) { writeFd(ctx.err, e.message + "\n"); }
+
+int reportError(Context& ctx, const Error& e, ExitContext context) {
+  printError(ctx, e);
+  return exitCodeFor(e, context);
+}
 
 std::unique_ptr<Connection> openGetStream(Context& ctx, const std::string& path, std::string_view what) {
   auto s = ctx.client.stream("GET", path);
@@ -301,15 +306,12 @@ int printInspect(Context& ctx, const std::vector<std::string>& raws, const std::
   auto t = format::Template::parse(format::prepareFormat(fmtStr));
   if (!t) {
     err(ctx, "template parsing error: " + t.error().message + "\n");
-    return 1;
+    return kExitFailure;
   }
   for (auto& r : raws) {
     auto j = nlohmann::json::parse(r, nullptr, false);
     auto s = t->execute(j);
-    if (!s) {
-      err(ctx, s.error().message + "\n");
-      return 1;
-    }
+    if (!s) return reportError(ctx, s.error());
     out(ctx, *s + "\n");
   }
   return 0;

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/number.h"
 #include "common/util.h"
 
 namespace berth::cli {
@@ -133,8 +134,8 @@ Result<HttpResponse> Connection::readHead(bool headRequest) {
   auto sp = status->find(' ');
   if (sp == std::string::npos || !startsWith(*status, "HTTP/"))
     return errorf(Code::Internal, "malformed HTTP status line: {}", *status);
-  r.status = std::atoi(status->c_str() + sp + 1);
   auto sp2 = status->find(' ', sp + 1);
+  r.status = numberOr<int>(std::string_view(*status).substr(sp + 1, sp2 == std::string::npos ? std::string::npos : sp2 - sp - 1), 0);
   if (sp2 != std::string::npos) r.reason = status->substr(sp2 + 1);
   for (;;) {
     TRY_ASSIGN(auto line, readLineRaw());
@@ -155,7 +156,9 @@ Result<HttpResponse> Connection::readHead(bool headRequest) {
     remaining_ = 0;
   } else if (!r.header("content-length").empty()) {
     mode_ = BodyMode::Length;
-    remaining_ = std::strtoull(r.header("content-length").c_str(), nullptr, 10);
+    auto length = parseNumber<uint64_t>(trim(r.header("content-length")));
+    if (!length) return errorf(Code::Internal, "malformed Content-Length: {}", r.header("content-length"));
+    remaining_ = *length;
     bodyDone_ = remaining_ == 0;
   } else {
     mode_ = BodyMode::Close;
@@ -197,7 +200,13 @@ Result<size_t> Connection::readBody(char* buf, size_t n) {
           return makeError(Code::Unavailable, "unexpected EOF in chunked body");
         }
         if (line->empty()) continue;  // CRLF after previous chunk data
-        remaining_ = std::strtoull(line->c_str(), nullptr, 16);
+        // "1a2b" or "1a2b;ext=v" (chunk extensions are ignored)
+        auto size = parseNumber<uint64_t>(trim(std::string_view(*line).substr(0, line->find(';'))), 16);
+        if (!size) {
+          bodyDone_ = true;
+          return errorf(Code::Unavailable, "malformed chunk size: {}", *line);
+        }
+        remaining_ = *size;
         if (remaining_ == 0) {
           // trailers until an empty line
           for (;;) {
@@ -280,20 +289,6 @@ void Connection::closeWrite() { ::shutdown(fd_.get(), SHUT_WR); }
 
 // ---------------------------------------------------------------- helpers
 
-Code codeForStatus(int status) {
-  switch (status) {
-    case 304: return Code::NotModified;
-    case 400: return Code::InvalidArgument;
-    case 401:
-    case 403: return Code::PermissionDenied;
-    case 404: return Code::NotFound;
-    case 409: return Code::Conflict;
-    case 501:
-    case 503: return Code::Unavailable;
-    default: return status >= 200 && status < 300 ? Code::Ok : Code::Internal;
-  }
-}
-
 std::string daemonMessage(const HttpResponse& r, std::string_view method, std::string_view path) {
   if (r.body.empty() || trim(r.body).empty())
     return fmt::format(
@@ -306,6 +301,16 @@ std::string daemonMessage(const HttpResponse& r, std::string_view method, std::s
       return j["message"].get<std::string>();
   }
   return trim(r.body);
+}
+
+Error daemonError(const HttpResponse& r, std::string_view method, std::string_view path) {
+  Error e{codeForStatus(r.status), 0, "Error response from daemon: " + daemonMessage(r, method, path)};
+  if (r.header("content-type").find("json") == std::string::npos) return e;
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return e;
+  if (auto it = j.find("errno"); it != j.end() && it->is_number_integer()) e.err = it->get<int>();
+  if (auto it = j.find("stage"); it != j.end() && it->is_number_integer()) e.stage = it->get<int>();
+  return e;
 }
 
 std::string urlEncode(std::string_view s) {
@@ -398,8 +403,7 @@ Result<HttpResponse> Client::callOk(std::string_view method, const std::string& 
                                     std::string_view body, std::string_view contentType) {
   TRY_ASSIGN(HttpResponse r, call(method, path, body, contentType));
   if ((r.status >= 200 && r.status < 300) || r.status == 304) return r;
-  return std::unexpected(
-      Error{codeForStatus(r.status), 0, "Error response from daemon: " + daemonMessage(r, method, target(path))});
+  return std::unexpected(daemonError(r, method, target(path)));
 }
 
 Result<std::pair<std::unique_ptr<Connection>, HttpResponse>> Client::stream(
@@ -438,8 +442,7 @@ Result<std::unique_ptr<Connection>> Client::hijack(std::string_view method, cons
   if (r.status >= 200 && r.status < 300) return conn;  // raw stream without upgrade (dockerd does this)
   auto b = conn->readAllBody();
   if (b) r.body = std::move(*b);
-  return std::unexpected(
-      Error{codeForStatus(r.status), 0, "Error response from daemon: " + daemonMessage(r, method, target(path))});
+  return std::unexpected(daemonError(r, method, target(path)));
 }
 
 }  // namespace berth::cli

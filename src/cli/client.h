@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/error_status.h"
 #include "common/fd.h"
 #include "common/result.h"
 
@@ -80,8 +81,11 @@ class Connection {
   std::string lineBuf_;
 };
 
-// Maps an HTTP status to the canonical error code (STYLE.md 7).
-Code codeForStatus(int status);
+// The error for a failed response: code from the status (common/error_status.h),
+// "Error response from daemon: " + daemonMessage, and the errno and start
+// stage when the body carries them ({"message", "errno", "stage"}, see
+// api::ResponseWriter::error).
+Error daemonError(const HttpResponse& r, std::string_view method, std::string_view path);
 // The daemon's error message from an error response, like the Go client:
 // JSON {"message"} when JSON, raw body otherwise, a generic text when empty.
 std::string daemonMessage(const HttpResponse& r, std::string_view method, std::string_view path);

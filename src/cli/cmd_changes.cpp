@@ -29,10 +29,7 @@ Result<json> getJson(Context& ctx, const std::string& path) {
 
 int cmdDiff(Context& ctx, const FlagSet&, const std::vector<std::string>& args) {
   auto j = getJson(ctx, "/containers/" + urlEncode(args[0]) + "/changes");
-  if (!j) {
-    printError(ctx, j.error());
-    return 1;
-  }
+  if (!j) return reportError(ctx, j.error());
   std::string s;
   if (j->is_array())
     for (auto& c : *j) {
@@ -62,10 +59,7 @@ int cmdCommit(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
   q.addIf(!f.getString("message").empty(), "comment", f.getString("message"));
   q.addIf(!f.getBool("pause"), "pause", "0");
   auto r = ctx.client.callOk("POST", "/commit" + q.str(), "{}", "application/json");
-  if (!r) {
-    printError(ctx, r.error());
-    return 1;
-  }
+  if (!r) return reportError(ctx, r.error());
   auto j = json::parse(r->body, nullptr, false);
   out(ctx, (j.is_object() ? j.value("Id", "") : std::string()) + "\n");
   return 0;
@@ -78,26 +72,23 @@ int cmdExport(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
   if (file.empty()) {
     if (isTerminal(ctx.out)) {
       err(ctx, "cowardly refusing to save to a terminal. Use the -o flag or redirect\n");
-      return 1;
+      return kExitFailure;
     }
   }
   auto conn = openGetStream(ctx, "/containers/" + urlEncode(args[0]) + "/export", "/containers/export");
-  if (!conn) return 1;
+  if (!conn) return kExitFailure;
   if (!file.empty()) {
     owned.reset(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!owned) {
       err(ctx, fmt::format("failed to export container: open {}: {}\n", file, std::strerror(errno)));
-      return 1;
+      return kExitFailure;
     }
     fd = owned.get();
   }
   std::vector<char> buf(1 << 17);
   for (;;) {
     auto n = conn->readBody(buf.data(), buf.size());
-    if (!n) {
-      printError(ctx, n.error());
-      return 1;
-    }
+    if (!n) return reportError(ctx, n.error());
     if (*n == 0) break;
     size_t off = 0;
     while (off < *n) {
@@ -105,7 +96,7 @@ int cmdExport(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
       if (w < 0) {
         if (errno == EINTR) continue;
         err(ctx, fmt::format("failed to export container: {}\n", std::strerror(errno)));
-        return 1;
+        return kExitFailure;
       }
       off += size_t(w);
     }
@@ -120,10 +111,7 @@ std::string withPercent(int64_t reclaimable, int64_t total) {
 
 int cmdSystemDf(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
   auto j = getJson(ctx, "/system/df");
-  if (!j) {
-    printError(ctx, j.error());
-    return 1;
-  }
+  if (!j) return reportError(ctx, j.error());
   const json& images = (*j)["Images"];
   const json& containers = (*j)["Containers"];
   int64_t layers = j->value("LayersSize", int64_t(0));

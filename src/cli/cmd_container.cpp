@@ -86,13 +86,13 @@ int cmdRename(Context& ctx, const FlagSet&, const std::vector<std::string>& args
   std::string newName = trim(args[1]);
   if (newName.empty() || newName == "/") {
     err(ctx, "Error: new name cannot be blank\n");
-    return 1;
+    return kExitFailure;
   }
   auto r = ctx.client.callOk("POST", "/containers/" + args[0] + "/rename" + Query().add("name", newName).str());
   if (!r) {
     printError(ctx, r.error());
     err(ctx, fmt::format("Error: failed to rename container named {}\n", args[0]));
-    return 1;
+    return kExitFailure;
   }
   return 0;
 }
@@ -114,10 +114,7 @@ int cmdWait(Context& ctx, const FlagSet&, const std::vector<std::string>& args) 
 
 int cmdLogs(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
   auto info = ctx.client.callOk("GET", "/containers/" + args[0] + "/json");
-  if (!info) {
-    printError(ctx, info.error());
-    return 1;
-  }
+  if (!info) return reportError(ctx, info.error());
   auto j = json::parse(info->body, nullptr, false);
   bool tty = j.is_object() && j.contains("Config") && j["Config"].value("Tty", false);
   std::string id = j.is_object() ? j.value("Id", args[0]) : args[0];
@@ -127,29 +124,20 @@ int cmdLogs(Context& ctx, const FlagSet& f, const std::vector<std::string>& args
   q.addIf(f.getBool("follow"), "follow", "1");
   if (!f.getString("since").empty()) {
     auto ts = format::getTimestamp(f.getString("since"), now, format::localUtcOffset(now / 1000000000));
-    if (!ts) {
-      err(ctx, ts.error().message + "\n");
-      return 1;
-    }
+    if (!ts) return reportError(ctx, ts.error());
     q.add("since", *ts);
   }
   q.add("stderr", "1").add("stdout", "1").add("tail", f.getString("tail"));
   q.addIf(f.getBool("timestamps"), "timestamps", "1");
   if (!f.getString("until").empty()) {
     auto ts = format::getTimestamp(f.getString("until"), now, format::localUtcOffset(now / 1000000000));
-    if (!ts) {
-      err(ctx, ts.error().message + "\n");
-      return 1;
-    }
+    if (!ts) return reportError(ctx, ts.error());
     q.add("until", *ts);
   }
   auto conn = openGetStream(ctx, "/containers/" + id + "/logs" + q.str(), "logs");
-  if (!conn) return 1;
+  if (!conn) return kExitFailure;
   auto c = copyLogStream(*conn, tty, ctx.out, ctx.err);
-  if (!c) {
-    printError(ctx, c.error());
-    return 1;
-  }
+  if (!c) return reportError(ctx, c.error());
   return 0;
 }
 
@@ -268,17 +256,14 @@ int cmdPs(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
     auto fj = filtersJson(f.getList("filter"));
     if (!fj) {
       err(ctx, fj.error().message + "\n");
-      return 125;
+      return kExitRunFailure;
     }
     q.add("filters", *fj);
   }
   q.addIf(last > 0, "limit", std::to_string(last));
   q.addIf(size, "size", "1");
   auto r = ctx.client.callOk("GET", "/containers/json" + q.str());
-  if (!r) {
-    printError(ctx, r.error());
-    return 1;
-  }
+  if (!r) return reportError(ctx, r.error());
   auto list = json::parse(r->body, nullptr, false);
   std::vector<Value> items;
   if (list.is_array())
@@ -290,10 +275,7 @@ int cmdPs(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
     if (f.getBool("size")) fmtStr += "\t{{.Size}}";
   }
   auto text = format::formatList(fmtStr, items, format::containerHeaders(), labelMethods());
-  if (!text) {
-    err(ctx, text.error().message + "\n");
-    return 1;
-  }
+  if (!text) return reportError(ctx, text.error());
   out(ctx, *text);
   return 0;
 }
@@ -321,7 +303,7 @@ int cmdInspect(Context& ctx, const FlagSet& f, const std::vector<std::string>& a
   std::string type = f.getString("type");
   if (!type.empty() && type != "container" && type != "image") {
     err(ctx, fmt::format("\"{}\" is not a valid value for --type\n", type));
-    return 1;
+    return kExitFailure;
   }
   std::vector<std::string> raws;
   std::vector<std::string> errors;
@@ -362,16 +344,13 @@ int cmdContainerPrune(Context& ctx, const FlagSet& f, const std::vector<std::str
     auto fj = filtersJson(f.getList("filter"));
     if (!fj) {
       err(ctx, fj.error().message + "\n");
-      return 125;
+      return kExitRunFailure;
     }
     q.add("filters", *fj);
   }
   if (!f.getBool("force") && !confirm(ctx, "WARNING! This will remove all stopped containers.")) return 0;
   auto r = ctx.client.callOk("POST", "/containers/prune" + q.str());
-  if (!r) {
-    printError(ctx, r.error());
-    return 1;
-  }
+  if (!r) return reportError(ctx, r.error());
   auto j = json::parse(r->body, nullptr, false);
   if (!j.is_object()) j = json::object();
   std::string text;
@@ -389,10 +368,7 @@ int cmdContainerPrune(Context& ctx, const FlagSet& f, const std::vector<std::str
 // docker port: the published ports from NetworkSettings.Ports.
 int cmdPort(Context& ctx, const FlagSet&, const std::vector<std::string>& args) {
   auto r = ctx.client.callOk("GET", "/containers/" + urlEncode(args[0]) + "/json");
-  if (!r) {
-    printError(ctx, r.error());
-    return 1;
-  }
+  if (!r) return reportError(ctx, r.error());
   auto j = json::parse(r->body, nullptr, false);
   json ports = j.is_object() && j.contains("NetworkSettings") && j["NetworkSettings"].is_object()
                    ? j["NetworkSettings"].value("Ports", json::object())
@@ -418,7 +394,7 @@ int cmdPort(Context& ctx, const FlagSet&, const std::vector<std::string>& args) 
   }
   if (!want.empty() && !found) {
     err(ctx, fmt::format("Error: No public port '{}' published for {}\n", args[1], args[0]));
-    return 1;
+    return kExitFailure;
   }
   out(ctx, text);
   return 0;
@@ -436,18 +412,12 @@ int cmdEvents(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
   for (const char* k : {"since", "until"}) {
     if (f.getString(k).empty()) continue;
     auto t = eventTime(f.getString(k));
-    if (!t) {
-      err(ctx, t.error().message + "\n");
-      return 1;
-    }
+    if (!t) return reportError(ctx, t.error());
     q.add(k, *t);
   }
   if (!f.getList("filter").empty()) {
     auto fj = filtersJson(f.getList("filter"));
-    if (!fj) {
-      err(ctx, fj.error().message + "\n");
-      return 1;
-    }
+    if (!fj) return reportError(ctx, fj.error());
     q.add("filters", *fj);
   }
   std::optional<format::Template> tmpl;
@@ -455,18 +425,15 @@ int cmdEvents(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
     auto t = format::Template::parse(format::prepareFormat(fs));
     if (!t) {
       err(ctx, "template parsing error: " + t.error().message + "\n");
-      return 1;
+      return kExitFailure;
     }
     tmpl = std::move(*t);
   }
   auto conn = openGetStream(ctx, "/events" + q.str(), "/events");
-  if (!conn) return 1;
+  if (!conn) return kExitFailure;
   for (;;) {
     auto line = conn->readBodyLine();
-    if (!line) {
-      printError(ctx, line.error());
-      return 1;
-    }
+    if (!line) return reportError(ctx, line.error());
     if (!*line) return 0;
     auto ev = json::parse(**line, nullptr, false);
     if (!ev.is_object()) continue;
@@ -474,7 +441,7 @@ int cmdEvents(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
       auto text = tmpl->execute(ev);
       if (!text) {
         err(ctx, "template parsing error: " + text.error().message + "\n");
-        return 1;
+        return kExitFailure;
       }
       out(ctx, *text + "\n");
       continue;

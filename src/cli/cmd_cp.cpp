@@ -122,7 +122,7 @@ std::string goErrno(int e) { return toLower(std::strerror(e)); }
 
 int fail(Context& ctx, const std::string& msg) {
   err(ctx, msg + "\n");
-  return 1;
+  return kExitFailure;
 }
 
 int copyFromContainer(Context& ctx, const CpArg& src, const std::string& dst, bool follow) {

@@ -117,15 +117,12 @@ int cmdImages(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
     auto fj = filtersJson(filters);
     if (!fj) {
       err(ctx, fj.error().message + "\n");
-      return 125;
+      return kExitRunFailure;
     }
     q.add("filters", *fj);
   }
   auto r = ctx.client.callOk("GET", "/images/json" + q.str());
-  if (!r) {
-    printError(ctx, r.error());
-    return 1;
-  }
+  if (!r) return reportError(ctx, r.error());
   auto list = json::parse(r->body, nullptr, false);
   std::vector<Value> items;
   if (list.is_array()) {
@@ -169,10 +166,7 @@ int cmdImages(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
                      : "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
   }
   auto text = format::formatList(fmtStr, items, format::imageHeaders());
-  if (!text) {
-    err(ctx, text.error().message + "\n");
-    return 1;
-  }
+  if (!text) return reportError(ctx, text.error());
   out(ctx, *text);
   return 0;
 }
@@ -197,18 +191,15 @@ int cmdTag(Context& ctx, const FlagSet&, const std::vector<std::string>& args) {
   if (!ref) {
     err(ctx, fmt::format("Error parsing reference: \"{}\" is not a valid repository/tag: {}\n", args[1],
                          ref.error().message));
-    return 1;
+    return kExitFailure;
   }
   if (args[1].find('@') != std::string::npos) {
     err(ctx, "refusing to create a tag with a digest reference\n");
-    return 1;
+    return kExitFailure;
   }
   auto r = ctx.client.callOk("POST", "/images/" + args[0] + "/tag" +
                                          Query().add("repo", ref->repo).add("tag", ref->tag).str());
-  if (!r) {
-    printError(ctx, r.error());
-    return 1;
-  }
+  if (!r) return reportError(ctx, r.error());
   return 0;
 }
 
@@ -257,10 +248,7 @@ std::string rfc3339Local(int64_t secs) {
 
 int cmdHistory(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
   auto r = ctx.client.callOk("GET", "/images/" + args[0] + "/history");
-  if (!r) {
-    printError(ctx, r.error());
-    return 1;
-  }
+  if (!r) return reportError(ctx, r.error());
   bool human = f.getBool("human"), trunc = !f.getBool("no-trunc");
   auto list = json::parse(r->body, nullptr, false);
   std::vector<Value> items;
@@ -287,10 +275,7 @@ int cmdHistory(Context& ctx, const FlagSet& f, const std::vector<std::string>& a
   else if (fmtStr.empty() || fmtStr == "table")
     fmtStr = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
   auto text = format::formatList(fmtStr, items, historyHeaders());
-  if (!text) {
-    err(ctx, text.error().message + "\n");
-    return 1;
-  }
+  if (!text) return reportError(ctx, text.error());
   out(ctx, *text);
   return 0;
 }
@@ -304,7 +289,7 @@ int cmdImagePrune(Context& ctx, const FlagSet& f, const std::vector<std::string>
   auto fj = filtersJson(filters);
   if (!fj) {
     err(ctx, fj.error().message + "\n");
-    return 125;
+    return kExitRunFailure;
   }
   if (!f.getBool("force") &&
       !confirm(ctx, all ? "WARNING! This will remove all images without at least one container associated to them."
@@ -314,10 +299,7 @@ int cmdImagePrune(Context& ctx, const FlagSet& f, const std::vector<std::string>
   Query q;
   if (!filters.empty()) q.add("filters", *fj);
   auto r = ctx.client.callOk("POST", "/images/prune" + q.str());
-  if (!r) {
-    printError(ctx, r.error());
-    return 1;
-  }
+  if (!r) return reportError(ctx, r.error());
   auto j = json::parse(r->body, nullptr, false);
   int64_t reclaimed = 0;
   if (j.is_object()) {
@@ -345,10 +327,7 @@ int cmdImport(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
   q.addIf(!f.getString("platform").empty(), "platform", f.getString("platform"));
   if (args.size() > 1) {
     auto ref = normalizeRef(args[1]);
-    if (!ref) {
-      err(ctx, ref.error().message + "\n");
-      return 1;
-    }
+    if (!ref) return reportError(ctx, ref.error());
     q.add("repo", args[1]);
   }
   int fd = ctx.in;
@@ -357,29 +336,23 @@ int cmdImport(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
     file.reset(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
     if (!file) {
       err(ctx, fmt::format("open {}: {}\n", src, std::strerror(errno)));
-      return 1;
+      return kExitFailure;
     }
     fd = file.get();
   }
   Result<std::pair<std::unique_ptr<Connection>, HttpResponse>> s =
       url ? ctx.client.stream("POST", "/images/create" + q.str(), "", "text/plain")
           : ctx.client.upload("POST", "/images/create" + q.str(), fd, "text/plain");
-  if (!s) {
-    printError(ctx, s.error());
-    return 1;
-  }
+  if (!s) return reportError(ctx, s.error());
   auto& [conn, head] = *s;
   if (head.status != 200) {
     err(ctx, *streamError(*conn, head, "/images/create") + "\n");
-    return 1;
+    return kExitFailure;
   }
   // import prints the status text (the new image ID) as sent.
   for (;;) {
     auto line = conn->readBodyLine();
-    if (!line) {
-      printError(ctx, line.error());
-      return 1;
-    }
+    if (!line) return reportError(ctx, line.error());
     if (!*line) break;
     auto j = json::parse(**line, nullptr, false);
     if (!j.is_object()) continue;
@@ -388,7 +361,7 @@ int cmdImport(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
       if (j.contains("errorDetail") && j["errorDetail"].is_object())
         msg = j["errorDetail"].value("message", msg);
       err(ctx, msg + "\n");
-      return 1;
+      return kExitFailure;
     }
     if (j.contains("status") && j["status"].is_string()) out(ctx, j["status"].get<std::string>() + "\n");
   }
@@ -397,10 +370,7 @@ int cmdImport(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
 
 int cmdPull(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
   auto ref = normalizeRef(args[0]);
-  if (!ref) {
-    err(ctx, ref.error().message + "\n");
-    return 1;
-  }
+  if (!ref) return reportError(ctx, ref.error());
   bool quiet = f.getBool("quiet");
   bool all = f.getBool("all-tags");
   std::string arg = args[0];
@@ -409,7 +379,7 @@ int cmdPull(Context& ctx, const FlagSet& f, const std::vector<std::string>& args
                        arg.substr(arg.rfind('/') == std::string::npos ? 0 : arg.rfind('/')).find(':') != std::string::npos;
     if (explicitTag) {
       err(ctx, "tag can't be used with --all-tags/-a\n");
-      return 1;
+      return kExitFailure;
     }
   } else if (arg.find('@') == std::string::npos &&
              arg.substr(arg.rfind('/') == std::string::npos ? 0 : arg.rfind('/')).find(':') == std::string::npos &&
@@ -417,10 +387,7 @@ int cmdPull(Context& ctx, const FlagSet& f, const std::vector<std::string>& args
     out(ctx, "Using default tag: latest\n");
   }
   auto r = pullImage(ctx, args[0], ctx.out, quiet, f.getString("platform"), all);
-  if (!r) {
-    err(ctx, r.error().message + "\n");
-    return 1;
-  }
+  if (!r) return reportError(ctx, r.error());
   bool digest = startsWith(ref->tag, "sha256:");
   if (all) {
     out(ctx, ref->repo + "\n");
@@ -432,13 +399,10 @@ int cmdPull(Context& ctx, const FlagSet& f, const std::vector<std::string>& args
 
 int cmdPush(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
   auto ref = normalizeRef(args[0]);
-  if (!ref) {
-    err(ctx, ref.error().message + "\n");
-    return 1;
-  }
+  if (!ref) return reportError(ctx, ref.error());
   if (startsWith(ref->tag, "sha256:")) {
     err(ctx, "invalid reference format: cannot push a digest reference\n");
-    return 1;
+    return kExitFailure;
   }
   bool quiet = f.getBool("quiet");
   bool all = f.getBool("all-tags");
@@ -446,7 +410,7 @@ int cmdPush(Context& ctx, const FlagSet& f, const std::vector<std::string>& args
   bool explicitTag = arg.substr(arg.rfind('/') == std::string::npos ? 0 : arg.rfind('/')).find(':') != std::string::npos;
   if (all && explicitTag) {
     err(ctx, "tag can't be used with --all-tags/-a\n");
-    return 1;
+    return kExitFailure;
   }
   if (!all && !explicitTag && !quiet) out(ctx, "Using default tag: latest\n");
   std::string domain = ref->repo.substr(0, ref->repo.find('/'));
@@ -454,21 +418,15 @@ int cmdPush(Context& ctx, const FlagSet& f, const std::vector<std::string>& args
   if (!all) q.add("tag", ref->tag);
   std::string path = "/images/" + ref->repo + "/push" + q.str();
   auto s = ctx.client.stream("POST", path, "", "", {{"X-Registry-Auth", registryAuthHeader(domain)}});
-  if (!s) {
-    printError(ctx, s.error());
-    return 1;
-  }
+  if (!s) return reportError(ctx, s.error());
   auto& [conn, head] = *s;
   if (head.status != 200) {
     auto msg = streamError(*conn, head, path);
     err(ctx, (msg ? *msg : msg.error().message) + "\n");
-    return 1;
+    return kExitFailure;
   }
   auto r = renderProgress(*conn, ctx.out, quiet, nullptr);
-  if (!r) {
-    err(ctx, r.error().message + "\n");
-    return 1;
-  }
+  if (!r) return reportError(ctx, r.error());
   if (quiet) out(ctx, familiarName(ref->repo) + (all ? "" : ":" + ref->tag) + "\n");
   return 0;
 }
@@ -485,12 +443,12 @@ int cmdSave(Context& ctx, const FlagSet& f, const std::vector<std::string>& args
   std::string output = f.getString("output");
   if (output.empty() && isTerminal(ctx.out)) {
     err(ctx, "cowardly refusing to save to a terminal. Use the -o flag or redirect\n");
-    return 1;
+    return kExitFailure;
   }
   Query q;
   for (auto& a : args) q.add("names", a);
   auto conn = openGetStream(ctx, "/images/get" + q.str(), "/images/get");
-  if (!conn) return 1;
+  if (!conn) return kExitFailure;
   int fd = ctx.out;
   UniqueFd file;
   std::string tmp;
@@ -503,7 +461,7 @@ int cmdSave(Context& ctx, const FlagSet& f, const std::vector<std::string>& args
     if (!file) {
       err(ctx, fmt::format("failed to save image: unable to create temporary file for copying: {}\n",
                            std::strerror(errno)));
-      return 1;
+      return kExitFailure;
     }
     fd = file.get();
   }
@@ -515,7 +473,7 @@ int cmdSave(Context& ctx, const FlagSet& f, const std::vector<std::string>& args
     auto n = conn->readBody(buf.data(), buf.size());
     if (!n) {
       err(ctx, "failed to save image: " + n.error().message + "\n");
-      return 1;
+      return kExitFailure;
     }
     if (*n == 0) break;
     std::string_view data(buf.data(), *n);
@@ -524,7 +482,7 @@ int cmdSave(Context& ctx, const FlagSet& f, const std::vector<std::string>& args
       if (k < 0 && errno == EINTR) continue;
       if (k < 0) {
         err(ctx, fmt::format("failed to save image: write: {}\n", std::strerror(errno)));
-        return 1;
+        return kExitFailure;
       }
       data.remove_prefix(size_t(k));
     }
@@ -532,7 +490,7 @@ int cmdSave(Context& ctx, const FlagSet& f, const std::vector<std::string>& args
   if (!tmp.empty()) {
     if (::fsync(fd) != 0 || ::rename(tmp.c_str(), output.c_str()) != 0) {
       err(ctx, fmt::format("failed to save image: {}\n", std::strerror(errno)));
-      return 1;
+      return kExitFailure;
     }
     tmp.clear();
   }
@@ -547,30 +505,24 @@ int cmdLoad(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
     file.reset(::open(input.c_str(), O_RDONLY | O_CLOEXEC));
     if (!file) {
       err(ctx, fmt::format("open {}: {}\n", input, std::strerror(errno)));
-      return 1;
+      return kExitFailure;
     }
     fd = file.get();
   } else if (isTerminal(ctx.in)) {
     err(ctx, "requested load from stdin, but stdin is empty\n");
-    return 1;
+    return kExitFailure;
   }
   bool quiet = f.getBool("quiet") || !isTerminal(ctx.out);
   auto s = ctx.client.upload("POST", "/images/load" + Query().add("quiet", quiet ? "1" : "0").str(), fd,
                              "application/x-tar");
-  if (!s) {
-    printError(ctx, s.error());
-    return 1;
-  }
+  if (!s) return reportError(ctx, s.error());
   auto& [conn, head] = *s;
   if (head.status != 200) {
     err(ctx, *streamError(*conn, head, "/images/load") + "\n");
-    return 1;
+    return kExitFailure;
   }
   auto r = renderProgress(*conn, ctx.out, false, nullptr);
-  if (!r) {
-    err(ctx, r.error().message + "\n");
-    return 1;
-  }
+  if (!r) return reportError(ctx, r.error());
   return 0;
 }
 

@@ -33,11 +33,11 @@ int cmdLogin(Context& ctx, const FlagSet& f, const std::vector<std::string>& arg
   if (f.getBool("password-stdin")) {
     if (!pass.empty()) {
       err(ctx, "--password and --password-stdin are mutually exclusive\n");
-      return 1;
+      return kExitFailure;
     }
     if (user.empty()) {
       err(ctx, "Must provide --username with --password-stdin\n");
-      return 1;
+      return kExitFailure;
     }
     char buf[4096];
     ssize_t n;
@@ -51,18 +51,15 @@ int cmdLogin(Context& ctx, const FlagSet& f, const std::vector<std::string>& arg
   }
   if (user.empty() || pass.empty()) {
     err(ctx, "Error: Cannot perform an interactive login from a non TTY device\n");
-    return 1;
+    return kExitFailure;
   }
   json body = {{"username", user}, {"password", pass}, {"serveraddress", authKey(domain)}};
   auto r = ctx.client.callOk("POST", "/auth", body.dump(), "application/json");
-  if (!r) {
-    printError(ctx, r.error());
-    return 1;
-  }
+  if (!r) return reportError(ctx, r.error());
   auto saved = saveAuth(domain, user, pass);
   if (!saved) {
     err(ctx, "Error saving credentials: " + saved.error().message + "\n");
-    return 1;
+    return kExitFailure;
   }
   if (!saved->empty())
     err(ctx, "WARNING! Your credentials are stored unencrypted in '" + *saved +
@@ -80,10 +77,7 @@ int cmdLogout(Context& ctx, const FlagSet&, const std::vector<std::string>& args
     out(ctx, "Not logged in to " + key + "\n");
     return 0;
   }
-  if (!r) {
-    err(ctx, r.error().message + "\n");
-    return 1;
-  }
+  if (!r) return reportError(ctx, r.error());
   out(ctx, "Removing login credentials for " + key + "\n");
   return 0;
 }
@@ -95,17 +89,11 @@ int cmdSearch(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
   if (limit != 0) q.add("limit", std::to_string(limit));
   if (!f.getList("filter").empty()) {
     auto fj = filtersJson(f.getList("filter"));
-    if (!fj) {
-      err(ctx, fj.error().message + "\n");
-      return 1;
-    }
+    if (!fj) return reportError(ctx, fj.error());
     q.add("filters", *fj);
   }
   auto r = ctx.client.callOk("GET", "/images/search" + q.str());
-  if (!r) {
-    printError(ctx, r.error());
-    return 1;
-  }
+  if (!r) return reportError(ctx, r.error());
   json j = json::parse(r->body, nullptr, false);
   format::Table t;
   t.addRow({"NAME", "DESCRIPTION", "STARS", "OFFICIAL"});

@@ -13,6 +13,7 @@
 #include "cli/format/table.h"
 #include "cli/format/template.h"
 #include "cli/stdio.h"
+#include "common/number.h"
 #include "common/util.h"
 
 namespace berth::cli {
@@ -106,10 +107,7 @@ int cmdStats(Context& ctx, const FlagSet& f, const std::vector<std::string>& arg
   std::vector<std::string> names = args;
   if (names.empty()) {
     auto r = ctx.client.callOk("GET", std::string("/containers/json") + (f.getBool("all") ? "?all=1" : ""));
-    if (!r) {
-      printError(ctx, r.error());
-      return 1;
-    }
+    if (!r) return reportError(ctx, r.error());
     auto list = json::parse(r->body, nullptr, false);
     if (list.is_array())
       for (auto& c : list) names.push_back(c.value("Id", ""));
@@ -155,10 +153,7 @@ int cmdStats(Context& ctx, const FlagSet& f, const std::vector<std::string>& arg
       items.push_back(statsItem(rows[i], names[i], noTrunc));
     }
     auto text = format::formatList(fmtStr, items, format::statsHeaders());
-    if (!text) {
-      err(ctx, text.error().message + "\n");
-      return 1;
-    }
+    if (!text) return reportError(ctx, text.error());
     out(ctx, (clear ? "\033[2J\033[H" : "") + *text);
     if (!stream || !any) break;
   }
@@ -173,12 +168,9 @@ int cmdTop(Context& ctx, const FlagSet&, const std::vector<std::string>& args) {
   Query q;
   q.addIf(!psArgs.empty(), "ps_args", psArgs);
   auto r = ctx.client.callOk("GET", "/containers/" + urlEncode(args[0]) + "/top" + q.str());
-  if (!r) {
-    printError(ctx, r.error());
-    return 1;
-  }
+  if (!r) return reportError(ctx, r.error());
   auto j = json::parse(r->body, nullptr, false);
-  if (!j.is_object()) return 1;
+  if (!j.is_object()) return kExitFailure;
   std::string text;
   std::string sep;
   for (auto& t : j.value("Titles", json::array())) {
@@ -240,7 +232,7 @@ int cmdUpdate(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
   for (const char* k : kFlags) any |= f.changed(k);
   if (!any) {
     err(ctx, "you must provide one or more flags when using this command\n");
-    return 1;
+    return kExitFailure;
   }
   json b = json::object();
   auto bytes = [&](const char* flag, const char* key) -> bool {
@@ -254,8 +246,15 @@ int cmdUpdate(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
   };
   if (!bytes("memory", "Memory") || !bytes("memory-reservation", "MemoryReservation") ||
       !bytes("memory-swap", "MemorySwap"))
-    return 125;
-  if (f.changed("blkio-weight")) b["BlkioWeight"] = std::atoi(f.getString("blkio-weight").c_str());
+    return kExitRunFailure;
+  if (f.changed("blkio-weight")) {
+    auto w = parseUint16Flag(f.getString("blkio-weight"), "blkio-weight");
+    if (!w) {
+      err(ctx, w.error().message + "\nSee '" + ctx.prog + " update --help'.\n");
+      return kExitRunFailure;
+    }
+    b["BlkioWeight"] = *w;
+  }
   if (f.changed("cpu-period")) b["CpuPeriod"] = f.getInt("cpu-period");
   if (f.changed("cpu-quota")) b["CpuQuota"] = f.getInt("cpu-quota");
   if (f.changed("cpu-shares")) b["CpuShares"] = f.getInt("cpu-shares");
@@ -263,20 +262,18 @@ int cmdUpdate(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
   if (f.changed("cpuset-mems")) b["CpusetMems"] = f.getString("cpuset-mems");
   if (f.changed("pids-limit")) b["PidsLimit"] = f.getInt("pids-limit");
   if (f.changed("cpus")) {
-    char* end;
-    double cpus = std::strtod(f.getString("cpus").c_str(), &end);
-    if (*end != '\0' || cpus < 0) {
-      err(ctx, fmt::format("invalid argument \"{}\" for \"--cpus\" flag: failed to parse {} as a rational number\n",
-                           f.getString("cpus"), f.getString("cpus")));
-      return 125;
+    auto cpus = parseCpusFlag(f.getString("cpus"));
+    if (!cpus) {
+      err(ctx, cpus.error().message + "\n");
+      return kExitRunFailure;
     }
-    b["NanoCpus"] = int64_t(std::llround(cpus * 1e9));
+    b["NanoCpus"] = int64_t(std::llround(*cpus * 1e9));
   }
   if (f.changed("restart")) {
     std::string v = f.getString("restart");
     auto colon = v.find(':');
     b["RestartPolicy"] = {{"Name", v.substr(0, colon)},
-                          {"MaximumRetryCount", colon == std::string::npos ? 0 : std::atoi(v.c_str() + colon + 1)}};
+                          {"MaximumRetryCount", colon == std::string::npos ? 0 : numberOr<int>(v.substr(colon + 1), 0)}};
   }
   int rc = 0;
   for (const auto& a : args) {

@@ -21,10 +21,11 @@ using json = nlohmann::json;
 
 const char* kDefaultDetachKeys = "ctrl-p,ctrl-q";
 
-// docker 28 prints run/create errors as "docker: <err>\n\nRun '<cmd> --help'...".
-int runFailure(Context& ctx, const std::string& message, int code) {
-  err(ctx, fmt::format("{}: {}\n\nRun '{} --help' for more information\n", ctx.prog, message, ctx.path));
-  return code;
+// docker 28 prints run/create errors as "docker: <err>\n\nRun '<cmd> --help'..."
+// and exits with exitCodeFor(e, Run): 125, or 126/127 for a start failure.
+int runFailure(Context& ctx, const Error& e) {
+  err(ctx, fmt::format("{}: {}\n\nRun '{} --help' for more information\n", ctx.prog, e.message, ctx.path));
+  return exitCodeFor(e, ExitContext::Run);
 }
 
 Result<json> inspectContainer(Context& ctx, const std::string& name) {
@@ -135,10 +136,11 @@ int runOrCreate(Context& ctx, const FlagSet& f, const std::vector<std::string>& 
   bool interactive = f.getBool("interactive");
   std::string pull = f.getString("pull");
   if (pull != "missing" && pull != "never" && pull != "always")
-    return runFailure(ctx, fmt::format("invalid pull option: '{}': must be one of \"always\", \"missing\" or \"never\"", pull), 125);
+    return runFailure(ctx, Error{Code::InvalidArgument, 0,
+                                 fmt::format("invalid pull option: '{}': must be one of \"always\", \"missing\" or \"never\"", pull)});
   if (isRun && !detach && tty && interactive && !isTerminal(ctx.in)) {
     err(ctx, "the input device is not a TTY\n");
-    return 1;
+    return kExitFailure;
   }
 
   CreateOptions co;
@@ -152,14 +154,14 @@ int runOrCreate(Context& ctx, const FlagSet& f, const std::vector<std::string>& 
     if (startsWith(req.error().message, "invalid argument")) {  // flag value errors look like pflag's
       err(ctx, fmt::format("{}\n\nUsage:  {} [OPTIONS] IMAGE [COMMAND] [ARG...]\n\nRun '{} --help' for more information\n",
                            req.error().message, ctx.path, ctx.path));
-      return 125;
+      return kExitRunFailure;
     }
-    return runFailure(ctx, req.error().message, 125);
+    return runFailure(ctx, req.error());
   }
   std::vector<uint8_t> keys;
   if (isRun) {
     auto k = detachKeysFrom(f);
-    if (!k) return runFailure(ctx, k.error().message, 125);
+    if (!k) return runFailure(ctx, k.error());
     keys = *k;
   }
 
@@ -167,12 +169,9 @@ int runOrCreate(Context& ctx, const FlagSet& f, const std::vector<std::string>& 
   auto id = createContainer(ctx, f, *req, &code);
   if (!id) {
     // docker create reports daemon errors plainly and exits 1; run adds the hint and 125.
-    if (!isRun) {
-      err(ctx, id.error().message + "\n");
-      return 1;
-    }
-    // docker's toStatusError: 127 / 126 by the message, also for create errors
-    return runFailure(ctx, id.error().message, startErrorExitCode(id.error().message));
+    if (!isRun) return reportError(ctx, id.error());
+    // docker's toStatusError: 127 / 126 for a start failure, else 125
+    return runFailure(ctx, id.error());
   }
   if (!isRun) {
     out(ctx, *id + "\n");
@@ -187,17 +186,17 @@ int runOrCreate(Context& ctx, const FlagSet& f, const std::vector<std::string>& 
     auto a = ctx.client.hijack(
         "POST", "/containers/" + *id + "/attach" +
                     attachQuery(attachIn, attachOut, attachErr, f.getString("detach-keys")));
-    if (!a) return runFailure(ctx, a.error().message, 125);
+    if (!a) return runFailure(ctx, a.error());
     attach = std::move(*a);
   }
   auto wait = ctx.client.stream("POST", "/containers/" + *id + "/wait?condition=" +
                                             (autoRemove && !detach ? "removed" : "next-exit"));
-  if (!wait) return runFailure(ctx, wait.error().message, 125);
+  if (!wait) return runFailure(ctx, wait.error());
 
   auto started = ctx.client.callOk("POST", "/containers/" + *id + "/start");
   if (!started) {
     attach.reset();
-    return runFailure(ctx, started.error().message, startErrorExitCode(started.error().message));
+    return runFailure(ctx, started.error());
   }
   if (detach) {
     out(ctx, *id + "\n");
@@ -217,14 +216,14 @@ int runOrCreate(Context& ctx, const FlagSet& f, const std::vector<std::string>& 
                                               onResize));
     if (!p) {
       raw.restore();
-      return runFailure(ctx, p.error().message, 125);
+      return runFailure(ctx, p.error());
     }
     end = *p;
   }
   raw.restore();
   if (end == PumpEnd::Detached) return 0;
   auto w = readWait(*wait->first, wait->second);
-  if (!w) return runFailure(ctx, w.error().message, 125);
+  if (!w) return runFailure(ctx, w.error());
   if (!w->error.empty()) err(ctx, w->error + "\n");
   return w->status;
 }
@@ -242,10 +241,7 @@ int attachAndWait(Context& ctx, const std::string& name, const json& info, bool 
   bool tty = info["Config"].value("Tty", false);
   std::string id = info.value("Id", name);
   auto keys = detachKeysFrom(f);
-  if (!keys) {
-    err(ctx, keys.error().message + "\n");
-    return 1;
-  }
+  if (!keys) return reportError(ctx, keys.error());
   std::string dk = f.has("detach-keys") ? f.getString("detach-keys") : "";
   std::unique_ptr<Connection> waitConn;
   HttpResponse waitHead;
@@ -263,21 +259,15 @@ int attachAndWait(Context& ctx, const std::string& name, const json& info, bool 
     waitConn = std::move(preWait->first);
     waitHead = std::move(preWait->second);
   } else if (!startIt && !openWait("")) {
-    return 1;
+    return kExitFailure;
   }
   auto a = ctx.client.hijack("POST", "/containers/" + id + "/attach" +
                                          attachQuery(withStdin, true, true, dk));
-  if (!a) {
-    printError(ctx, a.error());
-    return 1;
-  }
+  if (!a) return reportError(ctx, a.error());
   if (startIt) {
-    if (!openWait("?condition=next-exit")) return 1;
+    if (!openWait("?condition=next-exit")) return kExitFailure;
     auto s = ctx.client.callOk("POST", "/containers/" + id + "/start");
-    if (!s) {
-      printError(ctx, s.error());
-      return 1;
-    }
+    if (!s) return reportError(ctx, s.error());
   }
   RawTerminal raw;
   if (tty && withStdin && isTerminal(ctx.in)) raw.enable(ctx.in);
@@ -293,16 +283,10 @@ int attachAndWait(Context& ctx, const std::string& name, const json& info, bool 
   bool sigProxy = f.has("sig-proxy") ? f.getBool("sig-proxy") : true;
   auto p = pumpSession(**a, pumpOptions(ctx, tty, withStdin, *keys, sigProxy, id, onResize));
   raw.restore();
-  if (!p) {
-    printError(ctx, p.error());
-    return 1;
-  }
+  if (!p) return reportError(ctx, p.error());
   if (*p == PumpEnd::Detached) return 0;
   auto w = readWait(*waitConn, waitHead);
-  if (!w) {
-    printError(ctx, w.error());
-    return 1;
-  }
+  if (!w) return reportError(ctx, w.error());
   return w->status;
 }
 
@@ -311,13 +295,10 @@ int cmdStart(Context& ctx, const FlagSet& f, const std::vector<std::string>& arg
   if (attach || interactive) {
     if (args.size() > 1) {
       err(ctx, "Error: you cannot start and attach multiple containers at once\n");
-      return 1;
+      return kExitFailure;
     }
     auto info = inspectContainer(ctx, args[0]);
-    if (!info) {
-      printError(ctx, info.error());
-      return 1;
-    }
+    if (!info) return reportError(ctx, info.error());
     bool withStdin = interactive && (*info)["Config"].value("OpenStdin", false);
     return attachAndWait(ctx, args[0], *info, withStdin, true, f);
   }
@@ -335,35 +316,29 @@ int cmdStart(Context& ctx, const FlagSet& f, const std::vector<std::string>& arg
   std::string list;
   for (size_t i = 0; i < failed.size(); ++i) list += (i ? ", " : "") + failed[i];
   err(ctx, fmt::format("Error: failed to start containers: {}\n", list));
-  return 1;
+  return kExitFailure;
 }
 
 int cmdAttach(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
   // docker's order: wait (no condition) -> inspect -> attach.
   auto wait = ctx.client.stream("POST", "/containers/" + args[0] + "/wait");
-  if (!wait) {
-    printError(ctx, wait.error());
-    return 1;
-  }
+  if (!wait) return reportError(ctx, wait.error());
   if (wait->second.status != 200) {
     auto b = wait->first->readAllBody();
     wait->second.body = b ? *b : "";
     err(ctx, "Error response from daemon: " + daemonMessage(wait->second, "POST", "wait") + "\n");
-    return 1;
+    return kExitFailure;
   }
   auto info = inspectContainer(ctx, args[0]);
-  if (!info) {
-    printError(ctx, info.error());
-    return 1;
-  }
+  if (!info) return reportError(ctx, info.error());
   const json& st = (*info)["State"];
   if (!st.value("Running", false)) {
     err(ctx, "You cannot attach to a stopped container, start it first\n");
-    return 1;
+    return kExitFailure;
   }
   if (st.value("Paused", false)) {
     err(ctx, "You cannot attach to a paused container, unpause it first\n");
-    return 1;
+    return kExitFailure;
   }
   bool withStdin = !f.getBool("no-stdin") && (*info)["Config"].value("OpenStdin", false);
   return attachAndWait(ctx, args[0], *info, withStdin, false, f, &*wait);
@@ -374,13 +349,10 @@ int cmdExec(Context& ctx, const FlagSet& f, const std::vector<std::string>& args
   const std::string& name = args[0];
   if (tty && interactive && !detach && !isTerminal(ctx.in)) {
     err(ctx, "the input device is not a TTY\n");
-    return 1;
+    return kExitFailure;
   }
   auto info = inspectContainer(ctx, name);
-  if (!info) {
-    printError(ctx, info.error());
-    return 1;
-  }
+  if (!info) return reportError(ctx, info.error());
   std::vector<std::string> env;
   for (auto& e : f.getList("env")) env.push_back(e);
   nlohmann::ordered_json body;
@@ -396,36 +368,23 @@ int cmdExec(Context& ctx, const FlagSet& f, const std::vector<std::string>& args
   body["WorkingDir"] = f.getString("workdir");
   body["Cmd"] = std::vector<std::string>(args.begin() + 1, args.end());
   auto created = ctx.client.callOk("POST", "/containers/" + name + "/exec", body.dump());
-  if (!created) {
-    printError(ctx, created.error());
-    return 1;
-  }
+  if (!created) return reportError(ctx, created.error());
   auto cj = json::parse(created->body, nullptr, false);
   std::string execId = cj.is_object() ? cj.value("Id", "") : "";
   if (execId.empty()) {
     err(ctx, "invalid exec create response\n");
-    return 1;
+    return kExitFailure;
   }
   json start = {{"Detach", detach}, {"Tty", tty}};
   if (detach) {
     auto r = ctx.client.callOk("POST", "/exec/" + execId + "/start", start.dump());
-    if (!r) {
-      printError(ctx, r.error());
-      return 1;
-    }
+    if (!r) return reportError(ctx, r.error());
     return 0;
   }
   auto keys = detachKeysFrom(f);
-  if (!keys) {
-    err(ctx, keys.error().message + "\n");
-    return 1;
-  }
+  if (!keys) return reportError(ctx, keys.error());
   auto conn = ctx.client.hijack("POST", "/exec/" + execId + "/start", start.dump(), "application/json");
-  if (!conn) {
-    printError(ctx, conn.error());
-    int c = startErrorExitCode(conn.error().message);
-    return c == 125 ? 1 : c;
-  }
+  if (!conn) return reportError(ctx, conn.error());
   RawTerminal raw;
   if (tty && interactive && isTerminal(ctx.in)) raw.enable(ctx.in);
   std::function<void()> onResize;
@@ -435,16 +394,10 @@ int cmdExec(Context& ctx, const FlagSet& f, const std::vector<std::string>& args
   }
   auto p = pumpSession(**conn, pumpOptions(ctx, tty, interactive, *keys, false, "", onResize));
   raw.restore();
-  if (!p) {
-    printError(ctx, p.error());
-    return 1;
-  }
+  if (!p) return reportError(ctx, p.error());
   if (*p == PumpEnd::Detached) return 0;
   auto r = ctx.client.callOk("GET", "/exec/" + execId + "/json");
-  if (!r) {
-    printError(ctx, r.error());
-    return 1;
-  }
+  if (!r) return reportError(ctx, r.error());
   // ExitCode is null while the process still runs (a detach): 0, as docker.
   auto ej = json::parse(r->body, nullptr, false);
   return ej.is_object() && ej.contains("ExitCode") && ej["ExitCode"].is_number_integer() ? ej["ExitCode"].get<int>() : 0;

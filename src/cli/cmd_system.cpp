@@ -77,18 +77,12 @@ int cmdVersion(Context& ctx, const FlagSet& f, const std::vector<std::string>&) 
     auto t = format::Template::parse(format::prepareFormat(fmtStr));
     if (!t) {
       err(ctx, "template parsing error: " + t.error().message + "\n");
-      return 1;
+      return kExitFailure;
     }
     auto s = t->execute(dot);
-    if (!s) {
-      err(ctx, s.error().message + "\n");
-      return 1;
-    }
+    if (!s) return reportError(ctx, s.error());
     out(ctx, *s + "\n");
-    if (!r) {
-      printError(ctx, r.error());
-      return 1;
-    }
+    if (!r) return reportError(ctx, r.error());
     return 0;
   }
   std::string s;
@@ -101,8 +95,7 @@ int cmdVersion(Context& ctx, const FlagSet& f, const std::vector<std::string>&) 
   out(ctx, s);
   if (!r) {
     out(ctx, "\n");
-    printError(ctx, r.error());
-    return 1;
+    return reportError(ctx, r.error());
   }
   s = "\n";
   std::string platform = server.contains("Platform") ? jstr(server["Platform"], "Name") : "";
@@ -141,10 +134,7 @@ int cmdVersion(Context& ctx, const FlagSet& f, const std::vector<std::string>&) 
 
 int cmdInfo(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
   auto r = ctx.client.callOk("GET", "/info");
-  if (!r) {
-    printError(ctx, r.error());
-    return 1;
-  }
+  if (!r) return reportError(ctx, r.error());
   json i = json::parse(r->body, nullptr, false);
   if (!i.is_object()) i = json::object();
   std::string fmtStr = f.getString("format");
@@ -152,13 +142,10 @@ int cmdInfo(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
     auto t = format::Template::parse(format::prepareFormat(fmtStr));
     if (!t) {
       err(ctx, "template parsing error: " + t.error().message + "\n");
-      return 1;
+      return kExitFailure;
     }
     auto s = t->execute(i);
-    if (!s) {
-      err(ctx, s.error().message + "\n");
-      return 1;
-    }
+    if (!s) return reportError(ctx, s.error());
     out(ctx, *s + "\n");
     return 0;
   }

@@ -33,7 +33,7 @@ int cmdVolumeCreate(Context& ctx, const FlagSet& f, const std::vector<std::strin
   if (!args.empty()) {
     if (!name.empty() && name != args[0]) {
       err(ctx, "conflicting options: cannot specify a volume-name through both --name and as a positional arg\n");
-      return 1;
+      return kExitFailure;
     }
     name = args[0];
   }
@@ -42,10 +42,7 @@ int cmdVolumeCreate(Context& ctx, const FlagSet& f, const std::vector<std::strin
                {"DriverOpts", keyValues(f.getList("opt"))},
                {"Labels", keyValues(f.getList("label"))}};
   auto r = ctx.client.callOk("POST", "/volumes/create", body.dump(), "application/json");
-  if (!r) {
-    printError(ctx, r.error());
-    return 1;
-  }
+  if (!r) return reportError(ctx, r.error());
   auto j = json::parse(r->body, nullptr, false);
   out(ctx, (j.is_object() ? j.value("Name", "") : std::string()) + "\n");
   return 0;
@@ -84,15 +81,12 @@ int cmdVolumeLs(Context& ctx, const FlagSet& f, const std::vector<std::string>&)
     auto q = filtersJson(f.getList("filter"));
     if (!q) {
       err(ctx, q.error().message + "\n");
-      return 125;
+      return kExitRunFailure;
     }
     path += Query().add("filters", *q).str();
   }
   auto r = ctx.client.callOk("GET", path);
-  if (!r) {
-    printError(ctx, r.error());
-    return 1;
-  }
+  if (!r) return reportError(ctx, r.error());
   auto j = json::parse(r->body, nullptr, false);
   std::vector<json> vols;
   if (j.is_object() && j.contains("Volumes") && j["Volumes"].is_array())
@@ -104,10 +98,7 @@ int cmdVolumeLs(Context& ctx, const FlagSet& f, const std::vector<std::string>&)
   if (f.getBool("quiet")) fmtStr = "{{.Name}}";
   else if (fmtStr.empty() || fmtStr == "table") fmtStr = "table {{.Driver}}\t{{.Name}}";
   auto text = format::formatList(fmtStr, items, format::volumeHeaders());
-  if (!text) {
-    err(ctx, text.error().message + "\n");
-    return 1;
-  }
+  if (!text) return reportError(ctx, text.error());
   out(ctx, *text);
   return 0;
 }
@@ -148,7 +139,7 @@ int cmdVolumePrune(Context& ctx, const FlagSet& f, const std::vector<std::string
     for (auto& fl : filters)
       if (startsWith(toLower(fl), "all=")) {
         err(ctx, "conflicting options: cannot specify both --all and --filter all=1\n");
-        return 125;
+        return kExitRunFailure;
       }
   }
   // berth speaks API 1.41, where the daemon prunes named volumes unless
@@ -167,15 +158,12 @@ int cmdVolumePrune(Context& ctx, const FlagSet& f, const std::vector<std::string
     auto q = filtersJson(filters);
     if (!q) {
       err(ctx, q.error().message + "\n");
-      return 125;
+      return kExitRunFailure;
     }
     path += Query().add("filters", *q).str();
   }
   auto r = ctx.client.callOk("POST", path);
-  if (!r) {
-    printError(ctx, r.error());
-    return 1;
-  }
+  if (!r) return reportError(ctx, r.error());
   auto j = json::parse(r->body, nullptr, false);
   std::string s;
   if (j.is_object() && j.contains("VolumesDeleted") && j["VolumesDeleted"].is_array() && !j["VolumesDeleted"].empty()) {

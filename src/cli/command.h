@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/client.h"
+#include "cli/exit_code.h"
 #include "cli/flags.h"
 #include "common/result.h"
 
@@ -63,6 +64,8 @@ std::vector<Command> resourceCommands();  // stats, top, pause, unpause, update
 // Prints "Error response from daemon: <msg>" (or the bare message for
 // transport errors) to ctx.err.
 void printError(Context& ctx, const Error& e);
+// printError, then the exit status for e (cli/exit_code.h).
+int reportError(Context& ctx, const Error& e, ExitContext context = ExitContext::Command);
 // GET path on its own connection for a streamed body (logs, export). A
 // transport error or a non-200 answer is printed like docker does and
 // nullptr comes back.

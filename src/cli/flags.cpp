@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
+
+#include "common/number.h"
 
 namespace berth::cli {
 
@@ -31,12 +34,9 @@ bool parseGoBool(const std::string& v, bool* out) {
 }
 
 bool parseGoInt(const std::string& v, int64_t* out) {
-  if (v.empty()) return false;
-  char* end = nullptr;
-  errno = 0;
-  long long n = std::strtoll(v.c_str(), &end, 10);
-  if (errno != 0 || *end != '\0' || std::isspace(static_cast<unsigned char>(v[0]))) return false;
-  *out = n;
+  auto n = parseNumber<int64_t>(v);
+  if (!n) return false;
+  *out = *n;
   return true;
 }
 
@@ -60,7 +60,37 @@ std::string replaceAll(std::string s, const std::string& from, const std::string
   return s;
 }
 
+// strconv's reason for a number it refuses: an integer too large for its
+// type is "value out of range", anything else "invalid syntax".
+const char* goNumError(std::string_view v) {
+  std::string_view digits = v;
+  if (!digits.empty() && (digits.front() == '+' || digits.front() == '-')) digits.remove_prefix(1);
+  bool allDigits = !digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos;
+  return allDigits ? "value out of range" : "invalid syntax";
+}
+
 }  // namespace
+
+Result<int64_t> parseInt64FlagValue(const std::string& value, const std::string& arg, const std::string& flag) {
+  if (auto n = parseNumber<int64_t>(value)) return *n;
+  return errorf(Code::InvalidArgument, "invalid argument {} for {} flag: strconv.ParseInt: parsing {}: {}", goQuote(arg),
+                goQuote("--" + flag), goQuote(value), goNumError(value));
+}
+
+Result<uint16_t> parseUint16Flag(const std::string& value, const std::string& flag) {
+  if (auto n = parseNumber<uint16_t>(value)) return *n;
+  return errorf(Code::InvalidArgument, "invalid argument {} for {} flag: strconv.ParseUint: parsing {}: {}",
+                goQuote(value), goQuote("--" + flag), goQuote(value),
+                value.starts_with('-') ? "invalid syntax" : goNumError(value));
+}
+
+Result<double> parseCpusFlag(const std::string& value) {
+  auto v = parseNumber<double>(value);
+  if (!v || !std::isfinite(*v) || *v < 0)
+    return errorf(Code::InvalidArgument, "invalid argument \"{}\" for \"--cpus\" flag: failed to parse {} as a rational number",
+                  value, value);
+  return *v;
+}
 
 std::string pflagWrap(int i, int w, const std::string& s) {
   if (w == 0) return replaceAll(s, "\n", "\n" + std::string(size_t(i), ' '));
@@ -147,9 +177,8 @@ Result<> FlagSet::set(FlagDef& def, const std::string& value, const std::string&
     case FlagKind::Int: {
       int64_t n;
       if (!parseGoInt(value, &n))
-        return errorf(Code::InvalidArgument,
-                      "invalid argument {} for {} flag: strconv.ParseInt: parsing {}: invalid syntax",
-                      goQuote(value), goQuote(flagName), goQuote(value));
+        return errorf(Code::InvalidArgument, "invalid argument {} for {} flag: strconv.ParseInt: parsing {}: {}",
+                      goQuote(value), goQuote(flagName), goQuote(value), goNumError(value));
       values_[def.name] = std::to_string(n);
       break;
     }
@@ -265,7 +294,7 @@ const std::vector<std::string>& FlagSet::getList(const std::string& name) const 
 
 int64_t FlagSet::getInt(const std::string& name) const {
   auto it = values_.find(name);
-  return it == values_.end() ? 0 : std::strtoll(it->second.c_str(), nullptr, 10);
+  return it == values_.end() ? 0 : numberOr<int64_t>(it->second, 0);
 }
 
 std::string FlagSet::usages(int cols) const {

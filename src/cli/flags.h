@@ -83,4 +83,13 @@ class FlagSet {
 // indented by i columns (exposed for tests).
 std::string pflagWrap(int i, int w, const std::string& s);
 
+// Values a command parses itself from a string flag, refused in pflag's
+// words: invalid argument "<arg>" for "--<flag>" flag: strconv.ParseInt:
+// parsing "<value>": invalid syntax (or "value out of range").
+Result<int64_t> parseInt64FlagValue(const std::string& value, const std::string& arg, const std::string& flag);
+Result<uint16_t> parseUint16Flag(const std::string& value, const std::string& flag);
+// --cpus: a non-negative decimal number of CPUs, else "invalid argument
+// "<v>" for "--cpus" flag: failed to parse <v> as a rational number".
+Result<double> parseCpusFlag(const std::string& value);
+
 }  // namespace berth::cli

@@ -1,6 +1,7 @@
 #include "cli/mount_opts.h"
 
 #include "cli/format/human.h"
+#include "common/number.h"
 #include "common/util.h"
 
 namespace berth::cli {
@@ -120,14 +121,9 @@ Result<nlohmann::ordered_json> parseMountFlag(const std::string& value) {
       tmpfs["SizeBytes"] = *n;
       hasTmpfs = true;
     } else if (key == "tmpfs-mode") {
-      try {
-        size_t used = 0;
-        unsigned long m = std::stoul(val, &used, 8);
-        if (used != val.size()) throw std::invalid_argument(val);
-        tmpfs["Mode"] = m;
-      } catch (...) {
-        return wrap(Error{Code::InvalidArgument, 0, fmt::format("invalid value for {}: {}", key, val)});
-      }
+      auto m = parseNumber<uint32_t>(val, 8);
+      if (!m) return wrap(Error{Code::InvalidArgument, 0, fmt::format("invalid value for {}: {}", key, val)});
+      tmpfs["Mode"] = *m;
       hasTmpfs = true;
     } else {
       return wrap(Error{Code::InvalidArgument, 0, fmt::format("unexpected key '{}' in '{}'", key, field)});

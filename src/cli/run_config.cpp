@@ -9,6 +9,7 @@
 #include "cli/client.h"
 #include "cli/format/human.h"
 #include "cli/mount_opts.h"
+#include "common/number.h"
 #include "common/sha256.h"
 #include "common/util.h"
 #include "image/reference.h"
@@ -228,10 +229,9 @@ Result<ojson> parseRestart(const std::string& v) {
   if (colon != std::string::npos) {
     if (name != "on-failure")
       return errorf(Code::InvalidArgument, "invalid restart policy format: maximum retry count can only be used with 'on-failure'");
-    char* end;
-    count = int(std::strtol(v.c_str() + colon + 1, &end, 10));
-    if (*end != '\0' || colon + 1 == v.size())
-      return errorf(Code::InvalidArgument, "invalid restart policy format: maximum retry count must be an integer");
+    auto n = parseNumber<int>(std::string_view(v).substr(colon + 1));
+    if (!n) return errorf(Code::InvalidArgument, "invalid restart policy format: maximum retry count must be an integer");
+    count = *n;
   }
   rp["Name"] = name;
   rp["MaximumRetryCount"] = count;
@@ -313,7 +313,7 @@ void addContainerCreateFlags(FlagSet& f, bool forRun) {
     if (!forRun && name == "pull") usage = "Pull image before creating (\"always\", \"|missing\", \"never\")";
     switch (r.kind) {
       case 'B': f.addBool(name, sh, usage, def == "true"); break;
-      case 'I': f.addInt(name, sh, usage, def.empty() ? 0 : std::atoll(def.c_str()), r.type); break;
+      case 'I': f.addInt(name, sh, usage, def.empty() ? 0 : numberOr<int64_t>(def, 0), r.type); break;
       case 'L':
         f.addList(name, sh, usage, r.type);
         if (!def.empty()) f.setDefaultText(name, def);
@@ -497,16 +497,15 @@ Result<CreateRequest> buildCreateRequest(const FlagSet& f, const std::vector<std
   TRY_ASSIGN(h["Memory"], parseBytesFlag(f, "memory"));
   int64_t nanoCpus = 0;
   if (f.changed("cpus")) {
-    char* end;
-    double cpus = std::strtod(f.getString("cpus").c_str(), &end);
-    if (*end != '\0' || cpus < 0)
-      return errorf(Code::InvalidArgument, "invalid argument \"{}\" for \"--cpus\" flag: failed to parse {} as a rational number",
-                    f.getString("cpus"), f.getString("cpus"));
+    TRY_ASSIGN(double cpus, parseCpusFlag(f.getString("cpus")));
     nanoCpus = int64_t(cpus * 1e9 + 0.5);
   }
   h["NanoCpus"] = nanoCpus;
   h["CgroupParent"] = f.getString("cgroup-parent");
-  h["BlkioWeight"] = f.changed("blkio-weight") ? std::atoi(f.getString("blkio-weight").c_str()) : 0;
+  h["BlkioWeight"] = 0;
+  if (f.changed("blkio-weight")) {
+    TRY_ASSIGN(h["BlkioWeight"], parseUint16Flag(f.getString("blkio-weight"), "blkio-weight"));
+  }
   h["CpuPeriod"] = f.getInt("cpu-period");
   h["CpuQuota"] = f.getInt("cpu-quota");
   h["CpuRealtimePeriod"] = f.getInt("cpu-rt-period");
@@ -535,8 +534,11 @@ Result<CreateRequest> buildCreateRequest(const FlagSet& f, const std::vector<std
   for (const std::string& u : f.getList("ulimit")) {
     auto [name, lim] = splitKV(u);
     auto colon = lim.find(':');
-    int64_t soft = std::atoll(lim.substr(0, colon).c_str());
-    int64_t hard = colon == std::string::npos ? soft : std::atoll(lim.substr(colon + 1).c_str());
+    TRY_ASSIGN(int64_t soft, parseInt64FlagValue(lim.substr(0, colon), u, "ulimit"));
+    int64_t hard = soft;
+    if (colon != std::string::npos) {
+      TRY_ASSIGN(hard, parseInt64FlagValue(lim.substr(colon + 1), u, "ulimit"));
+    }
     ulimits.push_back({{"Name", name}, {"Hard", hard}, {"Soft", soft}});
   }
   h["Ulimits"] = ulimits;

@@ -234,14 +234,4 @@ Result<> copyLogStream(Connection& conn, bool tty, int out, int err) {
   }
 }
 
-int startErrorExitCode(std::string_view message) {
-  if (message.find("executable file not found") != std::string_view::npos ||
-      message.find("no such file or directory") != std::string_view::npos)
-    return 127;
-  if (message.find("permission denied") != std::string_view::npos ||
-      message.find("is a directory") != std::string_view::npos)
-    return 126;
-  return 125;
-}
-
 }  // namespace berth::cli

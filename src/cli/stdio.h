@@ -100,11 +100,6 @@ Result<PumpEnd> pumpSession(Connection& conn, const PumpOptions& opts);
 // Copies a logs body to out/err: demuxed when !tty, raw when tty.
 Result<> copyLogStream(Connection& conn, bool tty, int out, int err);
 
-// Exit status of `run`/`start` from a start error (engine-api.md §1.4):
-// 127 "executable file not found" / "no such file or directory",
-// 126 "permission denied" / "is a directory", else 125.
-int startErrorExitCode(std::string_view message);
-
 // write(2) everything, ignoring EPIPE.
 void writeFd(int fd, std::string_view data);
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/fd.h"
+#include "common/number.h"
 #include "common/util.h"
 
 namespace berth::cli::tar {
@@ -309,7 +310,7 @@ Result<bool> Reader::next(Entry& e) {
         while (pos < data.size()) {
           size_t sp = data.find(' ', pos);
           if (sp == std::string::npos) break;
-          size_t len = std::strtoull(data.c_str() + pos, nullptr, 10);
+          size_t len = berth::numberOr<size_t>(std::string_view(data).substr(pos, sp - pos), 0);
           if (len == 0 || pos + len > data.size()) break;
           std::string rec = data.substr(sp + 1, pos + len - sp - 2);
           auto eq = rec.find('=');
@@ -317,7 +318,9 @@ Result<bool> Reader::next(Entry& e) {
             std::string k = rec.substr(0, eq), v = rec.substr(eq + 1);
             if (k == "path") longName = v;
             else if (k == "linkpath") longLink = v;
-            else if (k == "size") paxSize = std::stoll(v);
+            else if (k == "size") {
+              if (auto n = berth::parseNumber<int64_t>(v)) paxSize = *n;
+            }
           }
           pos += len;
         }

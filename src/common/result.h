@@ -32,10 +32,13 @@ struct Error {
   Code code = Code::Internal;
   int err = 0;  // errno when the error came from a syscall, else 0
   std::string message;
+  // Where starting a container or exec process failed (a runtime::Stage
+  // value), else 0. With err it decides exit codes 126/127, never the text.
+  int stage = 0;
 
   // Prefixes context: "create container: " + message.
   Error wrap(std::string_view context) const& {
-    return Error{code, err, std::string(context) + ": " + message};
+    return Error{code, err, std::string(context) + ": " + message, stage};
   }
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/number.h"
 #include "common/util.h"
 
 namespace berth {
@@ -15,7 +16,9 @@ std::optional<int64_t> parseGoDuration(const std::string& s) {
     size_t j = i;
     while (j < s.size() && (isdigit((unsigned char)s[j]) || s[j] == '.')) j++;
     if (j == i || j == s.size()) return std::nullopt;
-    double v = std::stod(s.substr(i, j - i));
+    auto parsed = parseNumber<double>(std::string_view(s).substr(i, j - i));
+    if (!parsed) return std::nullopt;
+    double v = *parsed;
     char u = s[j];
     if (u == 'h') {
       v *= 3600;
@@ -35,8 +38,7 @@ Result<int64_t> parseUntil(const std::string& v, int64_t now) {
   if (auto d = parseGoDuration(v)) return now - *d;
   if (!v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return isdigit((unsigned char)c) || c == '.'; })) {
     auto dot = v.find('.');
-    int64_t sec = std::stoll(v.substr(0, dot));
-    return sec * 1000000000;
+    if (auto sec = parseNumber<int64_t>(std::string_view(v).substr(0, dot))) return *sec * 1000000000;
   }
   if (auto t = parseRfc3339(v)) return *t;
   if (auto t = parseRfc3339(v + "Z")) return *t;

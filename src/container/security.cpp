@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "common/util.h"
+#include "runtime/stage.h"
 
 namespace berth::container {
 
@@ -400,9 +401,12 @@ Result<DeviceSpecs> hostDevices(const json& list) {
       return errorf(Code::InvalidArgument, "invalid device cgroup permissions \"{}\" for {}", perms, host);
     struct stat st;
     if (::stat(host.c_str(), &st) != 0)
-      return errorf(Code::InvalidArgument,
-                    "error gathering device information while adding custom device \"{}\": no such file or directory",
-                    host);
+      // A start-stage error (create checks it early): run exits 127 as for dockerd's start failure.
+      return std::unexpected(Error{
+          Code::InvalidArgument, ENOENT,
+          fmt::format("error gathering device information while adding custom device \"{}\": no such file or directory",
+                      host),
+          int(runtime::Stage::Mounts)});
     if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
       return errorf(Code::InvalidArgument, "error gathering device information while adding custom device \"{}\": not a device node",
                     host);

@@ -8,6 +8,7 @@
 #include <regex>
 #include <tuple>
 
+#include "common/error_status.h"
 #include "common/log.h"
 #include "common/number.h"
 #include "common/until.h"
@@ -16,6 +17,7 @@
 #include "container/security.h"
 #include "container/service_impl.h"
 #include "container/spec.h"
+#include "runtime/stage.h"
 
 namespace berth::container {
 
@@ -413,9 +415,11 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> spawned;
   MonitorMessage first{MsgType::StartError, ""};
   std::string failure;
-  int failErrno = 0;
+  int failErrno = 0, failStage = 0;
   if (!spec) {
     failure = spec.error().message;
+    failErrno = spec.error().err;
+    failStage = spec.error().stage != 0 ? spec.error().stage : int(runtime::Stage::Config);
   } else {
     (void)mkdirAll(dir, 0700);
     (void)mkdirAll(cfg_.execRoot + "/m", 0700);
@@ -439,13 +443,16 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
     auto m = spawned->first->recv();
     if (!m) {
       failure = "monitor exited before starting the container";
+      failStage = int(runtime::Stage::Config);
     } else {
       first = std::move(*m);
       if (first.type == MsgType::StartError) {
+        failStage = payloadInt(first.payload);
         failErrno = payloadInt(first.payload, 4);
         failure = first.payload.size() > 8 ? first.payload.substr(8) : std::string("container start failed");
       } else if (first.type != MsgType::Started) {
         failure = "unexpected message from monitor";
+        failStage = int(runtime::Stage::Config);
       }
     }
   }
@@ -454,7 +461,8 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   if (!failure.empty()) {
     std::string msg = fmt::format("failed to create task for container: OCI runtime create failed: {}: unknown", failure);
     e->c.state.error = msg;
-    e->c.state.exitCode = (failErrno == EACCES || failErrno == EISDIR) ? 126 : (failErrno == ENOENT ? 127 : 128);
+    int exitCode = startFailureExitCode(failErrno);
+    e->c.state.exitCode = exitCode != 0 ? exitCode : 128;
     if (e->c.state.status == State::Restarting) {
       recordLocked(*e, State::Exited);
       e->c.state.finishedAt = nowNanos();
@@ -465,7 +473,7 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
     unbusy.dismiss();
     if (e->c.hostConfig.value("AutoRemove", false)) (void)removeLocked(lk, e);
     cv_.notify_all();
-    return makeError(Code::InvalidArgument, msg);
+    return std::unexpected(Error{Code::InvalidArgument, failErrno, msg, failStage});
   }
   std::shared_ptr<MonitorConn> mon(std::move(spawned->first));
   e->mon = mon;

@@ -13,11 +13,13 @@
 #include <thread>
 
 #include "common/detach_keys.h"
+#include "common/error_status.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "container/log_opts.h"
 #include "container/service_impl.h"
 #include "container/spec.h"
+#include "runtime/stage.h"
 
 namespace berth::container {
 
@@ -327,7 +329,10 @@ Result<> ServiceImpl::execStart(const std::string& execId, bool detach, RawStrea
   }
   const json& b = x->config;
   bool tty = b.value("Tty", false);
-  auto fail = [&](int code, const std::string& msg) -> Result<> {
+  // A start failure: the exec records exitCode; a detached start answers
+  // the error (with stage and errno when the monitor reported them), an
+  // attached one writes its text into the stream like dockerd.
+  auto fail = [&](int code, const std::string& msg, int stage = 0, int err = 0) -> Result<> {
     {
       std::lock_guard lk(mu_);
       x->running = false;
@@ -335,7 +340,7 @@ Result<> ServiceImpl::execStart(const std::string& execId, bool detach, RawStrea
       x->exitCode = code;
       cv_.notify_all();
     }
-    if (detach || !stream) return makeError(Code::Internal, msg);
+    if (detach || !stream) return std::unexpected(Error{Code::Internal, err, msg, stage});
     std::string text = msg + "\r\n";
     stream->write(tty ? text : muxFrame(1, text));
     stream->close();
@@ -379,10 +384,12 @@ Result<> ServiceImpl::execStart(const std::string& execId, bool detach, RawStrea
   auto first = mon->recv();
   ::unlink(procPath.c_str());
   if (!first || first->type != MsgType::Started) {
+    int stage = first ? payloadInt(first->payload) : int(runtime::Stage::Exec);
     int err = first ? payloadInt(first->payload, 4) : 0;
     std::string msg = first && first->payload.size() > 8 ? first->payload.substr(8) : "exec failed";
-    int code = (err == ENOENT) ? 127 : 126;
-    return fail(code, "OCI runtime exec failed: exec failed: unable to start container process: " + msg + ": unknown");
+    int code = startFailureExitCode(err) == 127 ? 127 : 126;
+    return fail(code, "OCI runtime exec failed: exec failed: unable to start container process: " + msg + ": unknown",
+                stage, err);
   }
   std::string cmdline;
   for (auto& a : argv) cmdline += (cmdline.empty() ? "" : " ") + a;

@@ -102,6 +102,46 @@ scenario_name_conflict() {
   [ "${output##*$'\n'}" = 400 ] || _e2e_fail "expected 400"
 }
 
+# post_create BODY: sets code and message from POST /containers/create.
+post_create() {
+  run api POST /v1.41/containers/create -H 'Content-Type: application/json' -d "$1"
+  code=${output##*$'\n'}
+  message=$(python3 -c 'import json,sys; print(json.load(sys.stdin).get("message",""))' <<<"${output%$'\n'*}" 2>/dev/null || true)
+}
+
+@test "wrong types and out-of-range values in a create body: 400 with dockerd's message" {
+  local cases=(
+    '{"Image":"busybox","Env":"A=1"}|json: cannot unmarshal string into Go struct field CreateRequest.Config.Env of type []string'
+    '{"Image":"busybox","Env":[1,2]}|json: cannot unmarshal number into Go struct field CreateRequest.Config.Env of type string'
+    '{"Image":"busybox","Labels":"a"}|of type map[string]string'
+    '{"Image":"busybox","HostConfig":"x"}|into Go struct field CreateRequest.HostConfig of type container.HostConfig'
+    '{"Image":"busybox","HostConfig":{"Binds":"/a:/b"}}|Go struct field HostConfig.HostConfig.Binds of type []string'
+    '{"Image":"busybox","HostConfig":{"Memory":"1g"}}|HostConfig.HostConfig.Resources.Memory of type int64'
+    '{"Image":"busybox","HostConfig":{"Memory":-5}}|Minimum memory limit allowed is 6MB'
+    '{"Image":"busybox","HostConfig":{"ShmSize":-5}}|SHM size can not be less than 0'
+    '{"Image":"busybox","HostConfig":{"CpuShares":-1}}|invalid CPU shares (-1): value must be a positive integer'
+    '{"Image":"busybox","ExposedPorts":["80/tcp"]}|of type nat.PortSet'
+    '{"Image":"busybox","Volumes":"/data"}|of type map[string]struct {}'
+    '{"Image":"busybox","Healthcheck":"true"}|of type v1.HealthcheckConfig'
+    '{"Image":"busybox","HostConfig":{"Ulimits":[{"Name":"nofile","Soft":"1"}]}}|Ulimit.HostConfig.Resources.Ulimits.Soft of type int64'
+  )
+  local c body want
+  for c in "${cases[@]}"; do
+    body=${c%%|*} want=${c#*|}
+    post_create "$body"
+    [ "$code" = 400 ] || _e2e_fail "$body: expected 400, got $code: $output"
+    [[ $message == *"$want"* ]] || _e2e_fail "$body: expected a message with '$want', got '$message'"
+  done
+  run api GET '/v1.41/containers/json?all=1'
+  [ "$(tr -d ' \n' <<<"${output%$'\n'*}")" = "[]" ] || _e2e_fail "a container was created: $output"
+}
+
+@test "values dockerd accepts at create stay accepted (PidsLimit -5, a string Cmd)" {
+  post_create '{"Image":"busybox","Cmd":"true","HostConfig":{"PidsLimit":-5}}'
+  [ "$code" = 201 ] || _e2e_fail "expected 201, got $code: $output"
+  remove_all_containers
+}
+
 scenario_store_intact() {
   local c=$1
   run cli "$c" images

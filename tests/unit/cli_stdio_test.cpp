@@ -50,14 +50,6 @@ TEST(CliStdio, DetachDetector) {
   EXPECT_TRUE(d.detached());
 }
 
-TEST(CliStdio, StartErrorExitCodes) {
-  EXPECT_EQ(startErrorExitCode("exec: \"nope\": executable file not found in $PATH: unknown"), 127);
-  EXPECT_EQ(startErrorExitCode("open /x: no such file or directory"), 127);
-  EXPECT_EQ(startErrorExitCode("exec /etc: permission denied"), 126);
-  EXPECT_EQ(startErrorExitCode("read /: is a directory"), 126);
-  EXPECT_EQ(startErrorExitCode("something else"), 125);
-}
-
 TEST(CliStdio, SignalNames) {
   EXPECT_EQ(signalName(SIGINT), "INT");
   EXPECT_EQ(signalName(SIGTERM), "TERM");

@@ -320,10 +320,10 @@ TEST_F(ContainersRouter, TopChangesAndUpdateShapes) {
   r = call(router, "GET", "/v1.41/containers/c1/changes");
   EXPECT_EQ(r.json(), json::parse(R"([{"Path":"/etc","Kind":0},{"Path":"/etc/x","Kind":1}])"));
 
-  r = post("/v1.41/containers/c1/update", R"({"Memory":1048576})");
+  r = post("/v1.41/containers/c1/update", R"({"Memory":8388608})");
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.json(), json::parse(R"({"Warnings":[]})"));
-  EXPECT_EQ(svc.lastUpdate.body["Memory"], 1048576);
+  EXPECT_EQ(svc.lastUpdate.body["Memory"], 8388608);
 }
 
 TEST_F(ContainersRouter, SystemDfShape) {

@@ -66,7 +66,7 @@ TEST(RegistryRouter, LoginErrorsKeepTheirStatus) {
   EXPECT_EQ(r.message(), "login attempt failed");
   r = call(f.router, "POST", "/auth", R"(["not an object"])");
   EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(r.message(), "invalid JSON body");
+  EXPECT_EQ(r.message(), "invalid JSON: json: cannot unmarshal array into Go value of type registry.AuthConfig");
   r = call(f.router, "POST", "/auth", "{nope");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(f.backend.logins.size(), 1u);  // only the well-formed request reached the backend

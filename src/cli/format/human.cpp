@@ -8,6 +8,7 @@
 
 #include "cli/format/template.h"
 #include "cli/format/utf8.h"
+#include "common/number.h"
 
 namespace berth::cli::format {
 
@@ -63,7 +64,9 @@ Result<int64_t> parseSize(std::string_view s, int64_t k) {
   if (i < s.size() && (s[i] | 0x20) == 'b') ++i;
   if (i != s.size()) return bad();
   if (dots > 1) return errorf(Code::InvalidArgument, "strconv.ParseFloat: parsing \"{}\": invalid syntax", num);
-  double v = std::strtod(num.c_str(), nullptr) * static_cast<double>(mul);
+  auto parsed = parseNumber<double>(num);
+  if (!parsed) return bad();
+  double v = *parsed * static_cast<double>(mul);
   return static_cast<int64_t>(v);
 }
 

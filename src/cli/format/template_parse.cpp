@@ -6,6 +6,7 @@
 
 #include "cli/format/template_parse.h"
 #include "cli/format/utf8.h"
+#include "common/number.h"
 
 namespace berth::cli::format {
 
@@ -715,8 +716,6 @@ class Parser {
     for (char c : t.val)
       if (c != '_') s.push_back(c);
     bool isFloat = s.find_first_of(".eE") != std::string::npos && s.find_first_of("xX") == std::string::npos;
-    char* end = nullptr;
-    errno = 0;
     if (!isFloat) {
       int base = 10;
       std::string digits = s;
@@ -732,8 +731,9 @@ class Parser {
         else if (p == 'b') { base = 2; digits.erase(0, 2); }
         else { base = 8; }
       }
-      unsigned long long u = std::strtoull(digits.c_str(), &end, base);
-      if (digits.empty() || *end || errno) errorf(fmt::format("illegal number syntax: \"{}\"", t.val));
+      auto parsed = digits.starts_with('+') || digits.starts_with('-') ? std::nullopt : parseNumber<uint64_t>(digits, base);
+      if (!parsed) errorf(fmt::format("illegal number syntax: \"{}\"", t.val));
+      unsigned long long u = *parsed;
       if (neg) {
         if (u > 9223372036854775808ULL) errorf(fmt::format("illegal number syntax: \"{}\"", t.val));
         n->number = u == 9223372036854775808ULL ? INT64_MIN : -static_cast<int64_t>(u);
@@ -744,9 +744,9 @@ class Parser {
       }
       return n;
     }
-    double d = std::strtod(s.c_str(), &end);
-    if (*end || s.empty()) errorf(fmt::format("illegal number syntax: \"{}\"", t.val));
-    n->number = d;
+    auto d = parseNumber<double>(s);
+    if (!d) errorf(fmt::format("illegal number syntax: \"{}\"", t.val));
+    n->number = *d;
     return n;
   }
 

@@ -9,6 +9,7 @@
 #include "cli/format/template.h"
 #include "cli/format/template_internal.h"
 #include "cli/format/utf8.h"
+#include "common/number.h"
 
 namespace berth::cli::format {
 
@@ -76,7 +77,7 @@ std::string goFloat(double f) {
   bool neg = sci[0] == '-';
   if (neg) sci.erase(0, 1);
   size_t e = sci.find('e');
-  int exp = std::stoi(sci.substr(e + 1));
+  int exp = numberOr<int>(std::string_view(sci).substr(e + 1), 0);
   std::string digits = sci.substr(0, e);
   digits.erase(std::remove(digits.begin(), digits.end(), '.'), digits.end());
   std::string out;
