@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
     return l ? int(l->size()) : 0;
   };
   api::registerSystemRoutes(router, events, info);
-  api::registerContainerRoutes(router, api::ContainerRoles::of(*containers));
+  api::registerContainerRoutes(router, *containers);
   api::registerImageRoutes(router, *images, emit);
   api::registerVolumeRoutes(router, volumes, emit);
   api::registerRegistryRoutes(router, [regCfg] { return regCfg; });
