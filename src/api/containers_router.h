@@ -20,6 +20,10 @@ struct ContainerRoles {
 };
 
 void registerContainerRoutes(Router& r, const ContainerRoles& roles);
+// Every role from one service (the daemon's wiring).
+inline void registerContainerRoutes(Router& r, container::Service& svc) {
+  registerContainerRoutes(r, ContainerRoles::of(svc));
+}
 
 // "1577836800.000000000" / "1577836800" -> unix nanos; InvalidArgument otherwise.
 Result<int64_t> parseUnixTimestamp(const std::string& s);

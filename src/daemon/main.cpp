@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
   };
   daemon::SystemHostFacts hostFacts;
   api::registerSystemRoutes(router, events, info, hostFacts);
-  api::registerContainerRoutes(router, api::ContainerRoles::of(*containers));
+  api::registerContainerRoutes(router, *containers);
   api::registerImageRoutes(router, *images, emit);
   api::registerVolumeRoutes(router, volumes, emit);
   registry::Index registryIndex([regCfg] { return regCfg; });
