@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: configure + build (build/), unit tests (ctest), the
-# end-to-end suite (bats tests/e2e/*.bats, each file against its own berthd),
+# layering check (scripts/check-layering.py), the end-to-end suite (bats
+# tests/e2e/*.bats, each file against its own berthd),
 # and tests/e2e/monitor_smoke.sh when present. Installs nothing.
 # Ends with one line "N passed, N failed[, N skipped]"; exits non-zero when
 # anything failed.
@@ -56,7 +57,17 @@ if [ -z "${SKIP_BUILD:-}" ]; then
   fi
 fi
 
-# 2. unit tests
+# 2. the layering table of docs/architecture.md (scripts/check-layering.py)
+if [ -z "${SKIP_UNIT:-}" ]; then
+  section "layering (scripts/check-layering.py)"
+  if python3 scripts/check-layering.py; then
+    passed=$((passed + 1))
+  else
+    fail_step "layering: scripts/check-layering.py"
+  fi
+fi
+
+# 3. unit tests
 if [ -z "${SKIP_UNIT:-}" ]; then
   section "unit tests (ctest)"
   log=$(mktemp)
@@ -78,7 +89,7 @@ if [ -z "${SKIP_UNIT:-}" ]; then
   rm -f "$log"
 fi
 
-# 3. end-to-end
+# 4. end-to-end
 if [ -z "${SKIP_E2E:-}" ]; then
   section "end-to-end (bats, berthd from $BERTH_BIN_DIR)"
   # Every per-file temp root lives under one run directory, so whatever a

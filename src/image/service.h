@@ -122,28 +122,19 @@ struct ImportSource {
   explicit ImportSource(std::string u) : url(std::move(u)) {}
 };
 
-class ImageService {
+// The image service in three roles; a caller takes the least it needs.
+// Every method may be called from any thread.
+
+// The local catalogue: what `docker image ls/inspect/history/tag/rm/prune` see.
+class ImageCatalog {
  public:
-  virtual ~ImageService() = default;
+  virtual ~ImageCatalog() = default;
 
   // Resolves a user's reference: "busybox", "busybox:latest",
   // "docker.io/library/busybox:latest", "sha256:<64hex>", a unique id prefix
   // (>= 1 hex char as Docker allows), or "name@sha256:...".
   // NotFound -> "No such image: <ref>".
   virtual Result<ImageRecord> resolve(const std::string& ref) = 0;
-
-  // Imports a rootfs tarball (plain, gzip, bzip2, xz or zstd) as a
-  // single-layer image. `changes` are Dockerfile instructions (CMD, ENV, ...)
-  // as docker import -c sends them; repoTag may be empty (dangling).
-  // Returns the new image id. A URL source is fetched after repoTag and
-  // changes were checked; its errors are dockerd's (image/url_source.h):
-  // InvalidArgument for a scheme other than http/https, Internal
-  // `Get "URL": ...` or "failed to GET URL with status 404 Not Found".
-  virtual Result<std::string> importImage(ImportSource tarball, const std::string& repoTag,
-                                          const std::vector<std::string>& changes,
-                                          const std::string& message) = 0;
-
-  // ---- used by the /images router ----
 
   // One element per image, newest first. filters (already decoded): keys
   // dangling, label, reference, before, since; others -> InvalidArgument
@@ -161,19 +152,12 @@ class ImageService {
   // docker image prune: filters dangling (default true: only untagged
   // images; false: every image no container uses), until, label, label!.
   virtual Result<PruneReport> prune(const ListFilters& filters) = 0;
-  // docker save: resolves every ref (NotFound "No such image: x" before
-  // open is called; a name without tag saves all its tags), then writes
-  // the archive (image/archive.h) to the stream open returns. An error
-  // after open means the stream is broken off.
-  virtual Result<> save(const std::vector<std::string>& refs, const OpenStreamFn& open) = 0;
-  // docker load: unpacks the tar (docker-archive, Docker 25+ or OCI layout)
-  // into a temp dir under content/ingest (removed on return), verifies
-  // config and layer digests and diff ids, imports the layers and tags the
-  // images. InvalidArgument for a malformed or hostile archive; nothing
-  // of an image whose layers fail is referenced.
-  virtual Result<std::vector<LoadedImage>> load(BodyReader& tar, const LoadProgressFn& progress) = 0;
+};
 
-  // ---- used by the container service ----
+// What the container service and the daemon need of the layer store.
+class ImageLayers {
+ public:
+  virtual ~ImageLayers() = default;
 
   // Overlay lowerdirs (topmost first) of an image id, also after the image
   // was force-deleted while a row in containers still names it.
@@ -189,7 +173,39 @@ class ImageService {
                                           const std::function<Result<>(const LayerSink&)>& writeLayer) = 0;
   // system df LayersSize: unpacked bytes of every layer, each counted once.
   virtual Result<int64_t> layersSize() = 0;
-  // ---- registries (src/image/pull.cpp, push.cpp) ----
+  // Drops layers no image and no container (containers.image_id) needs,
+  // with their snapshots and blobs, and snapshot directories nothing
+  // references. Call at startup and after removing a container.
+  virtual Result<> garbageCollect() = 0;
+};
+
+// Images in and out: import, save/load archives, registries (pull.cpp, push.cpp).
+class ImageTransfer {
+ public:
+  virtual ~ImageTransfer() = default;
+
+  // Imports a rootfs tarball (plain, gzip, bzip2, xz or zstd) as a
+  // single-layer image. `changes` are Dockerfile instructions (CMD, ENV, ...)
+  // as docker import -c sends them; repoTag may be empty (dangling).
+  // Returns the new image id. A URL source is fetched after repoTag and
+  // changes were checked; its errors are dockerd's (image/url_source.h):
+  // InvalidArgument for a scheme other than http/https, Internal
+  // `Get "URL": ...` or "failed to GET URL with status 404 Not Found".
+  virtual Result<std::string> importImage(ImportSource tarball, const std::string& repoTag,
+                                          const std::vector<std::string>& changes,
+                                          const std::string& message) = 0;
+
+  // docker save: resolves every ref (NotFound "No such image: x" before
+  // open is called; a name without tag saves all its tags), then writes
+  // the archive (image/archive.h) to the stream open returns. An error
+  // after open means the stream is broken off.
+  virtual Result<> save(const std::vector<std::string>& refs, const OpenStreamFn& open) = 0;
+  // docker load: unpacks the tar (docker-archive, Docker 25+ or OCI layout)
+  // into a temp dir under content/ingest (removed on return), verifies
+  // config and layer digests and diff ids, imports the layers and tags the
+  // images. InvalidArgument for a malformed or hostile archive; nothing
+  // of an image whose layers fail is referenced.
+  virtual Result<std::vector<LoadedImage>> load(BodyReader& tar, const LoadProgressFn& progress) = 0;
 
   // One message of Docker's JSON progress stream; called from several
   // threads, never concurrently.
@@ -204,12 +220,9 @@ class ImageService {
   virtual Result<> push(const std::string& ref, const std::string& registryAuth, const ProgressFn& progress) = 0;
   // daemon.json registry-mirrors, insecure-registries, max-concurrent-*.
   virtual void configureRegistries(const registry::RegistryConfig& cfg) = 0;
-
-  // Drops layers no image and no container (containers.image_id) needs,
-  // with their snapshots and blobs, and snapshot directories nothing
-  // references. Call at startup and after removing a container.
-  virtual Result<> garbageCollect() = 0;
 };
+
+class ImageService : public ImageCatalog, public ImageLayers, public ImageTransfer {};
 
 // Builds the image service on the shared database and
 // <dataRoot>/content, <dataRoot>/snapshots (created if missing). users
