@@ -11,6 +11,7 @@
 
 #include "build/shell_lex.h"
 #include "build/suggest.h"
+#include "common/util.h"
 
 namespace berth::build {
 
@@ -37,16 +38,6 @@ std::string_view trimNewline(std::string_view s) {
   return s;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // Splits on runs of [\t\v\f\r ] (Go's regexp Split with n < 0 or n == 2).
 std::vector<std::string> splitWhitespace(std::string_view s, size_t limit = SIZE_MAX) {
@@ -90,7 +81,7 @@ std::optional<InstructionKind> kindOf(std::string_view keyword) {
       {"stopsignal", InstructionKind::StopSignal}, {"user", InstructionKind::User},
       {"volume", InstructionKind::Volume},   {"workdir", InstructionKind::Workdir},
   };
-  auto it = kinds.find(lower(keyword));
+  auto it = kinds.find(toLower(keyword));
   if (it == kinds.end()) return std::nullopt;
   return it->second;
 }
@@ -287,7 +278,7 @@ Result<void> parseNameVal(std::string_view rest, std::string_view key, char esc,
 Result<std::unique_ptr<Node>> nodeFromLine(std::string_view line, char esc);
 
 Result<void> dispatchArgs(const std::string& keyword, std::string_view rest, char esc, Node& n) {
-  std::string k = lower(keyword);
+  std::string k = toLower(keyword);
   if (k == "add" || k == "copy" || k == "volume") {
     TRY_ASSIGN(bool isJson, parseJsonArray(rest, n.args));
     if (isJson) {
@@ -337,8 +328,8 @@ Result<std::unique_ptr<Node>> nodeFromLine(std::string_view line, char esc) {
 
 bool canContainHeredoc(const Node& n) {
   const Node* node = &n;
-  if (lower(node->keyword) == "onbuild" && node->child) node = node->child.get();
-  std::string k = lower(node->keyword);
+  if (toLower(node->keyword) == "onbuild" && node->child) node = node->child.get();
+  std::string k = toLower(node->keyword);
   if (k != "add" && k != "copy" && k != "run") return false;
   return !node->json;
 }
@@ -425,7 +416,7 @@ class Flags {
       switch (it->second) {
         case Bool: {
           if (hasValue && value.empty()) return errorf(Code::InvalidArgument, "missing a value on flag: {}", flagName);
-          std::string v = lower(value);
+          std::string v = toLower(value);
           if (v == "true" || v.empty()) {
             values_[name] = {"true"};
           } else if (v == "false") {
@@ -611,8 +602,8 @@ Result<Instruction> parseInstruction(const Node& n) {
       break;
     }
     case InstructionKind::From: {
-      if (args.size() == 3 && lower(args[1]) == "as") {
-        ins.stageName = lower(args[2]);
+      if (args.size() == 3 && toLower(args[1]) == "as") {
+        ins.stageName = toLower(args[2]);
         if (!validStageName(ins.stageName)) {
           return errorf(Code::InvalidArgument,
                         "invalid name for build stage: {}, name can't start with a number or contain symbols",
@@ -630,7 +621,7 @@ Result<Instruction> parseInstruction(const Node& n) {
     case InstructionKind::Onbuild: {
       if (args.empty()) return atLeastOne("ONBUILD");
       TRY(flags.parse());
-      std::string trigger = upper(trim(args[0]));
+      std::string trigger = toUpper(trim(args[0]));
       if (trigger == "ONBUILD") {
         return makeError(Code::InvalidArgument, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
       }
@@ -638,7 +629,7 @@ Result<Instruction> parseInstruction(const Node& n) {
         return errorf(Code::InvalidArgument, "{} isn't allowed as an ONBUILD trigger", trigger);
       }
       std::string_view expr = trimLeft(n.original);
-      if (expr.size() >= 7 && lower(expr.substr(0, 7)) == "onbuild") expr = trimLeft(expr.substr(7));
+      if (expr.size() >= 7 && toLower(expr.substr(0, 7)) == "onbuild") expr = trimLeft(expr.substr(7));
       ins.expression = std::string(expr);
       for (const auto& h : n.heredocs) ins.expression += "\n" + h.content + h.name;
       ins.triggerKeyword = trigger;
@@ -669,7 +660,7 @@ Result<Instruction> parseInstruction(const Node& n) {
       break;
     case InstructionKind::Healthcheck: {
       if (args.empty()) return atLeastOne("HEALTHCHECK");
-      std::string typ = upper(args[0]);
+      std::string typ = toUpper(args[0]);
       HealthcheckSpec hc;
       if (typ == "NONE") {
         if (args.size() != 1) return makeError(Code::InvalidArgument, "HEALTHCHECK NONE takes no arguments");
@@ -783,7 +774,7 @@ class DirectiveParser {
       return R();
     }
     while (i < s.size() && (alpha(s[i]) || (s[i] >= '0' && s[i] <= '9'))) ++i;
-    std::string key = lower(s.substr(0, i));
+    std::string key = toLower(s.substr(0, i));
     size_t j = i;
     while (j < s.size() && isSpace(s[j])) ++j;
     if (j >= s.size() || s[j] != '=') {
@@ -855,7 +846,7 @@ std::string chompHeredoc(std::string_view content) {
 }
 
 int Dockerfile::stageIndex(std::string_view name) const {
-  std::string want = lower(name);
+  std::string want = toLower(name);
   for (size_t i = 0; i < stages.size(); ++i) {
     if (!stages[i].name.empty() && stages[i].name == want) return static_cast<int>(i);
   }
@@ -993,41 +984,5 @@ Result<Dockerfile> parseDockerfile(std::string_view text, std::string_view name)
   return df;
 }
 
-Result<int64_t> parseGoDuration(std::string_view orig) {
-  auto invalid = [&] { return errorf(Code::InvalidArgument, "time: invalid duration {}", goQuote(orig)); };
-  std::string_view s = orig;
-  bool neg = false;
-  if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
-    neg = s[0] == '-';
-    s.remove_prefix(1);
-  }
-  if (s == "0") return 0;
-  if (s.empty()) return invalid();
-  double total = 0;
-  while (!s.empty()) {
-    size_t i = 0;
-    while (i < s.size() && ((s[i] >= '0' && s[i] <= '9') || s[i] == '.')) ++i;
-    if (i == 0 || s.substr(0, i) == ".") return invalid();
-    double num = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + i, num);
-    if (ec != std::errc() || p != s.data() + i) return invalid();
-    s.remove_prefix(i);
-    size_t u = 0;
-    while (u < s.size() && !((s[u] >= '0' && s[u] <= '9') || s[u] == '.')) ++u;
-    std::string_view unit = s.substr(0, u);
-    if (unit.empty()) return errorf(Code::InvalidArgument, "time: missing unit in duration {}", goQuote(orig));
-    static const std::map<std::string, double, std::less<>> units = {
-        {"ns", 1}, {"us", 1e3}, {"\xC2\xB5s", 1e3}, {"\xCE\xBCs", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
-    auto it = units.find(unit);
-    if (it == units.end()) {
-      return errorf(Code::InvalidArgument, "time: unknown unit {} in duration {}", goQuote(unit), goQuote(orig));
-    }
-    total += num * it->second;
-    s.remove_prefix(u);
-  }
-  if (total > 9.2e18) return invalid();
-  auto ns = static_cast<int64_t>(std::llround(total));
-  return neg ? -ns : ns;
-}
 
 }  // namespace berth::build

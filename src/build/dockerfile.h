@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/until.h"
 
 namespace berth::build {
 
@@ -172,7 +173,7 @@ struct MountSpec {
 Result<MountSpec> parseMount(std::string_view spec,
                              const std::function<Result<std::string>(std::string_view)>& expand = nullptr);
 
-// Go's time.ParseDuration ("1m30s", "500ms", "1.5h"), in nanoseconds.
-Result<int64_t> parseGoDuration(std::string_view s);
+// Go's time.ParseDuration, for HEALTHCHECK's options: common/until.h.
+using berth::parseGoDuration;
 
 }  // namespace berth::build

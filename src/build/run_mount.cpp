@@ -7,16 +7,12 @@
 #include "build/dockerfile.h"
 #include "build/shell_lex.h"
 #include "build/suggest.h"
+#include "common/util.h"
 
 namespace berth::build {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 }  // namespace
 
@@ -84,7 +80,7 @@ std::optional<int64_t> ramInBytes(std::string_view s) {
   double num = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + i, num);
   if (ec != std::errc() || p != s.data() + i) return std::nullopt;
-  std::string unit = lower(s.substr(i));
+  std::string unit = toLower(s.substr(i));
   if (unit.size() > 1 && (unit.back() == 'b')) unit.pop_back();
   if (unit.size() > 1 && unit.back() == 'i') unit.pop_back();
   static const std::map<std::string, double> mult = {{"", 1},          {"b", 1},          {"k", 1024.0},
@@ -116,7 +112,7 @@ Result<MountSpec> parseMount(std::string_view spec,
   auto secretOrSsh = [&] { return m.type == MountType::Secret || m.type == MountType::Ssh; };
   for (const auto& field : fields) {
     auto eq = field.find('=');
-    std::string key = lower(field.substr(0, eq));
+    std::string key = toLower(field.substr(0, eq));
     if (eq == std::string::npos) {
       if (key == "readonly" || key == "ro") {
         m.readOnly = true;
@@ -145,7 +141,7 @@ Result<MountSpec> parseMount(std::string_view spec,
                                                              {"tmpfs", MountType::Tmpfs},
                                                              {"secret", MountType::Secret},
                                                              {"ssh", MountType::Ssh}};
-      auto it = types.find(lower(value));
+      auto it = types.find(toLower(value));
       if (it == types.end()) {
         return makeError(Code::InvalidArgument,
                          withSuggestion("unsupported mount type " + goQuote(value), value,
@@ -180,7 +176,7 @@ Result<MountSpec> parseMount(std::string_view spec,
     } else if (key == "id") {
       m.id = value;
     } else if (key == "sharing") {
-      std::string v = lower(value);
+      std::string v = toLower(value);
       if (v == "shared") {
         m.sharing = CacheSharing::Shared;
       } else if (v == "private") {

@@ -1,4 +1,5 @@
 #include "build/suggest.h"
+#include "common/util.h"
 
 #include <algorithm>
 #include <cctype>
@@ -7,16 +8,6 @@ namespace berth::build {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
 
 size_t levenshtein(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -36,18 +27,18 @@ size_t levenshtein(std::string_view a, std::string_view b) {
 
 std::string withSuggestion(std::string message, std::string_view value, const std::vector<std::string>& options,
                            bool caseSensitive) {
-  std::string val = caseSensitive ? std::string(value) : lower(value);
+  std::string val = caseSensitive ? std::string(value) : toLower(value);
   std::string match;
   size_t minDist = 3;
   for (const auto& o : options) {
-    std::string opt = caseSensitive ? o : lower(o);
+    std::string opt = caseSensitive ? o : toLower(o);
     if (val == opt) return message;
     size_t d = levenshtein(val, opt);
     if (d < minDist) {
       minDist = d;
       match = opt;
       if (!caseSensitive) {
-        if (std::string(value) == upper(value) && std::string(value) != lower(value)) match = upper(opt);
+        if (std::string(value) == toUpper(value) && std::string(value) != toLower(value)) match = toUpper(opt);
       }
     }
   }

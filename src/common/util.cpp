@@ -227,6 +227,12 @@ std::string toLower(std::string_view s) {
   return out;
 }
 
+std::string toUpper(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = char(toupper((unsigned char)c));
+  return out;
+}
+
 std::string humanDurationNanos(int64_t nanos) {
   constexpr int64_t kSecond = 1000000000LL, kMinute = 60 * kSecond, kHour = 60 * kMinute;
   int64_t seconds = nanos / kSecond;

@@ -37,6 +37,7 @@ bool startsWith(std::string_view s, std::string_view prefix);
 bool endsWith(std::string_view s, std::string_view suffix);
 std::string trim(std::string_view s);
 std::string toLower(std::string_view s);
+std::string toUpper(std::string_view s);
 
 // go-units HumanDuration, as docker prints it ("Less than a second",
 // "N seconds", "About a minute", "N minutes", "About an hour", "N hours",

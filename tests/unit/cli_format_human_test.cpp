@@ -3,6 +3,7 @@
 #include "cli/format/human.h"
 
 using namespace berth::cli::format;
+using berth::parseGoDuration;
 
 TEST(CliFormatHuman, HumanSizeDockerPrecision3) {
   EXPECT_EQ(humanSize(0), "0B");

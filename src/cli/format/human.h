@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/result.h"
+#include "common/until.h"
 #include "common/util.h"
 
 namespace berth::cli::format {
@@ -50,9 +51,7 @@ int displayWidth(std::string_view s);
 std::string psCommand(std::string_view command, bool noTrunc = false);
 
 // ---- Go time.Duration ----
-// time.ParseDuration: "10m", "1h30m", "1.5s", "300ms", "-2h45m", "0".
-// Errors: InvalidArgument, Go's text: `time: invalid duration "x"`.
-Result<int64_t> parseGoDuration(std::string_view s);
+// parseGoDuration (time.ParseDuration) is in common/until.h.
 // time.Duration.String(): "1h30m0s", "10m0s", "1.5s", "300ms", "0s".
 std::string formatGoDuration(int64_t nanos);
 
