@@ -397,7 +397,8 @@ Result<std::string> Service::importImage(ImportSource source, const std::string&
     TRY_ASSIGN(remote, openUrl(source.url));
   }
   BodyReader& tarball = source.body ? *source.body : *remote;
-  std::string comment = message.empty() ? "Imported from -" : message;
+  // dockerd: "Imported from " + the source, "-" for a request body.
+  std::string comment = message.empty() ? "Imported from " + (source.body ? std::string("-") : source.url) : message;
   std::string created = formatRfc3339Nano(nowNanos());
   json cfg = {
       {"architecture", "amd64"},

@@ -145,6 +145,7 @@ TEST(UrlSource, ImageServiceImportsFromAUrl) {
   auto rec = svc->resolve("fromurl:v1");
   ASSERT_TRUE(rec) << rec.error().message;
   EXPECT_EQ(rec->id, *id);
+  EXPECT_EQ(rec->config["history"][0]["comment"], "Imported from " + srv.url("/rootfs.tar.gz"));
 
   OneShotServer missing("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
   auto r = svc->importImage(image::ImportSource::fromUrl(missing.url("/gone.tar")), "", {}, "");
