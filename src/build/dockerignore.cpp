@@ -229,7 +229,10 @@ Result<PatternMatcher> PatternMatcher::create(const std::vector<std::string>& pa
   return pm;
 }
 
-bool PatternMatcher::matches(std::string_view fileIn) const {
+// moby's two matchers differ only in which parent directories of a file a
+// pattern is also tried on: Matches tries the one prefix with as many
+// directories as the pattern has, MatchesOrParentMatches every prefix.
+bool PatternMatcher::matchWithParents(std::string_view fileIn, bool everyParent) const {
   std::string file = cleanPath(fileIn);
   std::string parent = dirOf(file);
   auto parentDirs = splitSlash(parent);
@@ -237,39 +240,24 @@ bool PatternMatcher::matches(std::string_view fileIn) const {
   for (const auto& pattern : patterns_) {
     if (pattern.exclusion() != matched) continue;
     bool match = pattern.match(file);
-    if (!match && parent != "." && pattern.dirCount_ <= parentDirs.size()) {
+    if (!match && parent != "." && (everyParent || pattern.dirCount_ <= parentDirs.size())) {
+      size_t depth = everyParent ? parentDirs.size() : pattern.dirCount_;
       std::string prefix;
-      for (size_t i = 0; i < pattern.dirCount_; ++i) {
+      for (size_t i = 0; i < depth && !match; ++i) {
         if (i) prefix.push_back('/');
         prefix.append(parentDirs[i]);
+        if (everyParent) match = pattern.match(prefix);
       }
-      match = pattern.match(prefix);
+      if (!everyParent) match = pattern.match(prefix);
     }
     if (match) matched = !pattern.exclusion();
   }
   return matched;
 }
 
-bool PatternMatcher::matchesOrParentMatches(std::string_view fileIn) const {
-  std::string file = cleanPath(fileIn);
-  std::string parent = dirOf(file);
-  auto parentDirs = splitSlash(parent);
-  bool matched = false;
-  for (const auto& pattern : patterns_) {
-    if (pattern.exclusion() != matched) continue;
-    bool match = pattern.match(file);
-    if (!match && parent != ".") {
-      std::string prefix;
-      for (size_t i = 0; i < parentDirs.size() && !match; ++i) {
-        if (i) prefix.push_back('/');
-        prefix.append(parentDirs[i]);
-        match = pattern.match(prefix);
-      }
-    }
-    if (match) matched = !pattern.exclusion();
-  }
-  return matched;
-}
+bool PatternMatcher::matches(std::string_view file) const { return matchWithParents(file, false); }
+
+bool PatternMatcher::matchesOrParentMatches(std::string_view file) const { return matchWithParents(file, true); }
 
 bool PatternMatcher::mustWalkExcludedDir(std::string_view dir) const {
   if (!exclusions_) return false;

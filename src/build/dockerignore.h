@@ -77,6 +77,8 @@ class PatternMatcher {
   const std::vector<IgnorePattern>& patterns() const { return patterns_; }
 
  private:
+  // matches() (everyParent false) and matchesOrParentMatches() (true).
+  bool matchWithParents(std::string_view file, bool everyParent) const;
   std::vector<IgnorePattern> patterns_;
   bool exclusions_ = false;
 };

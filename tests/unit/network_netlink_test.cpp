@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "netns_test_util.h"
 #include "network/netlink.h"
 
 using namespace berth;
@@ -23,24 +24,7 @@ using namespace berth::network;
 
 namespace {
 
-// A new, empty network namespace, alive while the returned fd is open.
-Result<UniqueFd> newNetns() {
-  Result<UniqueFd> r = makeError(Code::Internal, "no result");
-  std::thread t([&] {
-    if (::unshare(CLONE_NEWNET) != 0) {
-      r = sysError(errno, "unshare(CLONE_NEWNET)");
-      return;
-    }
-    int fd = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      r = sysError(errno, "open netns");
-      return;
-    }
-    r = UniqueFd(fd);
-  });
-  t.join();
-  return r;
-}
+using testutil::newNetns;
 
 bool canUseNetns() {
   if (::geteuid() != 0) return false;

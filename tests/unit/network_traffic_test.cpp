@@ -15,6 +15,7 @@
 
 #include <thread>
 
+#include "netns_test_util.h"
 #include "network/netlink.h"
 #include "network/nft.h"
 
@@ -23,19 +24,7 @@ using namespace berth::network;
 
 namespace {
 
-Result<UniqueFd> newNetns() {
-  Result<UniqueFd> r = makeError(Code::Internal, "no result");
-  std::thread t([&] {
-    if (::unshare(CLONE_NEWNET) != 0) {
-      r = sysError(errno, "unshare");
-      return;
-    }
-    int fd = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-    r = fd < 0 ? Result<UniqueFd>(sysError(errno, "open netns")) : Result<UniqueFd>(UniqueFd(fd));
-  });
-  t.join();
-  return r;
-}
+using testutil::newNetns;
 
 // Runs f() on a thread inside namespace `ns`; returns its result.
 template <class F>
