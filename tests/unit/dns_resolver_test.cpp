@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "common/util.h"
@@ -343,6 +344,33 @@ TEST_F(DnsResolver, AnswersForwardsAndReloads) {
   EXPECT_EQ(nx.header.id, 0x4444);
   EXPECT_EQ(nx.header.rcode(), kNxDomain);
 
+  // Concurrent forwarded queries from one socket: each answer carries its
+  // own query's id and name.
+  {
+    UniqueFd fd(inNs(ns_.get(), [] { return ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); }));
+    socklen_t len;
+    auto srv = sockAddr("10.89.0.1", 53, len);
+    for (uint16_t id = 100; id < 140; id++) {
+      std::string q = query(id % 2 ? "example.test" : "missing.test", kTypeA, id);
+      ASSERT_EQ(::sendto(fd.get(), q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&srv), len), ssize_t(q.size()));
+    }
+    std::set<uint16_t> seen;
+    char buf[4096];
+    while (seen.size() < 40) {
+      pollfd p{fd.get(), POLLIN, 0};
+      if (::poll(&p, 1, 4000) != 1) break;
+      ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+      Message m = parsedOrEmpty(std::string(buf, size_t(std::max<ssize_t>(n, 0))));
+      ASSERT_EQ(m.questions.size(), 1u);
+      EXPECT_EQ(m.questions[0].name, m.header.id % 2 ? "example.test" : "missing.test") << m.header.id;
+      EXPECT_EQ(m.header.rcode(), m.header.id % 2 ? kNoError : kNxDomain) << m.header.id;
+      seen.insert(m.header.id);
+    }
+    EXPECT_EQ(seen.size(), 40u);
+    EXPECT_EQ(*seen.begin(), 100);
+    EXPECT_EQ(*seen.rbegin(), 139);
+  }
+
   // TCP: a local name, and a forwarded one (which goes upstream over TCP).
   Message tcpLocal = parsedOrEmpty(tcp(query("web", kTypeA, 0x5555)));
   EXPECT_EQ(tcpLocal.header.id, 0x5555);
@@ -497,9 +525,21 @@ TEST_F(DnsResolver, HostResolvConfWithoutItself) {
 TEST_F(DnsResolver, EnsureRestartsAndStopRemoves) {
   ASSERT_TRUE(network::writeDnsConfig(dir_, cfg_));
   addListenAddresses();
+  // An fd the caller leaves inheritable must not reach berth-dns.
+  UniqueFd leak(::open("/dev/null", O_RDONLY));
   ASSERT_TRUE(ensure());
   pid_t first = pid();
   ASSERT_GT(first, 0);
+  // Detached: its own session; stdin /dev/null, stderr the log, nothing else
+  // but its own sockets.
+  EXPECT_EQ(::getsid(first), first);
+  char target[4096];
+  ssize_t n = ::readlink(fmt::format("/proc/{}/fd/0", first).c_str(), target, sizeof target);
+  EXPECT_EQ(std::string(target, size_t(std::max<ssize_t>(n, 0))), "/dev/null");
+  n = ::readlink(fmt::format("/proc/{}/fd/2", first).c_str(), target, sizeof target);
+  EXPECT_EQ(std::string(target, size_t(std::max<ssize_t>(n, 0))), dir_ + "/" + id_ + ".log");
+  n = ::readlink(fmt::format("/proc/{}/fd/{}", first, leak.get()).c_str(), target, sizeof target);
+  EXPECT_TRUE(n < 0 || !startsWith(std::string(target, size_t(n)), "/dev/null")) << "fd " << leak.get() << " inherited";
   // A stale pid file naming another process is not taken for the resolver.
   ASSERT_EQ(::kill(first, SIGKILL), 0);
   ASSERT_EQ(::waitpid(first, nullptr, 0), first);
@@ -534,7 +574,12 @@ TEST_F(DnsResolver, StartFailureNamesTheLogLine) {
 TEST_F(DnsResolver, MeasureLatencyAndIdleRss) {
   ASSERT_TRUE(network::writeDnsConfig(dir_, cfg_));
   addListenAddresses();
+  auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(ensure());
+  double startMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(ensure());
+  double againUs = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
   std::this_thread::sleep_for(200ms);
   long idle = rssKb(pid());
   UniqueFd fd(inNs(ns_.get(), [] { return ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); }));
@@ -555,6 +600,8 @@ TEST_F(DnsResolver, MeasureLatencyAndIdleRss) {
   std::sort(us.begin(), us.end());
   long after = rssKb(pid());
   ::testing::Test::RecordProperty("idle_rss_kb", int(idle));
+  fmt::print("berth-dns: ensureResolver spawn until listening {:.1f} ms, again (running) {:.0f} us\n", startMs,
+             againUs);
   fmt::print("berth-dns: local A query over UDP, 500 runs: median {:.0f} us, p10 {:.0f} us, p90 {:.0f} us, "
              "p99 {:.0f} us; VmRSS idle {} kB, after the queries {} kB\n",
              us[us.size() / 2], us[us.size() / 10], us[us.size() * 9 / 10], us[us.size() * 99 / 100], idle, after);
