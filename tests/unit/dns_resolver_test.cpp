@@ -107,7 +107,7 @@ class FakeUpstream {
     });
     tcp_ = inNs(ns, [&] {
       UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-      return fd && ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), len) == 0 && ::listen(fd.get(), 8) == 0
+      return fd && ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), len) == 0 && ::listen(fd.get(), 64) == 0
                  ? fd.release()
                  : -1;
     });
@@ -379,6 +379,37 @@ TEST_F(DnsResolver, AnswersForwardsAndReloads) {
   EXPECT_EQ(tcpExt.header.id, 0x6666);
   EXPECT_EQ(firstIpv4(tcpExt), "192.0.2.7");
   EXPECT_EQ(upstream_.tcpQueries, 1);
+  // 40 queries pipelined on one TCP connection (more than it forwards at
+  // once): all answered, each with its id.
+  {
+    UniqueFd c = tcpConnect();
+    ASSERT_TRUE(c);
+    std::string all;
+    for (uint16_t id = 200; id < 240; id++) {
+      std::string q = query(id % 2 ? "example.test" : "web", kTypeA, id);
+      std::string framed(2, '\0');
+      put16(framed, 0, uint16_t(q.size()));
+      all += framed + q;
+    }
+    ASSERT_EQ(::send(c.get(), all.data(), all.size(), MSG_NOSIGNAL), ssize_t(all.size()));
+    std::string in;
+    std::set<uint16_t> ids;
+    char buf[4096];
+    while (ids.size() < 40) {
+      while (in.size() >= 2 && in.size() >= 2 + size_t(get16(in, 0))) {
+        Message m = parsedOrEmpty(in.substr(2, get16(in, 0)));
+        EXPECT_EQ(firstIpv4(m), m.header.id % 2 ? "192.0.2.7" : "10.89.0.2") << m.header.id;
+        ids.insert(m.header.id);
+        in.erase(0, 2 + get16(in, 0));
+      }
+      if (ids.size() == 40) break;
+      ssize_t n = ::recv(c.get(), buf, sizeof buf, 0);
+      if (n <= 0) break;
+      in.append(buf, size_t(n));
+    }
+    EXPECT_EQ(ids.size(), 40u);
+  }
+  EXPECT_EQ(upstream_.tcpQueries, 21);
 
   // Truncated upstream answer: retried over TCP. 40 addresses do not fit a
   // plain 512-byte client (it gets TC and retries over TCP itself); they fit
@@ -391,7 +422,7 @@ TEST_F(DnsResolver, AnswersForwardsAndReloads) {
   EXPECT_EQ(edns.header.id, 0x7778);
   EXPECT_FALSE(edns.header.flags & kFlagTc);
   EXPECT_EQ(edns.answers.size(), 40u);
-  EXPECT_EQ(upstream_.tcpQueries, 3);
+  EXPECT_EQ(upstream_.tcpQueries, 23);
   Message bigTcp = parsedOrEmpty(tcp(query("big.test", kTypeA, 0x7779)));
   EXPECT_EQ(bigTcp.answers.size(), 40u);
 
