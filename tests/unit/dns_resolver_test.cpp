@@ -639,3 +639,40 @@ TEST_F(DnsResolver, MeasureLatencyAndIdleRss) {
   EXPECT_GT(idle, 0);
   EXPECT_LT(idle, 1024);  // the target: < 1 MB idle
 }
+
+TEST_F(DnsResolver, OutlivesTheProcessThatStartedIt) {
+  ASSERT_TRUE(network::writeDnsConfig(dir_, cfg_));
+  addListenAddresses();
+  // A stand-in for berthd: a child process calls ensureResolver, then is
+  // SIGKILLed; the resolver keeps answering, and the "restarted daemon"
+  // (this process) finds it again.
+  int ready[2];
+  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+  UniqueFd readyR(ready[0]), readyW(ready[1]);
+  pid_t daemon = ::fork();
+  ASSERT_GE(daemon, 0);
+  if (daemon == 0) {
+    char ok = ::setns(ns_.get(), CLONE_NEWNET) == 0 && network::ensureResolver(bin_, dir_, id_) ? 1 : 0;
+    (void)!::write(readyW.get(), &ok, 1);
+    for (;;) ::pause();
+  }
+  readyW.reset();
+  char ok = 0;
+  ASSERT_EQ(::read(readyR.get(), &ok, 1), 1);
+  ASSERT_EQ(ok, 1);
+  pid_t dns = pid();
+  ASSERT_GT(dns, 0);
+  auto ppid = [](pid_t p) {
+    auto status = readFile(fmt::format("/proc/{}/status", p));
+    auto at = status ? status->find("PPid:") : std::string::npos;
+    return at == std::string::npos ? -1 : std::atoi(status->c_str() + at + 5);
+  };
+  EXPECT_EQ(ppid(dns), daemon);
+  ASSERT_EQ(::kill(daemon, SIGKILL), 0);
+  ASSERT_EQ(::waitpid(daemon, nullptr, 0), daemon);
+  EXPECT_NE(ppid(dns), daemon);  // reparented, still running
+  EXPECT_EQ(firstIpv4(parsedOrEmpty(udp(query("web", kTypeA, 0x0d0d)))), "10.89.0.2");
+  EXPECT_EQ(firstIpv4(parsedOrEmpty(udp(query("example.test", kTypeA, 0x0e0e)))), "192.0.2.7");
+  ASSERT_TRUE(ensure());
+  EXPECT_EQ(pid(), dns);
+}
