@@ -1216,8 +1216,7 @@ Result<SandboxFiles> ServiceImpl::sandboxFiles(const std::string& containerId, c
   for (auto& e : mine) {
     auto it = nets_.find(e.networkId);
     if (it == nets_.end() || !it->second.isBridge() || it->second.info.name == "bridge") continue;
-    r.internalNameserver = !e.gateway.empty() ? e.gateway : e.gateway6;
-    break;
+    r.internalNameservers.push_back(!e.gateway.empty() ? e.gateway : e.gateway6);
   }
   for (auto& e : mine) r.ipv6 |= !e.ipv6.empty();
   return SandboxFiles{buildHosts(h), buildResolvConf(r)};

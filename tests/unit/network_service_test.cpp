@@ -432,7 +432,7 @@ TEST(NetworkSandboxFiles, ResolvConfDefaultBridgeDropsLoopback) {
 TEST(NetworkSandboxFiles, ResolvConfUserNetworkNamesTheGateway) {
   ResolvInput r;
   r.hostResolvConf = "nameserver 127.0.0.53\nsearch corp\n";
-  r.internalNameserver = "10.213.2.1";
+  r.internalNameservers = {"10.213.2.1"};
   std::string out = buildResolvConf(r);
   EXPECT_NE(out.find("\nnameserver 10.213.2.1\nsearch corp\noptions ndots:0\n"), std::string::npos) << out;
   EXPECT_NE(out.find("# ExtServers: [host(127.0.0.53)]"), std::string::npos) << out;
