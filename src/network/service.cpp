@@ -1247,14 +1247,20 @@ Result<> ServiceImpl::restore(const std::vector<std::string>& runningContainerId
       ::unlink(path.c_str());
     }
   }
-  // Host veths with berth's prefix that no endpoint owns.
+  // Host veths with berth's prefix on one of this daemon's bridges that no
+  // endpoint owns (a crash between the veth and its row). Both conditions, so
+  // another engine's or another berthd's veths are never touched.
   std::set<std::string> owned;
   for (auto& [k, e] : eps_)
     if (!e.hostVeth.empty()) owned.insert(e.hostVeth);
+  std::set<int> bridges;
+  for (auto& [id, n] : nets_)
+    if (n.isBridge() && !n.info.bridge.empty())
+      if (auto l = inHost([&] { return host_.link(n.info.bridge); })) bridges.insert(l->index);
   auto links = inHost([&]() -> Result<std::vector<LinkInfo>> { return host_.links(cfg_.vethPrefix); });
   if (links)
     for (auto& l : *links)
-      if (l.kind == "veth" && !owned.contains(l.name))
+      if (l.kind == "veth" && bridges.contains(l.master) && !owned.contains(l.name))
         (void)inHost([&] { return host_.deleteLink(l.name); });
   // Resolvers of the networks that have endpoints (berth-dns outlives berthd; this restarts a dead one).
   for (auto& [id, n] : nets_)

@@ -321,13 +321,22 @@ TEST_F(NetworkService, RestoreAfterCrash) {
   auto ea = svc().attach("keep", a);
   auto eb = svc().attach("keep", b);
   ASSERT_TRUE(ea && eb);
-  // A stray veth with berth's prefix, as a crash mid-attach would leave.
+  // A stray veth with berth's prefix on the network's bridge, as a crash
+  // mid-attach would leave, and one with the prefix on no bridge of ours
+  // (another daemon's): only the first goes.
   {
     auto host = hostRtnl();
+    auto br = host.link(svc().resolve("keep")->bridge);
+    ASSERT_TRUE(br);
     VethSpec v;
     v.hostName = "vbtstray";
-    v.peerName = "vbtstrayp";
+    v.peerName = "xstrayp";
+    v.masterIndex = br->index;
     ASSERT_TRUE(host.createVeth(v));
+    VethSpec other;
+    other.hostName = "vbtother";
+    other.peerName = "xotherp";
+    ASSERT_TRUE(host.createVeth(other));
   }
 
   // "Crash": a second service instance on the same database.
@@ -342,6 +351,7 @@ TEST_F(NetworkService, RestoreAfterCrash) {
   EXPECT_EQ(::access((cfg_.execRoot + "/netns/" + live).c_str(), F_OK), 0);
   auto host = hostRtnl();
   EXPECT_FALSE(host.link("vbtstray").has_value());
+  EXPECT_TRUE(host.link("vbtother").has_value());
   EXPECT_TRUE(host.link(ea->hostVeth).has_value());
   // The dead container's address is free again; the live one's is not.
   std::string other(64, 'e');
