@@ -776,6 +776,10 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
     if (s.family() == Family::V6 && !req.enableIPv6)
       return errorf(Code::InvalidArgument, "invalid subnet {}: IPv6 subnet requires IPv6 to be enabled (--ipv6)", p.subnet);
     TRY(checkNoOverlap(s, inUse));
+    for (auto& [auxName, auxIp] : p.auxAddresses) {
+      TRY_ASSIGN(IpAddr aux, parseIp(auxIp));
+      if (!s.contains(aux)) return errorf(Code::InvalidArgument, "no matching subnet for aux-address {}", auxIp);
+    }
     inUse.push_back(s);
     (s.family() == Family::V4 ? hasV4 : hasV6) = true;
     IpamPool q = p;

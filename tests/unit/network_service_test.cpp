@@ -157,6 +157,11 @@ TEST_F(NetworkService, CreateResolveListRemovePrune) {
   ASSERT_FALSE(dup);
   EXPECT_EQ(dup.error().code, Code::Conflict);
   EXPECT_EQ(dup.error().message, "network with name n1 already exists");
+  CreateRequest aux = netReq("auxbad", "10.213.9.0/24");
+  aux.ipamConfig[0].auxAddresses = {{"r", "10.213.10.5"}};
+  auto auxR = svc().create(aux);
+  ASSERT_FALSE(auxR);
+  EXPECT_EQ(auxR.error().message, "no matching subnet for aux-address 10.213.10.5");
   auto overlap = svc().create(netReq("n2", "10.213.0.0/16"));
   ASSERT_FALSE(overlap);
   EXPECT_EQ(overlap.error().code, Code::PermissionDenied);
