@@ -11,7 +11,7 @@ namespace berth::network {
 
 struct HostsInput {
   std::string hostname, domainname;
-  std::vector<std::string> selfAddresses;  // the container's own addresses (first endpoint), v4 then v6
+  std::vector<std::string> selfAddresses;  // the container's own addresses, every endpoint, in join order
   // "name:ip" (or "name=ip") as --add-host gives them, host-gateway already
   // resolved; several names may share one ip ("a b:ip" is not Docker's form).
   std::vector<std::string> extraHosts;

@@ -1181,12 +1181,12 @@ Result<SandboxFiles> ServiceImpl::sandboxFiles(const std::string& containerId, c
   HostsInput h;
   h.hostname = hostname;
   h.domainname = domainname;
-  for (auto& e : mine)
-    if (!e.ipv4.empty() || !e.ipv6.empty()) {
-      if (!e.ipv4.empty()) h.selfAddresses.push_back(e.ipv4);
-      if (!e.ipv6.empty()) h.selfAddresses.push_back(e.ipv6);
-      break;
-    }
+  // One line per address of every endpoint, in join (ethN) order: dockerd
+  // adds the container's address on each network it joins.
+  for (auto& e : mine) {
+    if (!e.ipv4.empty()) h.selfAddresses.push_back(e.ipv4);
+    if (!e.ipv6.empty()) h.selfAddresses.push_back(e.ipv6);
+  }
   for (auto& x : extraHosts) {
     std::string v = x;
     auto sep = v.find('=');

@@ -292,7 +292,7 @@ TEST_F(NetworkService, SandboxAttachDetach) {
   // Files.
   auto files = svc().sandboxFiles(cid, "web", "", {"gw:host-gateway"}, {}, {}, {});
   ASSERT_TRUE(files) << files.error().message;
-  EXPECT_NE(files->hosts.find("10.213.2.2\tweb\n"), std::string::npos) << files->hosts;
+  EXPECT_NE(files->hosts.find("10.213.2.2\tweb\n10.213.3.77\tweb\n"), std::string::npos) << files->hosts;
   EXPECT_NE(files->hosts.find("172.18.0.1\tgw\n"), std::string::npos) << files->hosts;
   EXPECT_NE(files->resolvConf.find("nameserver 10.213.2.1\n"), std::string::npos) << files->resolvConf;
   EXPECT_NE(files->resolvConf.find("search example.org\n"), std::string::npos) << files->resolvConf;
