@@ -112,6 +112,9 @@ none"
   assert_output "n1
 n6
 none"
+  run docker_cmd network ls --filter 'name=^n.$' --format '{{.Name}}'
+  assert_output "n1
+n6"
   run docker_cmd network ls -q --no-trunc --filter name=n1
   [[ $output =~ ^[0-9a-f]{64}$ ]]
   run docker_cmd network ls --filter dangling=true --format '{{.Name}}'

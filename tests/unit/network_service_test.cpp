@@ -202,6 +202,12 @@ TEST_F(NetworkService, CreateResolveListRemovePrune) {
   ASSERT_EQ(labelled->size(), 1u);
   EXPECT_EQ((*labelled)[0].net.name, "n1");
   EXPECT_FALSE(svc().list({{"bogus", {"x"}}}));
+  // name and id are searched as regular expressions, as dockerd's filters.Match.
+  auto exact = svc().list({{"name", {"^n1$"}}});
+  ASSERT_TRUE(exact);
+  ASSERT_EQ(exact->size(), 1u);
+  EXPECT_EQ((*exact)[0].net.name, "n1");
+  EXPECT_EQ(svc().list({{"name", {"n"}}})->size(), 3u);  // n1, n3, none
 
   // prune with a label filter removes only n1; then rm n3.
   auto pruned = svc().prune({{"label", {"team"}}});
