@@ -125,7 +125,7 @@ n6"
   assert_output_contains "invalid filter 'bogus'"
 }
 
-@test "docker: create, rm and connect errors as dockerd words them" {
+@test "docker: create, rm and inspect errors as dockerd words them" {
   run docker_cmd network create n1
   [ "$status" -ne 0 ]
   assert_output_contains "Error response from daemon: network with name n1 already exists"
