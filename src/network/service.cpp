@@ -1279,8 +1279,11 @@ Result<> ServiceImpl::restore(const std::vector<std::string>& runningContainerId
       if (l.kind == "veth" && bridges.contains(l.master) && !owned.contains(l.name))
         (void)inHost([&] { return host_.deleteLink(l.name); });
   // Resolvers of the networks that have endpoints (berth-dns outlives berthd; this restarts a dead one).
+  std::set<std::string> joined;
+  for (auto& [k, e] : eps_) joined.insert(k.second);
   for (auto& [id, n] : nets_)
-    if (auto r = updateDns(n, true); !r) log::warn("DNS for network {}: {}", n.info.name, r.error().message);
+    if (joined.contains(id))
+      if (auto r = updateDns(n, true); !r) log::warn("DNS for network {}: {}", n.info.name, r.error().message);
   return applyRules();
 }
 
