@@ -95,6 +95,7 @@ std::string withEdns(std::string q, uint16_t size) {
 //   example.test A  -> 192.0.2.7
 //   missing.test    -> NXDOMAIN
 //   big.test A      -> over UDP: TC and no answer; over TCP: 40 addresses
+//   wrong.test      -> an answer to another question (other.test)
 //   anything else   -> REFUSED
 class FakeUpstream {
  public:
@@ -139,7 +140,7 @@ class FakeUpstream {
     else if (qq.name == "missing.test") rc = kNxDomain;
     else if (qq.name == "big.test") rc = kNoError, count = tcp ? 40 : 0, tc = !tcp;
     Builder b(m->header.id, uint16_t(kFlagQr | kFlagRd | kFlagRa | (tc ? kFlagTc : 0) | rc));
-    b.question(qq.name, qq.type, qq.klass);
+    b.question(qq.name == "wrong.test" ? "other.test" : qq.name, qq.type, qq.klass);
     for (int i = 0; i < count; i++)
       b.answerToQuestion(kTypeA, 60, std::string{char(192), 0, 2, char(7 + i)});
     return b.take();
@@ -514,6 +515,18 @@ TEST_F(DnsResolver, NextUpstreamAndServfail) {
   EXPECT_EQ(fail.header.rcode(), kServFail);
   EXPECT_GE(tookFail, 2000ms);
   EXPECT_LT(tookFail, 3500ms);
+
+  // An answer with the right id but another question (a late answer to an
+  // earlier query whose id was reused, or a spoof) is not relayed.
+  cfg_.upstreams = {"127.0.0.1"};
+  ASSERT_TRUE(network::writeDnsConfig(dir_, cfg_));
+  int before = upstream_.udpQueries;
+  Message wrong = parsedOrEmpty(udp(query("wrong.test", kTypeA, 0x0c0c)));
+  EXPECT_EQ(wrong.header.id, 0x0c0c);
+  EXPECT_EQ(wrong.header.rcode(), kServFail);
+  ASSERT_EQ(wrong.questions.size(), 1u);
+  EXPECT_EQ(wrong.questions[0].name, "wrong.test");
+  EXPECT_GE(upstream_.udpQueries - before, 2);  // asked again after the first attempt's time
 }
 
 TEST_F(DnsResolver, HostResolvConfWithoutItself) {
