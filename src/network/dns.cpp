@@ -80,12 +80,18 @@ bool isResolverFor(pid_t pid, const std::string& cfg) {
   return false;
 }
 
+// The last line of the log, without the time and level when it is one of
+// berth-dns's own lines (time="…" level=… msg="…").
 std::string lastLogLine(const std::string& path) {
   auto text = readFile(path);
   if (!text) return "";
   std::string t = trim(*text);
   auto nl = t.rfind('\n');
-  return nl == std::string::npos ? t : t.substr(nl + 1);
+  std::string line = nl == std::string::npos ? t : t.substr(nl + 1);
+  auto msg = line.find(" msg=\"");
+  if (msg != std::string::npos && line.size() > msg + 7 && line.back() == '"')
+    return line.substr(msg + 6, line.size() - msg - 7);
+  return line;
 }
 
 // Serialises ensure/stop on one directory (berthd's threads, or two

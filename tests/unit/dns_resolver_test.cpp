@@ -612,7 +612,28 @@ TEST_F(DnsResolver, StartFailureNamesTheLogLine) {
   auto r = ensure();
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Code::Unavailable);
-  EXPECT_NE(r.error().message.find("listen address not-an-address"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("exited at start: listen address not-an-address: not an address"),
+            std::string::npos)
+      << r.error().message;
+
+  // The port is taken (by this test): the error says so.
+  cfg_.listen = {"10.89.0.1"};
+  ASSERT_TRUE(network::writeDnsConfig(dir_, cfg_));
+  addListenAddresses();
+  socklen_t len;
+  auto a = sockAddr("10.89.0.1", 53, len);
+  UniqueFd taken(inNs(ns_.get(), [&] {
+    UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    return fd && ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), len) == 0 ? fd.release() : -1;
+  }));
+  ASSERT_TRUE(taken);
+  r = ensure();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("bind 10.89.0.1:53/udp: Address already in use"), std::string::npos)
+      << r.error().message;
+  taken.reset();
+  r = ensure();
+  EXPECT_TRUE(r) << r.error().message;
 }
 
 TEST_F(DnsResolver, MeasureLatencyAndIdleRss) {
