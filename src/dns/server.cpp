@@ -279,7 +279,7 @@ bool Server::loadConfig() {
   cfg_ = std::move(*cfg);
   table_ = Table(cfg_);
   setUpstreams();
-  log::info("config: {} records, {} upstreams", table_.size(), upstreams_.size());
+  log::debug("config: {} records, {} upstreams", table_.size(), upstreams_.size());
   return true;
 }
 
@@ -646,7 +646,8 @@ int Server::run() {
   }
   std::string where;
   for (auto& a : listenAddrs_) where += (where.empty() ? "" : ", ") + addrStr(a);
-  log::info("berth-dns for network {} listening on {} (udp, tcp)", cfg_.networkId, where);
+  log::info("berth-dns for network {} listening on {} (udp, tcp); {} records, {} upstreams", cfg_.networkId, where,
+            table_.size(), upstreams_.size());
 
   enum Kind { kSignal, kListener, kUpstream, kConn, kPendingTcp };
   struct Slot {
