@@ -94,8 +94,9 @@ std::string lastLogLine(const std::string& path) {
   return line;
 }
 
-// Serialises ensure/stop on one directory (berthd's threads, or two
-// processes sharing it): an flock on the directory itself.
+// Serialises writes, ensure and stop on one directory (berthd's threads,
+// or two processes sharing it): an flock on the directory itself (each call
+// opens it anew, so threads of one process exclude each other too).
 Result<UniqueFd> lockDir(const std::string& dir) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return sysError(errno, "open {}", dir);
@@ -169,6 +170,8 @@ Result<> removeIfExists(const std::string& path) {
 Result<> writeDnsConfig(const std::string& dir, const DnsConfig& cfg) {
   TRY(checkNetworkId(cfg.networkId));
   TRY(mkdirAll(dir, 0755));
+  // Two writers of one file would share its temp name (path + pid).
+  TRY_ASSIGN(UniqueFd lock, lockDir(dir));
   json records = json::array();
   for (auto& r : cfg.records) records.push_back({{"name", toLower(r.name)}, {"ipv4", r.ipv4}, {"ipv6", r.ipv6}});
   json j = {{"networkId", cfg.networkId},

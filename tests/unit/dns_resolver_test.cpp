@@ -5,6 +5,7 @@
 // namespace; everything vanishes with the namespace and the temp dir.
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -23,6 +24,7 @@
 #include <set>
 #include <thread>
 
+#include "common/fd.h"
 #include "common/util.h"
 #include "dns/message.h"
 #include "netns_test_util.h"
@@ -724,4 +726,71 @@ TEST_F(DnsResolver, OutlivesTheProcessThatStartedIt) {
   EXPECT_EQ(firstIpv4(parsedOrEmpty(udp(query("example.test", kTypeA, 0x0e0e)))), "192.0.2.7");
   ASSERT_TRUE(ensure());
   EXPECT_EQ(pid(), dns);
+}
+
+// The config file alone (no root needed).
+TEST(DnsConfigFile, RoundTripErrorsAndConcurrentWriters) {
+  char tmpl[] = "/tmp/berth-dns-cfg.XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  ScopeExit cleanup([&] { (void)removeAll(dir); });
+  network::DnsConfig c;
+  c.networkId = "abc";
+  c.listen = {"172.18.0.1", "fd00:1::1"};
+  c.upstreams = {"127.0.0.53", "[::1]:5353"};
+  c.searchDomains = {"example.com"};
+  c.records = {{"Web", {"172.18.0.2"}, {"fd00:1::2"}}, {"db", {}, {}}};
+  ASSERT_TRUE(network::writeDnsConfig(dir + "/sub", c));  // creates the directory
+  auto back = network::readDnsConfig(dir + "/sub/abc.json");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->networkId, "abc");
+  EXPECT_EQ(back->listen, c.listen);
+  EXPECT_EQ(back->upstreams, c.upstreams);
+  EXPECT_EQ(back->searchDomains, c.searchDomains);
+  ASSERT_EQ(back->records.size(), 2u);
+  EXPECT_EQ(back->records[0].name, "web");  // stored lower-case
+  EXPECT_EQ(back->records[0].ipv6, std::vector<std::string>{"fd00:1::2"});
+  EXPECT_TRUE(back->records[1].ipv4.empty());
+
+  // Bad ids and bad files.
+  c.networkId = "../x";
+  EXPECT_EQ(network::writeDnsConfig(dir, c).error().code, Code::InvalidArgument);
+  EXPECT_EQ(network::readDnsConfig(dir + "/none.json").error().code, Code::NotFound);
+  for (const char* text : {"not json", "[]", R"({"listen": "x"})", R"({"records": [{"ipv4": []}]})",
+                           R"({"records": [{"name": "a", "ipv4": [1]}]})"}) {
+    ASSERT_TRUE(writeFileAtomic(dir + "/bad.json", text));
+    auto r = network::readDnsConfig(dir + "/bad.json");
+    ASSERT_FALSE(r) << text;
+    EXPECT_EQ(r.error().code, Code::InvalidArgument) << text;
+  }
+
+  // Threads rewriting one network's file: every write lands whole.
+  c.networkId = "abc";
+  std::vector<std::thread> writers;
+  std::atomic<int> failed{0};
+  for (int t = 0; t < 6; t++)
+    writers.emplace_back([&, t] {
+      network::DnsConfig mine = c;
+      for (int i = 0; i < 30; i++) {
+        mine.records = {{fmt::format("w{}-{}", t, i), {"172.18.0.9"}, {}}};
+        if (!network::writeDnsConfig(dir, mine)) failed++;
+      }
+    });
+  for (auto& w : writers) w.join();
+  EXPECT_EQ(failed, 0);
+  auto last = network::readDnsConfig(dir + "/abc.json");
+  ASSERT_TRUE(last);
+  ASSERT_EQ(last->records.size(), 1u);
+  EXPECT_EQ(last->records[0].name.substr(0, 1), "w");
+  auto listing = readFile(dir + "/abc.json");
+  ASSERT_TRUE(listing);
+  int entries = 0;
+  for (const char* name : {"abc.json", "bad.json", "sub"}) entries += ::access((dir + "/" + name).c_str(), F_OK) == 0;
+  EXPECT_EQ(entries, 3);
+  int total = 0;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) total += e->d_name[0] != '.';
+    ::closedir(d);
+  }
+  EXPECT_EQ(total, 3);  // no temp file left behind
 }
