@@ -598,6 +598,21 @@ TEST_F(DnsResolver, EnsureRestartsAndStopRemoves) {
   EXPECT_NE(second, ::getpid());
   EXPECT_EQ(firstIpv4(parsedOrEmpty(udp(query("web", kTypeA, 1)))), "10.89.0.2");
 
+  // The pid file lost while it runs: ensure adopts the running one (by its
+  // command line) instead of starting a second that could not bind.
+  ASSERT_EQ(::unlink((dir_ + "/" + id_ + ".pid").c_str()), 0);
+  auto adopted = ensure();
+  ASSERT_TRUE(adopted) << adopted.error().message;
+  EXPECT_EQ(pid(), second);
+  // ... and stop finds it the same way.
+  ASSERT_EQ(::unlink((dir_ + "/" + id_ + ".pid").c_str()), 0);
+  ASSERT_TRUE(network::stopResolver(dir_, id_));
+  EXPECT_NE(::kill(second, 0), 0);
+  ASSERT_TRUE(network::writeDnsConfig(dir_, cfg_));
+  ASSERT_TRUE(ensure());
+  second = pid();
+  ASSERT_GT(second, 0);
+
   ASSERT_TRUE(network::stopResolver(dir_, id_));
   EXPECT_NE(::kill(second, 0), 0);  // gone (and reaped)
   for (auto ext : {".json", ".pid", ".log"}) EXPECT_NE(::access((dir_ + "/" + id_ + ext).c_str(), F_OK), 0) << ext;
