@@ -194,7 +194,11 @@ Result<> writeDnsConfig(const std::string& dir, const DnsConfig& cfg) {
   // Two writers of one file would share its temp name (path + pid).
   TRY_ASSIGN(UniqueFd lock, lockDir(dir));
   json records = json::array();
-  for (auto& r : cfg.records) records.push_back({{"name", toLower(r.name)}, {"ipv4", r.ipv4}, {"ipv6", r.ipv6}});
+  for (auto& r : cfg.records) {
+    json rj = {{"name", toLower(r.name)}, {"ipv4", r.ipv4}, {"ipv6", r.ipv6}};
+    if (!r.ptr.empty()) rj["ptr"] = r.ptr;
+    records.push_back(std::move(rj));
+  }
   json j = {{"networkId", cfg.networkId},
             {"listen", cfg.listen},
             {"upstreams", cfg.upstreams},
@@ -236,6 +240,10 @@ Result<DnsConfig> readDnsConfig(const std::string& path) {
       if (!v6) return fail(v6.error());
       r.ipv4 = std::move(*v4);
       r.ipv6 = std::move(*v6);
+      if (auto ptr = rj.find("ptr"); ptr != rj.end() && !ptr->is_null()) {
+        if (!ptr->is_string()) return errorf(Code::InvalidArgument, "{}: records: ptr: not a string", path);
+        r.ptr = ptr->get<std::string>();
+      }
       cfg.records.push_back(std::move(r));
     }
   }

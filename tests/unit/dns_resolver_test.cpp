@@ -754,7 +754,7 @@ TEST(DnsConfigFile, RoundTripErrorsAndConcurrentWriters) {
   c.listen = {"172.18.0.1", "fd00:1::1"};
   c.upstreams = {"127.0.0.53", "[::1]:5353"};
   c.searchDomains = {"example.com"};
-  c.records = {{"Web", {"172.18.0.2"}, {"fd00:1::2"}}, {"db", {}, {}}};
+  c.records = {{"Web", {"172.18.0.2"}, {"fd00:1::2"}, "web.net1"}, {"db", {}, {}}};
   ASSERT_TRUE(network::writeDnsConfig(dir + "/sub", c));  // creates the directory
   auto back = network::readDnsConfig(dir + "/sub/abc.json");
   ASSERT_TRUE(back) << back.error().message;
@@ -765,7 +765,9 @@ TEST(DnsConfigFile, RoundTripErrorsAndConcurrentWriters) {
   ASSERT_EQ(back->records.size(), 2u);
   EXPECT_EQ(back->records[0].name, "web");  // stored lower-case
   EXPECT_EQ(back->records[0].ipv6, std::vector<std::string>{"fd00:1::2"});
+  EXPECT_EQ(back->records[0].ptr, "web.net1");
   EXPECT_TRUE(back->records[1].ipv4.empty());
+  EXPECT_EQ(back->records[1].ptr, "");
 
   // Bad ids and bad files.
   c.networkId = "../x";
