@@ -31,12 +31,19 @@ Table::Table(const network::DnsConfig& cfg) : records_(cfg.records) {
     auto& r = records_[i];
     r.name = normalise(r.name);
     byName_.emplace(r.name, i);  // the first record of a name wins
-    for (auto* list : {&r.ipv4, &r.ipv6})
-      for (auto& ip : *list) {
-        std::string rev = reverseName(ip);
-        if (!rev.empty()) byReverse_.emplace(std::move(rev), r.name);
-      }
   }
+  // PTR: the addresses a record claims (its `ptr`) first, then every other
+  // address answers the first record holding it; the first claim wins.
+  for (bool claimed : {true, false})
+    for (auto& r : records_) {
+      if (claimed == r.ptr.empty()) continue;
+      std::string target = claimed ? normalise(r.ptr) : r.name;
+      for (auto* list : {&r.ipv4, &r.ipv6})
+        for (auto& ip : *list) {
+          std::string rev = reverseName(ip);
+          if (!rev.empty()) byReverse_.emplace(std::move(rev), target);
+        }
+    }
   for (auto& d : cfg.searchDomains) {
     std::string s = normalise(d);
     if (!s.empty()) search_.push_back(std::move(s));

@@ -26,7 +26,8 @@ class Table {
   // "example.com" is a search domain); nullptr when unknown.
   const network::DnsRecord* find(std::string_view name) const;
   // The name a PTR query's owner ("2.0.89.10.in-addr.arpa") resolves to:
-  // the first record holding that address; nullptr when none does.
+  // the `ptr` of the first record claiming that address, else the name of
+  // the first record holding it; nullptr when none does.
   const std::string* ptr(std::string_view reverse) const;
   size_t size() const { return records_.size(); }
 

@@ -261,6 +261,7 @@ class Server {
   std::unordered_map<uint16_t, Pending> pending_;
   uint16_t randPool_[32];
   size_t randLeft_ = 0;
+  uint32_t fallbackIds_ = 0;
   char buf_[65536];
 };
 
@@ -278,7 +279,7 @@ bool Server::loadConfig() {
   cfg_ = std::move(*cfg);
   table_ = Table(cfg_);
   setUpstreams();
-  log::info("config: {} records, {} upstreams", table_.size(), upstreams_.size());
+  log::debug("config: {} records, {} upstreams", table_.size(), upstreams_.size());
   return true;
 }
 
@@ -313,7 +314,7 @@ uint16_t Server::newId() {
   for (;;) {
     if (randLeft_ == 0) {
       if (::getrandom(randPool_, sizeof randPool_, 0) != sizeof randPool_)
-        for (auto& r : randPool_) r = uint16_t(nowMs() * 2654435761u >> 7);
+        for (auto& r : randPool_) r = uint16_t(++fallbackIds_ * 40503u);
       randLeft_ = std::size(randPool_);
     }
     uint16_t id = randPool_[--randLeft_];
@@ -434,10 +435,23 @@ void Server::finish(uint16_t uid, std::string answer) {
   if (connId) processConnInput(connId);  // queries held back while it had too many in flight
 }
 
+// True when `answer` answers `query`'s question (same name in any case, type
+// and class), or carries no question but an error code (FORMERR and the
+// like). A late answer to an earlier query whose id was reused fails this.
+bool answersQuestion(std::string_view query, std::string_view answer, const Header& h) {
+  if (h.qdcount == 0) return h.rcode() != kNoError;
+  size_t oq = kHeaderSize, oa = kHeaderSize;
+  auto nq = readName(query, oq);
+  auto na = readName(answer, oa);
+  if (!nq || !na || query.size() < oq + 4 || answer.size() < oa + 4) return false;
+  return toLower(*nq) == toLower(*na) && query.substr(oq, 4) == answer.substr(oa, 4);
+}
+
 void Server::upstreamAnswer(uint16_t uid, std::string answer, bool viaTcp) {
   Pending& p = pending_[uid];
   Header h;
-  if (!parseHeader(answer, h) || !(h.flags & kFlagQr)) return;  // not an answer: wait for a real one
+  // Not an answer to this query: wait for the real one.
+  if (!parseHeader(answer, h) || !(h.flags & kFlagQr) || !answersQuestion(p.query, answer, h)) return;
   if (!viaTcp && (h.flags & kFlagTc) && !p.clientTcp) {
     // Too big for UDP: ask the same server over TCP; relay the truncated
     // answer if that fails or the full one does not fit the client's size.
@@ -632,7 +646,8 @@ int Server::run() {
   }
   std::string where;
   for (auto& a : listenAddrs_) where += (where.empty() ? "" : ", ") + addrStr(a);
-  log::info("berth-dns for network {} listening on {} (udp, tcp)", cfg_.networkId, where);
+  log::info("berth-dns for network {} listening on {} (udp, tcp); {} records, {} upstreams", cfg_.networkId, where,
+            table_.size(), upstreams_.size());
 
   enum Kind { kSignal, kListener, kUpstream, kConn, kPendingTcp };
   struct Slot {

@@ -8,11 +8,11 @@
 namespace berth::dns {
 
 struct ServerOptions {
-  std::string configPath;                    // <dir>/<networkId>.json (network::writeDnsConfig)
-  std::string pidFile;                       // written once every socket is bound
+  std::string configPath;                       // <dir>/<networkId>.json (network::writeDnsConfig)
+  std::string pidFile;                          // written once every socket is bound
   std::string resolvConf = "/etc/resolv.conf";  // upstreams when the config names none
-  int attemptMs = 1000;   // one upstream's time to answer before the next is asked
-  int deadlineMs = 2500;  // SERVFAIL when no upstream answered by then
+  int attemptMs = 1000;                         // one upstream's time to answer before the next is asked
+  int deadlineMs = 2500;                        // SERVFAIL when no upstream answered by then
 };
 
 // Runs until SIGTERM or SIGINT (returns 0); returns 1 when it cannot start

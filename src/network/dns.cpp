@@ -1,5 +1,6 @@
 #include "network/dns.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -80,16 +81,45 @@ bool isResolverFor(pid_t pid, const std::string& cfg) {
   return false;
 }
 
-std::string lastLogLine(const std::string& path) {
-  auto text = readFile(path);
-  if (!text) return "";
-  std::string t = trim(*text);
-  auto nl = t.rfind('\n');
-  return nl == std::string::npos ? t : t.substr(nl + 1);
+// A live berth-dns serving `cfg` found by its command line, for when its pid
+// file is gone (the directory was cleaned while it ran); 0 when none.
+pid_t findResolver(const std::string& cfg) {
+  DIR* d = ::opendir("/proc");
+  if (!d) return 0;
+  pid_t found = 0;
+  while (dirent* e = ::readdir(d)) {
+    auto pid = parseNumber<int>(e->d_name);
+    if (pid && *pid > 1 && isResolverFor(pid_t(*pid), cfg)) {
+      found = pid_t(*pid);
+      break;
+    }
+  }
+  ::closedir(d);
+  return found;
 }
 
-// Serialises ensure/stop on one directory (berthd's threads, or two
-// processes sharing it): an flock on the directory itself.
+off_t fileSize(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? st.st_size : 0;
+}
+
+// The last line the log got after `from`, without the time and level when
+// it is one of berth-dns's own lines (time="…" level=… msg="…").
+std::string lastLogLine(const std::string& path, off_t from) {
+  auto text = readFile(path);
+  if (!text || size_t(from) >= text->size()) return "";
+  std::string t = trim(std::string_view(*text).substr(size_t(from)));
+  auto nl = t.rfind('\n');
+  std::string line = nl == std::string::npos ? t : t.substr(nl + 1);
+  auto msg = line.find(" msg=\"");
+  if (msg != std::string::npos && line.size() > msg + 7 && line.back() == '"')
+    return line.substr(msg + 6, line.size() - msg - 7);
+  return line;
+}
+
+// Serialises writes, ensure and stop on one directory (berthd's threads,
+// or two processes sharing it): an flock on the directory itself (each call
+// opens it anew, so threads of one process exclude each other too).
 Result<UniqueFd> lockDir(const std::string& dir) {
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return sysError(errno, "open {}", dir);
@@ -111,8 +141,6 @@ Result<std::vector<std::string>> stringList(const json& j, const char* key) {
 }
 
 Result<pid_t> spawnResolver(const std::vector<std::string>& argv, const std::string& log) {
-  struct stat st;
-  if (::stat(log.c_str(), &st) == 0 && st.st_size > kLogKeepBytes) (void)::truncate(log.c_str(), 0);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -163,8 +191,14 @@ Result<> removeIfExists(const std::string& path) {
 Result<> writeDnsConfig(const std::string& dir, const DnsConfig& cfg) {
   TRY(checkNetworkId(cfg.networkId));
   TRY(mkdirAll(dir, 0755));
+  // Two writers of one file would share its temp name (path + pid).
+  TRY_ASSIGN(UniqueFd lock, lockDir(dir));
   json records = json::array();
-  for (auto& r : cfg.records) records.push_back({{"name", toLower(r.name)}, {"ipv4", r.ipv4}, {"ipv6", r.ipv6}});
+  for (auto& r : cfg.records) {
+    json rj = {{"name", toLower(r.name)}, {"ipv4", r.ipv4}, {"ipv6", r.ipv6}};
+    if (!r.ptr.empty()) rj["ptr"] = r.ptr;
+    records.push_back(std::move(rj));
+  }
   json j = {{"networkId", cfg.networkId},
             {"listen", cfg.listen},
             {"upstreams", cfg.upstreams},
@@ -206,6 +240,10 @@ Result<DnsConfig> readDnsConfig(const std::string& path) {
       if (!v6) return fail(v6.error());
       r.ipv4 = std::move(*v4);
       r.ipv6 = std::move(*v6);
+      if (auto ptr = rj.find("ptr"); ptr != rj.end() && !ptr->is_null()) {
+        if (!ptr->is_string()) return errorf(Code::InvalidArgument, "{}: records: ptr: not a string", path);
+        r.ptr = ptr->get<std::string>();
+      }
       cfg.records.push_back(std::move(r));
     }
   }
@@ -221,21 +259,27 @@ Result<> ensureResolver(const std::string& dnsBin, const std::string& dir, const
   if (::stat(cfg.c_str(), &st) != 0)
     return errorf(Code::FailedPrecondition, "DNS for network {}: no config {} (write it first)", networkId, cfg);
   if (isResolverFor(readPid(pidFile), cfg)) return {};
+  if (pid_t running = findResolver(cfg)) {  // alive, its pid file lost: adopt it
+    TRY(writeFileAtomic(pidFile, fmt::format("{}\n", running), 0644));
+    return {};
+  }
   TRY(removeIfExists(pidFile));
 
+  if (fileSize(log) > kLogKeepBytes) (void)::truncate(log.c_str(), 0);
+  off_t logFrom = fileSize(log);
   TRY_ASSIGN(pid_t pid, spawnResolver({dnsBin, "--config", cfg, "--pid-file", pidFile}, log));
   for (int waited = 0;; waited += 2) {
     if (readPid(pidFile) == pid) return {};
     if (!alive(pid)) break;
     if (waited >= kStartWaitMs) {
       terminate(pid);
-      std::string last = lastLogLine(log);
+      std::string last = lastLogLine(log, logFrom);
       return errorf(Code::Unavailable, "berth-dns for network {} did not start within {} ms{}{}", networkId,
                     kStartWaitMs, last.empty() ? "" : ": ", last);
     }
     sleepMs(2);
   }
-  std::string last = lastLogLine(log);
+  std::string last = lastLogLine(log, logFrom);
   return errorf(Code::Unavailable, "berth-dns for network {} exited at start{}{}", networkId,
                 last.empty() ? " (no message)" : ": ", last);
 }
@@ -247,7 +291,8 @@ Result<> stopResolver(const std::string& dir, const std::string& networkId) {
   TRY_ASSIGN(UniqueFd lock, lockDir(dir));
   std::string cfg = configPath(dir, networkId), pidFile = pidPath(dir, networkId);
   pid_t pid = readPid(pidFile);
-  if (isResolverFor(pid, cfg) && !terminate(pid))
+  if (!isResolverFor(pid, cfg)) pid = findResolver(cfg);
+  if (pid > 0 && !terminate(pid))
     return errorf(Code::Internal, "berth-dns for network {} (pid {}) did not exit", networkId, pid);
   TRY(removeIfExists(pidFile));
   TRY(removeIfExists(cfg));

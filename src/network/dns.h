@@ -31,6 +31,11 @@ struct DnsRecord {
   std::string name;               // lower-case; a container name, alias, short id
   std::vector<std::string> ipv4;  // addresses on this network
   std::vector<std::string> ipv6;
+  // (net-dns addition, optional) The answer to PTR queries for these
+  // addresses, e.g. "web.mynet" (Docker answers <container name>.<network
+  // name>, never an alias). Empty: the record claims nothing; an address no
+  // record claims answers the name of the first record holding it.
+  std::string ptr = {};
 };
 
 struct DnsConfig {

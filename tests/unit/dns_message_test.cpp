@@ -246,6 +246,21 @@ TEST(DnsRecords, PtrForRecordAddresses) {
   EXPECT_EQ(decide(t, query("9.0.89.10.in-addr.arpa", kTypePtr), true).action, Action::Forward);
 }
 
+TEST(DnsRecords, PtrClaimedByARecordWins) {
+  network::DnsConfig c = sampleConfig();
+  // As the network service writes Docker's answer: the alias comes first,
+  // the container's own name claims its address as "<name>.<network>".
+  c.records.insert(c.records.begin(), network::DnsRecord{"3f9a1c2b7d10", {"10.89.0.2"}, {}});
+  c.records.push_back(network::DnsRecord{"web2", {"10.89.0.2"}, {"fd00:89::2"}, "Web.MyNet."});
+  Table t(c);
+  Message m = parsed(decide(t, query("2.0.89.10.in-addr.arpa", kTypePtr), true).reply);
+  ASSERT_EQ(m.answers.size(), 1u);
+  EXPECT_EQ(m.answers[0].target, "web.mynet");
+  Message db = parsed(decide(t, query("3.0.89.10.in-addr.arpa", kTypePtr), true).reply);
+  ASSERT_EQ(db.answers.size(), 1u);
+  EXPECT_EQ(db.answers[0].target, "db");  // unclaimed: the first record holding it
+}
+
 TEST(DnsRecords, UnknownNamesAndOtherClassesAreForwarded) {
   Table t(sampleConfig());
   EXPECT_EQ(decide(t, query("example.org", kTypeA), true).action, Action::Forward);

@@ -5,6 +5,7 @@
 // namespace; everything vanishes with the namespace and the temp dir.
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -23,6 +24,7 @@
 #include <set>
 #include <thread>
 
+#include "common/fd.h"
 #include "common/util.h"
 #include "dns/message.h"
 #include "netns_test_util.h"
@@ -95,6 +97,7 @@ std::string withEdns(std::string q, uint16_t size) {
 //   example.test A  -> 192.0.2.7
 //   missing.test    -> NXDOMAIN
 //   big.test A      -> over UDP: TC and no answer; over TCP: 40 addresses
+//   wrong.test      -> an answer to another question (other.test)
 //   anything else   -> REFUSED
 class FakeUpstream {
  public:
@@ -139,7 +142,7 @@ class FakeUpstream {
     else if (qq.name == "missing.test") rc = kNxDomain;
     else if (qq.name == "big.test") rc = kNoError, count = tcp ? 40 : 0, tc = !tcp;
     Builder b(m->header.id, uint16_t(kFlagQr | kFlagRd | kFlagRa | (tc ? kFlagTc : 0) | rc));
-    b.question(qq.name, qq.type, qq.klass);
+    b.question(qq.name == "wrong.test" ? "other.test" : qq.name, qq.type, qq.klass);
     for (int i = 0; i < count; i++)
       b.answerToQuestion(kTypeA, 60, std::string{char(192), 0, 2, char(7 + i)});
     return b.take();
@@ -514,6 +517,18 @@ TEST_F(DnsResolver, NextUpstreamAndServfail) {
   EXPECT_EQ(fail.header.rcode(), kServFail);
   EXPECT_GE(tookFail, 2000ms);
   EXPECT_LT(tookFail, 3500ms);
+
+  // An answer with the right id but another question (a late answer to an
+  // earlier query whose id was reused, or a spoof) is not relayed.
+  cfg_.upstreams = {"127.0.0.1"};
+  ASSERT_TRUE(network::writeDnsConfig(dir_, cfg_));
+  int before = upstream_.udpQueries;
+  Message wrong = parsedOrEmpty(udp(query("wrong.test", kTypeA, 0x0c0c)));
+  EXPECT_EQ(wrong.header.id, 0x0c0c);
+  EXPECT_EQ(wrong.header.rcode(), kServFail);
+  ASSERT_EQ(wrong.questions.size(), 1u);
+  EXPECT_EQ(wrong.questions[0].name, "wrong.test");
+  EXPECT_GE(upstream_.udpQueries - before, 2);  // asked again after the first attempt's time
 }
 
 TEST_F(DnsResolver, HostResolvConfWithoutItself) {
@@ -583,6 +598,21 @@ TEST_F(DnsResolver, EnsureRestartsAndStopRemoves) {
   EXPECT_NE(second, ::getpid());
   EXPECT_EQ(firstIpv4(parsedOrEmpty(udp(query("web", kTypeA, 1)))), "10.89.0.2");
 
+  // The pid file lost while it runs: ensure adopts the running one (by its
+  // command line) instead of starting a second that could not bind.
+  ASSERT_EQ(::unlink((dir_ + "/" + id_ + ".pid").c_str()), 0);
+  auto adopted = ensure();
+  ASSERT_TRUE(adopted) << adopted.error().message;
+  EXPECT_EQ(pid(), second);
+  // ... and stop finds it the same way.
+  ASSERT_EQ(::unlink((dir_ + "/" + id_ + ".pid").c_str()), 0);
+  ASSERT_TRUE(network::stopResolver(dir_, id_));
+  EXPECT_NE(::kill(second, 0), 0);
+  ASSERT_TRUE(network::writeDnsConfig(dir_, cfg_));
+  ASSERT_TRUE(ensure());
+  second = pid();
+  ASSERT_GT(second, 0);
+
   ASSERT_TRUE(network::stopResolver(dir_, id_));
   EXPECT_NE(::kill(second, 0), 0);  // gone (and reaped)
   for (auto ext : {".json", ".pid", ".log"}) EXPECT_NE(::access((dir_ + "/" + id_ + ext).c_str(), F_OK), 0) << ext;
@@ -599,7 +629,28 @@ TEST_F(DnsResolver, StartFailureNamesTheLogLine) {
   auto r = ensure();
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, Code::Unavailable);
-  EXPECT_NE(r.error().message.find("listen address not-an-address"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("exited at start: listen address not-an-address: not an address"),
+            std::string::npos)
+      << r.error().message;
+
+  // The port is taken (by this test): the error says so.
+  cfg_.listen = {"10.89.0.1"};
+  ASSERT_TRUE(network::writeDnsConfig(dir_, cfg_));
+  addListenAddresses();
+  socklen_t len;
+  auto a = sockAddr("10.89.0.1", 53, len);
+  UniqueFd taken(inNs(ns_.get(), [&] {
+    UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    return fd && ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), len) == 0 ? fd.release() : -1;
+  }));
+  ASSERT_TRUE(taken);
+  r = ensure();
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("bind 10.89.0.1:53/udp: Address already in use"), std::string::npos)
+      << r.error().message;
+  taken.reset();
+  r = ensure();
+  EXPECT_TRUE(r) << r.error().message;
 }
 
 TEST_F(DnsResolver, MeasureLatencyAndIdleRss) {
@@ -629,6 +680,21 @@ TEST_F(DnsResolver, MeasureLatencyAndIdleRss) {
     us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(us.begin(), us.end());
+  // Forwarded: the same through berth-dns to the fake upstream and back.
+  std::vector<double> fwd;
+  for (int i = 0; i < 200; i++) {
+    std::string q = query("example.test", kTypeA, uint16_t(1000 + i));
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(::send(fd.get(), q.data(), q.size(), 0), ssize_t(q.size()));
+    pollfd p{fd.get(), POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 4000), 1);
+    ASSERT_GT(::recv(fd.get(), buf, sizeof buf, 0), 0);
+    fwd.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(fwd.begin(), fwd.end());
+  fmt::print("berth-dns: forwarded A query over UDP (fake upstream in the test), 200 runs: median {:.0f} us, "
+             "p90 {:.0f} us\n",
+             fwd[fwd.size() / 2], fwd[fwd.size() * 9 / 10]);
   long after = rssKb(pid());
   ::testing::Test::RecordProperty("idle_rss_kb", int(idle));
   fmt::print("berth-dns: ensureResolver spawn until listening {:.1f} ms, again (running) {:.0f} us\n", startMs,
@@ -675,4 +741,73 @@ TEST_F(DnsResolver, OutlivesTheProcessThatStartedIt) {
   EXPECT_EQ(firstIpv4(parsedOrEmpty(udp(query("example.test", kTypeA, 0x0e0e)))), "192.0.2.7");
   ASSERT_TRUE(ensure());
   EXPECT_EQ(pid(), dns);
+}
+
+// The config file alone (no root needed).
+TEST(DnsConfigFile, RoundTripErrorsAndConcurrentWriters) {
+  char tmpl[] = "/tmp/berth-dns-cfg.XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  std::string dir = tmpl;
+  ScopeExit cleanup([&] { (void)removeAll(dir); });
+  network::DnsConfig c;
+  c.networkId = "abc";
+  c.listen = {"172.18.0.1", "fd00:1::1"};
+  c.upstreams = {"127.0.0.53", "[::1]:5353"};
+  c.searchDomains = {"example.com"};
+  c.records = {{"Web", {"172.18.0.2"}, {"fd00:1::2"}, "web.net1"}, {"db", {}, {}}};
+  ASSERT_TRUE(network::writeDnsConfig(dir + "/sub", c));  // creates the directory
+  auto back = network::readDnsConfig(dir + "/sub/abc.json");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->networkId, "abc");
+  EXPECT_EQ(back->listen, c.listen);
+  EXPECT_EQ(back->upstreams, c.upstreams);
+  EXPECT_EQ(back->searchDomains, c.searchDomains);
+  ASSERT_EQ(back->records.size(), 2u);
+  EXPECT_EQ(back->records[0].name, "web");  // stored lower-case
+  EXPECT_EQ(back->records[0].ipv6, std::vector<std::string>{"fd00:1::2"});
+  EXPECT_EQ(back->records[0].ptr, "web.net1");
+  EXPECT_TRUE(back->records[1].ipv4.empty());
+  EXPECT_EQ(back->records[1].ptr, "");
+
+  // Bad ids and bad files.
+  c.networkId = "../x";
+  EXPECT_EQ(network::writeDnsConfig(dir, c).error().code, Code::InvalidArgument);
+  EXPECT_EQ(network::readDnsConfig(dir + "/none.json").error().code, Code::NotFound);
+  for (const char* text : {"not json", "[]", R"({"listen": "x"})", R"({"records": [{"ipv4": []}]})",
+                           R"({"records": [{"name": "a", "ipv4": [1]}]})"}) {
+    ASSERT_TRUE(writeFileAtomic(dir + "/bad.json", text));
+    auto r = network::readDnsConfig(dir + "/bad.json");
+    ASSERT_FALSE(r) << text;
+    EXPECT_EQ(r.error().code, Code::InvalidArgument) << text;
+  }
+
+  // Threads rewriting one network's file: every write lands whole.
+  c.networkId = "abc";
+  std::vector<std::thread> writers;
+  std::atomic<int> failed{0};
+  for (int t = 0; t < 6; t++)
+    writers.emplace_back([&, t] {
+      network::DnsConfig mine = c;
+      for (int i = 0; i < 30; i++) {
+        mine.records = {{fmt::format("w{}-{}", t, i), {"172.18.0.9"}, {}}};
+        if (!network::writeDnsConfig(dir, mine)) failed++;
+      }
+    });
+  for (auto& w : writers) w.join();
+  EXPECT_EQ(failed, 0);
+  auto last = network::readDnsConfig(dir + "/abc.json");
+  ASSERT_TRUE(last);
+  ASSERT_EQ(last->records.size(), 1u);
+  EXPECT_EQ(last->records[0].name.substr(0, 1), "w");
+  auto listing = readFile(dir + "/abc.json");
+  ASSERT_TRUE(listing);
+  int entries = 0;
+  for (const char* name : {"abc.json", "bad.json", "sub"}) entries += ::access((dir + "/" + name).c_str(), F_OK) == 0;
+  EXPECT_EQ(entries, 3);
+  int total = 0;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) total += e->d_name[0] != '.';
+    ::closedir(d);
+  }
+  EXPECT_EQ(total, 3);  // no temp file left behind
 }
