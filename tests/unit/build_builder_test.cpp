@@ -2,7 +2,10 @@
 // (BuildCopy*), and real builds on the real image and container services
 // without HTTP (BuildIntegration*: root, berth-monitor and busybox-static
 // needed; skipped otherwise).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -288,6 +291,12 @@ class Env {
         std::filesystem::path p = ctl.path() / e->cgroupParent;
         if (std::filesystem::exists(p, ec)) ::rmdir(p.c_str());
       }
+      e->builder.reset();
+      e->containers.reset();
+      e->cstore.reset();
+      e->images.reset();
+      e->db.reset();
+      e->dir.reset();  // removes the data root (removeAll does not cross mounts)
     });
     return true;
   }
@@ -303,6 +312,10 @@ Built runBuild(const std::string& context, BuildOptions opts, CollectOutput* out
   CollectOutput& o = out ? *out : local;
   opts.contextDir = context;
   auto r = Env::get()->builder->build(opts, o);
+  if (std::getenv("BUILD_TEST_VERBOSE")) {
+    std::printf("%s", o.text.c_str());
+    if (!r) std::printf("ERROR: %s\n", r.error().message.c_str());
+  }
   return {std::move(r), o.text};
 }
 
@@ -627,4 +640,85 @@ TEST(BuildIntegration, CacheMountKeepsFilesAndNetworkNone) {
   ASSERT_TRUE(pr);
   EXPECT_GE(pr->cachesDeleted.size(), 1u);
   EXPECT_EQ(Env::get()->builder->usage().records.size(), 0u);
+}
+
+namespace {
+
+// A one-file HTTP server on 127.0.0.1 (port 0) for ADD <url>.
+class TinyHttp {
+ public:
+  explicit TinyHttp(std::string body) : body_(std::move(body)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd_, 8);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      for (;;) {
+        int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        char buf[4096];
+        std::string req;
+        while (req.find("\r\n\r\n") == std::string::npos) {
+          ssize_t n = ::read(c, buf, sizeof buf);
+          if (n <= 0) break;
+          req.append(buf, size_t(n));
+        }
+        std::string resp = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body_.size()) +
+                           "\r\nConnection: close\r\n\r\n" + body_;
+        (void)!::write(c, resp.data(), resp.size());
+        ::close(c);
+      }
+    });
+  }
+  ~TinyHttp() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+
+ private:
+  std::string body_;
+  int fd_ = -1, port_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST(BuildIntegration, AddUrlQuietAndCacheFrom) {
+  NEED_ENV();
+  TinyHttp http("downloaded content\n");
+  TempDir ctx;
+  std::string url = "http://127.0.0.1:" + std::to_string(http.port()) + "/files/remote.txt";
+  writeTo(ctx / "Dockerfile", "FROM busybox\nADD " + url + " /dl/\nRUN stat -c '%a' /dl/remote.txt > /mode\n");
+  BuildOptions opts;
+  opts.quiet = true;
+  CollectOutput out;
+  auto r = runBuild(ctx.path(), opts, &out);
+  ASSERT_TRUE(r.result) << r.result.error().message;
+  EXPECT_EQ(fileInImage(r.result->imageId, "dl/remote.txt"), "downloaded content\n");
+  EXPECT_EQ(fileInImage(r.result->imageId, "mode"), "600\n");
+  // Quiet: only the image id is streamed.
+  EXPECT_EQ(out.text, r.result->imageId + "\n");
+  ASSERT_FALSE(out.auxes.empty());
+  EXPECT_EQ(out.auxes.back(), json({{"ID", r.result->imageId}}));
+  // The same download is a cache hit.
+  opts.quiet = false;
+  auto again = runBuild(ctx.path(), opts);
+  ASSERT_TRUE(again.result);
+  EXPECT_EQ(again.result->imageId, r.result->imageId);
+  // cacheFrom: local candidates count only when they are ancestors of a cacheFrom image.
+  opts.cacheFrom = {"busybox:latest"};
+  auto limited = runBuild(ctx.path(), opts);
+  ASSERT_TRUE(limited.result);
+  EXPECT_EQ(count(limited.text, "Using cache"), 0u);
+  opts.cacheFrom = {r.result->imageId};
+  auto from = runBuild(ctx.path(), opts);
+  ASSERT_TRUE(from.result);
+  EXPECT_EQ(from.result->imageId, r.result->imageId);
 }
