@@ -209,6 +209,8 @@ struct CollectOutput : BuildOutput {
     auxes.push_back(j);
     return true;
   }
+  void runFailed(int status) override { failedStatus = status; }
+  int failedStatus = -1;
 };
 
 std::string exeDir() {
@@ -468,9 +470,11 @@ TEST(BuildIntegration, FailedRunKeepsOrRemovesContainer) {
   writeTo(ctx / "Dockerfile", "FROM busybox\nRUN echo failing && exit 3\n");
   BuildOptions opts;
   auto before = Env::get()->containers->list({.all = true});
-  auto r = runBuild(ctx.path(), opts);
+  CollectOutput failOut;
+  auto r = runBuild(ctx.path(), opts, &failOut);
   ASSERT_FALSE(r.result);
   EXPECT_EQ(r.result.error().message, "The command '/bin/sh -c echo failing && exit 3' returned a non-zero code: 3");
+  EXPECT_EQ(failOut.failedStatus, 3);
   EXPECT_NE(r.text.find("failing\n"), std::string::npos);
   auto after = Env::get()->containers->list({.all = true});
   ASSERT_TRUE(before && after);
