@@ -726,3 +726,55 @@ TEST(BuildIntegration, AddUrlQuietAndCacheFrom) {
   ASSERT_TRUE(from.result);
   EXPECT_EQ(from.result->imageId, r.result->imageId);
 }
+
+// The image service's additions the builder uses: children() and a
+// config-only commit (no writer) that keeps the parent's layers.
+TEST(BuildImageStore, ChildrenAndConfigOnlyCommit) {
+  TempDir dir;
+  auto db = store::Database::open(dir / "berth.db");
+  ASSERT_TRUE(db);
+  auto images = image::makeImageService(**db, dir.path(), [](const std::string&) {
+    return std::vector<image::ImageUser>{};
+  });
+  std::string tar = fakehttp::TarBuilder().dir("bin").file("bin/sh", "#!sh", 0755).str();
+  StringBody body(tar, 1000);
+  auto base = images->importImage(body, "base:1", {}, "");
+  ASSERT_TRUE(base) << base.error().message;
+  auto baseRec = images->resolve(*base);
+  ASSERT_TRUE(baseRec);
+
+  json cfg = baseRec->config;
+  cfg["config"]["Labels"] = {{"a", "b"}};
+  cfg["container_config"] = {{"Cmd", {"/bin/sh", "-c", "#(nop) ", "LABEL a=b"}}};
+  cfg["history"].push_back({{"created_by", "/bin/sh -c #(nop)  LABEL a=b"}, {"empty_layer", true}});
+  auto child = images->commitLayer(*base, cfg, "", nullptr);
+  ASSERT_TRUE(child) << child.error().message;
+  auto rec = images->resolve(*child);
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->lowerDirs, baseRec->lowerDirs);  // no new layer
+  EXPECT_EQ(rec->config["rootfs"]["diff_ids"], baseRec->config["rootfs"]["diff_ids"]);
+  auto detail = images->inspect(*child);
+  ASSERT_TRUE(detail);
+  EXPECT_EQ(detail->parent, *base);
+  auto hist = images->history(*child);
+  ASSERT_TRUE(hist);
+  ASSERT_EQ(hist->size(), 2u);
+  EXPECT_EQ((*hist)[0].size, 0);
+  EXPECT_EQ((*hist)[0].id, *child);
+  EXPECT_EQ((*hist)[1].id, *base);
+
+  auto kids = images->children(*base);
+  ASSERT_TRUE(kids);
+  ASSERT_EQ(kids->size(), 1u);
+  EXPECT_EQ((*kids)[0].id, *child);
+  EXPECT_EQ((*kids)[0].config["container_config"]["Cmd"][3], "LABEL a=b");
+  auto roots = images->children("");
+  ASSERT_TRUE(roots);
+  ASSERT_EQ(roots->size(), 1u);
+  EXPECT_EQ((*roots)[0].id, *base);
+  EXPECT_TRUE(images->children(*child)->empty());
+  // Both images are listed with all=true.
+  auto all = images->list(true, {});
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 2u);
+}
