@@ -778,3 +778,18 @@ TEST(BuildImageStore, ChildrenAndConfigOnlyCommit) {
   ASSERT_TRUE(all);
   EXPECT_EQ(all->size(), 2u);
 }
+
+TEST(BuildIntegration, MissingImagesArePulledFromLoopbackOnly) {
+  NEED_ENV();
+  TempDir ctx;
+  writeTo(ctx / "Dockerfile", "FROM 127.0.0.1:9/none:x\nRUN true\n");
+  auto r = runBuild(ctx.path(), BuildOptions{});
+  ASSERT_FALSE(r.result);
+  EXPECT_NE(r.result.error().message.find("127.0.0.1:9"), std::string::npos) << r.result.error().message;
+  EXPECT_EQ(r.text.find("Step 2/2"), std::string::npos);
+  // COPY --from= a name that is no stage is an image, pulled as well.
+  writeTo(ctx / "Dockerfile", "FROM busybox\nCOPY --from=127.0.0.1:9/none:x /x /x\n");
+  auto c = runBuild(ctx.path(), BuildOptions{});
+  ASSERT_FALSE(c.result);
+  EXPECT_NE(c.result.error().message.find("127.0.0.1:9"), std::string::npos) << c.result.error().message;
+}
