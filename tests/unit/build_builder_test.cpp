@@ -793,3 +793,23 @@ TEST(BuildIntegration, MissingImagesArePulledFromLoopbackOnly) {
   ASSERT_FALSE(c.result);
   EXPECT_NE(c.result.error().message.find("127.0.0.1:9"), std::string::npos) << c.result.error().message;
 }
+
+TEST(BuildIntegration, FromScratch) {
+  NEED_ENV();
+  TempDir ctx;
+  writeTo(ctx / "hello.txt", "hi\n");
+  writeTo(ctx / "Dockerfile", "FROM scratch\nCOPY hello.txt /data/\nENV A=1\nCMD [\"/x\"]\n");
+  auto r = runBuild(ctx.path(), BuildOptions{});
+  ASSERT_TRUE(r.result) << r.result.error().message << "\n" << r.text;
+  EXPECT_NE(r.text.find("Step 1/4 : FROM scratch\n ---> \n"), std::string::npos) << r.text;
+  EXPECT_EQ(fileInImage(r.result->imageId, "data/hello.txt"), "hi\n");
+  auto rec = Env::get()->images->resolve(r.result->imageId);
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->lowerDirs.size(), 1u);
+  EXPECT_EQ(rec->config["config"]["Env"], json({"A=1"}));
+  // Cached the second time, FROM scratch's candidates being the images without a parent.
+  auto again = runBuild(ctx.path(), BuildOptions{});
+  ASSERT_TRUE(again.result);
+  EXPECT_EQ(again.result->imageId, r.result->imageId);
+  EXPECT_EQ(count(again.text, "Using cache"), 3u);
+}
