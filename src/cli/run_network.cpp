@@ -22,9 +22,9 @@ bool looksLongSyntax(std::string_view v) {
   return false;
 }
 
-// One record of Go's encoding/csv (fields separated by ',', "quoted" fields
-// with "" for a quote).
-Result<std::vector<std::string>> csvFields(std::string_view v) {
+}  // namespace
+
+Result<std::vector<std::string>> splitCsv(std::string_view v) {
   std::vector<std::string> out;
   std::size_t i = 0;
   while (true) {
@@ -57,6 +57,8 @@ Result<std::vector<std::string>> csvFields(std::string_view v) {
   }
   return out;
 }
+
+namespace {
 
 bool isHexDigit(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
 
@@ -194,7 +196,7 @@ Result<NetworkAttachment> parseNetworkOpt(std::string_view value) {
     n.target = std::string(value);
     return n;
   }
-  TRY_ASSIGN(auto fields, csvFields(value));
+  TRY_ASSIGN(auto fields, splitCsv(value));
   for (const std::string& field : fields) {
     std::string lower = toLower(field);
     auto eq = lower.find('=');

@@ -66,5 +66,7 @@ Result<std::string> validateDnsSearch(std::string_view v);  // "x.com." -> "x.co
 Result<std::string> validateIpAddress(std::string_view v);  // canonical form
 Result<std::string> validateLink(std::string_view v);
 bool isValidMac(std::string_view v);  // Go's net.ParseMAC
+// One record of Go's encoding/csv ("a,\"b,c\"" -> a | b,c).
+Result<std::vector<std::string>> splitCsv(std::string_view v);
 
 }  // namespace berth::cli
