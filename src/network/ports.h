@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +35,13 @@ struct PortKey {
 // "invalid containerPort: x", "invalid proto: x".
 Result<std::vector<PortKey>> parsePortKeys(std::string_view spec);
 
+// go-connections' nat.ParsePortRange as the docker CLI 28 vendors it:
+// "80" -> {80, 80}, "8000-8010" -> {8000, 8010} ("1-2-3" reads as 1-2, as
+// Go's does). Messages: "empty string specified for ports",
+// "strconv.ParseUint: parsing \"x\": invalid syntax" (or "value out of
+// range"), "invalid range specified for port: 5-3".
+Result<std::pair<std::uint16_t, std::uint16_t>> parsePortRange(std::string_view ports);
+
 // One HostConfig.PortBindings entry as the API carries it: strings.
 struct PortBinding {
   std::string hostIp;    // "" = every address
@@ -42,9 +50,14 @@ struct PortBinding {
 // The CLI's `-p [ip:][hostPort[-range]:]containerPort[-range][/proto]`
 // (Docker's nat.ParsePortSpec, IPv6 hosts in brackets): the keys to add to
 // ExposedPorts and the bindings to add to HostConfig.PortBindings.
-// Docker's messages: "invalid hostPort: x", "invalid containerPort: x",
-// "invalid proto: x", "invalid IP address: x", "hostPort and containerPort
-// ranges must be the same size" (sic, Docker's wording may differ: match it).
+// The docker CLI 28's messages, checked in this order: "invalid IP address
+// [::1: address [::1:: missing ']' in address" (Go's net.SplitHostPort on a
+// bracketed host), "invalid IP address: x", "no port specified: <spec><empty>",
+// "invalid containerPort: x", "invalid hostPort: x", "invalid ranges
+// specified for container and host Ports: 80-82 and 8000-8001",
+// "invalid proto: x". The protocol is lowercased; hostIp keeps the text
+// given (brackets stripped); a host range with one container port stays
+// a range ("8000-8010": any free port in it).
 struct ParsedPortSpec {
   std::vector<std::pair<PortKey, PortBinding>> bindings;
 };
@@ -81,7 +94,23 @@ struct PortMapping {
 class PortAllocator {
  public:
   explicit PortAllocator(std::pair<std::uint16_t, std::uint16_t> ephemeral = {0, 0});  // {0,0}: read /proc
-  Result<std::vector<PortMapping>> allocate(const std::string& owner, const std::vector<PortRequest>& reqs);
+  // A request with hostIp "" gets one mapping on 0.0.0.0 and, when
+  // dualStack and the host has IPv6, one on "::" with the same port (as
+  // dockerd 28 shows them). "0.0.0.0" and "::" ask for one family only.
+  // Mappings come back in request order, IPv4 before IPv6.
+  // Errors (Conflict unless said): "Bind for 0.0.0.0:8080 failed: port is already
+  // allocated" (another owner, or this call, has it; 0.0.0.0 conflicts with
+  // every IPv4 address and :: with every IPv6 one), "failed to bind host
+  // port 0.0.0.0:8080/tcp: address already in use" (a host socket has it;
+  // dockerd 28.x's wording), "failed to bind host port 1.2.3.4:80/tcp:
+  // cannot assign requested address" (not a local address, InvalidArgument),
+  // Docker's "all ports are allocated" (Unavailable) when a range or the
+  // ephemeral range has no free port.
+  // Thread safe.
+  Result<std::vector<PortMapping>> allocate(const std::string& owner, const std::vector<PortRequest>& reqs,
+                                            bool dualStack = true);
+  // What an owner holds (restore() or allocate()).
+  std::vector<PortMapping> mappingsOf(const std::string& owner) const;
   void release(const std::string& owner);
   // berthd start: the mappings recorded for running containers.
   void restore(const std::string& owner, const std::vector<PortMapping>& mappings);
@@ -101,5 +130,8 @@ nlohmann::json portsJson(const std::vector<PortMapping>& mappings, const nlohman
 // The Ports array of GET /containers/json:
 // [{"IP":"0.0.0.0","PrivatePort":8080,"PublicPort":32768,"Type":"tcp"}, {"PrivatePort":53,"Type":"udp"}].
 nlohmann::json portsSummaryJson(const std::vector<PortMapping>& mappings, const nlohmann::json& exposedPorts);
+
+// Go's net.JoinHostPort: "0.0.0.0:80", "[::]:80".
+std::string joinHostPort(std::string_view host, std::string_view port);
 
 }  // namespace berth::network
