@@ -84,8 +84,11 @@ const network::Endpoint* findEndpoint(const std::vector<network::Endpoint>& eps,
 
 json endpointsJson(const container::Container& c, const std::vector<network::Endpoint>& endpoints) {
   json out = json::object();
-  if (c.networks.is_object())
-    for (auto& [name, intent] : c.networks.items()) out[name] = endpointJson(intent, findEndpoint(endpoints, name, intent));
+  json intents = c.networks.is_object() ? c.networks : json::object();
+  // A record from before issue 12 has no intent: its NetworkMode's network.
+  std::string mode = c.hostConfig.value("NetworkMode", "bridge");
+  if (intents.empty() && !mode.starts_with("container:")) intents[mode == "default" ? "bridge" : mode] = json::object();
+  for (auto& [name, intent] : intents.items()) out[name] = endpointJson(intent, findEndpoint(endpoints, name, intent));
   // A live endpoint the intent does not name (should not happen): show it.
   for (auto& ep : endpoints)
     if (!out.contains(ep.networkName)) out[ep.networkName] = endpointJson(json::object(), &ep);
