@@ -27,6 +27,7 @@ ALLOWED = {
     "monitor": {"common", "runtime"},
     "volume": {"common", "store"},
     "network": {"common", "store"},
+    "dns": {"common", "network"},
     "image": {"common", "content", "registry", "snapshot", "store"},
     "container": {"common", "image", "monitor", "network", "runtime", "store", "volume"},
     "build": {"common", "container", "image"},

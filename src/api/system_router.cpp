@@ -53,6 +53,17 @@ void registerSystemRoutes(Router& r, EventBus& events, SystemInfo info, HostFact
   r.add("GET", "/_ping", ping);
   r.add("HEAD", "/_ping", ping);
 
+  // No swarm mode: dockerd's answers for a node outside a swarm (docker-py
+  // and compose ask while tearing networks down).
+  r.add("GET", "/swarm", [](Request&, ResponseWriter& res) {
+    res.json(503, {{"message",
+                    "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to "
+                    "connect this node to swarm and try again."}});
+  });
+  r.add("POST", "/swarm/leave", [](Request&, ResponseWriter& res) {
+    res.json(503, {{"message", "This node is not part of a swarm"}});
+  });
+
   r.add("GET", "/version", [&host](Request&, ResponseWriter& res) {
     std::string kernel = host.kernelVersion();
     json details = {{"ApiVersion", kApiVersion}, {"Arch", "amd64"},          {"BuildTime", ""},

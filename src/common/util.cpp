@@ -40,15 +40,26 @@ int64_t nowNanos() {
   return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
+// UTC by arithmetic (the proleptic Gregorian calendar from days since the
+// epoch), not gmtime_r + strftime: in a static binary those pull glibc's
+// time zone and scanf code (~80 KB of text) into berth-monitor and berth-dns.
 std::string formatRfc3339Nano(int64_t ns) {
   if (ns <= 0) return "0001-01-01T00:00:00Z";
-  time_t sec = time_t(ns / 1000000000);
+  int64_t sec = ns / 1000000000;
   long frac = long(ns % 1000000000);
-  tm t;
-  gmtime_r(&sec, &t);
+  int64_t days = sec / 86400, rem = sec % 86400;
+  int64_t z = days + 719468;  // days since 0000-03-01
+  int64_t era = z / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  int64_t day = doy - (153 * mp + 2) / 5 + 1;
+  int64_t month = mp < 10 ? mp + 3 : mp - 9;
+  int64_t year = yoe + era * 400 + (month <= 2);
   char buf[64];
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
-  snprintf(buf + n, sizeof buf - n, ".%09ldZ", frac);
+  snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%09ldZ", (long long)year, (long long)month,
+           (long long)day, (long long)(rem / 3600), (long long)(rem / 60 % 60), (long long)(rem % 60), frac);
   return buf;
 }
 

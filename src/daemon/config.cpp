@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "common/number.h"
@@ -15,14 +17,87 @@ const char* kUsage =
     "Usage:\tberthd [OPTIONS]\n\n"
     "A self-sufficient runtime for containers, Docker Engine API compatible.\n\n"
     "Options:\n"
+    "  -b, --bridge string          Attach containers to a network bridge (default \"berth0\"; \"none\": no default bridge)\n"
+    "      --bip string             Specify default-bridge IPv4 network\n"
     "      --cgroup-parent string   Set parent cgroup for all containers (default \"berth\")\n"
     "      --config-file string     Daemon configuration file (default \"/etc/berth/daemon.json\")\n"
     "      --data-root string       Root directory of persistent state (default \"/var/lib/berth\")\n"
+    "      --default-address-pool   Default address pools for node specific local networks (base=CIDR,size=N)\n"
+    "      --dns list               DNS server to use\n"
+    "      --dns-opt list           DNS options to use\n"
+    "      --dns-search list        DNS search domains to use\n"
     "      --exec-root string       Root directory for execution state files (default \"/run/berth\")\n"
+    "      --fixed-cidr string      IPv4 subnet for the default bridge network\n"
+    "      --fixed-cidr-v6 string   IPv6 subnet for the default bridge network\n"
     "  -H, --host string            Daemon socket to connect to (default unix:///run/berth/berth.sock)\n"
+    "      --icc                    Enable inter-container communication for the default bridge network (default true)\n"
+    "      --ip-forward             Enable IP forwarding in system configuration (default true)\n"
+    "      --iptables               Enable addition of firewall rules (nftables: berth's own table) (default true)\n"
+    "      --ipv6                   Enable IPv6 networking for the default bridge network\n"
     "  -l, --log-level string       Set the logging level (\"debug\"|\"info\"|\"warn\"|\"error\"|\"fatal\") (default \"info\")\n"
+    "      --mtu int                Set the MTU for the default bridge network (default 1500)\n"
+    "      --nft-table string       berth's nftables table (inet family) (default \"berth\")\n"
     "  -p, --pidfile string         Path to use for daemon PID file (default \"/run/berth/berthd.pid\")\n"
-    "  -v, --version                Print version information and quit\n";
+    "  -v, --version                Print version information and quit\n"
+    "      --veth-prefix string     Name prefix of the host side of containers' veths (default \"vb\")\n";
+
+// daemon.json's networking keys (dockerd's names); a key whose flag was given is skipped.
+Result<> networkFromJson(const nlohmann::json& j, const std::string& file, const std::set<std::string>& flags,
+                         network::Config& n) {
+  auto bad = [&](const char* key, const char* want) {
+    return errorf(Code::InvalidArgument, "unable to configure the daemon with file {}: {} must be {}", file, key, want);
+  };
+  auto str = [&](const char* key, const char* flag, std::string& out) -> Result<> {
+    if (flags.contains(flag) || !j.contains(key)) return {};
+    if (!j[key].is_string()) return bad(key, "a string");
+    out = j[key].get<std::string>();
+    return {};
+  };
+  auto boolean = [&](const char* key, const char* flag, bool& out) -> Result<> {
+    if (flags.contains(flag) || !j.contains(key)) return {};
+    if (!j[key].is_boolean()) return bad(key, "a boolean");
+    out = j[key].get<bool>();
+    return {};
+  };
+  auto list = [&](const char* key, const char* flag, std::vector<std::string>& out) -> Result<> {
+    if (flags.contains(flag) || !j.contains(key)) return {};
+    if (!j[key].is_array()) return bad(key, "a list of strings");
+    for (auto& v : j[key]) {
+      if (!v.is_string()) return bad(key, "a list of strings");
+      out.push_back(v.get<std::string>());
+    }
+    return {};
+  };
+  TRY(str("bridge", "--bridge", n.bridge));
+  TRY(str("bip", "--bip", n.bip));
+  TRY(str("fixed-cidr", "--fixed-cidr", n.fixedCidr));
+  TRY(str("fixed-cidr-v6", "--fixed-cidr-v6", n.fixedCidrV6));
+  TRY(str("nft-table", "--nft-table", n.nftTable));
+  TRY(str("veth-prefix", "--veth-prefix", n.vethPrefix));
+  TRY(boolean("ipv6", "--ipv6", n.ipv6));
+  TRY(boolean("iptables", "--iptables", n.iptables));
+  TRY(boolean("ip-forward", "--ip-forward", n.ipForward));
+  TRY(boolean("icc", "--icc", n.icc));
+  TRY(list("dns", "--dns", n.dns));
+  TRY(list("dns-search", "--dns-search", n.dnsSearch));
+  TRY(list("dns-opts", "--dns-opt", n.dnsOptions));
+  if (!flags.contains("--mtu") && j.contains("mtu")) {
+    if (!j["mtu"].is_number_integer() || j["mtu"].get<int64_t>() < 0 || j["mtu"].get<int64_t>() > 65535)
+      return bad("mtu", "an integer");
+    n.mtu = j["mtu"].get<int>() == 0 ? 1500 : j["mtu"].get<int>();
+  }
+  if (!flags.contains("--default-address-pool") && j.contains("default-address-pools")) {
+    if (!j["default-address-pools"].is_array()) return bad("default-address-pools", "a list of {base, size}");
+    for (auto& p : j["default-address-pools"]) {
+      if (!p.is_object() || !p.contains("base") || !p["base"].is_string() || !p.contains("size") ||
+          !p["size"].is_number_integer())
+        return bad("default-address-pools", "a list of {base, size}");
+      n.defaultAddressPools.push_back("base=" + p["base"].get<std::string>() +
+                                      ",size=" + std::to_string(p["size"].get<int>()));
+    }
+  }
+  return {};
+}
 
 }  // namespace
 
@@ -31,6 +106,7 @@ Result<Config> parseArgs(int argc, char** argv) {
   bool configSet = false, hostSet = false, dataSet = false, execSet = false, pidSet = false, cgSet = false,
        levelSet = false, mirrorsSet = false, insecureSet = false, downloadsSet = false, uploadsSet = false;
   std::string level;
+  std::set<std::string> netSet;  // network flags given on the command line
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     std::string val;
@@ -84,6 +160,47 @@ Result<Config> parseArgs(int argc, char** argv) {
         return errorf(Code::InvalidArgument, "invalid value {:?} for {}", v, a);
       (a == "--max-concurrent-downloads" ? c.maxConcurrentDownloads : c.maxConcurrentUploads) = *n;
       (a == "--max-concurrent-downloads" ? downloadsSet : uploadsSet) = true;
+    } else if (a == "-b" || a == "--bridge" || a == "--bip" || a == "--fixed-cidr" || a == "--fixed-cidr-v6" ||
+               a == "--nft-table" || a == "--veth-prefix") {
+      std::string v;
+      bool set = false;
+      TRY(take(v, set));
+      netSet.insert(a == "-b" ? "--bridge" : a);
+      if (a == "-b" || a == "--bridge") c.network.bridge = v;
+      else if (a == "--bip") c.network.bip = v;
+      else if (a == "--fixed-cidr") c.network.fixedCidr = v;
+      else if (a == "--fixed-cidr-v6") c.network.fixedCidrV6 = v;
+      else if (a == "--nft-table") c.network.nftTable = v;
+      else c.network.vethPrefix = v;
+    } else if (a == "--dns" || a == "--dns-search" || a == "--dns-opt" || a == "--default-address-pool") {
+      std::string v;
+      bool set = false;
+      TRY(take(v, set));
+      netSet.insert(a);
+      (a == "--dns"              ? c.network.dns
+       : a == "--dns-search"     ? c.network.dnsSearch
+       : a == "--dns-opt"        ? c.network.dnsOptions
+                                 : c.network.defaultAddressPools)
+          .push_back(v);
+    } else if (a == "--mtu") {
+      std::string v;
+      bool set = false;
+      TRY(take(v, set));
+      auto n = parseNumber<int>(v);
+      if (!n || *n < 0) return errorf(Code::InvalidArgument, "invalid argument {:?} for \"--mtu\" flag: parse error", v);
+      c.network.mtu = *n == 0 ? 1500 : *n;
+      netSet.insert(a);
+    } else if (a == "--ipv6" || a == "--iptables" || a == "--ip-forward" || a == "--icc") {
+      bool v = true;
+      if (hasVal) {
+        if (val != "true" && val != "false" && val != "1" && val != "0")
+          return errorf(Code::InvalidArgument, "invalid argument {:?} for \"{}\" flag: parse error", val, a);
+        v = val == "true" || val == "1";
+      }
+      netSet.insert(a);
+      (a == "--ipv6" ? c.network.ipv6 : a == "--iptables" ? c.network.iptables
+                                      : a == "--ip-forward" ? c.network.ipForward
+                                                            : c.network.icc) = v;
     } else if (a == "-D" || a == "--debug") {
       level = "debug";
       levelSet = true;
@@ -141,6 +258,7 @@ Result<Config> parseArgs(int argc, char** argv) {
         c.runtimes[name] = rt["path"].get<std::string>();
       }
     }
+    TRY(networkFromJson(j, c.configFile, netSet, c.network));
     if (!hostSet && j.contains("hosts") && j["hosts"].is_array() && !j["hosts"].empty())
       c.host = j["hosts"][0].get<std::string>();
   } else if (configSet) {

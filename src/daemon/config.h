@@ -8,6 +8,7 @@
 
 #include "common/log.h"
 #include "common/result.h"
+#include "network/service.h"
 
 namespace berth::daemon {
 
@@ -28,6 +29,12 @@ struct Config {
   // --runtime names -> binaries: runc and crun (on PATH) plus daemon.json's
   // "runtimes": {"name": {"path": "/usr/bin/x"}}. "berth" is the built-in one.
   std::map<std::string, std::string> runtimes = {{"runc", "runc"}, {"crun", "crun"}};
+  // Networking (dockerd's flags and daemon.json keys: --bridge/-b, --bip,
+  // --fixed-cidr, --fixed-cidr-v6, --ipv6, --default-address-pool, --mtu,
+  // --iptables, --ip-forward, --icc, --dns, --dns-search, --dns-opt; and
+  // berth's own --nft-table, --veth-prefix). dataRoot, execRoot and dnsBin
+  // are filled in by main().
+  network::Config network;
 };
 
 // Cancelled = --help / --version printed (exit 0); InvalidArgument = usage error.

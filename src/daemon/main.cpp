@@ -14,6 +14,7 @@
 #include "api/containers_router.h"
 #include "api/events.h"
 #include "api/images_router.h"
+#include "api/networks_router.h"
 #include "api/registry_router.h"
 #include "api/server.h"
 #include "api/system_router.h"
@@ -27,6 +28,7 @@
 #include "daemon/host_facts.h"
 #include "daemon/registry_backend.h"
 #include "image/service.h"
+#include "network/service.h"
 #include "registry/client.h"
 #include "registry/index.h"
 #include "store/database.h"
@@ -44,15 +46,30 @@ std::string selfDir() {
   return p.substr(0, p.rfind('/'));
 }
 
-std::string findMonitor() {
-  std::string local = selfDir() + "/berth-monitor";
+// A berth helper binary (berth-monitor, berth-dns): next to berthd, else on PATH.
+std::string findHelper(const std::string& name) {
+  std::string local = selfDir() + "/" + name;
   if (access(local.c_str(), X_OK) == 0) return local;
   for (auto& dir : split(getenv("PATH") ? getenv("PATH") : "/usr/local/bin:/usr/bin", ':')) {
-    std::string p = dir + "/berth-monitor";
+    std::string p = dir + "/" + name;
     if (access(p.c_str(), X_OK) == 0) return p;
   }
   return local;
 }
+
+// The network routes' backend: network::Service as it is.
+class NetworksBackendAdapter final : public api::NetworksBackend {
+ public:
+  explicit NetworksBackendAdapter(network::Service& svc) : svc_(svc) {}
+  Result<network::CreateResult> create(const network::CreateRequest& req) override { return svc_.create(req); }
+  Result<std::vector<network::NetworkDetails>> list(const Filters& f) override { return svc_.list(f); }
+  Result<network::NetworkDetails> inspect(const std::string& ref) override { return svc_.inspect(ref); }
+  Result<> remove(const std::string& ref) override { return svc_.remove(ref); }
+  Result<std::vector<std::string>> prune(const Filters& f) override { return svc_.prune(f); }
+
+ private:
+  network::Service& svc_;
+};
 
 }  // namespace
 
@@ -104,11 +121,22 @@ int main(int argc, char** argv) {
   regCfg.maxConcurrentDownloads = cfg.maxConcurrentDownloads;
   regCfg.maxConcurrentUploads = cfg.maxConcurrentUploads;
   images->configureRegistries(regCfg);
+  // The network service: bridges, sandboxes, the nft table. Available to
+  // whoever needs it (the container service joins containers through it).
+  network::Config ncfg = cfg.network;
+  ncfg.dataRoot = cfg.dataRoot;
+  ncfg.execRoot = cfg.execRoot;
+  ncfg.dnsBin = findHelper("berth-dns");
+  auto networks = network::makeService(ncfg, **db, emit);
+  if (!networks) {
+    log::error("network service: {}", networks.error().message);
+    return 1;
+  }
   container::SqliteContainerStore containerStore(**db);
   container::ServiceConfig ccfg;
   ccfg.dataRoot = cfg.dataRoot;
   ccfg.execRoot = cfg.execRoot;
-  ccfg.monitorBin = findMonitor();
+  ccfg.monitorBin = findHelper("berth-monitor");
   ccfg.cgroupParent = cfg.cgroupParent;
   volume::Service volumes(**db, cfg.dataRoot, [&containersPtr](const std::string& name) {
     return containersPtr ? containersPtr->volumeUsers(name) : std::vector<std::string>{};
@@ -117,6 +145,23 @@ int main(int argc, char** argv) {
   auto containers = container::makeService(ccfg, containerStore, *images, emit, &volumes);
   containersPtr = containers.get();
   if (auto r = containers->restore(); !r) log::error("restore containers: {}", r.error().message);
+  {
+    // Endpoints, leases, rules and sandboxes of the containers still alive; the rest goes.
+    std::vector<std::string> alive;
+    container::ListOptions lo;
+    lo.all = true;
+    if (auto l = containers->list(lo)) {
+      for (auto& c : *l) {
+        auto st = c.record.state.status;
+        if (st == container::State::Running || st == container::State::Paused ||
+            st == container::State::Restarting || st == container::State::Created)
+          alive.push_back(c.record.id);
+      }
+      if (auto r = (*networks)->restore(alive); !r) log::error("restore networks: {}", r.error().message);
+    } else {
+      log::error("restore networks: {}", l.error().message);
+    }
+  }
   if (auto r = images->garbageCollect(); !r) log::warn("image gc: {}", r.error().message);
 
   api::Router router;
@@ -137,6 +182,9 @@ int main(int argc, char** argv) {
   api::registerContainerRoutes(router, *containers);
   api::registerImageRoutes(router, *images, emit);
   api::registerVolumeRoutes(router, volumes, emit);
+  NetworksBackendAdapter networksBackend(**networks);
+  // connect/disconnect: null until the container service implements them (501).
+  api::registerNetworkRoutes(router, networksBackend, nullptr);
   registry::Index registryIndex([regCfg] { return regCfg; });
   daemon::IndexRegistryBackend registryBackend(registryIndex);
   api::registerRegistryRoutes(router, registryBackend);

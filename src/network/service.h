@@ -51,6 +51,10 @@ struct Config {
   std::string vethPrefix = "vb";       // host-side veth names: <prefix><7 hex>
   std::vector<std::string> dns, dnsSearch, dnsOptions;  // --dns ...: containers' defaults
   std::string resolvConf = "/etc/resolv.conf";
+  // Test knob (net-core addition): the network namespace the service treats
+  // as the host's (bridges, host veths, sysctls, the nft table, host routes),
+  // an open nsfs fd; -1 = berthd's own. Unit tests pass a private namespace.
+  int hostNetnsFd = -1;
 };
 
 struct IpamPool {
@@ -95,6 +99,7 @@ struct Endpoint {
   std::string ipv6;  int ipv6PrefixLen = 0; std::string gateway6;
   std::string mac;
   std::string hostVeth;
+  std::string ifName;                // inside the sandbox: eth0, eth1 ... (net-core addition)
   std::vector<PortMapping> ports;    // published through this endpoint
 };
 

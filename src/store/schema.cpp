@@ -27,6 +27,16 @@
 //                 options as JSON objects; created: unix nanos. The data
 //                 lives in volumes/<name>/_data; anonymous volumes carry the
 //                 label com.docker.volume.anonymous.
+//
+// Version 3
+//   networks      the network service's networks (src/network/service.cpp):
+//                 id (64 hex), name (unique), driver, created (unix nanos),
+//                 doc: the network as JSON (options, labels, IPAM config
+//                 with the gateways in use, bridge name, flags).
+//   endpoints     live endpoints: one row per (network, container) while the
+//                 container is joined; doc: the endpoint as JSON (addresses,
+//                 MAC, host veth, aliases, DNS names, published ports). Rows
+//                 of containers no longer running are removed at berthd start.
 #include <vector>
 
 #include "store/database.h"
@@ -102,13 +112,29 @@ CREATE TABLE volumes (
   created  INTEGER NOT NULL
 );
 )sql"},
+      {3, R"sql(
+CREATE TABLE networks (
+  id       TEXT PRIMARY KEY,
+  name     TEXT UNIQUE NOT NULL,
+  driver   TEXT NOT NULL,
+  created  INTEGER NOT NULL,
+  doc      TEXT NOT NULL
+);
+CREATE TABLE endpoints (
+  network_id    TEXT NOT NULL REFERENCES networks(id) ON DELETE CASCADE,
+  container_id  TEXT NOT NULL,
+  doc           TEXT NOT NULL,
+  PRIMARY KEY (network_id, container_id)
+);
+CREATE INDEX endpoints_container ON endpoints(container_id);
+)sql"},
   };
   return kMigrations;
 }
 
 }  // namespace
 
-const int kSchemaVersion = 2;
+const int kSchemaVersion = 3;
 
 Result<> migrate(Database& db) {
   std::lock_guard lk(db.mutex());

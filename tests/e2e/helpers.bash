@@ -25,6 +25,12 @@
 #   E2E_CMD_TIMEOUT   seconds before a client command is killed (default 60)
 #   E2E_LOG_LEVEL     berthd --log-level (default info)
 #   E2E_BERTHD_ARGS   extra berthd flags (word-split), e.g. --registry-mirror URL
+#   E2E_NET_ARGS      berthd's networking flags (word-split). Default:
+#                     --bridge=none --iptables=false (no default bridge, no
+#                     nft table: nothing on the host's network stack). A file
+#                     that tests networking sets its own bridge, --bip,
+#                     --nft-table and --veth-prefix, and lists what to remove
+#                     in $E2E_ROOT/net-links and $E2E_ROOT/net-tables.
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$E2E_DIR/../.." && pwd)
@@ -231,7 +237,8 @@ berthd_start() {
   # fd 3 is bats' own: a daemon holding it would make bats wait forever.
   "$bin" --host "unix://$SOCK" --data-root "$E2E_ROOT/data" \
     --exec-root "$E2E_ROOT/exec" --pidfile "$E2E_ROOT/berthd.pid" \
-    --cgroup-parent "$E2E_CGP" --log-level "$E2E_LOG_LEVEL" ${E2E_BERTHD_ARGS:-} \
+    --cgroup-parent "$E2E_CGP" --log-level "$E2E_LOG_LEVEL" ${E2E_NET_ARGS---bridge=none --iptables=false} \
+    ${E2E_BERTHD_ARGS:-} \
     </dev/null >>"$E2E_ROOT/berthd.log" 2>&1 3>&- 4>&- &
   BERTHD_PID=$!
   disown "$BERTHD_PID" 2>/dev/null || true   # no "Killed" job notice after kill -9
@@ -467,6 +474,15 @@ e2e_cleanup_root() {
     mp=$(_e2e_mounts_under "$root")
     [ -n "$mp" ] || break
     while read -r d; do umount -l "$d" 2>/dev/null || true; done <<<"$mp"
+  done
+
+  # 5b. network objects a networking test named (links in the host's
+  #     namespace, berth's nft table of that daemon)
+  for d in $(cat "$root/net-links" 2>/dev/null); do
+    ip link del "$d" 2>/dev/null || true
+  done
+  for d in $(cat "$root/net-tables" 2>/dev/null); do
+    python3 "$E2E_DIR/nft_cmd.py" delete table inet "$d" >/dev/null 2>&1 || true
   done
 
   # 6. the cgroup trees, deepest first, in every hierarchy
