@@ -236,7 +236,7 @@ Result<> ServiceImpl::removeLink(const std::string& linkName) {
   std::string parent = name.substr(1, slash - 1), alias = name.substr(slash + 1);
   std::unique_lock lk(mu_);
   auto p = findLocked(parent);
-  if (!p) return errorf(Code::NotFound, "Cannot get parent {} for link name {}", "/" + parent, name);
+  if (!p) return errorf(Code::Internal, "Cannot get parent /{} for link name {}", parent, name);
   json links = p->c.hostConfig.value("Links", json::array());
   json kept = json::array();
   bool found = false;
@@ -248,7 +248,7 @@ Result<> ServiceImpl::removeLink(const std::string& linkName) {
     }
     kept.push_back(l);
   }
-  if (!found) return errorf(Code::NotFound, "Could not find entity for {}", name);
+  if (!found) return errorf(Code::NotFound, "No such container: {}", linkName);
   p->c.hostConfig["Links"] = kept;
   return saveLocked(*p);
 }
