@@ -115,9 +115,19 @@ Result<json> planNetworks(const json& config, bool userHostname, json& hc, const
     if (k != mode) refs.push_back(k);
   std::vector<std::string> errs;
   for (auto& ref : refs) {
-    TRY_ASSIGN(auto info, net->resolve(ref));
     json ep = epc.contains(ref) ? epc[ref] : json::object();
     if (!ep.is_object()) ep = json::object();
+    auto found = net->resolve(ref);
+    if (!found) {
+      // As dockerd: an unknown network fails the start ("network X not
+      // found", 404), not the create (the docker CLI would take a 404 at
+      // create for a missing image and pull).
+      if (found.error().code != Code::NotFound) return std::unexpected(found.error());
+      if (ref == mode && str(ep, "MacAddress").empty() && !configMac.empty()) ep["MacAddress"] = configMac;
+      if (!intent.contains(ref)) intent[ref] = ep;
+      continue;
+    }
+    auto info = std::move(*found);
     if (info.name == "host" || info.name == "none") {
       if (refs.size() > 1)
         return errorf(Code::InvalidArgument, "conflicting options: {} network and other networks", info.name);

@@ -36,8 +36,8 @@ using LinkLookup = std::function<std::optional<LinkTarget>(const std::string& re
 
 // Create: normalises HostConfig.NetworkMode ("" and "default" -> "bridge",
 // as dockerd 28 stores it), resolves NetworkMode and every
-// NetworkingConfig.EndpointsConfig entry through net (404 "network X not
-// found"), checks dockerd's conflicts (400 "conflicting options: ...",
+// NetworkingConfig.EndpointsConfig entry through net (an unknown one is
+// kept by the name given and fails the start, as dockerd), checks dockerd's conflicts (400 "conflicting options: ...",
 // "user specified IP address is supported on user defined networks only",
 // "network-scoped alias is supported only for containers in user defined
 // networks", links to unknown containers: 400 "could not get container for

@@ -56,15 +56,18 @@ TEST(ContainerNetworking, DefaultModeIsStoredAsBridgeWithItsNetworkId) {
   }
 }
 
-TEST(ContainerNetworking, UnknownNetworkIs404WithDockersText) {
+TEST(ContainerNetworking, UnknownNetworkFailsTheStartWith404) {
   FakeNetworkService net;
   auto r = plan(net, {{"NetworkMode", "nosuch"}});
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, Code::NotFound);
-  EXPECT_EQ(r.error().message, "network nosuch not found");
-  r = plan(net, {{"NetworkMode", "bridge"}}, {{"EndpointsConfig", {{"other", json::object()}}}});
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().message, "network other not found");
+  ASSERT_TRUE(r);  // dockerd creates it
+  EXPECT_TRUE(r->contains("nosuch"));
+  Container c = runningOn(*r, "nosuch");
+  auto a = attachNetworks(net, c, {});
+  ASSERT_FALSE(a);
+  EXPECT_EQ(a.error().code, Code::NotFound);
+  EXPECT_EQ(a.error().message, "failed to set up container networking: network nosuch not found");
+  EXPECT_TRUE(net.sandboxes.empty());
+  EXPECT_EQ(net.calls.back(), "removeSandbox " + c.id);
 }
 
 TEST(ContainerNetworking, NetworkByIdPrefixAndSeveralEndpointsConfigs) {
