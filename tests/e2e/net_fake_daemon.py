@@ -154,6 +154,8 @@ class H(http.server.BaseHTTPRequestHandler):
             if b and b.get("Name") in [n["Name"] for n in NETS]:
                 return self.send(409, {"message": "network with name %s already exists" % b["Name"]})
             return self.send(201, {"Id": "f" * 64, "Warning": ""})
+        if p == "/containers/create":
+            return self.send(201, {"Id": "c" * 64, "Warnings": []})
         if p == "/networks/prune":
             return self.send(200, {"NetworksDeleted": ["n10", "n2"]})
         if p.startswith("/networks/") and (p.endswith("/connect") or p.endswith("/disconnect")):
