@@ -311,3 +311,31 @@ pn10"
   run berth_cmd network rm pc1
   assert_status 0
 }
+
+@test "berthd: berth run's networking flags reach the container (--network, --ip, --mac-address, alias, --add-host, --dns, -h)" {
+  run berth_cmd network create --subnet "$(net_o 2).0/24" pr1
+  assert_status 0
+  echo "br-${output:0:12}" >>"$E2E_ROOT/net-links"
+  run berth_cmd run --rm --network pr1 --ip "$(net_o 2).77" --mac-address 02:42:aa:bb:cc:dd --network-alias pal \
+    --add-host "gw:$(net_o 2).1" --add-host "v6h=[::1]" --dns 10.9.9.9 --dns-search ex.com --dns-option ndots:3 \
+    -h myhost --domainname dom busybox sh -c \
+    'ip -o -4 addr show dev eth0; cat /sys/class/net/eth0/address; hostname; cat /etc/hosts; cat /etc/resolv.conf'
+  assert_status 0
+  assert_output_contains "inet $(net_o 2).77/24"
+  assert_output_contains "02:42:aa:bb:cc:dd"
+  assert_output_contains "myhost"
+  assert_output_contains "$(net_o 2).1	gw"
+  assert_output_contains "::1	v6h"
+  assert_output_contains "search ex.com"
+  assert_output_contains "options ndots:3"
+  run berth_cmd create --name prc --network pr1 --network-alias pal2 busybox true
+  assert_status 0
+  run docker_cmd inspect -f '{{json (index .NetworkSettings.Networks "pr1").Aliases}} {{.HostConfig.NetworkMode}}' prc
+  assert_output_contains '"pal2"'
+  assert_output_contains " pr1"
+  berth_cmd rm prc >/dev/null
+  run berth_cmd run --rm --network pr1 --ip 10.0.0.5 busybox true
+  [ "$status" -ne 0 ]
+  run berth_cmd network rm pr1
+  assert_status 0
+}
