@@ -33,11 +33,13 @@ ALLOWED = {
     "build": {"common", "container", "image"},
     "api": {"common", "container", "image", "registry", "volume", "network", "build"},
     "cri": {"common", "container", "image"},
-    "cli": {"common", "registry", "image"},
+    "cli": {"common", "registry", "image", "network"},
     "daemon": {"api", "build", "common", "container", "cri", "image", "network", "registry", "runtime", "store", "volume"},
 }
-# cli may use only these files of image/ (the CLI stays lean: no SQLite, no libarchive).
+# cli may use only these files of image/ and network/ (the CLI stays lean:
+# no SQLite, no libarchive, no netlink/nftables; both are pure libraries).
 CLI_IMAGE_FILES = {"image/reference.h"}
+CLI_NETWORK_FILES = {"network/ports.h", "network/ipam.h"}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 CLASS = re.compile(r'\b(class|struct)\s+(\w+)[^;{()]*\{')
@@ -80,6 +82,8 @@ def main():
                         problems.append(f"{rel}: includes \"{inc}\": {folder}/ may not include {top}/")
                     elif folder == "cli" and top == "image" and inc not in CLI_IMAGE_FILES:
                         problems.append(f"{rel}: includes \"{inc}\": cli/ may use only {sorted(CLI_IMAGE_FILES)} of image/")
+                    elif folder == "cli" and top == "network" and inc not in CLI_NETWORK_FILES:
+                        problems.append(f"{rel}: includes \"{inc}\": cli/ may use only {sorted(CLI_NETWORK_FILES)} of network/")
                 if name.endswith(".h"):
                     for cls, body in class_bodies(text):
                         n = len(PURE.findall(body))

@@ -28,7 +28,107 @@ void putSizes(json& j, const std::optional<container::ContainerSizes>& sizes) {
   j["SizeRootFs"] = sizes->rootFs;
 }
 
+json strsOrNull(const json& settings, const char* key) {
+  if (!settings.is_object() || !settings.contains(key) || !settings[key].is_array() || settings[key].empty())
+    return nullptr;
+  return settings[key];
+}
+
+json strsOrNull(const std::vector<std::string>& v) { return v.empty() ? json(nullptr) : json(v); }
+
+// One Networks.<name> entry: the intent, and the live endpoint when there is one.
+json endpointJson(const json& intent, const network::Endpoint* ep) {
+  json ipam = intent.is_object() ? intent.value("IPAMConfig", json(nullptr)) : json(nullptr);
+  if (ipam.is_object() && ipam.empty()) ipam = nullptr;
+  json j = {{"IPAMConfig", ipam},
+            {"Links", strsOrNull(intent, "Links")},
+            {"Aliases", strsOrNull(intent, "Aliases")},
+            {"MacAddress", intent.is_object() ? intent.value("MacAddress", "") : ""},
+            {"DriverOpts", intent.is_object() ? intent.value("DriverOpts", json(nullptr)) : json(nullptr)},
+            {"GwPriority", intent.is_object() ? intent.value("GwPriority", 0) : 0},
+            {"NetworkID", intent.is_object() ? intent.value("NetworkID", "") : ""},
+            {"EndpointID", ""},
+            {"Gateway", ""},
+            {"IPAddress", ""},
+            {"IPPrefixLen", 0},
+            {"IPv6Gateway", ""},
+            {"GlobalIPv6Address", ""},
+            {"GlobalIPv6PrefixLen", 0},
+            {"DNSNames", nullptr}};
+  if (ep) {
+    if (!ep->aliases.empty()) j["Aliases"] = ep->aliases;
+    if (!ep->links.empty()) j["Links"] = ep->links;
+    j["MacAddress"] = ep->mac;
+    j["NetworkID"] = ep->networkId;
+    j["EndpointID"] = ep->endpointId;
+    j["Gateway"] = ep->gateway;
+    j["IPAddress"] = ep->ipv4;
+    j["IPPrefixLen"] = ep->ipv4PrefixLen;
+    j["IPv6Gateway"] = ep->gateway6;
+    j["GlobalIPv6Address"] = ep->ipv6;
+    j["GlobalIPv6PrefixLen"] = ep->ipv6PrefixLen;
+    j["DNSNames"] = strsOrNull(ep->dnsNames);
+  }
+  return j;
+}
+
+const network::Endpoint* findEndpoint(const std::vector<network::Endpoint>& eps, const std::string& name,
+                                      const json& intent) {
+  std::string id = intent.is_object() ? intent.value("NetworkID", "") : "";
+  for (auto& ep : eps)
+    if (ep.networkName == name || (!id.empty() && ep.networkId == id)) return &ep;
+  return nullptr;
+}
+
 }  // namespace
+
+json endpointsJson(const container::Container& c, const std::vector<network::Endpoint>& endpoints) {
+  json out = json::object();
+  json intents = c.networks.is_object() ? c.networks : json::object();
+  // A record from before issue 12 has no intent: its NetworkMode's network.
+  std::string mode = c.hostConfig.value("NetworkMode", "bridge");
+  if (intents.empty() && !mode.starts_with("container:")) intents[mode == "default" ? "bridge" : mode] = json::object();
+  for (auto& [name, intent] : intents.items()) out[name] = endpointJson(intent, findEndpoint(endpoints, name, intent));
+  // A live endpoint the intent does not name (should not happen): show it.
+  for (auto& ep : endpoints)
+    if (!out.contains(ep.networkName)) out[ep.networkName] = endpointJson(json::object(), &ep);
+  return out;
+}
+
+json networkSettingsJson(const container::Container& c, const std::vector<network::Endpoint>& endpoints) {
+  bool live = !c.state.sandboxKey.empty();
+  std::vector<network::PortMapping> mappings;
+  for (auto& ep : endpoints) mappings.insert(mappings.end(), ep.ports.begin(), ep.ports.end());
+  json ports = json::object();
+  if (live) ports = network::portsJson(mappings, c.config.value("ExposedPorts", json(nullptr)));
+  json networks = endpointsJson(c, endpoints);
+  json j = {{"Bridge", ""},
+            {"SandboxID", live ? c.id : ""},
+            {"SandboxKey", c.state.sandboxKey},
+            {"HairpinMode", false},
+            {"LinkLocalIPv6Address", ""},
+            {"LinkLocalIPv6PrefixLen", 0},
+            {"Ports", ports},
+            {"SecondaryIPAddresses", nullptr},
+            {"SecondaryIPv6Addresses", nullptr},
+            {"EndpointID", ""},
+            {"Gateway", ""},
+            {"GlobalIPv6Address", ""},
+            {"GlobalIPv6PrefixLen", 0},
+            {"IPAddress", ""},
+            {"IPPrefixLen", 0},
+            {"IPv6Gateway", ""},
+            {"MacAddress", ""},
+            {"Networks", networks}};
+  // dockerd fills the top-level fields from the default bridge's endpoint only.
+  if (networks.contains("bridge")) {
+    const json& b = networks["bridge"];
+    for (const char* k : {"EndpointID", "Gateway", "GlobalIPv6Address", "GlobalIPv6PrefixLen", "IPAddress",
+                          "IPPrefixLen", "IPv6Gateway", "MacAddress"})
+      j[k] = b[k];
+  }
+  return j;
+}
 
 json containerInspectJson(const container::ContainerDetails& d) {
   const container::Container& c = d.record;
@@ -45,13 +145,6 @@ json containerInspectJson(const container::ContainerDetails& d) {
                 {"StartedAt", formatRfc3339Nano(s.startedAt)},
                 {"FinishedAt", formatRfc3339Nano(s.finishedAt)}};
   json execIds = c.execIds.empty() ? json(nullptr) : json(c.execIds);
-  std::string netMode = c.hostConfig.value("NetworkMode", "default");
-  std::string netName = netMode == "default" ? "bridge" : netMode;
-  json endpoint = {{"IPAMConfig", nullptr}, {"Links", nullptr},      {"Aliases", nullptr},
-                   {"NetworkID", ""},       {"EndpointID", ""},      {"Gateway", ""},
-                   {"IPAddress", ""},       {"IPPrefixLen", 0},      {"IPv6Gateway", ""},
-                   {"GlobalIPv6Address", ""}, {"GlobalIPv6PrefixLen", 0}, {"MacAddress", ""},
-                   {"DriverOpts", nullptr}};
   json j = {
       {"Id", c.id},
       {"Created", formatRfc3339Nano(c.created)},
@@ -77,25 +170,7 @@ json containerInspectJson(const container::ContainerDetails& d) {
         {"Name", "overlay2"}}},
       {"Mounts", mountsJson(d.mounts)},
       {"Config", c.config},
-      {"NetworkSettings",
-       {{"Bridge", ""},
-        {"SandboxID", ""},
-        {"HairpinMode", false},
-        {"LinkLocalIPv6Address", ""},
-        {"LinkLocalIPv6PrefixLen", 0},
-        {"Ports", json::object()},
-        {"SandboxKey", ""},
-        {"SecondaryIPAddresses", nullptr},
-        {"SecondaryIPv6Addresses", nullptr},
-        {"EndpointID", ""},
-        {"Gateway", ""},
-        {"GlobalIPv6Address", ""},
-        {"GlobalIPv6PrefixLen", 0},
-        {"IPAddress", ""},
-        {"IPPrefixLen", 0},
-        {"IPv6Gateway", ""},
-        {"MacAddress", ""},
-        {"Networks", {{netName, endpoint}}}}},
+      {"NetworkSettings", networkSettingsJson(c, d.endpoints)},
   };
   putSizes(j, d.sizes);
   return j;
@@ -103,15 +178,12 @@ json containerInspectJson(const container::ContainerDetails& d) {
 
 json containerSummaryJson(const container::ContainerSummary& s, int64_t now) {
   const container::Container& c = s.record;
-  std::string netMode = c.hostConfig.value("NetworkMode", "default");
-  json ports = json::array();
-  if (c.config.contains("ExposedPorts") && c.config["ExposedPorts"].is_object())
-    for (auto& [k, v] : c.config["ExposedPorts"].items()) {
-      auto slash = k.find('/');
-      std::string_view num = std::string_view(k).substr(0, k.find_first_not_of("0123456789"));
-      ports.push_back({{"PrivatePort", numberOr<int>(num, 0)},
-                       {"Type", slash == std::string::npos ? "tcp" : k.substr(slash + 1)}});
-    }
+  std::string netMode = c.hostConfig.value("NetworkMode", "bridge");
+  std::vector<network::PortMapping> mappings;
+  for (auto& ep : s.endpoints) mappings.insert(mappings.end(), ep.ports.begin(), ep.ports.end());
+  json ports = network::portsSummaryJson(mappings, c.config.value("ExposedPorts", json(nullptr)));
+  json networks = json::object();
+  for (auto& [name, ep] : endpointsJson(c, s.endpoints).items()) networks[name] = ep;
   json j = {{"Id", c.id},
             {"Names", {"/" + c.name}},
             {"Image", c.config.value("Image", c.imageId)},
@@ -123,7 +195,7 @@ json containerSummaryJson(const container::ContainerSummary& s, int64_t now) {
             {"State", container::stateName(c.state.status)},
             {"Status", container::statusText(c.state, now)},
             {"HostConfig", {{"NetworkMode", netMode}}},
-            {"NetworkSettings", {{"Networks", {{netMode == "default" ? "bridge" : netMode, json::object()}}}}},
+            {"NetworkSettings", {{"Networks", networks}}},
             {"Mounts", mountsJson(s.mounts)}};
   putSizes(j, s.sizes);
   return j;

@@ -6,9 +6,16 @@
 #include <nlohmann/json.hpp>
 
 #include "container/service.h"
+#include "network/ports.h"
 
 namespace berth::api {
 
+// NetworkSettings of inspect (Docker 28's shape): the intent
+// (record.networks) with the live endpoints' addresses; the top-level
+// address fields from the default bridge only, as dockerd.
+nlohmann::json networkSettingsJson(const container::Container& c, const std::vector<network::Endpoint>& endpoints);
+// NetworkSettings.Networks (inspect and ps): network name -> EndpointSettings.
+nlohmann::json endpointsJson(const container::Container& c, const std::vector<network::Endpoint>& endpoints);
 // GET /containers/{id}/json.
 nlohmann::json containerInspectJson(const container::ContainerDetails& d);
 // GET /containers/json element; nowNanos dates the Status text ("Up 3 minutes").

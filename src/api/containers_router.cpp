@@ -121,8 +121,16 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles) {
     if (!w) return res.error(w.error());
     reply(res, io.resize(req.params[0], *h, *w), 200);
   });
-  r.add("DELETE", id, [&life](Request& req, ResponseWriter& res) {
+  container::Networking* networking = roles.networking;
+  r.add("DELETE", id, [&life, networking](Request& req, ResponseWriter& res) {
+    if (req.qBool("link") && networking) return reply(res, networking->removeLink(req.params[0]));
     reply(res, life.remove(req.params[0], req.qBool("force"), req.qBool("v")));
+  });
+  // A link's name is "/parent/alias": `docker rm --link /app/db` sends DELETE /containers//app/db?link=1.
+  r.add("DELETE", "/containers/(.+)", [networking](Request& req, ResponseWriter& res) {
+    if (!req.qBool("link") || !networking)
+      return res.error(Error{Code::NotFound, 0, "No such container: " + req.params[0]});
+    reply(res, networking->removeLink(req.params[0]));
   });
 
   r.add("POST", id + "/wait", [&life, &queries](Request& req, ResponseWriter& res) {

@@ -15,8 +15,9 @@ struct ContainerRoles {
   container::IO& io;
   container::Filesystem& filesystem;
   container::Queries& queries;
+  container::Networking* networking = nullptr;  // DELETE ?link=1; null: 404
 
-  static ContainerRoles of(container::Service& svc) { return {svc, svc, svc, svc}; }
+  static ContainerRoles of(container::Service& svc) { return {svc, svc, svc, svc, &svc}; }
 };
 
 void registerContainerRoutes(Router& r, const ContainerRoles& roles);

@@ -29,6 +29,7 @@ const std::vector<Group>& groups() {
       {"container", "Manage containers"},
       {"image", "Manage images"},
       {"manifest", "Manage Docker image manifests and manifest lists"},
+      {"network", "Manage networks"},
       {"system", "Manage berth"},
       {"volume", "Manage volumes"},
   };
@@ -168,7 +169,7 @@ int runCommand(const Command& c, const std::string& path, const std::vector<std:
 int runApp(const AppEnv& env) {
   const std::string prog = "berth";
   std::vector<Command> cmds = containerCommands();
-  for (auto&& v : {imageCommands(), systemCommands(), changesCommands(), volumeCommands(),
+  for (auto&& v : {imageCommands(), systemCommands(), changesCommands(), volumeCommands(), networkCommands(),
                          registryCommands(), resourceCommands(), manifestCommands()}) cmds.insert(cmds.end(), v.begin(), v.end());
 
   FlagSet global;

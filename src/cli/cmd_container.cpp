@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/ports_format.h"
 #include "cli/format/human.h"
 #include "cli/format/template.h"
 #include "cli/stdio.h"
@@ -158,23 +159,6 @@ std::string joinStrings(const std::vector<std::string>& v, const std::string& se
   return s;
 }
 
-std::string formatPorts(const json& ports) {
-  std::vector<std::string> out;
-  if (!ports.is_array()) return "";
-  for (auto& p : ports) {
-    std::string type = p.value("Type", "tcp");
-    int priv = p.value("PrivatePort", 0);
-    if (p.contains("PublicPort") && p["PublicPort"].is_number() && p["PublicPort"].get<int>() != 0) {
-      std::string ip = p.value("IP", "");
-      if (ip.find(':') != std::string::npos) ip = "[" + ip + "]";
-      out.push_back(fmt::format("{}:{}->{}/{}", ip, p["PublicPort"].get<int>(), priv, type));
-    } else {
-      out.push_back(fmt::format("{}/{}", priv, type));
-    }
-  }
-  return joinStrings(out, ", ");
-}
-
 Value psItem(const json& c, bool noTrunc, int64_t now) {
   Value v = Value::object();
   std::string id = c.value("Id", "");
@@ -214,10 +198,10 @@ Value psItem(const json& c, bool noTrunc, int64_t now) {
   std::vector<std::string> nets;
   if (c.contains("NetworkSettings") && c["NetworkSettings"].is_object() &&
       c["NetworkSettings"].contains("Networks") && c["NetworkSettings"]["Networks"].is_object())
-    for (auto& [k, _] : c["NetworkSettings"]["Networks"].items()) nets.push_back(k);
+    for (auto& [k, _] : c["NetworkSettings"]["Networks"].items()) nets.push_back(k);  // sorted (docker: map order)
   v["Networks"] = joinStrings(nets, ",");
   v["Platform"] = nullptr;
-  v["Ports"] = formatPorts(c.value("Ports", json::array()));
+  v["Ports"] = displayablePorts(c.value("Ports", json::array()));
   v["RunningFor"] = format::timeAgo(created, now);
   int64_t srw = c.value("SizeRw", int64_t(0)), srf = c.value("SizeRootFs", int64_t(0));
   std::string size = format::humanSize(srw);
@@ -374,28 +358,13 @@ int cmdPort(Context& ctx, const FlagSet&, const std::vector<std::string>& args) 
                    ? j["NetworkSettings"].value("Ports", json::object())
                    : json::object();
   if (!ports.is_object()) ports = json::object();
-  std::string want;
-  if (args.size() > 1) {
-    want = args[1];
-    if (want.find('/') == std::string::npos) want += "/tcp";
-  }
-  std::string text;
-  bool found = false;
-  for (auto& [port, bindings] : ports.items()) {
-    if (!want.empty() && port != want) continue;
-    if (!bindings.is_array()) continue;
-    for (auto& b : bindings) {
-      if (!b.is_object()) continue;
-      std::string ip = b.value("HostIp", ""), hp = b.value("HostPort", "");
-      if (ip.find(':') != std::string::npos) ip = "[" + ip + "]";
-      text += (want.empty() ? port + " -> " : std::string()) + ip + ":" + hp + "\n";
-      found = true;
-    }
-  }
-  if (!want.empty() && !found) {
-    err(ctx, fmt::format("Error: No public port '{}' published for {}\n", args[1], args[0]));
+  auto lines = portLines(ports, args[0], args.size() > 1 ? args[1] : "");
+  if (!lines) {
+    err(ctx, lines.error().message + "\n");
     return kExitFailure;
   }
+  std::string text;
+  for (const std::string& l : *lines) text += l + "\n";
   out(ctx, text);
   return 0;
 }

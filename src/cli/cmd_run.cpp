@@ -158,6 +158,7 @@ int runOrCreate(Context& ctx, const FlagSet& f, const std::vector<std::string>& 
     }
     return runFailure(ctx, req.error());
   }
+  for (const std::string& w : req->warnings) err(ctx, w + "\n");
   std::vector<uint8_t> keys;
   if (isRun) {
     auto k = detachKeysFrom(f);

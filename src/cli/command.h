@@ -55,6 +55,7 @@ std::vector<Command> imageCommands();
 std::vector<Command> systemCommands();
 std::vector<Command> changesCommands();  // diff, commit, export, system df
 std::vector<Command> volumeCommands();   // volume create, ls, inspect, rm, prune
+std::vector<Command> networkCommands();  // network create, ls, inspect, rm, prune, connect, disconnect
 std::vector<Command> registryCommands();  // login, logout, search
 std::vector<Command> cpCommands();       // cp (cmd_cp.cpp)
 std::vector<Command> manifestCommands();  // manifest inspect, create, annotate, push, rm

@@ -155,15 +155,28 @@ void FlagSet::hide(const std::string& name) {
   if (it != defs_.end()) it->second.hidden = true;
 }
 
+void FlagSet::addAlias(const std::string& alias, const std::string& target) {
+  auto it = defs_.find(target);
+  if (it == defs_.end()) return;
+  FlagDef d = it->second;
+  d.name = alias;
+  d.shorthand = 0;
+  d.hidden = true;
+  d.aliasOf = target;
+  order_.push_back(alias);
+  defs_[alias] = std::move(d);
+}
+
 FlagDef* FlagSet::findShort(char c) {
   for (auto& [_, d] : defs_)
     if (d.shorthand == c) return &d;
   return nullptr;
 }
 
-Result<> FlagSet::set(FlagDef& def, const std::string& value, const std::string& display) {
-  std::string flagName = def.shorthand ? fmt::format("-{}, --{}", def.shorthand, def.name)
-                                       : "--" + def.name;
+Result<> FlagSet::set(FlagDef& given, const std::string& value, const std::string& display) {
+  std::string flagName = given.shorthand ? fmt::format("-{}, --{}", given.shorthand, given.name)
+                                         : "--" + given.name;
+  FlagDef& def = given.aliasOf.empty() ? given : defs_.at(given.aliasOf);
   switch (def.kind) {
     case FlagKind::Bool: {
       bool b;

@@ -31,6 +31,7 @@ struct FlagDef {
   std::string usage;
   bool hidden = false;
   std::string defText;  // overrides the printed default, e.g. "[]" or "map[]"
+  std::string aliasOf;  // a hidden second name whose values go to this flag (--net -> --network)
 };
 
 class FlagSet {
@@ -45,6 +46,9 @@ class FlagSet {
   void addInt(std::string name, char shorthand, std::string usage, int64_t def = 0,
               std::string typeName = "int");
   void hide(const std::string& name);
+  // A hidden flag `alias` that sets `target` (docker's --net, --net-alias,
+  // --dns-opt): values of both land in one list, in command-line order.
+  void addAlias(const std::string& alias, const std::string& target);
   void setDefaultText(const std::string& name, std::string text);
   // When false, the first positional argument ends flag parsing.
   void setInterspersed(bool v) { interspersed_ = v; }

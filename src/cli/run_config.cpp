@@ -9,6 +9,7 @@
 #include "cli/client.h"
 #include "cli/format/human.h"
 #include "cli/mount_opts.h"
+#include "cli/run_network.h"
 #include "common/number.h"
 #include "common/sha256.h"
 #include "common/util.h"
@@ -99,7 +100,7 @@ const FlagRow kRunFlags[] = {
     {"", "memory-swappiness", 'I', "int", "Tune container memory swappiness (0 to 100)", "-1", false},
     {"", "mount", 'L', "mount", "Attach a filesystem mount to the container", "", false},
     {"", "name", 'S', "string", "Assign a name to the container", "", false},
-    {"", "network", 'S', "network", "Connect a container to a network", "", false},
+    {"", "network", 'L', "network", "Connect a container to a network", "", false},
     {"", "network-alias", 'L', "list", "Add network-scoped alias for the container", "", false},
     {"", "no-healthcheck", 'B', "", "Disable any container-specified HEALTHCHECK", "", false},
     {"", "oom-kill-disable", 'B', "", "Disable OOM Killer", "", false},
@@ -238,44 +239,6 @@ Result<ojson> parseRestart(const std::string& v) {
   return rp;
 }
 
-// -p [ip:][hostPort:]containerPort[/proto]
-Result<> parsePublish(const std::string& spec, ojson& exposed, ojson& bindings) {
-  std::string s = spec, proto = "tcp";
-  if (auto slash = s.rfind('/'); slash != std::string::npos) {
-    proto = s.substr(slash + 1);
-    s = s.substr(0, slash);
-  }
-  std::string ip, host, cport;
-  auto parts = split(s, ':');
-  if (parts.size() == 1) {
-    cport = parts[0];
-  } else if (parts.size() == 2) {
-    host = parts[0];
-    cport = parts[1];
-  } else if (parts.size() == 3) {
-    ip = parts[0];
-    host = parts[1];
-    cport = parts[2];
-  } else {
-    // IPv6 "[::1]:80:80"
-    auto rb = s.rfind(']');
-    if (s[0] != '[' || rb == std::string::npos)
-      return errorf(Code::InvalidArgument, "invalid published port format: {}", spec);
-    ip = s.substr(1, rb - 1);
-    auto rest = split(s.substr(rb + 2), ':');
-    if (rest.size() != 2) return errorf(Code::InvalidArgument, "invalid published port format: {}", spec);
-    host = rest[0];
-    cport = rest[1];
-  }
-  if (cport.empty() || cport.find_first_not_of("0123456789-") != std::string::npos)
-    return errorf(Code::InvalidArgument, "invalid containerPort: {}", cport);
-  std::string key = cport + "/" + proto;
-  exposed[key] = ojson::object();
-  if (!bindings.contains(key)) bindings[key] = ojson::array();
-  bindings[key].push_back({{"HostIp", ip}, {"HostPort", host}});
-  return {};
-}
-
 // docker's parseSecurityOpts: seccomp=FILE is sent as the file's compact JSON.
 Result<ojson> securityOpts(const std::vector<std::string>& in) {
   if (in.empty()) return ojson(nullptr);
@@ -328,6 +291,10 @@ void addContainerCreateFlags(FlagSet& f, bool forRun) {
     }
   }
   f.addBool("help", 0, "Print usage");
+  // docker's hidden second names
+  f.addAlias("net", "network");
+  f.addAlias("net-alias", "network-alias");
+  f.addAlias("dns-opt", "dns-option");
   f.setInterspersed(false);
 }
 
@@ -388,12 +355,8 @@ Result<CreateRequest> buildCreateRequest(const FlagSet& f, const std::vector<std
     labels[k] = v;
   }
 
-  ojson exposed = ojson::object(), bindings = ojson::object();
-  for (const std::string& p : f.getList("publish")) TRY(parsePublish(p, exposed, bindings));
-  for (const std::string& e : f.getList("expose")) {
-    std::string key = e.find('/') == std::string::npos ? e + "/tcp" : e;
-    exposed[key] = ojson::object();
-  }
+  TRY_ASSIGN(NetworkingParts net, networkingParts(f));
+  req.warnings = net.warnings;
   ojson volumes = ojson::object();
   ojson binds = ojson::array();
   for (const std::string& v : f.getList("volume")) {
@@ -415,7 +378,7 @@ Result<CreateRequest> buildCreateRequest(const FlagSet& f, const std::vector<std
   b["AttachStdin"] = attachIn;
   b["AttachStdout"] = attachOut;
   b["AttachStderr"] = attachErr;
-  if (!exposed.empty()) b["ExposedPorts"] = exposed;
+  if (!net.exposedPorts.is_null()) b["ExposedPorts"] = net.exposedPorts;
   b["Tty"] = tty;
   b["OpenStdin"] = stdinOpen;
   b["StdinOnce"] = stdinOpen && attachIn;
@@ -429,7 +392,6 @@ Result<CreateRequest> buildCreateRequest(const FlagSet& f, const std::vector<std
   b["Labels"] = labels;
   if (f.changed("stop-signal")) b["StopSignal"] = f.getString("stop-signal");
   if (f.changed("stop-timeout")) b["StopTimeout"] = f.getInt("stop-timeout");
-  if (f.changed("mac-address")) b["MacAddress"] = f.getString("mac-address");
 
   ojson h;
   h["Binds"] = binds;
@@ -440,9 +402,8 @@ Result<CreateRequest> buildCreateRequest(const FlagSet& f, const std::vector<std
     logCfg[k] = v;
   }
   h["LogConfig"] = {{"Type", f.getString("log-driver")}, {"Config", logCfg}};
-  std::string network = f.getString("network");
-  h["NetworkMode"] = network.empty() ? "default" : network;
-  h["PortBindings"] = bindings;
+  h["NetworkMode"] = net.networkMode;
+  h["PortBindings"] = net.portBindings;
   TRY_ASSIGN(h["RestartPolicy"], parseRestart(f.getString("restart")));
   h["AutoRemove"] = f.getBool("rm");
   h["VolumeDriver"] = f.getString("volume-driver");
@@ -454,14 +415,14 @@ Result<CreateRequest> buildCreateRequest(const FlagSet& f, const std::vector<std
   h["CapAdd"] = listOrNull("cap-add");
   h["CapDrop"] = listOrNull("cap-drop");
   h["CgroupnsMode"] = f.getString("cgroupns");
-  h["Dns"] = f.getList("dns");
-  h["DnsOptions"] = f.getList("dns-option");
-  h["DnsSearch"] = f.getList("dns-search");
-  h["ExtraHosts"] = listOrNull("add-host");
+  h["Dns"] = net.dns;
+  h["DnsOptions"] = net.dnsOptions;
+  h["DnsSearch"] = net.dnsSearch;
+  h["ExtraHosts"] = net.extraHosts;
   h["GroupAdd"] = listOrNull("group-add");
   h["IpcMode"] = f.getString("ipc");
   h["Cgroup"] = "";
-  h["Links"] = listOrNull("link");
+  h["Links"] = net.links;
   h["OomScoreAdj"] = f.getInt("oom-score-adj");
   h["PidMode"] = f.getString("pid");
   h["Privileged"] = f.getBool("privileged");
@@ -547,15 +508,7 @@ Result<CreateRequest> buildCreateRequest(const FlagSet& f, const std::vector<std
   h["ReadonlyPaths"] = nullptr;
   b["HostConfig"] = h;
 
-  std::string epName = network.empty() ? "default" : network;
-  ojson ep = {{"IPAMConfig", nullptr}, {"Links", nullptr}, {"Aliases", listOrNull("network-alias")},
-              {"MacAddress", ""}, {"DriverOpts", nullptr}, {"GwPriority", 0}, {"NetworkID", ""},
-              {"EndpointID", ""}, {"Gateway", ""}, {"IPAddress", ""}, {"IPPrefixLen", 0},
-              {"IPv6Gateway", ""}, {"GlobalIPv6Address", ""}, {"GlobalIPv6PrefixLen", 0},
-              {"DNSNames", nullptr}};
-  if (f.changed("ip") || f.changed("ip6"))
-    ep["IPAMConfig"] = {{"IPv4Address", f.getString("ip")}, {"IPv6Address", f.getString("ip6")}};
-  b["NetworkingConfig"] = {{"EndpointsConfig", {{epName, ep}}}};
+  b["NetworkingConfig"] = {{"EndpointsConfig", net.endpoints}};
   return req;
 }
 

@@ -22,6 +22,7 @@ struct CreateRequest {
   std::string name;      // ?name=
   std::string platform;  // ?platform=
   nlohmann::ordered_json body;
+  std::vector<std::string> warnings;  // printed to stderr before the create, as docker's CLI does
   // The query string for POST /containers/create.
   std::string query() const;
 };

@@ -49,7 +49,7 @@ json ContainerState::toJson() const {
   return json{{"Status", stateName(status)}, {"Pid", pid},           {"MonitorPid", monitorPid},
               {"ExitCode", exitCode},        {"Error", error},       {"OOMKilled", oomKilled},
               {"StartedAt", startedAt},      {"FinishedAt", finishedAt}, {"RestartCount", restartCount},
-              {"StoppedByUser", stoppedByUser}};
+              {"StoppedByUser", stoppedByUser}, {"SandboxKey", sandboxKey}};
 }
 
 ContainerState ContainerState::fromJson(const json& j) {
@@ -65,12 +65,14 @@ ContainerState ContainerState::fromJson(const json& j) {
   s.finishedAt = j.value("FinishedAt", int64_t(0));
   s.restartCount = j.value("RestartCount", 0);
   s.stoppedByUser = j.value("StoppedByUser", false);
+  s.sandboxKey = j.value("SandboxKey", "");
   return s;
 }
 
 json Container::configDoc() const {
   json doc{{"Config", config}, {"HostConfig", hostConfig}, {"Path", path}, {"Args", args}};
   if (!mountPoints.empty()) doc["MountPoints"] = mountPoints;
+  if (!networks.empty()) doc["Networks"] = networks;
   return doc;
 }
 
@@ -89,6 +91,7 @@ Result<Container> Container::fromRow(const std::string& id, const std::string& n
     c.path = cfg.value("Path", "");
     c.args = cfg.value("Args", std::vector<std::string>{});
     c.mountPoints = cfg.value("MountPoints", json::array());
+    c.networks = cfg.value("Networks", json::object());
     c.state = ContainerState::fromJson(json::parse(stateText));
   } catch (const std::exception& e) {
     return errorf(Code::Internal, "container {}: corrupt record: {}", id, e.what());

@@ -44,6 +44,7 @@ struct ContainerState {
   int64_t finishedAt = 0;
   int restartCount = 0;
   bool stoppedByUser = false;  // a manual stop: restart policies must not undo it
+  std::string sandboxKey;      // the network namespace's path while it exists ("" = none)
 
   json toJson() const;
   static ContainerState fromJson(const json& j);
@@ -59,6 +60,10 @@ struct Container {
   json config;           // Docker's Config, image defaults merged
   json hostConfig;       // Docker's HostConfig, defaults filled
   json mountPoints = json::array();  // container/mounts.h MountPoint::toJson() each
+  // The networks asked for (container/networking.h): network name ->
+  // Docker's EndpointSettings with NetworkID. Kept while stopped; the live
+  // endpoints belong to the network service.
+  json networks = json::object();
   ContainerState state;
   std::vector<std::string> execIds;
 

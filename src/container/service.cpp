@@ -52,13 +52,18 @@ Result<int> parseSignal(const std::string& raw) {
 }
 
 std::unique_ptr<Service> makeService(ServiceConfig cfg, ContainerStore& store, image::ImageService& images,
-                                     EmitFn emit, volume::Service* volumes) {
-  return std::make_unique<ServiceImpl>(std::move(cfg), store, images, std::move(emit), volumes);
+                                     EmitFn emit, volume::Service* volumes, network::Service* networks) {
+  return std::make_unique<ServiceImpl>(std::move(cfg), store, images, std::move(emit), volumes, networks);
 }
 
 ServiceImpl::ServiceImpl(ServiceConfig cfg, ContainerStore& store, image::ImageService& images, EmitFn emit,
-                         volume::Service* volumes)
-    : cfg_(std::move(cfg)), store_(store), images_(images), emit_(std::move(emit)), volumes_(volumes) {}
+                         volume::Service* volumes, network::Service* networks)
+    : cfg_(std::move(cfg)),
+      store_(store),
+      images_(images),
+      emit_(std::move(emit)),
+      volumes_(volumes),
+      networks_(networks) {}
 
 ServiceImpl::~ServiceImpl() { shutdown(); }
 
@@ -232,7 +237,6 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
   if (hc["LogConfig"].value("Type", "").empty()) hc["LogConfig"]["Type"] = "json-file";
   if (!hc["LogConfig"].contains("Config") || !hc["LogConfig"]["Config"].is_object())
     hc["LogConfig"]["Config"] = json::object();
-  dflt("NetworkMode", "default");
   dflt("IpcMode", "private");
   dflt("CgroupnsMode", "host");
   dflt("Runtime", "berth");
@@ -247,14 +251,19 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
   TRY(jsonFileLimits(hc["LogConfig"]));
   if (policy.kind != RestartPolicy::Kind::No && hc.value("AutoRemove", false))
     return makeError(Code::InvalidArgument, "can't create 'AutoRemove' container with restart policy");
-  std::string nm = hc.value("NetworkMode", "default");
-  if (nm.starts_with("container:")) {
-    // The donor itself is looked up at start, as dockerd does.
-    if (nm.size() == 10)
-      return makeError(Code::InvalidArgument, "Invalid network mode: invalid container format container:<name|id>");
-  } else if (nm != "default" && nm != "bridge" && nm != "none" && nm != "host") {
-    return errorf(Code::NotFound, "network {} not found", nm);
-  }
+  // Networks: NetworkMode and EndpointsConfig resolved and checked; the
+  // intent is kept with the record. A container:X donor is looked up at
+  // start, as dockerd does.
+  std::vector<std::string> warnings;
+  LinkLookup lookup = [this](const std::string& ref) -> std::optional<LinkTarget> {
+    std::lock_guard g(mu_);
+    auto l = findLocked(ref);
+    if (!l) return std::nullopt;
+    return LinkTarget{l->c.id, l->c.name, l->c.config.value("Env", json::array()),
+                      l->c.config.value("ExposedPorts", json(nullptr))};
+  };
+  TRY_ASSIGN(c.networks, planNetworks(cfg, !body.value("Hostname", "").empty(), hc,
+                                      body.value("NetworkingConfig", json::object()), networks_, lookup, warnings));
   TRY(validateHostConfig(hc, int(::sysconf(_SC_NPROCESSORS_ONLN))));
   c.hostConfig = hc;
   std::vector<std::string> createdVolumes;
@@ -279,6 +288,17 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
     name = generateName();
   }
   c.name = name;
+  // HostConfig.Links as dockerd stores them: "/linked:/container/alias".
+  if (c.hostConfig.contains("Links") && c.hostConfig["Links"].is_array()) {
+    json links = json::array();
+    for (auto& l : c.hostConfig["Links"]) {
+      auto pl = l.is_string() ? parseLink(l.get<std::string>()) : std::nullopt;
+      if (!pl) continue;
+      auto target = findLocked(pl->first);
+      links.push_back("/" + (target ? target->c.name : pl->first) + ":/" + name + "/" + pl->second);
+    }
+    c.hostConfig["Links"] = links;
+  }
   auto e = std::make_shared<Entry>();
   e->c = std::move(c);
   TRY(prepareBundle(*e));
@@ -293,7 +313,7 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
   lk.unlock();
   for (auto& v : createdVolumes) emit_("volume", "create", v, {{"driver", "local"}});
   emit_("container", "create", id, attrs);
-  return CreateResult{id, {}};
+  return CreateResult{id, warnings};
 }
 
 Result<> ServiceImpl::prepareBundle(Entry& e) {
@@ -400,6 +420,35 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   // layers live while a container names it.
   auto layers = images_.layerDirs(c.imageId);
   if (!layers) return errorf(Code::NotFound, "No such image: {}", c.imageId);
+  // Bridge and user networks: a sandbox with its endpoints and /etc files
+  // before the monitor spawns; undone below if the start fails.
+  const std::string netMode = c.hostConfig.value("NetworkMode", "bridge");
+  std::string sandboxKey;
+  if (networks_ && usesSandbox(netMode)) {
+    auto attached = startNetworking(c);
+    if (!attached) {
+      lk.lock();
+      // As dockerd: the container stays as it was, with the error and 128.
+      e->c.state.error = attached.error().message;
+      e->c.state.exitCode = 128;
+      if (e->c.state.status == State::Restarting) {
+        recordLocked(*e, State::Exited);
+        e->c.state.finishedAt = nowNanos();
+        e->exitSeq++;
+      }
+      (void)saveLocked(*e);
+      e->busy = false;
+      unbusy.dismiss();
+      if (e->c.hostConfig.value("AutoRemove", false)) (void)removeLocked(lk, e);
+      cv_.notify_all();
+      return std::unexpected(attached.error());
+    }
+    sandboxKey = attached->sandboxKey;
+    nsJoins["network"] = sandboxKey;
+  }
+  ScopeExit undoNetwork([&] {
+    if (!sandboxKey.empty()) stopNetworking(c.id, netMode);
+  });
   std::string dir = dirOf(c.id);
   auto lower = *layers;
   if (lower.empty()) {
@@ -457,6 +506,10 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
     }
   }
 
+  if (!failure.empty() && !sandboxKey.empty()) {
+    undoNetwork.dismiss();
+    stopNetworking(c.id, netMode);
+  }
   lk.lock();
   if (!failure.empty()) {
     std::string msg = fmt::format("failed to create task for container: OCI runtime create failed: {}: unknown", failure);
@@ -486,6 +539,8 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   e->c.state.error.clear();
   e->c.state.oomKilled = false;
   e->c.state.stoppedByUser = false;
+  e->c.state.sandboxKey = sandboxKey;
+  undoNetwork.dismiss();
   e->exitOnNext = false;
   (void)saveLocked(*e);
   if (!e->pendingStdin.empty()) {
@@ -575,6 +630,16 @@ json ServiceImpl::recordedExit(const std::string& id, const std::string& fallbac
 void ServiceImpl::handleExit(const std::shared_ptr<Entry>& e, const json& doc) {
   std::unique_lock lk(mu_);
   if (e->removed) return;
+  // The process is gone: its endpoints and sandbox go before anything can
+  // start it again (a policy restart makes new ones).
+  if (!e->c.state.sandboxKey.empty() || usesSandbox(e->c.hostConfig.value("NetworkMode", ""))) {
+    std::string id = e->c.id, mode = e->c.hostConfig.value("NetworkMode", "");
+    lk.unlock();
+    stopNetworking(id, mode);
+    lk.lock();
+    if (e->removed) return;
+    e->c.state.sandboxKey.clear();
+  }
   e->mon.reset();
   e->c.state.exitCode = doc.value("ExitCode", 255);
   e->c.state.oomKilled = doc.value("OOMKilled", false);
@@ -766,7 +831,9 @@ Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared
   e->removed = true;
   byId_.erase(id);
   cv_.notify_all();
+  std::string netMode = e->c.hostConfig.value("NetworkMode", "");
   lk.unlock();
+  stopNetworking(id, netMode);
   auto rr = removeAll(dirOf(id));
   if (!rr) log::warn("remove container dir: {}", rr.error().message);
   emit_("container", "destroy", id, attrs);
@@ -978,6 +1045,14 @@ Result<> ServiceImpl::restore() {
       else if (e->c.state.status == State::Removing)
         recordLocked(*e, State::Dead);
     }
+  }
+  // The network service rebuilds what the containers that may still run
+  // use and removes everything else; those found dead below lose theirs
+  // in handleExit. Before any start, so nothing new is swept away.
+  if (networks_) {
+    std::vector<std::string> running;
+    for (auto& e : live) running.push_back(e->c.id);
+    if (auto r = networks_->restore(running); !r) log::error("restore networks: {}", r.error().message);
   }
   for (auto& e : live) {
     auto conn = MonitorConn::connect(socketOf(e->c.id));

@@ -33,6 +33,7 @@
 #include "container/model.h"
 #include "container/mounts.h"
 #include "image/service.h"
+#include "network/service.h"
 #include "volume/volume.h"
 
 namespace berth::container {
@@ -122,6 +123,7 @@ struct ContainerSummary {
   Container record;
   std::vector<MountPoint> mounts;       // as inspect lists them (no --tmpfs)
   std::optional<ContainerSizes> sizes;  // only when asked for
+  std::vector<network::Endpoint> endpoints;  // live ones (running containers)
 };
 
 // GET /containers/{id}/json: the record (state, config, exec ids) and runtime facts.
@@ -130,6 +132,8 @@ struct ContainerDetails {
   ContainerPaths paths;
   std::vector<MountPoint> mounts;       // as inspect lists them (no --tmpfs)
   std::optional<ContainerSizes> sizes;  // only when asked for
+  // Live endpoints (running containers); the intent is record.networks.
+  std::vector<network::Endpoint> endpoints;
 };
 
 struct ListOptions {
@@ -297,12 +301,36 @@ class Housekeeping {
   virtual void shutdown() = 0;
 };
 
+// A container's networks after create (docker network connect/disconnect).
+// A running container is attached or detached live (its /etc/hosts
+// rewritten); a stopped one only changes its intent. Errors as dockerd:
+// NotFound for an unknown container or network; Forbidden-like
+// (PermissionDenied, 403) "endpoint with name C already exists in network
+// N", "container cannot be disconnected from host network or connected to
+// host network", "container sharing network namespace with another
+// container or host cannot be connected to any other network";
+// FailedPrecondition... see service_network.cpp for each status.
+class Networking {
+ public:
+  virtual ~Networking() = default;
+  // settings: Docker's EndpointSettings (may be null).
+  virtual Result<> connect(const std::string& containerRef, const std::string& networkRef,
+                           const nlohmann::json& settings) = 0;
+  virtual Result<> disconnect(const std::string& containerRef, const std::string& networkRef, bool force) = 0;
+  // DELETE /containers/{name}?link=1 with name "/parent/alias".
+  virtual Result<> removeLink(const std::string& linkName) = 0;
+};
+
 // All the roles: what makeService returns and the fakes implement.
-class Service : public Lifecycle, public IO, public Filesystem, public Queries, public Housekeeping {};
+class Service : public Lifecycle, public IO, public Filesystem, public Queries, public Housekeeping,
+                public Networking {};
 
 // volumes: the local volume driver; null: containers cannot mount volumes.
+// networks: the network service; null: bridge containers get a namespace
+// with only lo (no endpoints), as before issue 12.
 std::unique_ptr<Service> makeService(ServiceConfig cfg, ContainerStore& store, image::ImageService& images,
-                                     EmitFn emit, volume::Service* volumes = nullptr);
+                                     EmitFn emit, volume::Service* volumes = nullptr,
+                                     network::Service* networks = nullptr);
 
 // Signal names as Docker accepts them: "KILL", "SIGKILL", "9".
 Result<int> parseSignal(const std::string& s);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "container/monitor_client.h"
+#include "container/networking.h"
 #include "container/restart_policy.h"
 #include "container/service.h"
 
@@ -58,7 +59,7 @@ struct Exec {
 class ServiceImpl : public Service {
  public:
   ServiceImpl(ServiceConfig cfg, ContainerStore& store, image::ImageService& images, EmitFn emit,
-              volume::Service* volumes = nullptr);
+              volume::Service* volumes = nullptr, network::Service* networks = nullptr);
   ~ServiceImpl() override;
 
   // Lifecycle (service.cpp).
@@ -109,6 +110,11 @@ class ServiceImpl : public Service {
   std::vector<std::string> volumeUsers(const std::string& name) override;
   Result<> restore() override;
   void shutdown() override;
+  // Networking (service_network.cpp).
+  Result<> connect(const std::string& containerRef, const std::string& networkRef,
+                   const nlohmann::json& settings) override;
+  Result<> disconnect(const std::string& containerRef, const std::string& networkRef, bool force) override;
+  Result<> removeLink(const std::string& linkName) override;
 
  private:
   // Requires mu_.
@@ -167,15 +173,28 @@ class ServiceImpl : public Service {
   void execReader(std::shared_ptr<Exec> x, RawStream* stream, bool tty);
   ContainerSizes sizesOf(const Container& c);
   ContainerSummary summaryOf(const Entry& e, bool size);
+  Result<ContainerDetails> inspectRecord(const std::string& ref, bool size);  // takes mu_
   // transition() for a move that already happened (an exit, a thaw): a
   // refusal is logged, not returned. mu_ held.
   void recordLocked(Entry& e, State to);
+
+  // service_network.cpp. The start path's networking (mu_ not held): links
+  // checked and their env added to c.config["Env"], sandbox + endpoints,
+  // hosts and resolv.conf written. All or nothing.
+  Result<AttachedNetworks> startNetworking(Container& c);
+  // After the process is gone (mu_ not held): endpoints and sandbox go.
+  void stopNetworking(const std::string& id, const std::string& networkMode);
+  // Rewrites containers/<id>/hosts and resolv.conf for the live endpoints.
+  Result<> writeSandboxFiles(const Container& c);
+  // The live endpoints of running containers (mu_ not held).
+  std::vector<network::Endpoint> liveEndpoints(const Container& c);
 
   ServiceConfig cfg_;
   ContainerStore& store_;
   image::ImageService& images_;
   EmitFn emit_;
   volume::Service* volumes_ = nullptr;
+  network::Service* networks_ = nullptr;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <regex>
 
+#include "common/number.h"
 #include "common/util.h"
 #include "container/service_impl.h"
 
@@ -19,6 +20,37 @@ namespace berth::container {
 namespace {
 
 int64_t dirSize(const std::string& path);
+
+// A publish=/expose= filter value: "80", "80/udp", "8000-8080/tcp".
+struct PortFilter {
+  int lo = 0, hi = 0;
+  std::string proto = "tcp";
+};
+
+Result<PortFilter> parsePortFilter(const std::string& v) {
+  PortFilter f;
+  std::string ports = v;
+  if (auto slash = v.find('/'); slash != std::string::npos) {
+    ports = v.substr(0, slash);
+    f.proto = toLower(v.substr(slash + 1));
+  }
+  auto dash = ports.find('-');
+  auto lo = parseNumber<int>(ports.substr(0, dash));
+  auto hi = dash == std::string::npos ? lo : parseNumber<int>(ports.substr(dash + 1));
+  if (!lo || !hi || *lo < 0 || *hi > 65535 || *lo > *hi)
+    return errorf(Code::InvalidArgument, "invalid port range: {}", v);  // not dockerd's exact text
+  f.lo = *lo;
+  f.hi = *hi;
+  return f;
+}
+
+// key: "8080/tcp" (an ExposedPorts key or a published host port).
+bool portFilterMatches(const PortFilter& f, const std::string& key) {
+  auto slash = key.find('/');
+  auto n = parseNumber<int>(key.substr(0, slash));
+  std::string proto = slash == std::string::npos ? "tcp" : key.substr(slash + 1);
+  return n && *n >= f.lo && *n <= f.hi && proto == f.proto;
+}
 
 }  // namespace
 
@@ -38,6 +70,12 @@ ContainerSummary ServiceImpl::summaryOf(const Entry& e, bool size) {
 }
 
 Result<ContainerDetails> ServiceImpl::inspect(const std::string& ref, bool size) {
+  auto d = inspectRecord(ref, size);
+  if (d) d->endpoints = liveEndpoints(d->record);
+  return d;
+}
+
+Result<ContainerDetails> ServiceImpl::inspectRecord(const std::string& ref, bool size) {
   std::lock_guard lk(mu_);
   TRY_ASSIGN(auto e, getLocked(ref));
   const Container& c = e->c;
@@ -59,7 +97,16 @@ Result<std::vector<ContainerSummary>> ServiceImpl::list(const ListOptions& opts)
                                      "volume", "network", "publish", "expose", "health", "isolation", "is-task"}));
   for (auto& st : filters.count("status") ? filters.at("status") : std::vector<std::string>{})
     if (!parseState(st)) return errorf(Code::InvalidArgument, "Invalid filter 'status={}'", st);
-  std::lock_guard lk(mu_);
+  // publish=PORT[-PORT][/PROTO] matches published host ports (live), expose= the exposed ones.
+  std::optional<std::vector<PortFilter>> publish;
+  if (auto it = filters.find("publish"); it != filters.end() && !it->second.empty()) {
+    publish.emplace();
+    for (auto& v : it->second) {
+      TRY_ASSIGN(auto f, parsePortFilter(v));
+      publish->push_back(f);
+    }
+  }
+  std::unique_lock lk(mu_);
   std::vector<std::shared_ptr<Entry>> entries;
   for (auto& [id, e] : byId_)
     if (!e->removed) entries.push_back(e);
@@ -118,6 +165,25 @@ Result<std::vector<ContainerSummary>> ServiceImpl::list(const ListOptions& opts)
           return false;
         }))
       continue;
+    // network=NAME or a NetworkID prefix, over the intent (stopped ones too), as dockerd.
+    if (!matchAny("network", [&](const std::string& v) {
+          if (!c.networks.is_object()) return false;
+          for (auto& [name, ep] : c.networks.items())
+            if (name == v || (ep.is_object() && startsWith(ep.value("NetworkID", ""), v))) return true;
+          return false;
+        }))
+      continue;
+    if (filters.count("expose")) {
+      bool ok = false;
+      for (auto& v : filters.at("expose")) {
+        auto r = parsePortFilter(v);
+        if (!r) return std::unexpected(r.error());
+        if (c.config.contains("ExposedPorts") && c.config["ExposedPorts"].is_object())
+          for (auto& [k, x] : c.config["ExposedPorts"].items())
+            if (portFilterMatches(*r, k)) ok = true;
+      }
+      if (!ok) continue;
+    }
     if (auto it = filters.find("label"); it != filters.end()) {
       json labels = c.config.value("Labels", json::object());
       bool ok = true;
@@ -130,9 +196,24 @@ Result<std::vector<ContainerSummary>> ServiceImpl::list(const ListOptions& opts)
       if (!ok) continue;
     }
     out.push_back(summaryOf(*e, opts.size));
-    if (limit > 0 && int(out.size()) >= limit) break;
+    if (!publish && limit > 0 && int(out.size()) >= limit) break;
   }
-  return out;
+  lk.unlock();
+  std::vector<ContainerSummary> kept;
+  for (auto& s : out) {
+    s.endpoints = liveEndpoints(s.record);
+    if (publish) {
+      bool ok = false;
+      for (auto& f : *publish)
+        for (auto& ep : s.endpoints)
+          for (auto& m : ep.ports)
+            if (portFilterMatches(f, std::to_string(m.hostPort) + "/" + m.container.proto)) ok = true;
+      if (!ok) continue;
+    }
+    kept.push_back(std::move(s));
+    if (limit > 0 && int(kept.size()) >= limit) break;
+  }
+  return kept;
 }
 
 namespace {

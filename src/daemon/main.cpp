@@ -71,6 +71,33 @@ class NetworksBackendAdapter final : public api::NetworksBackend {
   network::Service& svc_;
 };
 
+// connect/disconnect of the network routes onto the container service's
+// Networking role (EndpointConfig back into Docker's EndpointSettings).
+class ContainerNetworkingAdapter final : public api::ContainerNetworking {
+ public:
+  explicit ContainerNetworkingAdapter(container::Networking& svc) : svc_(svc) {}
+  Result<> connect(const std::string& containerRef, const std::string& networkRef,
+                   const api::EndpointConfig& c) override {
+    nlohmann::json s = nlohmann::json::object();
+    if (!c.ipv4Address.empty() || !c.ipv6Address.empty() || !c.linkLocalIps.empty()) {
+      s["IPAMConfig"] = {{"IPv4Address", c.ipv4Address}, {"IPv6Address", c.ipv6Address}};
+      if (!c.linkLocalIps.empty()) s["IPAMConfig"]["LinkLocalIPs"] = c.linkLocalIps;
+    }
+    if (!c.aliases.empty()) s["Aliases"] = c.aliases;
+    if (!c.links.empty()) s["Links"] = c.links;
+    if (!c.macAddress.empty()) s["MacAddress"] = c.macAddress;
+    if (!c.driverOpts.empty()) s["DriverOpts"] = c.driverOpts;
+    if (c.gwPriority != 0) s["GwPriority"] = c.gwPriority;
+    return svc_.connect(containerRef, networkRef, s);
+  }
+  Result<> disconnect(const std::string& containerRef, const std::string& networkRef, bool force) override {
+    return svc_.disconnect(containerRef, networkRef, force);
+  }
+
+ private:
+  container::Networking& svc_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -142,26 +169,11 @@ int main(int argc, char** argv) {
     return containersPtr ? containersPtr->volumeUsers(name) : std::vector<std::string>{};
   });
   ccfg.runtimes = cfg.runtimes;
-  auto containers = container::makeService(ccfg, containerStore, *images, emit, &volumes);
+  auto containers = container::makeService(ccfg, containerStore, *images, emit, &volumes, networks->get());
   containersPtr = containers.get();
+  // Also restores the network service (the endpoints of the containers that
+  // may still run; everything else goes) before any restart policy starts one.
   if (auto r = containers->restore(); !r) log::error("restore containers: {}", r.error().message);
-  {
-    // Endpoints, leases, rules and sandboxes of the containers still alive; the rest goes.
-    std::vector<std::string> alive;
-    container::ListOptions lo;
-    lo.all = true;
-    if (auto l = containers->list(lo)) {
-      for (auto& c : *l) {
-        auto st = c.record.state.status;
-        if (st == container::State::Running || st == container::State::Paused ||
-            st == container::State::Restarting || st == container::State::Created)
-          alive.push_back(c.record.id);
-      }
-      if (auto r = (*networks)->restore(alive); !r) log::error("restore networks: {}", r.error().message);
-    } else {
-      log::error("restore networks: {}", l.error().message);
-    }
-  }
   if (auto r = images->garbageCollect(); !r) log::warn("image gc: {}", r.error().message);
 
   api::Router router;
@@ -183,8 +195,8 @@ int main(int argc, char** argv) {
   api::registerImageRoutes(router, *images, emit);
   api::registerVolumeRoutes(router, volumes, emit);
   NetworksBackendAdapter networksBackend(**networks);
-  // connect/disconnect: null until the container service implements them (501).
-  api::registerNetworkRoutes(router, networksBackend, nullptr);
+  ContainerNetworkingAdapter containerNetworking(*containers);
+  api::registerNetworkRoutes(router, networksBackend, &containerNetworking);
   registry::Index registryIndex([regCfg] { return regCfg; });
   daemon::IndexRegistryBackend registryBackend(registryIndex);
   api::registerRegistryRoutes(router, registryBackend);

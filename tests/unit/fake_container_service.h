@@ -194,6 +194,9 @@ class FakeContainerService : public Service {
   std::vector<std::string> volumeUsers(const std::string&) override { return {}; }
   Result<> restore() override { return {}; }
   void shutdown() override {}
+  Result<> connect(const std::string&, const std::string&, const nlohmann::json&) override { return {}; }
+  Result<> disconnect(const std::string&, const std::string&, bool) override { return {}; }
+  Result<> removeLink(const std::string&) override { return {}; }
 
  private:
   Result<> check(const std::string& ref) const {

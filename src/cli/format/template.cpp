@@ -317,7 +317,13 @@ class State {
     if (r.is_object()) {
       if (hasArgs) errorf(fmt::format("{} is not a method but has arguments", name));
       auto it = r.find(name);
-      if (it == r.end()) return Val{};
+      if (it == r.end()) {
+        if (opts_.missingKeyError) {
+          at(&node);
+          errorf(fmt::format("map has no entry for key \"{}\"", name));
+        }
+        return Val{};
+      }
       return recv.child(*it);
     }
     errorf(fmt::format("can't evaluate field {} in type {}", name, goTypeName(r)));

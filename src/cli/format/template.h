@@ -58,6 +58,9 @@ struct ParseOptions {
 struct ExecOptions {
   std::map<std::string, Method> methods;
   std::string nullText = "<nil>";  // how an explicit JSON null prints in text
+  // Go's Option("missingkey=error"), as docker's inspect uses it on raw
+  // JSON: a missing object key fails with `map has no entry for key "X"`.
+  bool missingKeyError = false;
 };
 
 struct Node;  // parse tree, private to template.cpp

@@ -1,0 +1,264 @@
+#!/usr/bin/env bats
+# Containers on networks, through the docker CLI 28 against a berthd with its
+# own default bridge (--bridge, --bip 10.214.x.1/24), nft table and veth
+# prefix: eth0 with an address, a 02:42 MAC and a default route; /etc/hosts
+# and resolv.conf; inspect's NetworkSettings running and stopped; none and
+# host; two containers on a user network talking; connect/disconnect live;
+# --ip and --mac-address; --internal; legacy links; a port conflict that
+# leaves nothing; and nothing left (veths, netns files) after rm.
+bats_require_minimum_version 1.5.0
+load helpers
+
+NFT="$BATS_TEST_DIRNAME/nft_cmd.py"
+
+setup_file() {
+  require_cmd ip iproute2
+  require_cmd python3
+  local r=$((RANDOM % 4096))
+  export NET_BR=$(printf 'btc%x' "$r")
+  export NET_TABLE=$(printf 'berthc2e%x' "$r")
+  export NET_VETH=$(printf 'vc%x' "$r")
+  export NET_O=$((RANDOM % 60 * 4 + 8))   # 10.214.NET_O..NET_O+3 are this file's
+  export NET_BIP="10.214.$NET_O.1/24"
+  export USER_SUBNET="10.214.$((NET_O + 1)).0/24"
+  export USER_PFX="10.214.$((NET_O + 1))"
+  export INT_SUBNET="10.214.$((NET_O + 2)).0/24"
+  export E2E_NET_ARGS="--bridge $NET_BR --bip $NET_BIP --nft-table $NET_TABLE --veth-prefix $NET_VETH --ip-forward=false"
+  e2e_setup_file
+  echo "$NET_BR" >>"$E2E_ROOT/net-links"
+  echo "$NET_TABLE" >>"$E2E_ROOT/net-tables"
+}
+
+teardown_file() {
+  e2e_teardown_file
+}
+
+teardown() { e2e_teardown; }
+
+# user_net NAME ARGS...: a user network whose bridge the cleanup removes.
+user_net() {
+  local name=$1 id
+  shift
+  docker_cmd network create "$@" "$name" >/dev/null
+  id=$(docker_cmd network inspect "$name" --format '{{.Id}}')
+  echo "br-${id:0:12}" >>"$E2E_ROOT/net-links"
+}
+
+running() { [ "$(docker_cmd inspect -f '{{.State.Running}}' "$1")" = true ]; }
+
+@test "docker: default bridge: eth0 in the subnet, a 02:42 MAC, a default route, NetworkMode bridge" {
+  run docker_cmd run --rm busybox sh -c 'ip -o -4 addr show dev eth0; ip -o link show dev eth0; ip route'
+  assert_status 0
+  assert_output_contains "inet 10.214.$NET_O."
+  assert_output_contains "/24"
+  assert_output_contains "link/ether 02:42:"
+  assert_output_contains "default via 10.214.$NET_O.1 dev eth0"
+  run docker_cmd create busybox true
+  assert_status 0
+  run docker_cmd inspect -f '{{.HostConfig.NetworkMode}}' "$output"
+  assert_output "bridge"
+}
+
+@test "docker: /etc/hosts and /etc/resolv.conf of a bridge container" {
+  run docker_cmd run --rm --hostname hbox --dns 10.9.9.9 --dns-search example.test --add-host foo.test:10.1.2.3 \
+    busybox sh -c 'cat /etc/hosts; echo ---; cat /etc/resolv.conf; echo ---; ip -o -4 addr show dev eth0'
+  assert_status 0
+  local ip
+  ip=$(printf '%s\n' "$output" | sed -n 's/.*inet \([0-9.]*\)\/.*/\1/p')
+  [ -n "$ip" ]
+  assert_output_contains "127.0.0.1	localhost"
+  assert_output_contains "10.1.2.3	foo.test"
+  assert_output_contains "$ip	hbox"
+  assert_output_contains "nameserver 10.9.9.9"
+  assert_output_contains "search example.test"
+}
+
+@test "docker: inspect NetworkSettings running and stopped" {
+  run docker_cmd run -d --name insp busybox sleep 300
+  assert_status 0
+  local f='{{.NetworkSettings.IPAddress}} {{.NetworkSettings.Networks.bridge.IPAddress}} {{.NetworkSettings.Gateway}} {{.NetworkSettings.IPPrefixLen}} {{.NetworkSettings.MacAddress}}'
+  run docker_cmd inspect -f "$f" insp
+  assert_status 0
+  read -r ip ip2 gw plen mac <<<"$output"
+  [[ "$ip" == 10.214.$NET_O.* ]]
+  [ "$ip" = "$ip2" ]
+  [ "$gw" = "10.214.$NET_O.1" ]
+  [ "$plen" = 24 ]
+  [[ "$mac" == 02:42:* ]]
+  run docker_cmd inspect -f '{{.NetworkSettings.SandboxKey}}' insp
+  [[ "$output" == "$E2E_ROOT/exec/netns/"* ]]
+  [ -e "$output" ]
+  local key=$output
+  run docker_cmd inspect -f '{{.NetworkSettings.Networks.bridge.NetworkID}}' insp
+  [ "$output" = "$(docker_cmd network inspect -f '{{.Id}}' bridge)" ]
+  # The network lists the container.
+  run docker_cmd network inspect -f '{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}' bridge
+  assert_output "insp $ip/24"
+  # ps shows the network.
+  run docker_cmd ps --filter network=bridge --format '{{.Names}} {{.Networks}}'
+  assert_output_contains "insp bridge"
+  docker_cmd stop -t 0 insp >/dev/null
+  run docker_cmd inspect -f '[{{.NetworkSettings.IPAddress}}] [{{.NetworkSettings.Networks.bridge.IPAddress}}] [{{.NetworkSettings.SandboxKey}}]' insp
+  assert_output "[] [] []"
+  [ ! -e "$key" ]
+  # A restart gets an address again.
+  docker_cmd start insp >/dev/null
+  run docker_cmd inspect -f '{{.NetworkSettings.IPAddress}}' insp
+  [[ "$output" == 10.214.$NET_O.* ]]
+  docker_cmd rm -f insp >/dev/null
+}
+
+@test "docker: --network none has only lo; --network host sees the host's links" {
+  run docker_cmd run --rm --network none busybox ip -o link
+  assert_status 0
+  [ "$(printf '%s\n' "$output" | wc -l)" -eq 1 ]
+  assert_output_contains "lo:"
+  run docker_cmd run --rm --network host busybox ip -o link show dev "$NET_BR"
+  assert_status 0
+  assert_output_contains "$NET_BR"
+}
+
+@test "docker: two containers on a user network reach each other; --ip and --mac-address" {
+  user_net un1 --subnet "$USER_SUBNET"
+  run docker_cmd run -d --name srv --network un1 --ip "$USER_PFX.50" busybox \
+    sh -c 'mkdir -p /www && echo hello-from-srv >/www/i && httpd -f -p 8080 -h /www'
+  assert_status 0
+  run docker_cmd inspect -f '{{.NetworkSettings.Networks.un1.IPAddress}} [{{.NetworkSettings.IPAddress}}]' srv
+  assert_output "$USER_PFX.50 []"
+  # The docker CLI sends --mac-address per network only at API >= 1.44: on
+  # the default bridge it goes in Config.MacAddress.
+  run docker_cmd run --rm --mac-address 02:42:0a:d6:aa:01 busybox ip -o link show dev eth0
+  assert_status 0
+  assert_output_contains "02:42:0a:d6:aa:01"
+  wait_until 10 "srv to listen" docker_cmd exec srv sh -c 'netstat -ltn | grep -q :8080'
+  run docker_cmd run --rm --network un1 busybox wget -qO- -T 5 "http://$USER_PFX.50:8080/i"
+  assert_status 0
+  assert_output "hello-from-srv"
+  docker_cmd rm -f srv >/dev/null
+}
+
+@test "docker: connect and disconnect a running container" {
+  user_net un2 --subnet "10.214.$((NET_O + 3)).0/25"
+  docker_cmd run -d --name cd1 busybox sleep 300 >/dev/null
+  run docker_cmd network connect un2 cd1
+  assert_status 0
+  run docker_cmd exec cd1 ip -o -4 addr
+  assert_output_contains "inet 10.214.$((NET_O + 3))."
+  run docker_cmd inspect -f '{{.NetworkSettings.Networks.un2.IPAddress}}' cd1
+  [[ "$output" == 10.214.$((NET_O + 3)).* ]]
+  run docker_cmd exec cd1 ip -o link show dev eth1
+  assert_status 0
+  run docker_cmd network connect un2 cd1
+  [ "$status" -ne 0 ]
+  assert_output_contains "endpoint with name cd1 already exists in network un2"
+  run docker_cmd network disconnect un2 cd1
+  assert_status 0
+  run docker_cmd exec cd1 ip -o -4 addr
+  [[ "$output" != *"10.214.$((NET_O + 3))."* ]]
+  run docker_cmd network disconnect un2 cd1
+  [ "$status" -ne 0 ]
+  assert_output_contains "is not connected to network un2"
+  run docker_cmd network connect host cd1
+  [ "$status" -ne 0 ]
+  assert_output_contains "container cannot be disconnected from host network or connected to host network"
+  # Stopped: the intent only; the next start attaches it.
+  docker_cmd stop -t 0 cd1 >/dev/null
+  run docker_cmd network connect un2 cd1
+  assert_status 0
+  docker_cmd start cd1 >/dev/null
+  run docker_cmd inspect -f '{{.NetworkSettings.Networks.un2.IPAddress}}' cd1
+  [[ "$output" == 10.214.$((NET_O + 3)).* ]]
+  docker_cmd rm -f cd1 >/dev/null
+}
+
+@test "docker: an --internal network has no default route" {
+  user_net inet1 --internal --subnet "$INT_SUBNET"
+  run docker_cmd run --rm --network inet1 busybox ip route
+  assert_status 0
+  [[ "$output" != *default* ]]
+  assert_output_contains "10.214.$((NET_O + 2)).0/24"
+}
+
+@test "docker: create-time errors as dockerd" {
+  # As dockerd: created, the start fails, the container stays Created.
+  run docker_cmd run --name nonet --network nosuch busybox true
+  [ "$status" -eq 125 ]
+  assert_output_contains "network nosuch not found"
+  run docker_cmd inspect -f '{{.State.Status}} {{.State.ExitCode}}' nonet
+  assert_output "created 128"
+  docker_cmd rm nonet >/dev/null
+  run docker_cmd run --rm --ip 10.214.$NET_O.77 busybox true
+  [ "$status" -eq 125 ]
+  assert_output_contains "user specified IP address is supported on user defined networks only"
+  run docker_cmd run --rm --network-alias x busybox true
+  [ "$status" -eq 125 ]
+  assert_output_contains "network-scoped alias is supported only for containers in user defined networks"
+  run docker_cmd run --rm --network container:nosuch --dns 1.1.1.1 busybox true
+  [ "$status" -eq 125 ]
+  assert_output_contains "conflicting options: dns and the network mode"
+  run docker_cmd run --rm --link nosuch:x busybox true
+  [ "$status" -eq 125 ]
+  assert_output_contains "could not get container for nosuch"
+}
+
+@test "docker: legacy links: env vars and the hosts entry" {
+  docker_cmd run -d --name db1 -e DBPASS=s3cret --expose 5432 busybox sleep 300 >/dev/null
+  local dbip
+  dbip=$(docker_cmd inspect -f '{{.NetworkSettings.IPAddress}}' db1)
+  [ -n "$dbip" ]
+  run docker_cmd run --name app1 --link db1:dbx busybox sh -c 'env | sort; cat /etc/hosts'
+  assert_status 0
+  assert_output_contains "DBX_NAME=/app1/dbx"
+  assert_output_contains "DBX_ENV_DBPASS=s3cret"
+  assert_output_contains "DBX_PORT=tcp://$dbip:5432"
+  assert_output_contains "DBX_PORT_5432_TCP_ADDR=$dbip"
+  assert_output_contains "$dbip	dbx db1"
+  [[ "$output" != *DBX_ENV_PATH* ]]
+  run docker_cmd inspect -f '{{json .HostConfig.Links}}' app1
+  assert_output '["/db1:/app1/dbx"]'
+  docker_cmd rm -f app1 db1 >/dev/null
+}
+
+@test "docker: a failed attach (address in use) fails the start and leaves nothing" {
+  user_net un3 --subnet "10.214.$((NET_O + 3)).128/25"
+  docker_cmd run -d --name a1 --network un3 --ip "10.214.$((NET_O + 3)).140" busybox sleep 300 >/dev/null
+  local before
+  before=$(ip -br link | grep -c "^$NET_VETH" || true)
+  run docker_cmd run -d --name a2 --network un3 --ip "10.214.$((NET_O + 3)).140" busybox sleep 300
+  [ "$status" -eq 125 ]
+  assert_output_contains "failed to set up container networking"
+  run docker_cmd inspect -f '{{.State.Status}} {{.State.ExitCode}} [{{.NetworkSettings.SandboxKey}}]' a2
+  assert_output "created 128 []"
+  run docker_cmd inspect -f '{{.State.Error}}' a2
+  assert_output_contains "failed to set up container networking"
+  [ "$(ip -br link | grep -c "^$NET_VETH" || true)" -eq "$before" ]
+  local id
+  id=$(docker_cmd inspect -f '{{.Id}}' a2)
+  [ ! -e "$E2E_ROOT/exec/netns/$id" ]
+  # The address is still a1's: a third container gets another one.
+  run docker_cmd run --rm --network un3 busybox ip -o -4 addr show dev eth0
+  assert_status 0
+  [[ "$output" != *"10.214.$((NET_O + 3)).140/"* ]]
+  docker_cmd rm -f a1 a2 >/dev/null
+}
+
+@test "docker: after rm -f of everything no veth and no netns file remain" {
+  docker_cmd run -d --name l1 busybox sleep 300 >/dev/null
+  docker_cmd run -d --name l2 busybox sleep 300 >/dev/null
+  [ -n "$(ip -br link | grep "^$NET_VETH")" ]
+  run docker_cmd ps -aq
+  docker_cmd rm -f $output >/dev/null
+  run bash -c "ip -br link | grep '^$NET_VETH'"
+  [ -z "$output" ]
+  run find "$E2E_ROOT/exec/netns" -mindepth 1
+  [ -z "$output" ]
+  for n in $(docker_cmd network ls --format '{{.Name}}'); do
+    case $n in bridge | host | none) ;; *) docker_cmd network rm "$n" >/dev/null ;; esac
+  done
+  # No monitor, no process in the cgroup parent; the one mount left under
+  # the root is the daemon's own netns directory (dockerd keeps its too).
+  run bash -c "grep -c ' $E2E_ROOT/exec/netns/' /proc/self/mountinfo"
+  assert_output 0
+  [ -z "$(_e2e_cgroup_procs "$E2E_CGP")" ]
+  [ -z "$(_e2e_monitor_pids "$E2E_ROOT")" ]
+}
