@@ -19,16 +19,28 @@ const char* kUsage =
     "      --config-file string     Daemon configuration file (default \"/etc/berth/daemon.json\")\n"
     "      --data-root string       Root directory of persistent state (default \"/var/lib/berth\")\n"
     "      --exec-root string       Root directory for execution state files (default \"/run/berth\")\n"
-    "  -H, --host string            Daemon socket to connect to (default unix:///run/berth/berth.sock)\n"
+    "  -G, --group string           Group for the unix socket (default \"berth\")\n"
+    "  -H, --host list              Daemon socket(s) to connect to (default unix:///run/berth/berth.sock)\n"
     "  -l, --log-level string       Set the logging level (\"debug\"|\"info\"|\"warn\"|\"error\"|\"fatal\") (default \"info\")\n"
     "  -p, --pidfile string         Path to use for daemon PID file (default \"/run/berth/berthd.pid\")\n"
+    "      --tls                    Use TLS; implied by --tlsverify\n"
+    "      --tlscacert string       Trust certs signed only by this CA (default \"~/.docker/ca.pem\")\n"
+    "      --tlscert string         Path to TLS certificate file (default \"~/.docker/cert.pem\")\n"
+    "      --tlskey string          Path to TLS key file (default \"~/.docker/key.pem\")\n"
+    "      --tlsverify              Use TLS and verify the remote\n"
+    "      --api-max-header-bytes int      Request line and headers, larger is answered 431 (default 1048576)\n"
+    "      --api-max-json-body-bytes int   JSON request bodies, larger is answered 400 (default 4194304)\n"
+    "      --api-header-timeout duration   Time to send a request's head (default 30s)\n"
+    "      --api-idle-timeout duration     Idle keep-alive connections are closed after (default 2m0s)\n"
+    "      --api-max-connections int       Open connections, more are answered 503 (default 1000)\n"
     "  -v, --version                Print version information and quit\n";
 
 }  // namespace
 
 Result<Config> parseArgs(int argc, char** argv) {
   Config c;
-  bool configSet = false, hostSet = false, dataSet = false, execSet = false, pidSet = false, cgSet = false,
+  std::vector<std::string> serveSet;
+  bool configSet = false, dataSet = false, execSet = false, pidSet = false, cgSet = false,
        levelSet = false, mirrorsSet = false, insecureSet = false, downloadsSet = false, uploadsSet = false;
   std::string level;
   for (int i = 1; i < argc; i++) {
@@ -55,8 +67,16 @@ Result<Config> parseArgs(int argc, char** argv) {
     } else if (a == "-v" || a == "--version") {
       puts("berthd version 0.1.0");
       return makeError(Code::Cancelled, "");
-    } else if (a == "-H" || a == "--host") {
-      TRY(take(c.host, hostSet));
+    } else if (auto serve = parseServeFlag(a, hasVal ? std::optional(val) : std::nullopt,
+                                           [&]() -> Result<std::string> {
+                                             std::string v;
+                                             bool set;
+                                             TRY(take(v, set));
+                                             return v;
+                                           },
+                                           c.serve, serveSet);
+               !serve || *serve) {
+      if (!serve) return std::unexpected(serve.error());
     } else if (a == "--data-root" || a == "-g" || a == "--graph") {
       TRY(take(c.dataRoot, dataSet));
     } else if (a == "--exec-root") {
@@ -141,15 +161,13 @@ Result<Config> parseArgs(int argc, char** argv) {
         c.runtimes[name] = rt["path"].get<std::string>();
       }
     }
-    if (!hostSet && j.contains("hosts") && j["hosts"].is_array() && !j["hosts"].empty())
-      c.host = j["hosts"][0].get<std::string>();
+    TRY(applyServeJson(j, c.configFile, c.serve, serveSet));
   } else if (configSet) {
     return errorf(Code::InvalidArgument, "unable to configure the daemon with file {}: no such file", c.configFile);
   }
   if (!level.empty() && !log::parseLevel(level, c.logLevel))
     return errorf(Code::InvalidArgument, "unable to parse logging level: {}", level);
-  if (!startsWith(c.host, "unix://") && c.host[0] != '/')
-    return errorf(Code::InvalidArgument, "unsupported host {}: only unix:// sockets are served so far", c.host);
+  TRY(finishServeConfig(c.serve));
   while (c.cgroupParent.size() > 1 && c.cgroupParent[0] == '/') c.cgroupParent = c.cgroupParent.substr(1);
   return c;
 }
