@@ -33,6 +33,9 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsOptions& o) {
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // No session tickets: nothing to resume, and no post-handshake records a
+  // client poll loop could mistake for data.
+  SSL_CTX_set_num_tickets(ctx, 0);
   if (SSL_CTX_set_cipher_list(ctx, kCiphers12) != 1) return errorf(Code::Internal, "TLS ciphers: {}", tlsErrorText());
   if (SSL_CTX_use_certificate_chain_file(ctx, o.certFile.c_str()) != 1)
     return errorf(Code::InvalidArgument, "invalid TLS configuration: could not load X509 key pair (cert: {:?}): {}",

@@ -306,6 +306,66 @@ tls_docker() {
   kill -0 "$(cat "$E2E_ROOT/tls.pid")"
 }
 
+@test "berth: ps, run --rm, exec and attach over TCP with --tlsverify, flags and DOCKER_* variables" {
+  [ -f "$E2E_ROOT/tls.port" ] || start_tls_berthd
+  local T="$E2E_ROOT/tls/certs" P
+  P=$(cat "$E2E_ROOT/tls.port")
+  tls_berth() {
+    timeout -k 5 60 "$BERTH_BIN_DIR/berth" --tlsverify --tlscacert "$T/ca.pem" --tlscert "$T/cert-ca.pem" \
+      --tlskey "$T/key-ca.pem" -H "tcp://127.0.0.1:$P" "$@"
+  }
+  run tls_berth ps
+  assert_success
+  assert_output_contains "CONTAINER ID"
+  run tls_berth run --rm busybox echo hello over tls
+  assert_success
+  assert_output "hello over tls"
+  cid=$(tls_berth run -d busybox sleep 60)
+  run tls_berth exec "$cid" sh -c 'echo exec works'
+  assert_success
+  assert_output "exec works"
+  run bash -c "echo from-stdin | timeout 30 $BERTH_BIN_DIR/berth --tlsverify --tlscacert $T/ca.pem --tlscert $T/cert-ca.pem --tlskey $T/key-ca.pem -H tcp://127.0.0.1:$P run --rm -i busybox cat"
+  assert_success
+  assert_output "from-stdin"
+  tls_berth rm -f "$cid" >/dev/null
+  # the docker CLI's variables: DOCKER_CERT_PATH holds ca.pem, cert.pem, key.pem
+  mkdir -p "$E2E_ROOT/certpath"
+  cp "$T/ca.pem" "$E2E_ROOT/certpath/ca.pem"
+  cp "$T/cert-ca.pem" "$E2E_ROOT/certpath/cert.pem"
+  cp "$T/key-ca.pem" "$E2E_ROOT/certpath/key.pem"
+  run env DOCKER_HOST="tcp://127.0.0.1:$P" DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH="$E2E_ROOT/certpath" \
+    timeout 30 "$BERTH_BIN_DIR/berth" ps
+  assert_success
+  assert_output_contains "CONTAINER ID"
+  # refusals: a client certificate from another CA, no TLS at all
+  run timeout 30 "$BERTH_BIN_DIR/berth" --tlsverify --tlscacert "$T/ca.pem" --tlscert "$T/cert-other.pem" \
+    --tlskey "$T/key-other.pem" -H "tcp://127.0.0.1:$P" ps
+  [ "$status" -ne 0 ]
+  run timeout 30 "$BERTH_BIN_DIR/berth" -H "tcp://127.0.0.1:$P" ps
+  [ "$status" -ne 0 ]
+  # a CA that did not sign the server's certificate
+  run timeout 30 "$BERTH_BIN_DIR/berth" --tlsverify --tlscacert "$T/other.pem" --tlscert "$T/cert-ca.pem" \
+    --tlskey "$T/key-ca.pem" -H "tcp://127.0.0.1:$P" ps
+  [ "$status" -ne 0 ]
+  assert_output_contains "certificate"
+}
+
+@test "berth keeps no libssl link and loads it only for TLS hosts" {
+  [ -f "$E2E_ROOT/tls.port" ] || start_tls_berthd
+  local T="$E2E_ROOT/tls/certs"
+  run ldd "$BERTH_BIN_DIR/berth"
+  assert_success
+  refute_output_contains "libssl"
+  refute_output_contains "libcrypto"
+  run env LD_DEBUG=files "$BERTH_BIN_DIR/berth" -H "unix://$SOCK" version
+  assert_success
+  refute_output_contains "libssl.so"
+  run env LD_DEBUG=files "$BERTH_BIN_DIR/berth" --tlsverify --tlscacert "$T/ca.pem" --tlscert "$T/cert-ca.pem" \
+    --tlskey "$T/key-ca.pem" -H "tcp://127.0.0.1:$(cat "$E2E_ROOT/tls.port")" version
+  assert_success
+  assert_output_contains "libssl.so.3"
+}
+
 @test "plain TCP needs an explicit --tls=false, then warns as dockerd" {
   local P
   P=$(free_port)
