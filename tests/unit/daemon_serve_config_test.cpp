@@ -15,15 +15,20 @@ namespace {
 
 // Flags over an empty daemon.json (never the host's /etc/berth/daemon.json).
 Result<Config> parse(std::vector<std::string> args) {
-  static const std::string empty = [] {
-    char tmpl[] = "/tmp/bcfg-empty-XXXXXX";
-    int fd = mkstemp(tmpl);
-    (void)!write(fd, "{}", 2);
-    close(fd);
-    return std::string(tmpl);
-  }();
+  struct EmptyFile {
+    std::string path;
+    EmptyFile() {
+      char tmpl[] = "/tmp/bcfg-empty-XXXXXX";
+      int fd = mkstemp(tmpl);
+      (void)!write(fd, "{}", 2);
+      close(fd);
+      path = tmpl;
+    }
+    ~EmptyFile() { ::unlink(path.c_str()); }
+  };
+  static const EmptyFile empty;
   args.insert(args.begin(), "berthd");
-  args.push_back("--config-file=" + empty);
+  args.push_back("--config-file=" + empty.path);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   return parseArgs(int(argv.size()), argv.data());
