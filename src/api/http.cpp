@@ -76,8 +76,13 @@ void ResponseWriter::error(const Error& err) {
 Result<PathTemplate> PathTemplate::parse(std::string_view pattern) {
   if (pattern.empty() || pattern[0] != '/') return errorf(Code::InvalidArgument, "route {:?}: must start with /", pattern);
   PathTemplate t;
-  // The regex spellings of the same two segment kinds.
+  // The regex spellings of the same two segment kinds, and "/?" at the end
+  // for an optional trailing slash ("/networks/?").
   std::string spelled(pattern);
+  if (spelled.size() > 2 && spelled.ends_with("/?")) {
+    spelled.resize(spelled.size() - 2);
+    t.optionalSlash_ = true;
+  }
   for (size_t at; (at = spelled.find("([^/]+)")) != std::string::npos;) spelled.replace(at, 7, "{_}");
   for (size_t at; (at = spelled.find("(.+)")) != std::string::npos;) spelled.replace(at, 4, "{_...}");
   auto parts = split(std::string_view(spelled).substr(1), '/');
@@ -101,6 +106,12 @@ Result<PathTemplate> PathTemplate::parse(std::string_view pattern) {
 }
 
 bool PathTemplate::match(std::string_view path, std::vector<std::string>& params) const {
+  if (optionalSlash_ && path.size() > 1 && path.back() == '/' && matchExact(path.substr(0, path.size() - 1), params))
+    return true;
+  return matchExact(path, params);
+}
+
+bool PathTemplate::matchExact(std::string_view path, std::vector<std::string>& params) const {
   if (path.empty() || path[0] != '/') return false;
   path.remove_prefix(1);
   // One segment of a template against the next path segment, which ends at

@@ -93,7 +93,8 @@ using Handler = std::function<void(Request&, ResponseWriter&)>;
 //   /images/{name...}/json  {name...} is one or more segments ('/' kept),
 //                           greedy: /images/a/json/json gives "a/json"
 // At most one {name...} per template. The regex spellings the routers used
-// before, "([^/]+)" and "(.+)" as a whole segment, mean {x} and {x...}.
+// before, "([^/]+)" and "(.+)" as a whole segment, mean {x} and {x...}; a
+// final "/?" makes a trailing slash optional ("/networks/?").
 class PathTemplate {
  public:
   // InvalidArgument for anything else that looks like a pattern.
@@ -106,8 +107,11 @@ class PathTemplate {
     enum Kind { Literal, One, Rest } kind;
     std::string text;  // Literal
   };
+  bool matchExact(std::string_view path, std::vector<std::string>& params) const;
+
   std::vector<Segment> segments_;
   int rest_ = -1;  // index of the Rest segment, or -1
+  bool optionalSlash_ = false;
 };
 
 // Routes by method and a path template over the unversioned path.

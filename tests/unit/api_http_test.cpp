@@ -117,6 +117,16 @@ TEST(PathTemplate, RegisteredRouteShapes) {
   EXPECT_FALSE(root->match("/_ping/", params));
   EXPECT_FALSE(root->match("_ping", params));
 
+  auto nets = PathTemplate::parse("/networks/?");  // the networks router's spelling
+  ASSERT_TRUE(nets);
+  EXPECT_TRUE(nets->match("/networks", params));
+  EXPECT_TRUE(nets->match("/networks/", params));
+  EXPECT_FALSE(nets->match("/networks/x", params));
+  EXPECT_FALSE(nets->match("/networks//", params));
+  auto del2 = PathTemplate::parse("/containers/(.+)");
+  ASSERT_TRUE(del2);
+  EXPECT_TRUE(del2->match("/containers/abc", params));
+
   EXPECT_FALSE(PathTemplate::parse("/a/(\\d+)"));
   EXPECT_FALSE(PathTemplate::parse("/a/{x...}/{y...}"));
   EXPECT_FALSE(PathTemplate::parse("noslash"));
