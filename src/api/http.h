@@ -7,7 +7,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,7 +29,7 @@ struct Request {
   std::string apiVersion;         // "1.41" when the path had a prefix, else ""
   std::multimap<std::string, std::string> query;  // decoded; repeated keys kept
   std::map<std::string, std::string> headers;     // keys lowercased
-  std::vector<std::string> params;                // regex captures of the route
+  std::vector<std::string> params;                // the route's {name} segments, in order
   BodyReader* body = nullptr;                     // never null in handlers
 
   // First value of a query key, or def.
@@ -39,9 +38,15 @@ struct Request {
   std::vector<std::string> qAll(const std::string& key) const;
   bool has(const std::string& key) const { return query.count(key) > 0; }
   std::string header(const std::string& lowerKey) const;
-  // Reads the whole body (bounded) and parses JSON. Empty body -> null json.
-  // Malformed JSON -> InvalidArgument (400).
-  Result<json> jsonBody(size_t limit = 16 << 20) const;
+  // Limits the server applies to JSON bodies (daemon.json
+  // api-max-json-body-bytes; docs/security.md). Tests keep the defaults.
+  size_t maxJsonBody = kDefaultMaxJsonBody;
+  static constexpr size_t kDefaultMaxJsonBody = 4 << 20;
+
+  // Reads the whole body (at most maxJsonBody bytes) and parses JSON. Empty
+  // body -> null json. Malformed JSON, a body over the limit or one nested
+  // deeper than kMaxJsonDepth -> InvalidArgument (400).
+  Result<json> jsonBody() const;
   // jsonBody() handed to a body decoder (api/container_decode.h,
   // api/request_decode.h); returns the decoder's Result.
   template <class Decode>
@@ -82,9 +87,38 @@ using berth::httpStatus;
 
 using Handler = std::function<void(Request&, ResponseWriter&)>;
 
-// Routes by method and a regex over the unversioned path (whole match).
+// A route's path template, matched segment by segment (no regex, no
+// backtracking: linear in the path's length whatever the input).
+//   /containers/{id}/json   {id} is one non-empty segment (no '/')
+//   /images/{name...}/json  {name...} is one or more segments ('/' kept),
+//                           greedy: /images/a/json/json gives "a/json"
+// At most one {name...} per template. The regex spellings the routers used
+// before, "([^/]+)" and "(.+)" as a whole segment, mean {x} and {x...}; a
+// final "/?" makes a trailing slash optional ("/networks/?").
+class PathTemplate {
+ public:
+  // InvalidArgument for anything else that looks like a pattern.
+  static Result<PathTemplate> parse(std::string_view pattern);
+  // True and the captures in order when path matches the whole template.
+  bool match(std::string_view path, std::vector<std::string>& params) const;
+
+ private:
+  struct Segment {
+    enum Kind { Literal, One, Rest } kind;
+    std::string text;  // Literal
+  };
+  bool matchExact(std::string_view path, std::vector<std::string>& params) const;
+
+  std::vector<Segment> segments_;
+  int rest_ = -1;  // index of the Rest segment, or -1
+  bool optionalSlash_ = false;
+};
+
+// Routes by method and a path template over the unversioned path.
 class Router {
  public:
+  // A malformed template is a programming error: berthd logs it and aborts
+  // at start-up (the route tables are built before serving).
   void add(std::string method, const std::string& pattern, Handler h);
   // Finds the handler and fills req.params; nullptr when nothing matches.
   const Handler* match(Request& req) const;
@@ -92,7 +126,7 @@ class Router {
  private:
   struct Route {
     std::string method;
-    std::regex re;
+    PathTemplate path;
     Handler handler;
   };
   std::vector<Route> routes_;

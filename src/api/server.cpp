@@ -1,17 +1,28 @@
 #include "api/server.h"
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/ssl.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
+#include <condition_variable>
 #include <limits>
+#include <mutex>
+#include <set>
 #include <thread>
+#include <vector>
 
 #include "common/fd.h"
 #include "common/log.h"
@@ -23,7 +34,6 @@ namespace berth::api {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
-using Socket = asio::local::stream_protocol::socket;
 
 namespace {
 
@@ -39,6 +49,8 @@ std::string statusText(int s) {
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 409: return "Conflict";
+    case 414: return "URI Too Long";
+    case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
@@ -69,30 +81,188 @@ std::string urlDecode(std::string_view s, bool plusIsSpace) {
   return out;
 }
 
-bool writeAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data.remove_prefix(size_t(n));
-  }
-  return true;
-}
-
 std::string commonHeaders() {
   return fmt::format(
       "Api-Version: {}\r\nDocker-Experimental: false\r\nOstype: linux\r\nServer: Docker/{} (linux)\r\n",
       kApiVersion, kServerVersion);
 }
 
-// One connection's state shared by the body reader and the response writer.
+int64_t monoMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// poll() one fd for events until deadlineMs (monotonic ms; 0 = no deadline).
+// 1 ready, 0 timed out, -1 error.
+int waitFd(int fd, short events, int64_t deadlineMs) {
+  for (;;) {
+    int timeout = -1;
+    if (deadlineMs > 0) {
+      int64_t left = deadlineMs - monoMs();
+      if (left <= 0) return 0;
+      timeout = int(std::min<int64_t>(left, std::numeric_limits<int>::max()));
+    }
+    pollfd p{fd, events, 0};
+    int r = ::poll(&p, 1, timeout);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return -1;
+    return r == 0 ? 0 : 1;
+  }
+}
+
+constexpr ssize_t kTimedOut = -2;
+
+// One connection: a socket, plain or TLS. Reads and writes may come from two
+// threads at once (a hijacked stream); a TLS connection serialises them on
+// a mutex around each non-blocking SSL call and waits in poll() unlocked.
 struct Conn {
-  Socket sock;
+  UniqueFd fd;
+  SSL* ssl = nullptr;
+  std::mutex sslMu;
   beast::flat_buffer buf;
-  explicit Conn(asio::io_context& io) : sock(io) {}
-  int fd() { return sock.native_handle(); }
+  int64_t deadlineMs = 0;  // for reads of the request head; 0 = none
+
+  explicit Conn(UniqueFd f) : fd(std::move(f)) {}
+  ~Conn() {
+    if (ssl) SSL_free(ssl);
+  }
+  int raw() const { return fd.get(); }
+
+  // TLS: the handshake, bounded by deadlineMs. False when it failed.
+  bool startTls(SSL_CTX* ctx) {
+    ssl = SSL_new(ctx);
+    if (!ssl) return false;
+    int fl = ::fcntl(raw(), F_GETFL);
+    ::fcntl(raw(), F_SETFL, fl | O_NONBLOCK);
+    SSL_set_fd(ssl, raw());
+    for (;;) {
+      int r = SSL_accept(ssl);
+      if (r == 1) return true;
+      int e = SSL_get_error(ssl, r);
+      int w = e == SSL_ERROR_WANT_READ ? waitFd(raw(), POLLIN, deadlineMs)
+              : e == SSL_ERROR_WANT_WRITE ? waitFd(raw(), POLLOUT, deadlineMs)
+                                          : -1;
+      if (w <= 0) {
+        log::debug("TLS handshake failed: {}", w == 0 ? "timed out" : tlsErrorText());
+        return false;
+      }
+    }
+  }
+
+  // Bytes already received but not yet handed out (TLS records, parser buffer).
+  bool hasPending() {
+    if (buf.size() > 0) return true;
+    if (!ssl) return false;
+    std::lock_guard lk(sslMu);
+    return SSL_has_pending(ssl) == 1;
+  }
+
+  // Up to n bytes: >0 read, 0 EOF, -1 error, kTimedOut past deadlineMs.
+  ssize_t readSome(void* out, size_t n) {
+    if (!ssl) {
+      if (deadlineMs > 0) {
+        int w = waitFd(raw(), POLLIN, deadlineMs);
+        if (w == 0) return kTimedOut;
+        if (w < 0) return -1;
+      }
+      for (;;) {
+        ssize_t r = ::recv(raw(), out, n, 0);
+        if (r < 0 && errno == EINTR) continue;
+        return r;
+      }
+    }
+    for (;;) {
+      int r, e;
+      {
+        std::lock_guard lk(sslMu);
+        r = SSL_read(ssl, out, int(std::min<size_t>(n, 1 << 30)));
+        e = r > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl, r);
+      }
+      if (r > 0) return r;
+      if (e == SSL_ERROR_ZERO_RETURN) return 0;
+      int w = e == SSL_ERROR_WANT_READ ? waitFd(raw(), POLLIN, deadlineMs)
+              : e == SSL_ERROR_WANT_WRITE ? waitFd(raw(), POLLOUT, deadlineMs)
+                                          : -1;
+      if (w == 0) return kTimedOut;
+      if (w < 0) return e == SSL_ERROR_SYSCALL || e == SSL_ERROR_SSL ? 0 : -1;
+    }
+  }
+
+  bool writeAll(std::string_view data) {
+    if (!ssl) {
+      while (!data.empty()) {
+        ssize_t n = ::send(raw(), data.data(), data.size(), MSG_NOSIGNAL);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          return false;
+        }
+        data.remove_prefix(size_t(n));
+      }
+      return true;
+    }
+    while (!data.empty()) {
+      int r, e;
+      {
+        std::lock_guard lk(sslMu);
+        r = SSL_write(ssl, data.data(), int(std::min<size_t>(data.size(), 1 << 30)));
+        e = r > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl, r);
+      }
+      if (r > 0) {
+        data.remove_prefix(size_t(r));
+        continue;
+      }
+      int w = e == SSL_ERROR_WANT_WRITE ? waitFd(raw(), POLLOUT, 0)
+              : e == SSL_ERROR_WANT_READ ? waitFd(raw(), POLLIN, 0)
+                                         : -1;
+      if (w <= 0) return false;
+    }
+    return true;
+  }
+
+  // Ends the stream: TLS close_notify (best effort), then shutdown both ways.
+  void shutdownBoth() {
+    if (ssl) {
+      std::lock_guard lk(sslMu);
+      SSL_shutdown(ssl);
+    }
+    ::shutdown(raw(), SHUT_RDWR);
+  }
+};
+
+// Beast's SyncReadStream over a Conn.
+class ConnStream {
+ public:
+  explicit ConnStream(Conn& c) : c_(c) {}
+  template <class MutableBuffers>
+  size_t read_some(const MutableBuffers& buffers, beast::error_code& ec) {
+    auto it = asio::buffer_sequence_begin(buffers);
+    auto end = asio::buffer_sequence_end(buffers);
+    for (; it != end; ++it) {
+      asio::mutable_buffer b(*it);
+      if (b.size() == 0) continue;
+      ssize_t n = c_.readSome(b.data(), b.size());
+      if (n > 0) {
+        ec = {};
+        return size_t(n);
+      }
+      if (n == 0) ec = asio::error::eof;
+      else if (n == kTimedOut) ec = beast::error::timeout;
+      else ec = asio::error::connection_reset;
+      return 0;
+    }
+    ec = {};
+    return 0;
+  }
+  template <class MutableBuffers>
+  size_t read_some(const MutableBuffers& buffers) {
+    beast::error_code ec;
+    size_t n = read_some(buffers, ec);
+    if (ec) throw beast::system_error(ec);
+    return n;
+  }
+
+ private:
+  Conn& c_;
 };
 
 class SocketBody : public BodyReader {
@@ -101,11 +271,12 @@ class SocketBody : public BodyReader {
   // Parser steps over chunk framing without producing bytes: loop until
   // some body bytes arrive or the body ends.
   Result<size_t> read(char* out, size_t n) override {
+    ConnStream stream(c_);
     while (!p_.is_done()) {
       p_.get().body().data = out;
       p_.get().body().size = n;
       beast::error_code ec;
-      bhttp::read_some(c_.sock, c_.buf, p_, ec);
+      bhttp::read_some(stream, c_.buf, p_, ec);
       if (ec == bhttp::error::need_buffer) ec = {};
       if (ec) return errorf(Code::InvalidArgument, "read request body: {}", ec.message());
       size_t got = n - p_.get().body().size;
@@ -137,20 +308,17 @@ class SocketRaw : public RawStream {
       c_.buf.consume(k);
       return ssize_t(k);
     }
-    for (;;) {
-      ssize_t r = ::recv(c_.fd(), out, n, 0);
-      if (r < 0 && errno == EINTR) continue;
-      return r;
-    }
+    return c_.readSome(out, n);
   }
-  bool write(std::string_view d) override { return writeAll(c_.fd(), d); }
+  bool write(std::string_view d) override { return c_.writeAll(d); }
   void close() override {
     if (closed_) return;
     closed_ = true;
-    ::shutdown(c_.fd(), SHUT_RDWR);
+    c_.shutdownBoth();
   }
-  int readFd() const override { return c_.buf.size() > 0 ? -1 : c_.fd(); }
-  bool hasBuffered() const { return c_.buf.size() > 0; }
+  // Shutting this fd down ends the stream (service_io uses it so); with TLS
+  // the fd also tells poll() nothing about buffered records, hence -1 then.
+  int readFd() const override { return c_.buf.size() > 0 ? -1 : c_.raw(); }
 
  private:
   Conn& c_;
@@ -167,16 +335,16 @@ class SocketStream : public StreamWriter {
     std::string frame = fmt::format("{:x}\r\n", d.size());
     frame.append(d);
     frame.append("\r\n");
-    if (!writeAll(c_.fd(), frame)) failed_ = true;
+    if (!c_.writeAll(frame)) failed_ = true;
     return !failed_;
   }
   bool clientGone() override {
     if (failed_) return true;
-    pollfd p{c_.fd(), POLLIN | POLLRDHUP, 0};
+    pollfd p{c_.raw(), POLLIN | POLLRDHUP, 0};
     if (::poll(&p, 1, 0) > 0) {
       if (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) return true;
       char ch;
-      ssize_t n = ::recv(c_.fd(), &ch, 1, MSG_PEEK | MSG_DONTWAIT);
+      ssize_t n = ::recv(c_.raw(), &ch, 1, MSG_PEEK | MSG_DONTWAIT);
       if (n == 0) return true;
     }
     return false;
@@ -184,7 +352,7 @@ class SocketStream : public StreamWriter {
   void finish() {
     if (done_) return;
     done_ = true;
-    if (!failed_) writeAll(c_.fd(), "0\r\n\r\n");
+    if (!failed_) c_.writeAll("0\r\n\r\n");
   }
   bool failed() const { return failed_; }
 
@@ -200,14 +368,14 @@ class SocketResponse : public ResponseWriter {
       : c_(c), head_(head), upgrade_(upgrade), keepAlive_(keepAlive) {}
 
   void json(int status, const nlohmann::json& body) override {
-    send(status, body.dump() + "\n", "application/json");
+    send(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", "application/json");
   }
   void empty(int status) override {
     started_ = true;
     std::string h = head(status);
     if (status != 204 && status != 304) h += "Content-Length: 0\r\n";
     h += "\r\n";
-    ok_ = writeAll(c_.fd(), h);
+    ok_ = c_.writeAll(h);
   }
   void text(int status, std::string_view body, std::string_view ct) override { send(status, body, ct); }
   void setHeader(std::string k, std::string v) override { extra_ += k + ": " + v + "\r\n"; }
@@ -217,7 +385,7 @@ class SocketResponse : public ResponseWriter {
     std::string h = head(status);
     if (!ct.empty()) h += fmt::format("Content-Type: {}\r\n", ct);
     h += "Transfer-Encoding: chunked\r\n\r\n";
-    ok_ = writeAll(c_.fd(), h);
+    ok_ = c_.writeAll(h);
     return std::make_unique<SocketStream>(c_);
   }
   std::unique_ptr<RawStream> hijack() override {
@@ -231,7 +399,7 @@ class SocketResponse : public ResponseWriter {
     } else {
       h = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n" + commonHeaders() + "\r\n";
     }
-    ok_ = writeAll(c_.fd(), h);
+    ok_ = c_.writeAll(h);
     return std::make_unique<SocketRaw>(c_);
   }
   bool started() const override { return started_; }
@@ -263,7 +431,7 @@ class SocketResponse : public ResponseWriter {
     std::string h = head(status);
     h += fmt::format("Content-Type: {}\r\nContent-Length: {}\r\n\r\n", ct, body.size());
     if (!head_) h.append(body);
-    ok_ = writeAll(c_.fd(), h);
+    ok_ = c_.writeAll(h);
   }
 
   Conn& c_;
@@ -271,6 +439,31 @@ class SocketResponse : public ResponseWriter {
   bool started_ = false, hijacked_ = false, streamed_ = false, ok_ = true;
   std::string extra_;
 };
+
+// A response written before any request could be parsed (431, 400, 503),
+// then the connection is closed. What the client still sends is read and
+// dropped for a moment (at most 1 s and 4 MiB) first: closing a TCP socket
+// with unread bytes sends a reset that can destroy the answer in flight.
+void answerAndClose(Conn& c, int status, std::string_view message) {
+  std::string body = nlohmann::json{{"message", message}}.dump() + "\n";
+  if (!c.writeAll(fmt::format("HTTP/1.1 {} {}\r\n{}Content-Type: application/json\r\nContent-Length: {}\r\n"
+                              "Connection: close\r\n\r\n{}",
+                              status, statusText(status), commonHeaders(), body.size(), body)))
+    return;
+  if (c.ssl) {
+    std::lock_guard lk(c.sslMu);
+    SSL_shutdown(c.ssl);
+  }
+  ::shutdown(c.raw(), SHUT_WR);
+  int64_t deadline = monoMs() + 1000;
+  char sink[16384];
+  for (size_t total = 0; total < (4u << 20);) {
+    if (waitFd(c.raw(), POLLIN, deadline) <= 0) break;
+    ssize_t n = ::recv(c.raw(), sink, sizeof sink, MSG_DONTWAIT);
+    if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR))) break;
+    if (n > 0) total += size_t(n);
+  }
+}
 
 // "1.41" -> 141; -1 when malformed.
 int versionNumber(std::string_view v) {
@@ -308,31 +501,84 @@ void parseTarget(std::string_view target, Request& req) {
 }  // namespace
 
 struct Server::Impl {
+  struct Listener {
+    UniqueFd fd;
+    std::shared_ptr<TlsContext> tls;
+    std::string name;
+    bool unixPath = false;
+  };
+
   const Router& router;
-  asio::io_context io;
-  std::unique_ptr<asio::local::stream_protocol::acceptor> acceptor;
+  ServerLimits limits;
+  std::vector<Listener> listeners;
+  UniqueFd wake{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
   std::atomic<bool> stopping{false};
   std::atomic<int> active{0};
   std::atomic<int64_t> lastActivity{0};
-  std::string path;
+  std::atomic<int> rejecting{0};
+  std::mutex connMu;
+  std::condition_variable connCv;
+  std::set<Conn*> conns;  // open connections (guarded by connMu)
 
-  explicit Impl(const Router& r) : router(r) {}
+  Impl(const Router& r, ServerLimits l) : router(r), limits(l) {}
 
-  void serve(std::shared_ptr<Conn> c) {
+  int openCount() {
+    std::lock_guard lk(connMu);
+    return int(conns.size());
+  }
+
+  // Reads and answers requests until the connection closes, idles out or is
+  // hijacked.
+  void serve(Conn& c) {
     for (;;) {
+      // Idle: wait for the first byte of the next request.
+      if (!c.hasPending()) {
+        int w = waitFd(c.raw(), POLLIN, monoMs() + limits.idleTimeoutMs);
+        if (w <= 0 || stopping) return;
+      }
+      c.deadlineMs = monoMs() + limits.headerTimeoutMs;
       bhttp::request_parser<bhttp::buffer_body> parser;
       parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-      parser.header_limit(1 << 20);
+      parser.header_limit(std::uint32_t(std::min<size_t>(limits.maxHeaderBytes, std::numeric_limits<std::uint32_t>::max())));
       beast::error_code ec;
-      bhttp::read_header(c->sock, c->buf, parser, ec);
-      if (ec) return;
+      ConnStream stream(c);
+      bool fieldTooLarge = false;
+      try {
+        bhttp::read_header(stream, c.buf, parser, ec);
+      } catch (const std::length_error&) {
+        // Beast stores a header field in at most 64 KiB - 1 bytes and throws
+        // past that, whatever header_limit says.
+        fieldTooLarge = true;
+      }
+      c.deadlineMs = 0;
+      if (fieldTooLarge || ec == bhttp::error::header_limit) {
+        answerAndClose(c, 431, fieldTooLarge ? "request header field too large: one field may hold at most 65535 bytes"
+                                             : fmt::format("request header fields too large: the limit is {} bytes "
+                                                           "(api-max-header-bytes)",
+                                                           limits.maxHeaderBytes));
+        return;
+      }
+      if (ec == beast::error::timeout || ec == asio::error::eof || ec == bhttp::error::end_of_stream ||
+          ec == asio::error::connection_reset || ec == bhttp::error::partial_message)
+        return;  // slow, gone or cut short: close without an answer, as Go's server does
+      if (ec) {
+        answerAndClose(c, 400, fmt::format("malformed HTTP request: {}", ec.message()));
+        return;
+      }
       auto& msg = parser.get();
+      std::string_view target(msg.target().data(), msg.target().size());
+      size_t pathLen = std::min(target.find('?'), target.size());
+      if (pathLen > kMaxPathBytes) {
+        answerAndClose(c, 414, fmt::format("request path too long: {} bytes, the limit is {}", pathLen, kMaxPathBytes));
+        return;
+      }
       Request req;
+      req.maxJsonBody = limits.maxJsonBodyBytes;
       req.method = std::string(msg.method_string());
-      parseTarget(std::string_view(msg.target().data(), msg.target().size()), req);
+      parseTarget(target, req);
       for (auto& f : msg) req.headers[toLower(std::string_view(f.name_string().data(), f.name_string().size()))] =
           std::string(f.value());
-      SocketBody body(*c, parser);
+      SocketBody body(c, parser);
       req.body = &body;
       active++;
       ScopeExit activity([this] {
@@ -342,7 +588,7 @@ struct Server::Impl {
       bool keepAlive = msg.keep_alive();
       std::string conn = toLower(req.header("connection"));
       bool upgrade = conn.find("upgrade") != std::string::npos && !req.header("upgrade").empty();
-      SocketResponse res(*c, req.method == "HEAD", upgrade, keepAlive);
+      SocketResponse res(c, req.method == "HEAD", upgrade, keepAlive);
 
       if (!req.apiVersion.empty()) {
         int v = versionNumber(req.apiVersion);
@@ -382,75 +628,172 @@ struct Server::Impl {
       if (res.hijacked()) return;  // the handler owned the socket
       if (!res.ok()) return;
       if (!parser.is_done()) body.drain();
-      if (!keepAlive || res.streamed()) {
-        // A streamed response ended by the handler; close to be safe with
-        // clients that read until EOF.
-        if (!keepAlive) return;
-      }
+      if (!keepAlive) return;
     }
+  }
+
+  // One connection's thread: TLS handshake, serve, close.
+  // c is already in conns.
+  void connection(std::unique_ptr<Conn> c, SSL_CTX* tls) {
+    ScopeExit unregister([&] {
+      std::lock_guard lk(connMu);
+      conns.erase(c.get());
+      connCv.notify_all();
+    });
+    try {
+      c->deadlineMs = monoMs() + limits.headerTimeoutMs;
+      if (tls && !c->startTls(tls)) return;
+      c->deadlineMs = 0;
+      serve(*c);
+    } catch (const std::exception& e) {
+      log::error("connection: {}", e.what());
+    } catch (...) {
+      log::error("connection: unknown exception");
+    }
+    c->shutdownBoth();
+  }
+
+  // Past maxConnections: a short-lived thread reads the request head (a
+  // client that sent a request reads the answer before the close) and
+  // answers 503. Past as many again, the connection is closed at once.
+  void reject(std::unique_ptr<Conn> c, SSL_CTX* tls) {
+    if (rejecting.fetch_add(1) >= std::max(limits.maxConnections, 16)) {
+      rejecting--;
+      return;
+    }
+    std::thread([this, c = std::move(c), tls]() mutable {
+      ScopeExit done([this] { rejecting--; });
+      try {
+        c->deadlineMs = monoMs() + 2000;
+        if (tls && !c->startTls(tls)) return;
+        bhttp::request_parser<bhttp::empty_body> parser;
+        parser.header_limit(64 * 1024);
+        beast::error_code ec;
+        ConnStream stream(*c);
+        bhttp::read_header(stream, c->buf, parser, ec);
+        answerAndClose(*c, 503,
+                       fmt::format("too many connections: berthd serves at most {} at once (api-max-connections); "
+                                   "try again later",
+                                   limits.maxConnections));
+        c->shutdownBoth();
+      } catch (...) {
+      }
+    }).detach();
   }
 };
 
-Server::Server(const Router& router) : impl_(std::make_unique<Impl>(router)) {}
-Server::~Server() = default;
+Server::Server(const Router& router, ServerLimits limits) : impl_(std::make_unique<Impl>(router, limits)) {}
 
-Result<> Server::listenUnix(const std::string& path) {
+Server::~Server() {
+  stop();
+  // Connection threads hold a pointer to impl_: give them a moment to end
+  // (stop() shut their sockets down).
+  std::unique_lock lk(impl_->connMu);
+  impl_->connCv.wait_for(lk, std::chrono::seconds(5), [&] { return impl_->conns.empty(); });
+}
+
+Result<> Server::listenUnix(const std::string& path, std::optional<gid_t> gid) {
   auto slash = path.rfind('/');
   if (slash != std::string::npos && slash > 0) TRY(mkdirAll(path.substr(0, slash), 0755));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return errorf(Code::InvalidArgument, "socket path too long: {}", path);
+  memcpy(addr.sun_path, path.data(), path.size());
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return sysError(errno, "socket");
   ::unlink(path.c_str());
-  try {
-    impl_->acceptor = std::make_unique<asio::local::stream_protocol::acceptor>(
-        impl_->io, asio::local::stream_protocol::endpoint(path));
-  } catch (const std::exception& e) {
-    return errorf(Code::Internal, "listen on {}: {}", path, e.what());
-  }
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return sysError(errno, "listen on {}", path);
+  if (::listen(fd.get(), 1024) != 0) return sysError(errno, "listen on {}", path);
   ::chmod(path.c_str(), 0660);
-  // /etc/group read directly: getgrnam() would load NSS modules into an
-  // otherwise small daemon.
-  if (auto groups = readFile("/etc/group"))
-    for (auto& line : split(*groups, '\n')) {
-      auto f = split(line, ':');
-      if (f.size() >= 3 && f[0] == "berth") {
-        auto gid = parseNumber<gid_t>(f[2]);
-        if (!gid) {
-          log::warn("/etc/group: bad gid for group berth: {}", f[2]);
-        } else if (::chown(path.c_str(), 0, *gid) != 0) {
-          log::warn("chown {}: {}", path, strerror(errno));
-        }
-        break;
-      }
-    }
-  impl_->path = path;
+  if (gid && ::chown(path.c_str(), 0, *gid) != 0) log::warn("chown {}: {}", path, strerror(errno));
+  impl_->listeners.push_back(Impl::Listener{std::move(fd), nullptr, path, true});
   return {};
 }
 
+Result<int> Server::listenTcp(const std::string& hostPort, std::shared_ptr<TlsContext> tls) {
+  auto colon = hostPort.rfind(':');
+  if (colon == std::string::npos) return errorf(Code::InvalidArgument, "invalid tcp address {:?}: missing port", hostPort);
+  std::string host = hostPort.substr(0, colon), port = hostPort.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  if (int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &res); rc != 0)
+    return errorf(Code::InvalidArgument, "invalid tcp address {:?}: {}", hostPort, gai_strerror(rc));
+  ScopeExit freeRes([res] { ::freeaddrinfo(res); });
+  UniqueFd fd(::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return sysError(errno, "socket");
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(fd.get(), res->ai_addr, res->ai_addrlen) != 0) return sysError(errno, "listen tcp {}", hostPort);
+  if (::listen(fd.get(), 1024) != 0) return sysError(errno, "listen tcp {}", hostPort);
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &len);
+  int boundPort = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                                              : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  impl_->listeners.push_back(Impl::Listener{std::move(fd), std::move(tls), hostPort, false});
+  return boundPort;
+}
+
 void Server::run() {
-  while (!impl_->stopping) {
-    auto c = std::make_shared<Conn>(impl_->io);
-    beast::error_code ec;
-    impl_->acceptor->accept(c->sock, ec);
-    if (ec) {
-      if (impl_->stopping) break;
-      if (ec == asio::error::interrupted) continue;
-      log::error("accept: {}", ec.message());
+  auto& im = *impl_;
+  std::vector<pollfd> pfds;
+  for (auto& l : im.listeners) pfds.push_back(pollfd{l.fd.get(), POLLIN, 0});
+  pfds.push_back(pollfd{im.wake.get(), POLLIN, 0});
+  while (!im.stopping) {
+    for (auto& p : pfds) p.revents = 0;
+    int r = ::poll(pfds.data(), pfds.size(), -1);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      log::error("poll listeners: {}", strerror(errno));
       usleep(10000);
       continue;
     }
-    std::thread([this, c] {
-      impl_->serve(c);
-      beast::error_code ignored;
-      c->sock.shutdown(Socket::shutdown_both, ignored);
-      c->sock.close(ignored);
-    }).detach();
+    if (im.stopping) break;
+    for (size_t i = 0; i < im.listeners.size(); i++) {
+      if (!(pfds[i].revents & POLLIN)) continue;
+      auto& l = im.listeners[i];
+      UniqueFd fd(::accept4(l.fd.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (!fd) {
+        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
+          log::error("accept on {}: {}", l.name, strerror(errno));
+          usleep(10000);
+        }
+        continue;
+      }
+      if (!l.unixPath) {
+        int one = 1;
+        ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      }
+      auto c = std::make_unique<Conn>(std::move(fd));
+      SSL_CTX* tls = l.tls ? l.tls->get() : nullptr;
+      if (im.openCount() >= im.limits.maxConnections) {
+        im.reject(std::move(c), tls);
+        continue;
+      }
+      // Registered before the thread starts, so the count is exact for the next accept.
+      {
+        std::lock_guard lk(im.connMu);
+        im.conns.insert(c.get());
+      }
+      std::thread([this, c = std::move(c), tls]() mutable { impl_->connection(std::move(c), tls); }).detach();
+    }
   }
 }
 
 int Server::activeRequests() const { return impl_->active; }
 int64_t Server::lastActivity() const { return impl_->lastActivity; }
+int Server::openConnections() const { return impl_->openCount(); }
 
 void Server::stop() {
   impl_->stopping = true;
-  if (impl_->acceptor) ::shutdown(impl_->acceptor->native_handle(), SHUT_RDWR);
+  uint64_t one = 1;
+  (void)!::write(impl_->wake.get(), &one, sizeof one);
+  std::lock_guard lk(impl_->connMu);
+  for (Conn* c : impl_->conns) ::shutdown(c->raw(), SHUT_RDWR);
 }
 
 }  // namespace berth::api

@@ -114,7 +114,7 @@ std::string groupUsage(const Group& g, const std::vector<Command>& cmds, const s
 }
 
 int runCommand(const Command& c, const std::string& path, const std::vector<std::string>& args,
-               const AppEnv& env, const std::string& host, const std::string& prog) {
+               const AppEnv& env, const std::string& host, const TlsClientOptions& tls, const std::string& prog) {
   FlagSet flags;
   flags.setInterspersed(c.interspersed);
   if (c.flags) c.flags(flags);
@@ -155,7 +155,7 @@ int runCommand(const Command& c, const std::string& path, const std::vector<std:
                                  path, argErr, usageLine, verb, path));
     return kExitFailure;
   }
-  auto client = Client::create(host);
+  auto client = Client::create(host, tls);
   if (!client) {
     writeFd(env.err, client.error().message + "\n");
     return kExitFailure;
@@ -206,6 +206,18 @@ int runApp(const AppEnv& env) {
     host = env.berthHost;
   else if (!env.dockerHost.empty())
     host = env.dockerHost;
+  // TLS as the docker CLI reads it (used for tcp:// hosts only).
+  TlsClientOptions tls;
+  tls.verify = global.getBool("tlsverify") || (!global.changed("tlsverify") && !env.dockerTlsVerify.empty());
+  tls.tls = global.getBool("tls") || tls.verify;
+  std::string certDir = !env.dockerCertPath.empty() ? env.dockerCertPath : env.home + "/.docker";
+  auto certFlag = [&](const char* name, const char* file) {
+    std::string v = global.getString(name);
+    return v.empty() ? certDir + "/" + file : v;
+  };
+  tls.caFile = certFlag("tlscacert", "ca.pem");
+  tls.certFile = certFlag("tlscert", "cert.pem");
+  tls.keyFile = certFlag("tlskey", "key.pem");
 
   std::vector<std::string> rest = *parsed;
   if (rest.empty()) {
@@ -228,7 +240,7 @@ int runApp(const AppEnv& env) {
       if (c.group != g.name) continue;
       if (std::find(c.names.begin(), c.names.end(), sub) != c.names.end())
         return runCommand(c, fmt::format("{} {} {}", prog, g.name, sub),
-                          std::vector<std::string>(rest.begin() + 2, rest.end()), env, host, prog);
+                          std::vector<std::string>(rest.begin() + 2, rest.end()), env, host, tls, prog);
     }
     writeFd(env.err, fmt::format("{}: unknown command: {} {} {}\n\nUsage:  {} {}\n\nRun '{} {} --help' "
                                  "for more information\n",
@@ -244,7 +256,7 @@ int runApp(const AppEnv& env) {
                  (c.group.empty() && c.names[0] == word);
     if (match)
       return runCommand(c, fmt::format("{} {}", prog, word),
-                        std::vector<std::string>(rest.begin() + 1, rest.end()), env, host, prog);
+                        std::vector<std::string>(rest.begin() + 1, rest.end()), env, host, tls, prog);
   }
   writeFd(env.err, fmt::format("{}: unknown command: {} {}\n\nRun '{} --help' for more information\n",
                                prog, prog, word, prog));

@@ -11,6 +11,9 @@ struct AppEnv {
   std::vector<std::string> args;  // argv[1..]
   std::string berthHost;          // $BERTH_HOST
   std::string dockerHost;         // $DOCKER_HOST
+  std::string dockerTlsVerify;    // $DOCKER_TLS_VERIFY (non-empty: --tlsverify)
+  std::string dockerCertPath;     // $DOCKER_CERT_PATH (default $HOME/.docker)
+  std::string home;               // $HOME
   int in = 0, out = 1, err = 2;
 };
 

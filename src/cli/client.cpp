@@ -1,11 +1,20 @@
 #include "cli/client.h"
 
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -19,17 +28,20 @@ namespace {
 constexpr size_t kReadChunk = 64 * 1024;
 const char* kUserAgent = "berth-cli/0.1 (linux)";
 
-Result<> writeFull(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return sysError(errno, "write to daemon");
-    }
-    p += w;
-    n -= size_t(w);
+std::string sslErrorText() {
+  std::string out;
+  while (unsigned long e = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    out = buf;
   }
-  return {};
+  return out;
+}
+
+bool isIpLiteral(const std::string& h) {
+  in6_addr a6;
+  in_addr a4;
+  return inet_pton(AF_INET, h.c_str(), &a4) == 1 || inet_pton(AF_INET6, h.c_str(), &a6) == 1;
 }
 
 std::string buildHead(std::string_view method, std::string_view target,
@@ -68,14 +80,14 @@ Result<> Connection::send(std::string_view method, std::string_view target,
                           std::string_view body) {
   std::string req = buildHead(method, target, headers);
   req.append(body);
-  return writeFull(fd_.get(), req.data(), req.size());
+  return writeFull(req.data(), req.size());
 }
 
 Result<> Connection::sendChunkedFromFd(std::string_view method, std::string_view target,
                                        const std::vector<std::pair<std::string, std::string>>& headers,
                                        int fd) {
   std::string head = buildHead(method, target, headers);
-  TRY(writeFull(fd_.get(), head.data(), head.size()));
+  TRY(writeFull(head.data(), head.size()));
   std::string buf(kReadChunk, '\0');
   for (;;) {
     ssize_t n = ::read(fd, buf.data(), buf.size());
@@ -86,10 +98,10 @@ Result<> Connection::sendChunkedFromFd(std::string_view method, std::string_view
     if (n == 0) break;
     std::string chunk = fmt::format("{:x}\r\n", n);
     chunk.append(buf.data(), size_t(n)).append("\r\n");
-    TRY(writeFull(fd_.get(), chunk.data(), chunk.size()));
+    TRY(writeFull(chunk.data(), chunk.size()));
   }
   static const char kEnd[] = "0\r\n\r\n";
-  return writeFull(fd_.get(), kEnd, sizeof kEnd - 1);
+  return writeFull(kEnd, sizeof kEnd - 1);
 }
 
 Result<size_t> Connection::fill() {
@@ -100,7 +112,7 @@ Result<size_t> Connection::fill() {
   size_t old = rbuf_.size();
   rbuf_.resize(old + kReadChunk);
   for (;;) {
-    ssize_t n = ::read(fd_.get(), rbuf_.data() + old, kReadChunk);
+    ssize_t n = readSome(rbuf_.data() + old, kReadChunk);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       int e = errno;
@@ -273,7 +285,7 @@ Result<size_t> Connection::readRaw(char* buf, size_t n) {
     return take;
   }
   for (;;) {
-    ssize_t got = ::read(fd_.get(), buf, n);
+    ssize_t got = readSome(buf, n);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) {
       if (errno == ECONNRESET) return 0;
@@ -283,9 +295,91 @@ Result<size_t> Connection::readRaw(char* buf, size_t n) {
   }
 }
 
-Result<> Connection::writeAll(std::string_view data) { return writeFull(fd_.get(), data.data(), data.size()); }
+Result<> Connection::writeAll(std::string_view data) { return writeFull(data.data(), data.size()); }
 
-void Connection::closeWrite() { ::shutdown(fd_.get(), SHUT_WR); }
+void Connection::closeWrite() {
+  if (ssl_) SSL_shutdown(ssl_);  // close_notify: the daemon reads EOF, the stream stays readable
+  else ::shutdown(fd_.get(), SHUT_WR);
+}
+
+Connection::~Connection() {
+  if (ssl_) SSL_free(ssl_);
+}
+
+bool Connection::hasBuffered() const { return rpos_ < rbuf_.size() || (ssl_ && SSL_pending(ssl_) > 0); }
+
+Result<> Connection::writeFull(const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t w;
+    if (ssl_) {
+      int r = SSL_write(ssl_, p, int(std::min<size_t>(n, 1 << 30)));
+      if (r <= 0) return errorf(Code::Unavailable, "write to daemon: TLS: {}", sslErrorText());
+      w = r;
+    } else {
+      w = ::send(fd_.get(), p, n, MSG_NOSIGNAL);
+    }
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return sysError(errno, "write to daemon");
+    }
+    p += w;
+    n -= size_t(w);
+  }
+  return {};
+}
+
+ssize_t Connection::readSome(char* buf, size_t n) {
+  if (!ssl_) return ::read(fd_.get(), buf, n);
+  int r = SSL_read(ssl_, buf, int(std::min<size_t>(n, 1 << 30)));
+  if (r > 0) return r;
+  int e = SSL_get_error(ssl_, r);
+  if (e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL) return 0;  // close_notify, or the peer just closed
+  errno = EPROTO;
+  return -1;
+}
+
+Result<std::unique_ptr<Connection>> Connection::dialTcp(const std::string& hostPort, SSL_CTX* ctx) {
+  auto colon = hostPort.rfind(':');
+  if (colon == std::string::npos) return errorf(Code::InvalidArgument, "invalid tcp address {}", hostPort);
+  std::string host = hostPort.substr(0, colon), port = hostPort.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0)
+    return errorf(Code::Unavailable, "dial tcp {}: {}", hostPort, gai_strerror(rc));
+  UniqueFd fd;
+  int err = 0;
+  for (addrinfo* a = res; a; a = a->ai_next) {
+    fd = UniqueFd(::socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!fd) continue;
+    if (::connect(fd.get(), a->ai_addr, a->ai_addrlen) == 0) break;
+    err = errno;
+    fd.reset();
+  }
+  ::freeaddrinfo(res);
+  if (!fd) return std::unexpected(Error{Code::Unavailable, err, fmt::format("dial tcp {}: {}", hostPort, strerror(err))});
+  int one = 1;
+  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  std::unique_ptr<Connection> c(new Connection(std::move(fd)));
+  if (!ctx) return c;
+  c->ssl_ = SSL_new(ctx);
+  if (!c->ssl_) return errorf(Code::Unavailable, "TLS: {}", sslErrorText());
+  SSL_set_fd(c->ssl_, c->fd_.get());
+  if (isIpLiteral(host)) {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl_), host.c_str());
+  } else {
+    SSL_set1_host(c->ssl_, host.c_str());
+    SSL_set_tlsext_host_name(c->ssl_, host.c_str());
+  }
+  if (SSL_connect(c->ssl_) != 1) {
+    long v = SSL_get_verify_result(c->ssl_);
+    std::string why = v != X509_V_OK ? std::string("tls: failed to verify certificate: ") + X509_verify_cert_error_string(v)
+                                     : "tls: " + sslErrorText();
+    return errorf(Code::Unavailable, "{}", why);
+  }
+  return c;
+}
 
 // ---------------------------------------------------------------- helpers
 
@@ -340,19 +434,65 @@ Query& Query::add(std::string_view key, std::string_view value) {
 
 // ---------------------------------------------------------------- Client
 
-Result<Client> Client::create(const std::string& host) {
+Result<Client> Client::create(const std::string& host, const TlsClientOptions& tls) {
   std::string path = host;
+  if (startsWith(host, "tcp://")) {
+    std::string addr = host.substr(6);
+    if (auto slash = addr.find('/'); slash != std::string::npos) addr = addr.substr(0, slash);
+    bool hasPort = startsWith(addr, "[") ? addr.find("]:") != std::string::npos : addr.find(':') != std::string::npos;
+    if (addr.empty()) addr = "localhost";
+    if (!hasPort) addr += tls.tls ? ":2376" : ":2375";
+    if (!tls.tls) return Client(host, "", addr);
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    if (!ctx) return errorf(Code::Unavailable, "TLS is not available: libssl.so.3 could not be loaded");
+    Client c(host, "", addr, ctx);  // owns ctx from here
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    if (tls.verify) {
+      if (SSL_CTX_load_verify_locations(ctx, tls.caFile.c_str(), nullptr) != 1)
+        return errorf(Code::InvalidArgument, "could not read CA certificate {:?}: {}", tls.caFile, sslErrorText());
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    } else {
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+    }
+    if (access(tls.certFile.c_str(), R_OK) == 0 && access(tls.keyFile.c_str(), R_OK) == 0) {
+      if (SSL_CTX_use_certificate_chain_file(ctx, tls.certFile.c_str()) != 1 ||
+          SSL_CTX_use_PrivateKey_file(ctx, tls.keyFile.c_str(), SSL_FILETYPE_PEM) != 1)
+        return errorf(Code::InvalidArgument, "could not load X509 key pair: {}", sslErrorText());
+    }
+    return c;
+  }
   if (startsWith(host, "unix://")) {
     path = host.substr(7);
   } else if (host.find("://") != std::string::npos) {
-    return errorf(Code::InvalidArgument, "unsupported host {}: only unix:// sockets are supported",
-                  host);
+    return errorf(Code::InvalidArgument, "unsupported host {}: berth speaks unix:// and tcp://", host);
   }
   if (path.empty()) return errorf(Code::InvalidArgument, "invalid host {}", host);
   return Client(host, path);
 }
 
+Client::~Client() {
+  conn_.reset();
+  if (tls_) SSL_CTX_free(tls_);
+}
+
+Client::Client(Client&& o) noexcept
+    : host_(std::move(o.host_)),
+      socketPath_(std::move(o.socketPath_)),
+      tcpAddr_(std::move(o.tcpAddr_)),
+      tls_(std::exchange(o.tls_, nullptr)),
+      prefix_(std::move(o.prefix_)),
+      conn_(std::move(o.conn_)) {}
+
 Result<std::unique_ptr<Connection>> Client::dial() {
+  if (!tcpAddr_.empty()) {
+    auto c = Connection::dialTcp(tcpAddr_, tls_);
+    if (!c) {
+      if (c.error().message.starts_with("tls:"))
+        return errorf(Code::Unavailable, "error during connect: {}", c.error().message);
+      return errorf(Code::Unavailable, "Cannot connect to the berth daemon at {}. Is the berth daemon running?", host_);
+    }
+    return c;
+  }
   auto c = Connection::dial(socketPath_);
   if (!c)
     return errorf(Code::Unavailable,

@@ -24,7 +24,20 @@
 #include "common/fd.h"
 #include "common/result.h"
 
+typedef struct ssl_st SSL;
+typedef struct ssl_ctx_st SSL_CTX;
+
 namespace berth::cli {
+
+// TLS for tcp:// hosts, as the docker CLI reads it: --tlsverify (or
+// DOCKER_TLS_VERIFY) checks the daemon's certificate against caFile and
+// its address; --tls alone encrypts without checking. A client
+// certificate is sent when certFile and keyFile exist.
+struct TlsClientOptions {
+  bool tls = false;
+  bool verify = false;
+  std::string caFile, certFile, keyFile;
+};
 
 struct HttpResponse {
   int status = 0;
@@ -38,10 +51,14 @@ struct HttpResponse {
   }
 };
 
-// One HTTP/1.1 connection. Owns its socket.
+// One HTTP/1.1 connection. Owns its socket (and its TLS session).
 class Connection {
  public:
+  ~Connection();
   static Result<std::unique_ptr<Connection>> dial(const std::string& socketPath);
+  // tcp: "HOST:PORT"; with ctx, a TLS handshake checking the server's name
+  // (verifyName) when the context verifies.
+  static Result<std::unique_ptr<Connection>> dialTcp(const std::string& hostPort, SSL_CTX* ctx);
 
   // Sends a request with a Content-Length body (possibly empty).
   Result<> send(std::string_view method, std::string_view target,
@@ -59,19 +76,22 @@ class Connection {
   Result<std::optional<std::string>> readBodyLine();
   // After a 101: raw reads (buffered bytes first) and writes on the socket.
   Result<size_t> readRaw(char* buf, size_t n);
-  bool hasBuffered() const { return rpos_ < rbuf_.size(); }
+  bool hasBuffered() const;
   Result<> writeAll(std::string_view data);
-  void closeWrite();  // shutdown(SHUT_WR)
+  void closeWrite();  // shutdown(SHUT_WR); TLS: close_notify
   int fd() const { return fd_.get(); }
   bool reusable() const { return reusable_; }
 
  private:
   explicit Connection(UniqueFd fd) : fd_(std::move(fd)) {}
   Result<size_t> fill();  // appends to rbuf_; 0 at EOF
+  Result<> writeFull(const char* p, size_t n);
+  ssize_t readSome(char* buf, size_t n);  // -1 with errno set on failure
   Result<std::optional<std::string>> readLineRaw();
 
   enum class BodyMode { None, Length, Chunked, Close };
   UniqueFd fd_;
+  SSL* ssl_ = nullptr;
   std::string rbuf_;
   size_t rpos_ = 0;
   BodyMode mode_ = BodyMode::None;
@@ -106,8 +126,12 @@ std::string urlEncode(std::string_view s);
 
 class Client {
  public:
-  // host: "unix:///path" (or a bare path).
-  static Result<Client> create(const std::string& host);
+  // host: "unix:///path" (or a bare path), or "tcp://HOST:PORT" (plain, or
+  // TLS per tls; libssl is loaded only then).
+  static Result<Client> create(const std::string& host, const TlsClientOptions& tls = {});
+  ~Client();
+  Client(Client&&) noexcept;
+  Client& operator=(Client&&) = delete;
 
   const std::string& host() const { return host_; }
 
@@ -139,14 +163,16 @@ class Client {
   std::string target(const std::string& path) const { return prefix_ + path; }
 
  private:
-  Client(std::string host, std::string socketPath)
-      : host_(std::move(host)), socketPath_(std::move(socketPath)) {}
+  Client(std::string host, std::string socketPath, std::string tcpAddr = {}, SSL_CTX* tls = nullptr)
+      : host_(std::move(host)), socketPath_(std::move(socketPath)), tcpAddr_(std::move(tcpAddr)), tls_(tls) {}
   Result<std::unique_ptr<Connection>> dial();
   std::vector<std::pair<std::string, std::string>> baseHeaders(std::string_view contentType,
                                                                bool hasBody) const;
 
   std::string host_;
   std::string socketPath_;
+  std::string tcpAddr_;     // "HOST:PORT" for tcp:// hosts
+  SSL_CTX* tls_ = nullptr;  // owned; tcp:// with TLS
   std::string prefix_ = "/v1.41";
   std::unique_ptr<Connection> conn_;
 };

@@ -12,5 +12,8 @@ int main(int argc, char** argv) {
   env.args.assign(argv + 1, argv + argc);
   if (const char* h = std::getenv("BERTH_HOST")) env.berthHost = h;
   if (const char* h = std::getenv("DOCKER_HOST")) env.dockerHost = h;
+  if (const char* v = std::getenv("DOCKER_TLS_VERIFY")) env.dockerTlsVerify = v;
+  if (const char* v = std::getenv("DOCKER_CERT_PATH")) env.dockerCertPath = v;
+  if (const char* v = std::getenv("HOME")) env.home = v;
   return berth::cli::runApp(env);
 }

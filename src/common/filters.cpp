@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_limits.h"
 #include "common/util.h"
 
 namespace berth {
@@ -9,12 +10,9 @@ namespace berth {
 Result<Filters> parseFilters(const std::string& raw) {
   Filters out;
   if (trim(raw).empty()) return out;
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(raw);
-  } catch (const std::exception& e) {
-    return errorf(Code::InvalidArgument, "invalid filter: {}", e.what());
-  }
+  auto parsed = parseJsonBounded(raw);
+  if (!parsed) return errorf(Code::InvalidArgument, "invalid filter: {}", parsed.error().message);
+  nlohmann::json j = std::move(*parsed);
   if (!j.is_object()) return makeError(Code::InvalidArgument, "invalid filter: not an object");
   for (auto& [key, val] : j.items()) {
     auto& vec = out[key];

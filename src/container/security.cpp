@@ -1,5 +1,7 @@
 #include "container/security.h"
 
+#include "common/json_limits.h"
+
 #include "common/number.h"
 
 #include <sys/resource.h>
@@ -301,13 +303,10 @@ const json& defaultSeccompProfile() {
 }
 
 Result<json> seccompForSpec(const std::string& text, const std::vector<std::string>& caps) {
-  json p;
-  try {
-    p = json::parse(text);
-  } catch (const std::exception& e) {
-    return errorf(Code::InvalidArgument, "decoding seccomp profile failed: {}", e.what());
-  }
-  return seccompForSpec(p, caps);
+  // The profile comes from the request (--security-opt seccomp=FILE sends its text).
+  auto p = parseJsonBounded(text);
+  if (!p) return errorf(Code::InvalidArgument, "decoding seccomp profile failed: {}", p.error().message);
+  return seccompForSpec(*p, caps);
 }
 
 Result<json> seccompForSpec(const json& p, const std::vector<std::string>& caps) {

@@ -5,7 +5,6 @@
 
 #include <chrono>
 #include <cstring>
-#include <regex>
 #include <tuple>
 
 #include "common/error_status.h"
@@ -157,9 +156,29 @@ std::vector<std::string> mergeEnv(const json& imageEnv, const json& env) {
 
 bool isNullOrEmpty(const json& j) { return j.is_null() || (j.is_array() && j.empty()); }
 
-const std::regex& nameRe() {
-  static const std::regex re("^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$");
-  return re;
+// Longest container name berthd accepts (dockerd has no bound; docs/security.md).
+constexpr size_t kMaxContainerNameLength = 255;
+
+// ^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$ (dockerd's), by hand: linear whatever the
+// input; the caller bounds the length.
+bool validContainerName(std::string_view name) {
+  if (!name.empty() && name[0] == '/') name.remove_prefix(1);
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); i++) {
+    char c = name[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-'))) return false;
+  }
+  return true;
+}
+
+Result<> checkContainerName(const std::string& name) {
+  if (name.size() > kMaxContainerNameLength)
+    return errorf(Code::InvalidArgument, "Invalid container name ({}...): {} characters, at most {} are allowed",
+                  name.substr(0, 32), name.size(), kMaxContainerNameLength);
+  if (!validContainerName(name))
+    return errorf(Code::InvalidArgument, "Invalid container name ({}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
+  return {};
 }
 
 }  // namespace
@@ -275,8 +294,7 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
   std::unique_lock lk(mu_);
   std::string name = nameIn;
   if (!name.empty()) {
-    if (!std::regex_match(name, nameRe()))
-      return errorf(Code::InvalidArgument, "Invalid container name ({}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
+    TRY(checkContainerName(name));
     if (name[0] == '/') name = name.substr(1);
     for (auto& [id, other] : byId_)
       if (!other->removed && other->c.name == name)
@@ -943,8 +961,7 @@ Result<PruneReport> ServiceImpl::prune(const Filters& filters) {
 
 Result<> ServiceImpl::rename(const std::string& ref, const std::string& newNameIn) {
   std::string newName = newNameIn;
-  if (!std::regex_match(newName, nameRe()))
-    return errorf(Code::InvalidArgument, "Invalid container name ({}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", newName);
+  TRY(checkContainerName(newName));
   if (newName[0] == '/') newName = newName.substr(1);
   std::unique_lock lk(mu_);
   TRY_ASSIGN(auto e, getLocked(ref));

@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include <algorithm>
-#include <regex>
+#include <regex.h>
 
 #include "common/number.h"
 #include "common/util.h"
@@ -133,6 +133,34 @@ Result<std::vector<ContainerSummary>> ServiceImpl::list(const ListOptions& opts)
       sinceT = b->c.created;
     }
   bool hasStatus = filters.count("status") > 0;
+  // name= values are Go regular expressions (RE2: linear time). POSIX
+  // extended expressions from glibc stand in for them: no backtracking
+  // blow-up, and back-references (which RE2 refuses, and which could
+  // backtrack) are refused here too; the length is bounded.
+  struct NameFilter {
+    std::string text;
+    std::shared_ptr<regex_t> re;  // null: not a usable expression, a substring match
+  };
+  std::vector<NameFilter> nameFilters;
+  if (auto it = filters.find("name"); it != filters.end())
+    for (auto& v : it->second) {
+      NameFilter f{v, nullptr};
+      bool backref = false;
+      for (size_t i = 0; i + 1 < v.size(); i++)
+        if (v[i] == '\\') {
+          backref = backref || (v[i + 1] >= '0' && v[i + 1] <= '9');
+          i++;
+        }
+      if (v.size() <= 1024 && !backref) {
+        auto re = std::shared_ptr<regex_t>(new regex_t, [](regex_t* r) {
+          regfree(r);
+          delete r;
+        });
+        if (regcomp(re.get(), v.c_str(), REG_EXTENDED | REG_NOSUB) == 0) f.re = re;
+        else re.reset(new regex_t, [](regex_t* r) { delete r; });
+      }
+      nameFilters.push_back(std::move(f));
+    }
   std::vector<ContainerSummary> out;
   for (auto& e : entries) {
     const Container& c = e->c;
@@ -141,14 +169,14 @@ Result<std::vector<ContainerSummary>> ServiceImpl::list(const ListOptions& opts)
     if (!all && !running && !hasStatus) continue;
     if (c.created >= beforeT || c.created <= sinceT) continue;
     if (!matchAny("id", [&](const std::string& v) { return startsWith(c.id, v); })) continue;
-    if (!matchAny("name", [&](const std::string& v) {
-          try {
-            return std::regex_search("/" + c.name, std::regex(v));
-          } catch (...) {
-            return c.name.find(v) != std::string::npos;
-          }
-        }))
-      continue;
+    if (!nameFilters.empty()) {
+      std::string slashed = "/" + c.name;
+      bool any = false;
+      for (auto& f : nameFilters)
+        any = any || (f.re ? regexec(f.re.get(), slashed.c_str(), 0, nullptr, 0) == 0
+                           : c.name.find(f.text) != std::string::npos);
+      if (!any) continue;
+    }
     if (!matchAny("status", [&](const std::string& v) { return v == stateName(c.state.status); })) continue;
     if (!matchAny("exited", [&](const std::string& v) {
           return c.state.status == State::Exited && std::to_string(c.state.exitCode) == v;

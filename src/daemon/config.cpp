@@ -29,7 +29,8 @@ const char* kUsage =
     "      --exec-root string       Root directory for execution state files (default \"/run/berth\")\n"
     "      --fixed-cidr string      IPv4 subnet for the default bridge network\n"
     "      --fixed-cidr-v6 string   IPv6 subnet for the default bridge network\n"
-    "  -H, --host string            Daemon socket to connect to (default unix:///run/berth/berth.sock)\n"
+    "  -G, --group string           Group for the unix socket (default \"berth\")\n"
+    "  -H, --host list              Daemon socket(s) to connect to (default unix:///run/berth/berth.sock)\n"
     "      --icc                    Enable inter-container communication for the default bridge network (default true)\n"
     "      --ip-forward             Enable IP forwarding in system configuration (default true)\n"
     "      --iptables               Enable addition of firewall rules (nftables: berth's own table) (default true)\n"
@@ -38,8 +39,18 @@ const char* kUsage =
     "      --mtu int                Set the MTU for the default bridge network (default 1500)\n"
     "      --nft-table string       berth's nftables table (inet family) (default \"berth\")\n"
     "  -p, --pidfile string         Path to use for daemon PID file (default \"/run/berth/berthd.pid\")\n"
-    "  -v, --version                Print version information and quit\n"
-    "      --veth-prefix string     Name prefix of the host side of containers' veths (default \"vb\")\n";
+    "      --tls                    Use TLS; implied by --tlsverify\n"
+    "      --tlscacert string       Trust certs signed only by this CA (default \"~/.docker/ca.pem\")\n"
+    "      --tlscert string         Path to TLS certificate file (default \"~/.docker/cert.pem\")\n"
+    "      --tlskey string          Path to TLS key file (default \"~/.docker/key.pem\")\n"
+    "      --tlsverify              Use TLS and verify the remote\n"
+    "      --api-max-header-bytes int      Request line and headers, larger is answered 431 (default 1048576)\n"
+    "      --api-max-json-body-bytes int   JSON request bodies, larger is answered 400 (default 4194304)\n"
+    "      --api-header-timeout duration   Time to send a request's head (default 30s)\n"
+    "      --api-idle-timeout duration     Idle keep-alive connections are closed after (default 2m0s)\n"
+    "      --api-max-connections int       Open connections, more are answered 503 (default 1000)\n"
+    "      --veth-prefix string     Name prefix of the host side of containers' veths (default \"vb\")\n"
+    "  -v, --version                Print version information and quit\n";
 
 // daemon.json's networking keys (dockerd's names); a key whose flag was given is skipped.
 Result<> networkFromJson(const nlohmann::json& j, const std::string& file, const std::set<std::string>& flags,
@@ -103,7 +114,8 @@ Result<> networkFromJson(const nlohmann::json& j, const std::string& file, const
 
 Result<Config> parseArgs(int argc, char** argv) {
   Config c;
-  bool configSet = false, hostSet = false, dataSet = false, execSet = false, pidSet = false, cgSet = false,
+  std::vector<std::string> serveSet;
+  bool configSet = false, dataSet = false, execSet = false, pidSet = false, cgSet = false,
        levelSet = false, mirrorsSet = false, insecureSet = false, downloadsSet = false, uploadsSet = false;
   std::string level;
   std::set<std::string> netSet;  // network flags given on the command line
@@ -131,8 +143,16 @@ Result<Config> parseArgs(int argc, char** argv) {
     } else if (a == "-v" || a == "--version") {
       puts("berthd version 0.1.0");
       return makeError(Code::Cancelled, "");
-    } else if (a == "-H" || a == "--host") {
-      TRY(take(c.host, hostSet));
+    } else if (auto serve = parseServeFlag(a, hasVal ? std::optional(val) : std::nullopt,
+                                           [&]() -> Result<std::string> {
+                                             std::string v;
+                                             bool set;
+                                             TRY(take(v, set));
+                                             return v;
+                                           },
+                                           c.serve, serveSet);
+               !serve || *serve) {
+      if (!serve) return std::unexpected(serve.error());
     } else if (a == "--data-root" || a == "-g" || a == "--graph") {
       TRY(take(c.dataRoot, dataSet));
     } else if (a == "--exec-root") {
@@ -259,15 +279,13 @@ Result<Config> parseArgs(int argc, char** argv) {
       }
     }
     TRY(networkFromJson(j, c.configFile, netSet, c.network));
-    if (!hostSet && j.contains("hosts") && j["hosts"].is_array() && !j["hosts"].empty())
-      c.host = j["hosts"][0].get<std::string>();
+    TRY(applyServeJson(j, c.configFile, c.serve, serveSet));
   } else if (configSet) {
     return errorf(Code::InvalidArgument, "unable to configure the daemon with file {}: no such file", c.configFile);
   }
   if (!level.empty() && !log::parseLevel(level, c.logLevel))
     return errorf(Code::InvalidArgument, "unable to parse logging level: {}", level);
-  if (!startsWith(c.host, "unix://") && c.host[0] != '/')
-    return errorf(Code::InvalidArgument, "unsupported host {}: only unix:// sockets are served so far", c.host);
+  TRY(finishServeConfig(c.serve));
   while (c.cgroupParent.size() > 1 && c.cgroupParent[0] == '/') c.cgroupParent = c.cgroupParent.substr(1);
   return c;
 }

@@ -2,18 +2,62 @@
 // berthd's configuration: flags as dockerd's, merged over daemon.json.
 // Immutable once parsed.
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "api/server.h"
 #include "common/log.h"
 #include "common/result.h"
 #include "network/service.h"
 
 namespace berth::daemon {
 
+// Where and how the API is served (docs/security.md): -H, -G, TLS and the
+// limits against hostile clients.
+struct ServeConfig {
+  // -H/--host (repeatable), daemon.json "hosts": unix:///PATH, tcp://HOST:PORT.
+  std::vector<std::string> hosts;
+  // -G/--group, "group": the unix sockets' group ("" = leave root's).
+  std::string group = "berth";
+  // --tls, --tlsverify (unset = not given), --tlscacert, --tlscert, --tlskey.
+  std::optional<bool> tls, tlsVerify;
+  std::string tlsCaCert, tlsCert, tlsKey;
+  api::ServerLimits limits;
+
+  // dockerd's reading: --tlsverify (either value) turns TLS on; --tls alone
+  // also verifies clients unless --tlsverify=false.
+  bool tlsOn() const { return tlsVerify.has_value() || tls.value_or(false); }
+  bool verifyClients() const { return tlsVerify.value_or(tls.value_or(false)); }
+  // True when the user said how TCP is to be served (--tls=false or any
+  // --tlsverify): plain TCP without client auth is refused otherwise.
+  bool authChoiceExplicit() const { return (tls.has_value() && !*tls) || tlsVerify.has_value(); }
+};
+
+// One of ServeConfig's flags: consumes it (and its value through next())
+// and returns true, or returns false when `flag` is not one of them.
+// set records the keys given as flags, so daemon.json does not override them.
+Result<bool> parseServeFlag(const std::string& flag, const std::optional<std::string>& inlineValue,
+                            const std::function<Result<std::string>()>& next, ServeConfig& c,
+                            std::vector<std::string>& set);
+// ServeConfig's daemon.json keys (hosts, group, tls, tlsverify, tlscacert,
+// tlscert, tlskey, api-*), except those in set; then defaults and checks.
+Result<> applyServeJson(const nlohmann::json& j, const std::string& file, ServeConfig& c,
+                        const std::vector<std::string>& set);
+Result<> finishServeConfig(ServeConfig& c);
+
+// The gid for -G as dockerd's lookupGID: a group name or number in
+// groupFile; a number not found is used as is (with a warning). nullopt for
+// "" and for the default group "berth" when it does not exist (a warning:
+// the socket stays root's); NotFound "group X not found" for another name.
+Result<std::optional<unsigned>> socketGroup(const std::string& group, const std::string& groupFile = "/etc/group");
+
 struct Config {
-  std::string host = "unix:///run/berth/berth.sock";
+  ServeConfig serve;
   std::string dataRoot = "/var/lib/berth";
   std::string execRoot = "/run/berth";
   std::string pidfile = "/run/berth/berthd.pid";

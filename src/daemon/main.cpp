@@ -27,6 +27,7 @@
 #include "daemon/config.h"
 #include "daemon/host_facts.h"
 #include "daemon/registry_backend.h"
+#include "daemon/root_lock.h"
 #include "image/service.h"
 #include "network/service.h"
 #include "registry/client.h"
@@ -124,6 +125,48 @@ int main(int argc, char** argv) {
       log::error("{}", r.error().message);
       return 1;
     }
+  // One berthd per root: before the store, the socket or the pidfile is touched.
+  auto dataLock = daemon::lockRoot(cfg.dataRoot, "data-root");
+  if (!dataLock) {
+    fmt::print(stderr, "berthd: {}\n", dataLock.error().message);
+    return 1;
+  }
+  auto execLock = daemon::lockRoot(cfg.execRoot, "exec-root");
+  if (!execLock) {
+    fmt::print(stderr, "berthd: {}\n", execLock.error().message);
+    return 1;
+  }
+  // The listeners' settings are checked before any state is opened.
+  auto group = daemon::socketGroup(cfg.serve.group);
+  if (!group) {
+    fmt::print(stderr, "berthd: failed to load listeners: {}\n", group.error().message);
+    return 1;
+  }
+  std::shared_ptr<api::TlsContext> tls;
+  if (cfg.serve.tlsOn()) {
+    auto t = api::TlsContext::create(api::TlsOptions{cfg.serve.tlsCaCert, cfg.serve.tlsCert, cfg.serve.tlsKey,
+                                                     cfg.serve.verifyClients()});
+    if (!t) {
+      fmt::print(stderr, "berthd: {}\n", t.error().message);
+      return 1;
+    }
+    tls = *t;
+  }
+  for (auto& h : cfg.serve.hosts) {
+    if (!startsWith(h, "tcp://") || (cfg.serve.tlsOn() && cfg.serve.verifyClients())) continue;
+    log::warn("Binding to IP address without --tlsverify is insecure and gives root access on this machine to "
+              "everyone who has access to your network.  host=\"{}\"", h);
+    log::warn("Binding to an IP address, even on localhost, can also give access to scripts run in a browser. "
+              "Be safe out there!  host=\"{}\"", h);
+    if (!cfg.serve.authChoiceExplicit()) {
+      fmt::print(stderr,
+                 "berthd: refusing to serve {} without TLS client verification: use --tlsverify with --tlscacert, "
+                 "--tlscert and --tlskey, or say --tls=false (or --tlsverify=false) to serve it anyway\n",
+                 h);
+      return 1;
+    }
+  }
+
   auto db = store::Database::open(cfg.dataRoot + "/berth.db");
   if (!db) {
     log::error("open metadata store: {}", db.error().message);
@@ -201,15 +244,28 @@ int main(int argc, char** argv) {
   daemon::IndexRegistryBackend registryBackend(registryIndex);
   api::registerRegistryRoutes(router, registryBackend);
 
-  api::Server server(router);
-  std::string sock = cfg.host;
-  if (startsWith(sock, "unix://")) sock = sock.substr(7);
-  if (auto r = server.listenUnix(sock); !r) {
-    log::error("{}", r.error().message);
-    return 1;
+  api::Server server(router, cfg.serve.limits);
+  std::vector<std::string> sockets;
+  for (auto& h : cfg.serve.hosts) {
+    Result<> r;
+    if (startsWith(h, "unix://")) {
+      std::string path = h.substr(7);
+      r = server.listenUnix(path, *group ? std::optional<gid_t>(**group) : std::nullopt);
+      if (r) sockets.push_back(path);
+    } else {
+      auto port = server.listenTcp(h.substr(6), startsWith(h, "tcp://") && cfg.serve.tlsOn() ? tls : nullptr);
+      if (!port) r = std::unexpected(port.error());
+    }
+    if (!r) {
+      log::error("failed to load listeners: {}", r.error().message);
+      for (auto& p : sockets) ::unlink(p.c_str());
+      return 1;
+    }
   }
   if (!cfg.pidfile.empty()) (void)writeFileAtomic(cfg.pidfile, std::to_string(getpid()) + "\n");
-  log::info("berthd {} listening on {} (data-root {})", api::kServerVersion, sock, cfg.dataRoot);
+  std::string hostList;
+  for (auto& h : cfg.serve.hosts) hostList += (hostList.empty() ? "" : ", ") + h;
+  log::info("berthd {} listening on {} (data-root {})", api::kServerVersion, hostList, cfg.dataRoot);
   events.publish("daemon", "start", "berth", nlohmann::json::object());
 
   std::thread sigThread([&] {
@@ -254,7 +310,7 @@ int main(int argc, char** argv) {
     ::closedir(d);
   }
   if (!cfg.pidfile.empty()) ::unlink(cfg.pidfile.c_str());
-  ::unlink(sock.c_str());
+  for (auto& p : sockets) ::unlink(p.c_str());
   sigThread.join();
   log::info("berthd stopped");
   return 0;

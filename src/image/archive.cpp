@@ -1,5 +1,7 @@
 #include "image/archive.h"
 
+#include "common/json_limits.h"
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
@@ -139,11 +141,10 @@ std::string parentOf(const std::string& p) {
 Result<json> readJson(const std::string& path, const std::string& what) {
   auto text = readFile(path);
   if (!text) return errorf(Code::InvalidArgument, "invalid archive: {}: {}", what, text.error().message);
-  try {
-    return json::parse(*text);
-  } catch (const std::exception& e) {
-    return errorf(Code::InvalidArgument, "invalid archive: {}: {}", what, e.what());
-  }
+  // Archives come from clients (image load): depth-bounded parse.
+  auto j = parseJsonBounded(*text);
+  if (!j) return errorf(Code::InvalidArgument, "invalid archive: {}: {}", what, j.error().message);
+  return j;
 }
 
 bool fileExists(const std::string& p) {
@@ -164,10 +165,10 @@ Result<json> readBlobJson(const std::string& dir, const std::string& digest) {
   TRY_ASSIGN(std::string text, readFile(p));
   if (sha256Digest(text) != digest)
     return errorf(Code::InvalidArgument, "invalid archive: digest mismatch for {}", digest);
-  try {
-    return json::parse(text);
-  } catch (const std::exception& e) {
-    return errorf(Code::InvalidArgument, "invalid archive: blob {}: {}", digest, e.what());
+  {
+    auto j = parseJsonBounded(text);
+    if (j) return j;
+    return errorf(Code::InvalidArgument, "invalid archive: blob {}: {}", digest, j.error().message);
   }
 }
 

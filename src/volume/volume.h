@@ -27,6 +27,8 @@ namespace berth::volume {
 
 // Docker's label marking a volume created without a name (prune's default set).
 inline constexpr const char* kAnonymousLabel = "com.docker.volume.anonymous";
+// Longest volume name (a directory name; docs/security.md).
+inline constexpr size_t kMaxNameLength = 255;
 
 struct Volume {
   std::string name;

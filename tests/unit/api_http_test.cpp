@@ -3,6 +3,7 @@
 #include "api/containers_router.h"
 #include "api/events.h"
 #include "api/http.h"
+#include "common/json_limits.h"
 
 using namespace berth;
 using namespace berth::api;
@@ -75,4 +76,93 @@ TEST(Events, HistoryAndWire) {
   EXPECT_EQ(j["scope"], "local");
   auto none = bus.waitAfter(bus.lastSeq(), 10);
   EXPECT_TRUE(none.empty());
+}
+
+// Every route template the routers register (legacy regex spellings
+// included) against paths that must and must not match.
+TEST(PathTemplate, RegisteredRouteShapes) {
+  std::vector<std::string> params;
+  auto t = PathTemplate::parse("/containers/([^/]+)/archive");
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->match("/containers/abc/archive", params));
+  EXPECT_EQ(params, std::vector<std::string>{"abc"});
+  EXPECT_FALSE(t->match("/containers//archive", params));
+  EXPECT_FALSE(t->match("/containers/a/b/archive", params));
+  EXPECT_FALSE(t->match("/containers/abc/archive/", params));
+  EXPECT_FALSE(t->match("/containers/abc", params));
+
+  auto img = PathTemplate::parse("/images/{name...}/json");
+  ASSERT_TRUE(img);
+  EXPECT_TRUE(img->match("/images/127.0.0.1:5000/a/b:v1/json", params));
+  EXPECT_EQ(params, std::vector<std::string>{"127.0.0.1:5000/a/b:v1"});
+  EXPECT_TRUE(img->match("/images/a/json/json", params));  // greedy, as (.+) was
+  EXPECT_EQ(params, std::vector<std::string>{"a/json"});
+  EXPECT_FALSE(img->match("/images/json", params));
+  EXPECT_FALSE(img->match("/images//json", params));
+
+  auto del = PathTemplate::parse("/images/(.+)");
+  ASSERT_TRUE(del);
+  EXPECT_TRUE(del->match("/images/docker.io/library/busybox:latest", params));
+  EXPECT_EQ(params, std::vector<std::string>{"docker.io/library/busybox:latest"});
+  EXPECT_FALSE(del->match("/images/", params));
+
+  auto two = PathTemplate::parse("/x/{a...}/y/{b}");
+  ASSERT_TRUE(two);
+  EXPECT_TRUE(two->match("/x/p/q/y/z", params));
+  EXPECT_EQ(params, (std::vector<std::string>{"p/q", "z"}));
+
+  auto root = PathTemplate::parse("/_ping");
+  ASSERT_TRUE(root);
+  EXPECT_TRUE(root->match("/_ping", params));
+  EXPECT_FALSE(root->match("/_ping/", params));
+  EXPECT_FALSE(root->match("_ping", params));
+
+  auto nets = PathTemplate::parse("/networks/?");  // the networks router's spelling
+  ASSERT_TRUE(nets);
+  EXPECT_TRUE(nets->match("/networks", params));
+  EXPECT_TRUE(nets->match("/networks/", params));
+  EXPECT_FALSE(nets->match("/networks/x", params));
+  EXPECT_FALSE(nets->match("/networks//", params));
+  auto del2 = PathTemplate::parse("/containers/(.+)");
+  ASSERT_TRUE(del2);
+  EXPECT_TRUE(del2->match("/containers/abc", params));
+
+  EXPECT_FALSE(PathTemplate::parse("/a/(\\d+)"));
+  EXPECT_FALSE(PathTemplate::parse("/a/{x...}/{y...}"));
+  EXPECT_FALSE(PathTemplate::parse("noslash"));
+}
+
+// The path that crashed std::regex (about 32,000 characters) and far longer
+// ones match in linear time without recursion.
+TEST(PathTemplate, HugePathsDoNotRecurse) {
+  Router r;
+  r.add("GET", "/containers/([^/]+)/json", [](Request&, ResponseWriter&) {});
+  r.add("GET", "/images/(.+)/json", [](Request&, ResponseWriter&) {});
+  Request req;
+  req.method = "GET";
+  req.path = "/containers/" + std::string(1 << 22, 'a') + "/json";
+  ASSERT_NE(r.match(req), nullptr);
+  EXPECT_EQ(req.params[0].size(), size_t(1) << 22);
+  std::string many;
+  for (int i = 0; i < 200000; i++) many += "a/";
+  req.path = "/images/" + many + "json";
+  ASSERT_NE(r.match(req), nullptr);
+  EXPECT_EQ(req.params[0].size(), many.size() - 1);
+}
+
+TEST(JsonDepth, GoLimitOutsideStrings) {
+  std::string deep = std::string(10001, '[') + std::string(10001, ']');
+  auto e = checkJsonDepth(deep);
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().message, "invalid character '[' exceeded max depth");
+  EXPECT_TRUE(checkJsonDepth(std::string(10000, '[') + std::string(10000, ']')));
+  // brackets inside strings (escaped quotes included) do not count
+  EXPECT_TRUE(checkJsonDepth("{\"a\":\"" + std::string(20000, '[') + "\\\"" + std::string(20000, '{') + "\"}"));
+  auto j = parseJsonBounded("{\"Labels\":{\"a\":" + std::string(58000, '[') + std::string(58000, ']') + "}}");
+  ASSERT_FALSE(j);
+  EXPECT_EQ(httpStatus(j.error().code), 400);
+  auto ok = parseJsonBounded(R"({"a":[1,{"b":"]]]"}]})");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ((*ok)["a"][1]["b"], "]]]");
+  EXPECT_FALSE(parseJsonBounded("{nope"));
 }

@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <thread>
 
 #include "api/server.h"
@@ -42,9 +43,18 @@ class ServerTest : public ::testing::Test {
       raw->write("echo:" + std::string(buf, n > 0 ? size_t(n) : 0));
       raw->close();
     });
-    server_ = std::make_unique<Server>(router_);
+    server_ = std::make_unique<Server>(router_, limits());
     ASSERT_TRUE(server_->listenUnix(sock_));
     thread_ = std::thread([this] { server_->run(); });
+  }
+  virtual ServerLimits limits() const { return {}; }
+  int connectRaw() {
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    strcpy(a.sun_path, sock_.c_str());
+    EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    return fd;
   }
   void TearDown() override {
     server_->stop();
@@ -58,7 +68,7 @@ class ServerTest : public ::testing::Test {
     a.sun_family = AF_UNIX;
     strcpy(a.sun_path, sock_.c_str());
     EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-    EXPECT_EQ(write(fd, req.data(), req.size()), ssize_t(req.size()));
+    (void)!send(fd, req.data(), req.size(), MSG_NOSIGNAL);  // the server may answer and close early
     std::string out;
     char buf[4096];
     timeval tv{2, 0};
@@ -133,4 +143,98 @@ TEST_F(ServerTest, HijackKeepsBytesSentWithTheHeaders) {
   EXPECT_NE(r.find("HTTP/1.1 101 UPGRADED"), std::string::npos) << r;
   EXPECT_NE(r.find("Content-Type: application/vnd.docker.raw-stream"), std::string::npos);
   EXPECT_NE(r.find("echo:hello"), std::string::npos);
+}
+
+// The probe's crash: one header value of 65,535 bytes made Beast throw
+// std::length_error out of the connection thread.
+TEST_F(ServerTest, HugeHeaderFieldIs431AndServerStaysUp) {
+  auto r = roundTrip("GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(65535, 'a') + "\r\n\r\n");
+  EXPECT_NE(r.find("HTTP/1.1 431 Request Header Fields Too Large"), std::string::npos) << r.substr(0, 200);
+  auto more = roundTrip("GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(2 << 20, 'a') + "\r\n\r\n");
+  EXPECT_NE(more.find("HTTP/1.1 431"), std::string::npos) << more.substr(0, 200);
+  auto ok = roundTrip("GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(ok.find("HTTP/1.1 200 OK"), std::string::npos);
+}
+
+TEST_F(ServerTest, LongPathIs414) {
+  auto r = roundTrip("GET /containers/" + std::string(32000, 'a') + "/json HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(r.find("HTTP/1.1 414 URI Too Long"), std::string::npos) << r.substr(0, 200);
+}
+
+TEST_F(ServerTest, GarbageIs400) {
+  auto r = roundTrip("NOT HTTP AT ALL\r\n\r\n");
+  EXPECT_NE(r.find("HTTP/1.1 400 Bad Request"), std::string::npos) << r;
+}
+
+class LimitedServerTest : public ServerTest {
+ protected:
+  ServerLimits limits() const override {
+    ServerLimits l;
+    l.maxHeaderBytes = 4096;
+    l.maxJsonBodyBytes = 100;
+    l.headerTimeoutMs = 300;
+    l.idleTimeoutMs = 300;
+    l.maxConnections = 3;
+    return l;
+  }
+};
+
+TEST_F(LimitedServerTest, HeaderAndJsonBodyCaps) {
+  auto r = roundTrip("GET /echo HTTP/1.1\r\nHost: x\r\nX-A: " + std::string(5000, 'a') + "\r\n\r\n");
+  EXPECT_NE(r.find("HTTP/1.1 431"), std::string::npos) << r.substr(0, 200);
+  EXPECT_NE(r.find("the limit is 4096 bytes"), std::string::npos);
+  std::string body = "{\"k\":\"" + std::string(200, 'x') + "\"}";
+  auto big = roundTrip("POST /body HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
+                       std::to_string(body.size()) + "\r\n\r\n" + body);
+  EXPECT_NE(big.find("HTTP/1.1 400"), std::string::npos) << big;
+  EXPECT_NE(big.find("at most 100 bytes"), std::string::npos) << big;
+}
+
+TEST_F(LimitedServerTest, SlowHeaderAndIdleConnectionsAreClosed) {
+  // A head that never ends: closed after the header timeout.
+  int slow = connectRaw();
+  std::string partial = "GET /echo HTTP/1.1\r\nX-";
+  ASSERT_EQ(send(slow, partial.data(), partial.size(), MSG_NOSIGNAL), ssize_t(partial.size()));
+  char buf[256];
+  timeval tv{5, 0};
+  setsockopt(slow, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(read(slow, buf, sizeof buf), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+  close(slow);
+  // A connection that sends nothing: closed after the idle timeout.
+  int idle = connectRaw();
+  setsockopt(idle, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  EXPECT_EQ(read(idle, buf, sizeof buf), 0);
+  close(idle);
+}
+
+TEST_F(LimitedServerTest, HijackedStreamsOutliveTheTimeouts) {
+  int fd = connectRaw();
+  std::string req = "POST /hijack HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n";
+  ASSERT_EQ(send(fd, req.data(), req.size(), MSG_NOSIGNAL), ssize_t(req.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));  // three idle/header timeouts
+  ASSERT_EQ(send(fd, "late", 4, MSG_NOSIGNAL), 4);
+  std::string out;
+  char buf[512];
+  timeval tv{3, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, size_t(n));
+  close(fd);
+  EXPECT_NE(out.find("echo:late"), std::string::npos) << out;
+}
+
+TEST_F(LimitedServerTest, ConnectionsPastTheCapAre503) {
+  std::vector<int> held;
+  for (int i = 0; i < 3; i++) held.push_back(connectRaw());
+  for (int i = 0; i < 50 && server_->openConnections() < 3; i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto r = roundTrip("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(r.find("HTTP/1.1 503 Service Unavailable"), std::string::npos) << r;
+  EXPECT_NE(r.find("too many connections"), std::string::npos);
+  for (int fd : held) close(fd);
+  for (int i = 0; i < 100 && server_->openConnections() > 0; i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto ok = roundTrip("GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(ok.find("HTTP/1.1 200 OK"), std::string::npos);
 }

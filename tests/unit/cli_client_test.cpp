@@ -139,7 +139,14 @@ TEST(CliClient, ConnectFailureMessage) {
   EXPECT_EQ(r.error().code, Code::Unavailable);
   EXPECT_EQ(r.error().message,
             "Cannot connect to the berth daemon at unix:///nonexistent/berth.sock. Is the berth daemon running?");
-  EXPECT_FALSE(Client::create("tcp://127.0.0.1:2375"));
+  EXPECT_FALSE(Client::create("ssh://host"));
+  // tcp:// is served now (plain here); port 9 on loopback has no listener
+  auto tcp = Client::create("tcp://127.0.0.1:9");
+  ASSERT_TRUE(tcp);
+  auto tr = tcp->call("GET", "/version");
+  ASSERT_FALSE(tr);
+  EXPECT_EQ(tr.error().code, Code::Unavailable);
+  EXPECT_EQ(tr.error().message, "Cannot connect to the berth daemon at tcp://127.0.0.1:9. Is the berth daemon running?");
 }
 
 }  // namespace
