@@ -393,6 +393,7 @@ Result<> extractTarToRoot(int rootFd, std::string_view dirPathIn, const TarSourc
     return errorf(Code::InvalidArgument, "invalid tar: {}", archive_error_string(rd.a));
   }
   std::string prefix = dirPath == "/" ? "" : dirPath;
+  uint64_t total = 0;
   for (;;) {
     archive_entry* e = nullptr;
     int rc = archive_read_next_header(rd.a, &e);
@@ -413,6 +414,28 @@ Result<> extractTarToRoot(int rootFd, std::string_view dirPathIn, const TarSourc
       }
     }
     if (rel == "/") continue;  // the extraction directory itself
+    mode_t etype = archive_entry_filetype(e);
+    if (o.skipDevices && !archive_entry_hardlink(e) && (etype == AE_IFCHR || etype == AE_IFBLK)) continue;
+    if (o.refuseEscapingSymlinks && etype == AE_IFLNK && archive_entry_symlink(e)) {
+      std::string target = archive_entry_symlink(e);
+      if (!target.empty() && target[0] != '/') {
+        int depth = 0;
+        bool out = false;
+        auto entryDir = components(rel);
+        if (!entryDir.empty()) entryDir.pop_back();
+        depth = int(entryDir.size());
+        for (auto& c : components(target)) {
+          if (c == "..") depth--;
+          else if (c != ".") depth++;
+          if (depth < 0) out = true;
+        }
+        if (out) return errorf(Code::InvalidArgument, "invalid symlink \"{}\" -> \"{}\"", name, target);
+      }
+    }
+    if (o.maxBytes && etype == AE_IFREG && archive_entry_size_is_set(e)) {
+      total += uint64_t(std::max<la_int64_t>(0, archive_entry_size(e)));
+      if (total > o.maxBytes) return errorf(Code::InvalidArgument, "larger than the limit of {} bytes", o.maxBytes);
+    }
     std::string full = prefix + rel;
     auto [parent, base] = splitParent(full);
     TRY_ASSIGN(auto pfd, mkdirsInRoot(rootFd, parent));
