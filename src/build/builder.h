@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,13 @@
 
 #include "common/filters.h"
 #include "common/result.h"
+
+namespace berth::container {
+class Service;
+}
+namespace berth::image {
+class ImageService;
+}
 
 namespace berth::build {
 
@@ -95,5 +103,19 @@ class Builder {
   virtual Result<CachePruneReport> prune(const CachePruneOptions& opts) = 0;
   virtual CacheUsage usage() = 0;
 };
+
+// Where the builder keeps its own state (RUN --mount=type=cache dirs under
+// <dataRoot>/build/cache/<id>). Every root path is an argument (STYLE.md 4).
+struct BuilderPaths {
+  std::string dataRoot;
+};
+
+// The classic builder on berth's services: RUN steps are containers of
+// `containers` (create, attach, start, wait, remove), every step commits an
+// image through `images` (intermediate images are kept as dangling parents
+// and serve as the cache). Both services must outlive the builder. Several
+// builds may run at once (each on its own thread).
+std::unique_ptr<Builder> makeBuilder(container::Service& containers, image::ImageService& images,
+                                     BuilderPaths paths);
 
 }  // namespace berth::build
