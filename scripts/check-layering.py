@@ -32,11 +32,15 @@ ALLOWED = {
     "build": {"common", "container", "image"},
     "api": {"common", "container", "image", "registry", "volume", "network", "build"},
     "cri": {"common", "container", "image"},
-    "cli": {"common", "registry", "image"},
+    "cli": {"common", "registry", "image", "build"},
     "daemon": {"api", "build", "common", "container", "cri", "image", "network", "registry", "runtime", "store", "volume"},
 }
 # cli may use only these files of image/ (the CLI stays lean: no SQLite, no libarchive).
 CLI_IMAGE_FILES = {"image/reference.h"}
+# ... and only this file of build/: `berth build` tars the context itself and
+# honours .dockerignore with the same matcher as the daemon (a pure module
+# on common/, its own small library berth_dockerignore).
+CLI_BUILD_FILES = {"build/dockerignore.h"}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 CLASS = re.compile(r'\b(class|struct)\s+(\w+)[^;{()]*\{')
@@ -79,6 +83,8 @@ def main():
                         problems.append(f"{rel}: includes \"{inc}\": {folder}/ may not include {top}/")
                     elif folder == "cli" and top == "image" and inc not in CLI_IMAGE_FILES:
                         problems.append(f"{rel}: includes \"{inc}\": cli/ may use only {sorted(CLI_IMAGE_FILES)} of image/")
+                    elif folder == "cli" and top == "build" and inc not in CLI_BUILD_FILES:
+                        problems.append(f"{rel}: includes \"{inc}\": cli/ may use only {sorted(CLI_BUILD_FILES)} of build/")
                 if name.endswith(".h"):
                     for cls, body in class_bodies(text):
                         n = len(PURE.findall(body))

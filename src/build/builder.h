@@ -68,6 +68,12 @@ class BuildOutput {
   virtual bool stream(std::string_view text) = 0;
   // {"ID":"sha256:..."} once the image exists (and other aux objects).
   virtual bool aux(const nlohmann::json& obj) = 0;
+  // (addition, branch build-api) Called just before build() returns the
+  // error of a RUN step whose command exited with a non-zero status: dockerd
+  // puts that status in errorDetail.code and the docker CLI exits with it
+  // ("The command '/bin/sh -c exit 3' returned a non-zero code: 3" -> 3).
+  // Other errors carry no code (the CLI exits 1).
+  virtual void runFailed(int exitStatus) {}
 };
 
 struct BuildResult {

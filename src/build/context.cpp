@@ -162,14 +162,14 @@ class PrefixedBody : public BodyReader {
 // Counts bytes for the download progress lines.
 class ProgressBody : public BodyReader {
  public:
-  ProgressBody(BodyReader& in, const ProgressFn& fn, std::string status) : in_(in), fn_(fn), status_(std::move(status)) {}
+  ProgressBody(BodyReader& in, const ProgressFn& fn) : in_(in), fn_(fn) {}
   Result<size_t> read(char* buf, size_t n) override {
     auto r = in_.read(buf, n);
     if (!r) return r;
     done_ += int64_t(*r);
     if (fn_ && (*r == 0 || done_ - reported_ >= (1 << 20))) {
       reported_ = done_;
-      if (!fn_({{"status", status_}, {"progressDetail", {{"current", done_}}}}))
+      if (!fn_(done_))
         return makeError(Code::Cancelled, "client went away");
     }
     return r;
@@ -178,7 +178,6 @@ class ProgressBody : public BodyReader {
  private:
   BodyReader& in_;
   const ProgressFn& fn_;
-  std::string status_;
   int64_t done_ = 0, reported_ = 0;
 };
 
@@ -268,7 +267,7 @@ class RealContextSource : public ContextSource {
     head.resize(got);
     if (got == 0) return errorf(Code::Internal, "error detecting content type for remote {}: empty response", remote);
     PrefixedBody all(head, **body);
-    ProgressBody counted(all, progress, "Downloading build context from remote url: " + remote);
+    ProgressBody counted(all, progress);
     if (looksLikeArchive(head)) {
       TRY_ASSIGN(auto ctx, extract(cfg_, counted));
       TRY(loadDockerfile(*ctx, dockerfile));

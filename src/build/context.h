@@ -52,9 +52,9 @@ class PreparedContext {
   std::string dir_;
 };
 
-// Download progress for remote=, as the classic builder streams it:
-// {"status":"Downloading build context from remote url: URL","progressDetail":{...},"id":..}.
-using ProgressFn = std::function<bool(const nlohmann::json&)>;
+// Download progress for remote= (bytes read so far); false stops the
+// download (the client went away).
+using ProgressFn = std::function<bool(int64_t current)>;
 
 class ContextSource {
  public:

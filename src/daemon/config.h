@@ -2,6 +2,7 @@
 // berthd's configuration: flags as dockerd's, merged over daemon.json.
 // Immutable once parsed.
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -28,6 +29,9 @@ struct Config {
   // --runtime names -> binaries: runc and crun (on PATH) plus daemon.json's
   // "runtimes": {"name": {"path": "/usr/bin/x"}}. "berth" is the built-in one.
   std::map<std::string, std::string> runtimes = {{"runc", "runc"}, {"crun", "crun"}};
+  // --build-context-max-size: the file data a POST /build context may hold
+  // once extracted (0 = no limit). docs/build.md.
+  uint64_t buildContextMaxSize = 10ull << 30;
 };
 
 // Cancelled = --help / --version printed (exit 0); InvalidArgument = usage error.
