@@ -183,6 +183,7 @@ class Service final : public ImageService {
   Result<std::string> commitLayer(const std::string& parentId, json config, const std::string& repoTag,
                                   const std::function<Result<>(const LayerSink&)>& writeLayer) override;
   Result<int64_t> layersSize() override;
+  Result<std::vector<ImageRecord>> children(const std::string& parentId) override;
 
  private:
   // The layer fill() writes (uncompressed) on top of parentId's layers
@@ -421,9 +422,35 @@ Result<std::string> Service::commitLayer(const std::string& parentId, json confi
     if (!r.digest.empty()) return makeError(Code::InvalidArgument, "refusing to create a tag with a digest reference");
     ref = withDefaultTag(r);
   }
+  if (!writeLayer) return addLayerImage(parentId, std::move(config), ref, nullptr);
   return addLayerImage(parentId, std::move(config), ref, [&](content::Writer& w) {
     return writeLayer([&](const void* data, size_t n) { return w.write(data, n); });
   });
+}
+
+Result<std::vector<ImageRecord>> Service::children(const std::string& parentId) {
+  TRY(ready());
+  std::vector<std::pair<std::string, std::string>> rows;
+  std::vector<int64_t> created;
+  {
+    TRY_ASSIGN(auto s, db_.query("SELECT id, config, created FROM images WHERE parent = ?", parentId));
+    for (;;) {
+      TRY_ASSIGN(bool row, s.step());
+      if (!row) break;
+      rows.emplace_back(s.colText(0), s.colText(1));
+      created.push_back(s.colInt(2));
+    }
+  }
+  std::vector<ImageRecord> out;
+  for (size_t i = 0; i < rows.size(); i++) {
+    TRY_ASSIGN(auto cfg, configOf(rows[i].first, rows[i].second));
+    ImageRecord r;
+    r.id = rows[i].first;
+    r.config = *cfg;
+    r.created = created[i];
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 Result<int64_t> Service::layersSize() {
@@ -436,10 +463,17 @@ Result<int64_t> Service::layersSize() {
 // The one "add a layer + write an image" path of import and commit.
 Result<std::string> Service::addLayerImage(const std::string& parentId, json cfg, const std::optional<Reference>& ref,
                                            const std::function<Result<>(content::Writer&)>& fill) {
-  TRY_ASSIGN(content::Writer w, content_.ingest());
-  TRY(fill(w));
-  const std::string diffId = w.digest();
-  const int64_t tarSize = w.size();
+  // No fill: a config-only image on the parent's layers (a build's metadata step).
+  std::optional<content::Writer> writer;
+  std::string diffId;
+  int64_t tarSize = 0;
+  if (fill) {
+    TRY_ASSIGN(content::Writer w, content_.ingest());
+    writer.emplace(std::move(w));
+    TRY(fill(*writer));
+    diffId = writer->digest();
+    tarSize = writer->size();
+  }
 
   std::lock_guard lk(writeMu_);
   // The parent's layers (bottom first), also when only a container still names it.
@@ -460,8 +494,13 @@ Result<std::string> Service::addLayerImage(const std::string& parentId, json cfg
       parents.push_back(ParentLayer{s.colText(0), s.colText(1), s.colText(2), s.colText(3), s.colInt(4)});
     }
   }
-  const std::string chainId = parents.empty() ? diffId : sha256Digest(parents.back().chainId + " " + diffId);
-  TRY_ASSIGN(int64_t layerSize, storeLayerLocked(w, chainId));
+  const std::string chainId = !fill ? (parents.empty() ? "" : parents.back().chainId)
+                             : parents.empty() ? diffId
+                                               : sha256Digest(parents.back().chainId + " " + diffId);
+  int64_t layerSize = 0;
+  if (fill) {
+    TRY_ASSIGN(layerSize, storeLayerLocked(*writer, chainId));
+  }
 
   json diffIds = json::array();
   json manifestLayers = json::array();
@@ -474,8 +513,10 @@ Result<std::string> Service::addLayerImage(const std::string& parentId, json cfg
                               {"size", blobSize ? *blobSize : int64_t(0)}});
     size += p.size;
   }
-  diffIds.push_back(diffId);
-  manifestLayers.push_back({{"mediaType", kLayerMediaType}, {"digest", diffId}, {"size", tarSize}});
+  if (fill) {
+    diffIds.push_back(diffId);
+    manifestLayers.push_back({{"mediaType", kLayerMediaType}, {"digest", diffId}, {"size", tarSize}});
+  }
   cfg["rootfs"] = {{"type", "layers"}, {"diff_ids", diffIds}};
   std::string cfgText = cfg.dump();
   TRY_ASSIGN(std::string imageId, content_.put(cfgText));
@@ -490,9 +531,11 @@ Result<std::string> Service::addLayerImage(const std::string& parentId, json cfg
   int64_t now = nowNanos();
   const std::string parentChain = parents.empty() ? "" : parents.back().chainId;
   TRY(db_.transaction([&]() -> Result<> {
-    TRY(db_.run("INSERT OR IGNORE INTO layers(chain_id, diff_id, parent, size, blob_digest, media_type, created) "
+    if (fill) {
+      TRY(db_.run("INSERT OR IGNORE INTO layers(chain_id, diff_id, parent, size, blob_digest, media_type, created) "
                 "VALUES(?, ?, ?, ?, ?, ?, ?)",
-                chainId, diffId, parentChain, layerSize, diffId, kLayerMediaType, now));
+                  chainId, diffId, parentChain, layerSize, diffId, kLayerMediaType, now));
+    }
     TRY(db_.run("INSERT OR IGNORE INTO images(id, config, labels, created, size, parent, manifest_digest, "
                 "last_tag_time, added) VALUES(?, ?, ?, ?, ?, ?, ?, 0, ?)",
                 imageId, cfgText, labelsText(cfg), parseCreated(cfg), size, parentImage ? parentId : std::string(),
@@ -500,8 +543,10 @@ Result<std::string> Service::addLayerImage(const std::string& parentId, json cfg
     for (size_t i = 0; i < parents.size(); i++)
       TRY(db_.run("INSERT OR REPLACE INTO image_layers(image_id, idx, chain_id) VALUES(?, ?, ?)", imageId,
                   int64_t(i), parents[i].chainId));
-    TRY(db_.run("INSERT OR REPLACE INTO image_layers(image_id, idx, chain_id) VALUES(?, ?, ?)", imageId,
-                int64_t(parents.size()), chainId));
+    if (fill) {
+      TRY(db_.run("INSERT OR REPLACE INTO image_layers(image_id, idx, chain_id) VALUES(?, ?, ?)", imageId,
+                  int64_t(parents.size()), chainId));
+    }
     if (ref) {
       TRY(db_.run("INSERT INTO tags(ref, image_id, created) VALUES(?1, ?2, ?3) "
                   "ON CONFLICT(ref) DO UPDATE SET image_id = ?2, created = ?3",

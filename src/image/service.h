@@ -152,6 +152,10 @@ class ImageCatalog {
   // docker image prune: filters dangling (default true: only untagged
   // images; false: every image no container uses), until, label, label!.
   virtual Result<PruneReport> prune(const ListFilters& filters) = 0;
+  // The images whose parent is parentId ("" = images without a parent), in
+  // no order: the build cache's candidates. Only id, config and created are
+  // filled in.
+  virtual Result<std::vector<ImageRecord>> children(const std::string& parentId) = 0;
 };
 
 // What the container service and the daemon need of the layer store.
@@ -167,7 +171,9 @@ class ImageLayers {
   // parentId (the container's image; its layers exist even after rmi -f).
   // config is the new image config ("config", "history", "container", ...);
   // "rootfs" is filled in here, "parent" is parentId when that image still
-  // exists. repoTag "" = dangling. Returns the new image id.
+  // exists. repoTag "" = dangling. Returns the new image id. A null
+  // writeLayer adds no layer: the image has the parent's layers and the new
+  // config (a build's metadata step, an empty layer in its history).
   using LayerSink = std::function<Result<>(const void* data, size_t n)>;
   virtual Result<std::string> commitLayer(const std::string& parentId, json config, const std::string& repoTag,
                                           const std::function<Result<>(const LayerSink&)>& writeLayer) = 0;
