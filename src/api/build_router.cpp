@@ -241,6 +241,9 @@ void postBuild(build::Builder& builder, build::ContextSource& contexts, Request&
   }
   if (!ctx) return out.fail(ctx.error());
   build::BuildOptions opts = q->options;
+  // -q is the router's: the builder's text is kept for an error (dockerd's
+  // notVerboseBuffer) and only the id is sent on success.
+  opts.quiet = false;
   opts.contextDir = (*ctx)->dir();
   opts.dockerfile = (*ctx)->dockerfile;
   opts.dockerfileText = (*ctx)->dockerfileText;

@@ -297,6 +297,7 @@ Result<> BuildRun::dispatchRun(StageState& st, const Instruction& ins) {
   if (!code) return std::unexpected(code.error());
   if (*code != 0) {
     if (opts_.forceRm) removeContainer(cid);
+    out_.runFailed(*code);
     return errorf(Code::Internal, "The command '{}' returned a non-zero code: {}", joinArgs(cmd), *code);
   }
   // Commit the container's changes on top of the stage's image.

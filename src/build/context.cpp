@@ -133,7 +133,7 @@ Result<std::unique_ptr<PreparedContext>> extract(const ContextConfig& cfg, BodyR
       return ctx;
     }
     if (startsWith(r.error().message, "larger than the limit"))
-      return errorf(Code::InvalidArgument, "build context is {} (berthd --max-build-context)", r.error().message);
+      return errorf(Code::InvalidArgument, "build context is {} (berthd --build-context-max-size)", r.error().message);
     return std::unexpected(r.error());
   }
   return ctx;

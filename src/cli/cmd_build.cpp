@@ -478,7 +478,7 @@ int cmdBuild(Context& ctx, const FlagSet& f, const std::vector<std::string>& arg
     sentBytes = tarWriter.sent();
     if (!tarResult) return fail(tarResult.error().message);
     if (!quiet)
-      out(ctx, fmt::format("Sending build context to Docker daemon  {:>8}\r\r\n", format::humanSize4(double(sentBytes))));
+      out(ctx, fmt::format("Sending build context to Docker daemon {:>8}\n", format::humanSize4(double(sentBytes))));
   }
   if (!s) return reportError(ctx, s.error());
   auto& [conn, head] = *s;
