@@ -153,6 +153,7 @@ class StreamOutput : public build::BuildOutput {
     return line({{"aux", obj}});
   }
   void runFailed(int exitStatus) override { exitStatus_ = exitStatus; }
+  bool clientGone() override { return gone(); }
 
   // Download progress of remote= (dockerd's ProgressReader: id "Downloading context").
   bool progress(const std::string& remote, int64_t current) {

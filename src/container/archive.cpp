@@ -309,6 +309,7 @@ struct Reader {
   const TarSource* source = nullptr;
   std::vector<char> buf = std::vector<char>(1 << 16);
   std::optional<Error> sourceErr;
+  bool sourceEnded = false;  // the source returned 0 (a clean end of the stream)
   ~Reader() {
     if (a) archive_read_free(a);
   }
@@ -321,6 +322,7 @@ la_ssize_t readCb(archive*, void* ud, const void** out) {
     r->sourceErr = n.error();
     return -1;
   }
+  if (*n == 0) r->sourceEnded = true;
   *out = r->buf.data();
   return la_ssize_t(*n);
 }
@@ -394,14 +396,22 @@ Result<> extractTarToRoot(int rootFd, std::string_view dirPathIn, const TarSourc
   }
   std::string prefix = dirPath == "/" ? "" : dirPath;
   uint64_t total = 0;
+  bool sawEntry = false, truncatedTail = false;
   for (;;) {
+    if (truncatedTail) break;
     archive_entry* e = nullptr;
     int rc = archive_read_next_header(rd.a, &e);
     if (rc == ARCHIVE_EOF) break;
+    // A stream that ends cleanly right after the last entry's data, without
+    // its padding or the end-of-archive blocks, is complete for Go's
+    // archive/tar (dockerd); the docker CLI sends such tars (build -f with a
+    // Dockerfile outside the context).
+    if (rc < ARCHIVE_WARN && rd.sourceEnded && !rd.sourceErr && sawEntry) break;
     if (rc < ARCHIVE_WARN) {
       if (rd.sourceErr) return std::unexpected(*rd.sourceErr);
       return errorf(Code::InvalidArgument, "invalid tar: {}", archive_error_string(rd.a));
     }
+    sawEntry = true;
     std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
     std::string rel = cleanPath("/" + name);
     {
@@ -478,6 +488,12 @@ Result<> extractTarToRoot(int rootFd, std::string_view dirPathIn, const TarSourc
       for (;;) {
         int r = archive_read_data_block(rd.a, &buf, &n, &off);
         if (r == ARCHIVE_EOF) break;
+        // The last entry's data complete and only its padding missing at a
+        // clean end of the stream (as above).
+        if (r < ARCHIVE_WARN && rd.sourceEnded && !rd.sourceErr && pos == archive_entry_size(e)) {
+          truncatedTail = true;
+          break;
+        }
         if (r < ARCHIVE_WARN) {
           if (rd.sourceErr) return std::unexpected(*rd.sourceErr);
           return errorf(Code::InvalidArgument, "invalid tar: {}", archive_error_string(rd.a));

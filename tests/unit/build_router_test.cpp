@@ -448,3 +448,17 @@ TEST_F(BuildRouterFixture, Prune) {
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.message(), "keep-storage is in bytes and expects an integer, got lots: strconv.Atoi: parsing \"lots\": invalid syntax");
 }
+
+TEST_F(BuildRouterFixture, TarWithoutFinalPaddingIsComplete) {
+  // What the docker CLI sends for `build -f` with a Dockerfile outside the
+  // context: the stream ends right after the last entry's data.
+  std::string tar = TarBuilder().file("a.txt", "A").file("Dockerfile", "FROM busybox\n").str();
+  auto end = tar.find("FROM busybox\n") + std::string("FROM busybox\n").size();
+  auto r = build("", tar.substr(0, end));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(builder.got.dockerfileText, std::optional<std::string>("FROM busybox\n"));
+  // cut inside the data: still an error
+  r = build("", tar.substr(0, end - 3));
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_TRUE(tmpEmpty());
+}
