@@ -466,6 +466,7 @@ int cmdBuild(Context& ctx, const FlagSet& f, const std::vector<std::string>& arg
     int p[2];
     if (::pipe2(p, O_CLOEXEC) != 0) return fail(std::string("pipe: ") + std::strerror(errno));
     UniqueFd rd(p[0]), wr(p[1]);
+    (void)::fcntl(wr.get(), F_SETPIPE_SZ, 1 << 20);  // fewer, larger hand-overs to the upload
     ContextTar tarWriter(plan, wr.get());
     Result<> tarResult;
     std::thread writer([&] {

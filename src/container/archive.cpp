@@ -307,7 +307,7 @@ namespace {
 struct Reader {
   archive* a = nullptr;
   const TarSource* source = nullptr;
-  std::vector<char> buf = std::vector<char>(1 << 16);
+  std::vector<char> buf = std::vector<char>(1 << 18);
   std::optional<Error> sourceErr;
   bool sourceEnded = false;  // the source returned 0 (a clean end of the stream)
   ~Reader() {
