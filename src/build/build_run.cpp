@@ -2,6 +2,7 @@
 // state: RUN --mount=type=cache directories, prune and usage.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -330,6 +331,15 @@ Result<> BuildRun::dispatchRun(StageState& st, const Instruction& ins) {
 
 BuilderImpl::BuilderImpl(container::Service& containers, image::ImageService& images, BuilderPaths paths)
     : containers_(containers), images_(images), paths_(std::move(paths)) {
+  // Read-only image mounts a crash left under build/tmp: detached first
+  // (removeAll does not cross mount points).
+  if (DIR* d = ::opendir(tmpDir().c_str())) {
+    while (auto* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") ::umount2((tmpDir() + "/" + n).c_str(), MNT_DETACH);
+    }
+    ::closedir(d);
+  }
   (void)removeAll(tmpDir());
   (void)mkdirAll(tmpDir(), 0700);
   (void)mkdirAll(cacheDir(), 0700);

@@ -257,7 +257,8 @@ Result<BuildResult> BuildRun::run() {
     if (!needed[i]) continue;
     currentStage_ = i;
     const Stage& stage = df_.stages[i];
-    StageState st{.args = args_.cloneForStage()};
+    StageState st;
+    st.args = args_.cloneForStage();
     st.name = stage.name;
     printStep(stage.from.original);
     TRY(dispatchFrom(st, stage));

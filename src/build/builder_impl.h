@@ -4,6 +4,7 @@
 // and the cache mounts (cache_mounts.cpp). Not an interface: only src/build/
 // includes it.
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -97,7 +98,7 @@ class BuildRun {
   std::vector<std::string> stageImages_;
   size_t currentStage_ = 0;
   size_t step_ = 0, total_ = 0;
-  bool gone_ = false;
+  std::atomic<bool> gone_{false};  // set by the RUN output thread too
   bool cacheFromLoaded_ = false;
   std::set<std::string> cacheFromIds_;
 };

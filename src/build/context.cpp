@@ -352,6 +352,7 @@ void removeContextLeftovers(const std::string& tmpDir) {
   }
   ::closedir(d);
   for (auto& n : names) {
+    if (!startsWith(n, "docker-builder")) continue;  // the rest of build/tmp is the builder's
     if (auto r = removeAll(tmpDir + "/" + n); !r) log::warn("remove {}: {}", n, r.error().message);
   }
 }

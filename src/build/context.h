@@ -75,7 +75,8 @@ class ContextSource {
 
 std::unique_ptr<ContextSource> makeContextSource(ContextConfig cfg);
 
-// Removes what an earlier berthd left in tmpDir (called at start-up).
+// Removes the contexts (docker-builder<hex>) an earlier berthd left in
+// tmpDir (called at start-up); other entries are the builder's.
 void removeContextLeftovers(const std::string& tmpDir);
 
 // moby's urlutil: IsGitURL (https?://...\.git(#...)?, git://, git@,
