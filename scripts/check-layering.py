@@ -33,13 +33,17 @@ ALLOWED = {
     "build": {"common", "container", "image"},
     "api": {"common", "container", "image", "registry", "volume", "network", "build"},
     "cri": {"common", "container", "image"},
-    "cli": {"common", "registry", "image", "network"},
+    "cli": {"common", "registry", "image", "network", "build"},
     "daemon": {"api", "build", "common", "container", "cri", "image", "network", "registry", "runtime", "store", "volume"},
 }
 # cli may use only these files of image/ and network/ (the CLI stays lean:
 # no SQLite, no libarchive, no netlink/nftables; both are pure libraries).
 CLI_IMAGE_FILES = {"image/reference.h"}
 CLI_NETWORK_FILES = {"network/ports.h", "network/ipam.h"}
+# ... and only this file of build/: `berth build` tars the context itself and
+# honours .dockerignore with the same matcher as the daemon (a pure module
+# on common/, its own small library berth_dockerignore).
+CLI_BUILD_FILES = {"build/dockerignore.h"}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 CLASS = re.compile(r'\b(class|struct)\s+(\w+)[^;{()]*\{')

@@ -12,6 +12,8 @@ BERTH_DEBIAN_PACKAGES=(
   # tests
   libgtest-dev libgmock-dev bats busybox-static python3 tmux util-linux
   iproute2 curl procps skopeo docker-registry openssl python3-cryptography jq
+  # POST /build remote= git contexts (berthd runs git; build.bats serves a repo)
+  git
   # external OCI runtimes (--runtime runc|crun)
   runc crun
 )

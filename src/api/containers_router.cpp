@@ -50,7 +50,7 @@ void reply(ResponseWriter& res, const Result<>& r, int okStatus = 204) {
 
 }  // namespace
 
-void registerContainerRoutes(Router& r, const ContainerRoles& roles) {
+void registerContainerRoutes(Router& r, const ContainerRoles& roles, std::function<nlohmann::json()> buildCache) {
   const std::string id = "/containers/([^/]+)";
   container::Lifecycle& life = roles.lifecycle;
   container::IO& io = roles.io;
@@ -278,10 +278,12 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles) {
   });
 
   // system df lives here: the container service sees both containers and images.
-  r.add("GET", "/system/df", [&queries](Request&, ResponseWriter& res) {
+  r.add("GET", "/system/df", [&queries, buildCache](Request&, ResponseWriter& res) {
     auto df = queries.diskUsage();
     if (!df) return res.error(df.error());
-    res.json(200, diskUsageJson(*df, nowNanos()));
+    json out = diskUsageJson(*df, nowNanos());
+    if (buildCache) out["BuildCache"] = buildCache();
+    res.json(200, out);
   });
 
   r.add("POST", id + "/exec", [&io](Request& req, ResponseWriter& res) {

@@ -4,6 +4,8 @@
 // query and body, call a role, and shape its typed result into Docker's JSON
 // (containers_json.h).
 
+#include <functional>
+
 #include "api/http.h"
 #include "container/service.h"
 
@@ -20,10 +22,14 @@ struct ContainerRoles {
   static ContainerRoles of(container::Service& svc) { return {svc, svc, svc, svc, &svc}; }
 };
 
-void registerContainerRoutes(Router& r, const ContainerRoles& roles);
+// buildCache (may be empty): the BuildCache array of GET /system/df (the
+// builder's records, api/build_router.h buildCacheJson); empty gives [].
+void registerContainerRoutes(Router& r, const ContainerRoles& roles,
+                             std::function<nlohmann::json()> buildCache = {});
 // Every role from one service (the daemon's wiring).
-inline void registerContainerRoutes(Router& r, container::Service& svc) {
-  registerContainerRoutes(r, ContainerRoles::of(svc));
+inline void registerContainerRoutes(Router& r, container::Service& svc,
+                                    std::function<nlohmann::json()> buildCache = {}) {
+  registerContainerRoutes(r, ContainerRoles::of(svc), std::move(buildCache));
 }
 
 // "1577836800.000000000" / "1577836800" -> unix nanos; InvalidArgument otherwise.

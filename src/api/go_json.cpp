@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 
 #include <fmt/core.h>
@@ -176,6 +177,182 @@ void dropScalarNulls(json& v, const GoType& t) {
     }
     dropScalarNulls(it.value(), *f->type);
     ++it;
+  }
+}
+
+}  // namespace berth::api
+
+namespace berth::api {
+
+namespace {
+
+// Go's quoteChar: '\'' and '"' escaped, printable ASCII as is, else a Go
+// quoted escape.
+std::string goQuoteChar(unsigned char c) {
+  if (c == '\'') return "'\\''";
+  if (c == '"') return "'\"'";
+  if (c >= 0x20 && c < 0x7f) return fmt::format("'{}'", char(c));
+  switch (c) {
+    case '\n': return "'\\n'";
+    case '\t': return "'\\t'";
+    case '\r': return "'\\r'";
+    default: return fmt::format("'\\x{:02x}'", c);
+  }
+}
+
+// A validating scanner with Go's messages; on success nlohmann parses.
+class GoSyntax {
+ public:
+  explicit GoSyntax(std::string_view s) : s_(s) {}
+  Result<> run() {
+    TRY(value());
+    ws();
+    if (i_ < s_.size()) return bad("after top-level value");
+    return {};
+  }
+
+ private:
+  void ws() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r')) i_++;
+  }
+  std::unexpected<Error> bad(std::string_view context) {
+    if (i_ >= s_.size()) return makeError(Code::InvalidArgument, "unexpected end of JSON input");
+    return errorf(Code::InvalidArgument, "invalid character {} {}", goQuoteChar(static_cast<unsigned char>(s_[i_])),
+                  context);
+  }
+  Result<> value() {
+    ws();
+    if (i_ >= s_.size()) return bad("");
+    char c = s_[i_];
+    if (c == '{') return object();
+    if (c == '[') return array();
+    if (c == '"') return string();
+    if (c == '-' || (c >= '0' && c <= '9')) return number();
+    if (c == 't') return literal("true");
+    if (c == 'f') return literal("false");
+    if (c == 'n') return literal("null");
+    return bad("looking for beginning of value");
+  }
+  Result<> object() {
+    i_++;
+    ws();
+    if (i_ < s_.size() && s_[i_] == '}') {
+      i_++;
+      return {};
+    }
+    for (;;) {
+      ws();
+      if (i_ >= s_.size() || s_[i_] != '"') return bad("looking for beginning of object key string");
+      TRY(string());
+      ws();
+      if (i_ >= s_.size() || s_[i_] != ':') return bad("after object key");
+      i_++;
+      TRY(value());
+      ws();
+      if (i_ < s_.size() && s_[i_] == ',') {
+        i_++;
+        continue;
+      }
+      if (i_ < s_.size() && s_[i_] == '}') {
+        i_++;
+        return {};
+      }
+      return bad("after object key:value pair");
+    }
+  }
+  Result<> array() {
+    i_++;
+    ws();
+    if (i_ < s_.size() && s_[i_] == ']') {
+      i_++;
+      return {};
+    }
+    for (;;) {
+      TRY(value());
+      ws();
+      if (i_ < s_.size() && s_[i_] == ',') {
+        i_++;
+        continue;
+      }
+      if (i_ < s_.size() && s_[i_] == ']') {
+        i_++;
+        return {};
+      }
+      return bad("after array element");
+    }
+  }
+  Result<> string() {
+    i_++;
+    while (i_ < s_.size()) {
+      unsigned char c = static_cast<unsigned char>(s_[i_]);
+      if (c == '"') {
+        i_++;
+        return {};
+      }
+      if (c < 0x20) return bad("in string literal");
+      if (c == '\\') {
+        i_++;
+        if (i_ >= s_.size()) break;
+        char e = s_[i_];
+        if (e == 'u') {
+          for (int k = 0; k < 4; k++) {
+            i_++;
+            if (i_ >= s_.size()) return bad("");
+            if (!std::isxdigit(static_cast<unsigned char>(s_[i_]))) return bad("in \\u hexadecimal character escape");
+          }
+        } else if (!std::strchr("\"\\/bfnrt", e)) {
+          return bad("in string escape code");
+        }
+      }
+      i_++;
+    }
+    return bad("");
+  }
+  Result<> number() {
+    if (s_[i_] == '-') {
+      i_++;
+      if (i_ >= s_.size() || !std::isdigit(static_cast<unsigned char>(s_[i_]))) return bad("in numeric literal");
+    }
+    auto digits = [&] {
+      while (i_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[i_]))) i_++;
+    };
+    if (s_[i_] == '0') {
+      i_++;
+    } else {
+      digits();
+    }
+    if (i_ < s_.size() && s_[i_] == '.') {
+      i_++;
+      if (i_ >= s_.size() || !std::isdigit(static_cast<unsigned char>(s_[i_]))) return bad("after decimal point in numeric literal");
+      digits();
+    }
+    if (i_ < s_.size() && (s_[i_] == 'e' || s_[i_] == 'E')) {
+      i_++;
+      if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-')) i_++;
+      if (i_ >= s_.size() || !std::isdigit(static_cast<unsigned char>(s_[i_]))) return bad("in exponent of numeric literal");
+      digits();
+    }
+    return {};
+  }
+  Result<> literal(std::string_view word) {
+    for (size_t k = 0; k < word.size(); k++, i_++) {
+      if (i_ >= s_.size() || s_[i_] != word[k])
+        return bad(fmt::format("in literal {} (expecting {})", word, goQuoteChar(static_cast<unsigned char>(word[k]))));
+    }
+    return {};
+  }
+  std::string_view s_;
+  size_t i_ = 0;
+};
+
+}  // namespace
+
+Result<nlohmann::json> parseGoJson(std::string_view text) {
+  TRY(GoSyntax(text).run());
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const std::exception& e) {
+    return errorf(Code::InvalidArgument, "invalid JSON: {}", e.what());
   }
 }
 

@@ -80,3 +80,17 @@ Result<> checkGoJson(const nlohmann::json& v, const GoType& t);
 void dropScalarNulls(nlohmann::json& v, const GoType& t);
 
 }  // namespace berth::api
+
+namespace berth::api {
+
+// Parses text as Go's encoding/json does, with Go's syntax error messages
+// (InvalidArgument): "unexpected end of JSON input", "invalid character 'x'
+// looking for beginning of value", "... looking for beginning of object key
+// string", "... after object key", "... after object key:value pair",
+// "... after array element", "... in literal true (expecting 'r')",
+// "... in string literal", "... in numeric literal", "... after top-level
+// value". Used for JSON carried in query parameters (POST /build's buildargs,
+// labels, cachefrom, ulimits).
+Result<nlohmann::json> parseGoJson(std::string_view text);
+
+}  // namespace berth::api

@@ -272,6 +272,10 @@ class SocketBody : public BodyReader {
   // some body bytes arrive or the body ends.
   Result<size_t> read(char* out, size_t n) override {
     ConnStream stream(c_);
+    // Beast reads at most the buffer's free capacity: without room the
+    // socket is read 512 bytes at a time (a 100 MB build context took
+    // 200,000 reads).
+    if (c_.buf.capacity() - c_.buf.size() < (1 << 16)) (void)c_.buf.prepare(1 << 16);
     while (!p_.is_done()) {
       p_.get().body().data = out;
       p_.get().body().size = n;

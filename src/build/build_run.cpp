@@ -141,8 +141,9 @@ Result<int> BuildRun::runContainer(const std::string& id) {
     joinAttach();
     return std::unexpected(r.error());
   }
-  auto code = b_.containers_.wait(id, "next-exit", *baseline, [&] { return stream.gone() || gone_; });
-  if (stream.gone() || gone_) {
+  auto code = b_.containers_.wait(id, "next-exit", *baseline,
+                                  [&] { return stream.gone() || gone_ || out_.clientGone(); });
+  if (stream.gone() || gone_ || out_.clientGone()) {
     gone_ = true;
     (void)b_.containers_.kill(id, "KILL");
     (void)b_.containers_.remove(id, true, true);

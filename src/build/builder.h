@@ -74,6 +74,10 @@ class BuildOutput {
   // ("The command '/bin/sh -c exit 3' returned a non-zero code: 3" -> 3).
   // Other errors carry no code (the CLI exits 1).
   virtual void runFailed(int exitStatus) {}
+  // (addition, branch build-api) True once the client has gone away, for a
+  // builder waiting without output (a silent RUN): the build stops as when
+  // stream() returns false.
+  virtual bool clientGone() { return false; }
 };
 
 struct BuildResult {

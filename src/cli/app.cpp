@@ -26,6 +26,7 @@ struct Group {
 
 const std::vector<Group>& groups() {
   static const std::vector<Group> kGroups = {
+      {"builder", "Manage builds"},
       {"container", "Manage containers"},
       {"image", "Manage images"},
       {"manifest", "Manage Docker image manifests and manifest lists"},
@@ -170,7 +171,7 @@ int runApp(const AppEnv& env) {
   const std::string prog = "berth";
   std::vector<Command> cmds = containerCommands();
   for (auto&& v : {imageCommands(), systemCommands(), changesCommands(), volumeCommands(), networkCommands(),
-                         registryCommands(), resourceCommands(), manifestCommands()}) cmds.insert(cmds.end(), v.begin(), v.end());
+                         registryCommands(), resourceCommands(), manifestCommands(), buildCommands()}) cmds.insert(cmds.end(), v.begin(), v.end());
 
   FlagSet global;
   global.setInterspersed(false);

@@ -88,7 +88,9 @@ Result<> Connection::sendChunkedFromFd(std::string_view method, std::string_view
                                        int fd) {
   std::string head = buildHead(method, target, headers);
   TRY(writeFull(head.data(), head.size()));
-  std::string buf(kReadChunk, '\0');
+  // Larger chunks than responses use: a build context or an image tar is
+  // large, and each chunk costs a read, a framing and a write.
+  std::string buf(4 * kReadChunk, '\0');
   for (;;) {
     ssize_t n = ::read(fd, buf.data(), buf.size());
     if (n < 0) {

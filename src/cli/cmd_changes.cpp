@@ -148,6 +148,18 @@ int cmdSystemDf(Context& ctx, const FlagSet& f, const std::vector<std::string>&)
       if (refs == 0) vReclaim += sz;
     }
   }
+  // Build cache, as docker's formatter sums it: shared records count once
+  // (not at all here), in-use ones are not reclaimable.
+  const json cache = j->contains("BuildCache") && (*j)["BuildCache"].is_array() ? (*j)["BuildCache"] : json::array();
+  int bActive = 0;
+  int64_t bSize = 0, bInUse = 0;
+  for (auto& b : cache) {
+    bool inUse = b.value("InUse", false), shared = b.value("Shared", false);
+    int64_t sz = b.value("Size", int64_t(0));
+    if (inUse) bActive++;
+    if (!shared) bSize += sz;
+    if (inUse && !shared) bInUse += sz;
+  }
   if (!f.getBool("verbose")) {
     format::Table t;
     t.addRow({"TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"});
@@ -157,7 +169,8 @@ int cmdSystemDf(Context& ctx, const FlagSet& f, const std::vector<std::string>&)
               format::humanSize4(double(cSize)), withPercent(cReclaim, cSize)});
     t.addRow({"Local Volumes", std::to_string(volumes.size()), std::to_string(vActive),
               format::humanSize4(double(vSize)), withPercent(vReclaim, vSize)});
-    t.addRow({"Build Cache", "0", "0", "0B", "0B"});
+    t.addRow({"Build Cache", std::to_string(cache.size()), std::to_string(bActive), format::humanSize4(double(bSize)),
+              format::humanSize4(double(bSize - bInUse))});
     out(ctx, t.render());
     return 0;
   }
@@ -205,9 +218,18 @@ int cmdSystemDf(Context& ctx, const FlagSet& f, const std::vector<std::string>&)
     tv.addRow({v.value("Name", ""), std::to_string(u.is_object() ? u.value("RefCount", int64_t(0)) : 0),
                sz < 0 ? std::string("N/A") : format::humanSize(sz)});
   }
-  s += tv.render() + "\nBuild cache usage: 0B\n\n";
+  s += tv.render() + "\nBuild cache usage: " + format::humanSize4(double(bSize)) + "\n\n";
   format::Table tb;
   tb.addRow({"CACHE ID", "CACHE TYPE", "SIZE", "CREATED", "LAST USED", "USAGE", "SHARED"});
+  for (auto& b : cache) {
+    auto ago = [&](const char* key) {
+      auto t = parseRfc3339(b.value(key, ""));
+      return t ? format::timeAgo(*t / 1000000000, ctx.nowSeconds) : std::string();
+    };
+    tb.addRow({b.value("ID", "").substr(0, 12), b.value("Type", ""), format::humanSize4(double(b.value("Size", int64_t(0)))),
+               ago("CreatedAt"), ago("LastUsedAt"), std::to_string(b.value("UsageCount", 0)),
+               b.value("Shared", false) ? "true" : "false"});
+  }
   s += tb.render();
   out(ctx, s);
   return 0;

@@ -60,6 +60,7 @@ std::vector<Command> registryCommands();  // login, logout, search
 std::vector<Command> cpCommands();       // cp (cmd_cp.cpp)
 std::vector<Command> manifestCommands();  // manifest inspect, create, annotate, push, rm
 std::vector<Command> resourceCommands();  // stats, top, pause, unpause, update
+std::vector<Command> buildCommands();     // build (image build), builder prune (cmd_build.cpp)
 
 // Shared helpers for command implementations.
 // Prints "Error response from daemon: <msg>" (or the bare message for

@@ -307,8 +307,9 @@ namespace {
 struct Reader {
   archive* a = nullptr;
   const TarSource* source = nullptr;
-  std::vector<char> buf = std::vector<char>(1 << 16);
+  std::vector<char> buf = std::vector<char>(1 << 18);
   std::optional<Error> sourceErr;
+  bool sourceEnded = false;  // the source returned 0 (a clean end of the stream)
   ~Reader() {
     if (a) archive_read_free(a);
   }
@@ -321,6 +322,7 @@ la_ssize_t readCb(archive*, void* ud, const void** out) {
     r->sourceErr = n.error();
     return -1;
   }
+  if (*n == 0) r->sourceEnded = true;
   *out = r->buf.data();
   return la_ssize_t(*n);
 }
@@ -393,14 +395,23 @@ Result<> extractTarToRoot(int rootFd, std::string_view dirPathIn, const TarSourc
     return errorf(Code::InvalidArgument, "invalid tar: {}", archive_error_string(rd.a));
   }
   std::string prefix = dirPath == "/" ? "" : dirPath;
+  uint64_t total = 0;
+  bool sawEntry = false, truncatedTail = false;
   for (;;) {
+    if (truncatedTail) break;
     archive_entry* e = nullptr;
     int rc = archive_read_next_header(rd.a, &e);
     if (rc == ARCHIVE_EOF) break;
+    // A stream that ends cleanly right after the last entry's data, without
+    // its padding or the end-of-archive blocks, is complete for Go's
+    // archive/tar (dockerd); the docker CLI sends such tars (build -f with a
+    // Dockerfile outside the context).
+    if (rc < ARCHIVE_WARN && rd.sourceEnded && !rd.sourceErr && sawEntry) break;
     if (rc < ARCHIVE_WARN) {
       if (rd.sourceErr) return std::unexpected(*rd.sourceErr);
       return errorf(Code::InvalidArgument, "invalid tar: {}", archive_error_string(rd.a));
     }
+    sawEntry = true;
     std::string name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
     std::string rel = cleanPath("/" + name);
     {
@@ -413,6 +424,28 @@ Result<> extractTarToRoot(int rootFd, std::string_view dirPathIn, const TarSourc
       }
     }
     if (rel == "/") continue;  // the extraction directory itself
+    mode_t etype = archive_entry_filetype(e);
+    if (o.skipDevices && !archive_entry_hardlink(e) && (etype == AE_IFCHR || etype == AE_IFBLK)) continue;
+    if (o.refuseEscapingSymlinks && etype == AE_IFLNK && archive_entry_symlink(e)) {
+      std::string target = archive_entry_symlink(e);
+      if (!target.empty() && target[0] != '/') {
+        int depth = 0;
+        bool out = false;
+        auto entryDir = components(rel);
+        if (!entryDir.empty()) entryDir.pop_back();
+        depth = int(entryDir.size());
+        for (auto& c : components(target)) {
+          if (c == "..") depth--;
+          else if (c != ".") depth++;
+          if (depth < 0) out = true;
+        }
+        if (out) return errorf(Code::InvalidArgument, "invalid symlink \"{}\" -> \"{}\"", name, target);
+      }
+    }
+    if (o.maxBytes && etype == AE_IFREG && archive_entry_size_is_set(e)) {
+      total += uint64_t(std::max<la_int64_t>(0, archive_entry_size(e)));
+      if (total > o.maxBytes) return errorf(Code::InvalidArgument, "larger than the limit of {} bytes", o.maxBytes);
+    }
     std::string full = prefix + rel;
     auto [parent, base] = splitParent(full);
     TRY_ASSIGN(auto pfd, mkdirsInRoot(rootFd, parent));
@@ -455,6 +488,12 @@ Result<> extractTarToRoot(int rootFd, std::string_view dirPathIn, const TarSourc
       for (;;) {
         int r = archive_read_data_block(rd.a, &buf, &n, &off);
         if (r == ARCHIVE_EOF) break;
+        // The last entry's data complete and only its padding missing at a
+        // clean end of the stream (as above).
+        if (r < ARCHIVE_WARN && rd.sourceEnded && !rd.sourceErr && pos == archive_entry_size(e)) {
+          truncatedTail = true;
+          break;
+        }
         if (r < ARCHIVE_WARN) {
           if (rd.sourceErr) return std::unexpected(*rd.sourceErr);
           return errorf(Code::InvalidArgument, "invalid tar: {}", archive_error_string(rd.a));

@@ -64,6 +64,14 @@ struct ExtractOptions {
   bool noOverwriteDirNonDir = false;  // a non-dir may not replace a dir, nor a dir a non-dir
   bool copyUIDGID = false;            // (API) chown to the container's user rather than root
   uint32_t uid = 0, gid = 0;          // every extracted entry is owned by these, as dockerd does
+  // Build contexts (build/context.h): regular-file bytes above maxBytes (0 =
+  // no limit) stop the extraction with InvalidArgument "larger than the
+  // limit of N bytes"; device nodes are skipped (not created); a relative
+  // symlink whose target climbs out of the extraction directory is refused
+  // as dockerd refuses it ("invalid symlink \"a\" -> \"../../x\"").
+  uint64_t maxBytes = 0;
+  bool skipDevices = false;
+  bool refuseEscapingSymlinks = false;
 };
 // Extracts a tar into the directory dirPath (resolved, following links,
 // inside the root; it must exist). Entry names are relative to it; any

@@ -3,6 +3,9 @@
 #include <unistd.h>
 
 #include <set>
+#include <cctype>
+#include <cstdint>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -19,6 +22,7 @@ const char* kUsage =
     "Options:\n"
     "  -b, --bridge string          Attach containers to a network bridge (default \"berth0\"; \"none\": no default bridge)\n"
     "      --bip string             Specify default-bridge IPv4 network\n"
+    "      --build-context-max-size bytes  Largest build context (file data) POST /build accepts, 0 = no limit (default 10g)\n"
     "      --cgroup-parent string   Set parent cgroup for all containers (default \"berth\")\n"
     "      --config-file string     Daemon configuration file (default \"/etc/berth/daemon.json\")\n"
     "      --data-root string       Root directory of persistent state (default \"/var/lib/berth\")\n"
@@ -108,6 +112,27 @@ Result<> networkFromJson(const nlohmann::json& j, const std::string& file, const
     }
   }
   return {};
+}
+
+// "10g", "512m", "1048576": bytes with an optional k/m/g/t (1024-based)
+// suffix, as docker's RAMInBytes reads sizes.
+std::optional<uint64_t> parseSize(std::string v) {
+  v = toLower(trim(v));
+  if (endsWith(v, "b") && v.size() > 1 && !std::isdigit(static_cast<unsigned char>(v[v.size() - 2]))) v.pop_back();
+  uint64_t mult = 1;
+  if (!v.empty()) {
+    switch (v.back()) {
+      case 'k': mult = 1ull << 10; break;
+      case 'm': mult = 1ull << 20; break;
+      case 'g': mult = 1ull << 30; break;
+      case 't': mult = 1ull << 40; break;
+      default: break;
+    }
+    if (mult != 1) v.pop_back();
+  }
+  auto n = parseNumber<uint64_t>(v);
+  if (!n || (mult > 1 && *n > UINT64_MAX / mult)) return std::nullopt;
+  return *n * mult;
 }
 
 }  // namespace
@@ -221,6 +246,13 @@ Result<Config> parseArgs(int argc, char** argv) {
       (a == "--ipv6" ? c.network.ipv6 : a == "--iptables" ? c.network.iptables
                                       : a == "--ip-forward" ? c.network.ipForward
                                                             : c.network.icc) = v;
+    } else if (a == "--build-context-max-size") {
+      std::string v;
+      bool set = false;
+      TRY(take(v, set));
+      auto n = parseSize(v);
+      if (!n) return errorf(Code::InvalidArgument, "invalid value {:?} for {}", v, a);
+      c.buildContextMaxSize = *n;
     } else if (a == "-D" || a == "--debug") {
       level = "debug";
       levelSet = true;

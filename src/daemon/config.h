@@ -3,6 +3,7 @@
 // Immutable once parsed.
 
 #include <functional>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -79,6 +80,9 @@ struct Config {
   // berth's own --nft-table, --veth-prefix). dataRoot, execRoot and dnsBin
   // are filled in by main().
   network::Config network;
+  // --build-context-max-size: the file data a POST /build context may hold
+  // once extracted (0 = no limit). docs/build.md.
+  uint64_t buildContextMaxSize = 10ull << 30;
 };
 
 // Cancelled = --help / --version printed (exit 0); InvalidArgument = usage error.

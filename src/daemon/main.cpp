@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "api/build_router.h"
 #include "api/containers_router.h"
 #include "api/events.h"
 #include "api/images_router.h"
@@ -19,6 +20,8 @@
 #include "api/server.h"
 #include "api/system_router.h"
 #include "api/volumes_router.h"
+#include "build/builder.h"
+#include "build/context.h"
 #include "common/log.h"
 #include "common/memory.h"
 #include "common/util.h"
@@ -219,6 +222,15 @@ int main(int argc, char** argv) {
   if (auto r = containers->restore(); !r) log::error("restore containers: {}", r.error().message);
   if (auto r = images->garbageCollect(); !r) log::warn("image gc: {}", r.error().message);
 
+  // The builder (issue 13): contexts are extracted under build/tmp, which a
+  // crash may leave behind: emptied at every start.
+  auto builder = build::makeBuilder(*containers, *images, build::BuilderPaths{cfg.dataRoot});
+  build::ContextConfig ctxCfg;
+  ctxCfg.tmpDir = cfg.dataRoot + "/build/tmp";
+  ctxCfg.maxSize = cfg.buildContextMaxSize;
+  build::removeContextLeftovers(ctxCfg.tmpDir);
+  auto contexts = build::makeContextSource(ctxCfg);
+
   api::Router router;
   api::SystemInfo info;
   info.dataRoot = cfg.dataRoot;
@@ -234,7 +246,8 @@ int main(int argc, char** argv) {
   };
   daemon::SystemHostFacts hostFacts;
   api::registerSystemRoutes(router, events, info, hostFacts);
-  api::registerContainerRoutes(router, *containers);
+  api::registerContainerRoutes(router, *containers, [&builder] { return api::buildCacheJson(builder->usage()); });
+  api::registerBuildRoutes(router, *builder, *contexts, emit);
   api::registerImageRoutes(router, *images, emit);
   api::registerVolumeRoutes(router, volumes, emit);
   NetworksBackendAdapter networksBackend(**networks);
