@@ -195,6 +195,25 @@ network::EndpointRequest endpointRequest(const Container& c, const json& setting
   return req;
 }
 
+namespace {
+
+// dockerd with --bridge=none: a container on "bridge" runs with networking
+// disabled (connectToNetwork skips it), i.e. a namespace with only lo.
+bool isDisabledDefaultBridge(network::Service& net, const std::string& name) {
+  if (name != "bridge") return false;
+  auto r = net.resolve("bridge");
+  return !r && r.error().code == Code::NotFound;
+}
+
+}  // namespace
+
+bool needsSandbox(network::Service& net, const Container& c) {
+  if (!c.networks.is_object() || c.networks.empty()) return false;
+  for (auto& [name, v] : c.networks.items())
+    if (!isDisabledDefaultBridge(net, name)) return true;
+  return false;
+}
+
 Result<AttachedNetworks> attachNetworks(network::Service& net, const Container& c,
                                         const std::vector<std::string>& linkPairs) {
   AttachedNetworks out;
@@ -210,6 +229,7 @@ Result<AttachedNetworks> attachNetworks(network::Service& net, const Container& 
   bool first = true;
   for (auto& name : attachOrder(mode, c.networks)) {
     const json& settings = c.networks[name];
+    if (isDisabledDefaultBridge(net, name)) continue;
     std::string ref = settings.value("NetworkID", "");
     if (ref.empty()) ref = name;
     auto info = net.resolve(ref);
