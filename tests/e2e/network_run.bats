@@ -250,6 +250,43 @@ running() { [ "$(docker_cmd inspect -f '{{.State.Running}}' "$1")" = true ]; }
   docker_cmd rm -f a1 a2 >/dev/null
 }
 
+@test "docker: restart policy: each run gets a fresh sandbox, none is left after" {
+  docker_cmd run -d --name rp1 --restart on-failure:2 busybox sh -c 'ip -o -4 addr show dev eth0 | grep -q "inet 10.214."; exit 3' >/dev/null
+  wait_until 30 "rp1 to give up after 2 restarts" eval \
+    "[ \"\$(docker_cmd inspect -f '{{.State.Status}} {{.RestartCount}}' rp1)\" = 'exited 2' ]"
+  # exit 3, not grep's 1: every run had its address on eth0
+  run docker_cmd inspect -f '{{.State.ExitCode}} [{{.NetworkSettings.SandboxKey}}]' rp1
+  assert_output "3 []"
+  local id
+  id=$(docker_cmd inspect -f '{{.Id}}' rp1)
+  [ ! -e "$E2E_ROOT/exec/netns/$id" ]
+  docker_cmd rm rp1 >/dev/null
+}
+
+@test "docker: berthd SIGKILLed: a survivor keeps its address; one that died meanwhile loses its sandbox" {
+  docker_cmd run -d --name sv1 busybox sleep 300 >/dev/null
+  docker_cmd run -d --name sv2 busybox sleep 300 >/dev/null
+  local ip1 id2 pid2
+  ip1=$(docker_cmd inspect -f '{{.NetworkSettings.IPAddress}}' sv1)
+  id2=$(docker_cmd inspect -f '{{.Id}}' sv2)
+  pid2=$(docker_cmd inspect -f '{{.State.Pid}}' sv2)
+  [ -e "$E2E_ROOT/exec/netns/$id2" ]
+  berthd_kill9
+  kill -KILL "$pid2"
+  berthd_start
+  wait_until 10 "sv2 to be seen exited" eval "[ \"\$(docker_cmd inspect -f '{{.State.Status}}' sv2)\" = exited ]"
+  [ ! -e "$E2E_ROOT/exec/netns/$id2" ]
+  run docker_cmd inspect -f '{{.State.Status}} {{.NetworkSettings.IPAddress}}' sv1
+  assert_output "running $ip1"
+  run docker_cmd exec sv1 ip -o -4 addr show dev eth0
+  assert_output_contains "inet $ip1/24"
+  # A new container does not get sv1's address.
+  run docker_cmd run --rm busybox ip -o -4 addr show dev eth0
+  assert_status 0
+  [[ "$output" != *"inet $ip1/"* ]]
+  docker_cmd rm -f sv1 sv2 >/dev/null
+}
+
 @test "docker: after rm -f of everything no veth and no netns file remain" {
   docker_cmd run -d --name l1 busybox sleep 300 >/dev/null
   docker_cmd run -d --name l2 busybox sleep 300 >/dev/null
