@@ -97,7 +97,7 @@ void registerSystemRoutes(Router& r, EventBus& events, SystemInfo info, HostFact
               {"Driver", "overlay2"},
               {"DriverStatus", json::array({json::array({"Backing Filesystem", "extfs"})})},
               {"Plugins",
-               {{"Volume", {"local"}}, {"Network", {"host", "null"}}, {"Authorization", nullptr}, {"Log", {"json-file"}}}},
+               {{"Volume", {"local"}}, {"Network", {"bridge", "host", "null"}}, {"Authorization", nullptr}, {"Log", {"json-file"}}}},
               {"MemoryLimit", true},
               {"SwapLimit", true},
               {"CpuCfsPeriod", true},

@@ -233,6 +233,7 @@ class Server {
   void onAccept(Listener& l);
   void onConn(uint64_t id, short revents);
   void closeConn(uint64_t id);
+  void processConnInput(uint64_t id);
   void handleQuery(std::string_view q, int udpFd, const Addr* from, uint64_t connId);
   void forward(std::string_view q, size_t udpLimit, int udpFd, const Addr* from, uint64_t connId);
   void attempt(uint16_t uid);
@@ -421,6 +422,7 @@ void Server::finish(uint16_t uid, std::string answer) {
   if (it == pending_.end()) return;
   Pending& p = it->second;
   if (answer.size() >= 2) put16(answer, 0, p.clientId);
+  uint64_t connId = p.clientTcp ? p.connId : 0;
   if (p.clientTcp) {
     auto c = conns_.find(p.connId);
     if (c != conns_.end()) c->second.pending--;
@@ -429,6 +431,7 @@ void Server::finish(uint16_t uid, std::string answer) {
     replyTo(p.udpFd, &p.client, 0, answer);
   }
   pending_.erase(it);
+  if (connId) processConnInput(connId);  // queries held back while it had too many in flight
 }
 
 void Server::upstreamAnswer(uint16_t uid, std::string answer, bool viaTcp) {
@@ -514,7 +517,10 @@ void Server::expire(int64_t now) {
   std::vector<uint16_t> due;
   for (auto& [uid, p] : pending_)
     if (now >= p.attemptDeadline) due.push_back(uid);
-  for (uint16_t uid : due) nextServer(uid);
+  for (uint16_t uid : due) {
+    auto it = pending_.find(uid);  // finished meanwhile, or its id reused by a newer query
+    if (it != pending_.end() && now >= it->second.attemptDeadline) nextServer(uid);
+  }
   std::vector<uint64_t> idle;
   for (auto& [id, c] : conns_)
     if (c.pending == 0 && ((c.readClosed && c.out.empty()) || now - c.lastActive > kConnIdleMs)) idle.push_back(id);
@@ -558,7 +564,15 @@ void Server::onConn(uint64_t id, short revents) {
       c.in.append(buf_, size_t(n));
     }
   }
-  // Whole messages: 2-byte length, then the message (RFC 7766).
+  processConnInput(id);
+}
+
+// The whole messages a TCP client has sent (2-byte length, then the
+// message; RFC 7766), while fewer than kMaxPendingPerConn are in flight.
+void Server::processConnInput(uint64_t id) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  Conn& c = it->second;
   while (c.in.size() >= 2 && c.pending < kMaxPendingPerConn) {
     size_t len = get16(c.in, 0);
     if (len < kHeaderSize) return closeConn(id);  // cannot be a query: give up on this stream
@@ -566,7 +580,6 @@ void Server::onConn(uint64_t id, short revents) {
     std::string q = c.in.substr(2, len);
     c.in.erase(0, 2 + len);
     handleQuery(q, -1, nullptr, id);
-    if (!conns_.contains(id)) return;
   }
 }
 

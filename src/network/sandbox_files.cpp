@@ -84,9 +84,10 @@ std::string buildResolvConf(const ResolvInput& in) {
   std::vector<std::string> extServers;
   bool usedDefaults = false;
   std::string basedOn = "legacy";
-  if (!in.internalNameserver.empty()) {
+  bool internal = !in.internalNameservers.empty();
+  if (internal) {
     basedOn = "internal resolver";
-    nameservers.push_back(in.internalNameserver);
+    nameservers = in.internalNameservers;
     for (auto& n : in.dns.empty() ? host.nameservers : in.dns)
       extServers.push_back(isLoopback(n) ? "host(" + n + ")" : n);
     bool hasNdots = false;
@@ -116,14 +117,14 @@ std::string buildResolvConf(const ResolvInput& in) {
   if (!search.empty()) out += "search " + joinWords(search) + "\n";
   if (!options.empty()) out += "options " + joinWords(options) + "\n";
   out += fmt::format("\n# Based on host file: '/etc/resolv.conf' ({})\n", basedOn);
-  if (!in.internalNameserver.empty()) out += "# ExtServers: " + bracketList(extServers) + "\n";
+  if (internal) out += "# ExtServers: " + bracketList(extServers) + "\n";
   std::vector<std::string> overrides;
   if (!in.dns.empty()) overrides.push_back("nameservers");
   if (!in.dnsSearch.empty()) overrides.push_back("search");
   if (!in.dnsOptions.empty()) overrides.push_back("options");
   if (usedDefaults) out += "# Used default nameservers.\n";
   out += "# Overrides: " + bracketList(overrides) + "\n";
-  if (!in.internalNameserver.empty() && in.dnsOptions.empty()) out += "# Option ndots from: internal\n";
+  if (internal && in.dnsOptions.empty()) out += "# Option ndots from: internal\n";
   return out;
 }
 

@@ -11,7 +11,7 @@ namespace berth::network {
 
 struct HostsInput {
   std::string hostname, domainname;
-  std::vector<std::string> selfAddresses;  // the container's own addresses (first endpoint), v4 then v6
+  std::vector<std::string> selfAddresses;  // the container's own addresses, every endpoint, in join order
   // "name:ip" (or "name=ip") as --add-host gives them, host-gateway already
   // resolved; several names may share one ip ("a b:ip" is not Docker's form).
   std::vector<std::string> extraHosts;
@@ -24,7 +24,9 @@ std::string buildHosts(const HostsInput& in);
 struct ResolvInput {
   std::string hostResolvConf;             // the host's file (Config.resolvConf), its text
   std::vector<std::string> dns, dnsSearch, dnsOptions;  // the container's --dns ... (override the host's)
-  std::string internalNameserver;         // "" on the default bridge; else berth-dns' address (the gateway)
+  // Empty on the default bridge; else berth-dns' addresses: the gateway of
+  // each user network the container is on, in endpoint order.
+  std::vector<std::string> internalNameservers;
   bool ipv6 = false;                      // Docker's IPv6 fallback servers too
 };
 std::string buildResolvConf(const ResolvInput& in);

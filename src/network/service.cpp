@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -30,6 +31,7 @@
 #include "common/number.h"
 #include "common/until.h"
 #include "common/util.h"
+#include "network/dns.h"
 #include "network/ipam.h"
 #include "network/netlink.h"
 #include "network/nft.h"
@@ -229,6 +231,17 @@ std::vector<std::pair<Prefix, std::string>> hostRoutes() {
 
 std::string shortId(const std::string& id) { return id.substr(0, 12); }
 
+// dockerd's filters.Match: the value is a regular expression searched in the
+// field (Go's RE2; ECMAScript here, the same for the patterns people use), or
+// a plain substring when it does not compile.
+bool filterMatch(const std::string& pattern, const std::string& field) {
+  try {
+    return std::regex_search(field, std::regex(pattern));
+  } catch (const std::regex_error&) {
+    return field.find(pattern) != std::string::npos;
+  }
+}
+
 std::uint64_t random64() {
   auto h = randomHexId();
   return parseNumber<std::uint64_t>(std::string_view(h).substr(0, 16), 16).value_or(0x1234567890abULL);
@@ -336,6 +349,11 @@ class ServiceImpl final : public Service {
   std::string netnsDir() const { return cfg_.execRoot + "/netns"; }
   std::string netnsPath(const std::string& cid) const { return netnsDir() + "/" + cid; }
   Result<> prepareNetnsDir();
+  std::string dnsDir() const { return cfg_.execRoot + "/dns"; }
+  bool hasDns(const Net& n) const { return n.isBridge() && n.info.name != "bridge"; }
+  // Rewrites the network's DNS records; with `ensure`, starts its berth-dns
+  // (in the host namespace) when it has endpoints and dnsBin is set.
+  Result<> updateDns(const Net& n, bool ensure);
   void emitNet(const Net& n, const std::string& action, const std::string& containerId = "") {
     if (!emit_) return;
     json attrs = {{"name", n.info.name}, {"type", n.info.driver}};
@@ -352,6 +370,7 @@ class ServiceImpl final : public Service {
   std::map<std::pair<std::string, std::string>, Endpoint> eps_;  // (container id, network id)
   bool netnsDirReady_ = false;
   std::vector<PoolSpec> pools_;
+  PortAllocator ports_;
 };
 
 std::vector<PoolSpec> ServiceImpl::pools() const { return pools_; }
@@ -496,21 +515,11 @@ Result<> ServiceImpl::applyRules() {
     spec.bridges.push_back(std::move(br));
   }
   for (auto& [k, e] : eps_) {
-    for (auto& m : e.ports) {
-      for (const std::string& addr : {e.ipv4, e.ipv6}) {
-        if (addr.empty()) continue;
-        auto cip = parseIp(addr);
-        if (!cip) continue;
-        std::optional<IpAddr> hip;
-        if (!m.hostIp.empty() && m.hostIp != "0.0.0.0" && m.hostIp != "::") {
-          auto h = parseIp(m.hostIp);
-          if (!h || h->family != cip->family) continue;
-          hip = *h;
-        } else if ((m.hostIp == "0.0.0.0" && !cip->isV4()) || (m.hostIp == "::" && cip->isV4())) {
-          continue;
-        }
-        spec.ports.push_back(PublishedPort{m.container.proto, hip, m.hostPort, *cip, m.container.port});
-      }
+    if (e.ports.empty()) continue;
+    for (const std::string& addr : {e.ipv4, e.ipv6}) {
+      auto cip = parseIp(addr);
+      if (!cip) continue;
+      for (auto& p : toPublished(e.ports, *cip)) spec.ports.push_back(std::move(p));
     }
   }
   return inHost([&]() -> Result<> {
@@ -614,6 +623,32 @@ Result<> ServiceImpl::ensureDefaultBridge() {
   return setupBridge(nets_[info.id]);
 }
 
+Result<> ServiceImpl::updateDns(const Net& n, bool ensure) {
+  if (!hasDns(n)) return {};
+  DnsConfig d;
+  d.networkId = n.info.id;
+  for (auto& a : n.allocs) d.listen.push_back(a.gateway().str());
+  d.upstreams = cfg_.dns;
+  d.searchDomains = cfg_.dnsSearch;
+  std::map<std::string, DnsRecord> byName;
+  bool any = false;
+  for (auto& [k, e] : eps_) {
+    if (k.second != n.info.id) continue;
+    any = true;
+    for (auto& name : e.dnsNames) {
+      DnsRecord& r = byName[toLower(name)];
+      r.name = toLower(name);
+      if (!e.ipv4.empty()) r.ipv4.push_back(e.ipv4);
+      if (!e.ipv6.empty()) r.ipv6.push_back(e.ipv6);
+    }
+  }
+  for (auto& [name, r] : byName) d.records.push_back(r);
+  TRY(writeDnsConfig(dnsDir(), d));
+  if (ensure && any && !cfg_.dnsBin.empty())
+    return inHost([&] { return ensureResolver(cfg_.dnsBin, dnsDir(), n.info.id); });
+  return {};
+}
+
 Result<> ServiceImpl::prepareNetnsDir() {
   if (netnsDirReady_) return {};
   TRY(mkdirAll(netnsDir(), 0711));
@@ -686,6 +721,7 @@ Result<> ServiceImpl::init() {
       for (auto& a : it->second.allocs)
         for (const std::string& s : {e.ipv4, e.ipv6})
           if (auto ip = parseIp(s); ip && a.subnet().contains(*ip)) (void)a.request(*ip);
+      if (!e.ports.empty()) ports_.restore(e.containerId, e.ports);
       eps_[{e.containerId, e.networkId}] = std::move(e);
     }
   }
@@ -752,6 +788,10 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
     if (s.family() == Family::V6 && !req.enableIPv6)
       return errorf(Code::InvalidArgument, "invalid subnet {}: IPv6 subnet requires IPv6 to be enabled (--ipv6)", p.subnet);
     TRY(checkNoOverlap(s, inUse));
+    for (auto& [auxName, auxIp] : p.auxAddresses) {
+      TRY_ASSIGN(IpAddr aux, parseIp(auxIp));
+      if (!s.contains(aux)) return errorf(Code::InvalidArgument, "no matching subnet for aux-address {}", auxIp);
+    }
     inUse.push_back(s);
     (s.family() == Family::V4 ? hasV4 : hasV6) = true;
     IpamPool q = p;
@@ -811,8 +851,8 @@ Result<std::vector<NetworkDetails>> ServiceImpl::list(const Filters& filters) {
   for (auto& [id, n] : nets_) {
     const NetworkInfo& i = n.info;
     bool ok = any("driver", [&](auto& v) { return i.driver == v; }) &&
-              any("id", [&](auto& v) { return i.id.find(v) != std::string::npos; }) &&
-              any("name", [&](auto& v) { return i.name.find(v) != std::string::npos; }) &&
+              any("id", [&](auto& v) { return filterMatch(v, i.id); }) &&
+              any("name", [&](auto& v) { return filterMatch(v, i.name); }) &&
               any("scope", [&](auto& v) { return i.scope == v; }) &&
               any("type", [&](auto& v) { return (v == "builtin") == n.predefined(); });
     if (auto it = filters.find("label"); ok && it != filters.end())
@@ -846,6 +886,8 @@ Result<> ServiceImpl::removeLocked(const std::string& ref) {
   nets_.erase(gone.info.id);
   if (auto r = applyRules(); !r) log::warn("nftables: {}", r.error().message);
   if (auto r = deleteBridge(gone); !r) log::warn("network {}: {}", gone.info.name, r.error().message);
+  if (hasDns(gone))
+    if (auto r = stopResolver(dnsDir(), gone.info.id); !r) log::warn("network {}: {}", gone.info.name, r.error().message);
   emitNet(gone, "destroy");
   return {};
 }
@@ -1067,21 +1109,43 @@ Result<Endpoint> ServiceImpl::attach(const std::string& networkRef, const Endpoi
     }
   }
 
-  // Published ports: the allocator comes with ports.h (branch net-ports); until
-  // then requests with ports are refused rather than silently ignored.
-  if (!req.ports.empty()) return makeError(Code::Unavailable, "published ports are not implemented yet");
+  // Published ports (host ports held in the host namespace, where they are probed).
+  bool portsTaken = false;
+  ScopeExit undoPorts([&] {
+    if (portsTaken) ports_.release(req.containerId);
+  });
+  if (!req.ports.empty()) {
+    std::vector<PortRequest> preqs = req.ports;
+    if (auto it = n.info.options.find(kOptHostBinding); it != n.info.options.end() && it->second != "0.0.0.0")
+      for (auto& p : preqs)
+        if (p.hostIp.empty()) p.hostIp = it->second;
+    TRY_ASSIGN(e.ports, inHost([&] { return ports_.allocate(req.containerId, preqs); }));
+    portsTaken = true;
+  }
 
   TRY(db_.run("INSERT INTO endpoints(network_id, container_id, doc) VALUES(?, ?, ?)", e.networkId, e.containerId,
               endpointToJson(e).dump()));
   eps_[{e.containerId, e.networkId}] = e;
+  auto forget = [&] {
+    eps_.erase({e.containerId, e.networkId});
+    (void)db_.run("DELETE FROM endpoints WHERE network_id = ? AND container_id = ?", e.networkId, e.containerId);
+  };
   if (!e.ports.empty()) {
     if (auto r = applyRules(); !r) {
-      eps_.erase({e.containerId, e.networkId});
-      (void)db_.run("DELETE FROM endpoints WHERE network_id = ? AND container_id = ?", e.networkId, e.containerId);
+      forget();
+      (void)applyRules();
       return std::unexpected(r.error());
     }
   }
+  if (auto r = updateDns(n, true); !r) {
+    // Names do not resolve without it: the join fails as a whole.
+    forget();
+    if (!e.ports.empty()) (void)applyRules();
+    (void)updateDns(n, false);
+    return std::unexpected(r.error().wrap("DNS for network " + n.info.name));
+  }
   undoVeth.dismiss();
+  undoPorts.dismiss();
   leases.clear();
   emitNet(n, "connect", e.containerId);
   return e;
@@ -1097,8 +1161,11 @@ Result<> ServiceImpl::detachLocked(Net& n, const std::string& containerId, bool 
   for (auto& a : n.allocs)
     for (const std::string& s : {e.ipv4, e.ipv6})
       if (auto ip = parseIp(s); ip && a.subnet().contains(*ip)) a.release(*ip);
-  if (!e.ports.empty())
+  if (!e.ports.empty()) {
+    ports_.release(containerId);
     if (auto r = applyRules(); !r) log::warn("nftables: {}", r.error().message);
+  }
+  if (auto r = updateDns(n, false); !r) log::warn("DNS for network {}: {}", n.info.name, r.error().message);
   if (deleteVeth && !e.hostVeth.empty() && isNsfs(netnsPath(containerId))) {
     auto r = inHost([&] { return host_.deleteLink(e.hostVeth); });
     if (!r && r.error().code != Code::NotFound) log::warn("delete {}: {}", e.hostVeth, r.error().message);
@@ -1126,12 +1193,12 @@ Result<SandboxFiles> ServiceImpl::sandboxFiles(const std::string& containerId, c
   HostsInput h;
   h.hostname = hostname;
   h.domainname = domainname;
-  for (auto& e : mine)
-    if (!e.ipv4.empty() || !e.ipv6.empty()) {
-      if (!e.ipv4.empty()) h.selfAddresses.push_back(e.ipv4);
-      if (!e.ipv6.empty()) h.selfAddresses.push_back(e.ipv6);
-      break;
-    }
+  // One line per address of every endpoint, in join (ethN) order: dockerd
+  // adds the container's address on each network it joins.
+  for (auto& e : mine) {
+    if (!e.ipv4.empty()) h.selfAddresses.push_back(e.ipv4);
+    if (!e.ipv6.empty()) h.selfAddresses.push_back(e.ipv6);
+  }
   for (auto& x : extraHosts) {
     std::string v = x;
     auto sep = v.find('=');
@@ -1165,8 +1232,7 @@ Result<SandboxFiles> ServiceImpl::sandboxFiles(const std::string& containerId, c
   for (auto& e : mine) {
     auto it = nets_.find(e.networkId);
     if (it == nets_.end() || !it->second.isBridge() || it->second.info.name == "bridge") continue;
-    r.internalNameserver = !e.gateway.empty() ? e.gateway : e.gateway6;
-    break;
+    r.internalNameservers.push_back(!e.gateway.empty() ? e.gateway : e.gateway6);
   }
   for (auto& e : mine) r.ipv6 |= !e.ipv6.empty();
   return SandboxFiles{buildHosts(h), buildResolvConf(r)};
@@ -1197,15 +1263,27 @@ Result<> ServiceImpl::restore(const std::vector<std::string>& runningContainerId
       ::unlink(path.c_str());
     }
   }
-  // Host veths with berth's prefix that no endpoint owns.
+  // Host veths with berth's prefix on one of this daemon's bridges that no
+  // endpoint owns (a crash between the veth and its row). Both conditions, so
+  // another engine's or another berthd's veths are never touched.
   std::set<std::string> owned;
   for (auto& [k, e] : eps_)
     if (!e.hostVeth.empty()) owned.insert(e.hostVeth);
+  std::set<int> bridges;
+  for (auto& [id, n] : nets_)
+    if (n.isBridge() && !n.info.bridge.empty())
+      if (auto l = inHost([&] { return host_.link(n.info.bridge); })) bridges.insert(l->index);
   auto links = inHost([&]() -> Result<std::vector<LinkInfo>> { return host_.links(cfg_.vethPrefix); });
   if (links)
     for (auto& l : *links)
-      if (l.kind == "veth" && !owned.contains(l.name))
+      if (l.kind == "veth" && bridges.contains(l.master) && !owned.contains(l.name))
         (void)inHost([&] { return host_.deleteLink(l.name); });
+  // Resolvers of the networks that have endpoints (berth-dns outlives berthd; this restarts a dead one).
+  std::set<std::string> joined;
+  for (auto& [k, e] : eps_) joined.insert(k.second);
+  for (auto& [id, n] : nets_)
+    if (joined.contains(id))
+      if (auto r = updateDns(n, true); !r) log::warn("DNS for network {}: {}", n.info.name, r.error().message);
   return applyRules();
 }
 

@@ -465,6 +465,9 @@ e2e_cleanup_root() {
 
   # 3. monitors (they exit by themselves once their container is gone)
   for pid in $mons $(_e2e_monitor_pids "$root"); do _e2e_stop_pid "$pid" berth-monitor; done
+  # 3b. berth-dns resolvers (one per user network; they outlive berthd and
+  #     are started with their config under the root)
+  for pid in $(_e2e_pids_mentioning berth-dns "$root"); do _e2e_stop_pid "$pid" berth-dns; done
 
   # 4. a tmux server a test started
   if [ -S "$root/tmux.sock" ]; then tmux -S "$root/tmux.sock" kill-server 2>/dev/null || true; fi

@@ -112,6 +112,9 @@ none"
   assert_output "n1
 n6
 none"
+  run docker_cmd network ls --filter 'name=^n.$' --format '{{.Name}}'
+  assert_output "n1
+n6"
   run docker_cmd network ls -q --no-trunc --filter name=n1
   [[ $output =~ ^[0-9a-f]{64}$ ]]
   run docker_cmd network ls --filter dangling=true --format '{{.Name}}'
@@ -122,7 +125,7 @@ n6"
   assert_output_contains "invalid filter 'bogus'"
 }
 
-@test "docker: create, rm and connect errors as dockerd words them" {
+@test "docker: create, rm and inspect errors as dockerd words them" {
   run docker_cmd network create n1
   [ "$status" -ne 0 ]
   assert_output_contains "Error response from daemon: network with name n1 already exists"

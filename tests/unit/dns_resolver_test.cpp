@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "common/util.h"
@@ -106,7 +107,7 @@ class FakeUpstream {
     });
     tcp_ = inNs(ns, [&] {
       UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-      return fd && ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), len) == 0 && ::listen(fd.get(), 8) == 0
+      return fd && ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), len) == 0 && ::listen(fd.get(), 64) == 0
                  ? fd.release()
                  : -1;
     });
@@ -343,6 +344,33 @@ TEST_F(DnsResolver, AnswersForwardsAndReloads) {
   EXPECT_EQ(nx.header.id, 0x4444);
   EXPECT_EQ(nx.header.rcode(), kNxDomain);
 
+  // Concurrent forwarded queries from one socket: each answer carries its
+  // own query's id and name.
+  {
+    UniqueFd fd(inNs(ns_.get(), [] { return ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); }));
+    socklen_t len;
+    auto srv = sockAddr("10.89.0.1", 53, len);
+    for (uint16_t id = 100; id < 140; id++) {
+      std::string q = query(id % 2 ? "example.test" : "missing.test", kTypeA, id);
+      ASSERT_EQ(::sendto(fd.get(), q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&srv), len), ssize_t(q.size()));
+    }
+    std::set<uint16_t> seen;
+    char buf[4096];
+    while (seen.size() < 40) {
+      pollfd p{fd.get(), POLLIN, 0};
+      if (::poll(&p, 1, 4000) != 1) break;
+      ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+      Message m = parsedOrEmpty(std::string(buf, size_t(std::max<ssize_t>(n, 0))));
+      ASSERT_EQ(m.questions.size(), 1u);
+      EXPECT_EQ(m.questions[0].name, m.header.id % 2 ? "example.test" : "missing.test") << m.header.id;
+      EXPECT_EQ(m.header.rcode(), m.header.id % 2 ? kNoError : kNxDomain) << m.header.id;
+      seen.insert(m.header.id);
+    }
+    EXPECT_EQ(seen.size(), 40u);
+    EXPECT_EQ(*seen.begin(), 100);
+    EXPECT_EQ(*seen.rbegin(), 139);
+  }
+
   // TCP: a local name, and a forwarded one (which goes upstream over TCP).
   Message tcpLocal = parsedOrEmpty(tcp(query("web", kTypeA, 0x5555)));
   EXPECT_EQ(tcpLocal.header.id, 0x5555);
@@ -351,6 +379,37 @@ TEST_F(DnsResolver, AnswersForwardsAndReloads) {
   EXPECT_EQ(tcpExt.header.id, 0x6666);
   EXPECT_EQ(firstIpv4(tcpExt), "192.0.2.7");
   EXPECT_EQ(upstream_.tcpQueries, 1);
+  // 40 queries pipelined on one TCP connection (more than it forwards at
+  // once): all answered, each with its id.
+  {
+    UniqueFd c = tcpConnect();
+    ASSERT_TRUE(c);
+    std::string all;
+    for (uint16_t id = 200; id < 240; id++) {
+      std::string q = query(id % 2 ? "example.test" : "web", kTypeA, id);
+      std::string framed(2, '\0');
+      put16(framed, 0, uint16_t(q.size()));
+      all += framed + q;
+    }
+    ASSERT_EQ(::send(c.get(), all.data(), all.size(), MSG_NOSIGNAL), ssize_t(all.size()));
+    std::string in;
+    std::set<uint16_t> ids;
+    char buf[4096];
+    while (ids.size() < 40) {
+      while (in.size() >= 2 && in.size() >= 2 + size_t(get16(in, 0))) {
+        Message m = parsedOrEmpty(in.substr(2, get16(in, 0)));
+        EXPECT_EQ(firstIpv4(m), m.header.id % 2 ? "192.0.2.7" : "10.89.0.2") << m.header.id;
+        ids.insert(m.header.id);
+        in.erase(0, 2 + get16(in, 0));
+      }
+      if (ids.size() == 40) break;
+      ssize_t n = ::recv(c.get(), buf, sizeof buf, 0);
+      if (n <= 0) break;
+      in.append(buf, size_t(n));
+    }
+    EXPECT_EQ(ids.size(), 40u);
+  }
+  EXPECT_EQ(upstream_.tcpQueries, 21);
 
   // Truncated upstream answer: retried over TCP. 40 addresses do not fit a
   // plain 512-byte client (it gets TC and retries over TCP itself); they fit
@@ -363,7 +422,7 @@ TEST_F(DnsResolver, AnswersForwardsAndReloads) {
   EXPECT_EQ(edns.header.id, 0x7778);
   EXPECT_FALSE(edns.header.flags & kFlagTc);
   EXPECT_EQ(edns.answers.size(), 40u);
-  EXPECT_EQ(upstream_.tcpQueries, 3);
+  EXPECT_EQ(upstream_.tcpQueries, 23);
   Message bigTcp = parsedOrEmpty(tcp(query("big.test", kTypeA, 0x7779)));
   EXPECT_EQ(bigTcp.answers.size(), 40u);
 
@@ -497,9 +556,21 @@ TEST_F(DnsResolver, HostResolvConfWithoutItself) {
 TEST_F(DnsResolver, EnsureRestartsAndStopRemoves) {
   ASSERT_TRUE(network::writeDnsConfig(dir_, cfg_));
   addListenAddresses();
+  // An fd the caller leaves inheritable must not reach berth-dns.
+  UniqueFd leak(::open("/dev/null", O_RDONLY));
   ASSERT_TRUE(ensure());
   pid_t first = pid();
   ASSERT_GT(first, 0);
+  // Detached: its own session; stdin /dev/null, stderr the log, nothing else
+  // but its own sockets.
+  EXPECT_EQ(::getsid(first), first);
+  char target[4096];
+  ssize_t n = ::readlink(fmt::format("/proc/{}/fd/0", first).c_str(), target, sizeof target);
+  EXPECT_EQ(std::string(target, size_t(std::max<ssize_t>(n, 0))), "/dev/null");
+  n = ::readlink(fmt::format("/proc/{}/fd/2", first).c_str(), target, sizeof target);
+  EXPECT_EQ(std::string(target, size_t(std::max<ssize_t>(n, 0))), dir_ + "/" + id_ + ".log");
+  n = ::readlink(fmt::format("/proc/{}/fd/{}", first, leak.get()).c_str(), target, sizeof target);
+  EXPECT_TRUE(n < 0 || !startsWith(std::string(target, size_t(n)), "/dev/null")) << "fd " << leak.get() << " inherited";
   // A stale pid file naming another process is not taken for the resolver.
   ASSERT_EQ(::kill(first, SIGKILL), 0);
   ASSERT_EQ(::waitpid(first, nullptr, 0), first);
@@ -534,7 +605,12 @@ TEST_F(DnsResolver, StartFailureNamesTheLogLine) {
 TEST_F(DnsResolver, MeasureLatencyAndIdleRss) {
   ASSERT_TRUE(network::writeDnsConfig(dir_, cfg_));
   addListenAddresses();
+  auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(ensure());
+  double startMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(ensure());
+  double againUs = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
   std::this_thread::sleep_for(200ms);
   long idle = rssKb(pid());
   UniqueFd fd(inNs(ns_.get(), [] { return ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); }));
@@ -555,9 +631,48 @@ TEST_F(DnsResolver, MeasureLatencyAndIdleRss) {
   std::sort(us.begin(), us.end());
   long after = rssKb(pid());
   ::testing::Test::RecordProperty("idle_rss_kb", int(idle));
+  fmt::print("berth-dns: ensureResolver spawn until listening {:.1f} ms, again (running) {:.0f} us\n", startMs,
+             againUs);
   fmt::print("berth-dns: local A query over UDP, 500 runs: median {:.0f} us, p10 {:.0f} us, p90 {:.0f} us, "
              "p99 {:.0f} us; VmRSS idle {} kB, after the queries {} kB\n",
              us[us.size() / 2], us[us.size() / 10], us[us.size() * 9 / 10], us[us.size() * 99 / 100], idle, after);
   EXPECT_GT(idle, 0);
   EXPECT_LT(idle, 1024);  // the target: < 1 MB idle
+}
+
+TEST_F(DnsResolver, OutlivesTheProcessThatStartedIt) {
+  ASSERT_TRUE(network::writeDnsConfig(dir_, cfg_));
+  addListenAddresses();
+  // A stand-in for berthd: a child process calls ensureResolver, then is
+  // SIGKILLed; the resolver keeps answering, and the "restarted daemon"
+  // (this process) finds it again.
+  int ready[2];
+  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+  UniqueFd readyR(ready[0]), readyW(ready[1]);
+  pid_t daemon = ::fork();
+  ASSERT_GE(daemon, 0);
+  if (daemon == 0) {
+    char ok = ::setns(ns_.get(), CLONE_NEWNET) == 0 && network::ensureResolver(bin_, dir_, id_) ? 1 : 0;
+    (void)!::write(readyW.get(), &ok, 1);
+    for (;;) ::pause();
+  }
+  readyW.reset();
+  char ok = 0;
+  ASSERT_EQ(::read(readyR.get(), &ok, 1), 1);
+  ASSERT_EQ(ok, 1);
+  pid_t dns = pid();
+  ASSERT_GT(dns, 0);
+  auto ppid = [](pid_t p) {
+    auto status = readFile(fmt::format("/proc/{}/status", p));
+    auto at = status ? status->find("PPid:") : std::string::npos;
+    return at == std::string::npos ? -1 : std::atoi(status->c_str() + at + 5);
+  };
+  EXPECT_EQ(ppid(dns), daemon);
+  ASSERT_EQ(::kill(daemon, SIGKILL), 0);
+  ASSERT_EQ(::waitpid(daemon, nullptr, 0), daemon);
+  EXPECT_NE(ppid(dns), daemon);  // reparented, still running
+  EXPECT_EQ(firstIpv4(parsedOrEmpty(udp(query("web", kTypeA, 0x0d0d)))), "10.89.0.2");
+  EXPECT_EQ(firstIpv4(parsedOrEmpty(udp(query("example.test", kTypeA, 0x0e0e)))), "192.0.2.7");
+  ASSERT_TRUE(ensure());
+  EXPECT_EQ(pid(), dns);
 }

@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "fake_http.h"
 #include "netns_test_util.h"
+#include "network/dns.h"
 #include "network/netlink.h"
 #include "network/nft.h"
 #include "network/sandbox_files.h"
@@ -38,6 +39,7 @@ class NetworkService : public ::testing::Test {
     auto ns = testutil::newNetns();
     if (!ns) GTEST_SKIP() << "no network namespaces";
     hostNs_ = std::move(*ns);
+    ASSERT_TRUE(hostRtnl().setUp(1));  // the "host's" lo: 127.0.0.1 ports are probed there
     auto db = store::Database::open(dir_ / "berth.db");
     ASSERT_TRUE(db) << db.error().message;
     db_ = std::move(*db);
@@ -155,6 +157,11 @@ TEST_F(NetworkService, CreateResolveListRemovePrune) {
   ASSERT_FALSE(dup);
   EXPECT_EQ(dup.error().code, Code::Conflict);
   EXPECT_EQ(dup.error().message, "network with name n1 already exists");
+  CreateRequest aux = netReq("auxbad", "10.213.9.0/24");
+  aux.ipamConfig[0].auxAddresses = {{"r", "10.213.10.5"}};
+  auto auxR = svc().create(aux);
+  ASSERT_FALSE(auxR);
+  EXPECT_EQ(auxR.error().message, "no matching subnet for aux-address 10.213.10.5");
   auto overlap = svc().create(netReq("n2", "10.213.0.0/16"));
   ASSERT_FALSE(overlap);
   EXPECT_EQ(overlap.error().code, Code::PermissionDenied);
@@ -195,6 +202,12 @@ TEST_F(NetworkService, CreateResolveListRemovePrune) {
   ASSERT_EQ(labelled->size(), 1u);
   EXPECT_EQ((*labelled)[0].net.name, "n1");
   EXPECT_FALSE(svc().list({{"bogus", {"x"}}}));
+  // name and id are searched as regular expressions, as dockerd's filters.Match.
+  auto exact = svc().list({{"name", {"^n1$"}}});
+  ASSERT_TRUE(exact);
+  ASSERT_EQ(exact->size(), 1u);
+  EXPECT_EQ((*exact)[0].net.name, "n1");
+  EXPECT_EQ(svc().list({{"name", {"n"}}})->size(), 3u);  // n1, n3, none
 
   // prune with a label filter removes only n1; then rm n3.
   auto pruned = svc().prune({{"label", {"team"}}});
@@ -285,7 +298,7 @@ TEST_F(NetworkService, SandboxAttachDetach) {
   // Files.
   auto files = svc().sandboxFiles(cid, "web", "", {"gw:host-gateway"}, {}, {}, {});
   ASSERT_TRUE(files) << files.error().message;
-  EXPECT_NE(files->hosts.find("10.213.2.2\tweb\n"), std::string::npos) << files->hosts;
+  EXPECT_NE(files->hosts.find("10.213.2.2\tweb\n10.213.3.77\tweb\n"), std::string::npos) << files->hosts;
   EXPECT_NE(files->hosts.find("172.18.0.1\tgw\n"), std::string::npos) << files->hosts;
   EXPECT_NE(files->resolvConf.find("nameserver 10.213.2.1\n"), std::string::npos) << files->resolvConf;
   EXPECT_NE(files->resolvConf.find("search example.org\n"), std::string::npos) << files->resolvConf;
@@ -319,13 +332,22 @@ TEST_F(NetworkService, RestoreAfterCrash) {
   auto ea = svc().attach("keep", a);
   auto eb = svc().attach("keep", b);
   ASSERT_TRUE(ea && eb);
-  // A stray veth with berth's prefix, as a crash mid-attach would leave.
+  // A stray veth with berth's prefix on the network's bridge, as a crash
+  // mid-attach would leave, and one with the prefix on no bridge of ours
+  // (another daemon's): only the first goes.
   {
     auto host = hostRtnl();
+    auto br = host.link(svc().resolve("keep")->bridge);
+    ASSERT_TRUE(br);
     VethSpec v;
     v.hostName = "vbtstray";
-    v.peerName = "vbtstrayp";
+    v.peerName = "xstrayp";
+    v.masterIndex = br->index;
     ASSERT_TRUE(host.createVeth(v));
+    VethSpec other;
+    other.hostName = "vbtother";
+    other.peerName = "xotherp";
+    ASSERT_TRUE(host.createVeth(other));
   }
 
   // "Crash": a second service instance on the same database.
@@ -340,6 +362,7 @@ TEST_F(NetworkService, RestoreAfterCrash) {
   EXPECT_EQ(::access((cfg_.execRoot + "/netns/" + live).c_str(), F_OK), 0);
   auto host = hostRtnl();
   EXPECT_FALSE(host.link("vbtstray").has_value());
+  EXPECT_TRUE(host.link("vbtother").has_value());
   EXPECT_TRUE(host.link(ea->hostVeth).has_value());
   // The dead container's address is free again; the live one's is not.
   std::string other(64, 'e');
@@ -359,8 +382,9 @@ TEST_F(NetworkService, RestoreAfterCrash) {
 TEST_F(NetworkService, MeasureCreateSandboxAndAttach) {
   ASSERT_TRUE(svc().create(netReq("bench", "10.213.5.0/24")));
   using clock = std::chrono::steady_clock;
-  std::vector<double> sb, at, rm;
-  for (int i = 0; i < 10; i++) {
+  std::vector<double> sb, at, atUser, rm;
+  for (int i = 0; i < 20; i++) {
+    bool user = i % 2 == 1;  // the default bridge (no DNS) and a user network (DNS records written)
     std::string cid = fmt::format("{:064x}", i + 1);
     auto t0 = clock::now();
     ASSERT_TRUE(svc().createSandbox(cid));
@@ -368,22 +392,22 @@ TEST_F(NetworkService, MeasureCreateSandboxAndAttach) {
     EndpointRequest r;
     r.containerId = cid;
     r.containerName = "b" + std::to_string(i);
-    ASSERT_TRUE(svc().attach("bench", r));
+    ASSERT_TRUE(svc().attach(user ? "bench" : "bridge", r));
     auto t2 = clock::now();
     ASSERT_TRUE(svc().removeSandbox(cid));
     auto t3 = clock::now();
     sb.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-    at.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+    (user ? atUser : at).push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
     rm.push_back(std::chrono::duration<double, std::milli>(t3 - t2).count());
   }
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
   };
-  fmt::print("createSandbox median {:.2f} ms (min {:.2f}); attach median {:.2f} ms (min {:.2f}); "
-             "removeSandbox median {:.2f} ms\n",
+  fmt::print("createSandbox median {:.2f} ms (min {:.2f}); attach to the default bridge median {:.2f} ms (min {:.2f}), "
+             "to a user network {:.2f} ms (min {:.2f}); removeSandbox median {:.2f} ms\n",
              median(sb), *std::min_element(sb.begin(), sb.end()), median(at), *std::min_element(at.begin(), at.end()),
-             median(rm));
+             median(atUser), *std::min_element(atUser.begin(), atUser.end()), median(rm));
   EXPECT_LT(median(sb), 100.0);
 }
 
@@ -429,8 +453,83 @@ TEST(NetworkSandboxFiles, ResolvConfDefaultBridgeDropsLoopback) {
 TEST(NetworkSandboxFiles, ResolvConfUserNetworkNamesTheGateway) {
   ResolvInput r;
   r.hostResolvConf = "nameserver 127.0.0.53\nsearch corp\n";
-  r.internalNameserver = "10.213.2.1";
+  r.internalNameservers = {"10.213.2.1"};
   std::string out = buildResolvConf(r);
   EXPECT_NE(out.find("\nnameserver 10.213.2.1\nsearch corp\noptions ndots:0\n"), std::string::npos) << out;
   EXPECT_NE(out.find("# ExtServers: [host(127.0.0.53)]"), std::string::npos) << out;
+}
+
+TEST_F(NetworkService, PublishedPortsInTheTable) {
+  ASSERT_TRUE(svc().create(netReq("pub", "10.213.6.0/24")));
+  std::string cid(64, '6');
+  ASSERT_TRUE(svc().createSandbox(cid));
+  EndpointRequest r;
+  r.containerId = cid;
+  r.containerName = "srv";
+  PortRequest p;
+  p.container = PortKey{8080, "tcp"};
+  p.hostIp = "127.0.0.1";
+  r.ports = {p};
+  auto e = svc().attach("pub", r);
+  ASSERT_TRUE(e) << e.error().message;
+  ASSERT_EQ(e->ports.size(), 1u);
+  EXPECT_EQ(e->ports[0].hostIp, "127.0.0.1");
+  EXPECT_NE(e->ports[0].hostPort, 0);
+  std::string table = listTableText();
+  EXPECT_NE(table.find(fmt::format("127.0.0.1 . tcp . {} : 10.213.6.2 . 8080", e->ports[0].hostPort)),
+            std::string::npos)
+      << table;
+  // The mapping survives a restart of the service with the endpoint.
+  svc_.reset();
+  ASSERT_TRUE(svc().restore({cid}));
+  table = listTableText();
+  EXPECT_NE(table.find(fmt::format(". {} : 10.213.6.2 . 8080", e->ports[0].hostPort)), std::string::npos) << table;
+  ASSERT_TRUE(svc().detach("pub", cid));
+  table = listTableText();
+  EXPECT_EQ(table.find("10.213.6.2 . 8080"), std::string::npos) << table;
+  ASSERT_TRUE(svc().removeSandbox(cid));
+}
+
+TEST_F(NetworkService, DnsRecordsAndResolverFollowEndpoints) {
+  char exe[4096];
+  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  ASSERT_GT(n, 0);
+  exe[n] = 0;
+  std::string bin = std::string(exe).substr(0, std::string(exe).rfind('/')) + "/berth-dns";
+  if (::access(bin.c_str(), X_OK) != 0) GTEST_SKIP() << "no berth-dns at " << bin;
+  cfg_.dnsBin = bin;
+  auto c = svc().create(netReq("named", "10.213.7.0/24"));
+  ASSERT_TRUE(c);
+  std::string cid(64, '7');
+  ASSERT_TRUE(svc().createSandbox(cid));
+  EndpointRequest r;
+  r.containerId = cid;
+  r.containerName = "Web";
+  r.aliases = {"api"};
+  ASSERT_TRUE(svc().attach("named", r));
+  std::string dir = cfg_.execRoot + "/dns/";
+  auto conf = readDnsConfig(dir + c->id + ".json");
+  ASSERT_TRUE(conf) << conf.error().message;
+  EXPECT_EQ(conf->listen, std::vector<std::string>{"10.213.7.1"});
+  std::vector<std::string> names;
+  for (auto& rec : conf->records) {
+    names.push_back(rec.name);
+    EXPECT_EQ(rec.ipv4, std::vector<std::string>{"10.213.7.2"});
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{cid.substr(0, 12), "api", "web"}));
+  auto pidText = readFile(dir + c->id + ".pid");
+  ASSERT_TRUE(pidText);
+  int pid = std::stoi(*pidText);
+  EXPECT_EQ(::kill(pid, 0), 0);
+  // The default bridge has no DNS: no config for it.
+  ASSERT_TRUE(svc().detach("named", cid));
+  conf = readDnsConfig(dir + c->id + ".json");
+  ASSERT_TRUE(conf);
+  EXPECT_TRUE(conf->records.empty());
+  ASSERT_TRUE(svc().remove("named"));
+  EXPECT_NE(::access((dir + c->id + ".pid").c_str(), F_OK), 0);
+  for (int i = 0; i < 100 && ::kill(pid, 0) == 0; i++) ::usleep(10000);
+  EXPECT_NE(::kill(pid, 0), 0) << "berth-dns still running";
+  ASSERT_TRUE(svc().removeSandbox(cid));
 }

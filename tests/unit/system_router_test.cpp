@@ -111,3 +111,17 @@ TEST(HostFacts, ReadsFilesUnderItsRoots) {
   EXPECT_EQ(missing.facts().operatingSystem, "Linux");
   EXPECT_EQ(missing.facts().memTotal, 0);
 }
+
+TEST(SystemRouter, SwarmAnswersAsANodeOutsideASwarm) {
+  Fixture f;
+  auto r = call(f.router, "GET", "/v1.41/swarm");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.message(),
+            "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node "
+            "to swarm and try again.");
+  r = call(f.router, "POST", "/v1.41/swarm/leave?force=1");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.message(), "This node is not part of a swarm");
+  r = call(f.router, "GET", "/v1.41/info");
+  EXPECT_EQ(r.json()["Swarm"]["LocalNodeState"], "inactive");
+}

@@ -1,0 +1,77 @@
+// berthd's networking flags and daemon.json keys (dockerd's names), flags
+// winning over the file.
+#include <gtest/gtest.h>
+
+#include "common/util.h"
+#include "daemon/config.h"
+#include "fake_http.h"
+
+using namespace berth;
+
+namespace {
+
+Result<daemon::Config> parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "berthd");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  return daemon::parseArgs(static_cast<int>(argv.size()), argv.data());
+}
+
+}  // namespace
+
+TEST(DaemonConfig, NetworkFlags) {
+  fakehttp::TempDir dir;
+  // A --config-file that does not exist is an error.
+  EXPECT_FALSE(parse({"--bip", "10.213.9.1/24", "--config-file", dir / "none.json"}));
+  ASSERT_TRUE(writeFileAtomic(dir / "daemon.json", "{}"));
+  auto c = parse({"-b", "bt0", "--bip=10.213.9.1/24", "--fixed-cidr", "10.213.9.128/25", "--ipv6", "--fixed-cidr-v6",
+             "fd00:1::/64", "--default-address-pool", "base=10.50.0.0/16,size=24", "--mtu", "1400",
+             "--iptables=false", "--ip-forward=false", "--icc=false", "--dns", "192.0.2.53", "--dns", "192.0.2.54",
+             "--dns-search", "corp", "--dns-opt", "ndots:2", "--nft-table", "berthx", "--veth-prefix", "vx",
+             "--config-file", dir / "daemon.json"});
+  ASSERT_TRUE(c) << c.error().message;
+  const auto& n = c->network;
+  EXPECT_EQ(n.bridge, "bt0");
+  EXPECT_EQ(n.bip, "10.213.9.1/24");
+  EXPECT_EQ(n.fixedCidr, "10.213.9.128/25");
+  EXPECT_TRUE(n.ipv6);
+  EXPECT_EQ(n.fixedCidrV6, "fd00:1::/64");
+  EXPECT_EQ(n.defaultAddressPools, std::vector<std::string>{"base=10.50.0.0/16,size=24"});
+  EXPECT_EQ(n.mtu, 1400);
+  EXPECT_FALSE(n.iptables);
+  EXPECT_FALSE(n.ipForward);
+  EXPECT_FALSE(n.icc);
+  EXPECT_EQ(n.dns, (std::vector<std::string>{"192.0.2.53", "192.0.2.54"}));
+  EXPECT_EQ(n.dnsSearch, std::vector<std::string>{"corp"});
+  EXPECT_EQ(n.dnsOptions, std::vector<std::string>{"ndots:2"});
+  EXPECT_EQ(n.nftTable, "berthx");
+  EXPECT_EQ(n.vethPrefix, "vx");
+  EXPECT_FALSE(parse({"--mtu", "abc", "--config-file", dir / "daemon.json"}));
+  EXPECT_FALSE(parse({"--iptables=maybe", "--config-file", dir / "daemon.json"}));
+}
+
+TEST(DaemonConfig, NetworkKeysInDaemonJson) {
+  fakehttp::TempDir dir;
+  ASSERT_TRUE(writeFileAtomic(dir / "daemon.json", R"({"bridge":"btj","bip":"10.213.8.1/24","iptables":false,
+    "ip-forward":false,"icc":false,"ipv6":true,"mtu":1450,"dns":["192.0.2.1"],"dns-search":["a.example"],
+    "dns-opts":["ndots:3"],"default-address-pools":[{"base":"10.60.0.0/16","size":24}],"nft-table":"berthj"})"));
+  auto c = parse({"--config-file", dir / "daemon.json", "--bip", "10.213.7.1/24"});
+  ASSERT_TRUE(c) << c.error().message;
+  const auto& n = c->network;
+  EXPECT_EQ(n.bridge, "btj");
+  EXPECT_EQ(n.bip, "10.213.7.1/24");  // the flag wins
+  EXPECT_FALSE(n.iptables);
+  EXPECT_FALSE(n.ipForward);
+  EXPECT_FALSE(n.icc);
+  EXPECT_TRUE(n.ipv6);
+  EXPECT_EQ(n.mtu, 1450);
+  EXPECT_EQ(n.dns, std::vector<std::string>{"192.0.2.1"});
+  EXPECT_EQ(n.dnsSearch, std::vector<std::string>{"a.example"});
+  EXPECT_EQ(n.dnsOptions, std::vector<std::string>{"ndots:3"});
+  EXPECT_EQ(n.defaultAddressPools, std::vector<std::string>{"base=10.60.0.0/16,size=24"});
+  EXPECT_EQ(n.nftTable, "berthj");
+  ASSERT_TRUE(writeFileAtomic(dir / "bad.json", R"({"iptables":"no"})"));
+  auto bad = parse({"--config-file", dir / "bad.json"});
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("iptables must be a boolean"), std::string::npos);
+}
