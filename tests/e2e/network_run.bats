@@ -250,6 +250,37 @@ running() { [ "$(docker_cmd inspect -f '{{.State.Running}}' "$1")" = true ]; }
   docker_cmd rm -f a1 a2 >/dev/null
 }
 
+@test "docker: a port already allocated fails the start and leaves nothing; publish= filter" {
+  local port=$((20000 + RANDOM % 20000))
+  docker_cmd run -d --name p1 -p "127.0.0.1:$port:80" busybox sleep 300 >/dev/null
+  run docker_cmd inspect -f '{{json .NetworkSettings.Ports}}' p1
+  assert_output "{\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"$port\"}]}"
+  run docker_cmd ps --filter "publish=$port" --format '{{.Names}} {{.Ports}}'
+  assert_output "p1 127.0.0.1:$port->80/tcp"
+  run docker_cmd ps --filter "publish=$((port + 1))" --format '{{.Names}}'
+  assert_output ""
+  run docker_cmd ps --filter "expose=80" --format '{{.Names}}'
+  assert_output "p1"
+  local before
+  before=$(ip -br link | grep -c "^$NET_VETH" || true)
+  run docker_cmd run -d --name p2 -p "127.0.0.1:$port:80" busybox sleep 300
+  [ "$status" -eq 125 ]
+  assert_output_contains "Bind for 127.0.0.1:$port failed: port is already allocated"
+  run docker_cmd inspect -f '{{.State.Status}} {{.State.ExitCode}} [{{.NetworkSettings.SandboxKey}}]' p2
+  assert_output "created 128 []"
+  [ "$(ip -br link | grep -c "^$NET_VETH" || true)" -eq "$before" ]
+  local id
+  id=$(docker_cmd inspect -f '{{.Id}}' p2)
+  [ ! -e "$E2E_ROOT/exec/netns/$id" ]
+  # Once p1 is gone the port is free again.
+  docker_cmd rm -f p1 >/dev/null
+  run docker_cmd start p2
+  assert_status 0
+  run docker_cmd port p2 80/tcp
+  assert_output "127.0.0.1:$port"
+  docker_cmd rm -f p2 >/dev/null
+}
+
 @test "docker: restart policy: each run gets a fresh sandbox, none is left after" {
   docker_cmd run -d --name rp1 --restart on-failure:2 busybox sh -c 'ip -o -4 addr show dev eth0 | grep -q "inet 10.214."; exit 3' >/dev/null
   wait_until 30 "rp1 to give up after 2 restarts" eval \
