@@ -182,8 +182,7 @@ json containerSummaryJson(const container::ContainerSummary& s, int64_t now) {
   std::vector<network::PortMapping> mappings;
   for (auto& ep : s.endpoints) mappings.insert(mappings.end(), ep.ports.begin(), ep.ports.end());
   json ports = network::portsSummaryJson(mappings, c.config.value("ExposedPorts", json(nullptr)));
-  json networks = json::object();
-  for (auto& [name, ep] : endpointsJson(c, s.endpoints).items()) networks[name] = ep;
+  json networks = endpointsJson(c, s.endpoints);
   json j = {{"Id", c.id},
             {"Names", {"/" + c.name}},
             {"Image", c.config.value("Image", c.imageId)},

@@ -54,6 +54,11 @@ Result<nlohmann::json> planNetworks(const nlohmann::json& config, bool userHostn
 // others by name.
 std::vector<std::string> attachOrder(const std::string& networkMode, const nlohmann::json& intent);
 
+// Whether a start needs a sandbox from the network service: false when the
+// container is only on the default bridge and berthd runs without one
+// (--bridge=none): then, as dockerd, it gets a namespace with only lo.
+bool needsSandbox(network::Service& net, const Container& c);
+
 // The start path's result.
 struct AttachedNetworks {
   std::string sandboxKey;                  // the namespace's path (OCI spec)

@@ -442,7 +442,7 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   // before the monitor spawns; undone below if the start fails.
   const std::string netMode = c.hostConfig.value("NetworkMode", "bridge");
   std::string sandboxKey;
-  if (networks_ && usesSandbox(netMode)) {
+  if (networks_ && usesSandbox(netMode) && needsSandbox(*networks_, c)) {
     auto attached = startNetworking(c);
     if (!attached) {
       lk.lock();

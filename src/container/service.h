@@ -301,15 +301,16 @@ class Housekeeping {
   virtual void shutdown() = 0;
 };
 
-// A container's networks after create (docker network connect/disconnect).
-// A running container is attached or detached live (its /etc/hosts
-// rewritten); a stopped one only changes its intent. Errors as dockerd:
-// NotFound for an unknown container or network; Forbidden-like
-// (PermissionDenied, 403) "endpoint with name C already exists in network
-// N", "container cannot be disconnected from host network or connected to
-// host network", "container sharing network namespace with another
-// container or host cannot be connected to any other network";
-// FailedPrecondition... see service_network.cpp for each status.
+// A container's networks after create (docker network connect/disconnect,
+// rm --link). A running container is attached or detached live (its
+// /etc/hosts and resolv.conf rewritten in place); a stopped one only changes
+// its intent (Container::networks). Errors as dockerd: NotFound for an
+// unknown container or network; InvalidArgument (400) "container sharing
+// network namespace with another container or host cannot be connected to
+// any other network", "container cannot be disconnected from host network or
+// connected to host network", the none-mode and default-bridge IP/alias
+// refusals; PermissionDenied (403) "endpoint with name C already exists in
+// network N" and "container ID is not connected to network N".
 class Networking {
  public:
   virtual ~Networking() = default;

@@ -3,6 +3,7 @@
 // Decisions that need no service state live in networking.cpp.
 
 #include <fcntl.h>
+#include <chrono>
 #include <unistd.h>
 
 #include "common/fd.h"
@@ -51,8 +52,11 @@ std::vector<network::Endpoint> ServiceImpl::liveEndpoints(const Container& c) {
 
 void ServiceImpl::stopNetworking(const std::string& id, const std::string& networkMode) {
   if (!networks_ || !usesSandbox(networkMode)) return;
+  auto t0 = std::chrono::steady_clock::now();
   if (auto r = networks_->removeSandbox(id); !r)
     log::warn("container {}: remove network sandbox: {}", id.substr(0, 12), r.error().message);
+  log::debug("container {}: network teardown {:.2f} ms", id.substr(0, 12),
+             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
 }
 
 Result<> ServiceImpl::writeSandboxFiles(const Container& c) {

@@ -64,7 +64,7 @@ ContainerSizes ServiceImpl::sizesOf(const Container& c) {
 }
 
 ContainerSummary ServiceImpl::summaryOf(const Entry& e, bool size) {
-  ContainerSummary s{e.c, listedMounts(e.c), std::nullopt};
+  ContainerSummary s{e.c, listedMounts(e.c), std::nullopt, {}};
   if (size) s.sizes = sizesOf(e.c);
   return s;
 }

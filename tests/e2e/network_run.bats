@@ -125,15 +125,21 @@ running() { [ "$(docker_cmd inspect -f '{{.State.Running}}' "$1")" = true ]; }
   assert_status 0
   run docker_cmd inspect -f '{{.NetworkSettings.Networks.un1.IPAddress}} [{{.NetworkSettings.IPAddress}}]' srv
   assert_output "$USER_PFX.50 []"
-  # The docker CLI sends --mac-address per network only at API >= 1.44: on
-  # the default bridge it goes in Config.MacAddress.
-  run docker_cmd run --rm --mac-address 02:42:0a:d6:aa:01 busybox ip -o link show dev eth0
+  # The docker CLI 28 refuses --mac-address below API 1.44 (berth
+  # advertises 1.41): Config.MacAddress through the raw API, as older clients send it.
+  run api POST "/containers/create?name=mac1" -H 'Content-Type: application/json' \
+    -d '{"Image":"busybox","Cmd":["ip","-o","link","show","dev","eth0"],"MacAddress":"02:42:0a:d6:aa:01","HostConfig":{"NetworkMode":"un1"}}'
+  [ "${lines[-1]}" = 201 ]
+  run docker_cmd start -a mac1
   assert_status 0
-  assert_output_contains "02:42:0a:d6:aa:01"
+  assert_output_contains "link/ether 02:42:0a:d6:aa:01"
+  run docker_cmd inspect -f '{{.NetworkSettings.Networks.un1.MacAddress}}' mac1
+  assert_output "02:42:0a:d6:aa:01"
+  docker_cmd rm mac1 >/dev/null
   wait_until 10 "srv to listen" docker_cmd exec srv sh -c 'netstat -ltn | grep -q :8080'
-  run docker_cmd run --rm --network un1 busybox wget -qO- -T 5 "http://$USER_PFX.50:8080/i"
+  run docker_cmd run --rm --network un1 busybox sh -c "printf 'GET /i HTTP/1.0\r\n\r\n' | nc -w 5 $USER_PFX.50 8080"
   assert_status 0
-  assert_output "hello-from-srv"
+  assert_output_contains "hello-from-srv"
   docker_cmd rm -f srv >/dev/null
 }
 
@@ -190,8 +196,10 @@ running() { [ "$(docker_cmd inspect -f '{{.State.Running}}' "$1")" = true ]; }
   run docker_cmd run --rm --ip 10.214.$NET_O.77 busybox true
   [ "$status" -eq 125 ]
   assert_output_contains "user specified IP address is supported on user defined networks only"
-  run docker_cmd run --rm --network-alias x busybox true
-  [ "$status" -eq 125 ]
+  # (the docker CLI refuses --network-alias on the default bridge itself)
+  run api POST "/containers/create" -H 'Content-Type: application/json' \
+    -d '{"Image":"busybox","NetworkingConfig":{"EndpointsConfig":{"bridge":{"Aliases":["x"]}}}}'
+  [ "${lines[-1]}" = 400 ]
   assert_output_contains "network-scoped alias is supported only for containers in user defined networks"
   run docker_cmd run --rm --network container:nosuch --dns 1.1.1.1 busybox true
   [ "$status" -eq 125 ]
@@ -242,14 +250,82 @@ running() { [ "$(docker_cmd inspect -f '{{.State.Running}}' "$1")" = true ]; }
   docker_cmd rm -f a1 a2 >/dev/null
 }
 
+@test "docker: a port already allocated fails the start and leaves nothing; publish= filter" {
+  local port=$((20000 + RANDOM % 20000))
+  docker_cmd run -d --name p1 -p "127.0.0.1:$port:80" busybox sleep 300 >/dev/null
+  run docker_cmd inspect -f '{{json .NetworkSettings.Ports}}' p1
+  assert_output "{\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"$port\"}]}"
+  run docker_cmd ps --filter "publish=$port" --format '{{.Names}} {{.Ports}}'
+  assert_output "p1 127.0.0.1:$port->80/tcp"
+  run docker_cmd ps --filter "publish=$((port + 1))" --format '{{.Names}}'
+  assert_output ""
+  run docker_cmd ps --filter "expose=80" --format '{{.Names}}'
+  assert_output "p1"
+  local before
+  before=$(ip -br link | grep -c "^$NET_VETH" || true)
+  run docker_cmd run -d --name p2 -p "127.0.0.1:$port:80" busybox sleep 300
+  [ "$status" -eq 125 ]
+  assert_output_contains "Bind for 127.0.0.1:$port failed: port is already allocated"
+  run docker_cmd inspect -f '{{.State.Status}} {{.State.ExitCode}} [{{.NetworkSettings.SandboxKey}}]' p2
+  assert_output "created 128 []"
+  [ "$(ip -br link | grep -c "^$NET_VETH" || true)" -eq "$before" ]
+  local id
+  id=$(docker_cmd inspect -f '{{.Id}}' p2)
+  [ ! -e "$E2E_ROOT/exec/netns/$id" ]
+  # Once p1 is gone the port is free again.
+  docker_cmd rm -f p1 >/dev/null
+  run docker_cmd start p2
+  assert_status 0
+  run docker_cmd port p2 80/tcp
+  assert_output "127.0.0.1:$port"
+  docker_cmd rm -f p2 >/dev/null
+}
+
+@test "docker: restart policy: each run gets a fresh sandbox, none is left after" {
+  docker_cmd run -d --name rp1 --restart on-failure:2 busybox sh -c 'ip -o -4 addr show dev eth0 | grep -q "inet 10.214."; exit 3' >/dev/null
+  wait_until 30 "rp1 to give up after 2 restarts" eval \
+    "[ \"\$(docker_cmd inspect -f '{{.State.Status}} {{.RestartCount}}' rp1)\" = 'exited 2' ]"
+  # exit 3, not grep's 1: every run had its address on eth0
+  run docker_cmd inspect -f '{{.State.ExitCode}} [{{.NetworkSettings.SandboxKey}}]' rp1
+  assert_output "3 []"
+  local id
+  id=$(docker_cmd inspect -f '{{.Id}}' rp1)
+  [ ! -e "$E2E_ROOT/exec/netns/$id" ]
+  docker_cmd rm rp1 >/dev/null
+}
+
+@test "docker: berthd SIGKILLed: a survivor keeps its address; one that died meanwhile loses its sandbox" {
+  docker_cmd run -d --name sv1 busybox sleep 300 >/dev/null
+  docker_cmd run -d --name sv2 busybox sleep 300 >/dev/null
+  local ip1 id2 pid2
+  ip1=$(docker_cmd inspect -f '{{.NetworkSettings.IPAddress}}' sv1)
+  id2=$(docker_cmd inspect -f '{{.Id}}' sv2)
+  pid2=$(docker_cmd inspect -f '{{.State.Pid}}' sv2)
+  [ -e "$E2E_ROOT/exec/netns/$id2" ]
+  berthd_kill9
+  kill -KILL "$pid2"
+  berthd_start
+  wait_until 10 "sv2 to be seen exited" eval "[ \"\$(docker_cmd inspect -f '{{.State.Status}}' sv2)\" = exited ]"
+  [ ! -e "$E2E_ROOT/exec/netns/$id2" ]
+  run docker_cmd inspect -f '{{.State.Status}} {{.NetworkSettings.IPAddress}}' sv1
+  assert_output "running $ip1"
+  run docker_cmd exec sv1 ip -o -4 addr show dev eth0
+  assert_output_contains "inet $ip1/24"
+  # A new container does not get sv1's address.
+  run docker_cmd run --rm busybox ip -o -4 addr show dev eth0
+  assert_status 0
+  [[ "$output" != *"inet $ip1/"* ]]
+  docker_cmd rm -f sv1 sv2 >/dev/null
+}
+
 @test "docker: after rm -f of everything no veth and no netns file remain" {
   docker_cmd run -d --name l1 busybox sleep 300 >/dev/null
   docker_cmd run -d --name l2 busybox sleep 300 >/dev/null
   [ -n "$(ip -br link | grep "^$NET_VETH")" ]
   run docker_cmd ps -aq
   docker_cmd rm -f $output >/dev/null
-  run bash -c "ip -br link | grep '^$NET_VETH'"
-  [ -z "$output" ]
+  # The kernel deletes the veths with the namespaces, a moment later.
+  wait_until 10 "the veths to go" eval "[ -z \"\$(ip -br link | grep '^$NET_VETH')\" ]"
   run find "$E2E_ROOT/exec/netns" -mindepth 1
   [ -z "$output" ]
   for n in $(docker_cmd network ls --format '{{.Name}}'); do

@@ -275,3 +275,19 @@ TEST(ContainerNetworking, InspectShowsDefaultBridgeAtTopLevelOnly) {
   EXPECT_EQ(ns["IPAddress"], "");
   EXPECT_EQ(ns["Networks"]["front"]["IPAddress"], "10.214.0.2");
 }
+
+TEST(ContainerNetworking, WithoutADefaultBridgeABridgeContainerGetsOnlyLo) {
+  FakeNetworkService net;
+  std::erase_if(net.nets, [](const network::NetworkInfo& n) { return n.name == "bridge"; });
+  auto r = plan(net, {{"NetworkMode", ""}});
+  ASSERT_TRUE(r) << r.error().message;
+  Container c = runningOn(*r, "bridge");
+  EXPECT_FALSE(needsSandbox(net, c));
+  net.addNetwork("front", "bridge", "f00d");
+  c.networks["front"] = {{"NetworkID", net.resolve("front")->id}};
+  EXPECT_TRUE(needsSandbox(net, c));
+  auto a = attachNetworks(net, c, {});
+  ASSERT_TRUE(a) << a.error().message;
+  ASSERT_EQ(a->endpoints.size(), 1u);
+  EXPECT_EQ(a->endpoints[0].networkName, "front");
+}
