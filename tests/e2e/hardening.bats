@@ -199,13 +199,13 @@ EOF
   before=$(cat "$E2E_ROOT/berthd.pid")
   ino=$(stat -c %i "$SOCK")
   run "$BERTH_BIN_DIR/berthd" --host "unix://$E2E_ROOT/s2.sock" --data-root "$E2E_ROOT/data" \
-    --exec-root "$E2E_ROOT/exec2" --pidfile "$E2E_ROOT/berthd2.pid" --cgroup-parent "$E2E_CGP"
+    --exec-root "$E2E_ROOT/exec2" --pidfile "$E2E_ROOT/berthd2.pid" --cgroup-parent "$E2E_CGP" --bridge=none --iptables=false --ip-forward=false
   assert_status 1
   assert_output_contains "data-root $E2E_ROOT/data is in use by another berthd (pid $(main_pid))"
   [ ! -e "$E2E_ROOT/s2.sock" ] && [ ! -e "$E2E_ROOT/berthd2.pid" ]
   # same flags as the first (its socket and pidfile): neither is touched
   run "$BERTH_BIN_DIR/berthd" --host "unix://$SOCK" --data-root "$E2E_ROOT/data2" \
-    --exec-root "$E2E_ROOT/exec" --pidfile "$E2E_ROOT/berthd.pid" --cgroup-parent "$E2E_CGP"
+    --exec-root "$E2E_ROOT/exec" --pidfile "$E2E_ROOT/berthd.pid" --cgroup-parent "$E2E_CGP" --bridge=none --iptables=false --ip-forward=false
   assert_status 1
   assert_output_contains "exec-root $E2E_ROOT/exec is in use by another berthd"
   [ "$(cat "$E2E_ROOT/berthd.pid")" = "$before" ]
@@ -252,7 +252,7 @@ start_tls_berthd() {
   mkdir -p "$T/data" "$T/exec"
   "$BERTH_BIN_DIR/berthd" -H "unix://$E2E_ROOT/t.sock" -H "tcp://127.0.0.1:$PORT" -G nogroup \
     --tlsverify --tlscacert "$T/certs/ca.pem" --tlscert "$T/certs/server-cert.pem" --tlskey "$T/certs/server-key.pem" \
-    --data-root "$T/data" --exec-root "$T/exec" --pidfile "$T/berthd.pid" --cgroup-parent "$E2E_CGP" \
+    --data-root "$T/data" --exec-root "$T/exec" --pidfile "$T/berthd.pid" --cgroup-parent "$E2E_CGP" --bridge=none --iptables=false --ip-forward=false \
     </dev/null >>"$E2E_ROOT/berthd-tls.log" 2>&1 3>&- 4>&- &
   TPID=$!
   disown "$TPID" 2>/dev/null || true
@@ -369,12 +369,12 @@ tls_docker() {
   local P
   P=$(free_port)
   run "$BERTH_BIN_DIR/berthd" -H "tcp://127.0.0.1:$P" --data-root "$E2E_ROOT/p/data" --exec-root "$E2E_ROOT/p/exec" \
-    --pidfile "$E2E_ROOT/p/pid" --cgroup-parent "$E2E_CGP"
+    --pidfile "$E2E_ROOT/p/pid" --cgroup-parent "$E2E_CGP" --bridge=none --iptables=false --ip-forward=false
   assert_status 1
   assert_output_contains "Binding to IP address without --tlsverify is insecure and gives root access on this machine to everyone who has access to your network."
   assert_output_contains "refusing to serve tcp://127.0.0.1:$P without TLS client verification"
   "$BERTH_BIN_DIR/berthd" -H "tcp://127.0.0.1:$P" --tls=false --data-root "$E2E_ROOT/p/data" --exec-root "$E2E_ROOT/p/exec" \
-    --pidfile "$E2E_ROOT/p/pid" --cgroup-parent "$E2E_CGP" </dev/null >"$E2E_ROOT/p.log" 2>&1 3>&- 4>&- &
+    --pidfile "$E2E_ROOT/p/pid" --cgroup-parent "$E2E_CGP" --bridge=none --iptables=false --ip-forward=false </dev/null >"$E2E_ROOT/p.log" 2>&1 3>&- 4>&- &
   local pid=$!
   disown "$pid" 2>/dev/null || true
   echo "$pid" >>"$E2E_ROOT/berthd.pids"
