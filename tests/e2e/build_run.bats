@@ -15,10 +15,9 @@ setup_file() {
   require_cmd ip iproute2 || return 1
   require_cmd python3 || return 1
   local r=$((RANDOM % 4096))
-  export NET_BR=$(printf 'btb%x' "$r")
-  export NET_TABLE=$(printf 'berthb2e%x' "$r")
-  export NET_VETH=$(printf 'vb%x' "$r")
-  export NET_O=$((RANDOM % 60 * 4 + 8))
+  NET_BR=$(printf 'btb%x' "$r") NET_TABLE=$(printf 'berthb2e%x' "$r") NET_VETH=$(printf 'vb%x' "$r")
+  export NET_BR NET_TABLE NET_VETH
+  export NET_O=$((RANDOM % 60 * 4 + 8))   # 10.217.NET_O..NET_O+3 are this file's
   export NET_BIP="10.217.$NET_O.1/24"
   export E2E_NET_ARGS="--bridge $NET_BR --bip $NET_BIP --nft-table $NET_TABLE --veth-prefix $NET_VETH --ip-forward=false"
   e2e_setup_file || return 1
@@ -46,7 +45,6 @@ teardown() {
 # record_user_bridges: name every user network's bridge in net-links, so
 # that the cleanup removes it even if the network outlives the test.
 record_user_bridges() {
-  local id
   api GET /v1.41/networks 2>/dev/null | head -n1 | python3 -c '
 import json, sys
 try:
@@ -124,7 +122,7 @@ scenario_seed_run() {
 # image is built by BUILDER (0: docker-compose's docker-py, 1: the docker
 # CLI), brought up, its page fetched, brought down.
 compose_up() {
-  local cli_build=$1 d="$E2E_ROOT/compose-$1" port proj="bt$1$RANDOM"
+  local cli_build=$1 d="$E2E_ROOT/compose-$1" port proj="bt$1$RANDOM" sub="10.217.$((NET_O + 1 + $1))"
   require_cmd docker-compose
   seed_context "$d" "compose-$cli_build"
   port=$(free_port)
@@ -136,21 +134,28 @@ services:
     image: compose-web:$cli_build
     pull_policy: never
     ports: ["127.0.0.1:$port:8080"]
+networks:
+  default:
+    ipam:
+      config:
+        - subnet: $sub.0/24
 YML
-  cd "$d"
+  cd "$d" || return 1
   # -H reaches docker-compose's own client; the docker CLI it runs for
   # COMPOSE_DOCKER_CLI_BUILD=1 only gets DOCKER_HOST.
   export COMPOSE_DOCKER_CLI_BUILD=$cli_build DOCKER_BUILDKIT=0 COMPOSE_PROJECT_NAME=$proj
   export DOCKER_HOST="unix://$SOCK"
-  export PATH="$(dirname "$DOCKER_BIN"):$PATH"
+  PATH="$(dirname "$DOCKER_BIN"):$PATH"
   run timeout -k 5 120 docker-compose -H "unix://$SOCK" build
   assert_success
   assert_output_contains "Successfully tagged compose-web:$cli_build"
   run timeout -k 5 120 docker-compose -H "unix://$SOCK" up -d
   assert_success
   wait_until 20 "the compose page on 127.0.0.1:$port" page_is "$port" "$d/index.html"
-  run docker_cmd network inspect --format '{{.Driver}}' "${proj}_default"
-  assert_output bridge
+  run docker_cmd network inspect --format '{{.Driver}} {{(index .IPAM.Config 0).Subnet}}' "${proj}_default"
+  assert_output "bridge $sub.0/24"
+  run docker_cmd inspect --format "{{(index .NetworkSettings.Networks \"${proj}_default\").IPAddress}}" "${proj}_web_1"
+  [[ $output == "$sub".* ]] || _e2e_fail "the service's address is not in $sub.0/24"
   run timeout -k 5 120 docker-compose -H "unix://$SOCK" ps
   assert_success
   assert_output_contains "${proj}_web_1"
