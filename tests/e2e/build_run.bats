@@ -120,7 +120,7 @@ scenario_seed_run() {
 
 # compose_up BUILDER: a compose project with a `build: .` service whose
 # image is built by BUILDER (0: docker-compose's docker-py, 1: the docker
-# CLI), brought up, its page fetched, brought down.
+# CLI), brought up, its page fetched (also after a restart), brought down.
 compose_up() {
   local cli_build=$1 d="$E2E_ROOT/compose-$1" port proj="bt$1$RANDOM" sub="10.217.$((NET_O + 1 + $1))"
   require_cmd docker-compose
@@ -160,6 +160,13 @@ YML
   assert_success
   assert_output_contains "${proj}_web_1"
   assert_output_contains "Up"
+  run timeout -k 5 60 docker-compose -H "unix://$SOCK" exec -T web cat /src/index.html
+  assert_success
+  [ "$output" = "$(cat "$d/index.html")" ] || _e2e_fail "exec: not the copied file"
+  # a restarted service is published again
+  run timeout -k 5 60 docker-compose -H "unix://$SOCK" restart
+  assert_success
+  wait_until 20 "the page again after restart" page_is "$port" "$d/index.html"
   run timeout -k 5 120 docker-compose -H "unix://$SOCK" down
   assert_success
   run docker_cmd ps -aq --filter "name=${proj}_"
