@@ -14,6 +14,9 @@ BERTH_DEBIAN_PACKAGES=(
   iproute2 curl procps skopeo docker-registry openssl python3-cryptography jq
   # POST /build remote= git contexts (berthd runs git; build.bats serves a repo)
   git
+  # build_run.bats: a compose project with a `build:` service (1.29, python;
+  # setup.sh installs without recommends, so no docker.io comes with it)
+  docker-compose
   # external OCI runtimes (--runtime runc|crun)
   runc crun
 )
