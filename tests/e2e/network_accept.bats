@@ -42,7 +42,7 @@ setup_file() {
   wait_until 10 "the fake DNS server to bind" grep -q ready "$E2E_ROOT/fakedns.out"
   # Routed paths (hairpin, outbound NAT) need forwarding on the bridge the
   # packets come in by; per interface, so the host's setting is untouched.
-  sysctl -qw "net.ipv4.conf.$NET_BR.forwarding=1"
+  echo 1 >"/proc/sys/net/ipv4/conf/$NET_BR/forwarding"
 }
 
 teardown_file() {
@@ -114,7 +114,7 @@ outside_up() {
   ip link add "$if" type veth peer name eth0 netns "$ns"
   ip addr add "10.216.250.$((OUT_BASE + 1))/30" dev "$if"
   ip link set "$if" up
-  sysctl -qw "net.ipv4.conf.$if.forwarding=1"
+  echo 1 >"/proc/sys/net/ipv4/conf/$if/forwarding"
   ip -n "$ns" addr add "10.216.250.$((OUT_BASE + 2))/30" dev eth0
   ip -n "$ns" link set eth0 up
   ip -n "$ns" link set lo up
@@ -300,6 +300,9 @@ scenario_names() {
   run nsenter --net="$key" busybox nslookup s5 "$UPFX.1"
   assert_status 0
   assert_output_contains "$ip"
+  run nsenter --net="$key" busybox nslookup "$EXT_NAME" "$UPFX.1"
+  assert_status 0
+  assert_output_contains "$EXT_IP"
   run nsenter --net="$key" curl -s --max-time 5 "http://$ip:8080/i"
   assert_output "hello-from-s5"
   berthd_start
