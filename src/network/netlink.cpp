@@ -367,6 +367,18 @@ Result<void> Rtnl::setUp(int index, bool up) {
   return request(m, fmt::format("set link {} {}", index, up ? "up" : "down"));
 }
 
+Result<void> Rtnl::setHairpin(int index, bool on) {
+  auto hdr = linkHeader(index);
+  hdr.ifi_family = AF_BRIDGE;
+  NlMessage m(RTM_SETLINK, 0, &hdr, sizeof hdr);
+  // br_setlink parses IFLA_PROTINFO as port attributes only with NLA_F_NESTED.
+  auto at = m.beginNested(static_cast<std::uint16_t>(IFLA_PROTINFO | NLA_F_NESTED));
+  std::uint8_t v = on ? 1 : 0;
+  m.put(IFLA_BRPORT_MODE, &v, sizeof v);
+  m.endNested(at);
+  return request(m, fmt::format("set hairpin mode of link {}", index));
+}
+
 Result<void> Rtnl::addAddress(int index, const Prefix& addr, bool nodad) {
   ifaddrmsg hdr{};
   hdr.ifa_family = addr.addr.isV4() ? AF_INET : AF_INET6;

@@ -124,6 +124,10 @@ class Rtnl {
   // Returns the host side's ifindex.
   Result<int> createVeth(const VethSpec& spec);
   Result<void> setUp(int index, bool up = true);
+  // Hairpin mode of bridge port `index` (IFLA_BRPORT_MODE): frames may be
+  // sent back out of the port they came in by. Needed for a container to
+  // reach its own published port when br_netfilter bridges the DNATed packet.
+  Result<void> setHairpin(int index, bool on = true);
   // Adds `addr` (address with prefix length) to link `index`; IPv6 with
   // `nodad` skips duplicate address detection (the address is usable at once).
   Result<void> addAddress(int index, const Prefix& addr, bool nodad = true);

@@ -1093,7 +1093,11 @@ Result<Endpoint> ServiceImpl::attach(const std::string& networkRef, const Endpoi
     v.peerName = e.ifName;
     v.peerMac = mac;
     v.peerNetnsFd = ns.get();
-    TRY(host_.createVeth(v));
+    TRY_ASSIGN(int hostIndex, host_.createVeth(v));
+    // Hairpin, as dockerd without its userland proxy: a container reaching
+    // its own published port (host address -> DNAT back to it) is bridged
+    // back out of its own port when br_netfilter is loaded.
+    if (cfg_.iptables) TRY(host_.setHairpin(hostIndex));
     return {};
   }));
   ScopeExit undoVeth([&] { (void)inHost([&] { return host_.deleteLink(e.hostVeth); }); });
