@@ -5,8 +5,8 @@
 #   bench/net-bench.sh [-n RUNS] [-c CONCURRENT] [-m MEGABYTES]
 #
 # A private berthd (the e2e harness: own root, socket, cgroup parent) with
-# its own default bridge (--bridge btn<hex>, --bip 10.214.25x.1/24, own nft
-# table and veth prefix, --ip-forward=false), then `berth run --rm busybox
+# its own default bridge (e2e_net_setup_file: --bridge btn<hex>, --bip
+# 10.212.x.1/24, own nft table and veth prefix, --ip-forward=false), then `berth run --rm busybox
 # true` RUNS times each (after 2 warm-ups), interleaved, with --network none
 # and with the default network, through build/bin/berth: median, p10, p90
 # and the ratio. Then CONCURRENT (default 50) `run -d busybox sleep 300` at
@@ -35,12 +35,7 @@ source tests/e2e/helpers.bash
 source bench/lib.sh
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
-r=$((RANDOM % 4096))
-br=$(printf 'btn%x' "$r") table=$(printf 'berthnb%x' "$r")
-export E2E_NET_ARGS="--bridge $br --bip 10.214.$((250 + RANDOM % 5)).1/24 --nft-table $table --veth-prefix $(printf 'vn%x' "$r") --ip-forward=false"
-e2e_setup_file || { echo "bench: berthd did not start" >&2; exit 1; }
-echo "$br" >>"$E2E_ROOT/net-links"
-echo "$table" >>"$E2E_ROOT/net-tables"
+e2e_net_setup_file n 212 || { echo "bench: berthd did not start" >&2; exit 1; }
 BERTH="$BERTH_BIN_DIR/berth"
 # Interleaved (one none run, one bridge run, ...) so that load on a shared
 # machine hits both alike.

@@ -14,15 +14,7 @@ load helpers
 setup_file() {
   require_cmd ip iproute2 || return 1
   require_cmd python3 || return 1
-  local r=$((RANDOM % 4096))
-  NET_BR=$(printf 'btb%x' "$r") NET_TABLE=$(printf 'berthb2e%x' "$r") NET_VETH=$(printf 'vb%x' "$r")
-  export NET_BR NET_TABLE NET_VETH
-  export NET_O=$((RANDOM % 60 * 4 + 8))   # 10.217.NET_O..NET_O+3 are this file's
-  export NET_BIP="10.217.$NET_O.1/24"
-  export E2E_NET_ARGS="--bridge $NET_BR --bip $NET_BIP --nft-table $NET_TABLE --veth-prefix $NET_VETH --ip-forward=false"
-  e2e_setup_file || return 1
-  echo "$NET_BR" >>"$E2E_ROOT/net-links"
-  echo "$NET_TABLE" >>"$E2E_ROOT/net-tables"
+  e2e_net_setup_file b 217 || return 1
 }
 
 teardown_file() {

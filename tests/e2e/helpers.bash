@@ -308,6 +308,29 @@ import_busybox() {
 
 # ---------------------------------------------------------------- setup / teardown
 
+# e2e_net_setup_file TAG OCTET [BERTHD FLAGS...]: e2e_setup_file for a file
+# that tests networking. Its berthd gets a default bridge of its own
+# (bt<TAG><hex>), nftables table (berth<TAG>2e<hex>), veth prefix
+# (v<TAG><hex>), --bip 10.OCTET.NET_O.1/24 (10.OCTET.NET_O..NET_O+3 are the
+# file's: one OCTET per file) and --ip-forward=false, plus the flags given;
+# the bridge and table are listed for e2e_cleanup_root. Exports NET_R (the
+# random tag), NET_BR, NET_TABLE, NET_VETH, NET_O, NET_BIP.
+e2e_net_setup_file() {
+  local tag=$1 octet=$2
+  shift 2
+  export NET_R=$((RANDOM % 4096))
+  export NET_BR NET_TABLE NET_VETH
+  NET_BR=$(printf 'bt%s%x' "$tag" "$NET_R")   # IFNAMSIZ: 15 characters at most
+  NET_TABLE=$(printf 'berth%s2e%x' "$tag" "$NET_R")
+  NET_VETH=$(printf 'v%s%x' "$tag" "$NET_R")
+  export NET_O=$((RANDOM % 60 * 4 + 8))
+  export NET_BIP="10.$octet.$NET_O.1/24"
+  export E2E_NET_ARGS="--bridge $NET_BR --bip $NET_BIP --nft-table $NET_TABLE --veth-prefix $NET_VETH --ip-forward=false $*"
+  e2e_setup_file || return 1
+  echo "$NET_BR" >>"$E2E_ROOT/net-links"
+  echo "$NET_TABLE" >>"$E2E_ROOT/net-tables"
+}
+
 e2e_setup_file() {
   local parent=${BERTH_E2E_TMP:-/tmp}
   require_cmd curl || return 1   # api, berthd_ping

@@ -12,17 +12,7 @@ NFT="$BATS_TEST_DIRNAME/nft_cmd.py"
 setup_file() {
   require_cmd ip iproute2
   require_cmd python3
-  local r=$((RANDOM % 4096))
-  # Names and subnets of this run only (IFNAMSIZ: 15 chars at most).
-  export NET_BR=$(printf 'bte%x' "$r")
-  export NET_TABLE=$(printf 'berthe2e%x' "$r")
-  export NET_VETH=$(printf 've%x' "$r")
-  export NET_O=$((RANDOM % 60 * 4 + 8))   # 10.213.NET_O..NET_O+3 are this file's
-  export NET_BIP="10.213.$NET_O.1/24"
-  export E2E_NET_ARGS="--bridge $NET_BR --bip $NET_BIP --nft-table $NET_TABLE --veth-prefix $NET_VETH --ip-forward=false"
-  e2e_setup_file
-  echo "$NET_BR" >>"$E2E_ROOT/net-links"
-  echo "$NET_TABLE" >>"$E2E_ROOT/net-tables"
+  e2e_net_setup_file e 213 || return 1
 }
 
 teardown_file() {

@@ -14,16 +14,7 @@ load helpers
 setup_file() {
   require_cmd ip iproute2
   require_cmd python3
-  local r=$((RANDOM % 4096))
-  export NET_BR=$(printf 'btp%x' "$r")
-  export NET_TABLE=$(printf 'berthp2e%x' "$r")
-  export NET_VETH=$(printf 'vp%x' "$r")
-  export NET_O=$((RANDOM % 60 * 4 + 8))   # 10.215.NET_O..NET_O+3 are this file's
-  export NET_BIP="10.215.$NET_O.1/24"
-  export E2E_NET_ARGS="--bridge $NET_BR --bip $NET_BIP --nft-table $NET_TABLE --veth-prefix $NET_VETH --ip-forward=false"
-  e2e_setup_file
-  echo "$NET_BR" >>"$E2E_ROOT/net-links"
-  echo "$NET_TABLE" >>"$E2E_ROOT/net-tables"
+  e2e_net_setup_file p 215 || return 1
   # the fake daemon (its pid goes where the harness stops processes of this root)
   export FAKE_SOCK="$E2E_ROOT/f.sock" FAKE_LOG="$E2E_ROOT/fake.log"
   python3 "$BATS_TEST_DIRNAME/net_fake_daemon.py" "$FAKE_SOCK" "$FAKE_LOG" 1.41 >"$E2E_ROOT/fake.out" 2>&1 &

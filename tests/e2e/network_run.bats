@@ -14,19 +14,10 @@ NFT="$BATS_TEST_DIRNAME/nft_cmd.py"
 setup_file() {
   require_cmd ip iproute2
   require_cmd python3
-  local r=$((RANDOM % 4096))
-  export NET_BR=$(printf 'btc%x' "$r")
-  export NET_TABLE=$(printf 'berthc2e%x' "$r")
-  export NET_VETH=$(printf 'vc%x' "$r")
-  export NET_O=$((RANDOM % 60 * 4 + 8))   # 10.214.NET_O..NET_O+3 are this file's
-  export NET_BIP="10.214.$NET_O.1/24"
+  e2e_net_setup_file c 214 || return 1
   export USER_SUBNET="10.214.$((NET_O + 1)).0/24"
   export USER_PFX="10.214.$((NET_O + 1))"
   export INT_SUBNET="10.214.$((NET_O + 2)).0/24"
-  export E2E_NET_ARGS="--bridge $NET_BR --bip $NET_BIP --nft-table $NET_TABLE --veth-prefix $NET_VETH --ip-forward=false"
-  e2e_setup_file
-  echo "$NET_BR" >>"$E2E_ROOT/net-links"
-  echo "$NET_TABLE" >>"$E2E_ROOT/net-tables"
 }
 
 teardown_file() {
