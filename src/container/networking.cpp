@@ -195,6 +195,7 @@ network::EndpointRequest endpointRequest(const Container& c, const json& setting
   req.ipv6 = str(ipam, "IPv6Address");
   req.mac = str(settings, "MacAddress");
   req.gatewayOwner = first;
+  req.dns = strs(c.hostConfig, "Dns");
   return req;
 }
 

@@ -192,8 +192,26 @@ struct Listener {
   Addr local;
 };
 
+// The host part of an address, as inet_ntop writes it ("" for neither family).
+std::string hostKey(const Addr& a) {
+  char buf[INET6_ADDRSTRLEN] = "";
+  if (a.family() == AF_INET)
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in&>(a.ss).sin_addr, buf, sizeof buf);
+  else if (a.family() == AF_INET6)
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6&>(a.ss).sin6_addr, buf, sizeof buf);
+  return buf;
+}
+
+// A known client's view (network::DnsClient): its records and upstreams.
+struct ClientView {
+  Table table;
+  std::vector<Addr> upstreams;  // empty: the network's
+  bool ownUpstreams = false;
+};
+
 struct Conn {  // a TCP client
   UniqueFd fd;
+  std::string peer;  // hostKey of the client
   std::string in, out;
   int64_t lastActive = 0;
   int pending = 0;
@@ -208,7 +226,8 @@ struct Pending {  // a query forwarded upstream, keyed by the id we gave it
   Addr client;
   uint64_t connId = 0;
   size_t udpLimit = kMaxUdpPlain;
-  size_t server = 0;   // index into the upstreams (modulo their number)
+  std::vector<Addr> ups;  // the upstreams this query goes to (the network's or its client's)
+  size_t server = 0;   // index into ups (modulo their number)
   size_t tried = 0;    // attempts made
   int64_t deadline = 0, attemptDeadline = 0;
   bool overTcp = false;
@@ -234,8 +253,11 @@ class Server {
   void onConn(uint64_t id, short revents);
   void closeConn(uint64_t id);
   void processConnInput(uint64_t id);
-  void handleQuery(std::string_view q, int udpFd, const Addr* from, uint64_t connId);
-  void forward(std::string_view q, size_t udpLimit, int udpFd, const Addr* from, uint64_t connId);
+  void handleQuery(std::string_view q, int udpFd, const Addr* from, uint64_t connId, const std::string& peer);
+  void forward(std::string_view q, size_t udpLimit, int udpFd, const Addr* from, uint64_t connId,
+               const std::vector<Addr>& ups);
+  std::vector<Addr> resolveUpstreams(const std::vector<std::string>& names, bool fromHost) const;
+  void setClients();
   void attempt(uint16_t uid);
   void nextServer(uint16_t uid);
   void onUpstreamUdp(int fd);
@@ -253,6 +275,7 @@ class Server {
   Table table_;
   FileKey cfgKey_, resolvKey_;
   std::vector<Addr> upstreams_;
+  std::unordered_map<std::string, ClientView> clients_;  // by hostKey
   std::vector<Addr> listenAddrs_;
   std::vector<Listener> listeners_;
   UniqueFd up4_, up6_, sigFd_;
@@ -279,7 +302,8 @@ bool Server::loadConfig() {
   cfg_ = std::move(*cfg);
   table_ = Table(cfg_);
   setUpstreams();
-  log::debug("config: {} records, {} upstreams", table_.size(), upstreams_.size());
+  setClients();
+  log::debug("config: {} records, {} upstreams, {} clients", table_.size(), upstreams_.size(), clients_.size());
   return true;
 }
 
@@ -290,7 +314,33 @@ void Server::setUpstreams() {
     resolvKey_ = fileKey(opts_.resolvConf);
     names = resolvNameservers(opts_.resolvConf);
   }
-  upstreams_.clear();
+  upstreams_ = resolveUpstreams(names, fromHost);
+}
+
+void Server::setClients() {
+  clients_.clear();
+  for (auto& c : cfg_.clients) {
+    auto a = parseAddr(c.address, 0);
+    if (!a) {
+      log::warn("client {}: not an address", c.address);
+      continue;
+    }
+    std::string key = hostKey(*a);
+    if (clients_.contains(key)) continue;  // the first entry of an address wins
+    ClientView& v = clients_[key];
+    network::DnsConfig view;
+    view.searchDomains = cfg_.searchDomains;
+    view.records = cfg_.records;  // the network's own names first: they win over the others'
+    view.records.insert(view.records.end(), c.extraRecords.begin(), c.extraRecords.end());
+    v.table = Table(view);
+    // Its own servers; none usable (say, only the gateway itself): the network's.
+    v.upstreams = resolveUpstreams(c.upstreams, false);
+    v.ownUpstreams = !v.upstreams.empty();
+  }
+}
+
+std::vector<Addr> Server::resolveUpstreams(const std::vector<std::string>& names, bool fromHost) const {
+  std::vector<Addr> out;
   for (auto& n : names) {
     auto a = parseAddr(n, 53);
     if (!a) {
@@ -300,8 +350,9 @@ void Server::setUpstreams() {
     // Never forward to ourselves (the host's resolv.conf may name the gateway).
     bool self = false;
     for (auto& l : listenAddrs_) self = self || (sameHost(*a, l) && (fromHost || sameAddr(*a, l)));
-    if (!self) upstreams_.push_back(*a);
+    if (!self) out.push_back(*a);
   }
+  return out;
 }
 
 void Server::maybeReload() {
@@ -353,20 +404,26 @@ void Server::flushConn(Conn& c) {
   }
 }
 
-void Server::handleQuery(std::string_view q, int udpFd, const Addr* from, uint64_t connId) {
+void Server::handleQuery(std::string_view q, int udpFd, const Addr* from, uint64_t connId,
+                         const std::string& peer) {
   maybeReload();
-  Decision d = decide(table_, q, from != nullptr);
+  const ClientView* client = nullptr;
+  if (auto it = clients_.find(peer); it != clients_.end()) client = &it->second;
+  Decision d = decide(client ? client->table : table_, q, from != nullptr);
   if (d.action == Action::Reply) replyTo(udpFd, from, connId, d.reply);
-  else if (d.action == Action::Forward) forward(q, d.udpLimit, udpFd, from, connId);
+  else if (d.action == Action::Forward)
+    forward(q, d.udpLimit, udpFd, from, connId, client && client->ownUpstreams ? client->upstreams : upstreams_);
 }
 
-void Server::forward(std::string_view q, size_t udpLimit, int udpFd, const Addr* from, uint64_t connId) {
-  if (upstreams_.empty() || pending_.size() >= kMaxPending) {
+void Server::forward(std::string_view q, size_t udpLimit, int udpFd, const Addr* from, uint64_t connId,
+                     const std::vector<Addr>& ups) {
+  if (ups.empty() || pending_.size() >= kMaxPending) {
     replyTo(udpFd, from, connId, errorReply(q, kServFail));
     return;
   }
   uint16_t uid = newId();
   Pending& p = pending_[uid];
+  p.ups = ups;
   p.clientId = get16(q, 0);
   p.query = std::string(q);
   put16(p.query, 0, uid);
@@ -385,7 +442,7 @@ void Server::forward(std::string_view q, size_t udpLimit, int udpFd, const Addr*
 void Server::attempt(uint16_t uid) {
   Pending& p = pending_[uid];
   int64_t now = nowMs();
-  p.upstream = upstreams_[p.server % upstreams_.size()];
+  p.upstream = p.ups[p.server % p.ups.size()];
   p.tried++;
   p.attemptDeadline = std::min(now + opts_.attemptMs, p.deadline);
   p.tcpFd.reset();
@@ -393,7 +450,7 @@ void Server::attempt(uint16_t uid) {
     int fd = upstreamSocket(p.upstream.family());
     bool sent = fd >= 0 && ::sendto(fd, p.query.data(), p.query.size(), MSG_NOSIGNAL, p.upstream.sa(),
                                     p.upstream.len) >= 0;
-    if (!sent && p.tried < upstreams_.size()) p.attemptDeadline = now;  // the next one at the next turn
+    if (!sent && p.tried < p.ups.size()) p.attemptDeadline = now;  // the next one at the next turn
     return;
   }
   p.tcpFd.reset(::socket(p.upstream.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -404,13 +461,13 @@ void Server::attempt(uint16_t uid) {
   p.tcpReading = false;
   if (!p.tcpFd || (::connect(p.tcpFd.get(), p.upstream.sa(), p.upstream.len) != 0 && errno != EINPROGRESS)) {
     p.tcpFd.reset();
-    if (p.tried < upstreams_.size()) p.attemptDeadline = now;
+    if (p.tried < p.ups.size()) p.attemptDeadline = now;
   }
 }
 
 void Server::nextServer(uint16_t uid) {
   Pending& p = pending_[uid];
-  if (nowMs() >= p.deadline || upstreams_.empty()) {
+  if (nowMs() >= p.deadline || p.ups.empty()) {
     finish(uid, p.truncated.empty() ? errorReply(p.query, kServFail) : p.truncated);
     return;
   }
@@ -461,7 +518,7 @@ void Server::upstreamAnswer(uint16_t uid, std::string answer, bool viaTcp) {
     attempt(uid);
     return;
   }
-  if ((h.rcode() == kServFail || h.rcode() == kRefused) && p.tried < upstreams_.size() && nowMs() < p.deadline) {
+  if ((h.rcode() == kServFail || h.rcode() == kRefused) && p.tried < p.ups.size() && nowMs() < p.deadline) {
     p.server++;
     attempt(uid);
     return;
@@ -482,7 +539,7 @@ void Server::onUpstreamUdp(int fd) {
     // Only from the server asked (a late answer of a previous attempt counts).
     if (it == pending_.end() || it->second.overTcp) continue;
     bool known = false;
-    for (auto& u : upstreams_) known = known || sameAddr(u, from);
+    for (auto& u : it->second.ups) known = known || sameAddr(u, from);
     if (!known && !sameAddr(it->second.upstream, from)) continue;
     upstreamAnswer(it->first, std::move(answer), false);
   }
@@ -494,7 +551,7 @@ void Server::onUpstreamTcp(uint16_t uid, short revents) {
     p.tcpFd.reset();
     // The next server at once while some are untried; else wait for this
     // attempt's time (no busy loop over refused connections).
-    if (p.tried < upstreams_.size()) p.attemptDeadline = nowMs();
+    if (p.tried < p.ups.size()) p.attemptDeadline = nowMs();
   };
   if (!p.tcpReading) {
     if (revents & (POLLERR | POLLHUP)) return failed();
@@ -547,17 +604,20 @@ void Server::onUdpListener(Listener& l) {
     from.len = sizeof from.ss;
     ssize_t n = ::recvfrom(l.fd.get(), buf_, sizeof buf_, MSG_DONTWAIT, from.sa(), &from.len);
     if (n < 0) return;
-    handleQuery(std::string_view(buf_, size_t(n)), l.fd.get(), &from, 0);
+    handleQuery(std::string_view(buf_, size_t(n)), l.fd.get(), &from, 0, hostKey(from));
   }
 }
 
 void Server::onAccept(Listener& l) {
   for (;;) {
-    UniqueFd fd(::accept4(l.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    Addr peer;
+    peer.len = sizeof peer.ss;
+    UniqueFd fd(::accept4(l.fd.get(), peer.sa(), &peer.len, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!fd) return;
     if (conns_.size() >= kMaxConns) continue;  // closed at once
     Conn& c = conns_[nextConnId_++];
     c.fd = std::move(fd);
+    c.peer = hostKey(peer);
     c.lastActive = nowMs();
   }
 }
@@ -593,7 +653,7 @@ void Server::processConnInput(uint64_t id) {
     if (c.in.size() < 2 + len) break;
     std::string q = c.in.substr(2, len);
     c.in.erase(0, 2 + len);
-    handleQuery(q, -1, nullptr, id);
+    handleQuery(q, -1, nullptr, id, c.peer);
   }
 }
 

@@ -140,6 +140,41 @@ Result<std::vector<std::string>> stringList(const json& j, const char* key) {
   return out;
 }
 
+json recordsJson(const std::vector<DnsRecord>& recs) {
+  json records = json::array();
+  for (auto& r : recs) {
+    json rj = {{"name", toLower(r.name)}, {"ipv4", r.ipv4}, {"ipv6", r.ipv6}};
+    if (!r.ptr.empty()) rj["ptr"] = r.ptr;
+    records.push_back(std::move(rj));
+  }
+  return records;
+}
+
+Result<std::vector<DnsRecord>> parseRecords(const json& j, const char* key) {
+  std::vector<DnsRecord> out;
+  auto recs = j.find(key);
+  if (recs == j.end() || recs->is_null()) return out;
+  if (!recs->is_array()) return errorf(Code::InvalidArgument, "{}: not an array", key);
+  for (auto& rj : *recs) {
+    if (!rj.is_object() || !rj.contains("name") || !rj["name"].is_string())
+      return errorf(Code::InvalidArgument, "{}: an entry without a name", key);
+    DnsRecord r;
+    r.name = toLower(rj["name"].get<std::string>());
+    auto v4 = stringList(rj, "ipv4");
+    if (!v4) return std::unexpected(v4.error());
+    auto v6 = stringList(rj, "ipv6");
+    if (!v6) return std::unexpected(v6.error());
+    r.ipv4 = std::move(*v4);
+    r.ipv6 = std::move(*v6);
+    if (auto ptr = rj.find("ptr"); ptr != rj.end() && !ptr->is_null()) {
+      if (!ptr->is_string()) return errorf(Code::InvalidArgument, "{}: ptr: not a string", key);
+      r.ptr = ptr->get<std::string>();
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 Result<pid_t> spawnResolver(const std::vector<std::string>& argv, const std::string& log) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
@@ -193,17 +228,18 @@ Result<> writeDnsConfig(const std::string& dir, const DnsConfig& cfg) {
   TRY(mkdirAll(dir, 0755));
   // Two writers of one file would share its temp name (path + pid).
   TRY_ASSIGN(UniqueFd lock, lockDir(dir));
-  json records = json::array();
-  for (auto& r : cfg.records) {
-    json rj = {{"name", toLower(r.name)}, {"ipv4", r.ipv4}, {"ipv6", r.ipv6}};
-    if (!r.ptr.empty()) rj["ptr"] = r.ptr;
-    records.push_back(std::move(rj));
-  }
   json j = {{"networkId", cfg.networkId},
             {"listen", cfg.listen},
             {"upstreams", cfg.upstreams},
             {"searchDomains", cfg.searchDomains},
-            {"records", std::move(records)}};
+            {"records", recordsJson(cfg.records)}};
+  if (!cfg.clients.empty()) {
+    json clients = json::array();
+    for (auto& c : cfg.clients)
+      clients.push_back(
+          {{"address", c.address}, {"upstreams", c.upstreams}, {"extraRecords", recordsJson(c.extraRecords)}});
+    j["clients"] = std::move(clients);
+  }
   auto r = writeFileAtomic(configPath(dir, cfg.networkId), j.dump() + "\n", 0644);
   if (!r) return std::unexpected(r.error().wrap("write DNS config"));
   return {};
@@ -226,25 +262,24 @@ Result<DnsConfig> readDnsConfig(const std::string& path) {
   cfg.listen = std::move(*listen);
   cfg.upstreams = std::move(*upstreams);
   cfg.searchDomains = std::move(*search);
-  auto recs = j.find("records");
-  if (recs != j.end() && !recs->is_null()) {
-    if (!recs->is_array()) return errorf(Code::InvalidArgument, "{}: records: not an array", path);
-    for (auto& rj : *recs) {
-      if (!rj.is_object() || !rj.contains("name") || !rj["name"].is_string())
-        return errorf(Code::InvalidArgument, "{}: records: an entry without a name", path);
-      DnsRecord r;
-      r.name = toLower(rj["name"].get<std::string>());
-      auto v4 = stringList(rj, "ipv4");
-      if (!v4) return fail(v4.error());
-      auto v6 = stringList(rj, "ipv6");
-      if (!v6) return fail(v6.error());
-      r.ipv4 = std::move(*v4);
-      r.ipv6 = std::move(*v6);
-      if (auto ptr = rj.find("ptr"); ptr != rj.end() && !ptr->is_null()) {
-        if (!ptr->is_string()) return errorf(Code::InvalidArgument, "{}: records: ptr: not a string", path);
-        r.ptr = ptr->get<std::string>();
-      }
-      cfg.records.push_back(std::move(r));
+  auto recs = parseRecords(j, "records");
+  if (!recs) return fail(recs.error());
+  cfg.records = std::move(*recs);
+  auto clients = j.find("clients");
+  if (clients != j.end() && !clients->is_null()) {
+    if (!clients->is_array()) return errorf(Code::InvalidArgument, "{}: clients: not an array", path);
+    for (auto& cj : *clients) {
+      if (!cj.is_object() || !cj.contains("address") || !cj["address"].is_string())
+        return errorf(Code::InvalidArgument, "{}: clients: an entry without an address", path);
+      DnsClient c;
+      c.address = cj["address"].get<std::string>();
+      auto ups = stringList(cj, "upstreams");
+      if (!ups) return fail(ups.error());
+      c.upstreams = std::move(*ups);
+      auto extra = parseRecords(cj, "extraRecords");
+      if (!extra) return fail(extra.error());
+      c.extraRecords = std::move(*extra);
+      cfg.clients.push_back(std::move(c));
     }
   }
   return cfg;

@@ -38,12 +38,25 @@ struct DnsRecord {
   std::string ptr = {};
 };
 
+// (dns-clients addition) One container on this network, keyed by its
+// address here: berth-dns answers its queries from the network's records plus
+// `extraRecords` (the names of the other user networks it is on, with its
+// addresses there: Docker resolves every network a container is on), and
+// forwards its unknown names to `upstreams` (its own --dns) when it has any,
+// else to the network's.
+struct DnsClient {
+  std::string address;                 // the container's IPv4 or IPv6 address on this network
+  std::vector<std::string> upstreams;  // as DnsConfig::upstreams; empty: the network's
+  std::vector<DnsRecord> extraRecords;
+};
+
 struct DnsConfig {
   std::string networkId;
   std::vector<std::string> listen;     // gateway addresses (IPv4 and/or IPv6)
   std::vector<std::string> upstreams;  // "ip" or "ip:port" / "[ip6]:port"; empty: the host's resolv.conf
   std::vector<std::string> searchDomains;
   std::vector<DnsRecord> records;
+  std::vector<DnsClient> clients = {};  // (dns-clients addition) missing in the JSON: none
 };
 
 // Writes <dir>/<networkId>.json (temp + rename). berth-dns reads only this file.

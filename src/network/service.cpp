@@ -119,7 +119,7 @@ json endpointToJson(const Endpoint& e) {
           {"IPv4", e.ipv4},               {"IPv4Len", e.ipv4PrefixLen}, {"Gateway", e.gateway},
           {"IPv6", e.ipv6},               {"IPv6Len", e.ipv6PrefixLen}, {"Gateway6", e.gateway6},
           {"Mac", e.mac},                 {"HostVeth", e.hostVeth},     {"IfName", e.ifName},
-          {"Ports", ports}};
+          {"Dns", e.dns},                 {"Ports", ports}};
 }
 
 Endpoint endpointFromRow(const std::string& netId, const std::string& cid, const json& d) {
@@ -135,6 +135,7 @@ Endpoint endpointFromRow(const std::string& netId, const std::string& cid, const
   e.aliases = strs("Aliases");
   e.dnsNames = strs("DNSNames");
   e.links = strs("Links");
+  e.dns = strs("Dns");
   e.ipv4 = d.value("IPv4", "");
   e.ipv4PrefixLen = d.value("IPv4Len", 0);
   e.gateway = d.value("Gateway", "");
@@ -354,6 +355,11 @@ class ServiceImpl final : public Service {
   // Rewrites the network's DNS records; with `ensure`, starts its berth-dns
   // (in the host namespace) when it has endpoints and dnsBin is set.
   Result<> updateDns(const Net& n, bool ensure);
+  // The DNS configs of the other networks that share a container with `n`
+  // (their clients' extra records name n's endpoints); failures are logged.
+  void updateDnsOfNeighbours(const Net& n);
+  // The records of network `netId`: one per name, every address of it there.
+  std::vector<DnsRecord> dnsRecordsOf(const std::string& netId) const;
   void emitNet(const Net& n, const std::string& action, const std::string& containerId = "") {
     if (!emit_) return;
     json attrs = {{"name", n.info.name}, {"type", n.info.driver}};
@@ -630,11 +636,41 @@ Result<> ServiceImpl::updateDns(const Net& n, bool ensure) {
   for (auto& a : n.allocs) d.listen.push_back(a.gateway().str());
   d.upstreams = cfg_.dns;
   d.searchDomains = cfg_.dnsSearch;
-  std::map<std::string, DnsRecord> byName;
+  d.records = dnsRecordsOf(n.info.id);
   bool any = false;
+  // Per container (by its address here): its own --dns, and the names of
+  // the other user networks it is on (Docker resolves every one of them).
+  std::map<std::string, std::vector<DnsRecord>> others;  // network id -> its records, computed once
   for (auto& [k, e] : eps_) {
     if (k.second != n.info.id) continue;
     any = true;
+    DnsClient c;
+    c.upstreams = e.dns;
+    for (auto& [k2, e2] : eps_) {
+      if (k2.first != e.containerId || k2.second == n.info.id) continue;
+      auto m = nets_.find(k2.second);
+      if (m == nets_.end() || !hasDns(m->second)) continue;
+      auto [it, fresh] = others.try_emplace(k2.second);
+      if (fresh) it->second = dnsRecordsOf(k2.second);
+      c.extraRecords.insert(c.extraRecords.end(), it->second.begin(), it->second.end());
+    }
+    if (c.upstreams.empty() && c.extraRecords.empty()) continue;
+    for (const std::string& ip : {e.ipv4, e.ipv6}) {
+      if (ip.empty()) continue;
+      c.address = ip;
+      d.clients.push_back(c);
+    }
+  }
+  TRY(writeDnsConfig(dnsDir(), d));
+  if (ensure && any && !cfg_.dnsBin.empty())
+    return inHost([&] { return ensureResolver(cfg_.dnsBin, dnsDir(), n.info.id); });
+  return {};
+}
+
+std::vector<DnsRecord> ServiceImpl::dnsRecordsOf(const std::string& netId) const {
+  std::map<std::string, DnsRecord> byName;
+  for (auto& [k, e] : eps_) {
+    if (k.second != netId) continue;
     for (auto& name : e.dnsNames) {
       DnsRecord& r = byName[toLower(name)];
       r.name = toLower(name);
@@ -642,11 +678,23 @@ Result<> ServiceImpl::updateDns(const Net& n, bool ensure) {
       if (!e.ipv6.empty()) r.ipv6.push_back(e.ipv6);
     }
   }
-  for (auto& [name, r] : byName) d.records.push_back(r);
-  TRY(writeDnsConfig(dnsDir(), d));
-  if (ensure && any && !cfg_.dnsBin.empty())
-    return inHost([&] { return ensureResolver(cfg_.dnsBin, dnsDir(), n.info.id); });
-  return {};
+  std::vector<DnsRecord> out;
+  for (auto& [name, r] : byName) out.push_back(std::move(r));
+  return out;
+}
+
+void ServiceImpl::updateDnsOfNeighbours(const Net& n) {
+  std::set<std::string> containers, nets;
+  for (auto& [k, e] : eps_)
+    if (k.second == n.info.id) containers.insert(k.first);
+  for (auto& [k, e] : eps_)
+    if (k.second != n.info.id && containers.contains(k.first)) nets.insert(k.second);
+  for (auto& id : nets) {
+    auto it = nets_.find(id);
+    if (it == nets_.end()) continue;
+    if (auto r = updateDns(it->second, false); !r)
+      log::warn("DNS for network {}: {}", it->second.info.name, r.error().message);
+  }
 }
 
 Result<> ServiceImpl::prepareNetnsDir() {
@@ -1001,6 +1049,7 @@ Result<Endpoint> ServiceImpl::attach(const std::string& networkRef, const Endpoi
   e.containerName = req.containerName;
   e.aliases = req.aliases;
   e.links = req.links;
+  e.dns = req.dns;
   if (n.isBridge() && n.info.name != "bridge") {
     e.dnsNames.push_back(req.containerName);
     for (auto& a : req.aliases)
@@ -1148,6 +1197,7 @@ Result<Endpoint> ServiceImpl::attach(const std::string& networkRef, const Endpoi
     (void)updateDns(n, false);
     return std::unexpected(r.error().wrap("DNS for network " + n.info.name));
   }
+  if (hasDns(n)) updateDnsOfNeighbours(n);
   undoVeth.dismiss();
   undoPorts.dismiss();
   leases.clear();
@@ -1170,6 +1220,16 @@ Result<> ServiceImpl::detachLocked(Net& n, const std::string& containerId, bool 
     if (auto r = applyRules(); !r) log::warn("nftables: {}", r.error().message);
   }
   if (auto r = updateDns(n, false); !r) log::warn("DNS for network {}: {}", n.info.name, r.error().message);
+  if (hasDns(n)) {
+    // n's records changed (its neighbours' extra records), and the
+    // container's remaining networks no longer give it n's names.
+    updateDnsOfNeighbours(n);
+    for (auto& [k, other] : eps_)
+      if (k.first == containerId)
+        if (auto m = nets_.find(k.second); m != nets_.end())
+          if (auto r = updateDns(m->second, false); !r)
+            log::warn("DNS for network {}: {}", m->second.info.name, r.error().message);
+  }
   if (deleteVeth && !e.hostVeth.empty() && isNsfs(netnsPath(containerId))) {
     auto r = inHost([&] { return host_.deleteLink(e.hostVeth); });
     if (!r && r.error().code != Code::NotFound) log::warn("delete {}: {}", e.hostVeth, r.error().message);

@@ -98,6 +98,7 @@ struct Endpoint {
   std::string ipv4;  int ipv4PrefixLen = 0; std::string gateway;
   std::string ipv6;  int ipv6PrefixLen = 0; std::string gateway6;
   std::string mac;
+  std::vector<std::string> dns;      // the container's own --dns (HostConfig.Dns); berth-dns forwards its queries there
   std::string hostVeth;
   std::string ifName;                // inside the sandbox: eth0, eth1 ... (net-core addition)
   std::vector<PortMapping> ports;    // published through this endpoint
@@ -116,6 +117,7 @@ struct EndpointRequest {
   std::string ipv4, ipv6, mac;       // requested; "" = allocate / derive
   std::vector<PortRequest> ports;    // published on this endpoint (the first bridge network the container is on)
   bool gatewayOwner = true;          // this endpoint provides the default route
+  std::vector<std::string> dns = {}; // HostConfig.Dns: on a user network its unknown names go there
 };
 
 // What the container service writes into the container's /etc files.

@@ -31,6 +31,9 @@ setup_file() {
   export DNS_UP="127.0.53.$((RANDOM % 200 + 20))"
   export EXT_NAME="ext-accept.test"
   export EXT_IP="198.51.100.$((RANDOM % 200 + 20))"
+  # A second fake upstream: a container's own --dns (EXT_NAME is EXT_IP2 there).
+  export DNS_UP2="127.0.53.$((${DNS_UP##*.} + 1))"
+  export EXT_IP2="198.51.100.$((${EXT_IP##*.} + 1))"
   export E2E_NET_ARGS="--bridge $NET_BR --bip $NET_BIP --nft-table $NET_TABLE --veth-prefix $NET_VETH --ip-forward=false --dns $DNS_UP"
   e2e_setup_file
   echo "$NET_BR" >>"$E2E_ROOT/net-links"
@@ -40,17 +43,23 @@ setup_file() {
     "$E2E_ROOT/fakedns.log" >"$E2E_ROOT/fakedns.out" 2>&1 3>&- &
   echo $! >"$E2E_ROOT/fakedns.pid"
   wait_until 10 "the fake DNS server to bind" grep -q ready "$E2E_ROOT/fakedns.out"
+  python3 "$BATS_TEST_DIRNAME/fake_dns.py" "$DNS_UP2" 53 "$EXT_NAME" "$EXT_IP2" \
+    "$E2E_ROOT/fakedns2.log" >"$E2E_ROOT/fakedns2.out" 2>&1 3>&- &
+  echo $! >"$E2E_ROOT/fakedns2.pid"
+  wait_until 10 "the second fake DNS server to bind" grep -q ready "$E2E_ROOT/fakedns2.out"
   # Routed paths (hairpin, outbound NAT) need forwarding on the bridge the
   # packets come in by; per interface, so the host's setting is untouched.
   echo 1 >"/proc/sys/net/ipv4/conf/$NET_BR/forwarding"
 }
 
 teardown_file() {
-  local pid
-  pid=$(cat "$E2E_ROOT/fakedns.pid" 2>/dev/null || true)
-  if [ -n "$pid" ] && grep -q fake_dns.py "/proc/$pid/cmdline" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
-  fi
+  local pid f
+  for f in fakedns fakedns2; do
+    pid=$(cat "$E2E_ROOT/$f.pid" 2>/dev/null || true)
+    if [ -n "$pid" ] && grep -q fake_dns.py "/proc/$pid/cmdline" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+    fi
+  done
   if [ -n "${NET_R:-}" ]; then outside_down; fi
   e2e_teardown_file
 }
@@ -394,6 +403,51 @@ no_net_leftovers() {
   wait_until 10 "no veth, netns file or nft element" no_net_leftovers
   run docker_cmd network ls --format '{{.Name}}'
   assert_output "$(printf 'bridge\nhost\nnone')"
+}
+
+# ---------------------------------------------------------------- DNS per container
+
+@test "docker: a container's --dns gets its unknown names; a container on two user networks resolves both" {
+  local ga="$IPFX.1" gb="$IPFX.129" ipa ipb
+  user_net dna --subnet "$IPFX.0/25"
+  user_net dnb --subnet "$IPFX.128/25"
+  # --dns on a user network: resolv.conf keeps the gateway (berth-dns), which
+  # forwards this container's external names to its own server only.
+  : >"$E2E_ROOT/fakedns.log"
+  : >"$E2E_ROOT/fakedns2.log"
+  run docker_cmd run --rm --network dna --dns "$DNS_UP2" busybox \
+    sh -c "grep ^nameserver /etc/resolv.conf; nslookup $EXT_NAME"
+  assert_status 0
+  assert_output_contains "nameserver $ga"
+  assert_output_contains "$EXT_IP2"
+  grep -q "^$EXT_NAME 1" "$E2E_ROOT/fakedns2.log"
+  ! grep -q "^$EXT_NAME" "$E2E_ROOT/fakedns.log"
+  # Without --dns on the same network: berthd's --dns.
+  run docker_cmd run --rm --network dna busybox nslookup "$EXT_NAME"
+  assert_status 0
+  assert_output_contains "$EXT_IP"
+  # Two networks: each one's resolver answers the other's names for it, with
+  # the addresses on that network; a container on one only does not get them.
+  docker_cmd run -d --name onlya --network dna busybox sleep 300 >/dev/null
+  docker_cmd run -d --name onlyb --network dnb busybox sleep 300 >/dev/null
+  docker_cmd run -d --name both --network dna busybox sleep 300 >/dev/null
+  docker_cmd network connect dnb both
+  ipa=$(docker_cmd inspect onlya --format '{{(index .NetworkSettings.Networks "dna").IPAddress}}')
+  ipb=$(docker_cmd inspect onlyb --format '{{(index .NetworkSettings.Networks "dnb").IPAddress}}')
+  run docker_cmd exec both nslookup onlyb "$ga"
+  assert_status 0
+  assert_output_contains "$ipb"
+  run docker_cmd exec both nslookup onlya "$gb"
+  assert_status 0
+  assert_output_contains "$ipa"
+  run docker_cmd exec onlya nslookup onlyb "$ga"
+  [ "$status" -ne 0 ] || _e2e_fail "onlya resolved onlyb: $output"
+  # Disconnected from dnb: dna's resolver forgets dnb's names for it.
+  docker_cmd network disconnect dnb both
+  run docker_cmd exec both nslookup onlyb "$ga"
+  [ "$status" -ne 0 ] || _e2e_fail "both still resolves onlyb after disconnect: $output"
+  docker_cmd rm -f onlya onlyb both >/dev/null
+  docker_cmd network rm dna dnb >/dev/null
 }
 
 @test "no leftovers: no veth, netns file, nft element, monitor or process" {

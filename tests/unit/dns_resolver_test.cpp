@@ -101,9 +101,11 @@ std::string withEdns(std::string q, uint16_t size) {
 //   anything else   -> REFUSED
 class FakeUpstream {
  public:
-  bool start(int ns) {
+  // `ip`: where it listens; `base`: the last byte of example.test's first address.
+  bool start(int ns, const std::string& ip = "127.0.0.1", uint8_t base = 7) {
+    base_ = base;
     socklen_t len;
-    auto a = sockAddr("127.0.0.1", 53, len);
+    auto a = sockAddr(ip, 53, len);
     udp_ = inNs(ns, [&] {
       UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
       return fd && ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), len) == 0 ? fd.release() : -1;
@@ -144,7 +146,7 @@ class FakeUpstream {
     Builder b(m->header.id, uint16_t(kFlagQr | kFlagRd | kFlagRa | (tc ? kFlagTc : 0) | rc));
     b.question(qq.name == "wrong.test" ? "other.test" : qq.name, qq.type, qq.klass);
     for (int i = 0; i < count; i++)
-      b.answerToQuestion(kTypeA, 60, std::string{char(192), 0, 2, char(7 + i)});
+      b.answerToQuestion(kTypeA, 60, std::string{char(192), 0, 2, char(base_ + i)});
     return b.take();
   }
 
@@ -187,6 +189,7 @@ class FakeUpstream {
   }
 
   int udp_ = -1, tcp_ = -1;
+  uint8_t base_ = 7;
   int stop_[2] = {-1, -1};
   std::thread thread_;
 };
@@ -237,9 +240,15 @@ class DnsResolver : public ::testing::Test {
   }
 
   // One exchange over UDP from inside the namespace; "" on timeout.
-  std::string udp(const std::string& msg, const std::string& server = "10.89.0.1", int timeoutMs = 4000) {
+  // `source`: the client's address (bound first); "" lets the kernel choose.
+  std::string udp(const std::string& msg, const std::string& server = "10.89.0.1", int timeoutMs = 4000,
+                  const std::string& source = "") {
     UniqueFd fd(inNs(ns_.get(), [&] { return ::socket(family(server), SOCK_DGRAM | SOCK_CLOEXEC, 0); }));
     socklen_t len;
+    if (!source.empty()) {
+      auto s = sockAddr(source, 0, len);
+      if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&s), len) != 0) return "";
+    }
     auto a = sockAddr(server, 53, len);
     if (::sendto(fd.get(), msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&a), len) < 0) return "";
     pollfd p{fd.get(), POLLIN, 0};
@@ -250,10 +259,14 @@ class DnsResolver : public ::testing::Test {
   }
 
   // A connected TCP socket to server:53 in the namespace.
-  UniqueFd tcpConnect(const std::string& server = "10.89.0.1") {
+  UniqueFd tcpConnect(const std::string& server = "10.89.0.1", const std::string& source = "") {
     return UniqueFd(inNs(ns_.get(), [&] {
       UniqueFd fd(::socket(family(server), SOCK_STREAM | SOCK_CLOEXEC, 0));
       socklen_t len;
+      if (!source.empty()) {
+        auto s = sockAddr(source, 0, len);
+        if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&s), len) != 0) return -1;
+      }
       auto a = sockAddr(server, 53, len);
       timeval tv{4, 0};
       ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -261,8 +274,8 @@ class DnsResolver : public ::testing::Test {
     }));
   }
 
-  std::string tcp(const std::string& msg, const std::string& server = "10.89.0.1") {
-    UniqueFd fd = tcpConnect(server);
+  std::string tcp(const std::string& msg, const std::string& server = "10.89.0.1", const std::string& source = "") {
+    UniqueFd fd = tcpConnect(server, source);
     if (!fd) return "";
     std::string framed(2, '\0');
     put16(framed, 0, uint16_t(msg.size()));
@@ -531,6 +544,63 @@ TEST_F(DnsResolver, NextUpstreamAndServfail) {
   EXPECT_GE(upstream_.udpQueries - before, 2);  // asked again after the first attempt's time
 }
 
+TEST_F(DnsResolver, PerClientRecordsAndUpstreams) {
+  // A second upstream, a container's own --dns: example.test is 192.0.2.77 there.
+  FakeUpstream own;
+  ASSERT_TRUE(own.start(ns_.get(), "127.0.0.3", 77));
+  // Client 10.89.0.5: its own upstream and a name of another network it is
+  // on; client fd00:89::5 (the same container's IPv6) likewise; client
+  // 10.89.0.6: only extra records (the network's upstream); any other
+  // address: the network's view alone.
+  network::DnsClient five{"10.89.0.5", {"127.0.0.3"}, {{"other", {"10.90.0.5"}, {}}, {"web", {"10.90.0.9"}, {}}}};
+  network::DnsClient fiveSix = five;
+  fiveSix.address = "fd00:89::5";
+  cfg_.clients = {five, fiveSix, {"10.89.0.6", {}, {{"far", {"10.91.0.6"}, {}}}}};
+  ASSERT_TRUE(network::writeDnsConfig(dir_, cfg_));
+  addListenAddresses();
+  for (const char* a : {"10.89.0.5/32", "10.89.0.6/32", "10.89.0.7/32", "fd00:89::5/128"})
+    ASSERT_TRUE(rtnl_->addAddress(loIndex_, *network::parsePrefix(a)));
+  ASSERT_TRUE(ensure());
+
+  // The network's names and the client's extra ones; the network's win a clash.
+  EXPECT_EQ(firstIpv4(parsedOrEmpty(udp(query("other", kTypeA, 1), "10.89.0.1", 4000, "10.89.0.5"))), "10.90.0.5");
+  EXPECT_EQ(firstIpv4(parsedOrEmpty(udp(query("web", kTypeA, 2), "10.89.0.1", 4000, "10.89.0.5"))), "10.89.0.2");
+  EXPECT_EQ(firstIpv4(parsedOrEmpty(tcp(query("other", kTypeA, 3), "10.89.0.1", "10.89.0.5"))), "10.90.0.5");
+  EXPECT_EQ(firstIpv4(parsedOrEmpty(udp(query("other", kTypeA, 4), "fd00:89::1", 4000, "fd00:89::5"))),
+            "10.90.0.5");
+  // Its unknown names go to its own upstream only, over UDP and TCP.
+  int netBefore = upstream_.udpQueries + upstream_.tcpQueries;
+  Message ext = parsedOrEmpty(udp(query("example.test", kTypeA, 0x5151), "10.89.0.1", 4000, "10.89.0.5"));
+  EXPECT_EQ(ext.header.id, 0x5151);
+  EXPECT_EQ(firstIpv4(ext), "192.0.2.77");
+  EXPECT_EQ(firstIpv4(parsedOrEmpty(tcp(query("example.test", kTypeA, 5), "10.89.0.1", "10.89.0.5"))), "192.0.2.77");
+  EXPECT_EQ(firstIpv4(parsedOrEmpty(udp(query("example.test", kTypeA, 6), "fd00:89::1", 4000, "fd00:89::5"))),
+            "192.0.2.77");
+  EXPECT_EQ(own.udpQueries, 2);
+  EXPECT_EQ(own.tcpQueries, 1);
+  EXPECT_EQ(upstream_.udpQueries + upstream_.tcpQueries, netBefore);
+
+  // 10.89.0.6: its extra name, the network's upstream for the rest.
+  EXPECT_EQ(firstIpv4(parsedOrEmpty(udp(query("far", kTypeA, 7), "10.89.0.1", 4000, "10.89.0.6"))), "10.91.0.6");
+  EXPECT_EQ(firstIpv4(parsedOrEmpty(udp(query("other", kTypeA, 8), "10.89.0.1", 4000, "10.89.0.6"))), "");
+  EXPECT_EQ(firstIpv4(parsedOrEmpty(udp(query("example.test", kTypeA, 9), "10.89.0.1", 4000, "10.89.0.6"))),
+            "192.0.2.7");
+  // An address that is no client: neither extra name, the network's upstream.
+  for (const char* name : {"other", "far"})
+    EXPECT_EQ(firstIpv4(parsedOrEmpty(udp(query(name, kTypeA, 10), "10.89.0.1", 4000, "10.89.0.7"))), "") << name;
+  EXPECT_EQ(firstIpv4(parsedOrEmpty(udp(query("example.test", kTypeA, 11), "10.89.0.1", 4000, "10.89.0.7"))),
+            "192.0.2.7");
+  EXPECT_EQ(own.udpQueries, 2);
+
+  // Rewritten without clients (as an older berthd writes it): one view for all.
+  cfg_.clients.clear();
+  ASSERT_TRUE(network::writeDnsConfig(dir_, cfg_));
+  EXPECT_EQ(firstIpv4(parsedOrEmpty(udp(query("other", kTypeA, 12), "10.89.0.1", 4000, "10.89.0.5"))), "");
+  EXPECT_EQ(firstIpv4(parsedOrEmpty(udp(query("example.test", kTypeA, 13), "10.89.0.1", 4000, "10.89.0.5"))),
+            "192.0.2.7");
+  EXPECT_EQ(own.udpQueries, 2);
+}
+
 TEST_F(DnsResolver, HostResolvConfWithoutItself) {
   // No upstreams in the config: the nameservers of --resolv-conf, minus the
   // resolver's own address (which would loop).
@@ -768,13 +838,32 @@ TEST(DnsConfigFile, RoundTripErrorsAndConcurrentWriters) {
   EXPECT_EQ(back->records[0].ptr, "web.net1");
   EXPECT_TRUE(back->records[1].ipv4.empty());
   EXPECT_EQ(back->records[1].ptr, "");
+  EXPECT_TRUE(back->clients.empty());
+  ASSERT_EQ(readFile(dir + "/sub/abc.json")->find("clients"), std::string::npos);  // none: not written
+
+  // Clients round-trip; a file without them (an older berthd's) reads as none.
+  c.clients = {{"172.18.0.2", {"127.0.53.1"}, {{"Other", {"172.19.0.2"}, {}}}}, {"fd00:1::2", {}, {}}};
+  ASSERT_TRUE(network::writeDnsConfig(dir + "/sub", c));
+  back = network::readDnsConfig(dir + "/sub/abc.json");
+  ASSERT_TRUE(back) << back.error().message;
+  ASSERT_EQ(back->clients.size(), 2u);
+  EXPECT_EQ(back->clients[0].address, "172.18.0.2");
+  EXPECT_EQ(back->clients[0].upstreams, std::vector<std::string>{"127.0.53.1"});
+  ASSERT_EQ(back->clients[0].extraRecords.size(), 1u);
+  EXPECT_EQ(back->clients[0].extraRecords[0].name, "other");
+  EXPECT_EQ(back->clients[0].extraRecords[0].ipv4, std::vector<std::string>{"172.19.0.2"});
+  EXPECT_EQ(back->clients[1].address, "fd00:1::2");
+  EXPECT_TRUE(back->clients[1].upstreams.empty());
+  c.clients.clear();
 
   // Bad ids and bad files.
   c.networkId = "../x";
   EXPECT_EQ(network::writeDnsConfig(dir, c).error().code, Code::InvalidArgument);
   EXPECT_EQ(network::readDnsConfig(dir + "/none.json").error().code, Code::NotFound);
   for (const char* text : {"not json", "[]", R"({"listen": "x"})", R"({"records": [{"ipv4": []}]})",
-                           R"({"records": [{"name": "a", "ipv4": [1]}]})"}) {
+                           R"({"records": [{"name": "a", "ipv4": [1]}]})", R"({"clients": {}})",
+                           R"({"clients": [{"upstreams": []}]})",
+                           R"({"clients": [{"address": "10.0.0.2", "extraRecords": [{"ipv4": []}]}]})"}) {
     ASSERT_TRUE(writeFileAtomic(dir + "/bad.json", text));
     auto r = network::readDnsConfig(dir + "/bad.json");
     ASSERT_FALSE(r) << text;
