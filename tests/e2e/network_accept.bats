@@ -16,17 +16,6 @@ setup_file() {
   require_cmd python3
   require_cmd nsenter util-linux
   require_cmd busybox busybox-static
-  local r=$((RANDOM % 4096))
-  export NET_R=$r
-  export NET_BR=$(printf 'bta%x' "$r")
-  export NET_TABLE=$(printf 'berthacc%x' "$r")
-  export NET_VETH=$(printf 'va%x' "$r")
-  export NET_O=$((RANDOM % 60 * 4 + 8))   # 10.216.NET_O..NET_O+3 are this file's
-  export NET_BIP="10.216.$NET_O.1/24"
-  export UPFX="10.216.$((NET_O + 1))"
-  export IPFX="10.216.$((NET_O + 2))"
-  export V6PFX="10.216.$((NET_O + 3))"
-  export ULA=$(printf 'fd16:%x:%x' "$r" "$NET_O")
   export OUT_BASE=$((RANDOM % 60 * 4))    # 10.216.250.OUT_BASE/30: the "outside"
   export DNS_UP="127.0.53.$((RANDOM % 200 + 20))"
   export EXT_NAME="ext-accept.test"
@@ -34,10 +23,11 @@ setup_file() {
   # A second fake upstream: a container's own --dns (EXT_NAME is EXT_IP2 there).
   export DNS_UP2="127.0.53.$((${DNS_UP##*.} + 1))"
   export EXT_IP2="198.51.100.$((${EXT_IP##*.} + 1))"
-  export E2E_NET_ARGS="--bridge $NET_BR --bip $NET_BIP --nft-table $NET_TABLE --veth-prefix $NET_VETH --ip-forward=false --dns $DNS_UP"
-  e2e_setup_file
-  echo "$NET_BR" >>"$E2E_ROOT/net-links"
-  echo "$NET_TABLE" >>"$E2E_ROOT/net-tables"
+  e2e_net_setup_file a 216 --dns "$DNS_UP" || return 1   # 10.216.NET_O..NET_O+3 are this file's
+  export UPFX="10.216.$((NET_O + 1))"
+  export IPFX="10.216.$((NET_O + 2))"
+  export V6PFX="10.216.$((NET_O + 3))"
+  export ULA=$(printf 'fd16:%x:%x' "$NET_R" "$NET_O")
   # The fake upstream resolver (stopped by pid in teardown_file).
   python3 "$BATS_TEST_DIRNAME/fake_dns.py" "$DNS_UP" 53 "$EXT_NAME" "$EXT_IP" \
     "$E2E_ROOT/fakedns.log" >"$E2E_ROOT/fakedns.out" 2>&1 3>&- &
