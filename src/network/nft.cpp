@@ -137,8 +137,11 @@ Result<std::string> renderRuleset(const RulesetSpec& spec) {
     out += fmt::format("\t\toifname \"{}\" ct state established,related accept\n", n);
     out += fmt::format("\t\toifname \"{}\" ct status dnat accept\n", n);
     out += fmt::format("\t\toifname \"{}\" drop\n", n);
-    out += fmt::format("\t\tiifname \"{}\" accept\n", n);
   }
+  // Only after every bridge's drops: a bridge's own traffic may leave for
+  // anywhere but another bridge (an accept here before a later bridge's
+  // drop would let one network reach another, depending on the order).
+  for (const auto& b : spec.bridges) out += fmt::format("\t\tiifname \"{}\" accept\n", b.bridge);
   out += "\t}\n}\n";
   return out;
 }

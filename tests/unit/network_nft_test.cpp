@@ -175,3 +175,27 @@ TEST(NetworkNft, LibNftablesInPrivateNamespace) {
   ASSERT_FALSE(afterDelete);
   EXPECT_EQ(afterDelete.error().code, Code::NotFound);
 }
+
+// Isolation between networks: traffic from one bridge to another must meet
+// the second bridge's drop before the first bridge's "leave for anywhere"
+// accept, whatever the order of the bridges in the spec (a container on the
+// default bridge reached a user network's container when the default bridge
+// came first).
+TEST(NetworkNft, EveryBridgeDropComesBeforeAnyBridgeAccept) {
+  RulesetSpec s;
+  s.bridges.push_back({"berth0", {pfx("172.18.0.0/16")}, false, true, true});
+  s.bridges.push_back({"br-a", {pfx("10.99.1.0/24")}, false, true, true});
+  s.bridges.push_back({"br-b", {pfx("10.99.2.0/24")}, false, true, true});
+  auto text = renderRuleset(s);
+  ASSERT_TRUE(text) << text.error().message;
+  size_t lastDrop = 0, firstAccept = std::string::npos;
+  for (const char* br : {"berth0", "br-a", "br-b"}) {
+    size_t d = text->find(fmt::format("oifname \"{}\" drop", br));
+    size_t a = text->find(fmt::format("iifname \"{}\" accept", br));
+    ASSERT_NE(d, std::string::npos) << br;
+    ASSERT_NE(a, std::string::npos) << br;
+    lastDrop = std::max(lastDrop, d);
+    firstAccept = std::min(firstAccept, a);
+  }
+  EXPECT_LT(lastDrop, firstAccept) << *text;
+}
