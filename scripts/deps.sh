@@ -10,7 +10,7 @@ BERTH_DEBIAN_PACKAGES=(
   libseccomp-dev libcap-dev libcurl4-openssl-dev libfmt-dev libspdlog-dev
   libcli11-dev libnl-route-3-dev libnftables-dev
   # tests
-  libgtest-dev libgmock-dev bats busybox-static python3 tmux util-linux
+  libgtest-dev libgmock-dev bats parallel busybox-static python3 tmux util-linux
   iproute2 curl procps skopeo docker-registry openssl python3-cryptography jq
   # POST /build remote= git contexts (berthd runs git; build.bats serves a repo)
   git

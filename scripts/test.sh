@@ -112,9 +112,20 @@ if [ -z "${SKIP_E2E:-}" ]; then
   # shellcheck disable=SC2206
   files=(${E2E:-tests/e2e/*.bats})
   log="$BERTH_E2E_TMP/bats.tap"
+  # Files run in E2E_JOBS parallel lanes (GNU parallel, through bats
+  # --jobs); the tests of one file always run in order, against that file's
+  # own berthd. Every file is isolated (its own roots, socket, cgroup parent,
+  # bridge and subnet), and most of a test's time is spent waiting on
+  # processes, so lanes overlap well even on 2 cores. E2E_JOBS=1: one lane.
+  jobs=${E2E_JOBS:-$(( $(nproc) > 2 ? ($(nproc) > 4 ? 4 : $(nproc)) : 2 ))}
+  par=()
+  if [ "$jobs" -gt 1 ] && [ "${#files[@]}" -gt 1 ]; then
+    par=(--jobs "$jobs" --no-parallelize-within-files)
+    echo "e2e: ${#files[@]} files in $jobs lanes (E2E_JOBS)"
+  fi
   # BATS_TEST_TIMEOUT: no single test may hang the run; timeout(1): nor bats.
   BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-180} timeout -k 30 1200 \
-    bats --tap "${files[@]}" 2>&1 | tee "$log"
+    bats --tap --timing "${par[@]}" "${files[@]}" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   ok=$(grep -cE '^ok [0-9]+' "$log")
   sk=$(grep -cE '^ok [0-9]+ .*# skip' "$log")
