@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The kernel's floor for a container start, next to berth's `run --rm`.
+#
+#   bench/kernel-floor.sh [-n RUNS]
+#
+# Builds bench/kernel_floor.c (cc -O2) into a temp dir, extracts the busybox
+# rootfs there, and runs it RUNS times (default 30): cgroups, overlay, six
+# namespaces, /proc, /dev, pivot_root, exec of /bin/true, wait, cleanup (see
+# the program's header). Then, against a private berthd (the e2e harness:
+# own roots, socket, cgroup parent), `berth run --rm busybox true` with
+# `--network none`, and the same through the docker CLI. Prints each
+# median, p10 and p90, and berth's ratio to the floor (issue 17's target:
+# within 1.3x).
+#
+# Environment: BERTH_BIN_DIR (default build/bin), DOCKER_BIN.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=30
+while [ $# -gt 0 ]; do
+  case $1 in
+    -n) RUNS=$2; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) echo "usage: $0 [-n RUNS]" >&2; exit 2 ;;
+  esac
+done
+[ "$RUNS" -ge 10 ] || { echo "at least 10 runs" >&2; exit 2; }
+
+export E2E_LOG_LEVEL=${E2E_LOG_LEVEL:-warn}
+# shellcheck source=tests/e2e/helpers.bash
+source tests/e2e/helpers.bash
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+BERTH="$BERTH_BIN_DIR/berth"
+for b in berthd berth berth-monitor; do
+  [ -x "$BERTH_BIN_DIR/$b" ] || { echo "bench: $BERTH_BIN_DIR/$b not built" >&2; exit 1; }
+done
+
+floor_dir=$(mktemp -d /tmp/kfloor.XXXXXX)
+cleanup() {
+  [ -z "${E2E_ROOT:-}" ] || e2e_cleanup_root "$E2E_ROOT"
+  rm -rf --one-file-system "$floor_dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+cc -O2 -o "$floor_dir/kernel_floor" bench/kernel_floor.c
+mkdir -p "$floor_dir/rootfs" "$floor_dir/work"
+scripts/mk-busybox-rootfs.sh "$floor_dir/busybox.tar" >/dev/null
+tar -C "$floor_dir/rootfs" -xf "$floor_dir/busybox.tar"
+
+"$floor_dir/kernel_floor" "$floor_dir/rootfs" "$floor_dir/work" "berth-floor-$$" 3 >/dev/null 2>&1
+read -r f_med f_p10 f_p90 < <("$floor_dir/kernel_floor" "$floor_dir/rootfs" "$floor_dir/work" \
+  "berth-floor-$$" "$RUNS" 2>/dev/null | stats)
+
+e2e_setup_file || { echo "bench: berthd did not start" >&2; exit 1; }
+read -r b_med b_p10 b_p90 < <(times_ms "$BERTH" -H "unix://$SOCK" run --rm --network none busybox true | stats)
+read -r d_med d_p10 d_p90 < <(times_ms "$DOCKER_BIN" -H "unix://$SOCK" run --rm --network none busybox true | stats)
+
+printf '%-44s %8s %8s %8s\n' "" median p10 p90
+printf '%-44s %8s %8s %8s\n' "kernel floor (bench/kernel_floor.c)" "$f_med" "$f_p10" "$f_p90"
+printf '%-44s %8s %8s %8s\n' "berth run --rm --network none busybox true" "$b_med" "$b_p10" "$b_p90"
+printf '%-44s %8s %8s %8s\n' "docker CLI -> berthd, the same" "$d_med" "$d_p10" "$d_p90"
+awk -v b="$b_med" -v f="$f_med" 'BEGIN { printf "berth / floor: %.2fx (target <= 1.3x)\n", b / f }'
