@@ -478,15 +478,20 @@ int versionNumber(std::string_view v) {
   return *major * 100 + *minor;
 }
 
-void parseTarget(std::string_view target, Request& req) {
+// Splits and decodes the request target into req. false when a decoded
+// path, key or value holds a NUL byte (%00): no parameter of the Engine API
+// can hold one, and C paths would be cut short at it.
+bool parseTarget(std::string_view target, Request& req) {
   auto qpos = target.find('?');
   std::string path(urlDecode(target.substr(0, qpos), false));
+  bool clean = path.find('\0') == std::string::npos;
   if (qpos != std::string_view::npos) {
     for (auto& kv : split(target.substr(qpos + 1), '&')) {
       if (kv.empty()) continue;
       auto eq = kv.find('=');
       std::string k = urlDecode(kv.substr(0, eq), true);
       std::string v = eq == std::string::npos ? "" : urlDecode(std::string_view(kv).substr(eq + 1), true);
+      if (k.find('\0') != std::string::npos || v.find('\0') != std::string::npos) clean = false;
       req.query.emplace(std::move(k), std::move(v));
     }
   }
@@ -500,6 +505,7 @@ void parseTarget(std::string_view target, Request& req) {
     }
   }
   req.path = std::move(path);
+  return clean;
 }
 
 }  // namespace
@@ -579,7 +585,7 @@ struct Server::Impl {
       Request req;
       req.maxJsonBody = limits.maxJsonBodyBytes;
       req.method = std::string(msg.method_string());
-      parseTarget(target, req);
+      bool targetClean = parseTarget(target, req);
       for (auto& f : msg) req.headers[toLower(std::string_view(f.name_string().data(), f.name_string().size()))] =
           std::string(f.value());
       SocketBody body(c, parser);
@@ -594,6 +600,12 @@ struct Server::Impl {
       bool upgrade = conn.find("upgrade") != std::string::npos && !req.header("upgrade").empty();
       SocketResponse res(c, req.method == "HEAD", upgrade, keepAlive);
 
+      if (!targetClean) {
+        res.error(Error{Code::InvalidArgument, 0, "invalid request: the path or a query parameter holds a NUL byte (%00)"});
+        body.drain();
+        if (!keepAlive) return;
+        continue;
+      }
       if (!req.apiVersion.empty()) {
         int v = versionNumber(req.apiVersion);
         if (v > versionNumber(kApiVersion)) {

@@ -498,7 +498,9 @@ json resourcesFor(const json& hc) {
   int64_t mem = i64("Memory"), swap = i64("MemorySwap"), resv = i64("MemoryReservation");
   if (mem > 0) {
     res["memory"]["limit"] = mem;
-    if (swap == 0) res["memory"]["swap"] = mem * 2;  // Docker: as much swap as memory
+    // Docker: as much swap as memory; past INT64_MAX / 2 that is unlimited
+    // (2 * 2^63-1 would wrap to -2, which the kernel refuses).
+    if (swap == 0) res["memory"]["swap"] = mem > INT64_MAX / 2 ? int64_t{-1} : mem * 2;
     else if (swap > 0) res["memory"]["swap"] = swap;
     else res["memory"]["swap"] = -1;
   }

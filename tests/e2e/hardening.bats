@@ -387,6 +387,54 @@ tls_docker() {
   wait_until 10 "plain TCP berthd to stop" eval "! kill -0 $pid 2>/dev/null"
 }
 
+# ---------------------------------------------------------------- the probe's smaller cases
+
+@test "a %00 in archive?path= is refused with 400, not cut at the NUL" {
+  local id
+  id=$(docker_cmd create busybox true)
+  run api GET "/v1.41/containers/$id/archive?path=/etc%00/passwd"
+  assert_output_contains "holds a NUL byte"
+  [ "${lines[-1]}" = 400 ]
+  run api GET "/v1.41/containers/$id/archive?path=/etc/passwd"
+  [ "${lines[-1]}" = 200 ]
+  docker_cmd rm "$id" >/dev/null
+  still_serving
+}
+
+@test "Memory 2^63-1 through the API starts the container (swap unlimited, not a wrapped -2)" {
+  # The CLIs cannot send it: docker's RAMInBytes goes through a float64 and
+  # wraps to a negative limit, refused as below 6MB by dockerd and berthd.
+  local id
+  run api POST "/v1.41/containers/create" -H 'Content-Type: application/json' \
+    -d '{"Image":"busybox","Cmd":["sleep","60"],"HostConfig":{"Memory":9223372036854775807}}'
+  [ "${lines[-1]}" = 201 ]
+  id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["Id"])' "${lines[0]}")
+  run api POST "/v1.41/containers/$id/start"
+  [ "${lines[-1]}" = 204 ]
+  run docker_cmd inspect -f '{{.State.Running}} {{.HostConfig.Memory}}' "$id"
+  assert_output "true 9223372036854775807"
+  docker_cmd rm -f "$id" >/dev/null
+  still_serving
+}
+
+@test "daemon.json keys berthd does not read are refused, as dockerd refuses them" {
+  local cfg=$E2E_ROOT/unknown-keys.json
+  echo '{"tlsverify": false, "bogus-key": 1}' >"$cfg"
+  run "$BERTH_BIN_DIR/berthd" --config-file "$cfg" -H "unix://$E2E_ROOT/k.sock" --data-root "$E2E_ROOT/k/data" \
+    --exec-root "$E2E_ROOT/k/exec" --pidfile "$E2E_ROOT/k/pid" --cgroup-parent "$E2E_CGP" \
+    --bridge=none --iptables=false --ip-forward=false
+  [ "$status" -ne 0 ]
+  assert_output_contains "the following directives don't match any configuration option: bogus-key"
+  echo '{"live-restore": true}' >"$cfg"
+  run "$BERTH_BIN_DIR/berthd" --config-file "$cfg" -H "unix://$E2E_ROOT/k.sock" --data-root "$E2E_ROOT/k/data" \
+    --exec-root "$E2E_ROOT/k/exec" --pidfile "$E2E_ROOT/k/pid" --cgroup-parent "$E2E_CGP" \
+    --bridge=none --iptables=false --ip-forward=false
+  [ "$status" -ne 0 ]
+  assert_output_contains "not supported by berthd: live-restore"
+  [ ! -S "$E2E_ROOT/k.sock" ]
+  still_serving
+}
+
 # ---------------------------------------------------------------- socket access
 
 @test "the unix socket is 0660 root:<group>; others get docker's permission denied" {

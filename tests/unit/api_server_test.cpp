@@ -110,6 +110,22 @@ TEST_F(ServerTest, TooNewVersionAndUnknownRoute) {
   EXPECT_NE(nf.find(R"({"message":"page not found"})"), std::string::npos);
 }
 
+// A %00 in the path or the query is refused with 400 before any handler
+// sees it (a C path would be cut at the NUL: archive?path=/etc%00/x would
+// read /etc); the connection keeps serving.
+TEST_F(ServerTest, NulInPathOrQueryIs400) {
+  auto r = roundTrip(
+      "GET /v1.41/echo?f=/etc%00/passwd HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /echo%00x HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /echo?a%00=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /echo?f=ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  size_t n = 0;
+  for (size_t p = r.find("400 Bad Request"); p != std::string::npos; p = r.find("400 Bad Request", p + 1)) n++;
+  EXPECT_EQ(n, 3u) << r;
+  EXPECT_NE(r.find("holds a NUL byte"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"("f":"ok")"), std::string::npos) << r;
+}
+
 TEST_F(ServerTest, ChunkedBodyAndMalformedJson) {
   auto r = roundTrip(
       "POST /body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"

@@ -75,3 +75,27 @@ TEST(DaemonConfig, NetworkKeysInDaemonJson) {
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().message.find("iptables must be a boolean"), std::string::npos);
 }
+
+// Every daemon.json key must be one berthd reads: a typo or a dockerd
+// setting berthd lacks is refused with a message naming it, never ignored.
+TEST(DaemonConfig, UnknownAndUnsupportedJsonKeysAreRefused) {
+  fakehttp::TempDir dir;
+  auto withFile = [&](const std::string& text) {
+    EXPECT_TRUE(writeFileAtomic(dir / "daemon.json", text));
+    return parse({"--config-file", dir / "daemon.json"});
+  };
+  auto c = withFile(R"({"bogus-key": 1, "data-root": "/x"})");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("the following directives don't match any configuration option: bogus-key"),
+            std::string::npos)
+      << c.error().message;
+  c = withFile(R"({"storage-driver": "overlay2"})");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("not supported by berthd: storage-driver"), std::string::npos) << c.error().message;
+  // every key berthd documents is accepted together
+  c = withFile(R"({"data-root": "/x", "debug": true, "registry-mirrors": [], "mtu": 1400,
+                   "api-max-connections": 10, "group": "root", "iptables": false})");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->dataRoot, "/x");
+  EXPECT_FALSE(withFile(R"({"debug": "yes"})"));
+}
