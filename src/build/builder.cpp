@@ -131,6 +131,16 @@ Result<std::string> BuildRun::stageOrImage(const StageState& st, const std::stri
 
 Result<bool> BuildRun::probeCache(StageState& st, const json& probe) {
   if (opts_.noCache) return false;
+  std::unique_lock lk(inflightMu_);
+  auto sameKey = [&](const Inflight& e) {
+    return !e.finished && e.parent == st.imageId && cacheConfigEqual(e.probe, probe);
+  };
+  while (std::any_of(inflight_.begin(), inflight_.end(), sameKey)) {
+    TRY(checkGone());
+    inflightCv_.wait_for(lk, std::chrono::milliseconds(100));
+  }
+  // Looked up with the lock held: a stage that misses is in flight before
+  // another stage can miss the same key.
   TRY_ASSIGN(auto kids, b_.images_.children(st.imageId));
   const image::ImageRecord* best = nullptr;
   for (auto& k : kids) {
@@ -139,11 +149,26 @@ Result<bool> BuildRun::probeCache(StageState& st, const json& probe) {
     if (!opts_.cacheFrom.empty() && !inCacheFrom(k.id)) continue;
     if (!best || k.created > best->created) best = &k;
   }
-  if (!best) return false;
-  say(st, " ---> Using cache\n");
+  if (!best) {
+    inflight_.push_back(Inflight{st.imageId, probe, false});
+    st.inflight = inflight_.size() - 1;
+    return false;
+  }
   st.imageId = best->id;
   st.imageConfig = best->config;
+  lk.unlock();
+  say(st, " ---> Using cache\n");
   return true;
+}
+
+void BuildRun::finishInflight(StageState& st) {
+  if (!st.inflight) return;
+  {
+    std::lock_guard lk(inflightMu_);
+    inflight_[*st.inflight].finished = true;
+  }
+  st.inflight.reset();
+  inflightCv_.notify_all();
 }
 
 bool BuildRun::inCacheFrom(const std::string& id) {
@@ -202,9 +227,14 @@ json BuildRun::imageConfigFor(const StageState& st, const json& containerConfig,
 Result<> BuildRun::commit(StageState& st, const json& containerConfig, const std::string& containerId,
                           const std::function<Result<>(const image::ImageLayers::LayerSink&)>& writeLayer) {
   json cfg = imageConfigFor(st, containerConfig, containerId, !writeLayer);
-  TRY_ASSIGN(std::string id, b_.images_.commitLayer(st.imageId, cfg, "", writeLayer));
-  st.imageId = id;
+  auto id = b_.images_.commitLayer(st.imageId, cfg, "", writeLayer);
+  if (!id) {
+    finishInflight(st);
+    return std::unexpected(id.error());
+  }
+  st.imageId = *id;
   st.imageConfig = std::move(cfg);
+  finishInflight(st);
   return {};
 }
 
@@ -390,6 +420,8 @@ Result<> BuildRun::runStages(const StageGraph& graph, size_t target, const std::
 
 // One stage: FROM, its instructions (and the label step on the target).
 Result<> BuildRun::runStage(StageState& st, const std::optional<Instruction>& labelIns) {
+  // A step that failed between its cache miss and its commit.
+  ScopeExit finish([&] { finishInflight(st); });
   TRY(checkGone());
   const Stage& stage = df_.stages[st.index];
   printStep(st, stage.from.original);

@@ -63,6 +63,7 @@ struct StageState {
   bool cmdSet = false;
   std::string maintainer;
   std::optional<int> runFailed;  // the exit status of the RUN it failed on
+  std::optional<size_t> inflight;  // its entry in BuildRun::inflight_ while a step it missed runs
 };
 
 // One build: the classic builder's dispatch over the stages. The stages the
@@ -102,7 +103,12 @@ class BuildRun {
   Result<> addParents(LayerTar& tar, const MountedRoot& root, const std::string& rel, LayerTar::Owner owner,
                       bool self);
 
+  // The cache probe of a step. A miss registers the step as in flight until
+  // its commit (or failure: finishInflight), and a stage whose step has the
+  // same key as one in flight waits for that commit and takes it from the
+  // cache, as a sequential build takes the earlier stage's image.
   Result<bool> probeCache(StageState& st, const json& probe);
+  void finishInflight(StageState& st);
   bool inCacheFrom(const std::string& id);
   json imageConfigFor(const StageState& st, const json& containerConfig, const std::string& containerId,
                       bool emptyLayer) const;
@@ -127,6 +133,18 @@ class BuildRun {
   std::mutex stagesMu_;  // guards the two below
   std::vector<std::string> stageImages_;  // per stage, once built
   std::vector<bool> stageBuilt_;
+
+  // Steps that missed the cache and are running now: the parent image and
+  // the probe config (the cache key). Guarded by inflightMu_; entries stay
+  // (finished) until the build ends.
+  struct Inflight {
+    std::string parent;
+    json probe;
+    bool finished = false;
+  };
+  std::mutex inflightMu_;
+  std::condition_variable inflightCv_;
+  std::vector<Inflight> inflight_;
 
   std::mutex cacheFromMu_;  // guards the two below
   bool cacheFromLoaded_ = false;
