@@ -107,14 +107,14 @@ int64_t dirSize(const std::string& path) {
 
 // ---- RUN ----
 
-void BuildRun::removeContainer(const std::string& id) {
+void BuildRun::removeContainer(StageState& st, const std::string& id) {
   if (auto r = b_.containers_.remove(id, true, true); !r)
     log::warn("build: remove intermediate container {}: {}", shortId(id), r.error().message);
-  say("Removing intermediate container " + shortId(id) + "\n");
+  say(st, "Removing intermediate container " + shortId(id) + "\n");
 }
 
-Result<int> BuildRun::runContainer(const std::string& id) {
-  RunStream stream([this](std::string_view data) { return say(data); });
+Result<int> BuildRun::runContainer(StageState& st, const std::string& id) {
+  RunStream stream([this, &st](std::string_view data) { return say(st, data); });
   auto ready = stream.ready();
   Result<> attachResult;
   container::AttachOptions ao;
@@ -141,10 +141,11 @@ Result<int> BuildRun::runContainer(const std::string& id) {
     joinAttach();
     return std::unexpected(r.error());
   }
-  auto code = b_.containers_.wait(id, "next-exit", *baseline,
-                                  [&] { return stream.gone() || gone_ || out_.clientGone(); });
-  if (stream.gone() || gone_ || out_.clientGone()) {
-    gone_ = true;
+  // The predicate runs under the container service's lock: cancelled()
+  // never blocks (OrderedOutput::pollGone).
+  auto code = b_.containers_.wait(id, "next-exit", *baseline, [&] { return stream.gone() || cancelled(); });
+  if (stream.gone() || cancelled()) {
+    cancel_ = true;
     (void)b_.containers_.kill(id, "KILL");
     (void)b_.containers_.remove(id, true, true);
     joinAttach();
@@ -292,14 +293,14 @@ Result<> BuildRun::dispatchRun(StageState& st, const Instruction& ins) {
 
   TRY_ASSIGN(auto created, b_.containers_.create(container::CreateRequest{"", body}));
   const std::string cid = created.id;
-  for (auto& w : created.warnings) say(" ---> [Warning] " + w + "\n");
-  say(" ---> Running in " + shortId(cid) + "\n");
+  for (auto& w : created.warnings) say(st, " ---> [Warning] " + w + "\n");
+  say(st, " ---> Running in " + shortId(cid) + "\n");
 
-  auto code = runContainer(cid);
+  auto code = runContainer(st, cid);
   if (!code) return std::unexpected(code.error());
   if (*code != 0) {
-    if (opts_.forceRm) removeContainer(cid);
-    out_.runFailed(*code);
+    if (opts_.forceRm) removeContainer(st, cid);
+    st.runFailed = *code;
     return errorf(Code::Internal, "The command '{}' returned a non-zero code: {}", joinArgs(cmd), *code);
   }
   // Commit the container's changes on top of the stage's image.
@@ -320,17 +321,21 @@ Result<> BuildRun::dispatchRun(StageState& st, const Instruction& ins) {
     };
   auto committed = commit(st, probe, cid, writer);
   if (!committed) {
-    if (opts_.forceRm) removeContainer(cid);
+    if (opts_.forceRm) removeContainer(st, cid);
     return committed;
   }
-  if (opts_.rm || opts_.forceRm) removeContainer(cid);
+  if (opts_.rm || opts_.forceRm) removeContainer(st, cid);
   return {};
 }
 
 // ---- the builder ----
 
-BuilderImpl::BuilderImpl(container::Service& containers, image::ImageService& images, BuilderPaths paths)
-    : containers_(containers), images_(images), paths_(std::move(paths)) {
+BuilderImpl::BuilderImpl(container::Service& containers, image::ImageService& images, BuilderPaths paths,
+                         BuilderConfig config)
+    : containers_(containers),
+      images_(images),
+      paths_(std::move(paths)),
+      stageWorkers_(config.stageWorkers == 0 ? defaultStageWorkers() : config.stageWorkers) {
   // Read-only image mounts a crash left under build/tmp: detached first
   // (removeAll does not cross mount points).
   if (DIR* d = ::opendir(tmpDir().c_str())) {
@@ -431,9 +436,16 @@ Result<CachePruneReport> BuilderImpl::prune(const CachePruneOptions& opts) {
   return rep;
 }
 
+Result<size_t> stageWorkersFromEnv(const char* value) {
+  std::string v = value ? value : "";
+  if (v.empty() || v == "1" || v == "true") return size_t(0);
+  if (v == "0" || v == "false") return size_t(1);
+  return errorf(Code::InvalidArgument, "invalid BERTH_BUILD_PARALLEL value \"{}\": want 1 or 0", v);
+}
+
 std::unique_ptr<Builder> makeBuilder(container::Service& containers, image::ImageService& images,
-                                     BuilderPaths paths) {
-  return std::make_unique<BuilderImpl>(containers, images, std::move(paths));
+                                     BuilderPaths paths, BuilderConfig config) {
+  return std::make_unique<BuilderImpl>(containers, images, std::move(paths), config);
 }
 
 }  // namespace berth::build

@@ -1,7 +1,8 @@
 // makeBuilder: the classic builder on the container and image services
 // (moby builder/dockerfile: builder.go, evaluator.go, dispatchers.go,
-// internals.go). One BuildRun per build: stages in order (only those the
-// target needs), every instruction commits an image whose ContainerConfig
+// internals.go). One BuildRun per build: the stages the target needs, each
+// as soon as the stages it uses are built (several at once), their output
+// in file order; every instruction commits an image whose ContainerConfig
 // is the cache key, RUN runs a container, COPY/ADD/WORKDIR write their
 // layer directly (no container), metadata steps commit a config-only image.
 #include "build/builder.h"
@@ -16,6 +17,7 @@
 
 #include "build/builder_impl.h"
 #include "common/fd.h"
+#include "common/number.h"
 #include "build/copy.h"
 #include "build/dispatch.h"
 #include "build/dockerignore.h"
@@ -55,14 +57,27 @@ std::string joinArgs(const std::vector<std::string>& v) {
 BuildRun::BuildRun(BuilderImpl& b, const BuildOptions& opts, BuildOutput& out)
     : b_(b), opts_(opts), out_(out), args_(opts.buildArgs) {}
 
-bool BuildRun::say(std::string_view text) {
-  if (opts_.quiet || gone_) return !gone_;
-  if (!out_.stream(text)) gone_ = true;
-  return !gone_;
+bool BuildRun::say(StageState& st, std::string_view text) {
+  if (opts_.quiet || cancel_) return !cancel_;
+  if (!ordered_->text(st.lane, text)) cancel_ = true;
+  return !cancel_;
+}
+
+bool BuildRun::sayDirect(std::string_view text) {
+  if (opts_.quiet || cancel_) return !cancel_;
+  bool ok = ordered_ ? ordered_->direct(text) : out_.stream(text);
+  if (!ok) cancel_ = true;
+  return !cancel_;
+}
+
+bool BuildRun::cancelled() {
+  if (cancel_) return true;
+  if (ordered_ && ordered_->pollGone()) cancel_ = true;
+  return cancel_;
 }
 
 Result<> BuildRun::checkGone() {
-  if (gone_) return makeError(Code::Cancelled, "context canceled");
+  if (cancel_) return makeError(Code::Cancelled, "context canceled");
   return {};
 }
 
@@ -89,18 +104,26 @@ Result<std::string> BuildRun::getImage(const std::string& name, const std::strin
   return rec.id;
 }
 
+Result<std::string> BuildRun::stageImage(const StageState& st, size_t j) {
+  std::lock_guard lk(stagesMu_);
+  if (j >= st.index || !stageBuilt_[j])
+    return errorf(Code::Internal, "stage {} is used by stage {} before it was built", j, st.index);
+  return stageImages_[j];
+}
+
+// moby's stagesBuildResults.get: an earlier stage's name, then an index,
+// else an image (pulled when missing).
 Result<std::string> BuildRun::stageOrImage(const StageState& st, const std::string& ref) {
   std::string low = toLower(ref);
-  for (size_t i = 0; i < stageImages_.size(); i++) {
-    if (stageImages_[i].empty()) continue;
-    if (!df_.stages[i].name.empty() && df_.stages[i].name == low) return stageImages_[i];
+  for (size_t j = 0; j < st.index; j++)
+    if (!df_.stages[j].name.empty() && df_.stages[j].name == low) return stageImage(st, j);
+  if (auto idx = parseNumber<int64_t>(ref)) {
+    if (*idx == int64_t(st.index))
+      return errorf(Code::InvalidArgument, "invalid from flag value {}: refers to current build stage", ref);
+    if (*idx < 0 || *idx > int64_t(st.index))
+      return errorf(Code::InvalidArgument, "invalid from flag value {}: index out of bounds", ref);
+    return stageImage(st, size_t(*idx));
   }
-  if (!ref.empty() && std::all_of(ref.begin(), ref.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    size_t idx = std::stoul(ref);
-    if (idx < stageImages_.size() && idx < currentStage_) return stageImages_[idx];
-    return errorf(Code::InvalidArgument, "invalid from flag value {}: refers to current build stage or later", ref);
-  }
-  (void)st;
   return getImage(ref, "");
 }
 
@@ -108,6 +131,16 @@ Result<std::string> BuildRun::stageOrImage(const StageState& st, const std::stri
 
 Result<bool> BuildRun::probeCache(StageState& st, const json& probe) {
   if (opts_.noCache) return false;
+  std::unique_lock lk(inflightMu_);
+  auto sameKey = [&](const Inflight& e) {
+    return !e.finished && e.parent == st.imageId && cacheConfigEqual(e.probe, probe);
+  };
+  while (std::any_of(inflight_.begin(), inflight_.end(), sameKey)) {
+    TRY(checkGone());
+    inflightCv_.wait_for(lk, std::chrono::milliseconds(100));
+  }
+  // Looked up with the lock held: a stage that misses is in flight before
+  // another stage can miss the same key.
   TRY_ASSIGN(auto kids, b_.images_.children(st.imageId));
   const image::ImageRecord* best = nullptr;
   for (auto& k : kids) {
@@ -116,14 +149,30 @@ Result<bool> BuildRun::probeCache(StageState& st, const json& probe) {
     if (!opts_.cacheFrom.empty() && !inCacheFrom(k.id)) continue;
     if (!best || k.created > best->created) best = &k;
   }
-  if (!best) return false;
-  say(" ---> Using cache\n");
+  if (!best) {
+    inflight_.push_back(Inflight{st.imageId, probe, false});
+    st.inflight = inflight_.size() - 1;
+    return false;
+  }
   st.imageId = best->id;
   st.imageConfig = best->config;
+  lk.unlock();
+  say(st, " ---> Using cache\n");
   return true;
 }
 
+void BuildRun::finishInflight(StageState& st) {
+  if (!st.inflight) return;
+  {
+    std::lock_guard lk(inflightMu_);
+    inflight_[*st.inflight].finished = true;
+  }
+  st.inflight.reset();
+  inflightCv_.notify_all();
+}
+
 bool BuildRun::inCacheFrom(const std::string& id) {
+  std::lock_guard lk(cacheFromMu_);
   if (!cacheFromLoaded_) {
     cacheFromLoaded_ = true;
     for (auto& ref : opts_.cacheFrom) {
@@ -178,9 +227,14 @@ json BuildRun::imageConfigFor(const StageState& st, const json& containerConfig,
 Result<> BuildRun::commit(StageState& st, const json& containerConfig, const std::string& containerId,
                           const std::function<Result<>(const image::ImageLayers::LayerSink&)>& writeLayer) {
   json cfg = imageConfigFor(st, containerConfig, containerId, !writeLayer);
-  TRY_ASSIGN(std::string id, b_.images_.commitLayer(st.imageId, cfg, "", writeLayer));
-  st.imageId = id;
+  auto id = b_.images_.commitLayer(st.imageId, cfg, "", writeLayer);
+  if (!id) {
+    finishInflight(st);
+    return std::unexpected(id.error());
+  }
+  st.imageId = *id;
   st.imageConfig = std::move(cfg);
+  finishInflight(st);
   return {};
 }
 
@@ -208,7 +262,7 @@ Result<std::string> BuildRun::readDockerfile() {
 Result<BuildResult> BuildRun::run() {
   TRY_ASSIGN(std::string text, readDockerfile());
   TRY_ASSIGN(df_, parseDockerfile(text, opts_.dockerfile.empty() ? "Dockerfile" : opts_.dockerfile));
-  for (auto& w : df_.warnings) say("[WARNING]: " + w + "\n");
+  for (auto& w : df_.warnings) sayDirect("[WARNING]: " + w + "\n");
 
   // Meta args first (silently) so that FROM names can be expanded to find
   // which stages the target needs.
@@ -231,7 +285,7 @@ Result<BuildResult> BuildRun::run() {
     target = df_.stageIndex(opts_.target);
     if (target < 0) return errorf(Code::InvalidArgument, "failed to reach build target {} in Dockerfile", opts_.target);
   }
-  TRY_ASSIGN(auto needed, neededStages(target));
+  TRY_ASSIGN(auto graph, stageGraph(size_t(target)));
 
   // opts.labels: a LABEL instruction appended to the target stage, as dockerd appends one.
   std::optional<Instruction> labelIns;
@@ -243,107 +297,172 @@ Result<BuildResult> BuildRun::run() {
   }
 
   total_ = df_.metaArgs.size();
-  for (size_t i = 0; i < df_.stages.size(); i++)
-    if (needed[i]) total_ += 1 + df_.stages[i].commands.size();
+  for (size_t i : graph.order()) total_ += 1 + df_.stages[i].commands.size();
   if (labelIns) total_++;
 
+  ordered_.emplace(out_, graph.order().size());
+  size_t step = 0;
   for (auto& meta : df_.metaArgs) {
-    printStep(meta.original);
+    sayDirect(fmt::format("Step {}/{} : {}\n", ++step, total_, meta.original));
     TRY(checkGone());
   }
 
-  stageImages_.assign(df_.stages.size(), "");
-  for (size_t i = 0; i < df_.stages.size() && int(i) <= target; i++) {
-    if (!needed[i]) continue;
-    currentStage_ = i;
-    const Stage& stage = df_.stages[i];
-    StageState st;
-    st.args = args_.cloneForStage();
-    st.name = stage.name;
-    printStep(stage.from.original);
-    TRY(dispatchFrom(st, stage));
-    say(" ---> " + shortId(st.imageId) + "\n");
-    TRY(checkGone());
-    for (auto& cmd : stage.commands) {
-      printStep(cmd.original);
-      TRY(dispatchStep(st, cmd));
-      say(" ---> " + shortId(st.imageId) + "\n");
-      TRY(checkGone());
-    }
-    if (int(i) == target && labelIns) {
-      printStep(labelIns->original);
-      TRY(dispatchStep(st, *labelIns));
-      say(" ---> " + shortId(st.imageId) + "\n");
-    }
-    if (st.imageId.empty()) return makeError(Code::InvalidArgument, "No image was generated. Is your Dockerfile empty?");
-    stageImages_[i] = st.imageId;
-    if (!out_.aux(json{{"ID", st.imageId}})) gone_ = true;
-    TRY(checkGone());
-    args_.mergeReferenced(st.args);
-  }
-  say(unusedArgsWarning(args_.unused()));
+  TRY(runStages(graph, size_t(target), labelIns));
+  sayDirect(unusedArgsWarning(args_.unused()));
 
   const std::string imageId = stageImages_[size_t(target)];
   if (opts_.quiet) {
-    if (!out_.stream(imageId + "\n")) gone_ = true;
+    if (!ordered_->direct(imageId + "\n")) cancel_ = true;
   } else {
-    say("Successfully built " + shortId(imageId) + "\n");
+    sayDirect("Successfully built " + shortId(imageId) + "\n");
   }
   TRY(checkGone());
   for (auto& t : opts_.tags) {
     TRY_ASSIGN(auto tr, b_.images_.tag(imageId, t, ""));
-    say("Successfully tagged " + tr.ref + "\n");
+    sayDirect("Successfully tagged " + tr.ref + "\n");
   }
   return BuildResult{imageId};
 }
 
-void BuildRun::printStep(const std::string& original) {
-  step_++;
-  say(fmt::format("Step {}/{} : {}\n", step_, total_, original));
+// The stages of `graph` on up to stageWorkers_ threads. Each stage starts
+// once the stages it uses are built, on its own StageState and lane; the
+// first step number of a stage is the one a sequential build gives it. A
+// failure cancels every running stage (their RUN containers are killed and
+// removed) and starts no more; the error returned is the first one in output
+// order among the stages that failed on their own (not cancelled).
+Result<> BuildRun::runStages(const StageGraph& graph, size_t target, const std::optional<Instruction>& labelIns) {
+  const auto order = graph.order();
+  const size_t n = df_.stages.size();
+  stageImages_.assign(n, "");
+  stageBuilt_.assign(n, false);
+  std::vector<StageState> states(n);
+  std::vector<std::optional<Result<>>> results(n);
+  size_t step = df_.metaArgs.size();
+  for (size_t lane = 0; lane < order.size(); lane++) {
+    size_t i = order[lane];
+    StageState& st = states[i];
+    st.index = i;
+    st.lane = lane;
+    st.step = step;
+    st.name = df_.stages[i].name;
+    st.args = args_.cloneForStage();
+    step += 1 + df_.stages[i].commands.size();
+  }
+
+  StageScheduler sched(graph, b_.stageWorkers_);
+  std::condition_variable cv;
+  std::vector<std::thread> threads(n);
+  std::vector<bool> ended(n, false);
+  std::unique_lock lk(stagesMu_);
+  for (;;) {
+    for (size_t i : sched.take()) {
+      threads[i] = std::thread([&, i] {
+        StageState& st = states[i];
+        Result<> r = runStage(st, i == target ? labelIns : std::nullopt);
+        if (!r) cancel_ = true;  // the others stop after their current step
+        if (r) ordered_->close(st.lane);
+        std::lock_guard g(stagesMu_);
+        if (r) {
+          stageImages_[i] = st.imageId;
+          stageBuilt_[i] = true;
+        }
+        results[i] = std::move(r);
+        ended[i] = true;
+        cv.notify_all();
+      });
+    }
+    if (sched.done()) break;
+    cv.wait(lk, [&] {
+      for (size_t i = 0; i < n; i++)
+        if (ended[i] && threads[i].joinable()) return true;
+      return false;
+    });
+    for (size_t i = 0; i < n; i++) {
+      if (!ended[i] || !threads[i].joinable()) continue;
+      lk.unlock();
+      threads[i].join();
+      lk.lock();
+      sched.finish(i, bool(*results[i]));
+    }
+  }
+  lk.unlock();
+
+  for (size_t i : order) args_.mergeReferenced(states[i].args);
+
+  // The error: the first stage in output order that failed on its own; a
+  // stage cancelled because another failed (or the client left) reports
+  // Cancelled, which only counts when nothing else failed.
+  std::optional<size_t> failed, cancelledStage;
+  for (size_t lane = 0; lane < order.size(); lane++) {
+    size_t i = order[lane];
+    if (!results[i] || *results[i]) continue;
+    if (results[i]->error().code != Code::Cancelled) {
+      if (!failed) failed = lane;
+    } else if (!cancelledStage) {
+      cancelledStage = lane;
+    }
+  }
+  if (failed) {
+    size_t i = order[*failed];
+    ordered_->finish(*failed);
+    if (states[i].runFailed) ordered_->runFailed(*states[i].runFailed);
+    return std::unexpected(results[i]->error());
+  }
+  if (cancelledStage) {
+    ordered_->finish(*cancelledStage);
+    return std::unexpected(results[order[*cancelledStage]]->error());
+  }
+  for (size_t i : order)
+    if (!stageBuilt_[i]) return errorf(Code::Internal, "build stage {} was never run", i);
+  TRY(checkGone());
+  return {};
 }
 
-Result<std::vector<bool>> BuildRun::neededStages(int target) {
-  std::vector<std::vector<size_t>> deps(df_.stages.size());
-  auto meta = args_.allMeta();
+// One stage: FROM, its instructions (and the label step on the target).
+Result<> BuildRun::runStage(StageState& st, const std::optional<Instruction>& labelIns) {
+  // A step that failed between its cache miss and its commit.
+  ScopeExit finish([&] { finishInflight(st); });
+  TRY(checkGone());
+  const Stage& stage = df_.stages[st.index];
+  printStep(st, stage.from.original);
+  TRY(dispatchFrom(st, stage));
+  say(st, " ---> " + shortId(st.imageId) + "\n");
+  TRY(checkGone());
+  for (auto& cmd : stage.commands) {
+    printStep(st, cmd.original);
+    TRY(dispatchStep(st, cmd));
+    say(st, " ---> " + shortId(st.imageId) + "\n");
+    TRY(checkGone());
+  }
+  if (labelIns) {
+    printStep(st, labelIns->original);
+    TRY(dispatchStep(st, *labelIns));
+    say(st, " ---> " + shortId(st.imageId) + "\n");
+  }
+  if (st.imageId.empty()) return makeError(Code::InvalidArgument, "No image was generated. Is your Dockerfile empty?");
+  if (!ordered_->aux(st.lane, json{{"ID", st.imageId}})) cancel_ = true;
+  return checkGone();
+}
+
+void BuildRun::printStep(StageState& st, const std::string& original) {
+  say(st, fmt::format("Step {}/{} : {}\n", ++st.step, total_, original));
+}
+
+// The graph over the Dockerfile's stages. FROM is expanded with the meta
+// args; an image's ONBUILD triggers are known when it is local and no
+// --pull will replace it.
+Result<StageGraph> BuildRun::stageGraph(size_t target) {
   std::vector<std::string> metaEnv;
-  for (auto& [k, v] : meta) metaEnv.push_back(k + "=" + v);
-  auto refersTo = [&](size_t i, const std::string& raw, bool allowIndex) {
-    if (raw.find('$') != std::string::npos) {
-      for (size_t j = 0; j < i; j++) deps[i].push_back(j);
-      return;
-    }
-    std::string low = toLower(raw);
-    for (size_t j = 0; j < i; j++)
-      if (!df_.stages[j].name.empty() && df_.stages[j].name == low) deps[i].push_back(j);
-    if (allowIndex && !raw.empty() && std::all_of(raw.begin(), raw.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      size_t j = std::stoul(raw);
-      if (j < i) deps[i].push_back(j);
-    }
+  for (auto& [k, v] : args_.allMeta()) metaEnv.push_back(k + "=" + v);
+  TriggerLookup triggers = [this](const std::string& ref) -> std::optional<std::vector<std::string>> {
+    if (opts_.pull) return std::nullopt;
+    auto rec = b_.images_.resolve(ref);
+    if (!rec) return std::nullopt;
+    const json& cfg = rec->config;
+    if (!cfg.is_object() || !cfg.contains("config") || !cfg["config"].is_object()) return std::vector<std::string>{};
+    return stringList(cfg["config"].value("OnBuild", json(nullptr)));
   };
-  for (size_t i = 0; i < df_.stages.size(); i++) {
-    auto base = processWord(df_.stages[i].baseName, envFromList(metaEnv), LexOptions{.escape = df_.escape});
-    refersTo(i, base ? *base : df_.stages[i].baseName, false);
-    for (auto& c : df_.stages[i].commands) {
-      if (!c.from.empty()) refersTo(i, c.from, true);
-      for (auto& m : c.mounts) {
-        auto spec = parseMount(m);
-        if (spec && !spec->from.empty()) refersTo(i, spec->from, true);
-        if (!spec && m.find("from=") != std::string::npos)
-          for (size_t j = 0; j < i; j++) deps[i].push_back(j);
-      }
-      if (c.kind == InstructionKind::Onbuild) continue;
-    }
-  }
-  std::vector<bool> needed(df_.stages.size(), false);
-  std::vector<size_t> todo{size_t(target)};
-  while (!todo.empty()) {
-    size_t i = todo.back();
-    todo.pop_back();
-    if (needed[i]) continue;
-    needed[i] = true;
-    for (auto d : deps[i]) todo.push_back(d);
-  }
-  return needed;
+  return buildStageGraph(df_, target, metaEnv, triggers);
 }
 
 Result<> BuildRun::dispatchFrom(StageState& st, const Stage& stage) {
@@ -359,9 +478,9 @@ Result<> BuildRun::dispatchFrom(StageState& st, const Stage& stage) {
   std::string low = toLower(base);
   std::string id;
   bool found = false;
-  for (size_t j = 0; j < currentStage_; j++)
-    if (!df_.stages[j].name.empty() && df_.stages[j].name == low && !stageImages_[j].empty()) {
-      id = stageImages_[j];
+  for (size_t j = 0; j < st.index && !found; j++)
+    if (!df_.stages[j].name.empty() && df_.stages[j].name == low) {
+      TRY_ASSIGN(id, stageImage(st, j));
       found = true;
     }
   if (!found && low != "scratch") {
@@ -378,7 +497,7 @@ Result<> BuildRun::dispatchFrom(StageState& st, const Stage& stage) {
   auto triggers = stringList(st.runConfig.value("OnBuild", json(nullptr)));
   st.runConfig["OnBuild"] = nullptr;
   if (triggers.empty()) return {};
-  say(fmt::format("# Executing {} build trigger{}\n", triggers.size(), triggers.size() > 1 ? "s" : ""));
+  say(st, fmt::format("# Executing {} build trigger{}\n", triggers.size(), triggers.size() > 1 ? "s" : ""));
   for (auto& t : triggers) {
     TRY_ASSIGN(auto parsed, parseDockerfile("FROM scratch\n" + t + "\n"));
     if (parsed.stages.size() != 1 || parsed.stages[0].commands.size() != 1)
@@ -477,7 +596,7 @@ Result<> BuildRun::dispatchStep(StageState& st, const Instruction& ins) {
       auto old = stringList(rc.contains("Healthcheck") && rc["Healthcheck"].is_object()
                                 ? rc["Healthcheck"].value("Test", json(nullptr))
                                 : json(nullptr));
-      if (!old.empty() && old[0] != "NONE") say("Note: overriding previous HEALTHCHECK: " + goSlice(old) + "\n");
+      if (!old.empty() && old[0] != "NONE") say(st, "Note: overriding previous HEALTHCHECK: " + goSlice(old) + "\n");
       rc["Healthcheck"] = healthcheckJson(*ins.health);
       return commitMeta(st, withCmdComment(rc, healthcheckComment(*ins.health)));
     }

@@ -120,12 +120,29 @@ struct BuilderPaths {
   std::string dataRoot;
 };
 
+// (addition, branch build-par) How the builder schedules a build's stages.
+struct BuilderConfig {
+  // How many independent stages of one build run at once: 0 = the default,
+  // min(4, hardware threads) and at least 2; 1 = one after another, in file
+  // order (berthd: BERTH_BUILD_PARALLEL=0). Image ids, cache keys and cache
+  // hits do not depend on it.
+  size_t stageWorkers = 0;
+};
+
+// BERTH_BUILD_PARALLEL's value to BuilderConfig::stageWorkers: unset or
+// empty, "1", "true" -> 0 (parallel, the default); "0", "false" -> 1
+// (sequential). Anything else: InvalidArgument
+// `invalid BERTH_BUILD_PARALLEL value "x": want 1 or 0`.
+Result<size_t> stageWorkersFromEnv(const char* value);
+
 // The classic builder on berth's services: RUN steps are containers of
 // `containers` (create, attach, start, wait, remove), every step commits an
 // image through `images` (intermediate images are kept as dangling parents
 // and serve as the cache). Both services must outlive the builder. Several
-// builds may run at once (each on its own thread).
+// builds may run at once (each on its own thread); within a build the stages
+// that do not depend on each other run at once (docs/build.md, "Parallel
+// stages").
 std::unique_ptr<Builder> makeBuilder(container::Service& containers, image::ImageService& images,
-                                     BuilderPaths paths);
+                                     BuilderPaths paths, BuilderConfig config = {});
 
 }  // namespace berth::build

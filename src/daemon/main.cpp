@@ -112,6 +112,13 @@ int main(int argc, char** argv) {
   }
   const daemon::Config cfg = *cfgR;
   log::setLevel(cfg.logLevel);
+  // BERTH_BUILD_PARALLEL=0 runs a build's stages one after another
+  // (docs/build.md, "Parallel stages").
+  auto stageWorkers = build::stageWorkersFromEnv(std::getenv("BERTH_BUILD_PARALLEL"));
+  if (!stageWorkers) {
+    fmt::print(stderr, "berthd: {}\n", stageWorkers.error().message);
+    return 125;
+  }
 
   // Monitors are our children until they exit: let the kernel reap them.
   signal(SIGCHLD, SIG_IGN);
@@ -224,7 +231,8 @@ int main(int argc, char** argv) {
 
   // The builder (issue 13): contexts are extracted under build/tmp, which a
   // crash may leave behind: emptied at every start.
-  auto builder = build::makeBuilder(*containers, *images, build::BuilderPaths{cfg.dataRoot});
+  auto builder = build::makeBuilder(*containers, *images, build::BuilderPaths{cfg.dataRoot},
+                                    build::BuilderConfig{.stageWorkers = *stageWorkers});
   build::ContextConfig ctxCfg;
   ctxCfg.tmpDir = cfg.dataRoot + "/build/tmp";
   ctxCfg.maxSize = cfg.buildContextMaxSize;

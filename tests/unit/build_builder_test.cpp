@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -200,16 +201,20 @@ struct CollectOutput : BuildOutput {
   std::vector<json> auxes;
   int stopAfterRunning = -1;  // cancel when " ---> Running in" was seen this many times
   int running = 0;
+  std::atomic<bool> leave{false};                  // the client went away (set by another thread)
+  std::function<void(std::string_view)> onText;  // sees every text as it arrives
   bool stream(std::string_view t) override {
     text.append(t);
+    if (onText) onText(t);
     if (t.find(" ---> Running in") != std::string_view::npos) running++;
-    return !(stopAfterRunning >= 0 && running > stopAfterRunning);
+    return !leave && !(stopAfterRunning >= 0 && running > stopAfterRunning);
   }
   bool aux(const json& j) override {
     auxes.push_back(j);
-    return true;
+    return !leave;
   }
   void runFailed(int status) override { failedStatus = status; }
+  bool clientGone() override { return leave; }
   int failedStatus = -1;
 };
 
@@ -241,7 +246,8 @@ class Env {
   std::unique_ptr<image::ImageService> images;
   std::unique_ptr<container::SqliteContainerStore> cstore;
   std::unique_ptr<container::Service> containers;
-  std::unique_ptr<Builder> builder;
+  std::unique_ptr<Builder> builder;     // stages in parallel (the default workers)
+  std::unique_ptr<Builder> seqBuilder;  // stages one after another (BERTH_BUILD_PARALLEL=0)
   std::string cgroupParent;
 
  private:
@@ -284,6 +290,7 @@ class Env {
     cfg.cgroupParent = cgroupParent;
     containers = container::makeService(cfg, *cstore, *images, [](auto&&...) {});
     builder = makeBuilder(*containers, *images, BuilderPaths{dir->path()});
+    seqBuilder = makeBuilder(*containers, *images, BuilderPaths{dir->path()}, BuilderConfig{.stageWorkers = 1});
     std::atexit([] {
       Env* e = Env::get();
       if (!e) return;
@@ -294,6 +301,7 @@ class Env {
         if (std::filesystem::exists(p, ec)) ::rmdir(p.c_str());
       }
       e->builder.reset();
+      e->seqBuilder.reset();
       e->containers.reset();
       e->cstore.reset();
       e->images.reset();
@@ -309,11 +317,11 @@ struct Built {
   std::string text;
 };
 
-Built runBuild(const std::string& context, BuildOptions opts, CollectOutput* out = nullptr) {
+Built runBuild(const std::string& context, BuildOptions opts, CollectOutput* out = nullptr, Builder* with = nullptr) {
   CollectOutput local;
   CollectOutput& o = out ? *out : local;
   opts.contextDir = context;
-  auto r = Env::get()->builder->build(opts, o);
+  auto r = (with ? with : Env::get()->builder.get())->build(opts, o);
   if (std::getenv("BUILD_TEST_VERBOSE")) {
     std::printf("%s", o.text.c_str());
     if (!r) std::printf("ERROR: %s\n", r.error().message.c_str());
@@ -812,4 +820,249 @@ TEST(BuildIntegration, FromScratch) {
   ASSERT_TRUE(again.result);
   EXPECT_EQ(again.result->imageId, r.result->imageId);
   EXPECT_EQ(count(again.text, "Using cache"), 3u);
+}
+
+// ---- parallel stages ----
+
+namespace {
+
+double uptimeIn(const std::string& imageId, const std::string& path) {
+  std::string t = fileInImage(imageId, path);
+  try {
+    return std::stod(t);
+  } catch (...) {
+    ADD_FAILURE() << path << ": " << t;
+    return 0;
+  }
+}
+
+// The positions of "Step 1/M", "Step 2/M" ... in the text, in step order.
+std::vector<size_t> stepPositions(const std::string& text, size_t total) {
+  std::vector<size_t> pos;
+  for (size_t k = 1; k <= total; k++) pos.push_back(text.find("Step " + std::to_string(k) + "/" + std::to_string(total) + " :"));
+  return pos;
+}
+
+// The host directory of the RUN --mount=type=cache with this id.
+std::string cacheDirOf(const std::string& id) {
+  return Env::get()->dir->path() + "/build/cache/" + sha256Hex(id).substr(0, 32);
+}
+
+size_t runningContainers() {
+  auto l = Env::get()->containers->list({});
+  return l ? l->size() : 0;
+}
+
+}  // namespace
+
+TEST(BuildParallel, IndependentStagesOverlapAndIdsMatchSequential) {
+  NEED_ENV();
+  TempDir ctx;
+  // Each stage records /proc/uptime (the host's clock, 10 ms steps) before
+  // and after a one-second sleep; overlapping intervals prove concurrency
+  // without a timing threshold.
+  writeTo(ctx / "Dockerfile",
+          "FROM busybox AS a\n"
+          "RUN cut -d' ' -f1 /proc/uptime > /start; sleep 1; cut -d' ' -f1 /proc/uptime > /end; echo a\n"
+          "FROM busybox AS b\n"
+          "RUN cut -d' ' -f1 /proc/uptime > /start; sleep 1; cut -d' ' -f1 /proc/uptime > /end; echo b\n"
+          "FROM busybox\n"
+          "COPY --from=a /start /a.start\n"
+          "COPY --from=a /end /a.end\n"
+          "COPY --from=b /start /b.start\n"
+          "COPY --from=b /end /b.end\n");
+  BuildOptions cold;
+  cold.noCache = true;
+  CollectOutput out;
+  auto par = runBuild(ctx.path(), cold, &out);
+  ASSERT_TRUE(par.result) << par.result.error().message << "\n" << par.text;
+  const std::string p = par.result->imageId;
+  double as = uptimeIn(p, "a.start"), ae = uptimeIn(p, "a.end"), bs = uptimeIn(p, "b.start"), be = uptimeIn(p, "b.end");
+  EXPECT_LT(as, be) << as << "-" << ae << " vs " << bs << "-" << be;
+  EXPECT_LT(bs, ae) << as << "-" << ae << " vs " << bs << "-" << be;
+  // The output is the sequential one's shape: steps in order, one stage after the other.
+  auto pos = stepPositions(par.text, 9);
+  for (size_t k = 0; k < pos.size(); k++) {
+    ASSERT_NE(pos[k], std::string::npos) << "Step " << k + 1 << "\n" << par.text;
+    if (k) EXPECT_LT(pos[k - 1], pos[k]) << par.text;
+  }
+  ASSERT_EQ(out.auxes.size(), 3u);
+  EXPECT_EQ(out.auxes[2]["ID"], p);
+
+  // Sequential rebuild: fully cached, the same id.
+  auto seq = runBuild(ctx.path(), BuildOptions{}, nullptr, Env::get()->seqBuilder.get());
+  ASSERT_TRUE(seq.result) << seq.result.error().message;
+  EXPECT_EQ(seq.result->imageId, p);
+  EXPECT_EQ(count(seq.text, " ---> Using cache\n"), 6u) << seq.text;
+
+  // Sequential cold build: no overlap; the parallel rebuild of it is fully
+  // cached with its id.
+  auto seqCold = runBuild(ctx.path(), cold, nullptr, Env::get()->seqBuilder.get());
+  ASSERT_TRUE(seqCold.result) << seqCold.result.error().message;
+  const std::string s = seqCold.result->imageId;
+  EXPECT_NE(s, p);
+  EXPECT_LE(uptimeIn(s, "a.end"), uptimeIn(s, "b.start"));
+  auto parAgain = runBuild(ctx.path(), BuildOptions{});
+  ASSERT_TRUE(parAgain.result) << parAgain.result.error().message;
+  EXPECT_EQ(parAgain.result->imageId, s);
+  EXPECT_EQ(count(parAgain.text, " ---> Using cache\n"), 6u) << parAgain.text;
+  // Same text, step for step, whichever way a cached build ran (ids aside).
+  auto seqAgain = runBuild(ctx.path(), BuildOptions{}, nullptr, Env::get()->seqBuilder.get());
+  ASSERT_TRUE(seqAgain.result);
+  EXPECT_EQ(parAgain.text, seqAgain.text);
+}
+
+TEST(BuildParallel, IdenticalStepsInTwoStagesRunOnceAsInASequentialBuild) {
+  NEED_ENV();
+  TempDir ctx;
+  // A sequential build runs the step in the first stage and takes it from
+  // the cache in the second; running at once, the second waits for the
+  // first's commit and does the same.
+  const std::string token = randomHexId().substr(0, 12);
+  writeTo(ctx / "Dockerfile",
+          "FROM busybox AS a\nRUN echo " + token + " > /t; sleep 1\n"
+          "FROM busybox AS b\nRUN echo " + token + " > /t; sleep 1\n"
+          "FROM busybox\nCOPY --from=a /t /a\nCOPY --from=b /t /b\n");
+  CollectOutput out;
+  auto r = runBuild(ctx.path(), BuildOptions{}, &out);
+  ASSERT_TRUE(r.result) << r.result.error().message << "\n" << r.text;
+  EXPECT_EQ(count(r.text, " ---> Running in "), 1u) << r.text;
+  EXPECT_EQ(count(r.text, " ---> Using cache\n"), 1u) << r.text;
+  ASSERT_EQ(out.auxes.size(), 3u);
+  EXPECT_EQ(out.auxes[0]["ID"], out.auxes[1]["ID"]);
+  auto seq = runBuild(ctx.path(), BuildOptions{}, nullptr, Env::get()->seqBuilder.get());
+  ASSERT_TRUE(seq.result);
+  EXPECT_EQ(seq.result->imageId, r.result->imageId);
+  EXPECT_EQ(count(seq.text, " ---> Using cache\n"), 4u) << seq.text;
+}
+
+TEST(BuildParallel, FirstStageStreamsLiveLaterStagesInOrder) {
+  NEED_ENV();
+  TempDir ctx;
+  const std::string id = "live-" + randomHexId().substr(0, 12);
+  // Stage a's RUN only ends when /sync/go exists, which this client creates
+  // when it sees a's output: it finishes only if its output is streamed live.
+  writeTo(ctx / "Dockerfile",
+          "FROM busybox AS a\n"
+          "RUN --mount=type=cache,id=" + id + ",target=/sync echo a-live; i=0; "
+          "while [ ! -e /sync/go ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; "
+          "test -e /sync/go && echo a-released > /a\n"
+          "FROM busybox AS b\n"
+          "RUN echo b-out > /b; echo b-out\n"
+          "FROM busybox\n"
+          "COPY --from=a /a /a\n"
+          "COPY --from=b /b /b\n");
+  CollectOutput out;
+  out.onText = [&](std::string_view t) {
+    if (t.find("a-live") != std::string_view::npos) writeTo(cacheDirOf(id) + "/go", "");
+  };
+  BuildOptions opts;
+  opts.noCache = true;
+  auto r = runBuild(ctx.path(), opts, &out);
+  ASSERT_TRUE(r.result) << r.result.error().message << "\n" << r.text;
+  EXPECT_EQ(fileInImage(r.result->imageId, "a"), "a-released\n");
+  // b's block (its step line and output) comes after a's whole block.
+  size_t aEnd = r.text.find("Step 3/7 : FROM busybox AS b");
+  ASSERT_NE(aEnd, std::string::npos) << r.text;
+  EXPECT_LT(r.text.find("a-live"), aEnd);
+  EXPECT_GT(r.text.find("\nb-out\n"), aEnd) << r.text;
+  auto pos = stepPositions(r.text, 7);
+  for (size_t k = 1; k < pos.size(); k++) EXPECT_LT(pos[k - 1], pos[k]) << r.text;
+}
+
+TEST(BuildParallel, FailureCancelsSiblingsAndLeavesNothing) {
+  NEED_ENV();
+  auto base = Env::get()->images->resolve("busybox:latest");
+  ASSERT_TRUE(base);
+  auto kidsBefore = Env::get()->images->children(base->id);
+  ASSERT_TRUE(kidsBefore);
+  TempDir ctx;
+  const std::string id = "fail-" + randomHexId().substr(0, 12);
+  // The failing stage waits until its sibling is in its long sleep.
+  const std::string failRun = "i=0; while [ ! -e /sync/started ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; "
+                              "echo failing; exit 3";
+  writeTo(ctx / "Dockerfile",
+          "FROM busybox AS sleeper\n"
+          "RUN --mount=type=cache,id=" + id + ",target=/sync touch /sync/started; sleep 30\n"
+          "FROM busybox AS failer\n"
+          "RUN --mount=type=cache,id=" + id + ",target=/sync " + failRun + "\n"
+          "FROM busybox\n"
+          "COPY --from=sleeper /etc/passwd /a\n"
+          "COPY --from=failer /etc/passwd /b\n");
+  for (bool forceRm : {true, false}) {
+    (void)::unlink((cacheDirOf(id) + "/started").c_str());
+    BuildOptions opts;
+    opts.forceRm = forceRm;
+    opts.tags = {"parfail:1"};
+    CollectOutput out;
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = runBuild(ctx.path(), opts, &out);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_FALSE(r.result) << r.text;
+    EXPECT_EQ(r.result.error().message,
+              "The command '/bin/sh -c " + failRun +
+                  "' returned a non-zero code: 3")
+        << r.text;
+    EXPECT_EQ(out.failedStatus, 3);
+    EXPECT_LT(secs, 20.0) << "the sleeping stage was not cancelled";
+    EXPECT_NE(r.text.find("failing\n"), std::string::npos) << r.text;
+    EXPECT_LT(r.text.find("Step 2/7 : RUN"), r.text.find("Step 4/7 : RUN")) << r.text;
+    EXPECT_FALSE(Env::get()->images->resolve("parfail:1"));
+    // No image of either RUN, no container but the failed one when kept (classic rm without forcerm).
+    auto kids = Env::get()->images->children(base->id);
+    ASSERT_TRUE(kids);
+    EXPECT_EQ(kids->size(), kidsBefore->size());
+    auto all = Env::get()->containers->list({.all = true});
+    ASSERT_TRUE(all);
+    EXPECT_EQ(all->size(), forceRm ? 0u : 1u);
+    for (auto& c : *all) (void)Env::get()->containers->remove(c.record.id, true, true);
+  }
+}
+
+TEST(BuildParallel, ClientGoneCancelsEveryStage) {
+  NEED_ENV();
+  TempDir ctx;
+  writeTo(ctx / "Dockerfile",
+          "FROM busybox AS a\nRUN sleep 30\nFROM busybox AS b\nRUN sleep 30\n"
+          "FROM busybox\nCOPY --from=a /etc/passwd /a\nCOPY --from=b /etc/passwd /b\n");
+  BuildOptions opts;
+  opts.noCache = true;
+  opts.tags = {"pargone:1"};
+  CollectOutput out;
+  std::atomic<bool> bothRan{false};
+  std::thread leaver([&] {
+    // Leave once both stages' RUN containers run (at most 15 s).
+    for (int i = 0; i < 150 && !bothRan; i++) {
+      bothRan = runningContainers() >= 2;
+      if (!bothRan) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    out.leave = true;
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = runBuild(ctx.path(), opts, &out);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  leaver.join();
+  EXPECT_TRUE(bothRan) << "the two stages' RUN containers never ran at once";
+  ASSERT_FALSE(r.result);
+  EXPECT_EQ(r.result.error().code, Code::Cancelled);
+  EXPECT_LT(secs, 20.0);
+  EXPECT_FALSE(Env::get()->images->resolve("pargone:1"));
+  auto all = Env::get()->containers->list({.all = true});
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 0u);
+}
+
+TEST(BuildParallel, BadStageReferencesAreRefused) {
+  NEED_ENV();
+  TempDir ctx;
+  writeTo(ctx / "Dockerfile", "FROM busybox\nRUN true\nFROM busybox\nCOPY --from=1 /x /x\n");
+  auto r = runBuild(ctx.path(), BuildOptions{});
+  ASSERT_FALSE(r.result);
+  EXPECT_EQ(r.result.error().message, "invalid from flag value 1: refers to current build stage");
+  EXPECT_EQ(r.text.find("Step "), std::string::npos) << r.text;  // refused before any step
+  // Through a build arg: found when the step runs, same message.
+  writeTo(ctx / "Dockerfile", "FROM busybox\nFROM busybox\nARG I=5\nCOPY --from=$I /x /x\n");
+  auto d = runBuild(ctx.path(), BuildOptions{});
+  ASSERT_FALSE(d.result);
+  EXPECT_EQ(d.result.error().message, "invalid from flag value 5: index out of bounds");
 }
