@@ -195,11 +195,11 @@ Result<std::optional<std::string>> Connection::readLineRaw() {
 
 Result<HttpResponse> Connection::readHead(bool headRequest) {
   HttpResponse r;
-  TRY_ASSIGN(auto status, readLineRaw());
-  if (!status) {
-    if (child_ > 0) return errorf(Code::Unavailable, "error during connect: {}", commandFailure());
-    return makeError(Code::Unavailable, "daemon closed the connection");
-  }
+  auto line = readLineRaw();
+  // The command transport (ssh) ended before answering: say why.
+  if (child_ > 0 && (!line || !*line)) return errorf(Code::Unavailable, "error during connect: {}", commandFailure());
+  TRY_ASSIGN(auto status, std::move(line));
+  if (!status) return makeError(Code::Unavailable, "daemon closed the connection");
   // "HTTP/1.1 200 OK"
   auto sp = status->find(' ');
   if (sp == std::string::npos || !startsWith(*status, "HTTP/"))

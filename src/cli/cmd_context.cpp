@@ -337,6 +337,25 @@ std::string inspectDoc(const Context& ctx, const ContextStore& store, const std:
   return d.dump();
 }
 
+// printInspect, with Go's encoding/json escaping of '<', '>' and '&' in the
+// indented form (docker's inspect output: "\u003cIN MEMORY\u003e"). Those
+// characters only occur inside JSON strings, so the text is replaced as is.
+int printContexts(Context& ctx, const std::vector<std::string>& raws, const std::string& fmtStr) {
+  if (!fmtStr.empty() && fmtStr != "json") return printInspect(ctx, raws, fmtStr);
+  ojson arr = ojson::array();
+  for (auto& r : raws) arr.push_back(ojson::parse(r, nullptr, false));
+  std::string text = arr.dump(4);
+  std::string escaped;
+  for (char ch : text) {
+    if (ch == '<') escaped += "\\u003c";
+    else if (ch == '>') escaped += "\\u003e";
+    else if (ch == '&') escaped += "\\u0026";
+    else escaped.push_back(ch);
+  }
+  out(ctx, escaped + "\n");
+  return 0;
+}
+
 int cmdInspect(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
   ContextStore store(ctx.configDir);
   std::vector<std::string> names = args;
@@ -348,14 +367,14 @@ int cmdInspect(Context& ctx, const FlagSet& f, const std::vector<std::string>& a
       c = store.get(name);
       if (!c) {
         // docker prints what it gathered so far, then the error.
-        printInspect(ctx, raws, f.getString("format"));
+        printContexts(ctx, raws, f.getString("format"));
         err(ctx, c.error().message + "\n");
         return kExitFailure;
       }
     }
     raws.push_back(inspectDoc(ctx, store, name, c));
   }
-  return printInspect(ctx, raws, f.getString("format"));
+  return printContexts(ctx, raws, f.getString("format"));
 }
 
 }  // namespace
