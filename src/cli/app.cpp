@@ -17,8 +17,6 @@ namespace berth::cli {
 
 namespace {
 
-constexpr const char* kDefaultHost = "unix:///run/berth/berth.sock";
-
 struct Group {
   std::string name;
   std::string shortHelp;
@@ -28,6 +26,7 @@ const std::vector<Group>& groups() {
   static const std::vector<Group> kGroups = {
       {"builder", "Manage builds"},
       {"container", "Manage containers"},
+      {"context", "Manage contexts"},
       {"image", "Manage images"},
       {"manifest", "Manage Docker image manifests and manifest lists"},
       {"network", "Manage networks"},
@@ -93,6 +92,9 @@ std::string rootUsage(const std::vector<Command>& cmds, const std::string& prog)
   s += "\nGlobal Options:\n";
   FlagSet g;
   g.addString("config", 0, "Location of client config files", "");
+  g.addString("context", 'c',
+              "Name of the context to use to connect to the daemon (overrides DOCKER_HOST env var and default "
+              "context set with \"berth context use\")");
   g.addBool("debug", 'D', "Enable debug mode");
   g.addList("host", 'H', "Daemon socket to connect to");
   g.addString("log-level", 'l',
@@ -107,15 +109,22 @@ std::string groupUsage(const Group& g, const std::vector<Command>& cmds, const s
   std::string s = fmt::format("Usage:  {} {} COMMAND\n\n{}\n\nCommands:\n", prog, g.name, g.shortHelp);
   std::vector<std::pair<std::string, std::string>> subs;
   for (auto& c : cmds)
-    if (c.group == g.name) subs.emplace_back(c.names[0], c.shortHelp);
+    if (c.group == g.name && !c.hidden) subs.emplace_back(c.names[0], c.shortHelp);
   std::sort(subs.begin(), subs.end());
   for (auto& [n, h] : subs) s += fmt::format("  {:<11} {}\n", n, h);
   s += fmt::format("\nRun '{} {} COMMAND --help' for more information on a command.\n", prog, g.name);
   return s;
 }
 
+// What runCommand needs besides the command line: the global inputs of
+// the endpoint choice and the config directory.
+struct Globals {
+  EndpointInputs endpoint;
+  std::string configDir;
+};
+
 int runCommand(const Command& c, const std::string& path, const std::vector<std::string>& args,
-               const AppEnv& env, const std::string& host, const TlsClientOptions& tls, const std::string& prog) {
+               const AppEnv& env, const Globals& g, const std::string& prog) {
   FlagSet flags;
   flags.setInterspersed(c.interspersed);
   if (c.flags) c.flags(flags);
@@ -156,12 +165,30 @@ int runCommand(const Command& c, const std::string& path, const std::vector<std:
                                  path, argErr, usageLine, verb, path));
     return kExitFailure;
   }
-  auto client = Client::create(host, tls);
+  // The context commands work on the store whatever the current context
+  // is (a broken one must stay fixable): they never resolve the endpoint.
+  ContextStore store(g.configDir);
+  Endpoint ep{kDefaultContextName, defaultContextHost(g.endpoint), g.endpoint.tls};
+  if (c.group != "context") {
+    auto r = resolveEndpoint(g.endpoint, store);
+    if (!r) {
+      bool conflict = r.error().code == Code::InvalidArgument && !g.endpoint.contextFlag.empty() &&
+                      !g.endpoint.hosts.empty();
+      writeFd(env.err, (conflict ? "" : "Failed to initialize: unable to resolve docker endpoint: ") +
+                           r.error().message + "\n");
+      return kExitFailure;
+    }
+    ep = std::move(*r);
+  }
+  auto client = Client::create(ep.host, ep.tls);
   if (!client) {
     writeFd(env.err, client.error().message + "\n");
     return kExitFailure;
   }
   Context ctx{*client, env.in, env.out, env.err, path, prog, int64_t(::time(nullptr))};
+  ctx.contextName = ep.contextName;
+  ctx.configDir = g.configDir;
+  ctx.endpoint = &g.endpoint;
   return c.run(ctx, flags, pos);
 }
 
@@ -171,7 +198,8 @@ int runApp(const AppEnv& env) {
   const std::string prog = "berth";
   std::vector<Command> cmds = containerCommands();
   for (auto&& v : {imageCommands(), systemCommands(), changesCommands(), volumeCommands(), networkCommands(),
-                         registryCommands(), resourceCommands(), manifestCommands(), buildCommands()}) cmds.insert(cmds.end(), v.begin(), v.end());
+                         registryCommands(), resourceCommands(), manifestCommands(), buildCommands(),
+                         contextCommands(), dialStdioCommands()}) cmds.insert(cmds.end(), v.begin(), v.end());
 
   FlagSet global;
   global.setInterspersed(false);
@@ -200,15 +228,16 @@ int runApp(const AppEnv& env) {
     writeFd(env.out, "berth version 0.1.0, build berth\n");
     return 0;
   }
-  std::string host = kDefaultHost;
-  if (!global.getList("host").empty())
-    host = global.getList("host").back();
-  else if (!env.berthHost.empty())
-    host = env.berthHost;
-  else if (!env.dockerHost.empty())
-    host = env.dockerHost;
+  Globals gl;
+  gl.endpoint.hosts = global.getList("host");
+  gl.endpoint.contextFlag = global.getString("context");
+  gl.endpoint.envHost = !env.berthHost.empty() ? env.berthHost : env.dockerHost;
+  gl.endpoint.envContext = env.dockerContext;
+  gl.configDir = !global.getString("config").empty() ? global.getString("config")
+                : !env.dockerConfig.empty()        ? env.dockerConfig
+                                                   : env.home + "/.docker";
   // TLS as the docker CLI reads it (used for tcp:// hosts only).
-  TlsClientOptions tls;
+  TlsClientOptions& tls = gl.endpoint.tls;
   tls.verify = global.getBool("tlsverify") || (!global.changed("tlsverify") && !env.dockerTlsVerify.empty());
   tls.tls = global.getBool("tls") || tls.verify;
   std::string certDir = !env.dockerCertPath.empty() ? env.dockerCertPath : env.home + "/.docker";
@@ -241,7 +270,7 @@ int runApp(const AppEnv& env) {
       if (c.group != g.name) continue;
       if (std::find(c.names.begin(), c.names.end(), sub) != c.names.end())
         return runCommand(c, fmt::format("{} {} {}", prog, g.name, sub),
-                          std::vector<std::string>(rest.begin() + 2, rest.end()), env, host, tls, prog);
+                          std::vector<std::string>(rest.begin() + 2, rest.end()), env, gl, prog);
     }
     writeFd(env.err, fmt::format("{}: unknown command: {} {} {}\n\nUsage:  {} {}\n\nRun '{} {} --help' "
                                  "for more information\n",
@@ -257,7 +286,7 @@ int runApp(const AppEnv& env) {
                  (c.group.empty() && c.names[0] == word);
     if (match)
       return runCommand(c, fmt::format("{} {}", prog, word),
-                        std::vector<std::string>(rest.begin() + 1, rest.end()), env, host, tls, prog);
+                        std::vector<std::string>(rest.begin() + 1, rest.end()), env, gl, prog);
   }
   writeFd(env.err, fmt::format("{}: unknown command: {} {}\n\nRun '{} --help' for more information\n",
                                prog, prog, word, prog));

@@ -14,6 +14,8 @@ struct AppEnv {
   std::string dockerTlsVerify;    // $DOCKER_TLS_VERIFY (non-empty: --tlsverify)
   std::string dockerCertPath;     // $DOCKER_CERT_PATH (default $HOME/.docker)
   std::string home;               // $HOME
+  std::string dockerConfig;       // $DOCKER_CONFIG (default $HOME/.docker)
+  std::string dockerContext;      // $DOCKER_CONTEXT
   int in = 0, out = 1, err = 2;
 };
 

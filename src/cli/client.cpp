@@ -7,7 +7,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 #include <sys/socket.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -20,6 +24,8 @@
 
 #include "common/number.h"
 #include "common/util.h"
+
+extern char** environ;
 
 namespace berth::cli {
 
@@ -53,6 +59,53 @@ std::string buildHead(std::string_view method, std::string_view target,
   for (auto& [k, v] : headers) req.append(k).append(": ").append(v).append("\r\n");
   req.append("\r\n");
   return req;
+}
+
+// ssh://[USER@]HOST[:PORT][/PATH] into the ssh command line the docker CLI
+// runs (connhelper: ConnectTimeout=30 unless given, -T, -l, -p, --, host,
+// remote command), with berth as the remote command.
+Result<std::vector<std::string>> sshCommand(const std::string& url) {
+  std::string rest = url.substr(6);  // after "ssh://"
+  if (auto h = rest.find('#'); h != std::string::npos)
+    return errorf(Code::InvalidArgument, "fragments are not allowed: {:?}", rest.substr(h + 1));
+  if (auto q = rest.find('?'); q != std::string::npos)
+    return errorf(Code::InvalidArgument, "query parameters are not allowed: {:?}", rest.substr(q + 1));
+  std::string path;
+  if (auto slash = rest.find('/'); slash != std::string::npos) {
+    path = rest.substr(slash);
+    rest = rest.substr(0, slash);
+  }
+  std::string user;
+  if (auto at = rest.rfind('@'); at != std::string::npos) {
+    user = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    if (user.find(':') != std::string::npos)
+      return makeError(Code::InvalidArgument, "plain-text password is not supported");
+  }
+  std::string host = rest, port;
+  if (startsWith(rest, "[")) {
+    auto close = rest.find(']');
+    if (close == std::string::npos) return errorf(Code::InvalidArgument, "missing ']' in host");
+    host = rest.substr(1, close - 1);
+    if (close + 1 < rest.size()) {
+      if (rest[close + 1] != ':') return errorf(Code::InvalidArgument, "invalid port after host");
+      port = rest.substr(close + 2);
+    }
+  } else if (auto colon = rest.rfind(':'); colon != std::string::npos) {
+    host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+  }
+  if (host.empty()) return makeError(Code::InvalidArgument, "hostname is empty");
+  if (!port.empty() && !parseNumber<uint16_t>(port))
+    return errorf(Code::InvalidArgument, "invalid port {:?} after host", port);
+  std::vector<std::string> argv = {"ssh", "-o", "ConnectTimeout=30", "-T"};
+  if (!user.empty()) argv.insert(argv.end(), {"-l", user});
+  if (!port.empty()) argv.insert(argv.end(), {"-p", port});
+  argv.insert(argv.end(), {"--", host, "berth"});
+  bool hasPath = path.find_first_not_of('/') != std::string::npos;
+  if (hasPath) argv.push_back("--host=unix://" + path);
+  argv.insert(argv.end(), {"system", "dial-stdio"});
+  return argv;
 }
 
 }  // namespace
@@ -142,7 +195,10 @@ Result<std::optional<std::string>> Connection::readLineRaw() {
 
 Result<HttpResponse> Connection::readHead(bool headRequest) {
   HttpResponse r;
-  TRY_ASSIGN(auto status, readLineRaw());
+  auto line = readLineRaw();
+  // The command transport (ssh) ended before answering: say why.
+  if (child_ > 0 && (!line || !*line)) return errorf(Code::Unavailable, "error during connect: {}", commandFailure());
+  TRY_ASSIGN(auto status, std::move(line));
   if (!status) return makeError(Code::Unavailable, "daemon closed the connection");
   // "HTTP/1.1 200 OK"
   auto sp = status->find(' ');
@@ -306,6 +362,64 @@ void Connection::closeWrite() {
 
 Connection::~Connection() {
   if (ssl_) SSL_free(ssl_);
+  if (child_ > 0) {
+    fd_.reset();  // the command sees EOF on stdin
+    ::kill(child_, SIGTERM);
+    while (::waitpid(child_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+}
+
+Result<std::unique_ptr<Connection>> Connection::dialCommand(const std::vector<std::string>& argv) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return sysError(errno, "socketpair");
+  UniqueFd mine(sv[0]), theirs(sv[1]);
+  int ep[2];
+  if (::pipe2(ep, O_CLOEXEC) != 0) return sysError(errno, "pipe");
+  UniqueFd errR(ep[0]), errW(ep[1]);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, theirs.get(), 0);
+  posix_spawn_file_actions_adddup2(&fa, theirs.get(), 1);
+  posix_spawn_file_actions_adddup2(&fa, errW.get(), 2);
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid;
+  int rc = ::posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  std::string line;
+  for (auto& a : argv) line += (line.empty() ? "" : " ") + a;
+  if (rc != 0)
+    return std::unexpected(Error{Code::Unavailable, rc, fmt::format("exec: {:?}: {}", argv[0], strerror(rc))});
+  ::fcntl(errR.get(), F_SETFL, O_NONBLOCK);
+  std::unique_ptr<Connection> c(new Connection(std::move(mine)));
+  c->child_ = pid;
+  c->childErr_ = std::move(errR);
+  c->childArgv_ = std::move(line);
+  return c;
+}
+
+std::string Connection::commandFailure() {
+  int status = 0;
+  std::string exitText = "is still running";
+  // The stream ended: the command is exiting; give it a moment to finish.
+  for (int i = 0; i < 100; ++i) {
+    pid_t r = ::waitpid(child_, &status, WNOHANG);
+    if (r == child_) {
+      child_ = -1;
+      exitText = WIFEXITED(status) ? fmt::format("has exited with exit status {}", WEXITSTATUS(status))
+                                   : fmt::format("was killed by signal {}", WTERMSIG(status));
+      break;
+    }
+    ::usleep(10000);
+  }
+  std::string errText;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(childErr_.get(), buf, sizeof buf)) > 0;) errText.append(buf, size_t(n));
+  return fmt::format("command [{}] {}, make sure the URL is valid, and berth is installed on the remote host: "
+                     "stderr={}",
+                     childArgv_, exitText, trim(errText));
 }
 
 bool Connection::hasBuffered() const { return rpos_ < rbuf_.size() || (ssl_ && SSL_pending(ssl_) > 0); }
@@ -322,6 +436,7 @@ Result<> Connection::writeFull(const char* p, size_t n) {
     }
     if (w < 0) {
       if (errno == EINTR) continue;
+      if (child_ > 0) return errorf(Code::Unavailable, "error during connect: {}", commandFailure());
       return sysError(errno, "write to daemon");
     }
     p += w;
@@ -449,24 +564,35 @@ Result<Client> Client::create(const std::string& host, const TlsClientOptions& t
     if (!ctx) return errorf(Code::Unavailable, "TLS is not available: libssl.so.3 could not be loaded");
     Client c(host, "", addr, ctx);  // owns ctx from here
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    if (tls.verify) {
+    if (tls.verify && tls.caFile.empty()) {
+      SSL_CTX_set_default_verify_paths(ctx);  // a context without ca.pem: the system's roots
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    } else if (tls.verify) {
       if (SSL_CTX_load_verify_locations(ctx, tls.caFile.c_str(), nullptr) != 1)
         return errorf(Code::InvalidArgument, "could not read CA certificate {:?}: {}", tls.caFile, sslErrorText());
       SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
     } else {
       SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
     }
-    if (access(tls.certFile.c_str(), R_OK) == 0 && access(tls.keyFile.c_str(), R_OK) == 0) {
+    if (!tls.certFile.empty() && !tls.keyFile.empty() && access(tls.certFile.c_str(), R_OK) == 0 &&
+        access(tls.keyFile.c_str(), R_OK) == 0) {
       if (SSL_CTX_use_certificate_chain_file(ctx, tls.certFile.c_str()) != 1 ||
           SSL_CTX_use_PrivateKey_file(ctx, tls.keyFile.c_str(), SSL_FILETYPE_PEM) != 1)
         return errorf(Code::InvalidArgument, "could not load X509 key pair: {}", sslErrorText());
     }
     return c;
   }
+  if (startsWith(host, "ssh://")) {
+    auto argv = sshCommand(host);
+    if (!argv) return errorf(Code::InvalidArgument, "ssh host connection is not valid: {}", argv.error().message);
+    Client c(host, "");
+    c.sshArgv_ = std::move(*argv);
+    return c;
+  }
   if (startsWith(host, "unix://")) {
     path = host.substr(7);
   } else if (host.find("://") != std::string::npos) {
-    return errorf(Code::InvalidArgument, "unsupported host {}: berth speaks unix:// and tcp://", host);
+    return errorf(Code::InvalidArgument, "unsupported host {}: berth speaks unix://, tcp:// and ssh://", host);
   }
   if (path.empty()) return errorf(Code::InvalidArgument, "invalid host {}", host);
   return Client(host, path);
@@ -481,11 +607,13 @@ Client::Client(Client&& o) noexcept
     : host_(std::move(o.host_)),
       socketPath_(std::move(o.socketPath_)),
       tcpAddr_(std::move(o.tcpAddr_)),
+      sshArgv_(std::move(o.sshArgv_)),
       tls_(std::exchange(o.tls_, nullptr)),
       prefix_(std::move(o.prefix_)),
       conn_(std::move(o.conn_)) {}
 
 Result<std::unique_ptr<Connection>> Client::dial() {
+  if (!sshArgv_.empty()) return Connection::dialCommand(sshArgv_);
   if (!tcpAddr_.empty()) {
     auto c = Connection::dialTcp(tcpAddr_, tls_);
     if (!c) {

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 #include <vector>
 
 #include "common/error_status.h"
@@ -59,6 +60,12 @@ class Connection {
   // tcp: "HOST:PORT"; with ctx, a TLS handshake checking the server's name
   // (verifyName) when the context verifies.
   static Result<std::unique_ptr<Connection>> dialTcp(const std::string& hostPort, SSL_CTX* ctx);
+  // A connection over the stdin/stdout of a command (argv[0] looked up in
+  // PATH): the ssh:// transport. The command's stderr is kept; when the
+  // stream ends before a response, the error names the command, its exit
+  // status and that stderr (the docker CLI's commandconn). The destructor
+  // closes the stream, then SIGTERMs and reaps the command.
+  static Result<std::unique_ptr<Connection>> dialCommand(const std::vector<std::string>& argv);
 
   // Sends a request with a Content-Length body (possibly empty).
   Result<> send(std::string_view method, std::string_view target,
@@ -84,6 +91,8 @@ class Connection {
 
  private:
   explicit Connection(UniqueFd fd) : fd_(std::move(fd)) {}
+  // The command transport's failure text (waits for the command to exit).
+  std::string commandFailure();
   Result<size_t> fill();  // appends to rbuf_; 0 at EOF
   Result<> writeFull(const char* p, size_t n);
   ssize_t readSome(char* buf, size_t n);  // -1 with errno set on failure
@@ -99,6 +108,9 @@ class Connection {
   bool bodyDone_ = true;
   bool reusable_ = true;
   std::string lineBuf_;
+  pid_t child_ = -1;       // dialCommand: the command's pid
+  UniqueFd childErr_;      // its stderr (read end, non-blocking)
+  std::string childArgv_;  // "ssh -o ... dial-stdio", for errors
 };
 
 // The error for a failed response: code from the status (common/error_status.h),
@@ -126,8 +138,12 @@ std::string urlEncode(std::string_view s);
 
 class Client {
  public:
-  // host: "unix:///path" (or a bare path), or "tcp://HOST:PORT" (plain, or
-  // TLS per tls; libssl is loaded only then).
+  // host: "unix:///path" (or a bare path), "tcp://HOST:PORT" (plain, or
+  // TLS per tls; libssl is loaded only then), or "ssh://[USER@]HOST[:PORT][/SOCKET]":
+  // each connection runs `ssh [-l USER] [-p PORT] -- HOST berth
+  // [--host=unix://SOCKET] system dial-stdio` (the docker CLI's ssh
+  // helper, with berth as the remote command). InvalidArgument for a
+  // malformed ssh URL ("ssh host connection is not valid: ...").
   static Result<Client> create(const std::string& host, const TlsClientOptions& tls = {});
   ~Client();
   Client(Client&&) noexcept;
@@ -162,6 +178,9 @@ class Client {
 
   std::string target(const std::string& path) const { return prefix_ + path; }
 
+  // A new raw connection to the daemon, no request sent (system dial-stdio).
+  Result<std::unique_ptr<Connection>> connect() { return dial(); }
+
  private:
   Client(std::string host, std::string socketPath, std::string tcpAddr = {}, SSL_CTX* tls = nullptr)
       : host_(std::move(host)), socketPath_(std::move(socketPath)), tcpAddr_(std::move(tcpAddr)), tls_(tls) {}
@@ -172,6 +191,7 @@ class Client {
   std::string host_;
   std::string socketPath_;
   std::string tcpAddr_;     // "HOST:PORT" for tcp:// hosts
+  std::vector<std::string> sshArgv_;  // ssh:// hosts: the ssh command line
   SSL_CTX* tls_ = nullptr;  // owned; tcp:// with TLS
   std::string prefix_ = "/v1.41";
   std::unique_ptr<Connection> conn_;

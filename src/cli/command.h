@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/client.h"
+#include "cli/endpoint.h"
 #include "cli/exit_code.h"
 #include "cli/flags.h"
 #include "common/result.h"
@@ -27,6 +28,13 @@ struct Context {
   std::string path;  // the invoked command path: "berth run", "berth container ls"
   std::string prog = "berth";
   int64_t nowSeconds = 0;
+  // Where the daemon was chosen from (cli/endpoint.h): the context in use,
+  // the config directory (--config, $DOCKER_CONFIG, ~/.docker) and the
+  // global inputs, for the context commands. endpoint is never null when
+  // the dispatcher built the Context.
+  std::string contextName = "default";
+  std::string configDir;
+  const EndpointInputs* endpoint = nullptr;
 };
 
 enum class ArgRule { Any, None, Exact, Min, Range };
@@ -47,6 +55,7 @@ struct Command {
   FlagsFn flags = nullptr;
   RunFn run = nullptr;
   bool common = false;  // listed under "Common Commands" at the top level
+  bool hidden = false;  // left out of the group's help (system dial-stdio)
 };
 
 std::vector<Command> containerCommands();  // includes runCommands()
@@ -61,6 +70,8 @@ std::vector<Command> cpCommands();       // cp (cmd_cp.cpp)
 std::vector<Command> manifestCommands();  // manifest inspect, create, annotate, push, rm
 std::vector<Command> resourceCommands();  // stats, top, pause, unpause, update
 std::vector<Command> buildCommands();     // build (image build), builder prune (cmd_build.cpp)
+std::vector<Command> contextCommands();   // context create, ls, use, rm, inspect, show (cmd_context.cpp)
+std::vector<Command> dialStdioCommands(); // system dial-stdio (cmd_dial_stdio.cpp)
 
 // Shared helpers for command implementations.
 // Prints "Error response from daemon: <msg>" (or the bare message for

@@ -15,5 +15,7 @@ int main(int argc, char** argv) {
   if (const char* v = std::getenv("DOCKER_TLS_VERIFY")) env.dockerTlsVerify = v;
   if (const char* v = std::getenv("DOCKER_CERT_PATH")) env.dockerCertPath = v;
   if (const char* v = std::getenv("HOME")) env.home = v;
+  if (const char* v = std::getenv("DOCKER_CONFIG")) env.dockerConfig = v;
+  if (const char* v = std::getenv("DOCKER_CONTEXT")) env.dockerContext = v;
   return berth::cli::runApp(env);
 }

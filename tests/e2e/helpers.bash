@@ -449,6 +449,9 @@ e2e_cleanup_root() {
   for pid in $(cat "$root/registry.pids" 2>/dev/null); do
     _e2e_stop_pid "$pid" docker-registry
   done
+  for pid in $(cat "$root/sshd.pids" 2>/dev/null); do    # remote.bats' own sshd on loopback
+    _e2e_stop_pid "$pid" sshd
+  done
   for pid in $(cat "$root/token.pids" 2>/dev/null); do   # token_server.py, search_index.py
     _e2e_stop_pid "$pid" token_server
     _e2e_stop_pid "$pid" search_index
