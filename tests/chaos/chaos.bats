@@ -51,16 +51,17 @@ pick() {
 # background; sets OP_PIDS, OP_OUTS and UNK_C.
 chaos_plan_and_launch() {
   local n k t c name target
-  local -a types=(logger exit exit exec logs commit pull push rm rm volume volrm build rmi)
+  local -a types=(logger exit exit exec logs commit commit pull push rm rm stop volume volrm build rmi)
   local -A busy=()
   local -a loggers=() exited=() models=() imgs=() vols=()
   for name in "${!CS[@]}"; do
-    [[ $name == base-* ]] || models+=("$name")   # the base loggers live through the run
+    [[ $name != base-* ]] || continue   # the base loggers live through the run
+    models+=("$name")
     if [ "${CS[$name]}" = run ]; then loggers+=("$name"); else exited+=("$name"); fi
   done
   for name in "${!IMG[@]}"; do [ "$name" = "$PULL_REF" ] || imgs+=("$name"); done
   for name in "${!VOL[@]}"; do vols+=("$name"); done
-  OP_PIDS=() OP_OUTS=() UNK_C=()
+  OP_PIDS=() OP_OUTS=() OP_KIND=() OP_TARGET=() UNK_C=()
   n=$((4 + $(rnd 4)))
   local built=
   for k in $(seq "$n"); do
@@ -71,23 +72,36 @@ chaos_plan_and_launch() {
     [ "${#models[@]}" -lt 12 ] || t=rm
     [ "$t" != build ] || [ -z "$built" ] || t=exit
     local -a argv=()
+    target=
     case $t in
       logger) name="lg$ROUND-$k"; argv=(op_logger "$c" "$name"); UNK_C+=("$name") ;;
       exit) name="ex$ROUND-$k"; argv=(op_exit "$c" "$name" $((1 + $(rnd 120)))); UNK_C+=("$name") ;;
       exec|logs)
+        target=$(pick "${loggers[@]}" base-berth base-docker)
+        [ -z "${busy[$target]:-}" ] || continue
+        argv=("op_$t" "$c" "$target") ;;
+      commit)   # an exited container, or a running logger (paused meanwhile)
+        if [ "$(rnd 2)" = 0 ]; then
+          target=$(pick "${exited[@]}")
+          [ -n "$target" ] && [ -z "${busy[$target]:-}" ] || continue
+          argv=(op_commit "$c" "$target" "chaos/c$ROUND-$k")
+          [[ $target == ex* ]] || argv+=(runs)   # a stopped logger has no /marker
+        else
+          target=$(pick "${loggers[@]}" base-berth base-docker)
+          [ -z "${busy[$target]:-}" ] || continue
+          argv=(op_commit "$c" "$target" "chaos/c$ROUND-$k" runs)
+        fi
+        busy[$target]=1 ;;
+      stop)
         target=$(pick "${loggers[@]}")
         [ -n "$target" ] && [ -z "${busy[$target]:-}" ] || continue
-        argv=("op_$t" "$c" "$target") ;;
-      commit)
-        target=$(pick "${exited[@]}")
-        [ -n "$target" ] && [ -z "${busy[$target]:-}" ] || continue
         busy[$target]=1
-        argv=(op_commit "$c" "$target" "chaos/c$ROUND-$k") ;;
+        argv=(op_stop "$c" "$target") ;;
       pull|rmi)
         if [ -z "${busy[reg]:-}" ] && [ -z "${IMG[$PULL_REF]:-}" ] && [ "$t" = pull ]; then
           busy[reg]=1; argv=(op_pull "$PULL_REF")
         elif [ -z "${busy[reg]:-}" ] && [ -n "${IMG[$PULL_REF]:-}" ] && [ "$(rnd 2)" = 0 ]; then
-          busy[reg]=1; argv=(op_rmi "$PULL_REF")
+          busy[reg]=1; target=$PULL_REF; argv=(op_rmi "$PULL_REF")
         else
           target=$(pick "${imgs[@]}")
           [ -n "$target" ] && [ -z "${busy[$target]:-}" ] || continue
@@ -114,7 +128,7 @@ chaos_plan_and_launch() {
     echo "${argv[*]}" >>"$RD/plan"
     ( "${argv[@]}" >"$RD/$k.out" 2>&1 ) 3>&- &
     OP_PIDS+=($!)
-    OP_OUTS+=("$RD/$k.out")
+    OP_OUTS[$k]="$RD/$k.out" OP_KIND[$k]=$t OP_TARGET[$k]=$target
   done
 }
 
@@ -166,6 +180,7 @@ chaos_strays() {
     berthd_kill9
     for p in "${OP_PIDS[@]}"; do wait "$p" || true; done   # failures: the kill cut them off
     chaos_apply_acks "${OP_OUTS[@]}"
+    chaos_forget_unacked
     local t0=${EPOCHREALTIME/./}
     berthd_start
     restart_ms+=($(( (${EPOCHREALTIME/./} - t0) / 1000 )))
@@ -191,6 +206,7 @@ chaos_strays() {
 }
 
 @test "no leftovers: after rm -f of everything, no orphan of any kind; system check clean" {
+  berthd_ping || berthd_start   # the loop may have failed between a kill and the restart
   remove_all_containers
   # (assert_no_leftovers would count the netns directory's own mount, which
   # berthd keeps while it runs; chaos_orphans allows exactly that one)

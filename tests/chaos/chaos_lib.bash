@@ -64,10 +64,10 @@ op_logs() {     # CLIENT NAME
   cli "$1" logs --tail 3 "$2" >/dev/null || return 1
   echo "ACK none"
 }
-op_commit() {   # CLIENT CONTAINER REF
-  local id
+op_commit() {   # CLIENT CONTAINER REF [WHAT]: an exited container (marker) or a
+  local id       # running logger (frozen while its layer is read; WHAT=runs)
   id=$(cli "$1" commit "$2" "$3") || return 1
-  echo "ACK image $3 $id marker:/marker=$2"
+  echo "ACK image $3 $id ${4:-marker:/marker=$2}"
 }
 op_pull() {     # REF (berth pulls, then reads the id)
   local id
@@ -80,6 +80,10 @@ op_push() {     # LOCAL_REF REMOTE_REF: tag + push; acknowledged = in the regist
   echo "ACK tagged $2"
   berth_cmd push -q "$2" >/dev/null || return 1
   echo "ACK pushed $2"
+}
+op_stop() {     # CLIENT NAME: a logger (sh as pid 1 ignores SIGTERM: 137 after 1 s)
+  cli "$1" stop -t 1 "$2" >/dev/null || return 1
+  echo "ACK stop $2"
 }
 op_rm() {       # CLIENT NAME
   cli "$1" rm -f "$2" >/dev/null || return 1
@@ -105,6 +109,24 @@ op_build() {    # REF ARG
   echo "ACK image $1 ${id##*$'\n'} marker:/built=$2"
 }
 
+# chaos_forget_unacked: a destructive op the kill cut off may or may not
+# have happened: its target leaves the model (a container goes to UNK_C,
+# removed at the end of the round). Reads OP_KIND, OP_TARGET, OP_OUTS.
+chaos_forget_unacked() {
+  local k t
+  for k in "${!OP_KIND[@]}"; do
+    t=${OP_TARGET[$k]}
+    [ -n "$t" ] || continue
+    case ${OP_KIND[$k]} in
+      rm|stop)
+        grep -q "^ACK ${OP_KIND[$k]} $t\$" "${OP_OUTS[$k]}" && continue
+        unset 'CS[$t]' 'CID[$t]' 'CPID[$t]' 'CLOG[$t]'; UNK_C+=("$t") ;;
+      rmi) grep -q "^ACK rmi $t\$" "${OP_OUTS[$k]}" || unset 'IMG[$t]' ;;
+      volrm) grep -q "^ACK volrm $t\$" "${OP_OUTS[$k]}" || unset 'VOL[$t]' ;;
+    esac
+  done
+}
+
 # chaos_apply_acks FILE...: fold the ACK lines of the ops' outputs into the model.
 chaos_apply_acks() {
   local f k a b c d
@@ -118,6 +140,7 @@ chaos_apply_acks() {
         tagged) ;;
         pushed) PUSHED+=("$a") ;;
         rm) unset 'CS[$a]' 'CID[$a]' 'CPID[$a]' 'CLOG[$a]'; CGONE[$a]=1 ;;
+        stop) CS[$a]=exit:137; unset 'CPID[$a]' 'CLOG[$a]' ;;
         rmi) unset 'IMG[$a]'; IGONE[$a]=1 ;;
         vol) VOL[$a]="" ;;
         volf) VOL[$a]=$a; CGONE["w$a"]=1 ;;
@@ -195,9 +218,13 @@ chaos_check_model() {
     got=$(berth_cmd image inspect -f '{{.Id}}' "$ref") || chaos_fail "image $ref (acknowledged $want) is missing" || return 1
     [ "$got" = "$want" ] || chaos_fail "image $ref is $got, acknowledged $want" || return 1
     if [ -n "${NEWIMG[$ref]:-}" ]; then
-      path=${what#marker:}; content=${path#*=}; path=${path%%=*}
-      got=$(berth_cmd run --rm "$ref" cat "$path") || chaos_fail "image $ref does not run" || return 1
-      [ "$got" = "$content" ] || chaos_fail "image $ref: $path is '$got', want '$content'" || return 1
+      if [ "$what" = runs ]; then
+        berth_cmd run --rm "$ref" true || chaos_fail "image $ref does not run" || return 1
+      else
+        path=${what#marker:}; content=${path#*=}; path=${path%%=*}
+        got=$(berth_cmd run --rm "$ref" cat "$path") || chaos_fail "image $ref does not run" || return 1
+        [ "$got" = "$content" ] || chaos_fail "image $ref: $path is '$got', want '$content'" || return 1
+      fi
     fi
   done
   NEWIMG=()
