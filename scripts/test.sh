@@ -8,7 +8,9 @@
 #
 # Environment: BUILD_DIR (default build), BERTH_BIN_DIR (default
 # $BUILD_DIR/bin), E2E (a glob or list of .bats files, default
-# tests/e2e/*.bats), SKIP_BUILD=1, SKIP_UNIT=1, SKIP_E2E=1.
+# tests/e2e/*.bats), SKIP_BUILD=1, SKIP_UNIT=1, SKIP_E2E=1; the chaos loop
+# (tests/chaos/chaos.bats): CHAOS_KILLS (default 20), CHAOS_SEED, SKIP_CHAOS=1;
+# it is left out when E2E names a subset of files, unless CHAOS=1.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 # shellcheck source=scripts/deps.sh
@@ -146,6 +148,43 @@ if [ -z "${SKIP_E2E:-}" ]; then
       fail_step "tests/e2e/monitor_smoke.sh"
     fi
   fi
+fi
+
+# 5. chaos: berthd SIGKILLed CHAOS_KILLS times under mixed work
+#    (tests/chaos/chaos.bats, docs/testing.md). Its temp root goes under a
+#    run directory swept at exit, like the e2e suite's.
+if [ -n "${SKIP_CHAOS:-}" ]; then
+  :
+elif [ -n "${E2E:-}" ] && [ -z "${CHAOS:-}" ]; then
+  echo; echo "(chaos loop not run: E2E names a subset of files; CHAOS=1 runs it too)"
+else
+  export CHAOS_KILLS=${CHAOS_KILLS:-20}
+  section "chaos (tests/chaos/chaos.bats, CHAOS_KILLS=$CHAOS_KILLS${CHAOS_SEED:+, CHAOS_SEED=$CHAOS_SEED})"
+  chaos_tmp=$(mktemp -d /tmp/bc.XXXXXX)
+  # shellcheck disable=SC2317  # called by the EXIT trap
+  chaos_sweep() {
+    local d
+    ! declare -F e2e_sweep >/dev/null || e2e_sweep   # the e2e run's roots, when it ran
+    for d in "$chaos_tmp"/bt.*; do
+      [ -d "$d" ] || continue
+      echo "test.sh: cleaning up after $d" >&2
+      bash -c 'source tests/e2e/helpers.bash && e2e_cleanup_root "$1"' _ "$d"
+    done
+    rm -rf --one-file-system "$chaos_tmp"
+  }
+  trap chaos_sweep EXIT
+  trap 'exit 130' INT TERM
+  # the busybox rootfs tar the e2e run built is reused when there is one
+  BERTH_E2E_CACHE=${BERTH_E2E_CACHE:-$chaos_tmp/cache} BERTH_E2E_TMP=$chaos_tmp \
+    BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-180} timeout -k 30 600 \
+    bats --tap tests/chaos/chaos.bats 2>&1 | tee "$chaos_tmp/chaos.tap"
+  rc=${PIPESTATUS[0]}
+  ok=$(grep -cE '^ok [0-9]+' "$chaos_tmp/chaos.tap")
+  nok=$(grep -cE '^not ok [0-9]+' "$chaos_tmp/chaos.tap")
+  passed=$((passed + ok)); failed=$((failed + nok))
+  while IFS= read -r t; do failures+=("chaos: $t"); done < <(grep -E '^not ok [0-9]+' "$chaos_tmp/chaos.tap" | sed -E 's/^not ok [0-9]+ //')
+  if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then fail_step "chaos: bats exited $rc (setup_file failure or timeout?)"; fi
+  if [ "$((ok + nok))" -lt 2 ]; then fail_step "chaos: only $((ok + nok)) of 2 tests reported"; fi
 fi
 
 finish
