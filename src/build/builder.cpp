@@ -104,25 +104,30 @@ Result<std::string> BuildRun::getImage(const std::string& name, const std::strin
   return rec.id;
 }
 
-Result<std::string> BuildRun::stageImage(const StageState& st, size_t j) {
+std::optional<std::string> BuildRun::stageImage(const StageState& st, size_t j) {
   std::lock_guard lk(stagesMu_);
-  if (j >= st.index || !stageBuilt_[j])
-    return errorf(Code::Internal, "stage {} is used by stage {} before it was built", j, st.index);
+  if (j >= st.index || !stageBuilt_[j]) return std::nullopt;
   return stageImages_[j];
 }
 
 // moby's stagesBuildResults.get: an earlier stage's name, then an index,
-// else an image (pulled when missing).
+// else an image (pulled when missing). The stage graph made this stage wait
+// for every stage it can name here; an earlier stage still not built is one
+// the target does not need (only an ONBUILD trigger of a pulled base names
+// it), and its name is taken as an image's, as before stages ran at once.
 Result<std::string> BuildRun::stageOrImage(const StageState& st, const std::string& ref) {
   std::string low = toLower(ref);
   for (size_t j = 0; j < st.index; j++)
-    if (!df_.stages[j].name.empty() && df_.stages[j].name == low) return stageImage(st, j);
+    if (!df_.stages[j].name.empty() && df_.stages[j].name == low)
+      if (auto id = stageImage(st, j)) return *id;
   if (auto idx = parseNumber<int64_t>(ref)) {
     if (*idx == int64_t(st.index))
       return errorf(Code::InvalidArgument, "invalid from flag value {}: refers to current build stage", ref);
     if (*idx < 0 || *idx > int64_t(st.index))
       return errorf(Code::InvalidArgument, "invalid from flag value {}: index out of bounds", ref);
-    return stageImage(st, size_t(*idx));
+    if (auto id = stageImage(st, size_t(*idx))) return *id;
+    return errorf(Code::InvalidArgument, "invalid from flag value {}: stage {} is not built for this target", ref,
+                  *idx);
   }
   return getImage(ref, "");
 }
@@ -480,7 +485,9 @@ Result<> BuildRun::dispatchFrom(StageState& st, const Stage& stage) {
   bool found = false;
   for (size_t j = 0; j < st.index && !found; j++)
     if (!df_.stages[j].name.empty() && df_.stages[j].name == low) {
-      TRY_ASSIGN(id, stageImage(st, j));
+      auto built = stageImage(st, j);
+      if (!built) return errorf(Code::Internal, "stage {} used by stage {} before it was built", j, st.index);
+      id = *built;
       found = true;
     }
   if (!found && low != "scratch") {

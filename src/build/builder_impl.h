@@ -87,8 +87,8 @@ class BuildRun {
   Result<StageGraph> stageGraph(size_t target);
   Result<> runStages(const StageGraph& graph, size_t target, const std::optional<Instruction>& labelIns);
   Result<> runStage(StageState& st, const std::optional<Instruction>& labelIns);
-  // The image of earlier stage j (built: the stage depends on it).
-  Result<std::string> stageImage(const StageState& st, size_t j);
+  // The image of earlier stage j once built, else nullopt.
+  std::optional<std::string> stageImage(const StageState& st, size_t j);
   std::vector<std::string> envFor(const StageState& st) const;
   Result<std::string> expand(const StageState& st, std::string_view word) const;
   Result<std::string> getImage(const std::string& name, const std::string& platform);

@@ -1066,3 +1066,18 @@ TEST(BuildParallel, BadStageReferencesAreRefused) {
   ASSERT_FALSE(d.result);
   EXPECT_EQ(d.result.error().message, "invalid from flag value 5: index out of bounds");
 }
+
+TEST(BuildParallel, OnbuildTriggerOfAStageBaseWaitsForTheStageItNames) {
+  NEED_ENV();
+  TempDir ctx;
+  // `src` is needed only through the ONBUILD trigger that `parent` leaves
+  // to the final stage, and runs at once with `parent`.
+  writeTo(ctx / "Dockerfile",
+          "FROM busybox AS src\nRUN echo from-src > /x\n"
+          "FROM busybox AS parent\nONBUILD COPY --from=src /x /x\n"
+          "FROM parent\nRUN cat /x > /seen\n");
+  auto r = runBuild(ctx.path(), BuildOptions{});
+  ASSERT_TRUE(r.result) << r.result.error().message << "\n" << r.text;
+  EXPECT_EQ(fileInImage(r.result->imageId, "seen"), "from-src\n");
+  EXPECT_NE(r.text.find("Step 5/6 : FROM parent\n# Executing 1 build trigger\n"), std::string::npos) << r.text;
+}
