@@ -25,7 +25,7 @@ gen_cases() {
 start_target() {
   local name=${1:-hostile-target}
   local dirs
-  dirs=$(python3 -c 'import json,sys; print(" ".join("/cp/"+n for n in json.load(open(sys.argv[1]))))' \
+  dirs=$(python3 -c 'import json,sys; print(" ".join("/cp/"+c["name"] for c in json.load(open(sys.argv[1]))))' \
     "$E2E_ROOT/cases/cases.json")
   run cli berth run -d --name "$name" busybox sh -c "mkdir -p $dirs && echo ready && sleep 600"
   assert_success
