@@ -149,6 +149,7 @@ def hard(name, target):
 #   ("type", REL, "lnk"|"chr"|"blk"|"fifo"|"dir"|"reg")
 #   ("xattr", REL, NAME, True/False) the xattr is (not) set
 #   ("uid", REL, N)
+#   ("size", REL, N), ("blocks-under", REL, N) size, and bytes on disk below N
 
 def cases(canary):
     c = canary.strip("/")
@@ -254,7 +255,9 @@ def cases(canary):
          {"import": "refused", "load": "refused", "cp": "refused", "ctx": "refused", "add": "any"})
     # 30: huge owner ids.
     case("huge-uid-gid", pax([("uid", "4294967301"), ("gid", "99999999999")]) + entry(b"bigid", b"x") +
-         entry(b"maxid", b"x", uid=0o7777777, gid=0o7777777) + END, "any")
+         entry(b"maxid", b"x", uid=0o7777777, gid=0o7777777) + END, "any",
+         {"import": [("uid", "bigid", 5), ("uid", "maxid", 0o7777777)],
+          "cp": [("uid", "cp/huge-uid-gid/bigid", 0)]})
     # 31-33: malformed archives.
     t = reg("first", "ok") + header("trunc", size=4096) + b"A" * 700
     case("truncated", t, {"import": "refused", "load": "refused", "cp": "refused", "ctx": "refused", "add": "any"})
@@ -265,7 +268,9 @@ def cases(canary):
     # 34: sparse entry (pax 0.0) whose map points far beyond its data.
     case("sparse", pax([("GNU.sparse.offset", "0"), ("GNU.sparse.numbytes", "1"), ("GNU.sparse.offset", "1073741824"),
                         ("GNU.sparse.numbytes", "1"), ("GNU.sparse.size", "1073741825"),
-                        ("GNU.sparse.name", "sparse-" + MARK)]) + entry(b"GNUSparseFile.0/x", b"ab") + END, "any")
+                        ("GNU.sparse.name", "sparse-" + MARK)]) + entry(b"GNUSparseFile.0/x", b"ab") + END, allok,
+         {"import": [("size", "sparse-" + MARK, 1073741825), ("blocks-under", "sparse-" + MARK, 1 << 20)],
+          "cp": [("size", "cp/sparse/sparse-" + MARK, 1073741825), ("blocks-under", "cp/sparse/sparse-" + MARK, 1 << 20)]})
     # 35: xattrs.
     case("xattrs", pax([("SCHILY.xattr.security.capability", b"\x01\x00\x00\x02\x00\x20\x00\x00" + b"\0" * 12),
                         ("SCHILY.xattr.trusted.overlay.opaque", "y"), ("SCHILY.xattr.user.note", "kept")]) +
@@ -442,6 +447,12 @@ def check_inside(root, checks):
                     names = []
                 if (chk[2] in names) != chk[3]:
                     errs.append(f"{rel}: xattr {chk[2]} {'missing' if chk[3] else 'present'}")
+            elif kind == "size":
+                if os.lstat(p).st_size != chk[2]:
+                    errs.append(f"{rel}: size {os.lstat(p).st_size}, want {chk[2]}")
+            elif kind == "blocks-under":  # a sparse file stays sparse: bytes on disk below chk[2]
+                if os.lstat(p).st_blocks * 512 >= chk[2]:
+                    errs.append(f"{rel}: {os.lstat(p).st_blocks * 512} bytes on disk")
             elif kind == "uid":
                 if os.lstat(p).st_uid != chk[2]:
                     errs.append(f"{rel}: uid {os.lstat(p).st_uid}")
