@@ -15,6 +15,7 @@
 #include "container/archive.h"
 #include "daemon/config.h"
 #include "fake_http.h"
+#include "image/archive.h"
 #include "snapshot/snapshotter.h"
 
 using namespace berth;
@@ -250,4 +251,18 @@ TEST(UnpackLimits, DaemonFlagsAndDaemonJson) {
   EXPECT_FALSE(parse({"--config-file", dir / "bad.json"}));
   ASSERT_TRUE(writeFileAtomic(dir / "bad2.json", R"({"min-free-space": -5})"));
   EXPECT_FALSE(parse({"--config-file", dir / "bad2.json"}));
+}
+
+// docker load of a gzip'd archive: the outer archive itself is bounded.
+TEST(UnpackLimits, LoadArchiveGzipBombIsRefused) {
+  TempDir tmp;
+  ASSERT_TRUE(mkdirAll(tmp / "out"));
+  fakehttp::StringBody body(gzipBomb(24 << 20));
+  auto r = image::archive::extractArchive(body, tmp / "out", noReserve(200));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Code::InvalidArgument);
+  EXPECT_NE(r.error().message.find("max-expansion-ratio"), std::string::npos) << r.error().message;
+  fakehttp::StringBody again(gzipBomb(24 << 20));
+  ASSERT_TRUE(mkdirAll(tmp / "off"));
+  EXPECT_TRUE(image::archive::extractArchive(again, tmp / "off", noReserve(0)));
 }
