@@ -233,7 +233,7 @@ Result<> BuildRun::dispatchCopy(StageState& st, const Instruction& ins) {
         TRY(ensureDir(destRel));
         std::optional<LayerTar::Owner> force;
         if (!chown.empty()) force = owner;
-        TRY(tar.extract(destRel, src.abs, force));
+        TRY(tar.extract(destRel, src.abs, force, b_.paths_.limits));
         continue;
       }
       std::string target = fileTarget(src.baseName);

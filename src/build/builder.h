@@ -20,6 +20,7 @@
 
 #include "common/filters.h"
 #include "common/result.h"
+#include "common/unpack_limits.h"
 
 namespace berth::container {
 class Service;
@@ -118,6 +119,7 @@ class Builder {
 // <dataRoot>/build/cache/<id>). Every root path is an argument (STYLE.md 4).
 struct BuilderPaths {
   std::string dataRoot;
+  UnpackLimits limits;  // ADD of a local archive (common/unpack_limits.h)
 };
 
 // (addition, branch build-par) How the builder schedules a build's stages.

@@ -119,6 +119,7 @@ Result<std::unique_ptr<PreparedContext>> extract(const ContextConfig& cfg, BodyR
   o.maxBytes = cfg.maxSize;
   o.skipDevices = true;
   o.refuseEscapingSymlinks = true;
+  o.limits = cfg.limits;
   bool empty = true;
   container::TarSource src = [&](char* buf, size_t n) -> Result<size_t> {
     auto r = body.read(buf, n);

@@ -25,6 +25,7 @@
 
 #include "common/io.h"
 #include "common/result.h"
+#include "common/unpack_limits.h"
 
 namespace berth::build {
 
@@ -32,6 +33,7 @@ struct ContextConfig {
   std::string tmpDir;      // <dataRoot>/build/tmp; created on demand
   uint64_t maxSize = 0;    // bytes of file data a context may hold (0 = no limit)
   std::string gitBin = "git";
+  UnpackLimits limits;     // expansion ratio and free-space reserve (common/unpack_limits.h)
 };
 
 // A context on disk; its directory is removed (recursively, not crossing

@@ -183,7 +183,13 @@ LayerTar::LayerTar(Sink sink) : sink_(std::move(sink)), a_(archive_write_new()) 
       nullptr);
 }
 
-LayerTar::~LayerTar() { archive_write_free(a_); }
+// Unless finish() succeeded, the archive is marked failed first so that
+// archive_write_free does not close it: closing would pad the last entry to
+// its declared size (an 8 GiB header over a few bytes of data wrote 8 GiB).
+LayerTar::~LayerTar() {
+  if (!finished_) archive_write_fail(a_);
+  archive_write_free(a_);
+}
 
 Result<> LayerTar::fail(const std::string& what) {
   if (sinkError_) return std::unexpected(*sinkError_);
@@ -280,7 +286,10 @@ Result<> LayerTar::tree(const std::string& name, const std::string& abs, Owner o
   return entry(name, st, "", -1, abs);
 }
 
-Result<> LayerTar::extract(const std::string& name, const std::string& path, std::optional<Owner> owner) {
+Result<> LayerTar::extract(const std::string& name, const std::string& path, std::optional<Owner> owner,
+                           const UnpackLimits& limits) {
+  ExpansionGuard guard(limits, "archive " + path.substr(path.rfind('/') + 1));
+  TRY(guard.checkFree());
   struct archive* in = archive_read_new();
   ScopeExit freeIn([&] { archive_read_free(in); });
   archive_read_support_filter_all(in);
@@ -319,6 +328,8 @@ Result<> LayerTar::extract(const std::string& name, const std::string& path, std
         if (rr == ARCHIVE_EOF) break;
         if (rr < ARCHIVE_WARN) return errorf(Code::InvalidArgument, "read archive {}: {}", path, archive_error_string(in));
         if (n && archive_write_data(a_, buf, n) < 0) return fail("write " + full);
+        TRY(guard.check(uint64_t(archive_filter_bytes(in, -1)), uint64_t(archive_filter_bytes(in, 0)),
+                        archive_filter_count(in) > 1));
       }
     }
     if (archive_write_finish_entry(a_) < ARCHIVE_WARN) return fail("write " + full);
@@ -328,6 +339,7 @@ Result<> LayerTar::extract(const std::string& name, const std::string& path, std
 
 Result<> LayerTar::finish() {
   if (archive_write_close(a_) != ARCHIVE_OK) return fail("finish tar");
+  finished_ = true;
   return {};
 }
 

@@ -18,6 +18,7 @@
 
 #include "common/fd.h"
 #include "common/result.h"
+#include "common/unpack_limits.h"
 
 struct archive;
 
@@ -67,7 +68,11 @@ class LayerTar {
   Result<> tree(const std::string& name, const std::string& abs, Owner owner, std::optional<uint32_t> chmod);
   // Every entry of the archive at path (plain, gzip, bzip2, xz, zstd tar)
   // under directory name. owner: forced owner, or nullopt to keep the tar's.
-  Result<> extract(const std::string& name, const std::string& path, std::optional<Owner> owner);
+  // limits: a compressed archive expanding beyond the ratio, or the
+  // data-root's free space below the reserve, is InvalidArgument.
+  // After any error the LayerTar is spent: its destructor writes nothing more.
+  Result<> extract(const std::string& name, const std::string& path, std::optional<Owner> owner,
+                   const UnpackLimits& limits = {});
   bool hasDir(const std::string& name) const { return dirs_.count(name) > 0; }
   Result<> finish();
 
@@ -78,6 +83,7 @@ class LayerTar {
   Sink sink_;
   ::archive* a_ = nullptr;
   std::optional<Error> sinkError_;
+  bool finished_ = false;
   std::set<std::string> dirs_;
 };
 

@@ -10,6 +10,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <climits>
 #include <deque>
 #include <vector>
 
@@ -395,6 +396,9 @@ Result<> extractTarToRoot(int rootFd, std::string_view dirPathIn, const TarSourc
     return errorf(Code::InvalidArgument, "invalid tar: {}", archive_error_string(rd.a));
   }
   std::string prefix = dirPath == "/" ? "" : dirPath;
+  ExpansionGuard guard(o.limits, "archive");
+  TRY(guard.checkFree());
+  const bool compressed = archive_filter_count(rd.a) > 1;
   uint64_t total = 0;
   bool sawEntry = false, truncatedTail = false;
   for (;;) {
@@ -447,6 +451,12 @@ Result<> extractTarToRoot(int rootFd, std::string_view dirPathIn, const TarSourc
       if (total > o.maxBytes) return errorf(Code::InvalidArgument, "larger than the limit of {} bytes", o.maxBytes);
     }
     std::string full = prefix + rel;
+    // Paths the kernel cannot name are the tar's fault (400), not ours.
+    if (full.size() >= PATH_MAX)
+      return errorf(Code::InvalidArgument, "invalid tar entry {}: file name too long", name.substr(0, 200));
+    for (auto& comp : components(rel))
+      if (comp.size() > NAME_MAX)
+        return errorf(Code::InvalidArgument, "invalid tar entry {}: file name too long", name.substr(0, 200));
     auto [parent, base] = splitParent(full);
     TRY_ASSIGN(auto pfd, mkdirsInRoot(rootFd, parent));
     mode_t type = archive_entry_filetype(e);
@@ -511,6 +521,7 @@ Result<> extractTarToRoot(int rootFd, std::string_view dirPathIn, const TarSourc
           left -= size_t(w);
         }
         pos = off + int64_t(n);
+        TRY(guard.check(uint64_t(archive_filter_bytes(rd.a, -1)), uint64_t(archive_filter_bytes(rd.a, 0)), compressed));
       }
       if (::ftruncate(fd.get(), archive_entry_size(e)) != 0) return sysError(errno, "truncate {}", name);
       (void)::fchown(fd.get(), uid, gid);

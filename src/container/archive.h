@@ -16,6 +16,7 @@
 
 #include "common/fd.h"
 #include "common/result.h"
+#include "common/unpack_limits.h"
 
 namespace berth::container {
 
@@ -72,6 +73,10 @@ struct ExtractOptions {
   uint64_t maxBytes = 0;
   bool skipDevices = false;
   bool refuseEscapingSymlinks = false;
+  // A compressed tar expanding beyond the ratio, or the data-root's free
+  // space below the reserve, stops the extraction with InvalidArgument
+  // (common/unpack_limits.h); what is already extracted stays.
+  UnpackLimits limits;
 };
 // Extracts a tar into the directory dirPath (resolved, following links,
 // inside the root; it must exist). Entry names are relative to it; any

@@ -47,6 +47,8 @@ struct ServiceConfig {
   std::string cgroupRoot = "/sys/fs/cgroup";
   // HostConfig.Runtime names -> OCI runtime binaries; "berth" (built in) is implicit.
   std::map<std::string, std::string> runtimes;
+  // Bounds of PUT /containers/{id}/archive (common/unpack_limits.h).
+  UnpackLimits unpackLimits;
 };
 
 // Persistence of container records (SQLite in the daemon, a map in tests).

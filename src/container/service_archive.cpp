@@ -113,6 +113,7 @@ Result<> ServiceImpl::archiveGet(const std::string& ref, const std::string& path
 Result<> ServiceImpl::archivePut(const std::string& ref, const std::string& path, const ExtractOptions& optsIn,
                                  const TarSource& body) {
   ExtractOptions opts = optsIn;
+  opts.limits = cfg_.unpackLimits;
   std::string user, imageId;
   {
     std::lock_guard lk(mu_);

@@ -40,6 +40,8 @@ const char* kUsage =
     "      --iptables               Enable addition of firewall rules (nftables: berth's own table) (default true)\n"
     "      --ipv6                   Enable IPv6 networking for the default bridge network\n"
     "  -l, --log-level string       Set the logging level (\"debug\"|\"info\"|\"warn\"|\"error\"|\"fatal\") (default \"info\")\n"
+    "      --max-expansion-ratio int  Largest decompressed/compressed ratio of an image, layer or archive, 0 = no limit (default 200)\n"
+    "      --min-free-space bytes   Free space an unpack must leave on the data-root filesystem, 0 = none (default 256m)\n"
     "      --mtu int                Set the MTU for the default bridge network (default 1500)\n"
     "      --nft-table string       berth's nftables table (inet family) (default \"berth\")\n"
     "  -p, --pidfile string         Path to use for daemon PID file (default \"/run/berth/berthd.pid\")\n"
@@ -199,7 +201,8 @@ Result<Config> parseArgs(int argc, char** argv) {
   Config c;
   std::vector<std::string> serveSet;
   bool configSet = false, dataSet = false, execSet = false, pidSet = false, cgSet = false,
-       levelSet = false, mirrorsSet = false, insecureSet = false, downloadsSet = false, uploadsSet = false;
+       levelSet = false, mirrorsSet = false, insecureSet = false, downloadsSet = false, uploadsSet = false,
+       ratioSet = false, freeSet = false;
   std::string level;
   std::set<std::string> netSet;  // network flags given on the command line
   for (int i = 1; i < argc; i++) {
@@ -311,6 +314,18 @@ Result<Config> parseArgs(int argc, char** argv) {
       auto n = parseSize(v);
       if (!n) return errorf(Code::InvalidArgument, "invalid value {:?} for {}", v, a);
       c.buildContextMaxSize = *n;
+    } else if (a == "--max-expansion-ratio") {
+      std::string v;
+      TRY(take(v, ratioSet));
+      auto n = parseNumber<uint32_t>(v);
+      if (!n) return errorf(Code::InvalidArgument, "invalid value {:?} for {}", v, a);
+      c.unpack.maxExpansionRatio = *n;
+    } else if (a == "--min-free-space") {
+      std::string v;
+      TRY(take(v, freeSet));
+      auto n = parseSize(v);
+      if (!n) return errorf(Code::InvalidArgument, "invalid value {:?} for {}", v, a);
+      c.unpack.minFreeBytes = *n;
     } else if (a == "-D" || a == "--debug") {
       level = "debug";
       levelSet = true;
@@ -377,6 +392,22 @@ Result<Config> parseArgs(int argc, char** argv) {
                         c.configFile);
         c.runtimes[name] = rt["path"].get<std::string>();
       }
+    }
+    if (!ratioSet && j.contains("max-expansion-ratio")) {
+      auto& v = j["max-expansion-ratio"];
+      if (!v.is_number_unsigned() || v.get<uint64_t>() > UINT32_MAX)
+        return errorf(Code::InvalidArgument, "{}: max-expansion-ratio must be a non-negative integer", c.configFile);
+      c.unpack.maxExpansionRatio = v.get<uint32_t>();
+    }
+    if (!freeSet && j.contains("min-free-space")) {
+      auto& v = j["min-free-space"];
+      std::optional<uint64_t> n;
+      if (v.is_number_unsigned()) n = v.get<uint64_t>();
+      else if (v.is_string()) n = parseSize(v.get<std::string>());
+      if (!n)
+        return errorf(Code::InvalidArgument, "{}: min-free-space must be a size (bytes, or a number with k, m, g or t)",
+                      c.configFile);
+      c.unpack.minFreeBytes = *n;
     }
     TRY(networkFromJson(j, c.configFile, netSet, c.network));
     TRY(applyServeJson(j, c.configFile, c.serve, serveSet));

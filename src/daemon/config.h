@@ -14,6 +14,7 @@
 #include "api/server.h"
 #include "common/log.h"
 #include "common/result.h"
+#include "common/unpack_limits.h"
 #include "network/service.h"
 
 namespace berth::daemon {
@@ -83,6 +84,10 @@ struct Config {
   // --build-context-max-size: the file data a POST /build context may hold
   // once extracted (0 = no limit). docs/build.md.
   uint64_t buildContextMaxSize = 10ull << 30;
+  // --max-expansion-ratio, --min-free-space (and daemon.json keys of the
+  // same names): the tar-bomb limits of every unpack (docs/security.md,
+  // "Hostile archives"). fsPath is filled in by main() (the data-root).
+  UnpackLimits unpack;
 };
 
 // Cancelled = --help / --version printed (exit 0); InvalidArgument = usage error.

@@ -190,9 +190,11 @@ int main(int argc, char** argv) {
                         const nlohmann::json& attrs) { events.publish(type, action, id, attrs); };
 
   container::Housekeeping* containersPtr = nullptr;
+  UnpackLimits unpackLimits = cfg.unpack;
+  unpackLimits.fsPath = cfg.dataRoot;
   auto images = image::makeImageService(**db, cfg.dataRoot, [&containersPtr](const std::string& imageId) {
     return containersPtr ? containersPtr->imageUsers(imageId) : std::vector<image::ImageUser>{};
-  });
+  }, unpackLimits);
   if (!images) {
     log::error("image store could not be opened");
     return 1;
@@ -224,6 +226,7 @@ int main(int argc, char** argv) {
     return containersPtr ? containersPtr->volumeUsers(name) : std::vector<std::string>{};
   });
   ccfg.runtimes = cfg.runtimes;
+  ccfg.unpackLimits = unpackLimits;
   auto containers = container::makeService(ccfg, containerStore, *images, emit, &volumes, networks->get());
   containersPtr = containers.get();
   // Also restores the network service (the endpoints of the containers that
@@ -245,11 +248,12 @@ int main(int argc, char** argv) {
 
   // The builder (issue 13): contexts are extracted under build/tmp, which a
   // crash may leave behind: emptied at every start.
-  auto builder = build::makeBuilder(*containers, *images, build::BuilderPaths{cfg.dataRoot},
+  auto builder = build::makeBuilder(*containers, *images, build::BuilderPaths{cfg.dataRoot, unpackLimits},
                                     build::BuilderConfig{.stageWorkers = *stageWorkers});
   build::ContextConfig ctxCfg;
   ctxCfg.tmpDir = cfg.dataRoot + "/build/tmp";
   ctxCfg.maxSize = cfg.buildContextMaxSize;
+  ctxCfg.limits = unpackLimits;
   build::removeContextLeftovers(ctxCfg.tmpDir);
   auto contexts = build::makeContextSource(ctxCfg);
 

@@ -282,7 +282,9 @@ Result<> writeArchive(const std::vector<SaveImage>& images, StreamWriter& out) {
   return tw.close();
 }
 
-Result<> extractArchive(BodyReader& body, const std::string& dir) {
+Result<> extractArchive(BodyReader& body, const std::string& dir, const UnpackLimits& limits) {
+  ExpansionGuard guard(limits, "image archive");
+  TRY(guard.checkFree());
   BodySource src;
   src.body = &body;
   struct archive* a = archive_read_new();
@@ -338,6 +340,8 @@ Result<> extractArchive(BodyReader& body, const std::string& dir) {
           if (n < 0) return fail("invalid tar");
           if (n == 0) break;
           TRY(writeAll(fd.get(), std::string_view(buf.data(), size_t(n))));
+          TRY(guard.check(uint64_t(archive_filter_bytes(a, -1)), uint64_t(archive_filter_bytes(a, 0)),
+                          archive_filter_count(a) > 1));
         }
         break;
       }

@@ -22,6 +22,7 @@
 #include "common/filters.h"
 #include "common/io.h"
 #include "common/result.h"
+#include "common/unpack_limits.h"
 
 namespace berth::image::archive {
 
@@ -44,8 +45,10 @@ Result<> writeArchive(const std::vector<SaveImage>& images, StreamWriter& out);
 
 // Unpacks a (possibly compressed) tar read from body into dir (existing,
 // empty). InvalidArgument for something that is not a tar, for a hostile
-// path, or for entries other than files, directories and symlinks.
-Result<> extractArchive(BodyReader& body, const std::string& dir);
+// path, or for entries other than files, directories and symlinks, or past
+// limits (a compressed archive expanding beyond the ratio, the data-root's
+// free-space reserve): common/unpack_limits.h.
+Result<> extractArchive(BodyReader& body, const std::string& dir, const UnpackLimits& limits = {});
 
 // One image found in an unpacked archive.
 struct LoadImage {

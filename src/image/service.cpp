@@ -49,8 +49,11 @@ std::string shortId(const std::string& id) {
 // ---- streaming decompression of an import body ----
 
 
-// Decompresses body (plain, gzip, bzip2, xz, zstd, ...) into w.
-Result<> decompressInto(BodyReader& body, content::Writer& w) {
+// Decompresses body (plain, gzip, bzip2, xz, zstd, ...) into w, bounded by
+// limits (common/unpack_limits.h).
+Result<> decompressInto(BodyReader& body, content::Writer& w, const UnpackLimits& limits) {
+  ExpansionGuard guard(limits, "layer");
+  TRY(guard.checkFree());
   BodySource src;
   src.body = &body;
   struct archive* a = archive_read_new();
@@ -68,10 +71,14 @@ Result<> decompressInto(BodyReader& body, content::Writer& w) {
   if (rc == ARCHIVE_EOF) return makeError(Code::InvalidArgument, "invalid tarball: empty");
   if (rc < ARCHIVE_WARN) return fail("invalid tarball");
   std::vector<char> buf(1 << 17);
+  const bool compressed = archive_filter_count(a) > 1;
+  uint64_t out = 0;
   for (;;) {
     la_ssize_t n = archive_read_data(a, buf.data(), buf.size());
     if (n < 0) return fail("invalid tarball");
     if (n == 0) break;
+    out += uint64_t(n);
+    TRY(guard.check(uint64_t(archive_filter_bytes(a, -1)), out, compressed));
     TRY(w.write(buf.data(), size_t(n)));
   }
   return {};
@@ -138,12 +145,13 @@ bool isSingleReference(const std::vector<RefEntry>& refs) {
 
 class Service final : public ImageService {
  public:
-  Service(store::Database& db, std::string dataRoot, ImageUsersFn users)
+  Service(store::Database& db, std::string dataRoot, ImageUsersFn users, UnpackLimits limits)
       : db_(db),
         root_(std::move(dataRoot)),
         content_(root_ + "/content"),
-        snaps_(root_ + "/snapshots"),
-        users_(std::move(users)) {
+        snaps_(root_ + "/snapshots", limits),
+        users_(std::move(users)),
+        limits_(std::move(limits)) {
     auto r = content_.init();
     if (r) r = snaps_.init();
     if (!r) initError_ = r.error();
@@ -227,6 +235,7 @@ class Service final : public ImageService {
   std::string root_;
   content::Store content_;
   snapshot::Snapshotter snaps_;
+  UnpackLimits limits_;
   ImageUsersFn users_;
   std::optional<Error> initError_;
   std::mutex writeMu_;
@@ -410,7 +419,7 @@ Result<std::string> Service::importImage(ImportSource source, const std::string&
       {"history", json::array({{{"created", created}, {"comment", comment}}})},
   };
   // Body -> uncompressed layer tar in content/ingest, hashed on the way (diff id).
-  return addLayerImage("", std::move(cfg), ref, [&](content::Writer& w) { return decompressInto(tarball, w); });
+  return addLayerImage("", std::move(cfg), ref, [&](content::Writer& w) { return decompressInto(tarball, w, limits_); });
 }
 
 Result<std::string> Service::commitLayer(const std::string& parentId, json config, const std::string& repoTag,
@@ -1135,7 +1144,7 @@ Result<std::vector<LoadedImage>> Service::load(BodyReader& tar, const LoadProgre
   std::string tmp = content_.ingestDir() + "/load-" + randomHexId().substr(0, 16);
   TRY(mkdirAll(tmp, 0700));
   ScopeExit cleanup([&] { (void)removeAll(tmp); });
-  TRY(archive::extractArchive(tar, tmp));
+  TRY(archive::extractArchive(tar, tmp, limits_));
   TRY_ASSIGN(auto images, archive::readLayout(tmp));
   if (images.empty()) return makeError(Code::InvalidArgument, "invalid archive: no images");
   std::vector<LoadedImage> out;
@@ -1174,7 +1183,7 @@ Result<std::vector<LoadedImage>> Service::load(BodyReader& tar, const LoadProgre
       if (!fd) return sysError(errno, "open {}", l.path);
       HashingFileReader reader(fd.get());
       TRY_ASSIGN(content::Writer w, content_.ingest());
-      auto r = decompressInto(reader, w);
+      auto r = decompressInto(reader, w, limits_);
       if (!r) return std::unexpected(r.error().wrap("layer " + std::to_string(i)));
       if (!l.digest.empty() && reader.digest() != l.digest)
         return errorf(Code::InvalidArgument, "invalid archive: digest mismatch for layer {}: expected {}, got {}",
@@ -1269,8 +1278,9 @@ Result<> Service::garbageCollect() {
 
 }  // namespace
 
-std::unique_ptr<ImageService> makeImageService(store::Database& db, const std::string& dataRoot, ImageUsersFn users) {
-  return std::make_unique<Service>(db, dataRoot, std::move(users));
+std::unique_ptr<ImageService> makeImageService(store::Database& db, const std::string& dataRoot, ImageUsersFn users,
+                                               UnpackLimits limits) {
+  return std::make_unique<Service>(db, dataRoot, std::move(users), std::move(limits));
 }
 
 }  // namespace berth::image

@@ -17,6 +17,7 @@
 #include "common/emit.h"
 #include "common/filters.h"
 #include "common/io.h"
+#include "common/unpack_limits.h"
 #include "common/result.h"
 
 namespace berth::store {
@@ -234,9 +235,10 @@ class ImageService : public ImageCatalog, public ImageLayers, public ImageTransf
 // <dataRoot>/content, <dataRoot>/snapshots (created if missing). users
 // answers which containers use an image (may be empty: no users). The
 // database must outlive the service. If the directories cannot be created,
-// every method returns that error.
+// every method returns that error. limits bound import, load and every
+// layer unpack (pull too): common/unpack_limits.h.
 std::unique_ptr<ImageService> makeImageService(store::Database& db, const std::string& dataRoot,
-                                               ImageUsersFn users);
+                                               ImageUsersFn users, UnpackLimits limits = {});
 
 // Registers the /images routes (list, inspect, tag, rm, import via
 // /images/create?fromSrc=-, history, ...) on router. Defined in

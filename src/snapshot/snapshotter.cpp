@@ -87,8 +87,10 @@ void dropOverlayXattrs(struct archive_entry* e) {
 }
 
 // Runs in a thread whose cwd is the layer root (its own fs_struct).
-Result<UnpackStats> unpackHere(int tarFd) {
+Result<UnpackStats> unpackHere(int tarFd, const UnpackLimits& limits) {
   UnpackStats st;
+  ExpansionGuard guard(limits, "layer");
+  TRY(guard.checkFree());
   struct archive* a = archive_read_new();
   struct archive* ext = archive_write_disk_new();
   ScopeExit free_([&] {
@@ -162,6 +164,12 @@ Result<UnpackStats> unpackHere(int tarFd) {
       if (S_ISDIR(tst.st_mode))
         return errorf(Code::InvalidArgument, "invalid hard link {:?}: target {:?} is a directory", rel, target);
       archive_entry_set_hardlink(e, target.c_str());
+      // A pax hard link may carry data and metadata; libarchive then applies
+      // the entry's mode, owner and times with calls that follow symlinks,
+      // so a hard link to a symlink pointing out of the root would chmod the
+      // host file it names. A hard link here is only a name: no data, no
+      // metadata of its own.
+      archive_entry_set_size(e, 0);
     } else if (archive_entry_filetype(e) == AE_IFREG) {
       st.size += archive_entry_size(e);
     } else if (archive_entry_filetype(e) == AE_IFLNK) {
@@ -183,6 +191,8 @@ Result<UnpackStats> unpackHere(int tarFd) {
         if (rc < ARCHIVE_WARN) return makeError(Code::InvalidArgument, archiveErr(a, "invalid layer tar"));
         if (archive_write_data_block(ext, buf, size, off) < ARCHIVE_WARN)
           return makeError(Code::Internal, archiveErr(ext, fmt::format("write {:?}", rel)));
+        TRY(guard.check(uint64_t(archive_filter_bytes(a, -1)), uint64_t(archive_filter_bytes(a, 0)),
+                        archive_filter_count(a) > 1));
       }
     }
     rc = archive_write_finish_entry(ext);
@@ -214,7 +224,7 @@ Result<std::string> cleanEntryPath(std::string_view name) {
   return out;
 }
 
-Result<UnpackStats> unpackLayer(int tarFd, const std::string& destDir) {
+Result<UnpackStats> unpackLayer(int tarFd, const std::string& destDir, const UnpackLimits& limits) {
   UniqueFd dfd(::open(destDir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dfd) return sysError(errno, "open {}", destDir);
   Result<UnpackStats> out = makeError(Code::Internal, "unpack did not run");
@@ -231,7 +241,7 @@ Result<UnpackStats> unpackLayer(int tarFd, const std::string& destDir) {
       return;
     }
     ::umask(0);
-    out = unpackHere(tarFd);
+    out = unpackHere(tarFd, limits);
   });
   t.join();
   return out;
@@ -273,7 +283,7 @@ Result<Snapshotter::Applied> Snapshotter::apply(std::string_view chainId, const 
   if (::mkdir(tmpFs.c_str(), 0755) != 0) return sysError(errno, "mkdir {}", tmpFs);
   UniqueFd tar(::open(tarPath.c_str(), O_RDONLY | O_CLOEXEC));
   if (!tar) return sysError(errno, "open {}", tarPath);
-  TRY_ASSIGN(res.stats, unpackLayer(tar.get(), tmpFs));
+  TRY_ASSIGN(res.stats, unpackLayer(tar.get(), tmpFs, limits_));
   {
     UniqueFd fd(::open(tmpFs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd || ::syncfs(fd.get()) != 0) return sysError(errno, "sync {}", tmpFs);

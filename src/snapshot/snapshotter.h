@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "common/result.h"
+#include "common/unpack_limits.h"
 
 namespace berth::snapshot {
 
@@ -35,7 +36,10 @@ struct UnpackStats {
 // entry of the layer, else InvalidArgument. Leading "/" and "./" are stripped; an entry or hard-link target
 // that leaves the root ("../x") or a path through a symlink fails with
 // InvalidArgument; a malformed archive fails with InvalidArgument.
-Result<UnpackStats> unpackLayer(int tarFd, const std::string& destDir);
+// limits: a compressed layer expanding beyond limits.maxExpansionRatio, or
+// free space on limits.fsPath below limits.minFreeBytes, stops the unpack
+// with InvalidArgument (the caller removes destDir).
+Result<UnpackStats> unpackLayer(int tarFd, const std::string& destDir, const UnpackLimits& limits = {});
 
 // Lexically cleans a tar entry name relative to the root: strips leading
 // "/", resolves "." and "..". Returns "" for the root itself and
@@ -45,7 +49,8 @@ Result<std::string> cleanEntryPath(std::string_view name);
 class Snapshotter {
  public:
   // root is <data-root>/snapshots. Call init() once before use.
-  explicit Snapshotter(std::string root) : root_(std::move(root)) {}
+  // limits bound every apply() (common/unpack_limits.h).
+  explicit Snapshotter(std::string root, UnpackLimits limits = {}) : root_(std::move(root)), limits_(std::move(limits)) {}
   Result<> init();
 
   // <root>/<hex>/fs for "sha256:<hex>"; InvalidArgument for a bad id.
@@ -65,6 +70,7 @@ class Snapshotter {
 
  private:
   std::string root_;
+  UnpackLimits limits_;
 };
 
 }  // namespace berth::snapshot
