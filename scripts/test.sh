@@ -98,6 +98,10 @@ if [ -z "${SKIP_E2E:-}" ]; then
   # killed bats leaves behind is torn down here.
   BERTH_E2E_TMP=$(mktemp -d /tmp/be.XXXXXX)
   export BERTH_E2E_TMP BERTH_E2E_CACHE="$BERTH_E2E_TMP/cache"
+  # the busybox rootfs every file imports, built once before the lanes start
+  mkdir -p "$BERTH_E2E_CACHE"
+  scripts/mk-busybox-rootfs.sh "$BERTH_E2E_CACHE/busybox-rootfs.tar" >/dev/null ||
+    fail_step "scripts/mk-busybox-rootfs.sh"
   # shellcheck disable=SC2317  # called by the EXIT trap
   e2e_sweep() {
     local d

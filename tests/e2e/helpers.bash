@@ -284,8 +284,11 @@ busybox_tar() {
   local dir=${BERTH_E2E_CACHE:-$E2E_ROOT}
   local tar="$dir/busybox-rootfs.tar"
   if [ ! -s "$tar" ]; then
+    # files run in parallel lanes: build aside, then rename (atomic), so a
+    # lane never reads a half-written tar
     mkdir -p "$dir"
-    "$REPO_ROOT/scripts/mk-busybox-rootfs.sh" "$tar" >&2 || return 1
+    "$REPO_ROOT/scripts/mk-busybox-rootfs.sh" "$tar.$$" >&2 || return 1
+    mv -f "$tar.$$" "$tar" || return 1
   fi
   echo "$tar"
 }
@@ -368,25 +371,28 @@ e2e_teardown() {
 # _e2e_is_cmd PID WORD: PID is alive and the base name of its argv[0] (or
 # of argv[1], for a program run by an interpreter) starts with WORD.
 _e2e_is_cmd() {
-  local pid=$1 word=$2 a
+  local pid=$1 word=$2 a args=()
   [[ $pid =~ ^[0-9]+$ ]] && [ "$pid" -gt 1 ] || return 1
-  while IFS= read -r a; do
+  # mapfile and a redirection: no process forked per pid looked at
+  mapfile -d '' -t -n 2 args 2>/dev/null <"/proc/$pid/cmdline" || return 1
+  for a in "${args[@]}"; do
     [[ ${a##*/} == "$word"* ]] && return 0
-  done < <(tr '\0' '\n' 2>/dev/null <"/proc/$pid/cmdline" | head -n2)
+  done
   return 1
 }
 
 # _e2e_pids_mentioning WORD ROOT: live pids whose argv[0] mentions WORD and
 # whose command line mentions ROOT (the temp root is unique to one file).
 _e2e_pids_mentioning() {
-  local word=$1 root=$2 d pid cmd
-  for d in /proc/[0-9]*; do
-    pid=${d#/proc/}
+  local word=$1 root=$2 f pid
+  # one grep over every command line instead of a fork per process
+  while IFS= read -r f; do
+    pid=${f#/proc/}
+    pid=${pid%/cmdline}
     [ "$pid" != "$$" ] || continue
-    cmd=$(tr '\0' ' ' 2>/dev/null <"$d/cmdline") || continue
-    [[ $cmd == *"$root"* ]] || continue
     _e2e_is_cmd "$pid" "$word" && echo "$pid"
-  done
+  done < <(grep -lsF -- "$root" /proc/[0-9]*/cmdline 2>/dev/null)
+  return 0
 }
 
 # _e2e_monitor_pids ROOT: berth-monitor pids recorded under ROOT (state.json
