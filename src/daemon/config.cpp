@@ -125,6 +125,8 @@ const std::set<std::string>& knownJsonKeys() {
       // paths, logging, registries, runtimes (below)
       "data-root", "exec-root", "pidfile", "cgroup-parent", "log-level", "debug", "registry-mirrors",
       "insecure-registries", "max-concurrent-downloads", "max-concurrent-uploads", "runtimes",
+      // hostile archives (common/unpack_limits.h)
+      "max-expansion-ratio", "min-free-space",
       // networking (networkFromJson)
       "bridge", "bip", "fixed-cidr", "fixed-cidr-v6", "nft-table", "veth-prefix", "ipv6", "iptables",
       "ip-forward", "icc", "dns", "dns-search", "dns-opts", "mtu", "default-address-pools",
