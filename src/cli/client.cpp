@@ -560,6 +560,9 @@ Result<Client> Client::create(const std::string& host, const TlsClientOptions& t
     if (addr.empty()) addr = "localhost";
     if (!hasPort) addr += tls.tls ? ":2376" : ":2375";
     if (!tls.tls) return Client(host, "", addr);
+    // Not reading openssl.cnf (as the docker CLI, Go's TLS, does not): a
+    // few ms of parsing on every TLS command.
+    OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr);
     SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx) return errorf(Code::Unavailable, "TLS is not available: libssl.so.3 could not be loaded");
     Client c(host, "", addr, ctx);  // owns ctx from here
