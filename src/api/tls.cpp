@@ -38,6 +38,9 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsOptions& o) {
   // No session tickets: nothing to resume, and no post-handshake records a
   // client poll loop could mistake for data.
   SSL_CTX_set_num_tickets(ctx, 0);
+  // Nor a server-side session cache (TLS 1.2 would keep every session,
+  // with the client's certificate, for up to 20,480 handshakes).
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   if (SSL_CTX_set_cipher_list(ctx, kCiphers12) != 1) return errorf(Code::Internal, "TLS ciphers: {}", tlsErrorText());
   if (SSL_CTX_use_certificate_chain_file(ctx, o.certFile.c_str()) != 1)
     return errorf(Code::InvalidArgument, "invalid TLS configuration: could not load X509 key pair (cert: {:?}): {}",
