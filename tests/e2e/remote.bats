@@ -182,8 +182,9 @@ same() {
   run env DOCKER_CONTEXT=dctx "$BERTH_BIN_DIR/berth" version --format '{{.Server.Os}}'
   assert_success
   assert_output linux
-  run B --context dctx info --format '{{.OperatingSystem}}'
+  run B --context dctx version --format '{{.Client.Context}} {{.Server.Os}}'
   assert_success
+  assert_output "dctx linux"
   run B context inspect dctx --format '{{.TLSMaterial.docker}}'
   assert_output "[ca.pem cert.pem key.pem]"
 }
