@@ -19,6 +19,9 @@ BERTH_DEBIAN_PACKAGES=(
   docker-compose
   # external OCI runtimes (--runtime runc|crun)
   runc crun
+  # remote.bats: ssh:// through a private sshd on loopback (the package's
+  # own service is not started: the test runs sshd itself)
+  openssh-client openssh-server
 )
 
 # berth_missing_packages: print the packages of the list that are not installed.
