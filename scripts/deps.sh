@@ -19,8 +19,9 @@ BERTH_DEBIAN_PACKAGES=(
   docker-compose
   # external OCI runtimes (--runtime runc|crun)
   runc crun
-  # remote.bats: ssh:// through a private sshd on loopback (the package's
-  # own service is not started: the test runs sshd itself)
+  # remote.bats: ssh:// through a private sshd on loopback; the test runs
+  # sshd itself and never uses the package's service (on a systemd host
+  # the package enables ssh.service: `systemctl disable --now ssh` if unwanted)
   openssh-client openssh-server
 )
 
