@@ -19,6 +19,10 @@ BERTH_DEBIAN_PACKAGES=(
   docker-compose
   # external OCI runtimes (--runtime runc|crun)
   runc crun
+  # remote.bats: ssh:// through a private sshd on loopback; the test runs
+  # sshd itself and never uses the package's service (on a systemd host
+  # the package enables ssh.service: `systemctl disable --now ssh` if unwanted)
+  openssh-client openssh-server
 )
 
 # berth_missing_packages: print the packages of the list that are not installed.

@@ -659,6 +659,9 @@ struct Server::Impl {
     try {
       c->deadlineMs = monoMs() + limits.headerTimeoutMs;
       if (tls && !c->startTls(tls)) return;
+      // A handshake is activity: the idle trim (berthd's housekeeping) then
+      // also returns what handshakes touched and freed.
+      if (tls) lastActivity = nowNanos();
       c->deadlineMs = 0;
       serve(*c);
     } catch (const std::exception& e) {

@@ -32,10 +32,15 @@ Result<std::shared_ptr<TlsContext>> TlsContext::create(const TlsOptions& o) {
   std::shared_ptr<TlsContext> tc(new TlsContext(ctx));
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
-  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // RELEASE_BUFFERS: an idle connection holds no 16 kB read and write
+  // record buffers (bench/tls-bench.sh: idle connections' RSS).
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
   // No session tickets: nothing to resume, and no post-handshake records a
   // client poll loop could mistake for data.
   SSL_CTX_set_num_tickets(ctx, 0);
+  // Nor a server-side session cache (TLS 1.2 would keep every session,
+  // with the client's certificate, for up to 20,480 handshakes).
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   if (SSL_CTX_set_cipher_list(ctx, kCiphers12) != 1) return errorf(Code::Internal, "TLS ciphers: {}", tlsErrorText());
   if (SSL_CTX_use_certificate_chain_file(ctx, o.certFile.c_str()) != 1)
     return errorf(Code::InvalidArgument, "invalid TLS configuration: could not load X509 key pair (cert: {:?}): {}",

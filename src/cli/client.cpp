@@ -61,10 +61,9 @@ std::string buildHead(std::string_view method, std::string_view target,
   return req;
 }
 
-// ssh://[USER@]HOST[:PORT][/PATH] into the ssh command line the docker CLI
-// runs (connhelper: ConnectTimeout=30 unless given, -T, -l, -p, --, host,
-// remote command), with berth as the remote command.
-Result<std::vector<std::string>> sshCommand(const std::string& url) {
+}  // namespace
+
+Result<std::vector<std::string>> sshCommandFor(const std::string& url) {
   std::string rest = url.substr(6);  // after "ssh://"
   if (auto h = rest.find('#'); h != std::string::npos)
     return errorf(Code::InvalidArgument, "fragments are not allowed: {:?}", rest.substr(h + 1));
@@ -107,8 +106,6 @@ Result<std::vector<std::string>> sshCommand(const std::string& url) {
   argv.insert(argv.end(), {"system", "dial-stdio"});
   return argv;
 }
-
-}  // namespace
 
 // ---------------------------------------------------------------- Connection
 
@@ -560,6 +557,9 @@ Result<Client> Client::create(const std::string& host, const TlsClientOptions& t
     if (addr.empty()) addr = "localhost";
     if (!hasPort) addr += tls.tls ? ":2376" : ":2375";
     if (!tls.tls) return Client(host, "", addr);
+    // Not reading openssl.cnf (as the docker CLI, Go's TLS, does not): a
+    // few ms of parsing on every TLS command.
+    OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr);
     SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
     if (!ctx) return errorf(Code::Unavailable, "TLS is not available: libssl.so.3 could not be loaded");
     Client c(host, "", addr, ctx);  // owns ctx from here
@@ -583,7 +583,7 @@ Result<Client> Client::create(const std::string& host, const TlsClientOptions& t
     return c;
   }
   if (startsWith(host, "ssh://")) {
-    auto argv = sshCommand(host);
+    auto argv = sshCommandFor(host);
     if (!argv) return errorf(Code::InvalidArgument, "ssh host connection is not valid: {}", argv.error().message);
     Client c(host, "");
     c.sshArgv_ = std::move(*argv);

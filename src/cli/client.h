@@ -136,6 +136,13 @@ class Query {
 };
 std::string urlEncode(std::string_view s);
 
+// ssh://[USER@]HOST[:PORT][/SOCKET] as the ssh command line the docker CLI
+// runs (its connhelper: `ssh -o ConnectTimeout=30 -T [-l USER] [-p PORT] --
+// HOST` + the remote command), the remote command being `berth
+// [--host=unix://SOCKET] system dial-stdio`. InvalidArgument with the
+// docker CLI's reasons (password, query, fragment, empty host, bad port).
+Result<std::vector<std::string>> sshCommandFor(const std::string& url);
+
 class Client {
  public:
   // host: "unix:///path" (or a bare path), "tcp://HOST:PORT" (plain, or

@@ -50,7 +50,7 @@ std::string osArch() {
   return "linux/" + m;
 }
 
-ojson clientInfo() {
+ojson clientInfo(const std::string& context) {
   ojson c;
   c["Platform"] = {{"Name", ""}};
   c["Version"] = kClientVersion;
@@ -62,7 +62,7 @@ ojson clientInfo() {
   c["Os"] = "linux";
   c["Arch"] = oa.substr(6);
   c["BuildTime"] = __DATE__ " " __TIME__;
-  c["Context"] = "default";
+  c["Context"] = context;
   return c;
 }
 
@@ -72,7 +72,7 @@ int cmdVersion(Context& ctx, const FlagSet& f, const std::vector<std::string>&) 
   std::string fmtStr = f.getString("format");
   if (!fmtStr.empty()) {
     ojson dot;
-    dot["Client"] = clientInfo();
+    dot["Client"] = clientInfo(ctx.contextName);
     dot["Server"] = server.is_discarded() ? ojson(nullptr) : ojson::parse(server.dump());
     auto t = format::Template::parse(format::prepareFormat(fmtStr));
     if (!t) {
@@ -91,7 +91,7 @@ int cmdVersion(Context& ctx, const FlagSet& f, const std::vector<std::string>&) 
   s += fmt::format(" {:<19}{}\n", "API version:", kClientApiVersion);
   s += fmt::format(" {:<19}{}\n", "Built:", __DATE__ " " __TIME__);
   s += fmt::format(" {:<19}{}\n", "OS/Arch:", osArch());
-  s += fmt::format(" {:<19}{}\n", "Context:", "default");
+  s += fmt::format(" {:<19}{}\n", "Context:", ctx.contextName);
   out(ctx, s);
   if (!r) {
     out(ctx, "\n");
@@ -152,7 +152,7 @@ int cmdInfo(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
   auto num = [&](const char* k) { return i.contains(k) && i[k].is_number() ? i[k].dump() : std::string("0"); };
   std::string s;
   s += "Client:\n";
-  s += fmt::format(" Version:    {}\n Context:    default\n Debug Mode: false\n", kClientVersion);
+  s += fmt::format(" Version:    {}\n Context:    {}\n Debug Mode: false\n", kClientVersion, ctx.contextName);
   s += "\nServer:\n";
   s += " Containers: " + num("Containers") + "\n";
   s += "  Running: " + num("ContainersRunning") + "\n";

@@ -19,7 +19,9 @@
 namespace {
 
 void* lib() {
-  static void* handle = ::dlopen("libssl.so.3", RTLD_NOW | RTLD_LOCAL);
+  // RTLD_LAZY: binding libssl's and libcrypto's thousand PLT entries up
+  // front costs the one TLS command start-up time it does not need.
+  static void* handle = ::dlopen("libssl.so.3", RTLD_LAZY | RTLD_LOCAL);
   return handle;
 }
 
@@ -49,6 +51,7 @@ F sym(const char* name) {
 
 extern "C" {
 
+FORWARD(int, OPENSSL_init_ssl, 0, (uint64_t opts, const OPENSSL_INIT_SETTINGS* settings), (opts, settings))
 FORWARD(const SSL_METHOD*, TLS_client_method, nullptr, (), ())
 FORWARD(SSL_CTX*, SSL_CTX_new, nullptr, (const SSL_METHOD* m), (m))
 FORWARD_VOID(SSL_CTX_free, (SSL_CTX * c), (c))
