@@ -21,7 +21,7 @@ BERTH_DEBIAN_PACKAGES=(
   runc crun
   # remote.bats: ssh:// through a private sshd on loopback; the test runs
   # sshd itself and never uses the package's service (on a systemd host
-  # the package enables ssh.service: `systemctl disable --now ssh` if unwanted)
+  # the package enables ssh.service; setup.sh disables it when it installed it)
   openssh-client openssh-server
 )
 

@@ -42,6 +42,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # openssh-server is there for remote.bats, which runs its own sshd on a
+  # loopback port; a host that had no ssh service gets none from us.
+  if printf '%s\n' "${missing[@]}" | grep -qx openssh-server && command -v systemctl >/dev/null &&
+     [ -d /run/systemd/system ]; then
+    systemctl disable --now ssh.service >/dev/null 2>&1 || true   # best effort: not every host runs systemd
+    say "openssh-server installed for the tests only: ssh.service disabled"
+  fi
 else
   say "Debian packages already installed"
 fi
