@@ -880,8 +880,14 @@ Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared
   byId_.erase(id);
   cv_.notify_all();
   std::string netMode = e->c.hostConfig.value("NetworkMode", "");
+  std::string cgPath = cgroupPathOf(*e);
   lk.unlock();
   stopNetworking(id, netMode);
+  // Nothing of it may outlive its record: a monitor still holding the lock
+  // or processes left in its cgroup (docs/crash-safety.md) are killed.
+  if (monitor::lockState(dirOf(id)) == monitor::LockState::Held ||
+      !CgroupInfo(cfg_.cgroupRoot, cgPath).existingDirs().empty())
+    killLeftovers(id, cgPath);
   auto rr = removeAll(dirOf(id));
   if (!rr) log::warn("remove container dir: {}", rr.error().message);
   emit_("container", "destroy", id, attrs);

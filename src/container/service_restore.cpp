@@ -207,7 +207,7 @@ void ServiceImpl::reconcileFreezerLocked(Entry& e) {
       return;
     }
     log::info("container {}: thawed the freeze of an interrupted {}", e.c.shortId(),
-              e.c.state.commitFreeze ? "commit" : "pause");
+              e.c.state.commitFreeze ? "commit" : "freeze not recorded as a pause");
   }
   if (e.c.state.status == State::Paused) recordLocked(e, State::Running);
   e.c.state.commitFreeze = false;
