@@ -1129,10 +1129,7 @@ Result<> ServiceImpl::restore() {
     if (auto r = networks_->restore(running); !r) log::error("restore networks: {}", r.error().message);
   }
   for (auto& e : live) {
-    // No lock held: its monitor is gone (a stale socket would only refuse).
-    auto conn = monitor::lockState(dirOf(e->c.id)) == monitor::LockState::Free
-                    ? Result<std::unique_ptr<MonitorConn>>(makeError(Code::Unavailable, "monitor gone"))
-                    : MonitorConn::connect(socketOf(e->c.id));
+    auto conn = connectMonitor(e->c.id);
     if (conn) {
       std::shared_ptr<MonitorConn> mon(std::move(*conn));
       if (mon->send(MsgType::Hello)) {
