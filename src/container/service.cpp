@@ -880,8 +880,14 @@ Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared
   byId_.erase(id);
   cv_.notify_all();
   std::string netMode = e->c.hostConfig.value("NetworkMode", "");
+  std::string cgPath = cgroupPathOf(*e);
   lk.unlock();
   stopNetworking(id, netMode);
+  // Nothing of it may outlive its record: a monitor still holding the lock
+  // or processes left in its cgroup (docs/crash-safety.md) are killed.
+  if (monitor::lockState(dirOf(id)) == monitor::LockState::Held ||
+      !CgroupInfo(cfg_.cgroupRoot, cgPath).existingDirs().empty())
+    killLeftovers(id, cgPath);
   auto rr = removeAll(dirOf(id));
   if (!rr) log::warn("remove container dir: {}", rr.error().message);
   emit_("container", "destroy", id, attrs);
@@ -1123,10 +1129,7 @@ Result<> ServiceImpl::restore() {
     if (auto r = networks_->restore(running); !r) log::error("restore networks: {}", r.error().message);
   }
   for (auto& e : live) {
-    // No lock held: its monitor is gone (a stale socket would only refuse).
-    auto conn = monitor::lockState(dirOf(e->c.id)) == monitor::LockState::Free
-                    ? Result<std::unique_ptr<MonitorConn>>(makeError(Code::Unavailable, "monitor gone"))
-                    : MonitorConn::connect(socketOf(e->c.id));
+    auto conn = connectMonitor(e->c.id);
     if (conn) {
       std::shared_ptr<MonitorConn> mon(std::move(*conn));
       if (mon->send(MsgType::Hello)) {

@@ -187,6 +187,10 @@ class ServiceImpl : public Service {
   // held: adopted, recorded as Running, true) or the start failed / the
   // monitor hung (killed with its cgroup; false).
   bool adoptInterruptedStart(const std::shared_ptr<Entry>& e);
+  // Restore's connection to a container's monitor: Unavailable at once when
+  // its lock is free (gone), else retried while the lock is held and the
+  // monitor not yet listening (a policy restart berthd did not see finish).
+  Result<std::unique_ptr<MonitorConn>> connectMonitor(const std::string& id);
   // Kills what may be left of a container that has no live monitor berthd
   // knows: a monitor holding its lock (pid checked against its command
   // line), processes in its cgroup; removes the cgroup. mu_ not held.

@@ -118,6 +118,18 @@ std::vector<std::string> listDir(const std::string& dir) {
 
 }  // namespace
 
+Result<std::unique_ptr<MonitorConn>> ServiceImpl::connectMonitor(const std::string& id) {
+  auto deadline = Clock::now() + std::chrono::milliseconds(kProbeTimeoutMs);
+  for (;;) {
+    auto state = monitor::lockState(dirOf(id));
+    if (state == monitor::LockState::Free) return makeError(Code::Unavailable, "the container's monitor is gone");
+    auto c = MonitorConn::connect(socketOf(id));
+    // No lock file: a monitor of a berthd before the lock; one try.
+    if (c || state == monitor::LockState::None || msLeft(deadline) == 0) return c;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 void ServiceImpl::killLeftovers(const std::string& id, const std::string& cgroupPath) {
   std::string dir = dirOf(id);
   CgroupInfo cg(cfg_.cgroupRoot, cgroupPath);
@@ -207,7 +219,7 @@ void ServiceImpl::reconcileFreezerLocked(Entry& e) {
       return;
     }
     log::info("container {}: thawed the freeze of an interrupted {}", e.c.shortId(),
-              e.c.state.commitFreeze ? "commit" : "pause");
+              e.c.state.commitFreeze ? "commit" : "freeze not recorded as a pause");
   }
   if (e.c.state.status == State::Paused) recordLocked(e, State::Running);
   e.c.state.commitFreeze = false;
