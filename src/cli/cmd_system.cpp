@@ -226,6 +226,34 @@ int cmdInfo(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
 
 void flagsVersion(FlagSet& f) { f.addString("format", 'f', formatFlagHelp(false)); }
 
+// berth system check [--repair] (berth-only; docs/crash-safety.md): one line
+// per problem, "KIND OBJECT: DETAIL" (+ " [repaired]"), then "N problems".
+// Exit 0 when there is none or all were repaired, 1 otherwise.
+int cmdCheck(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
+  bool repair = f.getBool("repair");
+  auto r = ctx.client.callOk("POST", std::string("/system/check?repair=") + (repair ? "1" : "0"));
+  if (!r) return reportError(ctx, r.error());
+  auto j = json::parse(r->body, nullptr, false);
+  if (!j.is_object() || !j.contains("Problems") || !j["Problems"].is_array()) {
+    err(ctx, "Error: unexpected answer from the daemon\n");
+    return kExitError;
+  }
+  std::string s;
+  size_t unrepaired = 0;
+  for (auto& p : j["Problems"]) {
+    if (!p.is_object()) continue;
+    bool repaired = p.value("Repaired", false);
+    if (!repaired) unrepaired++;
+    s += fmt::format("{} {}: {}{}\n", p.value("Kind", ""), p.value("Object", ""), p.value("Detail", ""),
+                     repaired ? " [repaired]" : "");
+  }
+  s += fmt::format("{} problems\n", j["Problems"].size());
+  out(ctx, s);
+  return unrepaired == 0 ? kExitOk : kExitError;
+}
+
+void flagsCheck(FlagSet& f) { f.addBool("repair", 0, "Remove orphans, kill strays, mark lost containers dead"); }
+
 }  // namespace
 
 std::vector<Command> systemCommands() {
@@ -234,6 +262,8 @@ std::vector<Command> systemCommands() {
                flagsVersion, cmdVersion});
   v.push_back({"system", {"info"}, {"info"}, "[OPTIONS]", "Display system-wide information", ArgRule::None, 0, 0,
                true, flagsVersion, cmdInfo});
+  v.push_back({"system", {"check"}, {}, "[OPTIONS]", "Check berth's stores for inconsistencies (berth only)",
+               ArgRule::None, 0, 0, true, flagsCheck, cmdCheck});
   return v;
 }
 

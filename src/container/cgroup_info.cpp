@@ -2,10 +2,13 @@
 
 #include "common/number.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <optional>
@@ -200,6 +203,68 @@ Result<> CgroupInfo::freeze(bool frozen) const {
   }
   if (frozen) (void)writeValue(f, "THAWED");
   return errorf(Code::Internal, "cgroup {} did not {}", f, frozen ? "freeze" : "thaw");
+}
+
+bool CgroupInfo::frozen() const {
+  if (v2_) return readTrim(dir("") + "/cgroup.freeze") == "1";
+  std::string st = readTrim(dir("freezer") + "/freezer.state");
+  return st == "FROZEN" || st == "FREEZING";
+}
+
+std::vector<std::string> CgroupInfo::existingDirs() const {
+  std::vector<std::string> out;
+  if (v2_) {
+    if (std::string d = dir(""); exists(d)) out.push_back(d);
+    return out;
+  }
+  if (DIR* d = ::opendir(root_.c_str())) {
+    while (dirent* ent = ::readdir(d)) {
+      if (ent->d_name[0] == '.') continue;
+      std::string leaf = joinPath(root_ + "/" + ent->d_name, path_);
+      struct stat st;
+      // Symlinked hierarchies (cpu -> cpu,cpuacct) are reached once.
+      if (::lstat((root_ + "/" + ent->d_name).c_str(), &st) == 0 && S_ISDIR(st.st_mode) && exists(leaf))
+        out.push_back(leaf);
+    }
+    ::closedir(d);
+  }
+  return out;
+}
+
+std::vector<pid_t> CgroupInfo::allPids() const {
+  std::vector<pid_t> out;
+  for (const auto& d : existingDirs())
+    for (const auto& l : split(readFile(d + "/cgroup.procs").value_or(""), '\n'))
+      if (auto pid = parseNumber<pid_t>(trim(l)); pid && std::find(out.begin(), out.end(), *pid) == out.end())
+        out.push_back(*pid);
+  return out;
+}
+
+Result<> CgroupInfo::killAndRemove(int timeoutMs) const {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+  bool thawed = false;
+  for (;;) {
+    auto pids = allPids();
+    if (pids.empty()) break;
+    // A frozen task cannot die: thaw (once; SIGKILL keeps them from running).
+    if (!thawed) {
+      if (frozen()) (void)freeze(false);
+      thawed = true;
+    }
+    for (pid_t p : pids) ::kill(p, SIGKILL);
+    if (std::chrono::steady_clock::now() > deadline)
+      return errorf(Code::Internal, "cgroup {}: {} processes survived SIGKILL", path_, pids.size());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  // rmdir fails while the kernel still tears the last task down: retry.
+  for (;;) {
+    bool left = false;
+    for (const auto& d : existingDirs())
+      if (::rmdir(d.c_str()) != 0 && errno != ENOENT) left = true;
+    if (!left) return {};
+    if (std::chrono::steady_clock::now() > deadline) return errorf(Code::Internal, "cgroup {}: could not remove", path_);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 Result<> CgroupInfo::update(const json& r) const {

@@ -40,6 +40,16 @@ class CgroupInfo {
   Result<std::vector<pid_t>> pids() const;
   // Freezes or thaws, waiting (up to ~2 s) until the kernel says so.
   Result<> freeze(bool frozen) const;
+  // Whether the freezer says FROZEN (v1) / cgroup.freeze is 1 (v2).
+  bool frozen() const;
+  // The leaf directories that exist, one per hierarchy (v1) or the one (v2).
+  std::vector<std::string> existingDirs() const;
+  // Pids in any of the container's directories (v1: every hierarchy).
+  std::vector<pid_t> allPids() const;
+  // Crash recovery (docs/crash-safety.md): thaws, SIGKILLs every process in
+  // the cgroup until none is left (up to timeoutMs), then removes the leaf
+  // directories. Internal when processes survive the timeout.
+  Result<> killAndRemove(int timeoutMs = 5000) const;
   // Writes OCI linux.resources limits (memory, cpu, pids, blockIO) into the
   // existing cgroup, memory+swap in the order the kernel accepts.
   Result<> update(const nlohmann::json& resources) const;

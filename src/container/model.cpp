@@ -49,7 +49,7 @@ json ContainerState::toJson() const {
   return json{{"Status", stateName(status)}, {"Pid", pid},           {"MonitorPid", monitorPid},
               {"ExitCode", exitCode},        {"Error", error},       {"OOMKilled", oomKilled},
               {"StartedAt", startedAt},      {"FinishedAt", finishedAt}, {"RestartCount", restartCount},
-              {"StoppedByUser", stoppedByUser}, {"SandboxKey", sandboxKey}};
+              {"StoppedByUser", stoppedByUser}, {"SandboxKey", sandboxKey}, {"CommitFreeze", commitFreeze}};
 }
 
 ContainerState ContainerState::fromJson(const json& j) {
@@ -66,6 +66,7 @@ ContainerState ContainerState::fromJson(const json& j) {
   s.restartCount = j.value("RestartCount", 0);
   s.stoppedByUser = j.value("StoppedByUser", false);
   s.sandboxKey = j.value("SandboxKey", "");
+  s.commitFreeze = j.value("CommitFreeze", false);
   return s;
 }
 

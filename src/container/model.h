@@ -45,6 +45,9 @@ struct ContainerState {
   int restartCount = 0;
   bool stoppedByUser = false;  // a manual stop: restart policies must not undo it
   std::string sandboxKey;      // the network namespace's path while it exists ("" = none)
+  // Paused by berth for a commit, not by the user: berthd's restore thaws
+  // it (a crash in the middle of a commit must not leave it frozen).
+  bool commitFreeze = false;
 
   json toJson() const;
   static ContainerState fromJson(const json& j);

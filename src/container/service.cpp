@@ -12,10 +12,12 @@
 #include "common/number.h"
 #include "common/until.h"
 #include "common/util.h"
+#include "container/cgroup_info.h"
 #include "container/log_opts.h"
 #include "container/security.h"
 #include "container/service_impl.h"
 #include "container/spec.h"
+#include "monitor/lock.h"
 #include "runtime/stage.h"
 
 namespace berth::container {
@@ -349,6 +351,27 @@ Result<> ServiceImpl::prepareBundle(Entry& e) {
   return {};
 }
 
+namespace {
+
+// The monitor lock for a start: Conflict when a monitor still holds it.
+Result<UniqueFd> lockForStart(const std::string& dir) {
+  // A monitor that has just sent Exit drops the lock before its sockets
+  // close, so a held lock here is a monitor berthd does not know as running.
+  // Wait a little anyway: the check below is the last word on duplicates.
+  for (int waited = 0;; waited += 5) {
+    auto l = monitor::tryLock(dir);
+    if (l || l.error().code != Code::Conflict) return l;
+    if (waited >= 2000) {
+      pid_t owner = monitor::lockOwner(dir);
+      return errorf(Code::Conflict, "container is already running (its monitor, pid {}, still holds {})", owner,
+                    monitor::lockPath(dir));
+    }
+    ::usleep(5000);
+  }
+}
+
+}  // namespace
+
 Result<> ServiceImpl::start(const std::string& ref) { return startImpl(ref, std::nullopt); }
 
 Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> policyGen) {
@@ -505,7 +528,13 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
       argv.push_back("--runtime");
       argv.push_back(it->second);
     }
-    spawned = spawnMonitor(argv, dir + "/monitor.log");
+    // The start's intent, crash-atomic (monitor/lock.h): from here until
+    // the monitor ends, the lock says a monitor runs this container; restore
+    // and a second start see it whatever berthd's record says.
+    auto lock = lockForStart(dir);
+    if (!lock) return std::unexpected(lock.error());
+    argv.insert(argv.end(), {"--lock-fd", std::to_string(monitor::kLockFd)});
+    spawned = spawnMonitor(argv, dir + "/monitor.log", lock->get());
     if (!spawned) return std::unexpected(spawned.error().wrap("start monitor"));
     auto m = spawned->first->recv();
     if (!m) {
@@ -557,6 +586,7 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   e->c.state.error.clear();
   e->c.state.oomKilled = false;
   e->c.state.stoppedByUser = false;
+  e->c.state.commitFreeze = false;
   e->c.state.sandboxKey = sandboxKey;
   undoNetwork.dismiss();
   e->exitOnNext = false;
@@ -1049,7 +1079,7 @@ Counts ServiceImpl::counts() {
 
 Result<> ServiceImpl::restore() {
   TRY_ASSIGN(auto all, store_.loadAll());
-  std::vector<std::shared_ptr<Entry>> live;
+  std::vector<std::shared_ptr<Entry>> live, stopped;
   {
     std::lock_guard lk(mu_);
     for (auto& c : all) {
@@ -1057,10 +1087,31 @@ Result<> ServiceImpl::restore() {
       e->c = std::move(c);
       byId_[e->c.id] = e;
       if (e->c.state.status == State::Running || e->c.state.status == State::Paused ||
-          e->c.state.status == State::Restarting)
+          e->c.state.status == State::Restarting) {
         live.push_back(e);
-      else if (e->c.state.status == State::Removing)
-        recordLocked(*e, State::Dead);
+      } else {
+        if (e->c.state.status == State::Removing) recordLocked(*e, State::Dead);
+        stopped.push_back(e);
+      }
+    }
+  }
+  // Crash-atomic start (docs/crash-safety.md): a container recorded as not
+  // running whose monitor lock is held was being started when berthd died.
+  // Its monitor is adopted (it runs: Running) or killed; what a dead
+  // monitor left in the cgroup of a stopped container is killed.
+  for (auto& e : stopped) {
+    if (monitor::lockState(dirOf(e->c.id)) == monitor::LockState::Held) {
+      if (adoptInterruptedStart(e)) live.push_back(e);
+      continue;
+    }
+    std::string cgPath;
+    {
+      std::lock_guard lk(mu_);
+      cgPath = cgroupPathOf(*e);
+    }
+    if (!CgroupInfo(cfg_.cgroupRoot, cgPath).existingDirs().empty()) {
+      log::warn("container {}: removing the leftovers of its cgroup", e->c.shortId());
+      killLeftovers(e->c.id, cgPath);
     }
   }
   // The network service rebuilds what the containers that may still run
@@ -1072,12 +1123,16 @@ Result<> ServiceImpl::restore() {
     if (auto r = networks_->restore(running); !r) log::error("restore networks: {}", r.error().message);
   }
   for (auto& e : live) {
-    auto conn = MonitorConn::connect(socketOf(e->c.id));
+    // No lock held: its monitor is gone (a stale socket would only refuse).
+    auto conn = monitor::lockState(dirOf(e->c.id)) == monitor::LockState::Free
+                    ? Result<std::unique_ptr<MonitorConn>>(makeError(Code::Unavailable, "monitor gone"))
+                    : MonitorConn::connect(socketOf(e->c.id));
     if (conn) {
       std::shared_ptr<MonitorConn> mon(std::move(*conn));
       if (mon->send(MsgType::Hello)) {
         std::lock_guard lk(mu_);
         e->mon = mon;
+        reconcileFreezerLocked(*e);
         if (e->c.state.status == State::Restarting) {
           // berthd died while a policy restart was starting it: it runs.
           recordLocked(*e, State::Running);
@@ -1088,6 +1143,15 @@ Result<> ServiceImpl::restore() {
         log::info("restored container {} (pid {})", e->c.shortId(), e->c.state.pid);
         continue;
       }
+    }
+    // The monitor is gone: whatever it left in the cgroup goes too.
+    {
+      std::string cgPath;
+      {
+        std::lock_guard lk(mu_);
+        cgPath = cgroupPathOf(*e);
+      }
+      if (!CgroupInfo(cfg_.cgroupRoot, cgPath).existingDirs().empty()) killLeftovers(e->c.id, cgPath);
     }
     if (e->c.state.status == State::Restarting) {
       // Between two policy restarts when berthd went down: that exit was

@@ -27,6 +27,7 @@
 #include "common/emit.h"
 #include "common/filters.h"
 #include "common/io.h"
+#include "common/problem.h"
 #include "common/result.h"
 #include "container/archive.h"
 #include "container/changes.h"
@@ -299,6 +300,13 @@ class Housekeeping {
   virtual Result<> restore() = 0;
   // Daemon stop: drop monitor connections, leave containers running.
   virtual void shutdown() = 0;
+  // `berth system check` (docs/crash-safety.md): container directories
+  // without a record, records whose directory is gone, monitors and cgroup
+  // processes of containers recorded as not running, frozen cgroups of
+  // running ones, network namespaces of containers that do not run. With
+  // opts.repair: orphans removed, strays killed, lost containers marked
+  // dead, cgroups thawed. Containers being started/stopped are skipped.
+  virtual std::vector<Problem> check(const CheckOptions& opts) = 0;
 };
 
 // A container's networks after create (docker network connect/disconnect,

@@ -54,7 +54,7 @@ Result<std::string> ServiceImpl::commit(const CommitOptions& o) {
     TRY_ASSIGN(auto e, getLocked(o.container));
     paused = o.pause && e->c.state.status == State::Running;
   }
-  if (paused) TRY(setPaused(o.container, true));
+  if (paused) TRY(setPaused(o.container, true, true));
   ScopeExit thaw([&] {
     if (paused) (void)setPaused(o.container, false);
   });

@@ -110,6 +110,7 @@ class ServiceImpl : public Service {
   std::vector<std::string> volumeUsers(const std::string& name) override;
   Result<> restore() override;
   void shutdown() override;
+  std::vector<Problem> check(const CheckOptions& opts) override;  // service_restore.cpp
   // Networking (service_network.cpp).
   Result<> connect(const std::string& containerRef, const std::string& networkRef,
                    const nlohmann::json& settings) override;
@@ -142,7 +143,9 @@ class ServiceImpl : public Service {
   void waitNotBusyLocked(std::unique_lock<std::mutex>& lk, Entry& e);
   // The container's linux.cgroupsPath (from its config.json).
   std::string cgroupPathOf(const Entry& e) const;
-  Result<> setPaused(const std::string& ref, bool pause);
+  // forCommit: the freeze is berth's own (commit), recorded as such before
+  // the cgroup freezes so a restore after a crash thaws it.
+  Result<> setPaused(const std::string& ref, bool pause, bool forCommit = false);
   // A signal to a frozen container is delivered once it thaws (mu_ held).
   void thawIfPausedLocked(Entry& e);
   // Reads monitor messages until it goes away; handles Exit.
@@ -177,6 +180,21 @@ class ServiceImpl : public Service {
   // transition() for a move that already happened (an exit, a thaw): a
   // refusal is logged, not returned. mu_ held.
   void recordLocked(Entry& e, State to);
+
+  // service_restore.cpp: crash recovery (docs/crash-safety.md).
+  // A container recorded as not running whose monitor lock is held (berthd
+  // died during its start): waits for the monitor's answer; Running (mu_ not
+  // held: adopted, recorded as Running, true) or the start failed / the
+  // monitor hung (killed with its cgroup; false).
+  bool adoptInterruptedStart(const std::shared_ptr<Entry>& e);
+  // Kills what may be left of a container that has no live monitor berthd
+  // knows: a monitor holding its lock (pid checked against its command
+  // line), processes in its cgroup; removes the cgroup. mu_ not held.
+  void killLeftovers(const std::string& id, const std::string& cgroupPath);
+  // Makes the freezer agree with the record after a restart: a commit's
+  // freeze is thawed (Running), a frozen Running container thawed, a Paused
+  // one found thawed recorded as Running. mu_ held; saves.
+  void reconcileFreezerLocked(Entry& e);
 
   // service_network.cpp. The start path's networking (mu_ not held): links
   // checked and their env added to c.config["Env"], sandbox + endpoints,

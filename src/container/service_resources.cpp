@@ -232,7 +232,7 @@ Result<TopResult> ServiceImpl::top(const std::string& ref, const std::string& ps
   return out;
 }
 
-Result<> ServiceImpl::setPaused(const std::string& ref, bool pause) {
+Result<> ServiceImpl::setPaused(const std::string& ref, bool pause, bool forCommit) {
   std::unique_lock lk(mu_);
   TRY_ASSIGN(auto e, getLocked(ref));
   std::string id = e->c.id;
@@ -244,8 +244,20 @@ Result<> ServiceImpl::setPaused(const std::string& ref, bool pause) {
     if (st != State::Paused) return errorf(Code::Conflict, "Container {} is not paused", id);
   }
   CgroupInfo cg(cfg_.cgroupRoot, cgroupPathOf(*e));
-  TRY(cg.freeze(pause));
+  if (pause && forCommit) {
+    // Recorded before the freeze: a crash from here on is thawed by restore.
+    e->c.state.commitFreeze = true;
+    (void)saveLocked(*e);
+  }
+  if (auto r = cg.freeze(pause); !r) {
+    if (e->c.state.commitFreeze && pause) {
+      e->c.state.commitFreeze = false;
+      (void)saveLocked(*e);
+    }
+    return r;
+  }
   recordLocked(*e, pause ? State::Paused : State::Running);
+  if (!pause) e->c.state.commitFreeze = false;
   (void)saveLocked(*e);
   json attrs = eventAttrs(*e);
   lk.unlock();
@@ -259,7 +271,10 @@ Result<> ServiceImpl::unpause(const std::string& ref) { return setPaused(ref, fa
 void ServiceImpl::thawIfPausedLocked(Entry& e) {
   if (e.c.state.status != State::Paused) return;
   CgroupInfo cg(cfg_.cgroupRoot, cgroupPathOf(e));
-  if (cg.freeze(false)) recordLocked(e, State::Running);
+  if (cg.freeze(false)) {
+    recordLocked(e, State::Running);
+    e.c.state.commitFreeze = false;
+  }
 }
 
 Result<UpdateResult> ServiceImpl::update(const std::string& ref, const UpdateRequest& req) {

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "api/build_router.h"
+#include "api/check_router.h"
 #include "api/containers_router.h"
 #include "api/events.h"
 #include "api/images_router.h"
@@ -31,6 +32,7 @@
 #include "daemon/host_facts.h"
 #include "daemon/registry_backend.h"
 #include "daemon/root_lock.h"
+#include "daemon/system_check.h"
 #include "image/service.h"
 #include "network/service.h"
 #include "registry/client.h"
@@ -221,6 +223,18 @@ int main(int argc, char** argv) {
   // may still run; everything else goes) before any restart policy starts one.
   if (auto r = containers->restore(); !r) log::error("restore containers: {}", r.error().message);
   if (auto r = images->garbageCollect(); !r) log::warn("image gc: {}", r.error().message);
+  // Start-up reconciliation (docs/crash-safety.md): nothing is in progress
+  // yet, so every orphan a crash left (container dirs, unreferenced blobs,
+  // temp files, snapshots, strays in cgroups, namespaces) goes now.
+  daemon::SystemChecker checker(**db, cfg.dataRoot, *containers);
+  if (auto found = checker.check(CheckOptions{.repair = true, .minAgeNanos = 0}); !found) {
+    log::error("start-up check: {}", found.error().message);
+  } else {
+    for (auto& p : *found) {
+      if (p.repaired) log::info("start-up check: {} {}: {}", p.kind, p.object, p.detail);
+      else log::warn("start-up check: {} {}: {}", p.kind, p.object, p.detail);
+    }
+  }
 
   // The builder (issue 13): contexts are extracted under build/tmp, which a
   // crash may leave behind: emptied at every start.
@@ -256,6 +270,7 @@ int main(int argc, char** argv) {
   registry::Index registryIndex([regCfg] { return regCfg; });
   daemon::IndexRegistryBackend registryBackend(registryIndex);
   api::registerRegistryRoutes(router, registryBackend);
+  api::registerCheckRoutes(router, checker);
 
   api::Server server(router, cfg.serve.limits);
   std::vector<std::string> sockets;

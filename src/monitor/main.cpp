@@ -18,7 +18,7 @@ int usage() {
   static const char kUsage[] =
       "usage: berth-monitor run --bundle DIR --id ID --socket PATH [--log PATH]\n"
       "                         [--log-max-size BYTES] [--log-max-file N] [--cgroup-root DIR]\n"
-      "                         [--runtime PATH]\n"
+      "                         [--runtime PATH] [--lock-fd FD]\n"
       "       berth-monitor exec --pid PID --process FILE [--cgroup PATH] [--cgroup-root DIR] [--stdin]\n";
   (void)!::write(2, kUsage, sizeof kUsage - 1);
   return 2;
@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
     else if (key == "--log-max-file") ok = setNumber(val, run.logMaxFile);
     else if (key == "--cgroup-root") run.cgroupRoot = ex.cgroupRoot = val;
     else if (key == "--runtime") run.runtime = val;
+    else if (key == "--lock-fd") ok = setNumber(val, run.lockFd) && run.lockFd > 2;
     else if (key == "--pid") ok = setNumber(val, ex.pid);
     else if (key == "--process") ex.processFile = val;
     else if (key == "--cgroup") ex.cgroup = val;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 #include "common/memory.h"
 #include "common/util.h"
 #include "monitor/external.h"
+#include "monitor/lock.h"
 #include "monitor/session.h"
 #include "monitor/stdio.h"
 #include "runtime/cgroups.h"
@@ -83,6 +85,25 @@ int runContainer(const RunOptions& o) {
     return 1;
   }
   adoptFd3(session);
+  // One monitor per container, ever (monitor/lock.h): before the socket, so
+  // a refused second monitor never unlinks the first one's socket.
+  {
+    UniqueFd lock;
+    if (o.lockFd >= 0) {
+      lock.reset(o.lockFd);
+      ::fcntl(lock.get(), F_SETFD, FD_CLOEXEC);
+      if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0)
+        return failStart(session, Stage::Config, Error{Code::Conflict, errno, "container is already running"});
+    } else {
+      auto l = tryLock(o.bundle);
+      if (!l) return failStart(session, Stage::Config, l.error().code == Code::Conflict
+                                                           ? Error{Code::Conflict, EBUSY, "container is already running"}
+                                                           : l.error());
+      lock = std::move(*l);
+    }
+    writeLockOwner(lock.get(), ::getpid());
+    session.holdLock(std::move(lock));
+  }
   if (!o.socket.empty()) {
     if (auto r = session.listen(o.socket); !r) return failStart(session, Stage::Config, r.error());
   }

@@ -15,6 +15,7 @@ struct RunOptions {
   int logMaxFile = 1;
   std::string cgroupRoot = "/sys/fs/cgroup";
   std::string runtime;  // an external OCI runtime binary (runc, crun); empty: built in
+  int lockFd = -1;      // the monitor lock berthd already holds (monitor/lock.h); -1: take it
 };
 
 struct ExecOptions {

@@ -337,12 +337,16 @@ void Session::finish(const std::string& exitJson, int timeoutMs) {
     if (::poll(pfds.data(), pfds.size(), int(left)) < 0 && errno != EINTR) break;
     for (auto& c : clients_) flushClient(c);
   }
-  clients_.clear();
+  // Socket path and lock go before the clients see EOF: a monitor started
+  // for the same container on that EOF must not lose its new socket to our
+  // unlink, nor find the lock still held.
   listenFd_.reset();
   if (!socketPath_.empty()) {
     ::unlink(socketPath_.c_str());
     socketPath_.clear();
   }
+  lock_.reset();
+  clients_.clear();
 }
 
 void logError(std::string_view msg) {

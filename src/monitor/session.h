@@ -31,6 +31,10 @@ class Session {
   void addClient(UniqueFd fd);
   // Creates and listens on a unix socket (removed by the destructor).
   Result<> listen(const std::string& path);
+  // Keeps the monitor lock (monitor/lock.h) until finish() has removed the
+  // socket: released before the clients see EOF, so a berthd that starts the
+  // container again on that EOF finds the lock free.
+  void holdLock(UniqueFd fd) { lock_ = std::move(fd); }
   // Output sources: for a pty pass the master as out and -1 as err.
   // Takes ownership; sets them non-blocking.
   void setOutput(UniqueFd out, UniqueFd err, bool tty);
@@ -70,7 +74,7 @@ class Session {
   void acceptClients();
   void dropDeadClients();
 
-  UniqueFd sigFd_, listenFd_;
+  UniqueFd sigFd_, listenFd_, lock_;
   std::string socketPath_;
   std::vector<Client> clients_;
   UniqueFd outFds_[2];

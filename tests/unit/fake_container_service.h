@@ -194,6 +194,7 @@ class FakeContainerService : public Service {
   std::vector<std::string> volumeUsers(const std::string&) override { return {}; }
   Result<> restore() override { return {}; }
   void shutdown() override {}
+  std::vector<Problem> check(const CheckOptions&) override { return {}; }
   Result<> connect(const std::string&, const std::string&, const nlohmann::json&) override { return {}; }
   Result<> disconnect(const std::string&, const std::string&, bool) override { return {}; }
   Result<> removeLink(const std::string&) override { return {}; }
