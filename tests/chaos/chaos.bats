@@ -224,6 +224,36 @@ chaos_strays() {
   fi
 }
 
+# The loop's orphan check is only worth something if it sees orphans: plant
+# one of each kind it looks for and expect each named, then none once gone.
+@test "the orphan check names planted orphans (mount, netns file, cgroup, container and volume dirs, temps)" {
+  berthd_ping || berthd_start
+  local d=$E2E_ROOT/data cg
+  cg=$(for x in /sys/fs/cgroup/*/"$E2E_CGP" /sys/fs/cgroup/"$E2E_CGP"; do [ -d "$x" ] && echo "$x" && break; done)
+  [ -n "$cg" ] || cg=/sys/fs/cgroup/pids/$E2E_CGP
+  mkdir -p "$E2E_ROOT/plant" "$d/volumes/ghost-vol" "$d/containers/$(printf 'a%.0s' {1..64})" \
+    "$d/content/ingest/partial" "$d/snapshots/.tmp-planted" "$d/build/tmp/ctx-planted" "$cg/planted-cgroup"
+  mount --bind "$E2E_ROOT/plant" "$E2E_ROOT/plant"
+  touch "$d/containers/state.json.tmp4242" "$E2E_ROOT/exec/netns/planted-netns"
+  run chaos_orphans
+  umount "$E2E_ROOT/plant"
+  rmdir "$cg/planted-cgroup"
+  rm -rf "$E2E_ROOT/plant" "$d/volumes/ghost-vol" "$d/containers/$(printf 'a%.0s' {1..64})" \
+    "$d/content/ingest/partial" "$d/snapshots/.tmp-planted" "$d/build/tmp/ctx-planted" \
+    "$d/containers/state.json.tmp4242" "$E2E_ROOT/exec/netns/planted-netns"
+  assert_output_contains "mount: $E2E_ROOT/plant"
+  assert_output_contains "netns file: $E2E_ROOT/exec/netns/planted-netns"
+  assert_output_contains "cgroup: $cg/planted-cgroup"
+  assert_output_contains "container dir: $d/containers/aaaa"
+  assert_output_contains "volume dir: $d/volumes/ghost-vol"
+  assert_output_contains "temp: $d/content/ingest/partial"
+  assert_output_contains "temp: $d/snapshots/.tmp-planted"
+  assert_output_contains "temp: $d/build/tmp/ctx-planted"
+  assert_output_contains "temp: $d/containers/state.json.tmp4242"
+  run chaos_orphans
+  assert_output ""
+}
+
 @test "no leftovers: after rm -f of everything, no orphan of any kind; system check clean" {
   berthd_ping || berthd_start   # the loop may have failed between a kill and the restart
   remove_all_containers
