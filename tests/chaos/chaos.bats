@@ -9,6 +9,9 @@
 # is orphaned, and `berth system check` reports "0 problems".
 #
 # CHAOS_KILLS  rounds (SIGKILLs) in the run (default 20)
+# CHAOS_BUDGET seconds the rounds may take (default 90, 0 = no limit): on a
+#              loaded machine the loop stops early, saying after how many
+#              kills, so that CI stays within its time (the count is printed)
 # CHAOS_SEED   seed of the generator choosing the ops, targets and delays
 #              (default: random; printed, so a failing run can be replayed;
 #              timing still varies between runs)
@@ -179,7 +182,12 @@ chaos_strays() {
     CS[base-$c]=run
     chaos_apply_acks "$RD/base-$c.out"
   done
+  local budget=${CHAOS_BUDGET:-90} done=0
   for ROUND in $(seq "$kills"); do
+    if [ "$budget" -gt 0 ] && [ $((SECONDS - start)) -ge "$budget" ]; then
+      chaos_note "chaos: the ${budget} s budget (CHAOS_BUDGET) is spent after $done of $kills SIGKILLs: stopping here"
+      break
+    fi
     RD="$E2E_ROOT/chaos/r$ROUND"
     mkdir -p "$RD"
     NEWC=() PUSHED=()
@@ -213,8 +221,9 @@ chaos_strays() {
     echo "  ms: ops+kill+wait $(( (t0 - t_start) / 1000 )), restart $(( (t1 - t0) / 1000 )), model $(( (t2 - t1) / 1000 )), orphans $(( (t3 - t2) / 1000 )), cleanup $(( (t4 - t3) / 1000 ))" >>"$E2E_ROOT/chaos/log"
     ms_ops=$((ms_ops + (t0 - t_start) / 1000)) ms_model=$((ms_model + (t2 - t1) / 1000))
     ms_orph=$((ms_orph + (t3 - t2) / 1000)) ms_clean=$((ms_clean + (t4 - t3) / 1000))
+    done=$ROUND
   done
-  chaos_note "chaos: $kills SIGKILLs in $((SECONDS - start)) s, 0 losses; berthd restart ms: ${restart_ms[*]}"
+  chaos_note "chaos: $done SIGKILLs in $((SECONDS - start)) s, 0 losses, system check 0 problems after each; berthd restart ms: ${restart_ms[*]}"
   chaos_note "chaos: $STRAY_BUILD intermediate containers of builds cut off in a RUN were left listed (as dockerd leaves them) and removed"
   chaos_note "chaos: time in ops+kill $((ms_ops / 1000)) s, model checks $((ms_model / 1000)) s, orphan checks $((ms_orph / 1000)) s, cleanup $((ms_clean / 1000)) s"
   # every image in the model saves completely (each layer read back)

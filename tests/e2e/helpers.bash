@@ -378,15 +378,16 @@ _e2e_is_cmd() {
 
 # _e2e_pids_mentioning WORD ROOT: live pids whose argv[0] mentions WORD and
 # whose command line mentions ROOT (the temp root is unique to one file).
+# One grep reads every command line: a fork per process took seconds per
+# call on a loaded machine, and cleanup calls this several times. (ROOT has
+# no NUL, so matching the raw NUL-separated argv finds the same processes.)
 _e2e_pids_mentioning() {
-  local word=$1 root=$2 d pid cmd
-  for d in /proc/[0-9]*; do
-    pid=${d#/proc/}
+  local word=$1 root=$2 f pid
+  while read -r f; do
+    pid=${f#/proc/}; pid=${pid%/cmdline}
     [ "$pid" != "$$" ] || continue
-    cmd=$(tr '\0' ' ' 2>/dev/null <"$d/cmdline") || continue
-    [[ $cmd == *"$root"* ]] || continue
     _e2e_is_cmd "$pid" "$word" && echo "$pid"
-  done
+  done < <(grep -lasF -- "$root" /proc/[0-9]*/cmdline 2>/dev/null)
 }
 
 # _e2e_monitor_pids ROOT: berth-monitor pids recorded under ROOT (state.json
