@@ -223,13 +223,21 @@ chaos_strays() {
     ms_orph=$((ms_orph + (t3 - t2) / 1000)) ms_clean=$((ms_clean + (t4 - t3) / 1000))
     done=$ROUND
   done
-  chaos_note "chaos: $done SIGKILLs in $((SECONDS - start)) s, 0 losses, system check 0 problems after each; berthd restart ms: ${restart_ms[*]}"
+  chaos_note "chaos: $done SIGKILLs in $((SECONDS - start)) s, 0 losses, ${SYSCHECK_NOTED:+NO }system check 0 problems after each; berthd restart ms: ${restart_ms[*]}"
   chaos_note "chaos: $STRAY_BUILD intermediate containers of builds cut off in a RUN were left listed (as dockerd leaves them) and removed"
   chaos_note "chaos: time in ops+kill $((ms_ops / 1000)) s, model checks $((ms_model / 1000)) s, orphan checks $((ms_orph / 1000)) s, cleanup $((ms_clean / 1000)) s"
-  # every image in the model saves completely (each layer read back)
-  local refs=("${!IMG[@]}")
+  # every image in the model saves completely: each layer its manifest
+  # names is read back into the archive
+  local refs=("${!IMG[@]}") tarf="$E2E_ROOT/chaos/save.tar" l
   if [ "${#refs[@]}" -gt 0 ]; then
-    berth_cmd save "${refs[@]}" | tar -t >"$E2E_ROOT/chaos/save.list" || chaos_fail "save of ${refs[*]} failed"
+    berth_cmd save -o "$tarf" "${refs[@]}" || chaos_fail "save of ${refs[*]} failed"
+    tar -tf "$tarf" >"$E2E_ROOT/chaos/save.list"
+    for l in $(tar -xOf "$tarf" manifest.json | jq -r '.[].Layers[]' | sort -u); do
+      grep -qx "$l" "$E2E_ROOT/chaos/save.list" || chaos_fail "save: layer $l missing from the archive"
+    done
+    [ "$(tar -xOf "$tarf" manifest.json | jq length)" -eq "$(printf '%s\n' "${IMG[@]}" | cut -d' ' -f1 | sort -u | wc -l)" ] ||
+      chaos_fail "save: manifest.json does not list each of the images saved (${refs[*]})"
+    rm -f "$tarf"
   fi
 }
 
