@@ -54,13 +54,17 @@ pick() {
 # background; sets OP_PIDS, OP_OUTS and UNK_C.
 chaos_plan_and_launch() {
   local n k t c name target
-  local -a types=(logger exit exit exec logs commit commit pull push rm rm stop volume volrm build rmi)
+  local -a types=(logger exit exit exec logs commit commit pull push rm rm stop pause volume volrm build rmi)
   local -A busy=()
-  local -a loggers=() exited=() models=() imgs=() vols=()
+  local -a loggers=() paused=() exited=() models=() imgs=() vols=()
   for name in "${!CS[@]}"; do
     [[ $name != base-* ]] || continue   # the base loggers live through the run
     models+=("$name")
-    if [ "${CS[$name]}" = run ]; then loggers+=("$name"); else exited+=("$name"); fi
+    case ${CS[$name]} in
+      run) loggers+=("$name") ;;
+      paused) paused+=("$name") ;;
+      *) exited+=("$name") ;;
+    esac
   done
   for name in "${!IMG[@]}"; do [ "$name" = "$PULL_REF" ] || imgs+=("$name"); done
   for name in "${!VOL[@]}"; do vols+=("$name"); done
@@ -71,7 +75,7 @@ chaos_plan_and_launch() {
     t=${types[$(rnd ${#types[@]})]}
     c=$(pick berth docker)
     # keep the work bounded: a few loggers, a dozen containers
-    [ "$t" != logger ] || [ "${#loggers[@]}" -lt 3 ] || t=rm
+    [ "$t" != logger ] || [ $((${#loggers[@]} + ${#paused[@]})) -lt 3 ] || t=rm
     [ "${#models[@]}" -lt 12 ] || t=rm
     [ "$t" != build ] || [ -z "$built" ] || t=exit
     local -a argv=()
@@ -95,8 +99,17 @@ chaos_plan_and_launch() {
           argv=(op_commit "$c" "$target" "chaos/c$ROUND-$k" runs)
         fi
         busy[$target]=1 ;;
+      pause)    # pause a logger, or unpause a paused one
+        if [ "${#paused[@]}" -gt 0 ] && [ "$(rnd 2)" = 0 ]; then
+          target=$(pick "${paused[@]}"); t=unpause
+        else
+          target=$(pick "${loggers[@]}")
+        fi
+        [ -n "$target" ] && [ -z "${busy[$target]:-}" ] || continue
+        busy[$target]=1
+        argv=("op_$t" "$c" "$target") ;;
       stop)
-        target=$(pick "${loggers[@]}")
+        target=$(pick "${loggers[@]}" "${paused[@]}")
         [ -n "$target" ] && [ -z "${busy[$target]:-}" ] || continue
         busy[$target]=1
         argv=(op_stop "$c" "$target") ;;

@@ -9,6 +9,7 @@
 #
 # Model (bash associative arrays, filled by chaos_apply_acks):
 #   CS[name]     run          a running container (logger), pid in CPID[name]
+#                paused       a logger the test paused (same pid, counter frozen)
 #                exit:N       a container that exits N by itself
 #   CID[name]    its full id
 #   CLOG[name]   the last counter value seen in a logger's log
@@ -85,6 +86,14 @@ op_stop() {     # CLIENT NAME: a logger (sh as pid 1 ignores SIGTERM: 137 after 
   cli "$1" stop -t 1 "$2" >/dev/null || return 1
   echo "ACK stop $2"
 }
+op_pause() {    # CLIENT NAME
+  cli "$1" pause "$2" >/dev/null || return 1
+  echo "ACK pause $2"
+}
+op_unpause() {  # CLIENT NAME
+  cli "$1" unpause "$2" >/dev/null || return 1
+  echo "ACK unpause $2"
+}
 op_rm() {       # CLIENT NAME
   cli "$1" rm -f "$2" >/dev/null || return 1
   echo "ACK rm $2"
@@ -118,7 +127,7 @@ chaos_forget_unacked() {
     t=${OP_TARGET[$k]}
     [ -n "$t" ] || continue
     case ${OP_KIND[$k]} in
-      rm|stop)
+      rm|stop|pause|unpause)
         grep -q "^ACK ${OP_KIND[$k]} $t\$" "${OP_OUTS[$k]}" && continue
         unset 'CS[$t]' 'CID[$t]' 'CPID[$t]' 'CLOG[$t]'; UNK_C+=("$t") ;;
       rmi) grep -q "^ACK rmi $t\$" "${OP_OUTS[$k]}" || unset 'IMG[$t]' ;;
@@ -141,6 +150,8 @@ chaos_apply_acks() {
         pushed) PUSHED+=("$a") ;;
         rm) unset 'CS[$a]' 'CID[$a]' 'CPID[$a]' 'CLOG[$a]'; CGONE[$a]=1 ;;
         stop) CS[$a]=exit:137; unset 'CPID[$a]' 'CLOG[$a]' ;;
+        pause) CS[$a]=paused ;;
+        unpause) CS[$a]=run ;;
         rmi) unset 'IMG[$a]'; IGONE[$a]=1 ;;
         vol) VOL[$a]="" ;;
         volf) VOL[$a]=$a; CGONE["w$a"]=1 ;;
@@ -223,6 +234,15 @@ chaos_check_model() {
         wait_until 10 "logger $name to log past $n" eval "[ \"\$(berth_cmd logs --tail 1 $name)\" -gt $n ]" || return 1
         CLOG[$name]=$n
         ;;
+      paused)
+        [ "${st[$name]}" = paused ] || chaos_fail "logger $name is '${st[$name]}', not paused" || return 1
+        [ "${pid[$name]}" = "${CPID[$name]:-${pid[$name]}}" ] || chaos_fail "paused $name has pid ${pid[$name]}, had ${CPID[$name]}" || return 1
+        CPID[$name]=${pid[$name]}
+        kill -0 "${pid[$name]}" 2>/dev/null || chaos_fail "paused $name's pid ${pid[$name]} is not alive" || return 1
+        n=$(logs_continuous "$name") || chaos_fail "logger $name's log has a gap: $n" || return 1
+        [ "$n" -ge "${CLOG[$name]:-0}" ] || chaos_fail "logger $name's log ends at $n, it had reached ${CLOG[$name]}" || return 1
+        CLOG[$name]=$n
+        ;;
       exit:*)
         want=${CS[$name]#exit:}
         [ "${st[$name]}" = exited ] || chaos_fail "$name is '${st[$name]}', not exited" || return 1
@@ -286,7 +306,7 @@ chaos_orphans() {
   local line name id state d x pid
   while read -r name id state; do
     all[$id]=1
-    [ "$state" != running ] || running[$id]=1
+    [ "$state" != running ] && [ "$state" != paused ] || running[$id]=1
   done < <(chaos_containers)
   # mounts: only the netns directory and a running container's netns file
   while read -r d; do
