@@ -303,11 +303,14 @@ chaos_check_model() {
 # listed container or object accounts for.
 chaos_orphans() {
   local -A running=() all=()
-  local line name id state d x pid
+  local line name id state d x pid list
+  # without the daemon's lists every directory would look orphaned: say so
+  list=$(chaos_containers 2>&1) || { echo "containers/json failed: $list"; return 0; }
   while read -r name id state; do
+    [ -n "$id" ] || continue
     all[$id]=1
     [ "$state" != running ] && [ "$state" != paused ] || running[$id]=1
-  done < <(chaos_containers)
+  done <<<"$list"
   # mounts: only the netns directory and a running container's netns file
   while read -r d; do
     [ -n "$d" ] || continue
@@ -355,7 +358,8 @@ chaos_orphans() {
        -o -name '*.tmp[0-9]*' \) -print -prune 2>/dev/null | sed 's/^/temp: /'
   # volume directories without a volume
   local -A vols=()
-  while read -r x; do vols[$x]=1; done < <(berth_cmd volume ls -q)
+  list=$(berth_cmd volume ls -q 2>&1) || { echo "volume ls failed: $list"; return 0; }
+  while read -r x; do [ -z "$x" ] || vols[$x]=1; done <<<"$list"
   for d in "$data"/volumes/*; do
     [ -d "$d" ] || continue
     [ -n "${vols[${d##*/}]:-}" ] || echo "volume dir: $d"
