@@ -9,7 +9,8 @@
 # Environment: BUILD_DIR (default build), BERTH_BIN_DIR (default
 # $BUILD_DIR/bin), E2E (a glob or list of .bats files, default
 # tests/e2e/*.bats), SKIP_BUILD=1, SKIP_UNIT=1, SKIP_E2E=1; the chaos loop
-# (tests/chaos/chaos.bats): CHAOS_KILLS (default 20), CHAOS_SEED, SKIP_CHAOS=1;
+# (tests/chaos/chaos.bats): CHAOS_KILLS (default 20), CHAOS_BUDGET (seconds,
+# default 90, 0 = none), CHAOS_SEED, SKIP_CHAOS=1;
 # it is left out when E2E names a subset of files, unless CHAOS=1.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -163,7 +164,8 @@ elif [ -n "${E2E:-}" ] && [ -z "${CHAOS:-}" ]; then
   echo; echo "(chaos loop not run: E2E names a subset of files; CHAOS=1 runs it too)"
 else
   export CHAOS_KILLS=${CHAOS_KILLS:-20}
-  section "chaos (tests/chaos/chaos.bats, CHAOS_KILLS=$CHAOS_KILLS${CHAOS_SEED:+, CHAOS_SEED=$CHAOS_SEED})"
+  section "chaos (tests/chaos/chaos.bats, CHAOS_KILLS=$CHAOS_KILLS, CHAOS_BUDGET=${CHAOS_BUDGET:-90}${CHAOS_SEED:+, CHAOS_SEED=$CHAOS_SEED})"
+  chaos_t0=$SECONDS
   chaos_tmp=$(mktemp -d /tmp/bc.XXXXXX)
   # shellcheck disable=SC2317  # called by the EXIT trap
   chaos_sweep() {
@@ -188,7 +190,9 @@ else
   passed=$((passed + ok)); failed=$((failed + nok))
   while IFS= read -r t; do failures+=("chaos: $t"); done < <(grep -E '^not ok [0-9]+' "$chaos_tmp/chaos.tap" | sed -E 's/^not ok [0-9]+ //')
   if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then fail_step "chaos: bats exited $rc (setup_file failure or timeout?)"; fi
-  if [ "$((ok + nok))" -lt 2 ]; then fail_step "chaos: only $((ok + nok)) of 2 tests reported"; fi
+  planned=$(grep -oE '^1\.\.[0-9]+' "$chaos_tmp/chaos.tap" | head -n1 | cut -d. -f3)
+  if [ "$((ok + nok))" -lt "${planned:-1}" ]; then fail_step "chaos: only $((ok + nok)) of ${planned:-?} tests reported"; fi
+  echo "chaos: $((SECONDS - chaos_t0)) s"
 fi
 
 finish

@@ -383,6 +383,9 @@ _e2e_is_cmd() {
 
 # _e2e_pids_mentioning WORD ROOT: live pids whose argv[0] mentions WORD and
 # whose command line mentions ROOT (the temp root is unique to one file).
+# One grep reads every command line: a fork per process took seconds per
+# call on a loaded machine, and cleanup calls this several times. (ROOT has
+# no NUL, so matching the raw NUL-separated argv finds the same processes.)
 _e2e_pids_mentioning() {
   local word=$1 root=$2 f pid
   # one grep over every command line instead of a fork per process
@@ -391,7 +394,7 @@ _e2e_pids_mentioning() {
     pid=${pid%/cmdline}
     [ "$pid" != "$$" ] || continue
     _e2e_is_cmd "$pid" "$word" && echo "$pid"
-  done < <(grep -lsF -- "$root" /proc/[0-9]*/cmdline 2>/dev/null)
+  done < <(grep -lasF -- "$root" /proc/[0-9]*/cmdline 2>/dev/null)
   return 0
 }
 
