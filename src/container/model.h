@@ -45,6 +45,7 @@ struct ContainerState {
   int restartCount = 0;
   bool stoppedByUser = false;  // a manual stop: restart policies must not undo it
   std::string sandboxKey;      // the network namespace's path while it exists ("" = none)
+  json health;                 // container/health.h Health::toRecord(); null = no healthcheck
 
   json toJson() const;
   static ContainerState fromJson(const json& j);

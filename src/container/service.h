@@ -46,6 +46,10 @@ struct ServiceConfig {
   std::string cgroupRoot = "/sys/fs/cgroup";
   // HostConfig.Runtime names -> OCI runtime binaries; "berth" (built in) is implicit.
   std::map<std::string, std::string> runtimes;
+  // The daemon's default logging driver and options (daemon.json log-driver,
+  // log-opts; --log-driver, --log-opt): for an empty LogConfig.Type.
+  std::string logDriver = "json-file";
+  std::map<std::string, std::string> logOpts;
 };
 
 // Persistence of container records (SQLite in the daemon, a map in tests).

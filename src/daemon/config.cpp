@@ -39,7 +39,9 @@ const char* kUsage =
     "      --ip-forward             Enable IP forwarding in system configuration (default true)\n"
     "      --iptables               Enable addition of firewall rules (nftables: berth's own table) (default true)\n"
     "      --ipv6                   Enable IPv6 networking for the default bridge network\n"
+    "      --log-driver string      Default driver for container logs (default \"json-file\")\n"
     "  -l, --log-level string       Set the logging level (\"debug\"|\"info\"|\"warn\"|\"error\"|\"fatal\") (default \"info\")\n"
+    "      --log-opt map            Default log driver options for containers (default map[])\n"
     "      --mtu int                Set the MTU for the default bridge network (default 1500)\n"
     "      --nft-table string       berth's nftables table (inet family) (default \"berth\")\n"
     "  -p, --pidfile string         Path to use for daemon PID file (default \"/run/berth/berthd.pid\")\n"
@@ -141,7 +143,7 @@ Result<Config> parseArgs(int argc, char** argv) {
   Config c;
   std::vector<std::string> serveSet;
   bool configSet = false, dataSet = false, execSet = false, pidSet = false, cgSet = false,
-       levelSet = false, mirrorsSet = false, insecureSet = false, downloadsSet = false, uploadsSet = false;
+       levelSet = false, logDriverSet = false, logOptsSet = false, mirrorsSet = false, insecureSet = false, downloadsSet = false, uploadsSet = false;
   std::string level;
   std::set<std::string> netSet;  // network flags given on the command line
   for (int i = 1; i < argc; i++) {
@@ -188,6 +190,15 @@ Result<Config> parseArgs(int argc, char** argv) {
       TRY(take(c.configFile, configSet));
     } else if (a == "--cgroup-parent") {
       TRY(take(c.cgroupParent, cgSet));
+    } else if (a == "--log-driver") {
+      TRY(take(c.logDriver, logDriverSet));
+    } else if (a == "--log-opt") {
+      std::string v;
+      TRY(take(v, logOptsSet));
+      auto eq = v.find('=');
+      if (eq == std::string::npos)
+        return errorf(Code::InvalidArgument, "invalid argument \"{}\" for \"--log-opt\" flag: invalid key value pair format", v);
+      c.logOpts[v.substr(0, eq)] = v.substr(eq + 1);
     } else if (a == "-l" || a == "--log-level") {
       TRY(take(level, levelSet));
     } else if (a == "--registry-mirror" || a == "--insecure-registry") {
@@ -279,6 +290,16 @@ Result<Config> parseArgs(int argc, char** argv) {
     str("pidfile", c.pidfile, pidSet);
     str("cgroup-parent", c.cgroupParent, cgSet);
     str("log-level", level, levelSet);
+    str("log-driver", c.logDriver, logDriverSet);
+    if (!logOptsSet && j.contains("log-opts")) {
+      if (!j["log-opts"].is_object())
+        return errorf(Code::InvalidArgument, "unable to configure the daemon with file {}: log-opts must be an object", c.configFile);
+      for (auto& [k, v] : j["log-opts"].items()) {
+        if (!v.is_string())
+          return errorf(Code::InvalidArgument, "unable to configure the daemon with file {}: log-opts values must be strings", c.configFile);
+        c.logOpts[k] = v.get<std::string>();
+      }
+    }
     auto list = [&](const char* key, std::vector<std::string>& out, bool set) -> Result<> {
       if (set || !j.contains(key)) return {};
       if (!j[key].is_array()) return errorf(Code::InvalidArgument, "{}: {} must be a list of strings", c.configFile, key);
