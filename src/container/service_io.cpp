@@ -316,8 +316,13 @@ void ServiceImpl::execReader(std::shared_ptr<Exec> x, RawStream* stream, bool tt
     }
   }
   std::string cid;
+  json dieAttrs;
   {
     std::lock_guard lk(mu_);
+    if (auto ce = byId_.find(x->containerId); ce != byId_.end())
+      dieAttrs = eventAttrs(*ce->second, {{"execID", x->id}, {"exitCode", std::to_string(exitCode)}});
+    else
+      dieAttrs = {{"execID", x->id}, {"exitCode", std::to_string(exitCode)}};
     x->exitCode = exitCode;
     x->hasExit = true;
     x->running = false;
@@ -325,7 +330,7 @@ void ServiceImpl::execReader(std::shared_ptr<Exec> x, RawStream* stream, bool tt
     cid = x->containerId;
     cv_.notify_all();
   }
-  emit_("container", "exec_die", cid, {{"execID", x->id}, {"exitCode", std::to_string(exitCode)}});
+  emit_("container", "exec_die", cid, dieAttrs);
 }
 
 Result<> ServiceImpl::execStart(const std::string& execId, bool detach, RawStream* stream) {
@@ -415,7 +420,12 @@ Result<> ServiceImpl::execStart(const std::string& execId, bool detach, RawStrea
     x->pid = payloadInt(first->payload);
     x->mon = mon;
   }
-  emit_("container", "exec_start: " + cmdline, e->c.id, {{"execID", x->id}});
+  json startAttrs;
+  {
+    std::lock_guard lk(mu_);
+    startAttrs = eventAttrs(*e, {{"execID", x->id}});
+  }
+  emit_("container", "exec_start: " + cmdline, e->c.id, startAttrs);
   if (detach || !stream) {
     std::thread([this, x] { execReader(x, nullptr, false); }).detach();
     return {};

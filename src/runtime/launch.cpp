@@ -126,6 +126,10 @@ void bringLoopbackUp() {
       ::close(pty.first);
       ::close(plan.consoleSocket);
       if (p.user.uid != 0) (void)!::fchown(pty.second, p.user.uid, -1);
+      if (p.consoleHeight || p.consoleWidth) {
+        winsize ws{uint16_t(p.consoleHeight), uint16_t(p.consoleWidth), 0, 0};
+        (void)::ioctl(pty.second, TIOCSWINSZ, &ws);
+      }
       if (::ioctl(pty.second, TIOCSCTTY, 0) != 0)
         fail(errFd, Stage::Stdio, errno, fmt::format("set controlling terminal: {}", std::strerror(errno)));
       for (int i = 0; i < 3; i++)

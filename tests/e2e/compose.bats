@@ -135,7 +135,7 @@ YML
   run dc logs --no-color db
   assert_success
   assert_output_contains "db-testing"
-  run timeout 3 docker-compose -H "unix://$SOCK" -p "$PROJ" logs -f --no-color db
+  run env PYTHONUNBUFFERED=1 timeout 3 docker-compose -H "unix://$SOCK" -p "$PROJ" logs -f --no-color db
   [ "$status" -eq 124 ] || _e2e_fail "logs -f should still follow when timeout stops it"
   assert_output_contains "ready"
 

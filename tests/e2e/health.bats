@@ -43,15 +43,17 @@ scenario_health_flags() {
   assert_output_contains "No such file or directory"
   run cli "$c" ps --filter "name=$n" --format '{{.Status}}'
   [[ $output == Up*"(unhealthy)" ]] || _e2e_fail "ps should say (unhealthy)"
-  run cli "$c" events --since "$since" --until "$(date +%s)" --filter "container=$n" --format '{{.Action}}'
+  run cli "$c" events --since "$since" --until "$(($(date +%s) + 1))" --filter "container=$n" --format '{{.Action}}'
   assert_output_contains "health_status: healthy"
   assert_output_contains "health_status: unhealthy"
-  assert_output_contains "exec_start: cat /tmp/ok"
+  assert_output_contains "exec_create: /bin/sh -c cat /tmp/ok"
+  assert_output_contains "exec_start: /bin/sh -c cat /tmp/ok"
+  assert_output_contains "exec_die"
   run cli "$c" ps --filter health=bogus
   assert_status 1
   assert_output_contains "Unrecognised filter value for health: bogus"
   # --no-healthcheck with a --health-* option is refused by the client
-  run cli "$c" create --no-healthcheck --health-cmd true busybox true
+  run cli "$c" run --rm --no-healthcheck --health-cmd true busybox true
   assert_status 125
   assert_output_contains "--no-healthcheck conflicts with --health-* options"
   cli "$c" rm -f "$n"
@@ -60,10 +62,9 @@ scenario_health_flags() {
 @test "docker: --health-* flags: starting, healthy, unhealthy, Log, ps, filter, events" { scenario_health_flags docker; }
 
 @test "Healthcheck from the image, overridden fields, --no-healthcheck, timeout" {
-  # an image with a HEALTHCHECK (commit --change)
-  berth_cmd create --name hcsrc busybox true
-  berth_cmd commit -c 'HEALTHCHECK --interval=200ms --retries=1 CMD true' hcsrc hcimg:1
-  berth_cmd rm hcsrc
+  # an image with a HEALTHCHECK (built)
+  printf 'FROM busybox\nHEALTHCHECK --interval=200ms --retries=1 CMD true\n' |
+    DOCKER_BUILDKIT=0 docker_cmd build -q -t hcimg:1 -
   run docker_cmd run -d --name hcimg hcimg:1 sleep 60
   assert_success
   wait_until 10 "hcimg to be healthy" health_is docker hcimg healthy

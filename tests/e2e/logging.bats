@@ -58,10 +58,10 @@ line 59"
   run cli "$c" inspect -f '{{.HostConfig.LogConfig.Config}}' "$n"
   assert_output_contains "max-size:1k"
   # bad options, with dockerd's words
-  run cli "$c" create --log-driver local --log-opt labels=x busybox true
+  run cli "$c" run --rm --log-driver local --log-opt labels=x busybox true
   assert_status 125
   assert_output_contains "unknown log opt 'labels' for local log driver"
-  run cli "$c" create --log-driver syslog busybox true
+  run cli "$c" run --rm --log-driver syslog busybox true
   assert_status 125
   assert_output_contains "logger: no log driver named 'syslog' is registered"
   cli "$c" rm "$n"
