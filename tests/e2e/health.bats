@@ -37,6 +37,8 @@ scenario_health_flags() {
   [[ $output == "0 "* ]] || _e2e_fail "FailingStreak should be 0"
   cli "$c" exec "$n" rm /tmp/ok
   wait_until 10 "$n to be unhealthy" health_is "$c" "$n" unhealthy
+  # probes go on: the log keeps the last 5
+  wait_until 10 "5 log entries" eval "[ \"\$(cli $c inspect -f '{{len .State.Health.Log}}' $n)\" = 5 ]"
   run cli "$c" inspect -f '{{len .State.Health.Log}} {{(index .State.Health.Log 4).ExitCode}}' "$n"
   assert_output "5 1"
   run cli "$c" inspect -f '{{(index .State.Health.Log 4).Output}}' "$n"
