@@ -71,7 +71,7 @@ YML
 cd "$D"
 dc build >/dev/null
 for ((i = 0; i < RUNS; i++)); do
-  dc down -v >/dev/null 2>&1
+  dc down -v -t 0 >/dev/null 2>&1
   s=$EPOCHREALTIME
   dc up -d >/dev/null 2>&1
   e=$EPOCHREALTIME

@@ -65,7 +65,7 @@ version: "2.4"
 services:
   db:
     image: busybox
-    command: ["sh", "-c", "echo db-\$\$MODE; sleep 0.6; touch /tmp/ready; echo ready; exec sleep 600"]
+    command: ["sh", "-c", "echo db-\$\$MODE; sleep 0.3; touch /tmp/ready; echo ready; exec sleep 600"]
     environment:
       MODE: testing
     healthcheck:
@@ -112,9 +112,10 @@ YML
   assert_output_contains "condition: service_healthy"
   assert_output_contains "GREETING: hello from env_file"
 
-  run dc build
-  assert_success
+  # up builds the missing image (docker-py's builder)
   run dc up -d
+  assert_success
+  run docker_cmd image inspect -f '{{.Id}}' "${PROJ}_web"
   assert_success
   # web started only once db was healthy
   run docker_cmd inspect -f '{{.State.Health.Status}}' "${PROJ}_db_1"
@@ -132,11 +133,9 @@ YML
   run docker_cmd volume ls -q --filter "label=com.docker.compose.project=$PROJ"
   assert_output "${PROJ}_data"
 
-  run dc logs --no-color db
-  assert_success
-  assert_output_contains "db-testing"
-  run env PYTHONUNBUFFERED=1 timeout 3 docker-compose -H "unix://$SOCK" -p "$PROJ" logs -f --no-color db
+  run env PYTHONUNBUFFERED=1 timeout 2 docker-compose -H "unix://$SOCK" -p "$PROJ" logs -f --no-color db
   [ "$status" -eq 124 ] || _e2e_fail "logs -f should still follow when timeout stops it"
+  assert_output_contains "db-testing"
   assert_output_contains "ready"
 
   run dc exec -T web sh -c 'echo $GREETING'
@@ -160,10 +159,10 @@ YML
   run docker_cmd ps -q --filter "label=com.docker.compose.service=worker" --filter "label=com.docker.compose.project=$PROJ"
   [ "$(echo "$output" | wc -l)" = 2 ] || _e2e_fail "worker scaled to 2"
 
-  run dc restart web
+  run dc restart -t 1 web
   assert_success
   wait_until 20 "the page after restart" page_is "$port" "compose page"
-  run dc stop
+  run dc stop -t 1
   assert_success
   run docker_cmd ps -q --filter "label=com.docker.compose.project=$PROJ"
   assert_output ""
@@ -171,7 +170,7 @@ YML
   assert_success
   wait_until 20 "the page after start" page_is "$port" "compose page"
 
-  run dc down -v --rmi local
+  run dc down -v --rmi local -t 1
   assert_success
   [ -z "$(ids)" ] || _e2e_fail "containers left after down"
   run docker_cmd network ls -q --filter "name=${PROJ}_back"
