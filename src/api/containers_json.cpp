@@ -1,6 +1,7 @@
 #include "api/containers_json.h"
 
 #include "common/number.h"
+#include "container/health.h"
 #include "common/util.h"
 
 namespace berth::api {
@@ -144,6 +145,7 @@ json containerInspectJson(const container::ContainerDetails& d) {
                 {"Error", s.error},
                 {"StartedAt", formatRfc3339Nano(s.startedAt)},
                 {"FinishedAt", formatRfc3339Nano(s.finishedAt)}};
+  if (s.health.is_object()) state["Health"] = container::Health::fromRecord(s.health).toJson();
   json execIds = c.execIds.empty() ? json(nullptr) : json(c.execIds);
   json j = {
       {"Id", c.id},

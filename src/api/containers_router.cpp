@@ -186,8 +186,22 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles, std::functi
       if (!n) return res.error(n.error().wrap(fmt::format("invalid value for \"tail\" \"{}\"", tail)));
       o.tail = *n;
     }
-    auto out = res.stream(200, "");
-    (void)io.logs(*cid, o, *out);
+    // The response starts with the first bytes: an error before any (the
+    // none driver's "does not support reading") is answered as an error.
+    struct LazyStream : StreamWriter {
+      ResponseWriter& res;
+      std::unique_ptr<StreamWriter> out;
+      explicit LazyStream(ResponseWriter& r) : res(r) {}
+      StreamWriter& get() {
+        if (!out) out = res.stream(200, "");
+        return *out;
+      }
+      bool write(std::string_view data) override { return get().write(data); }
+      bool clientGone() override { return get().clientGone(); }
+    } lazy(res);
+    auto r = io.logs(*cid, o, lazy);
+    if (!r && !lazy.out) return res.error(r.error());
+    if (!lazy.out) lazy.get();
   });
 
   r.add("GET", id + "/stats", [&queries](Request& req, ResponseWriter& res) {

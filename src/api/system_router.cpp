@@ -113,7 +113,7 @@ void registerSystemRoutes(Router& r, EventBus& events, SystemInfo info, HostFact
               {"OomKillDisable", true},
               {"NGoroutines", 0},
               {"SystemTime", formatRfc3339Nano(nowNanos())},
-              {"LoggingDriver", "json-file"},
+              {"LoggingDriver", info.loggingDriver},
               {"CgroupDriver", "cgroupfs"},
               {"CgroupVersion", info.cgroupVersion},
               {"NEventsListener", 0},

@@ -20,6 +20,7 @@ struct SystemInfo {
   // daemon.json ones); "DefaultRuntime".
   std::map<std::string, std::string> runtimes;
   std::string defaultRuntime = "berth";
+  std::string loggingDriver = "json-file";  // the daemon's default (/info LoggingDriver)
 };
 
 // Facts about the host that /version and /info report.

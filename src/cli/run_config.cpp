@@ -12,6 +12,7 @@
 #include "cli/run_network.h"
 #include "common/number.h"
 #include "common/sha256.h"
+#include "common/until.h"
 #include "common/util.h"
 #include "image/reference.h"
 
@@ -392,6 +393,37 @@ Result<CreateRequest> buildCreateRequest(const FlagSet& f, const std::vector<std
   b["Labels"] = labels;
   if (f.changed("stop-signal")) b["StopSignal"] = f.getString("stop-signal");
   if (f.changed("stop-timeout")) b["StopTimeout"] = f.getInt("stop-timeout");
+  {
+    // The docker CLI's healthcheck options: durations as Go's ParseDuration.
+    std::map<std::string, int64_t> d;
+    for (const char* n : {"health-interval", "health-timeout", "health-start-period", "health-start-interval"}) {
+      std::string v = f.getString(n);
+      if (v.empty()) v = "0s";
+      auto ns = parseGoDuration(v);
+      if (!ns) return errorf(Code::InvalidArgument, "invalid argument \"{}\" for \"--{}\" flag: {}", v, n, ns.error().message);
+      d[n] = *ns;
+    }
+    int retries = f.changed("health-retries") ? int(f.getInt("health-retries")) : 0;
+    std::string hcmd = f.getString("health-cmd");
+    bool have = !hcmd.empty() || retries != 0;
+    for (auto& [n, v] : d) have = have || v != 0;
+    if (f.getBool("no-healthcheck")) {
+      if (have) return makeError(Code::InvalidArgument, "--no-healthcheck conflicts with --health-* options");
+      b["Healthcheck"] = {{"Test", {"NONE"}}};
+    } else if (have) {
+      for (const char* n : {"health-interval", "health-timeout", "health-start-period", "health-start-interval"})
+        if (d[n] < 0) return errorf(Code::InvalidArgument, "--{} cannot be negative", n);
+      if (retries < 0) return makeError(Code::InvalidArgument, "--health-retries cannot be negative");
+      ojson hc;
+      hc["Test"] = hcmd.empty() ? ojson(nullptr) : ojson({"CMD-SHELL", hcmd});
+      hc["Interval"] = d["health-interval"];
+      hc["Timeout"] = d["health-timeout"];
+      hc["StartPeriod"] = d["health-start-period"];
+      hc["StartInterval"] = d["health-start-interval"];
+      hc["Retries"] = retries;
+      b["Healthcheck"] = hc;
+    }
+  }
 
   ojson h;
   h["Binds"] = binds;
@@ -414,6 +446,8 @@ Result<CreateRequest> buildCreateRequest(const FlagSet& f, const std::vector<std
   };
   h["CapAdd"] = listOrNull("cap-add");
   h["CapDrop"] = listOrNull("cap-drop");
+  if (std::string m = f.getString("cgroupns"); !m.empty() && m != "host" && m != "private")
+    return makeError(Code::InvalidArgument, "--cgroupns: invalid CGROUP mode");
   h["CgroupnsMode"] = f.getString("cgroupns");
   h["Dns"] = net.dns;
   h["DnsOptions"] = net.dnsOptions;

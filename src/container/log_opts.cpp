@@ -34,9 +34,39 @@ Result<JsonFileLimits> jsonFileLimits(const nlohmann::json& lc) {
   JsonFileLimits out;
   if (!lc.is_object()) return out;
   std::string type = lc.value("Type", "");
-  if (!type.empty() && type != "json-file")
+  if (type == "none") {
+    out.driver = "none";
+    return out;
+  }
+  if (!type.empty() && type != "json-file" && type != "local")
     return errorf(Code::InvalidArgument, "logger: no log driver named '{}' is registered", type);
   nlohmann::json cfg = lc.value("Config", nlohmann::json::object());
+  if (type == "local") {
+    out.driver = "local";
+    out.maxSize = 20 * 1024 * 1024;
+    out.maxFiles = 5;
+    out.compress = true;
+    if (!cfg.is_object()) return out;
+    for (auto& [k, v] : cfg.items()) {
+      std::string val = v.is_string() ? v.get<std::string>() : v.dump();
+      if (k == "max-size") {
+        TRY_ASSIGN(out.maxSize, ramInBytes(val));
+        if (out.maxSize <= 0) return makeError(Code::InvalidArgument, "max-size must be a positive number");
+      } else if (k == "max-file") {
+        auto n = parseNumber<int>(val);
+        if (!n) return errorf(Code::InvalidArgument, "strconv.Atoi: parsing \"{}\": invalid syntax", val);
+        if (*n < 1) return makeError(Code::InvalidArgument, "max-file cannot be less than 1");
+        out.maxFiles = *n;
+      } else if (k == "compress") {
+        if (val == "true" || val == "1") out.compress = true;
+        else if (val == "false" || val == "0") out.compress = false;
+        else return errorf(Code::InvalidArgument, "error reading compress log option: strconv.ParseBool: parsing \"{}\": invalid syntax", val);
+      } else {
+        return errorf(Code::InvalidArgument, "unknown log opt '{}' for local log driver", k);
+      }
+    }
+    return out;
+  }
   if (!cfg.is_object()) return out;
   bool fileSet = false;
   for (auto& [k, v] : cfg.items()) {
@@ -62,10 +92,22 @@ Result<JsonFileLimits> jsonFileLimits(const nlohmann::json& lc) {
   return out;
 }
 
-std::vector<std::string> rotatedLogFiles(const std::string& path, int maxFiles) {
+std::vector<std::string> rotatedLogFiles(const std::string& path, int maxFiles, bool compressed) {
   std::vector<std::string> out;
-  for (int i = maxFiles - 1; i >= 1; i--) out.push_back(path + "." + std::to_string(i));
+  for (int i = maxFiles - 1; i >= 1; i--) out.push_back(path + "." + std::to_string(i) + (compressed ? ".gz" : ""));
   out.push_back(path);
+  return out;
+}
+
+nlohmann::json mergeLogConfig(const nlohmann::json& lc, const std::string& defaultDriver,
+                              const std::map<std::string, std::string>& defaultOpts) {
+  nlohmann::json out = lc.is_object() ? lc : nlohmann::json::object();
+  std::string type = out.value("Type", "");
+  if (type.empty()) out["Type"] = type = defaultDriver.empty() ? "json-file" : defaultDriver;
+  if (!out.contains("Config") || !out["Config"].is_object()) out["Config"] = nlohmann::json::object();
+  if (type == (defaultDriver.empty() ? "json-file" : defaultDriver))
+    for (auto& [k, v] : defaultOpts)
+      if (!out["Config"].contains(k)) out["Config"][k] = v;
   return out;
 }
 

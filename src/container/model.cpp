@@ -49,7 +49,8 @@ json ContainerState::toJson() const {
   return json{{"Status", stateName(status)}, {"Pid", pid},           {"MonitorPid", monitorPid},
               {"ExitCode", exitCode},        {"Error", error},       {"OOMKilled", oomKilled},
               {"StartedAt", startedAt},      {"FinishedAt", finishedAt}, {"RestartCount", restartCount},
-              {"StoppedByUser", stoppedByUser}, {"SandboxKey", sandboxKey}, {"CommitFreeze", commitFreeze}};
+              {"StoppedByUser", stoppedByUser}, {"SandboxKey", sandboxKey}, {"CommitFreeze", commitFreeze},
+              {"Health", health}};
 }
 
 ContainerState ContainerState::fromJson(const json& j) {
@@ -67,6 +68,7 @@ ContainerState ContainerState::fromJson(const json& j) {
   s.stoppedByUser = j.value("StoppedByUser", false);
   s.sandboxKey = j.value("SandboxKey", "");
   s.commitFreeze = j.value("CommitFreeze", false);
+  s.health = j.value("Health", json(nullptr));
   return s;
 }
 
@@ -106,7 +108,12 @@ std::string statusText(const ContainerState& s, int64_t now) {
   auto ago = [&](int64_t t) { return humanDuration((now - t) / 1000000000); };
   switch (s.status) {
     case State::Created: return "Created";
-    case State::Running: return "Up " + ago(s.startedAt);
+    case State::Running:
+      if (s.health.is_object()) {
+        std::string h = s.health.value("Status", "starting");
+        return "Up " + ago(s.startedAt) + " (" + (h == "starting" ? "health: starting" : h) + ")";
+      }
+      return "Up " + ago(s.startedAt);
     case State::Paused: return "Up " + ago(s.startedAt) + " (Paused)";
     case State::Restarting: return "Restarting (" + std::to_string(s.exitCode) + ") " + ago(s.finishedAt) + " ago";
     case State::Removing: return "Removal In Progress";

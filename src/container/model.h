@@ -48,6 +48,7 @@ struct ContainerState {
   // Paused by berth for a commit, not by the user: berthd's restore thaws
   // it (a crash in the middle of a commit must not leave it frozen).
   bool commitFreeze = false;
+  json health;                 // container/health.h Health::toRecord(); null = no healthcheck
 
   json toJson() const;
   static ContainerState fromJson(const json& j);

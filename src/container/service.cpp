@@ -13,6 +13,7 @@
 #include "common/until.h"
 #include "common/util.h"
 #include "container/cgroup_info.h"
+#include "container/health.h"
 #include "container/log_opts.h"
 #include "container/security.h"
 #include "container/service_impl.h"
@@ -242,6 +243,9 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
     for (auto& [k, v] : body["Labels"].items()) labels[k] = v;
   cfg["Labels"] = labels;
   if (!cfg.contains("StopSignal") && icfg.contains("StopSignal")) cfg["StopSignal"] = icfg["StopSignal"];
+  if (json h = mergeHealthcheck(body.value("Healthcheck", json(nullptr)), icfg.value("Healthcheck", json(nullptr)));
+      !h.is_null())
+    cfg["Healthcheck"] = h;
   for (const char* k : {"AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin", "StdinOnce"})
     if (!cfg.contains(k) || !cfg[k].is_boolean()) cfg[k] = false;
   if (!cfg.contains("Volumes") || cfg["Volumes"].is_null()) cfg["Volumes"] = icfg.value("Volumes", json(nullptr));
@@ -254,12 +258,12 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
     if (!hc.contains(k) || hc[k].is_null() || (hc[k].is_string() && hc[k].get<std::string>().empty()))
       hc[k] = std::move(v);
   };
-  if (!hc.contains("LogConfig") || !hc["LogConfig"].is_object()) hc["LogConfig"] = json::object();
-  if (hc["LogConfig"].value("Type", "").empty()) hc["LogConfig"]["Type"] = "json-file";
-  if (!hc["LogConfig"].contains("Config") || !hc["LogConfig"]["Config"].is_object())
-    hc["LogConfig"]["Config"] = json::object();
+  hc["LogConfig"] = mergeLogConfig(hc.value("LogConfig", json::object()), cfg_.logDriver, cfg_.logOpts);
   dflt("IpcMode", "private");
   dflt("CgroupnsMode", "host");
+  if (std::string m = hc["CgroupnsMode"].is_string() ? hc["CgroupnsMode"].get<std::string>() : std::string();
+      m != "host" && m != "private")
+    return errorf(Code::InvalidArgument, "invalid cgroup namespace mode: {}", m);
   dflt("Runtime", "berth");
   if (std::string rt = hc["Runtime"].is_string() ? hc["Runtime"].get<std::string>() : std::string();
       rt != "berth" && !cfg_.runtimes.count(rt))
@@ -334,6 +338,13 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
   for (auto& v : createdVolumes) emit_("volume", "create", v, {{"driver", "local"}});
   emit_("container", "create", id, attrs);
   return CreateResult{id, warnings};
+}
+
+std::string ServiceImpl::logPathOf(const Container& c) const {
+  auto lim = jsonFileLimits(c.hostConfig.value("LogConfig", json::object()));
+  if (lim && lim->driver == "local") return dirOf(c.id) + "/local-logs/container.log";
+  if (lim && lim->driver == "none") return "";
+  return dirOf(c.id) + "/" + c.id + "-json.log";
 }
 
 Result<> ServiceImpl::prepareBundle(Entry& e) {
@@ -516,11 +527,14 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
     ::unlink((dir + "/exit.json").c_str());
     if (auto w = writeFileReplace(dir + "/config.json", spec->dump(2)); !w) return std::unexpected(w.error());
     std::vector<std::string> argv = {cfg_.monitorBin, "run", "--bundle", dir, "--id", c.id,
-                                     "--socket", socketOf(c.id), "--log", logPathOf(c.id),
+                                     "--socket", socketOf(c.id), "--log", logPathOf(c),
                                      "--cgroup-root", cfg_.cgroupRoot};
-    if (auto lim = jsonFileLimits(c.hostConfig.value("LogConfig", json::object())); lim && lim->maxSize > 0) {
-      argv.insert(argv.end(), {"--log-max-size", std::to_string(lim->maxSize), "--log-max-file",
-                               std::to_string(lim->maxFiles)});
+    if (auto lim = jsonFileLimits(c.hostConfig.value("LogConfig", json::object()))) {
+      if (lim->driver != "json-file") argv.insert(argv.end(), {"--log-driver", lim->driver});
+      if (lim->maxSize > 0)
+        argv.insert(argv.end(), {"--log-max-size", std::to_string(lim->maxSize), "--log-max-file",
+                                 std::to_string(lim->maxFiles)});
+      if (lim->compress) argv.push_back("--log-compress");
     }
     if (auto rt = c.hostConfig.value("Runtime", "berth"); rt != "berth") {
       auto it = cfg_.runtimes.find(rt);
@@ -590,6 +604,7 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   e->c.state.sandboxKey = sandboxKey;
   undoNetwork.dismiss();
   e->exitOnNext = false;
+  healthStartLocked(*e);
   (void)saveLocked(*e);
   if (!e->pendingStdin.empty()) {
     (void)mon->send(MsgType::Stdin, e->pendingStdin);
@@ -689,6 +704,7 @@ void ServiceImpl::handleExit(const std::shared_ptr<Entry>& e, const json& doc) {
     e->c.state.sandboxKey.clear();
   }
   e->mon.reset();
+  healthStopLocked(*e);
   e->c.state.exitCode = doc.value("ExitCode", 255);
   e->c.state.oomKilled = doc.value("OOMKilled", false);
   int64_t fin = doc.value("FinishedAt", int64_t(0));
@@ -793,9 +809,14 @@ Result<> ServiceImpl::kill(const std::string& ref, const std::string& signal) {
   }
   // Published before the signal, with mu_ held: the die event comes after.
   emit_("container", "kill", e->c.id, eventAttrs(*e, {{"signal", std::to_string(sig)}}));
+  uint64_t base = e->exitSeq;
   if (e->mon) TRY(e->mon->send(MsgType::Signal, encodeInt(sig)));
   else if (e->c.state.pid > 0) ::kill(e->c.state.pid, sig);
   thawIfPausedLocked(*e);
+  // As dockerd: SIGKILL answers once the container is dead (State.Running
+  // false, ExitCode 137 recorded); other signals answer at once.
+  if (sig == SIGKILL && !waitExitLocked(lk, *e, base, 30000))
+    return errorf(Code::Internal, "tried to kill container, but did not receive an exit event");
   return {};
 }
 
@@ -1044,8 +1065,11 @@ Result<int> ServiceImpl::wait(const std::string& ref, const std::string& conditi
   auto done = [&] {
     if (condition == "removed") return e->cleanedUp;
     if (condition == "next-exit") return e->exitSeq > baseline || e->removed;
-    return e->removed || (e->c.state.status != State::Running && e->c.state.status != State::Paused &&
-                          e->c.state.status != State::Restarting);
+    // not-running: as dockerd, an exit after the baseline ends the wait even
+    // when the restart policy is about to start the container again.
+    return e->removed || e->exitSeq > baseline ||
+           (e->c.state.status != State::Running && e->c.state.status != State::Paused &&
+            e->c.state.status != State::Restarting);
   };
   while (!done()) {
     cv_.wait_for(lk, std::chrono::milliseconds(500));
@@ -1142,6 +1166,7 @@ Result<> ServiceImpl::restore() {
           if (e->c.state.startedAt <= e->c.state.finishedAt) e->c.state.startedAt = nowNanos();
           (void)saveLocked(*e);
         }
+        healthStartLocked(*e, true);
         spawnReaderLocked(e, mon);
         log::info("restored container {} (pid {})", e->c.shortId(), e->c.state.pid);
         continue;
@@ -1193,7 +1218,12 @@ void ServiceImpl::shutdown() {
   for (auto& [id, x] : execs_)
     if (x->mon) x->mon->shutdown();
   cv_.notify_all();
+  healthCv_.notify_all();
   cv_.wait_for(lk, std::chrono::seconds(5), [&] { return readersRunning_ == 0; });
+  if (healthThread_.joinable()) {
+    lk.unlock();
+    healthThread_.join();
+  }
 }
 
 }  // namespace berth::container

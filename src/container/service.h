@@ -49,6 +49,10 @@ struct ServiceConfig {
   std::map<std::string, std::string> runtimes;
   // Bounds of PUT /containers/{id}/archive (common/unpack_limits.h).
   UnpackLimits unpackLimits;
+  // The daemon's default logging driver and options (daemon.json log-driver,
+  // log-opts; --log-driver, --log-opt): for an empty LogConfig.Type.
+  std::string logDriver = "json-file";
+  std::map<std::string, std::string> logOpts;
 };
 
 // Persistence of container records (SQLite in the daemon, a map in tests).

@@ -44,6 +44,7 @@ struct Entry {
   RestartBackoff backoff;            // the restart policy's delay state
   uint64_t restartGen = 0;           // bumped to cancel a pending policy restart
   bool exitOnNext = false;           // a stop/kill: no policy restart after this run
+  uint64_t healthGen = 0;            // bumped when health monitoring (re)starts or stops
 };
 
 struct Exec {
@@ -124,7 +125,9 @@ class ServiceImpl : public Service {
   Result<> saveLocked(Entry& e);
   std::string dirOf(const std::string& id) const { return cfg_.dataRoot + "/containers/" + id; }
   std::string socketOf(const std::string& id) const { return cfg_.execRoot + "/m/" + id.substr(0, 12) + ".sock"; }
-  std::string logPathOf(const std::string& id) const { return dirOf(id) + "/" + id + "-json.log"; }
+  // The live log file of the container's driver: json-file <id>-json.log,
+  // local local-logs/container.log, none "".
+  std::string logPathOf(const Container& c) const;
   nlohmann::json eventAttrs(const Entry& e, nlohmann::json extra = nlohmann::json::object());
   std::string generateName();
 
@@ -148,6 +151,12 @@ class ServiceImpl : public Service {
   Result<> setPaused(const std::string& ref, bool pause, bool forCommit = false);
   // A signal to a frozen container is delivered once it thaws (mu_ held).
   void thawIfPausedLocked(Entry& e);
+  // service_health.cpp. Health monitoring of a container that started
+  // (resume: berthd restarted, keep the recorded status) or stopped. mu_ held.
+  void healthStartLocked(Entry& e, bool resume = false);
+  void healthStopLocked(Entry& e);
+  void healthLoop();  // the scheduler thread
+  void runProbe(const std::string& id, uint64_t gen);
   // Reads monitor messages until it goes away; handles Exit.
   void readerLoop(std::shared_ptr<Entry> e, std::shared_ptr<MonitorConn> mon);
   // Starts readerLoop on a detached thread (mu_ held); shutdown() waits for it.
@@ -224,6 +233,10 @@ class ServiceImpl : public Service {
   std::map<std::string, std::shared_ptr<Exec>> execs_;
   int readersRunning_ = 0;  // detached reader threads alive; guarded by mu_
   bool stopping_ = false;
+  // Health probes: container id -> (due unix nanos, healthGen); guarded by mu_.
+  std::map<std::string, std::pair<int64_t, uint64_t>> healthDue_;
+  std::condition_variable healthCv_;
+  std::thread healthThread_;
 };
 
 }  // namespace berth::container

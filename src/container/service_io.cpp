@@ -12,6 +12,8 @@
 #include <fstream>
 #include <thread>
 
+#include <zlib.h>
+
 #include "common/detach_keys.h"
 #include "common/error_status.h"
 #include "common/log.h"
@@ -27,6 +29,18 @@ using json = nlohmann::json;
 using monitor::MsgType;
 
 namespace {
+
+// The whole of a gzipped rotated log (the local driver).
+Result<std::string> readGzip(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (!f) return sysError(errno, "open {}", path);
+  std::string out;
+  char buf[65536];
+  int n;
+  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, size_t(n));
+  gzclose(f);
+  return out;
+}
 
 // Docker's stdcopy frame: [stream, 0, 0, 0, size BE32] + payload.
 std::string muxFrame(int stream, std::string_view data) {
@@ -153,7 +167,10 @@ Result<> ServiceImpl::logs(const std::string& ref, const LogsOptions& opts, Stre
     TRY_ASSIGN(e, getLocked(ref));
   }
   bool tty = e->c.tty();
-  std::string path = logPathOf(e->c.id);
+  auto limits = jsonFileLimits(e->c.hostConfig.value("LogConfig", json::object()));
+  if (limits && limits->driver == "none")
+    return makeError(Code::Unavailable, "configured logging driver does not support reading");
+  std::string path = logPathOf(e->c);
 
   struct Line {
     bool isErr;
@@ -188,11 +205,11 @@ Result<> ServiceImpl::logs(const std::string& ref, const LogsOptions& opts, Stre
   };
   std::vector<Line> lines;
   // Rotated files first, oldest first (max-file > 1).
-  int maxFiles = 1;
-  if (auto lim = jsonFileLimits(e->c.hostConfig.value("LogConfig", json::object()))) maxFiles = lim->maxFiles;
-  auto files = rotatedLogFiles(path, maxFiles);
+  int maxFiles = limits ? limits->maxFiles : 1;
+  bool gz = limits && limits->compress;
+  auto files = rotatedLogFiles(path, maxFiles, gz);
   for (size_t i = 0; i + 1 < files.size(); i++) {
-    if (auto text = readFile(files[i])) {
+    if (auto text = gz ? readGzip(files[i]) : readFile(files[i])) {
       partial = std::move(*text);
       if (!partial.empty() && partial.back() != '\n') partial += '\n';
       parseAll(lines);
@@ -299,8 +316,13 @@ void ServiceImpl::execReader(std::shared_ptr<Exec> x, RawStream* stream, bool tt
     }
   }
   std::string cid;
+  json dieAttrs;
   {
     std::lock_guard lk(mu_);
+    if (auto ce = byId_.find(x->containerId); ce != byId_.end())
+      dieAttrs = eventAttrs(*ce->second, {{"execID", x->id}, {"exitCode", std::to_string(exitCode)}});
+    else
+      dieAttrs = {{"execID", x->id}, {"exitCode", std::to_string(exitCode)}};
     x->exitCode = exitCode;
     x->hasExit = true;
     x->running = false;
@@ -308,7 +330,7 @@ void ServiceImpl::execReader(std::shared_ptr<Exec> x, RawStream* stream, bool tt
     cid = x->containerId;
     cv_.notify_all();
   }
-  emit_("container", "exec_die", cid, {{"execID", x->id}, {"exitCode", std::to_string(exitCode)}});
+  emit_("container", "exec_die", cid, dieAttrs);
 }
 
 Result<> ServiceImpl::execStart(const std::string& execId, bool detach, RawStream* stream) {
@@ -398,7 +420,12 @@ Result<> ServiceImpl::execStart(const std::string& execId, bool detach, RawStrea
     x->pid = payloadInt(first->payload);
     x->mon = mon;
   }
-  emit_("container", "exec_start: " + cmdline, e->c.id, {{"execID", x->id}});
+  json startAttrs;
+  {
+    std::lock_guard lk(mu_);
+    startAttrs = eventAttrs(*e, {{"execID", x->id}});
+  }
+  emit_("container", "exec_start: " + cmdline, e->c.id, startAttrs);
   if (detach || !stream) {
     std::thread([this, x] { execReader(x, nullptr, false); }).detach();
     return {};

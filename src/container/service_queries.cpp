@@ -82,7 +82,7 @@ Result<ContainerDetails> ServiceImpl::inspectRecord(const std::string& ref, bool
   std::string dir = dirOf(c.id);
   ContainerDetails d;
   d.record = c;
-  d.paths = {dir + "/resolv.conf", dir + "/hostname", dir + "/hosts", logPathOf(c.id),
+  d.paths = {dir + "/resolv.conf", dir + "/hostname", dir + "/hosts", logPathOf(c).ends_with("-json.log") ? logPathOf(c) : std::string(),
              dir + "/upper",       dir + "/work",     dir + "/merged"};
   d.mounts = listedMounts(c);
   if (size) d.sizes = sizesOf(c);
@@ -97,6 +97,9 @@ Result<std::vector<ContainerSummary>> ServiceImpl::list(const ListOptions& opts)
                                      "volume", "network", "publish", "expose", "health", "isolation", "is-task"}));
   for (auto& st : filters.count("status") ? filters.at("status") : std::vector<std::string>{})
     if (!parseState(st)) return errorf(Code::InvalidArgument, "Invalid filter 'status={}'", st);
+  for (auto& h : filters.count("health") ? filters.at("health") : std::vector<std::string>{})
+    if (h != "starting" && h != "healthy" && h != "unhealthy" && h != "none")
+      return errorf(Code::InvalidArgument, "Unrecognised filter value for health: {}", h);
   // publish=PORT[-PORT][/PROTO] matches published host ports (live), expose= the exposed ones.
   std::optional<std::vector<PortFilter>> publish;
   if (auto it = filters.find("publish"); it != filters.end() && !it->second.empty()) {
@@ -178,6 +181,11 @@ Result<std::vector<ContainerSummary>> ServiceImpl::list(const ListOptions& opts)
       if (!any) continue;
     }
     if (!matchAny("status", [&](const std::string& v) { return v == stateName(c.state.status); })) continue;
+    if (!matchAny("health", [&](const std::string& v) {
+          std::string h = c.state.health.is_object() ? c.state.health.value("Status", "none") : "none";
+          return h == v;
+        }))
+      continue;
     if (!matchAny("exited", [&](const std::string& v) {
           return c.state.status == State::Exited && std::to_string(c.state.exitCode) == v;
         }))

@@ -240,6 +240,9 @@ Result<json> buildSpec(const Container& c, const SpecPaths& paths) {
                     {"options", {"nosuid", "noexec", "nodev"}}});
   mounts.push_back({{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"},
                     {"options", {"nosuid", "noexec", "nodev", privileged ? "rw" : "ro"}}});
+  // The container's own cgroup (runtime/mounts.cpp mountCgroupTree), as Docker mounts it.
+  mounts.push_back({{"destination", "/sys/fs/cgroup"}, {"type", "cgroup"}, {"source", "cgroup"},
+                    {"options", {"nosuid", "noexec", "nodev", privileged ? "rw" : "ro"}}});
   for (const char* f : {"resolv.conf", "hostname", "hosts"}) {
     mounts.push_back({{"destination", std::string("/etc/") + f},
                       {"type", "bind"},
@@ -269,6 +272,7 @@ Result<json> buildSpec(const Container& c, const SpecPaths& paths) {
   else spec.erase("hostname");  // the host's name stays
   addNs("mount");
   if (netMode != "host") addNs("network");
+  if (hc.value("CgroupnsMode", "") == "private") addNs("cgroup");
   json linux;
   linux["namespaces"] = ns;
   std::string cgParent = hc.value("CgroupParent", "");

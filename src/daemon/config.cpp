@@ -39,9 +39,11 @@ const char* kUsage =
     "      --ip-forward             Enable IP forwarding in system configuration (default true)\n"
     "      --iptables               Enable addition of firewall rules (nftables: berth's own table) (default true)\n"
     "      --ipv6                   Enable IPv6 networking for the default bridge network\n"
+    "      --log-driver string      Default driver for container logs (default \"json-file\")\n"
     "  -l, --log-level string       Set the logging level (\"debug\"|\"info\"|\"warn\"|\"error\"|\"fatal\") (default \"info\")\n"
     "      --max-expansion-ratio int  Largest decompressed/compressed ratio of an image, layer or archive, 0 = no limit (default 200)\n"
     "      --min-free-space bytes   Free space an unpack must leave on the data-root filesystem, 0 = none (default 256m)\n"
+    "      --log-opt map            Default log driver options for containers (default map[])\n"
     "      --mtu int                Set the MTU for the default bridge network (default 1500)\n"
     "      --nft-table string       berth's nftables table (inet family) (default \"berth\")\n"
     "  -p, --pidfile string         Path to use for daemon PID file (default \"/run/berth/berthd.pid\")\n"
@@ -127,6 +129,8 @@ const std::set<std::string>& knownJsonKeys() {
       "insecure-registries", "max-concurrent-downloads", "max-concurrent-uploads", "runtimes",
       // hostile archives (common/unpack_limits.h)
       "max-expansion-ratio", "min-free-space",
+      // containers' default logging
+      "log-driver", "log-opts",
       // networking (networkFromJson)
       "bridge", "bip", "fixed-cidr", "fixed-cidr-v6", "nft-table", "veth-prefix", "ipv6", "iptables",
       "ip-forward", "icc", "dns", "dns-search", "dns-opts", "mtu", "default-address-pools",
@@ -140,7 +144,7 @@ const std::set<std::string>& knownJsonKeys() {
 // unsupported rather than unknown, so the message says what is true.
 bool dockerdOnlyKey(const std::string& k) {
   static const std::set<std::string> keys = {
-      "storage-driver", "storage-opts", "log-driver", "log-opts", "live-restore", "userns-remap",
+      "storage-driver", "storage-opts", "live-restore", "userns-remap",
       "default-ulimits", "exec-opts", "features", "experimental", "default-runtime", "seccomp-profile",
       "selinux-enabled", "no-new-privileges", "init", "init-path", "userland-proxy", "userland-proxy-path",
       "default-gateway", "default-gateway-v6", "ip", "ip-masq", "ip6tables", "allow-nondistributable-artifacts",
@@ -203,8 +207,8 @@ Result<Config> parseArgs(int argc, char** argv) {
   Config c;
   std::vector<std::string> serveSet;
   bool configSet = false, dataSet = false, execSet = false, pidSet = false, cgSet = false,
-       levelSet = false, mirrorsSet = false, insecureSet = false, downloadsSet = false, uploadsSet = false,
-       ratioSet = false, freeSet = false;
+       levelSet = false, logDriverSet = false, logOptsSet = false, mirrorsSet = false, insecureSet = false,
+       downloadsSet = false, uploadsSet = false, ratioSet = false, freeSet = false;
   std::string level;
   std::set<std::string> netSet;  // network flags given on the command line
   for (int i = 1; i < argc; i++) {
@@ -251,6 +255,15 @@ Result<Config> parseArgs(int argc, char** argv) {
       TRY(take(c.configFile, configSet));
     } else if (a == "--cgroup-parent") {
       TRY(take(c.cgroupParent, cgSet));
+    } else if (a == "--log-driver") {
+      TRY(take(c.logDriver, logDriverSet));
+    } else if (a == "--log-opt") {
+      std::string v;
+      TRY(take(v, logOptsSet));
+      auto eq = v.find('=');
+      if (eq == std::string::npos)
+        return errorf(Code::InvalidArgument, "invalid argument \"{}\" for \"--log-opt\" flag: invalid key value pair format", v);
+      c.logOpts[v.substr(0, eq)] = v.substr(eq + 1);
     } else if (a == "-l" || a == "--log-level") {
       TRY(take(level, levelSet));
     } else if (a == "--registry-mirror" || a == "--insecure-registry") {
@@ -364,6 +377,16 @@ Result<Config> parseArgs(int argc, char** argv) {
     str("pidfile", c.pidfile, pidSet);
     str("cgroup-parent", c.cgroupParent, cgSet);
     str("log-level", level, levelSet);
+    str("log-driver", c.logDriver, logDriverSet);
+    if (!logOptsSet && j.contains("log-opts")) {
+      if (!j["log-opts"].is_object())
+        return errorf(Code::InvalidArgument, "unable to configure the daemon with file {}: log-opts must be an object", c.configFile);
+      for (auto& [k, v] : j["log-opts"].items()) {
+        if (!v.is_string())
+          return errorf(Code::InvalidArgument, "unable to configure the daemon with file {}: log-opts values must be strings", c.configFile);
+        c.logOpts[k] = v.get<std::string>();
+      }
+    }
     auto list = [&](const char* key, std::vector<std::string>& out, bool set) -> Result<> {
       if (set || !j.contains(key)) return {};
       if (!j[key].is_array()) return errorf(Code::InvalidArgument, "{}: {} must be a list of strings", c.configFile, key);

@@ -75,6 +75,10 @@ struct Config {
   // --runtime names -> binaries: runc and crun (on PATH) plus daemon.json's
   // "runtimes": {"name": {"path": "/usr/bin/x"}}. "berth" is the built-in one.
   std::map<std::string, std::string> runtimes = {{"runc", "runc"}, {"crun", "crun"}};
+  // Containers' default logging driver and options (--log-driver, --log-opt;
+  // daemon.json "log-driver", "log-opts"), checked as a container's LogConfig.
+  std::string logDriver = "json-file";
+  std::map<std::string, std::string> logOpts;
   // Networking (dockerd's flags and daemon.json keys: --bridge/-b, --bip,
   // --fixed-cidr, --fixed-cidr-v6, --ipv6, --default-address-pool, --mtu,
   // --iptables, --ip-forward, --icc, --dns, --dns-search, --dns-opt; and

@@ -27,6 +27,7 @@
 #include "common/log.h"
 #include "common/memory.h"
 #include "common/util.h"
+#include "container/log_opts.h"
 #include "container/service.h"
 #include "container/sqlite_store.h"
 #include "daemon/config.h"
@@ -232,6 +233,12 @@ int main(int argc, char** argv) {
   });
   ccfg.runtimes = cfg.runtimes;
   ccfg.unpackLimits = unpackLimits;
+  ccfg.logDriver = cfg.logDriver;
+  ccfg.logOpts = cfg.logOpts;
+  if (auto lc = container::jsonFileLimits({{"Type", cfg.logDriver}, {"Config", cfg.logOpts}}); !lc) {
+    log::error("failed to set log opts: {}", lc.error().message);
+    return 1;
+  }
   auto containers = container::makeService(ccfg, containerStore, *images, emit, &volumes, networks->get());
   containersPtr = containers.get();
   // Also restores the network service (the endpoints of the containers that
@@ -267,6 +274,7 @@ int main(int argc, char** argv) {
   info.dataRoot = cfg.dataRoot;
   info.runtimes = cfg.runtimes;
   info.runtimes["berth"] = ccfg.monitorBin;
+  info.loggingDriver = cfg.logDriver;
   info.containerCounts = [&] {
     auto c = containers->counts();
     return nlohmann::json{{"total", c.total}, {"running", c.running}, {"paused", c.paused}, {"stopped", c.stopped}};

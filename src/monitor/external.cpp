@@ -136,7 +136,9 @@ int runWithRuntime(Session& session, const RunOptions& o, const runtime::Spec& s
   auto st = writeFileReplace(o.bundle + "/state.json",
                              fmt::format(R"({{"Pid":{},"MonitorPid":{},"StartedAt":{}}})", pid, ::getpid(), startedAt));
   if (!st) logError(st.error().message);
-  auto log = JsonLogWriter::open(o.log.empty() ? o.bundle + "/" + o.id + "-json.log" : o.log, o.logMaxSize, o.logMaxFile);
+  auto log = o.logNone ? Result<JsonLogWriter>(JsonLogWriter())
+                       : JsonLogWriter::open(o.log.empty() ? o.bundle + "/" + o.id + "-json.log" : o.log,
+                                             o.logMaxSize, o.logMaxFile, o.logCompress);
   if (!log) {
     (void)runTool(cmd({"delete", "--force", o.id}), -1, -1, -1);
     return failStart(session, Stage::Stdio, log.error());

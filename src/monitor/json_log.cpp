@@ -7,9 +7,39 @@
 
 #include <cstdio>
 
+#include <zlib.h>
+
+#include "common/util.h"
+
 namespace berth::monitor {
 
 namespace {
+
+// Gzips src into dst (through dst.tmp, renamed once complete), then removes
+// src. On failure src is renamed to dst without ".gz" so nothing is lost.
+void gzipFile(const std::string& src, const std::string& dst) {
+  std::string tmp = dst + ".tmp";
+  UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
+  gzFile out = in ? gzopen(tmp.c_str(), "wb6") : nullptr;
+  bool ok = out != nullptr;
+  char buf[65536];
+  while (ok) {
+    ssize_t n = ::read(in.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ok = n == 0;
+      break;
+    }
+    ok = gzwrite(out, buf, unsigned(n)) == int(n);
+  }
+  if (out && gzclose(out) != Z_OK) ok = false;
+  if (ok && ::rename(tmp.c_str(), dst.c_str()) == 0) {
+    ::unlink(src.c_str());
+  } else {
+    ::unlink(tmp.c_str());
+    ::rename(src.c_str(), dst.substr(0, dst.size() - 3).c_str());
+  }
+}
 
 constexpr char kHex[] = "0123456789abcdef";
 
@@ -129,8 +159,13 @@ std::string encodeLogLine(std::string_view log, std::string_view stream, int64_t
   return out;
 }
 
-Result<JsonLogWriter> JsonLogWriter::open(const std::string& path, int64_t maxSize, int maxFiles) {
+Result<JsonLogWriter> JsonLogWriter::open(const std::string& path, int64_t maxSize, int maxFiles, bool compress) {
   JsonLogWriter w;
+  w.compress_ = compress;
+  if (compress) {
+    auto slash = path.rfind('/');
+    if (slash != std::string::npos && slash > 0) (void)mkdirAll(path.substr(0, slash), 0700);
+  }
   w.fd_.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
   if (!w.fd_) return sysError(errno, "open log {}", path);
   struct stat st;
@@ -175,10 +210,19 @@ void JsonLogWriter::rotate() {
     if (::ftruncate(fd_.get(), 0) == 0) size_ = 0;
     return;
   }
-  for (int i = maxFiles_ - 1; i >= 1; i--) {
-    std::string from = i == 1 ? path_ : path_ + "." + std::to_string(i - 1);
-    std::string to = path_ + "." + std::to_string(i);
-    ::rename(from.c_str(), to.c_str());
+  if (compress_) {
+    // PATH.N.gz shift up (the oldest falls off), then PATH is gzipped to PATH.1.gz.
+    for (int i = maxFiles_ - 1; i >= 2; i--) {
+      std::string from = path_ + "." + std::to_string(i - 1) + ".gz", to = path_ + "." + std::to_string(i) + ".gz";
+      ::rename(from.c_str(), to.c_str());
+    }
+    gzipFile(path_, path_ + ".1.gz");
+  } else {
+    for (int i = maxFiles_ - 1; i >= 1; i--) {
+      std::string from = i == 1 ? path_ : path_ + "." + std::to_string(i - 1);
+      std::string to = path_ + "." + std::to_string(i);
+      ::rename(from.c_str(), to.c_str());
+    }
   }
   fd_.reset(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC, 0640));
   size_ = 0;

@@ -28,7 +28,10 @@ class JsonLogWriter {
   static constexpr size_t kMaxLine = 16 * 1024;
 
   // maxSize 0: no rotation. maxFiles >= 1 (1: truncate in place).
-  static Result<JsonLogWriter> open(const std::string& path, int64_t maxSize, int maxFiles);
+  // compress (the local driver's format, docs/monitor.md): a rotated file
+  // is gzipped to PATH.1.gz (older ones shift to .2.gz ...), synchronously.
+  static Result<JsonLogWriter> open(const std::string& path, int64_t maxSize, int maxFiles, bool compress = false);
+  // A writer that keeps nothing (the none driver).
   JsonLogWriter() = default;
 
   // Appends stream bytes; whole lines (and 16 KiB pieces) are written.
@@ -46,6 +49,7 @@ class JsonLogWriter {
   std::string path_;
   int64_t maxSize_ = 0;
   int maxFiles_ = 1;
+  bool compress_ = false;
   int64_t size_ = 0;
   std::string pending_[2];
 };

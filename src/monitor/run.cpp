@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -23,6 +24,31 @@
 #include "runtime/mounts.h"
 
 namespace berth::monitor {
+
+namespace {
+
+// One fd sent with SCM_RIGHTS (the child's pty master, runtime/launch.h).
+Result<UniqueFd> recvFd(int sock) {
+  char one;
+  iovec iov{&one, 1};
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl;
+  msg.msg_controllen = sizeof ctl;
+  ssize_t n;
+  do n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return sysError(errno, "receive pty master");
+  cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+  if (n != 1 || !cm || cm->cmsg_type != SCM_RIGHTS) return makeError(Code::Internal, "no pty master from the container");
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+  return UniqueFd(fd);
+}
+
+}  // namespace
 
 using runtime::Cgroup;
 using runtime::Launch;
@@ -121,8 +147,19 @@ int runContainer(const RunOptions& o) {
   if (!cg) return failStart(session, Stage::Cgroup, cg.error().wrap("create cgroup"));
   ScopeExit removeCgroup([&] { (void)cg->remove(); });
 
-  auto stdio = makeStdio(proc.terminal, spec->stdinWanted(), proc.consoleHeight, proc.consoleWidth);
+  // A terminal comes from the container's own devpts: the child opens it
+  // and sends the master back over consoleSock (runtime/launch.h).
+  Result<Stdio> stdio = proc.terminal ? Result<Stdio>(Stdio{}) : makeStdio(false, spec->stdinWanted(), 0, 0);
   if (!stdio) return failStart(session, Stage::Stdio, stdio.error());
+  stdio->tty = proc.terminal;
+  UniqueFd consoleParent, consoleChild;
+  if (proc.terminal) {
+    int sp[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
+      return failStart(session, Stage::Stdio, sysError(errno, "socketpair").error());
+    consoleParent.reset(sp[0]);
+    consoleChild.reset(sp[1]);
+  }
 
   LaunchPlan plan;
   plan.spec = &*spec;
@@ -170,6 +207,7 @@ int runContainer(const RunOptions& o) {
   }
   plan.stdio = stdio->childFds();
   plan.consolePath = stdio->slavePath;
+  plan.consoleSocket = consoleChild ? consoleChild.get() : -1;
   auto attachFds = cg->openSelfAttachFds();
   if (!attachFds) return failStart(session, Stage::Cgroup, attachFds.error());
   for (auto& fd : *attachFds) plan.cgroupSelfAttach.push_back(fd.get());
@@ -177,6 +215,7 @@ int runContainer(const RunOptions& o) {
   auto launch = Launch::start(plan);
   if (!launch) return failStart(session, Stage::Clone, launch.error());
   stdio->closeChildEnds();
+  consoleChild.reset();
   nsFds.clear();
   attachFds->clear();
   pid_t pid = launch->pid();
@@ -201,15 +240,30 @@ int runContainer(const RunOptions& o) {
   if (!st) logError(st.error().message);
   std::optional<JsonLogWriter> log;
   {
-    auto w = JsonLogWriter::open(o.log.empty() ? o.bundle + "/" + o.id + "-json.log" : o.log, o.logMaxSize,
-                                 o.logMaxFile);
-    if (!w) return abort(Stage::Stdio, w.error());
-    log = std::move(*w);
+    if (o.logNone) {
+      log.emplace();
+    } else {
+      auto w = JsonLogWriter::open(o.log.empty() ? o.bundle + "/" + o.id + "-json.log" : o.log, o.logMaxSize,
+                                   o.logMaxFile, o.logCompress);
+      if (!w) return abort(Stage::Stdio, w.error());
+      log = std::move(*w);
+    }
   }
   if (auto f = launch->waitExec()) {
     ::waitpid(pid, nullptr, 0);
     ::unlink((o.bundle + "/state.json").c_str());
     return failStart(session, f->stage, Error{Code::Internal, f->err, f->message});
+  }
+  if (consoleParent) {
+    // The child sent its pty master before it exec'd.
+    auto master = recvFd(consoleParent.get());
+    if (!master) return abort(Stage::Stdio, master.error());
+    if (proc.consoleHeight || proc.consoleWidth) {
+      winsize ws{proc.consoleHeight, proc.consoleWidth, 0, 0};
+      ::ioctl(master->get(), TIOCSWINSZ, &ws);
+    }
+    stdio->out = std::move(*master);
+    consoleParent.reset();
   }
   session.setOutput(std::move(stdio->out), std::move(stdio->err), stdio->tty);
   session.setStdin(std::move(stdio->in));

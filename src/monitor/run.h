@@ -13,6 +13,8 @@ struct RunOptions {
   std::string bundle, id, socket, log;
   int64_t logMaxSize = 0;
   int logMaxFile = 1;
+  bool logNone = false;      // --log-driver none: no log file at all
+  bool logCompress = false;  // --log-compress: rotated files are gzipped (local driver)
   std::string cgroupRoot = "/sys/fs/cgroup";
   std::string runtime;  // an external OCI runtime binary (runc, crun); empty: built in
   int lockFd = -1;      // the monitor lock berthd already holds (monitor/lock.h); -1: take it

@@ -86,7 +86,7 @@ void bringLoopbackUp() {
     fail(errFd, Stage::Clone, errno, fmt::format("unshare cgroup namespace: {}", std::strerror(errno)));
 
   if (::setsid() < 0) fail(errFd, Stage::Stdio, errno, "setsid");
-  if (plan.stdio.tty && ::ioctl(plan.stdio.in, TIOCSCTTY, 0) != 0)
+  if (plan.stdio.tty && plan.consoleSocket < 0 && ::ioctl(plan.stdio.in, TIOCSCTTY, 0) != 0)
     fail(errFd, Stage::Stdio, errno, fmt::format("set controlling terminal: {}", std::strerror(errno)));
   int fds[3] = {plan.stdio.in, plan.stdio.out, plan.stdio.err};
   for (int i = 0; i < 3; i++) {
@@ -103,8 +103,39 @@ void bringLoopbackUp() {
 
   const Process& p = *plan.process;
   if (plan.spec) {
-    auto r = setupRootfs(*plan.spec, plan.mounts, plan.newNetns, plan.consolePath);
+    std::pair<int, int> pty{-1, -1};
+    auto r = setupRootfs(*plan.spec, plan.mounts, plan.newNetns, plan.consolePath,
+                         plan.consoleSocket >= 0 ? &pty : nullptr);
     if (!r) failWith(errFd, Stage::Mounts, r.error());
+    if (plan.consoleSocket >= 0) {
+      char one = 'm';
+      iovec iov{&one, 1};
+      alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = ctl;
+      msg.msg_controllen = sizeof ctl;
+      cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+      cm->cmsg_level = SOL_SOCKET;
+      cm->cmsg_type = SCM_RIGHTS;
+      cm->cmsg_len = CMSG_LEN(sizeof(int));
+      std::memcpy(CMSG_DATA(cm), &pty.first, sizeof(int));
+      if (::sendmsg(plan.consoleSocket, &msg, MSG_NOSIGNAL) != 1)
+        fail(errFd, Stage::Stdio, errno, fmt::format("send pty master: {}", std::strerror(errno)));
+      ::close(pty.first);
+      ::close(plan.consoleSocket);
+      if (p.user.uid != 0) (void)!::fchown(pty.second, p.user.uid, -1);
+      if (p.consoleHeight || p.consoleWidth) {
+        winsize ws{uint16_t(p.consoleHeight), uint16_t(p.consoleWidth), 0, 0};
+        (void)::ioctl(pty.second, TIOCSWINSZ, &ws);
+      }
+      if (::ioctl(pty.second, TIOCSCTTY, 0) != 0)
+        fail(errFd, Stage::Stdio, errno, fmt::format("set controlling terminal: {}", std::strerror(errno)));
+      for (int i = 0; i < 3; i++)
+        if (::dup2(pty.second, i) < 0) fail(errFd, Stage::Stdio, errno, fmt::format("dup2: {}", std::strerror(errno)));
+      ::close(pty.second);
+    }
     if (plan.newNetns) bringLoopbackUp();
     if ((plan.cloneFlags & CLONE_NEWUTS) && !plan.spec->hostname.empty() &&
         ::sethostname(plan.spec->hostname.data(), plan.spec->hostname.size()) != 0)

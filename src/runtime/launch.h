@@ -57,6 +57,11 @@ struct LaunchPlan {
   std::vector<char*> argv, envp;        // null-terminated, pointing into process
   ChildStdio stdio;
   std::string consolePath;  // pty slave path, bound to /dev/console (run mode)
+  // Run mode with a terminal in the container's own devpts: the child opens
+  // the pty in its /dev/pts (setupRootfs), sends the master over this
+  // socket (SCM_RIGHTS, one byte), makes the slave its controlling terminal
+  // and 0, 1, 2. stdio's fds are unused then (-1).
+  int consoleSocket = -1;
   std::vector<int> cgroupSelfAttach;  // v1 `tasks` fds: the child writes "0" first thing
   const SeccompProgram* seccomp = nullptr;  // compiled before clone; null: unconfined
   // OCI create/start (berth-runtime): with gateFd >= 0 the child, set up and

@@ -1,9 +1,12 @@
 #include "runtime/mounts.h"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -86,6 +89,58 @@ Result<> bindMount(const std::string& src, const std::string& target, bool recur
         return sysError(errno, "remount {}", target);
     }
   }
+  return {};
+}
+
+// A mount of type "cgroup" (Docker puts one at /sys/fs/cgroup): the
+// container's own cgroup, as runc shows it. cgroup v2 (/sys/fs/cgroup is
+// cgroup2): in a private cgroup namespace a fresh cgroup2 mount (rooted at
+// the namespace), else a bind of the container's directory. v1 (a tmpfs
+// with one mount per hierarchy): a tmpfs, then per host hierarchy under
+// /sys/fs/cgroup a fresh mount of the same controllers in a private
+// namespace, or a bind of <hierarchy><cgroupsPath> (skipped when that
+// directory does not exist). Read-only with "ro". Runs in the child, in its
+// mount namespace, before pivot_root.
+Result<> mountCgroupTree(const Mount& m, const std::string& rootfs, const std::string& cgroupsPath, bool cgroupNs) {
+  TRY_ASSIGN(std::string target, resolveInRoot(rootfs, m.destination));
+  TRY(createTarget(target, false));
+  MountFlags f = parseMountOptions(m.options);
+  const unsigned long base = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  const unsigned long ro = f.flags & MS_RDONLY;
+  struct statfs sf;
+  if (::statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC) {
+    if (cgroupNs) return doMount("cgroup2", target, "cgroup2", base | ro, "");
+    return bindMount("/sys/fs/cgroup" + cgroupsPath, target, false, base | ro);
+  }
+  TRY(doMount("tmpfs", target, "tmpfs", base, "mode=755"));
+  auto info = readFile("/proc/self/mountinfo");
+  if (!info) return std::unexpected(info.error());
+  for (const auto& line : split(*info, '\n')) {
+    // id parent maj:min root mountpoint opts [optional...] - fstype source superopts
+    auto sep = line.find(" - ");
+    if (sep == std::string::npos) continue;
+    auto left = split(line.substr(0, sep), ' ');
+    auto right = split(line.substr(sep + 3), ' ');
+    if (left.size() < 5 || right.size() < 3 || right[0] != "cgroup") continue;
+    const std::string& mp = left[4];
+    if (!startsWith(mp, "/sys/fs/cgroup/") || mp.find('/', 15) != std::string::npos) continue;
+    std::string name = mp.substr(15);
+    std::string dest = target + "/" + name;
+    if (cgroupNs) {
+      std::string controllers;
+      for (const auto& o : split(right[2], ','))
+        if (o != "rw" && o != "ro") controllers += (controllers.empty() ? "" : ",") + o;
+      TRY(createTarget(dest, false));
+      TRY(doMount("cgroup", dest, "cgroup", base | ro, controllers));
+    } else {
+      std::string src = mp + cgroupsPath;
+      if (!isDir(src)) continue;
+      TRY(createTarget(dest, false));
+      TRY(bindMount(src, dest, false, base | ro));
+    }
+  }
+  if (ro && ::mount(nullptr, target.c_str(), nullptr, MS_REMOUNT | MS_BIND | base | MS_RDONLY, nullptr) != 0)
+    return sysError(errno, "remount {} read-only", target);
   return {};
 }
 
@@ -296,7 +351,7 @@ std::string overlayData(const Overlay& o) {
 }
 
 Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool newNetns,
-                     const std::string& consolePath) {
+                     const std::string& consolePath, std::pair<int, int>* ptyOut) {
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return sysError(errno, "make / rprivate");
   const std::string& rootfs = spec.rootPath;
   if (auto ov = spec.overlay()) {
@@ -308,12 +363,37 @@ Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool ne
   }
   bool devTmpfs = false;
   for (const auto& m : mounts) {
+    if (m.type == "cgroup") {
+      TRY(mountCgroupTree(m, rootfs, spec.cgroupsPath, spec.findNamespace("cgroup") != nullptr));
+      continue;
+    }
     auto r = mountOne(m, rootfs, newNetns);
     if (!r) return std::unexpected(r.error());
     if (m.destination == "/dev" && m.type == "tmpfs") devTmpfs = true;
   }
   if (devTmpfs) TRY(populateDev(rootfs, spec));
-  if (!consolePath.empty()) {
+  if (ptyOut) {
+    std::string pts = rootfs + "/dev/pts";
+    int master = ::open((pts + "/ptmx").c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) return sysError(errno, "open {}/ptmx", pts);
+    int unlock = 0, n = -1;
+    if (::ioctl(master, TIOCSPTLCK, &unlock) != 0 || ::ioctl(master, TIOCGPTN, &n) != 0) {
+      int e = errno;
+      ::close(master);
+      return sysError(e, "unlock pty");
+    }
+    std::string slavePath = pts + "/" + std::to_string(n);
+    int slave = ::open(slavePath.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0) {
+      int e = errno;
+      ::close(master);
+      return sysError(e, "open {}", slavePath);
+    }
+    *ptyOut = {master, slave};
+    std::string console = rootfs + "/dev/console";
+    TRY(createTarget(console, true));
+    TRY(bindMount(slavePath, console, false, 0));
+  } else if (!consolePath.empty()) {
     std::string console = rootfs + "/dev/console";
     TRY(createTarget(console, true));
     TRY(bindMount(consolePath, console, false, 0));

@@ -31,7 +31,11 @@ std::string overlayData(const Overlay& o);
 // be mounted fresh (else /sys is bound from the host read-only).
 // consolePath: the pty slave (host path), bound onto /dev/console as runc
 // does so ttyname() finds the terminal; empty without a terminal.
+// ptyOut (run mode with a terminal, the container's own devpts): when not
+// null, a pty pair is opened in the container's /dev/pts (before
+// pivot_root), the slave bound onto /dev/console, and both fds returned
+// (CLOEXEC) as {master, slave}.
 Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool newNetns,
-                     const std::string& consolePath = "");
+                     const std::string& consolePath = "", std::pair<int, int>* ptyOut = nullptr);
 
 }  // namespace berth::runtime

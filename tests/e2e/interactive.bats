@@ -70,8 +70,15 @@ scenario_script_tty() {
   cmd="$(cli_cmdline "$c") run -it --rm busybox sh -c 'tty && test -t 0 && test -t 1 && exit 4'"
   run timeout --foreground -k 5 60 script -qec "$cmd" /dev/null </dev/null
   assert_status 4
-  assert_output_contains "/dev/"
+  assert_output_contains "/dev/pts/0"
   refute_output_contains "not a tty"
+  # the pty is the container's own devpts' first one; /dev/console is bound to it
+  cmd="$(cli_cmdline "$c") run -it --rm busybox sh -c 'ls /dev/pts; stat -c %t:%T /dev/console \$(tty)'"
+  run timeout --foreground -k 5 60 script -qec "$cmd" /dev/null </dev/null
+  assert_success
+  assert_output_contains "ptmx"
+  local devs; devs=$(echo "$output" | tr -d '\r' | grep -E '^[0-9a-f]+:[0-9a-f]+$' | sort -u | wc -l)
+  [ "$devs" = 1 ] || _e2e_fail "/dev/console and the tty should be one device"
 }
 @test "berth: run -it under script(1): the container has a tty, exit code comes back" {
   scenario_script_tty berth

@@ -174,3 +174,29 @@ TEST(MonitorExit, ExitJson) {
   EXPECT_EQ(exitJson(9, true, 1, 2, 7),
             R"({"ExitCode":137,"Signal":9,"OOMKilled":true,"StartedAt":1,"FinishedAt":2,"Pid":7})");
 }
+
+// The local driver's format: JSON lines, rotated files gzipped as PATH.N.gz.
+TEST(MonitorJsonLog, RotatesCompressed) {
+  char tmpl[] = "/tmp/berth-log-XXXXXX";
+  ASSERT_TRUE(mkdtemp(tmpl));
+  std::string path = std::string(tmpl) + "/local-logs/container.log";
+  {
+    auto w = JsonLogWriter::open(path, 250, 3, true);
+    ASSERT_TRUE(w);
+    for (int i = 0; i < 10; i++)
+      w->write(0, "line " + std::to_string(i) + " 01234567890123456789012345678901234\n", 1795906800000000000LL);
+  }
+  struct stat st;
+  EXPECT_EQ(stat(path.c_str(), &st), 0);
+  EXPECT_EQ(stat((path + ".1.gz").c_str(), &st), 0);
+  EXPECT_EQ(stat((path + ".2.gz").c_str(), &st), 0);
+  EXPECT_NE(stat((path + ".3.gz").c_str(), &st), 0);
+  EXPECT_NE(stat((path + ".1").c_str(), &st), 0);  // no uncompressed leftovers
+  // .1.gz holds the lines just before the live file's, as JSON lines.
+  std::string cmd = "zcat " + path + ".1.gz | grep -c '\"stream\":\"stdout\"' > " + tmpl + "/n";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  cmd = "zcat " + path + ".1.gz | tail -n1 | grep -q 'line 7 '";
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+  cmd = std::string("rm -rf ") + tmpl;
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+}
