@@ -469,15 +469,6 @@ void answerAndClose(Conn& c, int status, std::string_view message) {
   }
 }
 
-// "1.41" -> 141; -1 when malformed.
-int versionNumber(std::string_view v) {
-  auto dot = v.find('.');
-  if (dot == std::string_view::npos) return -1;
-  auto major = parseNumber<int>(v.substr(0, dot)), minor = parseNumber<int>(v.substr(dot + 1));
-  if (!major || !minor || *major < 0 || *minor < 0) return -1;
-  return *major * 100 + *minor;
-}
-
 void parseTarget(std::string_view target, Request& req) {
   auto qpos = target.find('?');
   std::string path(urlDecode(target.substr(0, qpos), false));
@@ -494,7 +485,7 @@ void parseTarget(std::string_view target, Request& req) {
   if (path.size() > 2 && path[0] == '/' && path[1] == 'v' && isdigit((unsigned char)path[2])) {
     auto slash = path.find('/', 1);
     std::string ver = path.substr(2, slash == std::string::npos ? std::string::npos : slash - 2);
-    if (versionNumber(ver) > 0) {
+    if (apiVersionNumber(ver) > 0) {
       req.apiVersion = ver;
       path = slash == std::string::npos ? "/" : path.substr(slash);
     }
@@ -595,8 +586,8 @@ struct Server::Impl {
       SocketResponse res(c, req.method == "HEAD", upgrade, keepAlive);
 
       if (!req.apiVersion.empty()) {
-        int v = versionNumber(req.apiVersion);
-        if (v > versionNumber(kApiVersion)) {
+        int v = apiVersionNumber(req.apiVersion);
+        if (v > apiVersionNumber(kApiVersion)) {
           res.error(Error{Code::InvalidArgument, 0,
                           fmt::format("client version {} is too new. Maximum supported API version is {}",
                                       req.apiVersion, kApiVersion)});
