@@ -17,6 +17,8 @@ BERTH_DEBIAN_PACKAGES=(
   # build_run.bats: a compose project with a `build:` service (1.29, python;
   # setup.sh installs without recommends, so no docker.io comes with it)
   docker-compose
+  # tests/py: the docker-py suite (python3-docker comes with docker-compose)
+  python3-pytest python3-docker
   # external OCI runtimes (--runtime runc|crun)
   runc crun
   # remote.bats: ssh:// through a private sshd on loopback; the test runs

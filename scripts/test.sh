@@ -195,4 +195,30 @@ else
   echo "chaos: $((SECONDS - chaos_t0)) s"
 fi
 
+# The docker-py suite (tests/py/run.sh: its own berthd and loopback
+# registry). Skipped with SKIP_PY=1, and when E2E names files unless PY=1.
+if [ -z "${SKIP_PY:-}" ] && { [ -z "${E2E:-}" ] || [ -n "${PY:-}" ]; }; then
+  section "docker-py (tests/py, pytest)"
+  py_tmp=$(mktemp -d /tmp/bp.XXXXXX)
+  py_sweep() {
+    local d
+    for d in "$py_tmp"/bt.*; do
+      [ -d "$d" ] || continue
+      bash -c 'source tests/e2e/helpers.bash && e2e_cleanup_root "$1"' _ "$d"
+    done
+    rm -rf --one-file-system "$py_tmp"
+  }
+  BERTH_E2E_TMP=$py_tmp BERTH_E2E_CACHE=${BERTH_E2E_CACHE:-$py_tmp/cache} bash tests/py/run.sh 2>&1 |
+    tee "$py_tmp/pytest.log"
+  rc=${PIPESTATUS[0]}
+  last=$(grep -E '[0-9]+ (passed|failed|error)' "$py_tmp/pytest.log" | tail -n1)
+  np=$(grep -oE '[0-9]+ passed' <<<"$last" | cut -d' ' -f1)
+  nf=$(grep -oE '[0-9]+ failed' <<<"$last" | cut -d' ' -f1)
+  ne=$(grep -oE '[0-9]+ errors?' <<<"$last" | cut -d' ' -f1)
+  passed=$((passed + ${np:-0})); failed=$((failed + ${nf:-0} + ${ne:-0}))
+  while IFS= read -r t; do failures+=("py: $t"); done < <(grep -E '^(FAILED|ERROR) ' "$py_tmp/pytest.log")
+  if [ "$rc" -ne 0 ] && [ -z "${nf:-}${ne:-}" ]; then fail_step "tests/py/run.sh exited $rc"; fi
+  py_sweep
+fi
+
 finish

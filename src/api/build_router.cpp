@@ -15,17 +15,6 @@ namespace berth::api {
 
 namespace {
 
-// "1.41" -> 141; unversioned requests count as the newest.
-int versionNumber(const std::string& v) {
-  if (v.empty()) return 1 << 20;
-  auto dot = v.find('.');
-  if (dot == std::string::npos) return -1;
-  auto major = parseNumber<int>(std::string_view(v).substr(0, dot));
-  auto minor = parseNumber<int>(std::string_view(v).substr(dot + 1));
-  if (!major || !minor) return -1;
-  return *major * 100 + *minor;
-}
-
 // Go's httputils.Int64ValueOrZero: unparsable values are 0.
 int64_t int64OrZero(const Request& req, const std::string& key) {
   auto v = parseNumber<int64_t>(req.q(key));
@@ -263,7 +252,7 @@ void postPrune(build::Builder& builder, const EmitFn& emit, Request& req, Respon
   o.all = goBoolValue(req.q("all"));
   o.filters = *f;
   for (std::string key : {"reserved-space", "keep-storage"}) {
-    if (key == "reserved-space" && versionNumber(req.apiVersion) < 148) continue;
+    if (key == "reserved-space" && req.version() < 148) continue;
     std::string v = req.q(key);
     if (v.empty()) continue;
     auto n = parseAtoi(v);
@@ -313,7 +302,7 @@ Result<BuildQuery> decodeBuildQuery(const Request& req) {
   } else {
     o.rm = req.q("rm").empty() ? true : goBoolValue(req.q("rm"));
   }
-  int version = versionNumber(req.apiVersion);
+  int version = req.version();
   if (version >= 132) o.platform = req.q("platform");
   if (version >= 140 && !req.q("outputs").empty()) {
     if (auto r = decodeOutputs(req.q("outputs")); !r) return std::unexpected(r.error().wrap("invalid outputs specified"));

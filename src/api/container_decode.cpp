@@ -1,5 +1,6 @@
 #include "api/container_decode.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "api/go_json.h"
@@ -252,13 +253,6 @@ const Schemas& schemas() {
   return s;
 }
 
-// Go's check, prefixed as dockerd prefixes decoder errors.
-Result<> checkTypes(const json& body, const GoType& t) {
-  auto r = checkGoJson(body, t);
-  if (!r) return std::unexpected(r.error().wrap("invalid JSON"));
-  return {};
-}
-
 bool equalFoldKey(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); i++)
@@ -317,8 +311,7 @@ Result<> checkHealthcheck(const json& h) {
 
 Result<json> decodeCreateBody(json body) {
   const Schemas& s = schemas();
-  TRY(checkTypes(body, *s.createRequest));
-  dropScalarNulls(body, *s.createRequest);
+  TRY(decodeGoJson(body, *s.createRequest));
   const json none = json::object();
   auto hcIt = body.is_object() ? body.find("HostConfig") : body.end();
   const json& hc = hcIt != body.end() && hcIt->is_object() ? *hcIt : none;
@@ -343,33 +336,35 @@ Result<json> decodeCreateBody(json body) {
 Result<json> decodeCommitConfig(json body) {
   if (body.is_null()) return body;
   const Schemas& s = schemas();
-  TRY(checkTypes(body, *s.createRequest));
-  dropScalarNulls(body, *s.createRequest);
+  TRY(decodeGoJson(body, *s.createRequest));
   return body;
 }
 
 Result<json> decodeUpdateBody(json body) {
   if (body.is_null()) body = json::object();
   const Schemas& s = schemas();
-  TRY(checkTypes(body, *s.updateConfig));
-  dropScalarNulls(body, *s.updateConfig);
+  TRY(decodeGoJson(body, *s.updateConfig));
   TRY(checkResources(body));
   return body;
 }
 
 Result<json> decodeExecCreateBody(json body) {
   const Schemas& s = schemas();
-  TRY(checkTypes(body, *s.execOptions));
-  dropScalarNulls(body, *s.execOptions);
+  TRY(decodeGoJson(body, *s.execOptions));
   return body;
 }
 
-Result<ExecStartBody> decodeExecStartBody(const json& body) {
-  TRY(checkTypes(body, *schemas().execStartOptions));
+Result<ExecStartBody> decodeExecStartBody(json body) {
+  TRY(decodeGoJson(body, *schemas().execStartOptions));
   ExecStartBody out;
   if (!body.is_object()) return out;
   if (auto it = body.find("Detach"); it != body.end() && it->is_boolean()) out.detach = it->get<bool>();
   if (auto it = body.find("Tty"); it != body.end() && it->is_boolean()) out.tty = it->get<bool>();
+  if (auto it = body.find("ConsoleSize"); it != body.end() && it->is_array() && it->size() == 2 &&
+                                          (*it)[0].is_number_unsigned() && (*it)[1].is_number_unsigned()) {
+    out.rows = int(std::min<uint64_t>((*it)[0].get<uint64_t>(), 65535));
+    out.cols = int(std::min<uint64_t>((*it)[1].get<uint64_t>(), 65535));
+  }
   return out;
 }
 

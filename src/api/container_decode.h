@@ -37,7 +37,8 @@ Result<nlohmann::json> decodeExecCreateBody(nlohmann::json body);
 struct ExecStartBody {
   bool detach = false;
   bool tty = false;
+  int rows = 0, cols = 0;  // ConsoleSize, 0 when absent
 };
-Result<ExecStartBody> decodeExecStartBody(const nlohmann::json& body);
+Result<ExecStartBody> decodeExecStartBody(nlohmann::json body);
 
 }  // namespace berth::api

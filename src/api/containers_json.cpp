@@ -198,6 +198,9 @@ json containerSummaryJson(const container::ContainerSummary& s, int64_t now) {
             {"HostConfig", {{"NetworkMode", netMode}}},
             {"NetworkSettings", {{"Networks", networks}}},
             {"Mounts", mountsJson(s.mounts)}};
+  // API 1.46: the container's annotations, omitted when empty
+  if (auto a = c.hostConfig.find("Annotations"); a != c.hostConfig.end() && a->is_object() && !a->empty())
+    j["HostConfig"]["Annotations"] = *a;
   putSizes(j, s.sizes);
   return j;
 }

@@ -2,6 +2,7 @@
 
 #include "api/container_decode.h"
 #include "api/containers_json.h"
+#include "common/detach_keys.h"
 #include "common/number.h"
 #include "common/util.h"
 
@@ -160,6 +161,8 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles, std::functi
     o.stderrWanted = req.qBool("stderr");
     o.logs = req.qBool("logs");
     o.detachKeys = req.q("detachKeys");
+    if (!o.detachKeys.empty() && !parseDetachKeys(o.detachKeys))  // dockerd checks before the hijack
+      return res.error(errorf(Code::InvalidArgument, "Invalid detach keys ({}) provided", o.detachKeys).error());
     auto raw = res.hijack();
     (void)io.attach(*cid, o, *raw);
   });
@@ -292,10 +295,12 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles, std::functi
   });
 
   // system df lives here: the container service sees both containers and images.
-  r.add("GET", "/system/df", [&queries, buildCache](Request&, ResponseWriter& res) {
+  r.add("GET", "/system/df", [&queries, buildCache](Request& req, ResponseWriter& res) {
     auto df = queries.diskUsage();
     if (!df) return res.error(df.error());
     json out = diskUsageJson(*df, nowNanos());
+    if (!req.versionBelow(144))  // VirtualSize is gone from API 1.44 on
+      for (auto& img : out["Images"]) img.erase("VirtualSize");
     if (buildCache) out["BuildCache"] = buildCache();
     res.json(200, out);
   });
@@ -303,6 +308,9 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles, std::functi
   r.add("POST", id + "/exec", [&io](Request& req, ResponseWriter& res) {
     auto body = req.decodeBody(decodeExecCreateBody);
     if (!body) return res.error(body.error());
+    // dockerd answers a plain error (500) for keys it cannot parse
+    if (std::string keys = body->value("DetachKeys", ""); !keys.empty() && !parseDetachKeys(keys))
+      return res.error(errorf(Code::Internal, "Invalid escape keys ({}) provided", keys).error());
     auto x = io.execCreate(req.params[0], {std::move(*body)});
     if (!x) return res.error(x.error());
     res.json(201, {{"Id", *x}});
@@ -311,12 +319,12 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles, std::functi
   r.add("POST", "/exec/([^/]+)/start", [&io](Request& req, ResponseWriter& res) {
     auto body = req.decodeBody(decodeExecStartBody);
     if (!body) return res.error(body.error());
-    bool detach = body->detach;
+    container::ExecStartOptions opts{body->detach, body->tty, body->rows, body->cols};
     auto info = io.execInspect(req.params[0]);
     if (!info) return res.error(info.error());
-    if (detach) return reply(res, io.execStart(req.params[0], true, nullptr), 200);
+    if (opts.detach) return reply(res, io.execStart(req.params[0], opts, nullptr), 200);
     auto raw = res.hijack();
-    (void)io.execStart(req.params[0], false, raw.get());
+    (void)io.execStart(req.params[0], opts, raw.get());
   });
   r.add("POST", "/exec/([^/]+)/resize", [&io](Request& req, ResponseWriter& res) {
     auto h = parseAtoi(req.q("h"));

@@ -152,18 +152,29 @@ Result<> checkGoJson(const json& v, const GoType& t) {
   return check(v, t, ctx);
 }
 
-void dropScalarNulls(json& v, const GoType& t) {
+void normalizeGoJson(json& v, const GoType& t) {
   if (t.kind == Kind::Slice && v.is_array()) {
     if (t.elem->kind == Kind::Struct)
-      for (auto& e : v) dropScalarNulls(e, *t.elem);
+      for (auto& e : v) normalizeGoJson(e, *t.elem);
     return;
   }
   if (t.kind == Kind::Map && v.is_object()) {
     if (t.elem->kind == Kind::Struct)
-      for (auto& e : v) dropScalarNulls(e, *t.elem);
+      for (auto& e : v) normalizeGoJson(e, *t.elem);
     return;
   }
   if (t.kind != Kind::Struct || !v.is_object()) return;
+  // Keys spelt in another case: renamed to the field's key unless that key
+  // is present itself (then the exact spelling wins and this one goes).
+  std::vector<std::pair<std::string, std::string>> renames;
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    const GoField* f = findField(t, it.key());
+    if (f && f->key != it.key()) renames.emplace_back(it.key(), f->key);
+  }
+  for (const auto& [from, to] : renames) {
+    if (!v.contains(to)) v[to] = std::move(v[from]);
+    v.erase(from);
+  }
   for (auto it = v.begin(); it != v.end();) {
     const GoField* f = findField(t, it.key());
     if (!f) {
@@ -175,9 +186,16 @@ void dropScalarNulls(json& v, const GoType& t) {
       it = v.erase(it);
       continue;
     }
-    dropScalarNulls(it.value(), *f->type);
+    normalizeGoJson(it.value(), *f->type);
     ++it;
   }
+}
+
+Result<> decodeGoJson(json& v, const GoType& t) {
+  auto r = checkGoJson(v, t);
+  if (!r) return std::unexpected(r.error().wrap("invalid JSON"));
+  normalizeGoJson(v, t);
+  return {};
 }
 
 }  // namespace berth::api

@@ -72,12 +72,25 @@ class GoTypeArena {
 // field's range), "bool", "array" or "object".
 Result<> checkGoJson(const nlohmann::json& v, const GoType& t);
 
-// Removes null values of scalar struct fields (string, bool, numbers): Go
-// decodes them as the zero value, the same as an absent key, so handlers
-// reading with json::value() see absent keys instead of nulls they would
-// throw on. Nulls of slices, maps and pointers stay (they are meaningful in
-// inspect output), as do nulls of pointer fields. v must already have passed checkGoJson(v, t).
-void dropScalarNulls(nlohmann::json& v, const GoType& t);
+// Rewrites v the way Go would have read it into t, so that handlers can
+// read the canonical keys only:
+// - a key of a struct field spelt in another case is renamed to the field's
+//   key (Go matches object keys exactly first, then case-insensitively:
+//   docker-py sends "detachKeys" for DetachKeys). When both spellings are
+//   present the exact one wins (Go keeps the last in document order; the
+//   parsed object has lost that order);
+// - null values of scalar struct fields (string, bool, numbers) are removed:
+//   Go decodes them as the zero value, the same as an absent key, so
+//   handlers reading with json::value() see absent keys instead of nulls
+//   they would throw on. Nulls of slices, maps and pointer fields stay.
+// Map keys are data and are never renamed. v must already have passed
+// checkGoJson(v, t).
+void normalizeGoJson(nlohmann::json& v, const GoType& t);
+
+// The one decoder of a request body (dockerd's httputils.ReadJSON):
+// checkGoJson, its error wrapped as dockerd words it ("invalid JSON: json:
+// cannot unmarshal ..."), then normalizeGoJson.
+Result<> decodeGoJson(nlohmann::json& v, const GoType& t);
 
 }  // namespace berth::api
 

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "common/json_limits.h"
+#include "common/number.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -42,6 +43,20 @@ Result<std::string> Request::readAll(size_t limit) const {
     if (out.size() > limit) return makeError(Code::InvalidArgument, "request body too large");
   }
   return out;
+}
+
+int apiVersionNumber(std::string_view v) {
+  auto dot = v.find('.');
+  if (dot == std::string_view::npos) return -1;
+  auto major = parseNumber<int>(v.substr(0, dot));
+  auto minor = parseNumber<int>(v.substr(dot + 1));
+  if (!major || !minor || *major < 0 || *minor < 0 || *minor > 99) return -1;
+  return *major * 100 + *minor;
+}
+
+int Request::version() const {
+  if (apiVersion.empty()) return apiVersionNumber(kApiVersion);
+  return apiVersionNumber(apiVersion);
 }
 
 Result<json> Request::jsonBody() const {

@@ -23,10 +23,24 @@ namespace berth::api {
 
 using json = nlohmann::json;
 
+// The newest Engine API version berthd serves (the /_ping and /version
+// ApiVersion; the docker CLI 28 negotiates down to it) and the oldest.
+// What differs between versions is gated on Request::version()
+// (docs/compat.md, "API versions").
+inline constexpr const char* kApiVersion = "1.50";
+inline constexpr const char* kMinApiVersion = "1.24";
+
+// "1.44" -> 144; -1 when malformed.
+int apiVersionNumber(std::string_view v);
+
 struct Request {
   std::string method;             // "GET", "POST", ...
   std::string path;               // without the /v1.NN prefix, not decoded beyond %XX
   std::string apiVersion;         // "1.41" when the path had a prefix, else ""
+  // The request's API version as a number (apiVersionNumber); a path without
+  // /vX.Y counts as the newest, as in dockerd.
+  int version() const;
+  bool versionBelow(int v) const { return version() < v; }
   std::multimap<std::string, std::string> query;  // decoded; repeated keys kept
   std::map<std::string, std::string> headers;     // keys lowercased
   std::vector<std::string> params;                // the route's {name} segments, in order

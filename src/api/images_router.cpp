@@ -24,25 +24,34 @@ json labelsAttrs(image::ImageService& svc, const std::string& id, const std::str
 
 json stringsOrNull(const std::vector<std::string>& v) { return v.empty() ? json(nullptr) : json(v); }
 
+// GET /images/json, version-gated as dockerd: untagged images get
+// "<none>:<none>" / "<none>@<none>" below 1.43 and empty arrays from 1.43;
+// VirtualSize only below 1.44.
 void listImages(image::ImageService& svc, Request& req, ResponseWriter& w) {
   auto filters = parseFilters(req.q("filters"));
   if (!filters) return w.error(filters.error());
   auto list = svc.list(req.qBool("all"), *filters);
   if (!list) return w.error(list.error());
+  const bool useNone = req.versionBelow(143), withVirtualSize = req.versionBelow(144);
   json out = json::array();
   for (auto& s : *list) {
-    out.push_back({
+    bool untagged = s.repoTags == std::vector<std::string>{"<none>:<none>"};
+    json tags = untagged && !useNone ? json::array() : useNone ? stringsOrNull(s.repoTags) : json(s.repoTags);
+    std::vector<std::string> digests = s.repoDigests;
+    if (untagged && !useNone) digests.clear();
+    json j = {
         {"Containers", -1},
         {"Created", s.created / 1000000000},
         {"Id", s.id},
         {"Labels", s.labels},
         {"ParentId", s.parentId},
-        {"RepoDigests", stringsOrNull(s.repoDigests)},
-        {"RepoTags", stringsOrNull(s.repoTags)},
+        {"RepoDigests", useNone ? stringsOrNull(digests) : json(digests)},
+        {"RepoTags", tags},
         {"SharedSize", -1},
         {"Size", s.size},
-        {"VirtualSize", s.size},
-    });
+    };
+    if (withVirtualSize) j["VirtualSize"] = s.size;
+    out.push_back(std::move(j));
   }
   w.json(200, out);
 }
@@ -62,6 +71,27 @@ json graphDriver(const image::ImageDetail& d) {
   return {{"Data", data}, {"Name", "overlay2"}};
 }
 
+// The image's config in the shape of API 1.50 on (dockerd's
+// DockerOCIImageConfig): only the fields of an image config, empty ones
+// omitted.
+json imageConfigShape(const json& cfg) {
+  json out = json::object();
+  if (!cfg.is_object()) return out;
+  static const char* kKeys[] = {"User",    "ExposedPorts", "Env",    "Entrypoint", "Cmd",         "Volumes", "WorkingDir",
+                                "Labels",  "StopSignal",   "ArgsEscaped", "Healthcheck", "OnBuild", "Shell"};
+  for (const char* k : kKeys) {
+    auto it = cfg.find(k);
+    if (it == cfg.end() || it->is_null()) continue;
+    if ((it->is_string() || it->is_array() || it->is_object()) && it->empty()) continue;
+    if (it->is_boolean() && !it->get<bool>()) continue;
+    out[k] = *it;
+  }
+  return out;
+}
+
+// GET /images/{name}/json, version-gated as dockerd: VirtualSize below
+// 1.44, Container and ContainerConfig below 1.45, the container-shaped
+// Config (Hostname, Tty, Image, ...) below 1.50.
 void inspectImage(image::ImageService& svc, Request& req, ResponseWriter& w) {
   auto d = svc.inspect(req.params[0]);
   if (!d) return w.error(d.error());
@@ -74,19 +104,22 @@ void inspectImage(image::ImageService& svc, Request& req, ResponseWriter& w) {
       {"Parent", d->parent},
       {"Comment", str("comment")},
       {"Created", cfg.contains("created") ? str("created") : formatRfc3339Nano(d->record.created)},
-      {"Container", str("container")},
-      {"ContainerConfig", image::dockerConfigShape(cfg.value("container_config", json()))},
       {"DockerVersion", str("docker_version")},
       {"Author", str("author")},
-      {"Config", image::dockerConfigShape(cfg.value("config", json()))},
       {"Architecture", str("architecture")},
       {"Os", str("os")},
       {"Size", d->record.size},
-      {"VirtualSize", d->record.size},
       {"GraphDriver", graphDriver(*d)},
       {"RootFS", {{"Type", "layers"}, {"Layers", d->diffIds}}},
       {"Metadata", {{"LastTagTime", formatRfc3339Nano(d->lastTagTime)}}},
   };
+  if (req.versionBelow(150)) out["Config"] = image::dockerConfigShape(cfg.value("config", json()));
+  else out["Config"] = imageConfigShape(cfg.value("config", json()));
+  if (req.versionBelow(145)) {
+    out["Container"] = str("container");
+    out["ContainerConfig"] = image::dockerConfigShape(cfg.value("container_config", json()));
+  }
+  if (req.versionBelow(144)) out["VirtualSize"] = d->record.size;
   if (!str("variant").empty()) out["Variant"] = str("variant");
   if (!str("os.version").empty()) out["OsVersion"] = str("os.version");
   w.json(200, out);
@@ -276,8 +309,13 @@ void saveImages(image::ImageService& svc, const std::vector<std::string>& names,
   if (!r && !w.started()) w.error(r.error());
 }
 
+// POST /images/load as dockerd answers it: always 200 application/json once
+// the query is read; a body that is not an image archive is an error
+// message in the stream ({"errorDetail":{"message":M},"error":M}), which
+// docker-py raises as ImageLoadError and the docker CLI prints (exit 1).
+// quiet defaults to true when absent, as in dockerd.
 void loadImages(image::ImageService& svc, const EmitFn& emit, Request& req, ResponseWriter& w) {
-  bool quiet = req.qBool("quiet");
+  bool quiet = req.qBool("quiet", true);
   std::unique_ptr<StreamWriter> out;
   auto progress = [&](const std::string& id, int64_t current, int64_t total) {
     if (quiet) return;
@@ -287,7 +325,7 @@ void loadImages(image::ImageService& svc, const EmitFn& emit, Request& req, Resp
   };
   auto loaded = svc.load(*req.body, progress);
   if (!loaded) {
-    if (!out) return w.error(loaded.error());
+    if (!out) out = w.stream(200, "application/json");
     const std::string& msg = loaded.error().message;
     out->writeJsonLine({{"errorDetail", {{"message", msg}}}, {"error", msg}});
     return;

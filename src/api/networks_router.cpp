@@ -74,12 +74,6 @@ const NetworkSchemas& schemas() {
   return s;
 }
 
-Result<> checkTypes(const json& body, const GoType& t) {
-  auto r = checkGoJson(body, t);
-  if (!r) return std::unexpected(r.error().wrap("invalid JSON"));
-  return {};
-}
-
 // Go matches keys case-insensitively; the exact key first.
 const json* field(const json& obj, const std::string& key) {
   if (!obj.is_object()) return nullptr;
@@ -116,8 +110,8 @@ bool isPredefined(const std::string& name) { return name == "bridge" || name == 
 
 }  // namespace
 
-Result<network::CreateRequest> decodeNetworkCreateBody(const json& body) {
-  TRY(checkTypes(body, *schemas().create));
+Result<network::CreateRequest> decodeNetworkCreateBody(json body) {
+  TRY(decodeGoJson(body, *schemas().create));
   if (!body.is_object()) return makeError(Code::InvalidArgument, "invalid JSON: got EOF while reading request body");
   network::CreateRequest r;
   r.name = str(body, "Name");
@@ -149,8 +143,8 @@ Result<network::CreateRequest> decodeNetworkCreateBody(const json& body) {
   return r;
 }
 
-Result<EndpointConfig> decodeEndpointSettings(const json& s) {
-  TRY(checkTypes(s, *schemas().endpoint));
+Result<EndpointConfig> decodeEndpointSettings(json s) {
+  TRY(decodeGoJson(s, *schemas().endpoint));
   EndpointConfig c;
   if (!s.is_object()) return c;
   if (auto* ipam = field(s, "IPAMConfig")) {
@@ -166,8 +160,8 @@ Result<EndpointConfig> decodeEndpointSettings(const json& s) {
   return c;
 }
 
-Result<ConnectBody> decodeNetworkConnectBody(const json& body) {
-  TRY(checkTypes(body, *schemas().connect));
+Result<ConnectBody> decodeNetworkConnectBody(json body) {
+  TRY(decodeGoJson(body, *schemas().connect));
   ConnectBody b;
   if (!body.is_object()) return makeError(Code::InvalidArgument, "invalid JSON: got EOF while reading request body");
   b.container = str(body, "Container");
@@ -177,8 +171,8 @@ Result<ConnectBody> decodeNetworkConnectBody(const json& body) {
   return b;
 }
 
-Result<DisconnectBody> decodeNetworkDisconnectBody(const json& body) {
-  TRY(checkTypes(body, *schemas().disconnect));
+Result<DisconnectBody> decodeNetworkDisconnectBody(json body) {
+  TRY(decodeGoJson(body, *schemas().disconnect));
   DisconnectBody b;
   if (!body.is_object()) return makeError(Code::InvalidArgument, "invalid JSON: got EOF while reading request body");
   b.container = str(body, "Container");

@@ -54,19 +54,19 @@ class ContainerNetworking {
 };
 
 // Body decoders (Go's type checks as api/go_json.h, dockerd's messages).
-Result<network::CreateRequest> decodeNetworkCreateBody(const nlohmann::json& body);
+Result<network::CreateRequest> decodeNetworkCreateBody(nlohmann::json body);
 struct ConnectBody {
   std::string container;
   EndpointConfig config;
 };
-Result<ConnectBody> decodeNetworkConnectBody(const nlohmann::json& body);
+Result<ConnectBody> decodeNetworkConnectBody(nlohmann::json body);
 struct DisconnectBody {
   std::string container;
   bool force = false;
 };
-Result<DisconnectBody> decodeNetworkDisconnectBody(const nlohmann::json& body);
+Result<DisconnectBody> decodeNetworkDisconnectBody(nlohmann::json body);
 // EndpointSettings alone (also a container create's NetworkingConfig entry).
-Result<EndpointConfig> decodeEndpointSettings(const nlohmann::json& settings);
+Result<EndpointConfig> decodeEndpointSettings(nlohmann::json settings);
 
 // A network as GET /networks/{id} shows it; `withContainers` false gives
 // the list's form (Containers {}).

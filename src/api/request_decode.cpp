@@ -40,12 +40,6 @@ const Schemas& schemas() {
   return s;
 }
 
-Result<> checkTypes(const json& body, const GoType& t) {
-  auto r = checkGoJson(body, t);
-  if (!r) return std::unexpected(r.error().wrap("invalid JSON"));
-  return {};
-}
-
 std::string stringField(const json& obj, const char* key) {
   auto it = obj.find(key);
   return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -62,8 +56,8 @@ std::map<std::string, std::string> stringMapField(const json& obj, const char* k
 
 }  // namespace
 
-Result<VolumeCreateBody> decodeVolumeCreateBody(const json& body) {
-  TRY(checkTypes(body, *schemas().volumeCreate));
+Result<VolumeCreateBody> decodeVolumeCreateBody(json body) {
+  TRY(decodeGoJson(body, *schemas().volumeCreate));
   VolumeCreateBody out;
   if (!body.is_object()) return out;
   out.name = stringField(body, "Name");
@@ -73,8 +67,8 @@ Result<VolumeCreateBody> decodeVolumeCreateBody(const json& body) {
   return out;
 }
 
-Result<AuthBody> decodeAuthBody(const json& body) {
-  TRY(checkTypes(body, *schemas().authConfig));
+Result<AuthBody> decodeAuthBody(json body) {
+  TRY(decodeGoJson(body, *schemas().authConfig));
   // An empty body would log in to Docker Hub anonymously; berthd refuses it.
   if (!body.is_object()) return makeError(Code::InvalidArgument, "invalid JSON body");
   AuthBody out;

@@ -19,7 +19,7 @@ struct VolumeCreateBody {
   std::map<std::string, std::string> driverOpts;
   std::map<std::string, std::string> labels;
 };
-Result<VolumeCreateBody> decodeVolumeCreateBody(const nlohmann::json& body);
+Result<VolumeCreateBody> decodeVolumeCreateBody(nlohmann::json body);
 
 // POST /auth: registry.AuthConfig (lowercase keys). A null body: "invalid JSON body".
 struct AuthBody {
@@ -28,6 +28,6 @@ struct AuthBody {
   std::string identityToken;
   std::string serverAddress;
 };
-Result<AuthBody> decodeAuthBody(const nlohmann::json& body);
+Result<AuthBody> decodeAuthBody(nlohmann::json body);
 
 }  // namespace berth::api

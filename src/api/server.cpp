@@ -469,15 +469,6 @@ void answerAndClose(Conn& c, int status, std::string_view message) {
   }
 }
 
-// "1.41" -> 141; -1 when malformed.
-int versionNumber(std::string_view v) {
-  auto dot = v.find('.');
-  if (dot == std::string_view::npos) return -1;
-  auto major = parseNumber<int>(v.substr(0, dot)), minor = parseNumber<int>(v.substr(dot + 1));
-  if (!major || !minor || *major < 0 || *minor < 0) return -1;
-  return *major * 100 + *minor;
-}
-
 // Splits and decodes the request target into req. false when a decoded
 // path, key or value holds a NUL byte (%00): no parameter of the Engine API
 // can hold one, and C paths would be cut short at it.
@@ -499,7 +490,7 @@ bool parseTarget(std::string_view target, Request& req) {
   if (path.size() > 2 && path[0] == '/' && path[1] == 'v' && isdigit((unsigned char)path[2])) {
     auto slash = path.find('/', 1);
     std::string ver = path.substr(2, slash == std::string::npos ? std::string::npos : slash - 2);
-    if (versionNumber(ver) > 0) {
+    if (apiVersionNumber(ver) > 0) {
       req.apiVersion = ver;
       path = slash == std::string::npos ? "/" : path.substr(slash);
     }
@@ -607,8 +598,8 @@ struct Server::Impl {
         continue;
       }
       if (!req.apiVersion.empty()) {
-        int v = versionNumber(req.apiVersion);
-        if (v > versionNumber(kApiVersion)) {
+        int v = apiVersionNumber(req.apiVersion);
+        if (v > apiVersionNumber(kApiVersion)) {
           res.error(Error{Code::InvalidArgument, 0,
                           fmt::format("client version {} is too new. Maximum supported API version is {}",
                                       req.apiVersion, kApiVersion)});

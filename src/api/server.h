@@ -27,8 +27,6 @@
 
 namespace berth::api {
 
-inline constexpr const char* kApiVersion = "1.41";
-inline constexpr const char* kMinApiVersion = "1.24";
 inline constexpr const char* kServerVersion = "0.1.0";
 
 // A path (the request target before '?') longer than this is answered 414.

@@ -6,20 +6,6 @@
 
 namespace berth::api {
 
-namespace {
-
-// "1.41" -> 141.
-int versionNumber(const std::string& v) {
-  auto dot = v.find('.');
-  if (dot == std::string::npos) return -1;
-  auto major = parseNumber<int>(std::string_view(v).substr(0, dot));
-  auto minor = parseNumber<int>(std::string_view(v).substr(dot + 1));
-  if (!major || !minor) return -1;
-  return *major * 100 + *minor;
-}
-
-}  // namespace
-
 Result<bool> pruneAll(const Request& req, const Filters& filters) {
   bool all = false;
   if (auto it = filters.find("all"); it != filters.end()) {
@@ -30,7 +16,7 @@ Result<bool> pruneAll(const Request& req, const Filters& filters) {
     }
   }
   bool given = filters.count("all") != 0;
-  if (!given && !req.apiVersion.empty() && versionNumber(req.apiVersion) < 142) all = true;
+  if (!given && req.versionBelow(142)) all = true;
   return all;
 }
 

@@ -20,7 +20,20 @@ namespace {
 struct Group {
   std::string name;
   std::string shortHelp;
+  std::string longHelp = "";  // the group's own help page when it differs from shortHelp
 };
+
+// docker's section for a command it marks experimental (`manifest`),
+// with the command's path ("berth manifest create").
+std::string experimentalSection(const std::string& path) {
+  return fmt::format(
+      "\nEXPERIMENTAL:\n  {} is an experimental feature.\n"
+      "  Experimental features provide early access to product functionality. These\n"
+      "  features may change between releases without warning, or can be removed from a\n"
+      "  future release. Learn more about experimental features in our documentation:\n"
+      "  https://docs.docker.com/go/experimental/\n",
+      path);
+}
 
 const std::vector<Group>& groups() {
   static const std::vector<Group> kGroups = {
@@ -28,7 +41,13 @@ const std::vector<Group>& groups() {
       {"container", "Manage containers"},
       {"context", "Manage contexts"},
       {"image", "Manage images"},
-      {"manifest", "Manage Docker image manifests and manifest lists"},
+      {"manifest", "Manage Docker image manifests and manifest lists",
+       "The **{0} manifest** command has subcommands for managing image manifests and\n"
+       "manifest lists. A manifest list allows you to use one name to refer to the same image\n"
+       "built for multiple architectures.\n\n"
+       "To see help for a subcommand, use:\n\n"
+       "    {0} manifest CMD --help\n\n"
+       "For full details on using {0} manifest lists, see the registry v2 specification."},
       {"network", "Manage networks"},
       {"system", "Manage berth"},
       {"volume", "Manage volumes"},
@@ -48,6 +67,7 @@ std::string plural(int n) { return n == 1 ? "argument" : "arguments"; }
 std::string commandHelp(const Command& c, const std::string& path, const FlagSet& flags,
                         const std::string& prog) {
   std::string s = fmt::format("Usage:  {}{}{}\n\n{}\n", path, c.use.empty() ? "" : " ", c.use, c.shortHelp);
+  if (c.group == "manifest") s += experimentalSection(path);
   std::vector<std::string> aliases;
   if (!c.group.empty())
     for (auto& n : c.names) aliases.push_back(fmt::format("{} {} {}", prog, c.group, n));
@@ -61,14 +81,27 @@ std::string commandHelp(const Command& c, const std::string& path, const FlagSet
   return s;
 }
 
+// cobra's Short of a command whose help text has several lines (docker's
+// Long, "Authenticate to a registry.\nDefaults to ..."): its first line
+// without the final period, as command lists show it.
+std::string listedHelp(const std::string& help) {
+  auto nl = help.find('\n');
+  if (nl == std::string::npos) return help;
+  std::string first = help.substr(0, nl);
+  if (!first.empty() && first.back() == '.') first.pop_back();
+  return first;
+}
+
 std::string rootUsage(const std::vector<Command>& cmds, const std::string& prog) {
   std::string s = fmt::format("Usage:  {} [OPTIONS] COMMAND\n\nA self-sufficient runtime for containers\n",
                               prog);
   auto line = [](const std::string& name, const std::string& help) {
-    return fmt::format("  {:<11} {}\n", name, help);
+    return fmt::format("  {:<11} {}\n", name, listedHelp(help));
   };
   s += "\nCommon Commands:\n";
-  static const char* kCommon[] = {"run", "exec", "ps", "images", "version", "info"};
+  // docker's order (cli/command/commands: the "category-top" annotations)
+  static const char* kCommon[] = {"run",   "exec",   "ps",     "build",   "pull", "push",
+                                  "images", "login", "logout", "search", "version", "info"};
   for (const char* name : kCommon)
     for (auto& c : cmds)
       if (std::find(c.topLevel.begin(), c.topLevel.end(), name) != c.topLevel.end() ||
@@ -106,10 +139,13 @@ std::string rootUsage(const std::vector<Command>& cmds, const std::string& prog)
 }
 
 std::string groupUsage(const Group& g, const std::vector<Command>& cmds, const std::string& prog) {
-  std::string s = fmt::format("Usage:  {} {} COMMAND\n\n{}\n\nCommands:\n", prog, g.name, g.shortHelp);
+  std::string text = g.longHelp.empty() ? g.shortHelp : fmt::format(fmt::runtime(g.longHelp), prog);
+  std::string s = fmt::format("Usage:  {} {} COMMAND\n\n{}\n", prog, g.name, text);
+  if (g.name == "manifest") s += experimentalSection(prog + " manifest");
+  s += "\nCommands:\n";
   std::vector<std::pair<std::string, std::string>> subs;
   for (auto& c : cmds)
-    if (c.group == g.name && !c.hidden) subs.emplace_back(c.names[0], c.shortHelp);
+    if (c.group == g.name && !c.hidden) subs.emplace_back(c.names[0], listedHelp(c.shortHelp));
   std::sort(subs.begin(), subs.end());
   for (auto& [n, h] : subs) s += fmt::format("  {:<11} {}\n", n, h);
   s += fmt::format("\nRun '{} {} COMMAND --help' for more information on a command.\n", prog, g.name);

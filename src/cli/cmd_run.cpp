@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/registry_auth.h"
 #include "cli/run_config.h"
 #include "cli/stdio.h"
 #include "common/util.h"
@@ -83,10 +84,18 @@ PumpOptions pumpOptions(Context& ctx, bool tty, bool sendStdin, const std::vecto
   return o;
 }
 
+// The detach keys the user asked for, as docker's CLI picks them:
+// --detach-keys, else "detachKeys" of config.json, else "" (the default).
+// This is what goes to the daemon (detachKeys / DetachKeys).
+std::string detachKeysSpec(const FlagSet& f) {
+  std::string spec = f.has("detach-keys") ? f.getString("detach-keys") : "";
+  return spec.empty() ? configString("detachKeys") : spec;
+}
+
 Result<std::vector<uint8_t>> detachKeysFrom(const FlagSet& f) {
   // Like docker, an invalid --detach-keys is not a client error: the
   // default sequence is used locally and the daemon gets the user's value.
-  std::string spec = f.has("detach-keys") ? f.getString("detach-keys") : "";
+  std::string spec = detachKeysSpec(f);
   auto keys = parseDetachKeys(spec.empty() ? kDefaultDetachKeys : spec);
   return keys ? keys : parseDetachKeys(kDefaultDetachKeys);
 }
@@ -186,7 +195,7 @@ int runOrCreate(Context& ctx, const FlagSet& f, const std::vector<std::string>& 
   if (!detach && (attachIn || attachOut || attachErr)) {
     auto a = ctx.client.hijack(
         "POST", "/containers/" + *id + "/attach" +
-                    attachQuery(attachIn, attachOut, attachErr, f.getString("detach-keys")));
+                    attachQuery(attachIn, attachOut, attachErr, detachKeysSpec(f)));
     if (!a) return runFailure(ctx, a.error());
     attach = std::move(*a);
   }
@@ -243,7 +252,7 @@ int attachAndWait(Context& ctx, const std::string& name, const json& info, bool 
   std::string id = info.value("Id", name);
   auto keys = detachKeysFrom(f);
   if (!keys) return reportError(ctx, keys.error());
-  std::string dk = f.has("detach-keys") ? f.getString("detach-keys") : "";
+  std::string dk = detachKeysSpec(f);
   std::unique_ptr<Connection> waitConn;
   HttpResponse waitHead;
   auto openWait = [&](const std::string& q) -> bool {
@@ -364,7 +373,7 @@ int cmdExec(Context& ctx, const FlagSet& f, const std::vector<std::string>& args
   body["AttachStderr"] = !detach;
   body["AttachStdout"] = !detach;
   body["Detach"] = detach;
-  body["DetachKeys"] = f.getString("detach-keys");
+  body["DetachKeys"] = detachKeysSpec(f);
   body["Env"] = env.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(env);
   body["WorkingDir"] = f.getString("workdir");
   body["Cmd"] = std::vector<std::string>(args.begin() + 1, args.end());

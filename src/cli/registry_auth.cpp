@@ -36,6 +36,16 @@ json loadConfig() {
   return j.is_object() ? j : json::object();
 }
 
+}  // namespace
+
+std::string configString(const std::string& key) {
+  json cfg = loadConfig();
+  auto it = cfg.find(key);
+  return it != cfg.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+namespace {
+
 // The helper configured for key, or "".
 std::string helperFor(const json& cfg, const std::string& key) {
   if (cfg.contains("credHelpers") && cfg["credHelpers"].is_object() && cfg["credHelpers"].contains(key) &&

@@ -27,4 +27,8 @@ Result<std::string> saveAuth(const std::string& domain, const std::string& usern
 // Removes them; NotFound when nothing was stored.
 Result<> eraseAuth(const std::string& domain);
 
+// A top-level string setting of config.json ("detachKeys"); "" when the
+// file, the key or a string value is missing.
+std::string configString(const std::string& key);
+
 }  // namespace berth::cli

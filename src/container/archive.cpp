@@ -328,27 +328,6 @@ la_ssize_t readCb(archive*, void* ud, const void** out) {
   return la_ssize_t(*n);
 }
 
-// Opens (creating as needed, mode 0755) the directory dir inside the root;
-// links on the way (dangling ones too) are followed inside the root.
-Result<UniqueFd> mkdirsInRoot(int rootFd, const std::string& dir) {
-  auto fd = openInRoot(rootFd, dir, O_PATH | O_DIRECTORY);
-  if (fd || fd.error().err != ENOENT) return fd;
-  TRY_ASSIGN(std::string resolved, resolveInRoot(rootFd, dir, true));
-  std::string cur = "/";
-  TRY_ASSIGN(auto cfd, openInRoot(rootFd, cur, O_PATH | O_DIRECTORY));
-  for (auto& c : components(resolved)) {
-    cur += (cur == "/" ? "" : "/") + c;
-    auto next = openInRoot(rootFd, cur, O_PATH | O_DIRECTORY);
-    if (!next && next.error().err == ENOENT) {
-      if (::mkdirat(cfd.get(), c.c_str(), 0755) != 0 && errno != EEXIST) return sysError(errno, "mkdir {}", cur);
-      next = openInRoot(rootFd, cur, O_PATH | O_DIRECTORY);
-    }
-    if (!next) return std::unexpected(next.error());
-    cfd = std::move(*next);
-  }
-  return cfd;
-}
-
 // Removes a non-directory at parentFd/base so a new entry can take its
 // place (never writes through an existing symlink).
 Result<> clearFor(int parentFd, const std::string& base, bool newIsDir, const std::string& shown,
@@ -370,6 +349,25 @@ Result<> clearFor(int parentFd, const std::string& base, bool newIsDir, const st
 }
 
 }  // namespace
+
+Result<UniqueFd> mkdirsInRoot(int rootFd, const std::string& dir) {
+  auto fd = openInRoot(rootFd, dir, O_PATH | O_DIRECTORY);
+  if (fd || fd.error().err != ENOENT) return fd;
+  TRY_ASSIGN(std::string resolved, resolveInRoot(rootFd, dir, true));
+  std::string cur = "/";
+  TRY_ASSIGN(auto cfd, openInRoot(rootFd, cur, O_PATH | O_DIRECTORY));
+  for (auto& c : components(resolved)) {
+    cur += (cur == "/" ? "" : "/") + c;
+    auto next = openInRoot(rootFd, cur, O_PATH | O_DIRECTORY);
+    if (!next && next.error().err == ENOENT) {
+      if (::mkdirat(cfd.get(), c.c_str(), 0755) != 0 && errno != EEXIST) return sysError(errno, "mkdir {}", cur);
+      next = openInRoot(rootFd, cur, O_PATH | O_DIRECTORY);
+    }
+    if (!next) return std::unexpected(next.error());
+    cfd = std::move(*next);
+  }
+  return cfd;
+}
 
 Result<> extractTarToRoot(int rootFd, std::string_view dirPathIn, const TarSource& source, const ExtractOptions& o) {
   std::string dirPath;

@@ -48,6 +48,11 @@ Result<std::string> resolveInRoot(int rootFd, std::string_view path, bool follow
 // openat2(rootFd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS).
 Result<UniqueFd> openInRoot(int rootFd, std::string_view path, int flags, int mode = 0);
 
+// Opens (O_PATH, creating as needed with mode 0755) the directory dir
+// inside the root; links on the way (dangling ones too) are followed
+// inside the root.
+Result<UniqueFd> mkdirsInRoot(int rootFd, const std::string& dir);
+
 // Stat of path as `docker cp` sees it: the last component not followed,
 // unless path ends in "/" or "/."; NotFound "Could not find the file P in
 // container" (the caller appends the container).

@@ -223,6 +223,13 @@ class Lifecycle {
                            const std::function<bool()>& cancelled) = 0;
 };
 
+// POST /exec/{id}/start: container.ExecStartOptions.
+struct ExecStartOptions {
+  bool detach = false;
+  bool tty = false;           // the framing of the attached stream (not the process's pty)
+  int rows = 0, cols = 0;     // ConsoleSize of the start request; 0: the create's
+};
+
 // A container's stdio (attach, logs, tty size) and exec sessions.
 class IO {
  public:
@@ -236,9 +243,12 @@ class IO {
   virtual Result<> resize(const std::string& ref, int height, int width) = 0;
   // Returns the exec id.
   virtual Result<std::string> execCreate(const std::string& ref, const ExecConfig& config) = 0;
-  // detach: returns once started. Otherwise streams on `stream` until exit.
+  // detach: returns once started. Otherwise streams on `stream` until exit,
+  // framed by the start request's tty as dockerd frames it: raw when
+  // opts.tty, else multiplexed (stdcopy) even for an exec created with a
+  // tty (its process still gets a pty; all of its output is stdout).
   // Errors before the process runs come back as Result errors.
-  virtual Result<> execStart(const std::string& execId, bool detach, RawStream* stream) = 0;
+  virtual Result<> execStart(const std::string& execId, const ExecStartOptions& opts, RawStream* stream) = 0;
   // NotFound: "No such exec instance: ID".
   virtual Result<ExecDetails> execInspect(const std::string& execId) = 0;
   virtual Result<> execResize(const std::string& execId, int height, int width) = 0;

@@ -2,10 +2,15 @@
 
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "common/log.h"
 #include "common/util.h"
+#include "container/archive.h"
+#include "container/mounts.h"
 #include "container/service_impl.h"
 #include "container/spec.h"
 
@@ -35,6 +40,7 @@ Result<> ServiceImpl::withRoot(const std::string& ref,
   }
   e->busy = true;
   std::string imageId = e->c.imageId;
+  json mountPoints = e->c.mountPoints;
   lk.unlock();
   ScopeExit unbusy([&] {
     std::lock_guard g(mu_);
@@ -54,13 +60,71 @@ Result<> ServiceImpl::withRoot(const std::string& ref,
   TRY(mkdirAll(target, 0700));
   if (::mount("overlay", target.c_str(), "overlay", 0, data.c_str()) != 0)
     return sysError(errno, "mount the root of container {}", id);
+  // A lazy unmount of the root detaches the volumes mounted under it too.
   ScopeExit unmount([&] {
     if (::umount2(target.c_str(), MNT_DETACH) != 0) log::warn("umount {}: {}", target, strerror(errno));
     ::rmdir(target.c_str());
   });
   UniqueFd root(::open(target.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) return sysError(errno, "open root of container {}", id);
+  TRY(mountVolumesInRoot(root.get(), mountPoints, id));
   return fn(root.get(), id);
+}
+
+namespace {
+
+// The host directory or file a mount point shows at its destination, or ""
+// when it has none to bind for a cp (tmpfs, a volume whose driver options
+// mount something else, a bind whose source is gone).
+std::string bindSourceOf(const MountPoint& m) {
+  if (m.type == "bind") return m.source;
+  if (m.type != "volume") return "";
+  if (!m.runtimeType.empty() && m.runtimeType != "bind") return "";
+  return m.runtimeSource.empty() ? m.source : m.runtimeSource;
+}
+
+}  // namespace
+
+Result<> ServiceImpl::mountVolumesInRoot(int rootFd, const json& mountPoints, const std::string& id) {
+  // dockerd's mountVolumes for the archive calls of a stopped container:
+  // its volumes and binds bound at their destinations (created inside the
+  // root as the start would; links resolved inside the root), parents
+  // before children.
+  std::vector<MountPoint> points;
+  for (auto& pj : mountPoints) points.push_back(MountPoint::fromJson(pj));
+  std::stable_sort(points.begin(), points.end(), [](const MountPoint& a, const MountPoint& b) {
+    return std::count(a.destination.begin(), a.destination.end(), '/') <
+           std::count(b.destination.begin(), b.destination.end(), '/');
+  });
+  for (const auto& m : points) {
+    std::string src = bindSourceOf(m);
+    if (src.empty()) continue;
+    struct stat st;
+    if (::stat(src.c_str(), &st) != 0) continue;
+    UniqueFd dest;
+    if (S_ISDIR(st.st_mode)) {
+      TRY_ASSIGN(dest, mkdirsInRoot(rootFd, m.destination));
+    } else {
+      auto slash = m.destination.find_last_of('/');
+      std::string parent = slash == 0 ? "/" : m.destination.substr(0, slash);
+      TRY_ASSIGN(auto pfd, mkdirsInRoot(rootFd, parent));
+      std::string base = m.destination.substr(slash + 1);
+      UniqueFd f(::openat(pfd.get(), base.c_str(), O_CREAT | O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0755));
+      if (!f && errno != ELOOP) return sysError(errno, "create mount point {} in container {}", m.destination, id);
+      TRY_ASSIGN(dest, openInRoot(rootFd, m.destination, O_PATH));
+    }
+    std::string at = "/proc/self/fd/" + std::to_string(dest.get());
+    if (::mount(src.c_str(), at.c_str(), nullptr, MS_BIND | (m.nonRecursive ? 0 : MS_REC), nullptr) != 0)
+      return sysError(errno, "mount {} at {} for container {}", src, m.destination, id);
+    if (!m.rw) {
+      UniqueFd mounted;
+      TRY_ASSIGN(mounted, openInRoot(rootFd, m.destination, O_PATH));
+      std::string mat = "/proc/self/fd/" + std::to_string(mounted.get());
+      if (::mount(nullptr, mat.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) != 0)
+        return sysError(errno, "remount {} read-only for container {}", m.destination, id);
+    }
+  }
+  return {};
 }
 
 namespace {

@@ -81,7 +81,7 @@ class ServiceImpl : public Service {
   Result<bool> isTty(const std::string& id) override;
   Result<> resize(const std::string& ref, int height, int width) override;
   Result<std::string> execCreate(const std::string& ref, const ExecConfig& config) override;
-  Result<> execStart(const std::string& execId, bool detach, RawStream* stream) override;
+  Result<> execStart(const std::string& execId, const ExecStartOptions& opts, RawStream* stream) override;
   Result<ExecDetails> execInspect(const std::string& execId) override;
   Result<> execResize(const std::string& execId, int height, int width) override;
   // Filesystem: service_changes.cpp (diff, commit, export), service_archive.cpp (cp).
@@ -134,6 +134,9 @@ class ServiceImpl : public Service {
   Result<> prepareBundle(Entry& e);
   // Runs fn with an fd of the container's root directory (archive.h).
   Result<> withRoot(const std::string& ref, const std::function<Result<>(int rootFd, const std::string& id)>& fn);
+  // A stopped container's volumes and binds bound into its root mounted at
+  // rootFd for an archive call (service_archive.cpp).
+  Result<> mountVolumesInRoot(int rootFd, const nlohmann::json& mountPoints, const std::string& id);
   // start(); policyGen set when the restart policy starts it: then it only
   // runs if that pending restart was not cancelled, and keeps RestartCount.
   Result<> startImpl(const std::string& ref, std::optional<uint64_t> policyGen);

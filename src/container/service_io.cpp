@@ -333,7 +333,8 @@ void ServiceImpl::execReader(std::shared_ptr<Exec> x, RawStream* stream, bool tt
   emit_("container", "exec_die", cid, dieAttrs);
 }
 
-Result<> ServiceImpl::execStart(const std::string& execId, bool detach, RawStream* stream) {
+Result<> ServiceImpl::execStart(const std::string& execId, const ExecStartOptions& opts, RawStream* stream) {
+  const bool detach = opts.detach;
   std::shared_ptr<Exec> x;
   std::shared_ptr<Entry> e;
   {
@@ -350,7 +351,10 @@ Result<> ServiceImpl::execStart(const std::string& execId, bool detach, RawStrea
     x->running = true;
   }
   const json& b = x->config;
-  bool tty = b.value("Tty", false);
+  // The process gets a pty when the exec was created with Tty; the stream's
+  // framing follows the start request (dockerd's postContainerExecStart).
+  const bool ptyProcess = b.value("Tty", false);
+  const bool tty = opts.tty;
   // A start failure: the exec records exitCode; a detached start answers
   // the error (with stage and errno when the monitor reported them), an
   // attached one writes its text into the stream like dockerd.
@@ -383,12 +387,13 @@ Result<> ServiceImpl::execStart(const std::string& execId, bool detach, RawStrea
   std::string cwd = b.value("WorkingDir", "");
   if (cwd.empty()) cwd = e->c.config.value("WorkingDir", "");
   std::vector<std::string> argv = b["Cmd"].get<std::vector<std::string>>();
-  int rows = 0, cols = 0;
-  if (b.contains("ConsoleSize") && b["ConsoleSize"].is_array() && b["ConsoleSize"].size() == 2) {
+  int rows = opts.rows, cols = opts.cols;
+  if (rows == 0 && cols == 0 && b.contains("ConsoleSize") && b["ConsoleSize"].is_array() &&
+      b["ConsoleSize"].size() == 2) {
     rows = b["ConsoleSize"][0].get<int>();
     cols = b["ConsoleSize"][1].get<int>();
   }
-  json proc = processSpec(argv, env, cwd, *user, tty, rows, cols, defaultCapabilities());
+  json proc = processSpec(argv, env, cwd, *user, ptyProcess, rows, cols, defaultCapabilities());
   {
     json cspec;
     if (auto text = readFile(dir + "/config.json")) cspec = json::parse(*text, nullptr, false);

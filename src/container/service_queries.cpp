@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include <algorithm>
-#include <regex.h>
+#include <set>
 
 #include "common/number.h"
 #include "common/util.h"
@@ -18,6 +18,19 @@
 namespace berth::container {
 
 namespace {
+
+// The health status ps --filter health= matches: "none" without a
+// healthcheck (none configured, or Test ["NONE"]); with one, "starting"
+// until the healthcheck code records a probe's result in the container's
+// state (issue 15, compat-rt: this is where its State.Health.Status goes).
+std::string healthStatusOf(const Container& c) {
+  auto h = c.config.find("Healthcheck");
+  if (h == c.config.end() || !h->is_object()) return "none";
+  auto test = h->find("Test");
+  if (test == h->end() || !test->is_array() || test->empty()) return "none";
+  if ((*test)[0] == "NONE") return "none";
+  return "starting";
+}
 
 int64_t dirSize(const std::string& path);
 
@@ -136,34 +149,49 @@ Result<std::vector<ContainerSummary>> ServiceImpl::list(const ListOptions& opts)
       sinceT = b->c.created;
     }
   bool hasStatus = filters.count("status") > 0;
-  // name= values are Go regular expressions (RE2: linear time). POSIX
-  // extended expressions from glibc stand in for them: no backtracking
-  // blow-up, and back-references (which RE2 refuses, and which could
-  // backtrack) are refused here too; the length is bounded.
-  struct NameFilter {
-    std::string text;
-    std::shared_ptr<regex_t> re;  // null: not a usable expression, a substring match
-  };
-  std::vector<NameFilter> nameFilters;
+  // name= and id= values match as dockerd's filters.Args.Match: the value
+  // itself, else the value as an unanchored regular expression; name= is
+  // tried against the name with and without its leading '/'.
+  std::vector<FilterPattern> namePatterns, idPatterns;
   if (auto it = filters.find("name"); it != filters.end())
+    for (auto& v : it->second) namePatterns.push_back(FilterPattern::compile(v));
+  if (auto it = filters.find("id"); it != filters.end())
+    for (auto& v : it->second) idPatterns.push_back(FilterPattern::compile(v));
+  // is-task=true|1|false|0: berth runs no swarm tasks, so true lists none.
+  std::optional<bool> isTask;
+  if (auto it = filters.find("is-task"); it != filters.end() && !it->second.empty()) {
+    TRY_ASSIGN(isTask, filterBool("is-task", it->second));
+  }
+  // health= values are checked as dockerd checks them and matched against
+  // healthStatusOf().
+  if (auto it = filters.find("health"); it != filters.end())
+    for (auto& v : it->second)
+      if (v != "none" && v != "starting" && v != "healthy" && v != "unhealthy")
+        return errorf(Code::InvalidArgument,
+                      "invalid filter 'health={}': invalid value for health ({}): must be one of none, starting, "
+                      "healthy, unhealthy",
+                      v, v);
+  // ancestor=REF: the images the references resolve to (name, name:tag,
+  // id, digest) and all their descendants, as dockerd; when none
+  // resolves, nothing matches.
+  std::optional<std::set<std::string>> ancestors;
+  if (auto it = filters.find("ancestor"); it != filters.end() && !it->second.empty()) {
+    ancestors.emplace();
+    lk.unlock();
     for (auto& v : it->second) {
-      NameFilter f{v, nullptr};
-      bool backref = false;
-      for (size_t i = 0; i + 1 < v.size(); i++)
-        if (v[i] == '\\') {
-          backref = backref || (v[i + 1] >= '0' && v[i + 1] <= '9');
-          i++;
-        }
-      if (v.size() <= 1024 && !backref) {
-        auto re = std::shared_ptr<regex_t>(new regex_t, [](regex_t* r) {
-          regfree(r);
-          delete r;
-        });
-        if (regcomp(re.get(), v.c_str(), REG_EXTENDED | REG_NOSUB) == 0) f.re = re;
-        else re.reset(new regex_t, [](regex_t* r) { delete r; });
+      auto img = images_.resolve(v);
+      if (!img) continue;
+      std::vector<std::string> todo = {img->id};
+      while (!todo.empty()) {
+        std::string id = todo.back();
+        todo.pop_back();
+        if (!ancestors->insert(id).second) continue;
+        if (auto kids = images_.children(id))
+          for (auto& k : *kids) todo.push_back(k.id);
       }
-      nameFilters.push_back(std::move(f));
     }
+    lk.lock();
+  }
   std::vector<ContainerSummary> out;
   for (auto& e : entries) {
     const Container& c = e->c;
@@ -171,15 +199,14 @@ Result<std::vector<ContainerSummary>> ServiceImpl::list(const ListOptions& opts)
                    c.state.status == State::Restarting;
     if (!all && !running && !hasStatus) continue;
     if (c.created >= beforeT || c.created <= sinceT) continue;
-    if (!matchAny("id", [&](const std::string& v) { return startsWith(c.id, v); })) continue;
-    if (!nameFilters.empty()) {
+    if (!idPatterns.empty() && !std::ranges::any_of(idPatterns, [&](auto& p) { return p.matches(c.id); })) continue;
+    if (!namePatterns.empty()) {
       std::string slashed = "/" + c.name;
-      bool any = false;
-      for (auto& f : nameFilters)
-        any = any || (f.re ? regexec(f.re.get(), slashed.c_str(), 0, nullptr, 0) == 0
-                           : c.name.find(f.text) != std::string::npos);
-      if (!any) continue;
+      if (!std::ranges::any_of(namePatterns, [&](auto& p) { return p.matches(slashed) || p.matches(c.name); }))
+        continue;
     }
+    if (isTask && *isTask) continue;
+    if (!matchAny("health", [&](const std::string& v) { return v == healthStatusOf(c); })) continue;
     if (!matchAny("status", [&](const std::string& v) { return v == stateName(c.state.status); })) continue;
     if (!matchAny("health", [&](const std::string& v) {
           std::string h = c.state.health.is_object() ? c.state.health.value("Status", "none") : "none";
@@ -190,14 +217,14 @@ Result<std::vector<ContainerSummary>> ServiceImpl::list(const ListOptions& opts)
           return c.state.status == State::Exited && std::to_string(c.state.exitCode) == v;
         }))
       continue;
-    if (!matchAny("ancestor", [&](const std::string& v) {
-          return c.config.value("Image", "") == v || startsWith(c.imageId, v) || startsWith(c.imageId, "sha256:" + v);
-        }))
-      continue;
-    // volume=NAME or a mount destination, as Docker's
+    if (ancestors && !ancestors->count(c.imageId)) continue;
+    // volume=NAME (a bind's source) or a mount destination, as dockerd
     if (!matchAny("volume", [&](const std::string& v) {
-          for (auto& m : c.mountPoints)
-            if (m.value("Name", "") == v || m.value("Destination", "") == v) return true;
+          for (auto& m : c.mountPoints) {
+            std::string name = m.value("Name", "");
+            if (name == v || (name.empty() && m.value("Source", "") == v) || m.value("Destination", "") == v)
+              return true;
+          }
           return false;
         }))
       continue;

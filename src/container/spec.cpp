@@ -315,6 +315,11 @@ Result<json> buildSpec(const Container& c, const SpecPaths& paths) {
                          {"berth.overlay.upperdir", paths.bundleDir + "/upper"},
                          {"berth.overlay.workdir", paths.bundleDir + "/work"},
                          {"berth.stdin", cfg.value("OpenStdin", false) ? "1" : "0"}};
+  // HostConfig.Annotations (API 1.43) go to the runtime as dockerd passes
+  // them; berth's own keys above cannot be overridden.
+  if (auto a = hc.find("Annotations"); a != hc.end() && a->is_object())
+    for (auto& [k, v] : a->items())
+      if (v.is_string() && !spec["annotations"].contains(k)) spec["annotations"][k] = v;
   return spec;
 }
 

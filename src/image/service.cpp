@@ -572,9 +572,16 @@ Result<std::string> Service::addLayerImage(const std::string& parentId, json cfg
 Result<std::vector<ImageSummary>> Service::list(bool all, const ListFilters& filters) {
   TRY(ready());
   for (auto& [k, v] : filters) {
-    if (k != "dangling" && k != "label" && k != "reference" && k != "before" && k != "since")
+    if (k != "dangling" && k != "label" && k != "reference" && k != "before" && k != "since" && k != "until")
       return errorf(Code::InvalidArgument, "Invalid filter '{}'", k);
   }
+  // until= (dockerd 25+, every API version): images created before the time
+  std::optional<int64_t> until;
+  if (auto it = filters.find("until"); it != filters.end())
+    for (auto& v : it->second) {
+      TRY_ASSIGN(int64_t t, parseUntil(v, nowNanos()));
+      until = until ? std::min(*until, t) : t;
+    }
   bool danglingFilter = filters.count("dangling") > 0;
   bool danglingOnly = false;
   if (danglingFilter) {
@@ -649,6 +656,7 @@ Result<std::vector<ImageSummary>> Service::list(bool all, const ListFilters& fil
   for (auto& r : rows) {
     if (before && r.s.created >= *before) continue;
     if (since && r.s.created <= *since) continue;
+    if (until && r.s.created >= *until) continue;
     json labels = nullptr;
     if (!r.labels.empty()) {
       try {

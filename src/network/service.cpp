@@ -20,7 +20,6 @@
 #include <algorithm>
 #include <chrono>
 #include <mutex>
-#include <regex>
 #include <set>
 #include <thread>
 
@@ -231,17 +230,6 @@ std::vector<std::pair<Prefix, std::string>> hostRoutes() {
 }
 
 std::string shortId(const std::string& id) { return id.substr(0, 12); }
-
-// dockerd's filters.Match: the value is a regular expression searched in the
-// field (Go's RE2; ECMAScript here, the same for the patterns people use), or
-// a plain substring when it does not compile.
-bool filterMatch(const std::string& pattern, const std::string& field) {
-  try {
-    return std::regex_search(field, std::regex(pattern));
-  } catch (const std::regex_error&) {
-    return field.find(pattern) != std::string::npos;
-  }
-}
 
 std::uint64_t random64() {
   auto h = randomHexId();
@@ -899,8 +887,8 @@ Result<std::vector<NetworkDetails>> ServiceImpl::list(const Filters& filters) {
   for (auto& [id, n] : nets_) {
     const NetworkInfo& i = n.info;
     bool ok = any("driver", [&](auto& v) { return i.driver == v; }) &&
-              any("id", [&](auto& v) { return filterMatch(v, i.id); }) &&
-              any("name", [&](auto& v) { return filterMatch(v, i.name); }) &&
+              any("id", [&](auto& v) { return FilterPattern::compile(v).matches(i.id); }) &&
+              any("name", [&](auto& v) { return FilterPattern::compile(v).matches(i.name); }) &&
               any("scope", [&](auto& v) { return i.scope == v; }) &&
               any("type", [&](auto& v) { return (v == "builtin") == n.predefined(); });
     if (auto it = filters.find("label"); ok && it != filters.end())

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "common/filters.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -204,7 +205,7 @@ Result<std::vector<Volume>> Service::list(const std::map<std::string, std::vecto
       if (vals.empty()) continue;
       bool any = k == "label";  // label filters must all match; the others are alternatives
       for (auto& f : vals) {
-        if (k == "name") any |= v.name.find(f) != std::string::npos;
+        if (k == "name") any |= FilterPattern::compile(f).matches(v.name);  // dockerd's filters.Match
         else if (k == "driver") any |= v.driver == f;
         else if (k == "label") any &= labelMatches(v.labels, f);
         else if (k == "dangling") any |= (users_(v.name).empty() == (f == "true" || f == "1"));

@@ -15,12 +15,12 @@ scenario_version() {
   run cli "$c" version
   assert_success
   assert_output_contains "Server"
-  assert_output_contains "1.41"
+  assert_output_contains "1.50"   # berthd's API version
   if [ "$c" = docker ]; then
-    # the CLI negotiated down to what berthd advertises
+    # the CLI negotiated down to what berthd advertises (the CLI 28 speaks 1.50 itself)
     run docker_cmd version --format '{{.Server.APIVersion}} {{.Server.Os}}'
     assert_success
-    assert_output "1.41 linux"
+    assert_output "1.50 linux"
   fi
 }
 @test "berth: version shows berthd as the server" { scenario_version berth; }

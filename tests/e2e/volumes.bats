@@ -283,12 +283,19 @@ named-b local "
   assert_output ""
 }
 
-@test "docker: volume prune at API 1.41 removes all unused volumes (moby's behaviour)" {
+@test "docker: volume prune at API 1.50 keeps named volumes, -a removes them; at 1.41 it removes all (moby)" {
   docker_cmd volume create dk-named
   docker_cmd run --name dpr -v /anon busybox true
   run docker_cmd volume prune -f
   assert_success
+  refute_output_contains "dk-named"
+  run docker_cmd volume prune -af
+  assert_success
   assert_output_contains "dk-named"
+  # a request at API 1.41 without the all filter prunes named volumes too
+  docker_cmd volume create dk-old
+  run api POST /v1.41/volumes/prune
+  assert_output_contains '"dk-old"'
   [ "$(docker_cmd volume ls -q | wc -l)" -eq 1 ] || _e2e_fail "the used anonymous volume must stay"
   docker_cmd rm -v dpr
 }

@@ -117,6 +117,54 @@ TEST(ContainerDecode, NullScalarsAreDropped) {
   EXPECT_TRUE((*r)["HostConfig"].contains("PidsLimit")) << "pointer nulls stay";
 }
 
+// Go's decoder matches keys exactly first, then without regard to case;
+// every body decoder renames such keys to the field's spelling.
+TEST(ContainerDecode, KeysMatchCaseInsensitively) {
+  // docker-py's exec create body spells detachKeys in camel case.
+  auto x = decodeExecCreateBody(json::parse(R"({"cmd":["ls"],"detachKeys":"ctrl-p","TTY":true,"attachstdin":true})"));
+  ASSERT_TRUE(x) << x.error().message;
+  EXPECT_EQ(x->value("DetachKeys", ""), "ctrl-p");
+  EXPECT_EQ(x->value("Cmd", json()), json::array({"ls"}));
+  EXPECT_TRUE(x->value("Tty", false));
+  EXPECT_TRUE(x->value("AttachStdin", false));
+  EXPECT_FALSE(x->contains("detachKeys"));
+  // Wrong types are still found under another spelling.
+  auto bad = decodeExecCreateBody(json::parse(R"({"detachkeys":5})"));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message,
+            "invalid JSON: json: cannot unmarshal number into Go struct field ExecOptions.DetachKeys of type string");
+  // The exact spelling wins over a folded one.
+  auto both = decodeExecCreateBody(json::parse(R"({"Cmd":["ls"],"DetachKeys":"a","detachkeys":"b"})"));
+  ASSERT_TRUE(both);
+  EXPECT_EQ(both->value("DetachKeys", ""), "a");
+  EXPECT_FALSE(both->contains("detachkeys"));
+
+  // Nested structs (embedded Config, HostConfig, RestartPolicy) too; map keys are data and stay.
+  auto c = decodeCreateBody(json::parse(
+      R"({"image":"busybox","labels":{"lower":"v"},"hostconfig":{"restartpolicy":{"name":"always"},"memory":67108864}})"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->value("Image", ""), "busybox");
+  EXPECT_EQ((*c)["Labels"], json({{"lower", "v"}}));
+  EXPECT_EQ((*c)["HostConfig"]["RestartPolicy"]["Name"], "always");
+  EXPECT_EQ((*c)["HostConfig"]["Memory"], 67108864);
+  // Range checks see the renamed keys.
+  EXPECT_EQ(createError(R"({"Image":"busybox","hostConfig":{"memory":1}})"), "Minimum memory limit allowed is 6MB");
+
+  auto s = decodeExecStartBody(json::parse(R"({"detach":false,"tty":true,"consoleSize":[24,80]})"));
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(s->tty);
+  EXPECT_EQ(s->rows, 24);
+  EXPECT_EQ(s->cols, 80);
+  auto v = decodeVolumeCreateBody(json::parse(R"({"name":"v","LABELS":{"Key":"b"}})"));
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->name, "v");
+  EXPECT_EQ(v->labels.at("Key"), "b");
+  auto a = decodeAuthBody(json::parse(R"({"Username":"u","ServerAddress":"h:5000"})"));
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->username, "u");
+  EXPECT_EQ(a->serverAddress, "h:5000");
+}
+
 TEST(ContainerDecode, OtherBodies) {
   auto u = decodeUpdateBody(json::parse(R"({"Memory":"x"})"));
   ASSERT_FALSE(u);

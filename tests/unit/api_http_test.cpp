@@ -19,6 +19,38 @@ TEST(Filters, BothEncodings) {
   EXPECT_TRUE(parseFilters("")->empty());
 }
 
+// dockerd's filters.Args.Match: the value itself, else an unanchored regexp.
+TEST(Filters, PatternsMatchAsDockerd) {
+  auto web = FilterPattern::compile("^web$");
+  EXPECT_TRUE(web.matches("web"));
+  EXPECT_FALSE(web.matches("/web"));
+  EXPECT_FALSE(web.matches("web2"));
+  EXPECT_TRUE(FilterPattern::compile("eb").matches("/web"));  // unanchored
+  EXPECT_TRUE(FilterPattern::compile("^/w.b$").matches("/web"));
+  EXPECT_TRUE(FilterPattern::compile("a|b").matches("xbx"));
+  // not an expression: only the value itself matches
+  auto bracket = FilterPattern::compile("[");
+  EXPECT_TRUE(bracket.matches("["));
+  EXPECT_FALSE(bracket.matches("a[b"));
+  // back-references (refused by Go's RE2) and overlong values never run as expressions
+  EXPECT_FALSE(FilterPattern::compile("(a)\\1").matches("aa"));
+  EXPECT_FALSE(FilterPattern::compile(std::string(2000, 'a') + "*").matches(std::string(2000, 'a')));
+}
+
+TEST(Filters, BoolAsGetBoolOrDefault) {
+  EXPECT_EQ(filterBool("is-task", {"true"}), true);
+  EXPECT_EQ(filterBool("is-task", {"1", "junk"}), true);
+  EXPECT_EQ(filterBool("is-task", {"false"}), false);
+  EXPECT_EQ(filterBool("is-task", {"0"}), false);
+  auto both = filterBool("is-task", {"true", "false"});
+  ASSERT_FALSE(both);
+  EXPECT_EQ(both.error().message, "invalid filter 'is-task=true,false'");
+  auto neither = filterBool("dangling", {"maybe"});
+  ASSERT_FALSE(neither);
+  EXPECT_EQ(neither.error().message, "invalid filter 'dangling=maybe'");
+  EXPECT_EQ(httpStatus(neither.error().code), 400);
+}
+
 TEST(Filters, MalformedAndUnknown) {
   auto bad = parseFilters("{nope");
   ASSERT_FALSE(bad);

@@ -93,7 +93,7 @@ class ServerTest : public ::testing::Test {
 TEST_F(ServerTest, VersionPrefixAndQuery) {
   auto r = roundTrip("GET /v1.41/echo?a=1&a=2&f=%7B%22x%22%3A1%7D+y HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_NE(r.find("HTTP/1.1 200 OK"), std::string::npos);
-  EXPECT_NE(r.find("Api-Version: 1.41"), std::string::npos);
+  EXPECT_NE(r.find("Api-Version: 1.50"), std::string::npos);  // berthd's newest, whatever the request's
   EXPECT_NE(r.find(R"("version":"1.41")"), std::string::npos);
   EXPECT_NE(r.find(R"("a":["1","2"])"), std::string::npos);
   EXPECT_NE(r.find(R"("f":"{\"x\":1} y")"), std::string::npos);
@@ -102,9 +102,11 @@ TEST_F(ServerTest, VersionPrefixAndQuery) {
 }
 
 TEST_F(ServerTest, TooNewVersionAndUnknownRoute) {
-  auto r = roundTrip("GET /v1.50/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  auto r = roundTrip("GET /v1.51/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_NE(r.find("400 Bad Request"), std::string::npos);
-  EXPECT_NE(r.find("client version 1.50 is too new. Maximum supported API version is 1.41"), std::string::npos);
+  EXPECT_NE(r.find("client version 1.51 is too new. Maximum supported API version is 1.50"), std::string::npos);
+  auto ok = roundTrip("GET /v1.50/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(ok.find("HTTP/1.1 200 OK"), std::string::npos);
   auto nf = roundTrip("GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_NE(nf.find("404 Not Found"), std::string::npos);
   EXPECT_NE(nf.find(R"({"message":"page not found"})"), std::string::npos);

@@ -234,6 +234,14 @@ TEST_F(ContainersRouter, ExecCreateStartDetachAndInspect) {
   EXPECT_EQ(r.status, 200);
   EXPECT_FALSE(r.streamed);
   EXPECT_EQ(svc.calls.back(), "execStart e1 detach");
+  // the start request's Tty (any case, as Go decodes) reaches the service: it decides the framing
+  r = post("/v1.41/exec/e1/start", R"({"detach":true,"tty":true})");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(svc.calls.back(), "execStart e1 detach tty");
+  // keys dockerd cannot parse: its plain error
+  r = post("/v1.41/containers/c1/exec", R"({"Cmd":["ls"],"detachKeys":"ctrl-"})");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.message(), "Invalid escape keys (ctrl-) provided");
 
   r = call(router, "GET", "/v1.41/exec/e1/json");
   ASSERT_EQ(r.status, 200);

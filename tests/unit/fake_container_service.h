@@ -114,8 +114,8 @@ class FakeContainerService : public Service {
     TRY(check(ref));
     return std::string("e1");
   }
-  Result<> execStart(const std::string& id, bool detach, RawStream*) override {
-    calls.push_back("execStart " + id + (detach ? " detach" : " attached"));
+  Result<> execStart(const std::string& id, const ExecStartOptions& opts, RawStream*) override {
+    calls.push_back("execStart " + id + (opts.detach ? " detach" : " attached") + (opts.tty ? " tty" : ""));
     return {};
   }
   Result<ExecDetails> execInspect(const std::string& id) override {
