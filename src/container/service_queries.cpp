@@ -19,11 +19,12 @@ namespace berth::container {
 
 namespace {
 
-// The health status ps --filter health= matches: "none" without a
-// healthcheck (none configured, or Test ["NONE"]); with one, "starting"
-// until the healthcheck code records a probe's result in the container's
-// state (issue 15, compat-rt: this is where its State.Health.Status goes).
+// The health status ps --filter health= matches: State.Health.Status once
+// the healthcheck code (container/health.h) has recorded one; otherwise
+// "none" without a healthcheck (none configured, or Test ["NONE"]) and
+// "starting" with one.
 std::string healthStatusOf(const Container& c) {
+  if (c.state.health.is_object()) return c.state.health.value("Status", "starting");
   auto h = c.config.find("Healthcheck");
   if (h == c.config.end() || !h->is_object()) return "none";
   auto test = h->find("Test");
@@ -110,9 +111,6 @@ Result<std::vector<ContainerSummary>> ServiceImpl::list(const ListOptions& opts)
                                      "volume", "network", "publish", "expose", "health", "isolation", "is-task"}));
   for (auto& st : filters.count("status") ? filters.at("status") : std::vector<std::string>{})
     if (!parseState(st)) return errorf(Code::InvalidArgument, "Invalid filter 'status={}'", st);
-  for (auto& h : filters.count("health") ? filters.at("health") : std::vector<std::string>{})
-    if (h != "starting" && h != "healthy" && h != "unhealthy" && h != "none")
-      return errorf(Code::InvalidArgument, "Unrecognised filter value for health: {}", h);
   // publish=PORT[-PORT][/PROTO] matches published host ports (live), expose= the exposed ones.
   std::optional<std::vector<PortFilter>> publish;
   if (auto it = filters.find("publish"); it != filters.end() && !it->second.empty()) {
@@ -208,11 +206,6 @@ Result<std::vector<ContainerSummary>> ServiceImpl::list(const ListOptions& opts)
     if (isTask && *isTask) continue;
     if (!matchAny("health", [&](const std::string& v) { return v == healthStatusOf(c); })) continue;
     if (!matchAny("status", [&](const std::string& v) { return v == stateName(c.state.status); })) continue;
-    if (!matchAny("health", [&](const std::string& v) {
-          std::string h = c.state.health.is_object() ? c.state.health.value("Status", "none") : "none";
-          return h == v;
-        }))
-      continue;
     if (!matchAny("exited", [&](const std::string& v) {
           return c.state.status == State::Exited && std::to_string(c.state.exitCode) == v;
         }))

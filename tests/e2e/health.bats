@@ -53,7 +53,7 @@ scenario_health_flags() {
   assert_output_contains "exec_die"
   run cli "$c" ps --filter health=bogus
   assert_status 1
-  assert_output_contains "Unrecognised filter value for health: bogus"
+  assert_output_contains "invalid filter 'health=bogus'"
   # --no-healthcheck with a --health-* option is refused by the client
   run cli "$c" run --rm --no-healthcheck --health-cmd true busybox true
   assert_status 125
