@@ -19,6 +19,8 @@ BERTH_DEBIAN_PACKAGES=(
   docker-compose
   # external OCI runtimes (--runtime runc|crun)
   runc crun
+  # libFuzzer targets (tests/fuzz, build-fuzz/): clang with its sanitizer runtimes
+  clang-14 libclang-rt-14-dev
 )
 
 # berth_missing_packages: print the packages of the list that are not installed.
