@@ -9,6 +9,7 @@
 #
 # Usage: bench/fuzz-long.sh [-n RUNS] [-t SECS] [-j JOBS] [TARGET...]
 #   -j: build jobs (default 1); the build goes to $FUZZ_BUILD_DIR (build-fuzz).
+#   FUZZ_NO_BUILD=1 runs the binaries already in $FUZZ_BUILD_DIR/bin.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 # shellcheck source=scripts/fuzz-lib.sh
@@ -25,7 +26,7 @@ while getopts "n:t:j:" o; do
 done
 shift $((OPTIND - 1))
 dir=${FUZZ_BUILD_DIR:-build-fuzz}
-fuzz_build "$dir" "$jobs" >/dev/null || { echo "fuzz-long: build of $dir failed" >&2; exit 1; }
+[ -n "${FUZZ_NO_BUILD:-}" ] || fuzz_build "$dir" "$jobs" >/dev/null || { echo "fuzz-long: build of $dir failed" >&2; exit 1; }
 targets=("$@")
 [ "${#targets[@]}" -gt 0 ] || mapfile -t targets < <(fuzz_targets)
 work=$(mktemp -d /tmp/fuzz-long.XXXXXX)

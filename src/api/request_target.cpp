@@ -1,6 +1,8 @@
 #include "api/request_target.h"
 
 #include <cctype>
+#include <climits>
+#include <cstdint>
 
 #include "common/number.h"
 #include "common/util.h"
@@ -39,7 +41,9 @@ int versionNumber(std::string_view v) {
   if (dot == std::string_view::npos) return -1;
   auto major = parseNumber<int>(v.substr(0, dot)), minor = parseNumber<int>(v.substr(dot + 1));
   if (!major || !minor || *major < 0 || *minor < 0) return -1;
-  return *major * 100 + *minor;
+  // Saturates: "99999999.1" is a (far too new) version, not an int overflow.
+  int64_t n = int64_t(*major) * 100 + *minor;
+  return n > INT_MAX ? INT_MAX : int(n);
 }
 
 void parseTarget(std::string_view target, Request& req) {

@@ -15,8 +15,8 @@ namespace berth::api {
 // plusIsSpace (query keys and values) '+' becomes ' '.
 std::string urlDecode(std::string_view s, bool plusIsSpace);
 
-// "1.41" -> 141; -1 when malformed (no dot, a part that is not a number,
-// or a negative one).
+// "1.41" -> 141; -1 when malformed (no dot, a part that is not an int, or a
+// negative one); INT_MAX when major * 100 + minor would not fit an int.
 int versionNumber(std::string_view v);
 
 // Fills req.path (decoded, the /vX.Y prefix removed), req.apiVersion ("" when
