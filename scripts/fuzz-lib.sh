@@ -16,8 +16,11 @@ FUZZ_CXX=${FUZZ_CXX:-clang++-14}
 
 fuzz_build() {
   local dir=$1 jobs=${2:-2}
-  cmake -S . -B "$dir" -DBERTH_FUZZ=ON -DCMAKE_CXX_COMPILER="$FUZZ_CXX" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
-    cmake --build "$dir" -j "$jobs"
+  # ccache without the build dir in its hash: build-fuzz in any checkout
+  # under ccache's base_dir reuses the objects of another (the debug line
+  # tables may then name that checkout's build dir; the paths stay relative).
+  CCACHE_NOHASHDIR=1 cmake -S . -B "$dir" -DBERTH_FUZZ=ON -DCMAKE_CXX_COMPILER="$FUZZ_CXX" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
+    CCACHE_NOHASHDIR=1 cmake --build "$dir" -j "$jobs"
 }
 
 fuzz_targets() {
