@@ -34,7 +34,7 @@ echo "fuzz-long: $runs executions or ${secs}s per target (time cap), work dir $w
 
 rows=()
 for t in "${targets[@]}"; do
-  done_runs=0 crashes=0 t0=$SECONDS round=0
+  done_runs=0 crashes=0 t0=$SECONDS round=0 seen=()
   while [ "$done_runs" -lt "$runs" ] && [ $((SECONDS - t0)) -lt "$secs" ]; do
     round=$((round + 1))
     left_t=$((secs - (SECONDS - t0)))
@@ -49,7 +49,15 @@ for t in "${targets[@]}"; do
       crashes=$((crashes + 1))
       echo "fuzz-long: $t: finding $crashes (exit $rc):" >&2
       grep -E '^(==[0-9]+==ERROR|SUMMARY)|runtime error:|Test unit written' "$work/$t.log" | head -n 4 >&2
-      [ "${n:-0}" -gt 0 ] || break  # crashes on its seeds: restarting would loop
+      # The same input again (libFuzzer names artifacts by content): it is
+      # in the seeds or the saved corpus, so every restart would stop on it.
+      art=$(grep -oE 'Test unit written to [^ ]+' "$work/$t.log" | tail -n1 | cut -d' ' -f5)
+      if [ -n "$art" ] && [[ " ${seen[*]:-} " == *" $art "* ]]; then
+        echo "fuzz-long: $t: stops on an input it already reported ($art)" >&2
+        break
+      fi
+      seen+=("$art")
+      [ "${n:-0}" -gt 0 ] || break
     else
       break
     fi
