@@ -25,6 +25,8 @@ BERTH_DEBIAN_PACKAGES=(
   # sshd itself and never uses the package's service (on a systemd host
   # the package enables ssh.service; setup.sh disables it when it installed it)
   openssh-client openssh-server
+  # libFuzzer targets (tests/fuzz, build-fuzz/): clang with its sanitizer runtimes
+  clang-14 libclang-rt-14-dev
 )
 
 # berth_missing_packages: print the packages of the list that are not installed.

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: configure + build (build/), unit tests (ctest), the
-# layering check (scripts/check-layering.py), the end-to-end suite (bats
-# tests/e2e/*.bats, each file against its own berthd),
+# layering check (scripts/check-layering.py), the libFuzzer targets
+# (tests/fuzz, a short run each over its seed corpus, built in build-fuzz/
+# with clang), the end-to-end suite (bats tests/e2e/*.bats, each file
+# against its own berthd),
 # and tests/e2e/monitor_smoke.sh when present. Installs nothing.
 # Ends with one line "N passed, N failed[, N skipped]"; exits non-zero when
 # anything failed.
@@ -12,6 +14,9 @@
 # (tests/chaos/chaos.bats): CHAOS_KILLS (default 20), CHAOS_BUDGET (seconds,
 # default 90, 0 = none), CHAOS_SEED, SKIP_CHAOS=1;
 # it is left out when E2E names a subset of files, unless CHAOS=1.
+# tests/e2e/*.bats), SKIP_BUILD=1, SKIP_UNIT=1, SKIP_E2E=1, SKIP_FUZZ=1,
+# FUZZ_BUILD_DIR (default build-fuzz), FUZZ_RUNS (inputs per target,
+# default 3000), FUZZ_SECS (time guard per target, default 20).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 # shellcheck source=scripts/deps.sh
@@ -90,6 +95,32 @@ if [ -z "${SKIP_UNIT:-}" ]; then
   fi
   if [ "$rc" -ne 0 ] && [ -z "$line" ]; then fail_step "ctest exited $rc"; fi
   rm -f "$log"
+fi
+
+# 3b. fuzz targets: each runs FUZZ_RUNS inputs (its seeds first), one test each
+if [ -z "${SKIP_FUZZ:-}" ]; then
+  # shellcheck source=scripts/fuzz-lib.sh
+  source scripts/fuzz-lib.sh
+  FUZZ_BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
+  FUZZ_RUNS=${FUZZ_RUNS:-3000} FUZZ_SECS=${FUZZ_SECS:-20}
+  section "fuzz targets ($FUZZ_BUILD_DIR, clang, $FUZZ_RUNS runs or ${FUZZ_SECS}s each)"
+  fuzz_t0=$SECONDS
+  if ! fuzz_build "$FUZZ_BUILD_DIR" "$(nproc)"; then
+    fail_step "fuzz: build ($FUZZ_BUILD_DIR)"
+  else
+    echo "fuzz: build took $((SECONDS - fuzz_t0)) s"
+    fuzz_work=$(mktemp -d /tmp/bf.XXXXXX)
+    for t in $(fuzz_targets); do
+      if fuzz_run "$FUZZ_BUILD_DIR" "$t" "$FUZZ_RUNS" "$FUZZ_SECS" "$fuzz_work"; then
+        passed=$((passed + 1))
+      else
+        fail_step "fuzz: $t (inputs kept in $fuzz_work)"
+        keep_fuzz_work=1
+      fi
+    done
+    [ -n "${keep_fuzz_work:-}" ] || rm -rf --one-file-system "$fuzz_work"
+  fi
+  echo "fuzz: section took $((SECONDS - fuzz_t0)) s"
 fi
 
 # 4. end-to-end

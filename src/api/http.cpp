@@ -1,5 +1,7 @@
 #include "api/http.h"
 
+#include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
@@ -51,7 +53,9 @@ int apiVersionNumber(std::string_view v) {
   auto major = parseNumber<int>(v.substr(0, dot));
   auto minor = parseNumber<int>(v.substr(dot + 1));
   if (!major || !minor || *major < 0 || *minor < 0 || *minor > 99) return -1;
-  return *major * 100 + *minor;
+  // Saturates: "99999999.1" is a (far too new) version, not an int overflow.
+  int64_t n = int64_t(*major) * 100 + *minor;
+  return n > INT_MAX ? INT_MAX : int(n);
 }
 
 int Request::version() const {

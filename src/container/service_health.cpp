@@ -141,7 +141,7 @@ void ServiceImpl::runProbe(const std::string& id, uint64_t gen) {
     auto capture = std::make_shared<ProbeCapture>();
     auto result = std::make_shared<Result<>>();
     std::thread runner([this, execId, capture, result] {
-      *result = execStart(execId, false, capture.get());
+      *result = execStart(execId, ExecStartOptions{}, capture.get());
       capture->close();
     });
     auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(cfg->timeoutNs);

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <limits>
@@ -67,6 +68,9 @@ Result<int64_t> parseSize(std::string_view s, int64_t k) {
   auto parsed = parseNumber<double>(num);
   if (!parsed) return bad();
   double v = *parsed * static_cast<double>(mul);
+  // go-units returns int64(size): out of range, Go on amd64 gives MinInt64
+  // (the docker CLI then refuses it as too small); a C++ cast would be UB.
+  if (!(v >= -0x1p63 && v < 0x1p63)) return INT64_MIN;
   return static_cast<int64_t>(v);
 }
 

@@ -23,7 +23,8 @@ inline std::string humanSize4(double size) { return humanSizeWithPrecision(size,
 // go-units BytesSize: binary units B KiB MiB ..., "%.4g" ("1.5KiB").
 std::string bytesSize(double size);
 // go-units FromHumanSize / RAMInBytes ("10m", "1.5GB", "512k").
-// Errors: InvalidArgument "invalid size: 'X'".
+// Errors: InvalidArgument "invalid size: 'X'". A size beyond int64 gives
+// INT64_MIN, as go-units does on amd64.
 Result<int64_t> fromHumanSize(std::string_view s);
 Result<int64_t> ramInBytes(std::string_view s);
 

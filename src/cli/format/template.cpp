@@ -372,7 +372,9 @@ class State {
     if (v.p->is_number_integer()) return v.p->get<int64_t>();
     if (v.p->is_number_float()) {
       double d = v.p->get<double>();
-      if (d == static_cast<double>(static_cast<int64_t>(d))) return static_cast<int64_t>(d);
+      // Only a float in int64's range may be cast (a cast of 1e300 is UB).
+      if (d >= -0x1p63 && d < 0x1p63 && d == static_cast<double>(static_cast<int64_t>(d)))
+        return static_cast<int64_t>(d);
     }
     errorf(fmt::format("wrong type for value; expected int; got {}", goTypeName(*v.p)));
   }
