@@ -376,6 +376,10 @@ _e2e_is_cmd() {
   # mapfile and a redirection: no process forked per pid looked at
   mapfile -d '' -t -n 2 args 2>/dev/null <"/proc/$pid/cmdline" || return 1
   for a in "${args[@]}"; do
+    # "/usr/bin/berthd", or a process title such as sshd's
+    # "sshd: /usr/sbin/sshd -D ... [listener]" (one argument): its first word
+    [[ ${a##*/} == "$word"* ]] && return 0
+    a=${a%% *}
     [[ ${a##*/} == "$word"* ]] && return 0
   done
   return 1

@@ -304,6 +304,11 @@ ssh_leftovers() {
   return $found
 }
 
-@test "no leftovers" {
+@test "no leftovers; the harness's own cleanup stops this file's sshd (its title is 'sshd: ...')" {
   assert_no_leftovers
+  local pid
+  pid=$(head -n1 "$E2E_ROOT/sshd.pids")
+  _e2e_is_cmd "$pid" sshd   # the recorded pid is the running sshd
+  _e2e_stop_pid "$pid" sshd
+  wait_until 10 "sshd $pid to exit" eval "! _e2e_is_cmd $pid sshd"
 }
