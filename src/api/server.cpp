@@ -468,6 +468,17 @@ struct Server::Impl {
   std::mutex connMu;
   std::condition_variable connCv;
   std::set<Conn*> conns;  // open connections (guarded by connMu)
+  // Idle keep-alive connections held without a thread: run()'s poll loop
+  // watches them and hands each back to a new thread when its next request
+  // starts, or closes it at its idle deadline (guarded by connMu).
+  struct Parked {
+    std::unique_ptr<Conn> conn;
+    int64_t deadlineMs;
+  };
+  std::vector<Parked> parked;
+  // How long a connection thread waits for the next request itself before
+  // it parks the connection: most clients send it within this.
+  static constexpr int64_t kParkAfterMs = 50;
 
   Impl(const Router& r, ServerLimits l) : router(r), limits(l) {}
 
@@ -477,13 +488,23 @@ struct Server::Impl {
   }
 
   // Reads and answers requests until the connection closes, idles out or is
-  // hijacked.
-  void serve(Conn& c) {
+  // hijacked, or (park set) waits past kParkAfterMs for its next request:
+  // then the caller parks it, with c.deadlineMs its idle deadline.
+  void serve(Conn& c, bool& park) {
+    park = false;
     for (;;) {
       // Idle: wait for the first byte of the next request.
       if (!c.hasPending()) {
-        int w = waitFd(c.raw(), POLLIN, monoMs() + limits.idleTimeoutMs);
-        if (w <= 0 || stopping) return;
+        int64_t idleStart = c.deadlineMs > 0 ? c.deadlineMs - limits.idleTimeoutMs : monoMs();
+        int64_t idleEnd = idleStart + limits.idleTimeoutMs;
+        int w = waitFd(c.raw(), POLLIN, std::min(idleEnd, monoMs() + kParkAfterMs));
+        if (w < 0 || stopping) return;
+        if (w == 0) {
+          if (monoMs() >= idleEnd) return;
+          c.deadlineMs = idleEnd;
+          park = true;
+          return;
+        }
       }
       c.deadlineMs = monoMs() + limits.headerTimeoutMs;
       bhttp::request_parser<bhttp::buffer_body> parser;
@@ -587,28 +608,56 @@ struct Server::Impl {
     }
   }
 
-  // One connection's thread: TLS handshake, serve, close.
+  // One connection's thread: TLS handshake, then serving (serveOrPark).
   // c is already in conns.
   void connection(std::unique_ptr<Conn> c, SSL_CTX* tls) {
-    ScopeExit unregister([&] {
-      std::lock_guard lk(connMu);
-      conns.erase(c.get());
-      connCv.notify_all();
-    });
     try {
       c->deadlineMs = monoMs() + limits.headerTimeoutMs;
-      if (tls && !c->startTls(tls)) return;
+      if (tls && !c->startTls(tls)) return close(std::move(c));
       // A handshake is activity: the idle trim (berthd's housekeeping) then
       // also returns what handshakes touched and freed.
       if (tls) lastActivity = nowNanos();
       c->deadlineMs = 0;
-      serve(*c);
     } catch (const std::exception& e) {
       log::error("connection: {}", e.what());
+      return close(std::move(c));
+    }
+    serveOrPark(std::move(c));
+  }
+
+  // Serves c on this thread; when it idles, parks it (the thread ends, its
+  // stack pages go back) instead of keeping a thread per idle connection.
+  void serveOrPark(std::unique_ptr<Conn> c) {
+    bool park = false;
+    try {
+      serve(*c, park);
+    } catch (const std::exception& e) {
+      log::error("connection: {}", e.what());
+      park = false;
     } catch (...) {
       log::error("connection: unknown exception");
+      park = false;
     }
+    if (park && !stopping) {
+      std::lock_guard lk(connMu);
+      if (!stopping) {
+        int64_t deadline = c->deadlineMs;
+        parked.push_back(Parked{std::move(c), deadline});
+        uint64_t one = 1;
+        (void)!::write(wake.get(), &one, sizeof one);
+        return;
+      }
+    }
+    close(std::move(c));
+  }
+
+  // Ends a connection: shuts it down and unregisters it.
+  void close(std::unique_ptr<Conn> c) {
     c->shutdownBoth();
+    std::lock_guard lk(connMu);
+    conns.erase(c.get());
+    c.reset();
+    connCv.notify_all();
   }
 
   // Past maxConnections: a short-lived thread reads the request head (a
@@ -699,11 +748,22 @@ Result<int> Server::listenTcp(const std::string& hostPort, std::shared_ptr<TlsCo
 void Server::run() {
   auto& im = *impl_;
   std::vector<pollfd> pfds;
-  for (auto& l : im.listeners) pfds.push_back(pollfd{l.fd.get(), POLLIN, 0});
-  pfds.push_back(pollfd{im.wake.get(), POLLIN, 0});
+  const size_t fixed = im.listeners.size() + 1;  // the listeners, then wake, then parked connections
   while (!im.stopping) {
-    for (auto& p : pfds) p.revents = 0;
-    int r = ::poll(pfds.data(), pfds.size(), -1);
+    pfds.clear();
+    for (auto& l : im.listeners) pfds.push_back(pollfd{l.fd.get(), POLLIN, 0});
+    pfds.push_back(pollfd{im.wake.get(), POLLIN, 0});
+    int timeout = -1;
+    {
+      std::lock_guard lk(im.connMu);
+      int64_t now = monoMs();
+      for (auto& p : im.parked) {
+        pfds.push_back(pollfd{p.conn->raw(), POLLIN, 0});
+        int64_t left = std::max<int64_t>(0, p.deadlineMs - now);
+        if (timeout < 0 || left < timeout) timeout = int(std::min<int64_t>(left, 60000));
+      }
+    }
+    int r = ::poll(pfds.data(), pfds.size(), timeout);
     if (r < 0) {
       if (errno == EINTR) continue;
       log::error("poll listeners: {}", strerror(errno));
@@ -711,6 +771,35 @@ void Server::run() {
       continue;
     }
     if (im.stopping) break;
+    if (pfds[fixed - 1].revents & POLLIN) {
+      uint64_t n;
+      (void)!::read(im.wake.get(), &n, sizeof n);
+    }
+    // Parked connections: a request starting gets a thread again; one past
+    // its idle deadline is closed. parked[i] is pfds[fixed + i]: only this
+    // thread removes from parked, others only append.
+    {
+      std::vector<std::unique_ptr<Conn>> resume, expired;
+      {
+        std::lock_guard lk(im.connMu);
+        int64_t now = monoMs();
+        size_t watched = pfds.size() - fixed;
+        std::vector<Impl::Parked> keep;
+        for (size_t i = 0; i < im.parked.size(); i++) {
+          auto& p = im.parked[i];
+          bool ready = i < watched && (pfds[fixed + i].revents & (POLLIN | POLLHUP | POLLERR));
+          if (ready) resume.push_back(std::move(p.conn));
+          else if (now >= p.deadlineMs) expired.push_back(std::move(p.conn));
+          else keep.push_back(std::move(p));
+        }
+        im.parked = std::move(keep);
+      }
+      for (auto& c : expired) im.close(std::move(c));
+      for (auto& c : resume) {
+        c->deadlineMs = 0;
+        std::thread([this, c = std::move(c)]() mutable { impl_->serveOrPark(std::move(c)); }).detach();
+      }
+    }
     for (size_t i = 0; i < im.listeners.size(); i++) {
       if (!(pfds[i].revents & POLLIN)) continue;
       auto& l = im.listeners[i];
@@ -740,6 +829,14 @@ void Server::run() {
       std::thread([this, c = std::move(c), tls]() mutable { impl_->connection(std::move(c), tls); }).detach();
     }
   }
+  // stopping: the parked connections end here
+  std::vector<std::unique_ptr<Conn>> rest;
+  {
+    std::lock_guard lk(im.connMu);
+    for (auto& p : im.parked) rest.push_back(std::move(p.conn));
+    im.parked.clear();
+  }
+  for (auto& c : rest) im.close(std::move(c));
 }
 
 int Server::activeRequests() const { return impl_->active; }
