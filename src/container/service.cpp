@@ -1125,6 +1125,7 @@ Result<> ServiceImpl::restore() {
       }
     }
   }
+  killStrayExecMonitors();
   // Crash-atomic start (docs/crash-safety.md): a container recorded as not
   // running whose monitor lock is held was being started when berthd died.
   // Its monitor is adopted (it runs: Running) or killed; what a dead

@@ -207,6 +207,8 @@ class ServiceImpl : public Service {
   // knows: a monitor holding its lock (pid checked against its command
   // line), processes in its cgroup; removes the cgroup. mu_ not held.
   void killLeftovers(const std::string& id, const std::string& cgroupPath);
+  // restore(): exec monitors of this data-root left by a previous berthd.
+  void killStrayExecMonitors();
   // Makes the freezer agree with the record after a restart: a commit's
   // freeze is thawed (Running), a frozen Running container thawed, a Paused
   // one found thawed recorded as Running. mu_ held; saves.

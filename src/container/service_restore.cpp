@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "common/number.h"
 #include "common/sha256.h"
 #include "common/util.h"
 #include "container/cgroup_info.h"
@@ -127,6 +128,35 @@ Result<std::unique_ptr<MonitorConn>> ServiceImpl::connectMonitor(const std::stri
     // No lock file: a monitor of a berthd before the lock; one try.
     if (c || state == monitor::LockState::None || msLeft(deadline) == 0) return c;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+void ServiceImpl::killStrayExecMonitors() {
+  // An exec's session lives in berthd's memory: after a restart no exec
+  // monitor of this data-root has a client, and one caught mid-start (the
+  // chaos loop saw it) would wait forever. Its argv: berth-monitor exec
+  // --pid N --process <data-root>/containers/<id>/execs/<exec>.json.
+  std::string prefix = cfg_.dataRoot + "/containers/";
+  for (auto& name : listDir("/proc")) {
+    auto pid = parseNumber<pid_t>(name);
+    if (!pid || *pid <= 1) continue;
+    auto cmd = readFile(fmt::format("/proc/{}/cmdline", *pid));
+    if (!cmd) continue;
+    std::vector<std::string_view> argv;
+    for (size_t at = 0; at < cmd->size();) {
+      size_t nul = cmd->find('\0', at);
+      if (nul == std::string::npos) nul = cmd->size();
+      argv.emplace_back(cmd->data() + at, nul - at);
+      at = nul + 1;
+    }
+    if (argv.size() < 6 || !argv[0].ends_with("berth-monitor") || argv[1] != "exec") continue;
+    for (size_t i = 2; i + 1 < argv.size(); i++)
+      if (argv[i] == "--process" && argv[i + 1].starts_with(prefix) &&
+          argv[i + 1].find("/execs/") != std::string_view::npos) {
+        log::warn("killing the exec monitor {} left by the previous berthd", *pid);
+        ::kill(*pid, SIGKILL);
+        break;
+      }
   }
 }
 

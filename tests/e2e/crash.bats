@@ -93,6 +93,16 @@ scenario_kill_during_start() {
   echo "# states after SIGKILL at ms: $states; starts adopted by restore so far:" \
     "$(grep -c 'adopted the monitor of a start' "$E2E_ROOT/berthd.log")" >&3
 }
+# exec_monitors: pids of berth-monitor exec processes of this test's data-root
+exec_monitors() {
+  local f pid
+  for f in $(grep -lasF -- "$E2E_ROOT/data/containers/" /proc/[0-9]*/cmdline 2>/dev/null); do
+    pid=${f#/proc/}; pid=${pid%/cmdline}
+    tr '\0' ' ' <"$f" 2>/dev/null | grep -q 'berth-monitor exec ' && echo "$pid"
+  done
+  return 0
+}
+
 @test "berth: SIGKILL of berthd 0-11 ms into a start: one copy or none, second start no duplicate, rm -f clean" {
   scenario_kill_during_start berth pre 0 2 5 8 11
 }
@@ -227,6 +237,21 @@ leftovers_gone() {
   [ ! -e "$d/containers/$ORPHAN_ID" ] && [ ! -e "$d/content/blobs/sha256/$BLOB_HEX" ] &&
     [ -z "$(ls -A "$d/content/ingest")" ] && [ ! -e "$d/snapshots/.tmp-0123456789abcdef" ] &&
     [ ! -e "$d/snapshots/$SNAP_HEX" ]
+}
+
+@test "restart ends the exec monitors the killed berthd left (their sessions died with it)" {
+  local cid pids
+  cid=$(berth_cmd run -d busybox sleep 300)
+  berth_cmd exec -d "$cid" sleep 120
+  wait_until 10 "the exec monitor to run" eval '[ -n "$(exec_monitors)" ]'
+  berthd_kill9
+  [ -n "$(exec_monitors)" ]   # it outlives berthd ...
+  berthd_start
+  # ... and restore ends it
+  wait_until 10 "restore to end the exec monitor" eval '[ -z "$(exec_monitors)" ]'
+  run berth_cmd inspect -f '{{.State.Running}}' "$cid"
+  assert_output "true"
+  berth_cmd rm -f "$cid" >/dev/null
 }
 
 @test "restart removes the leftovers of interrupted rm, import, pull and unpack; system check then says 0 problems" {
