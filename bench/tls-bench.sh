@@ -56,21 +56,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-(
-  cd "$CERTS"
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-    -subj "/CN=berth bench ca" -keyout ca-key.pem -out ca.pem 2>/dev/null
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 \
-    -keyout server-key.pem -out server.csr 2>/dev/null
-  printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
-  openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 \
-    -extfile server.ext -out server-cert.pem 2>/dev/null
-  printf 'extendedKeyUsage=clientAuth\n' >client.ext
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=client \
-    -keyout key.pem -out client.csr 2>/dev/null
-  openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 \
-    -extfile client.ext -out cert.pem 2>/dev/null
-)
+e2e_make_tls_certs "$CERTS" || { echo "bench: openssl could not make the certificates" >&2; exit 1; }
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export E2E_BERTHD_ARGS="-H tcp://127.0.0.1:$PORT --tlsverify --tlscacert $CERTS/ca.pem --tlscert $CERTS/server-cert.pem --tlskey $CERTS/server-key.pem"
 

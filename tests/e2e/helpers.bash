@@ -581,3 +581,29 @@ assert_no_leftovers() {
   # the daemon must still be the one we started, alive and answering
   berthd_ping || { echo "berthd no longer answers" >&2; return 1; }
 }
+
+# e2e_make_tls_certs DIR: an ECDSA P-256 CA (ca.pem, ca-key.pem), a server
+# certificate for IP 127.0.0.1 (server-cert.pem, server-key.pem) and a client
+# certificate (cert.pem, key.pem) signed by it, valid 2 days: the files of
+# berthd's --tlsverify and of DOCKER_CERT_PATH. Used by remote.bats and
+# bench/tls-bench.sh.
+e2e_make_tls_certs() {
+  local d=$1
+  mkdir -p "$d"
+  (
+    cd "$d"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+      -subj "/CN=berth test ca" -keyout ca-key.pem -out ca.pem 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 \
+      -keyout server-key.pem -out server.csr 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 \
+      -extfile server.ext -out server-cert.pem 2>/dev/null
+    printf 'extendedKeyUsage=clientAuth\n' >client.ext
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=client \
+      -keyout key.pem -out client.csr 2>/dev/null
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 \
+      -extfile client.ext -out cert.pem 2>/dev/null
+  )
+  [ -s "$d/server-cert.pem" ] && [ -s "$d/cert.pem" ]
+}

@@ -23,29 +23,6 @@ load helpers
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# make_certs DIR: a CA, a server certificate for 127.0.0.1 and a client
-# certificate signed by it.
-make_certs() {
-  local d=$1
-  mkdir -p "$d"
-  (
-    cd "$d"
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-      -subj "/CN=berth remote test ca" -keyout ca-key.pem -out ca.pem 2>/dev/null
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 \
-      -keyout server-key.pem -out server.csr 2>/dev/null
-    printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
-    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 \
-      -extfile server.ext -out server-cert.pem 2>/dev/null
-    printf 'extendedKeyUsage=clientAuth\n' >client.ext
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=client \
-      -keyout key.pem -out client.csr 2>/dev/null
-    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 \
-      -extfile client.ext -out cert.pem 2>/dev/null
-  )
-  [ -s "$d/server-cert.pem" ] && [ -s "$d/cert.pem" ]
-}
-
 # start_sshd: see the header.
 start_sshd() {
   local d="$E2E_ROOT/ssh"
@@ -95,7 +72,7 @@ setup_file() {
   # The same berthd again, now also on TCP with mutual TLS (the busybox
   # image stays in its data-root).
   CERTS="$E2E_ROOT/certs"
-  make_certs "$CERTS" || return 1
+  e2e_make_tls_certs "$CERTS" || return 1
   TLS_PORT=$(free_port)
   export CERTS TLS_PORT
   _e2e_stop_pid "$BERTHD_PID" berthd
