@@ -495,8 +495,7 @@ struct Server::Impl {
     for (;;) {
       // Idle: wait for the first byte of the next request.
       if (!c.hasPending()) {
-        int64_t idleStart = c.deadlineMs > 0 ? c.deadlineMs - limits.idleTimeoutMs : monoMs();
-        int64_t idleEnd = idleStart + limits.idleTimeoutMs;
+        int64_t idleEnd = monoMs() + limits.idleTimeoutMs;
         int w = waitFd(c.raw(), POLLIN, std::min(idleEnd, monoMs() + kParkAfterMs));
         if (w < 0 || stopping) return;
         if (w == 0) {
