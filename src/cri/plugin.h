@@ -9,6 +9,7 @@
 // module calls berth's own functions from berthd rather than carrying
 // copies of them. No gRPC type crosses this header.
 
+#include <cstdint>
 #include <string>
 
 #include "common/emit.h"
@@ -50,6 +51,10 @@ class Frontend {
   // front end started (the streaming server, workers). Containers and pods
   // keep running.
   virtual void shutdown() = 0;
+  // When the last call ended or began (unix nanos; 0 = none yet) and how
+  // many run now: berthd's idle trimmer waits for both front ends to be idle.
+  virtual int64_t lastActivity() const = 0;
+  virtual int activeCalls() const = 0;
 };
 
 // The module's entry point, looked up with dlsym(kCreateSymbol). Returns

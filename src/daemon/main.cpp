@@ -356,8 +356,10 @@ int main(int argc, char** argv) {
     int64_t trimmedAt = -1;
     std::unique_lock lk(trimMu);
     while (!trimCv.wait_for(lk, std::chrono::seconds(1), [&] { return stopping; })) {
-      int64_t last = server.lastActivity();
-      bool idle = server.activeRequests() == 0 && nowNanos() - last > 2'000'000'000LL;
+      // Both front ends: the Engine API and, once loaded, the CRI.
+      int64_t last = std::max(server.lastActivity(), cri ? cri->lastActivity() : 0);
+      bool idle = server.activeRequests() == 0 && (!cri || cri->activeCalls() == 0) &&
+                  nowNanos() - last > 2'000'000'000LL;
       if (idle && last != trimmedAt) {
         dropStartupPages(true);
         trimmedAt = last;
