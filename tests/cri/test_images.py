@@ -234,3 +234,28 @@ def test_image_fs_info(img, api_pb, e2e_root):
     assert fs.timestamp > 0
     assert len(r.container_filesystems) == 1
     assert r.container_filesystems[0].fs_id.mountpoint == os.path.join(e2e_root, "data", "containers")
+
+
+def test_pull_through_a_registry_mirror(img, api_pb, pushed, reg, berth):
+    """hosts.toml applies to CRI pulls: registry.k8s.io comes from the
+    loopback registry, and the server (127.0.0.1:9) is never reached."""
+    d = os.path.join(os.environ["BERTH_CRI_HOSTS_DIR"], "registry.k8s.io")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "hosts.toml"), "w") as f:
+        f.write(f'server = "http://127.0.0.1:9"\n[host."http://{reg}"]\n  capabilities = ["pull", "resolve"]\n')
+    try:
+        ref = "registry.k8s.io/cri/busybox:1"
+        image_id = img.PullImage(api_pb.PullImageRequest(image=spec(api_pb, ref))).image_ref
+        assert image_id.startswith("sha256:")
+        i = status(img, api_pb, ref).image
+        assert i.id == image_id
+        assert ref in i.repo_tags  # (with the registry's name, when an earlier test left it)
+        assert any(d.startswith("registry.k8s.io/cri/busybox@sha256:") for d in i.repo_digests)
+        assert ref not in docker_names(berth)
+        img.RemoveImage(api_pb.RemoveImageRequest(image=spec(api_pb, ref)))
+        # Without the mirror's copy the server is asked last, and refuses.
+        with pytest.raises(grpc.RpcError) as e:
+            img.PullImage(api_pb.PullImageRequest(image=spec(api_pb, "registry.k8s.io/cri/absent:1")))
+        assert "127.0.0.1:9" in e.value.details()
+    finally:
+        os.remove(os.path.join(d, "hosts.toml"))
