@@ -261,7 +261,19 @@ Result<> Distribution::pullAllTags(const std::string& repo, const std::string& n
   if (!r.nameOnly()) return makeError(Code::InvalidArgument, "tag can't be used with --all-tags/-a");
   TRY_ASSIGN(registry::Credentials creds, registry::decodeRegistryAuth(registryAuth));
   TRY_ASSIGN(auto eps, endpoints(r.domain, creds, true));
-  TRY_ASSIGN(std::vector<std::string> tags, eps.back().client->listTags(r.path));
+  // The tag list of the first endpoint that answers it (mirrors first).
+  std::vector<std::string> tags;
+  std::optional<Error> listErr;
+  for (auto& ep : eps) {
+    auto listed = ep.client->listTags(r.path);
+    if (listed) {
+      tags = std::move(*listed);
+      listErr.reset();
+      break;
+    }
+    listErr = listed.error();
+  }
+  if (listErr) return std::unexpected(*listErr);
   if (tags.empty()) return errorf(Code::NotFound, "repository {} has no tags", r.familiarName());
   for (auto& t : tags) {
     Reference one = r;

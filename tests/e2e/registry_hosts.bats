@@ -82,6 +82,13 @@ scenario_default_hosts() {
     _e2e_fail "the mirror was not asked before the server"
 }
 
+@test "pull -a lists the tags on the first mirror that has the repository" {
+  run cli berth pull -a registry.k8s.io/pause
+  assert_success
+  assert_output_contains "registry.k8s.io/pause:x"
+  grep -q 'GET /v2/pause/tags/list .* 200' "$(reg_dir mirror)/log" || _e2e_fail "the mirror did not list the tags"
+}
+
 @test "a broken hosts.toml fails the pull and names the file" {
   mkdir -p "$HOSTS_DIR/quay.io"
   echo 'server = [' >"$HOSTS_DIR/quay.io/hosts.toml"
