@@ -117,6 +117,18 @@ Result<FsUsage> dirUsage(const std::string& dir) {
   return u;
 }
 
+Result<FsUsage> UsageCache::get(const std::string& dir, int64_t now) {
+  {
+    std::lock_guard lk(mu_);
+    auto it = entries_.find(dir);
+    if (it != entries_.end() && now - it->second.first < maxAge_ && now >= it->second.first) return it->second.second;
+  }
+  TRY_ASSIGN(FsUsage u, dirUsage(dir));
+  std::lock_guard lk(mu_);
+  entries_[dir] = {now, u};
+  return u;
+}
+
 namespace {
 
 // A request body over a string.

@@ -8,6 +8,8 @@
 // Thread safety: free functions, no shared state.
 
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +56,22 @@ struct FsUsage {
   uint64_t inodes = 0;
 };
 Result<FsUsage> dirUsage(const std::string& dir);
+
+// dirUsage results kept for maxAgeNanos per directory: kubelet asks for
+// ImageFsInfo every few seconds, and a walk of a large store is not free.
+// Thread safety: get may be called from any thread; two callers may walk
+// the same directory at once when its entry expired.
+class UsageCache {
+ public:
+  explicit UsageCache(int64_t maxAgeNanos) : maxAge_(maxAgeNanos) {}
+  // The usage of dir as of at most maxAge before now (unix nanos).
+  Result<FsUsage> get(const std::string& dir, int64_t now);
+
+ private:
+  int64_t maxAge_;
+  std::mutex mu_;
+  std::map<std::string, std::pair<int64_t, FsUsage>> entries_;  // dir -> (when, usage)
+};
 
 // A one-file image in the namespace of `images` (the k8s.io view): the file
 // at hostPath becomes /<name> (mode 0755, root) of a single-layer image

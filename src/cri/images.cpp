@@ -12,9 +12,16 @@
 
 namespace berth::cri {
 
+namespace {
+// How long ImageFsInfo reuses a walk of a directory (kubelet's eviction
+// manager asks every 10 s).
+constexpr int64_t kFsUsageMaxAge = 5'000'000'000;
+}  // namespace
+
 // Called once by State's constructor (state.h): the k8s.io view berthd
 // made (Host::criImages), or one made here from Docker's service.
 void initImages(State& st) {
+  st.fsUsage = std::make_shared<UsageCache>(kFsUsageMaxAge);
   if (st.host.criImages) {
     st.images = st.host.criImages;
     return;
@@ -131,7 +138,7 @@ grpc::Status ImageServiceImpl::ImageFsInfo(grpc::ServerContext*, const v1::Image
                                            v1::ImageFsInfoResponse* resp) {
   const std::string& root = st_.host.config.dataRoot;
   auto add = [&](v1::FilesystemUsage* fs, const std::string& dir) -> grpc::Status {
-    auto u = dirUsage(dir);
+    auto u = st_.fsUsage->get(dir, nowNanos());
     if (!u) return errorStatus("image filesystem usage", u.error());
     fs->set_timestamp(nowNanos());
     fs->mutable_fs_id()->set_mountpoint(dir);

@@ -22,6 +22,8 @@ class ImageService;
 
 namespace berth::cri {
 
+class UsageCache;
+
 struct State {
   explicit State(const Host& h);
   ~State();
@@ -42,6 +44,7 @@ struct State {
   // none).
   image::ImageService* images = nullptr;
   std::shared_ptr<image::ImageService> imagesOwned;
+  std::shared_ptr<UsageCache> fsUsage;  // ImageFsInfo's walks (cri/image_core.h)
 
   // Set when an area could not start (the module then refuses to load).
   std::string initError;

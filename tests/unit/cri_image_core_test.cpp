@@ -146,3 +146,23 @@ TEST(CriImageCore, EnsureFileImageImportsOnceIntoTheView) {
   EXPECT_NE(*changed, *id);
   EXPECT_EQ(k8s->resolve("berth.local/pause:1")->id, *changed);
 }
+
+TEST(CriImageCore, UsageCacheReusesAWalkForItsAge) {
+  fakehttp::TempDir dir;
+  const std::string d = dir.path() + "/fs";
+  ASSERT_EQ(::mkdir(d.c_str(), 0755), 0);
+  cri::UsageCache cache(1000);
+  auto a = cache.get(d, 10'000);
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->inodes, 1u);
+  std::ofstream(d + "/new") << "x";
+  auto b = cache.get(d, 10'999);  // within the age: the same answer
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->inodes, 1u);
+  auto c = cache.get(d, 11'000);  // expired: walked again
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->inodes, 2u);
+  auto back = cache.get(d, 5'000);  // a clock that went back: walked again
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->inodes, 2u);
+}
