@@ -40,6 +40,9 @@ struct Host {
   EmitFn emit;                  // berthd's event bus (Docker API events)
   Config config;
   std::string version;          // berth's version, for Version
+  // The CRI's names: the k8s.io namespace view of `images`
+  // (image/service.h). Null: the front end makes its own.
+  image::ImageService* criImages = nullptr;
 };
 
 class Frontend {

@@ -209,9 +209,12 @@ int main(int argc, char** argv) {
   registry::RegistryConfig regCfg;
   regCfg.mirrors = cfg.registryMirrors;
   regCfg.insecure = cfg.insecureRegistries;
+  regCfg.hostsDir = cfg.registryHostsDir;
   regCfg.maxConcurrentDownloads = cfg.maxConcurrentDownloads;
   regCfg.maxConcurrentUploads = cfg.maxConcurrentUploads;
   images->configureRegistries(regCfg);
+  // The CRI's image names (namespace k8s.io) over the same store.
+  auto criImages = images->inNamespace(image::kCriNamespace);
   // The network service: bridges, sandboxes, the nft table. Available to
   // whoever needs it (the container service joins containers through it).
   network::Config ncfg = cfg.network;
@@ -327,8 +330,9 @@ int main(int argc, char** argv) {
     criCfg.cgroupParent = cfg.cgroupParent;
     criCfg.pluginPath = selfDir() + "/berth-cri.so";
     criCfg.pauseBin = findHelper("berth-pause");
-    cri = std::make_unique<daemon::CriListener>(
-        cri::Host{*containers, *images, networks->get(), &volumes, emit, criCfg, api::kServerVersion});
+    cri::Host host{*containers, *images, networks->get(), &volumes, emit, criCfg, api::kServerVersion};
+    host.criImages = criImages.get();
+    cri = std::make_unique<daemon::CriListener>(host);
     if (auto r = cri->start(); !r) {
       log::error("failed to load listeners: CRI: {}", r.error().message);
       for (auto& p : sockets) ::unlink(p.c_str());
