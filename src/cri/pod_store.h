@@ -33,7 +33,7 @@ class Queries;
 namespace berth::cri {
 
 // Container labels the CRI puts on berth containers.
-// On every pod container (cri-ctr) and on the sandbox itself: the sandbox's
+// On every pod container (cri-ctr): its sandbox's
 // id. StopPodSandbox / RemovePodSandbox find a pod's containers by it.
 inline constexpr const char* kLabelSandboxId = "io.berth.cri.sandbox-id";
 // "sandbox" on a pause container, "container" on a pod container.
