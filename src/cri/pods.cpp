@@ -20,10 +20,10 @@ using json = nlohmann::json;
 
 namespace {
 
-// The CRI's client namespace label (container/namespaces.h on the cri-ctr
-// branch names the same key and value).
-constexpr const char* kNamespaceLabelKey = "io.berth.namespace";
-constexpr const char* kNamespaceK8s = "k8s.io";
+// The CRI's client namespace label: the same key and value as
+// container/namespaces.h (branch cri-ctr) names.
+constexpr const char* kNamespaceLabel = "io.berth.namespace";
+constexpr const char* kCriNamespace = "k8s.io";
 
 class StringReader : public BodyReader {
  public:
@@ -162,7 +162,7 @@ std::string pauseTar(const std::string& binary) {
 
 json sandboxCreateBody(const SandboxRequest& r, const std::string& imageId) {
   bool hostNet = r.namespaces.network == NamespaceMode::Node;
-  json labels = {{kNamespaceLabelKey, kNamespaceK8s},
+  json labels = {{kNamespaceLabel, kCriNamespace},
                  {kLabelKind, kKindSandbox},
                  {"io.kubernetes.pod.name", r.metadata.name},
                  {"io.kubernetes.pod.namespace", r.metadata.ns},

@@ -13,6 +13,7 @@
 #include "cri/pods.h"
 #include "cri/services.h"
 #include "cri/status.h"
+#include "image/service.h"
 
 namespace berth::cri {
 
@@ -28,7 +29,8 @@ void initPods(State& st) {
     return;
   }
   st.cni = std::make_unique<cni::Cni>(cfg.cniConfDir, cfg.cniBinDirs);
-  st.pods = std::make_unique<Pods>(st.host.containers, st.host.images, *st.podStore, st.cni.get(),
+  st.podImages = st.host.images.inNamespace(image::kCriNamespace);
+  st.pods = std::make_unique<Pods>(st.host.containers, *st.podImages, *st.podStore, st.cni.get(),
                                    PodsConfig{cfg.pauseBin, cfg.execRoot + "/cri/netns"});
 }
 

@@ -5,6 +5,7 @@
 #include "cri/cni.h"
 #include "cri/pod_store.h"
 #include "cri/pods.h"
+#include "image/service.h"
 
 namespace berth::cri {
 

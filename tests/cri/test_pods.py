@@ -98,7 +98,7 @@ def _ns_addrs(pid):
     return [(line.split()[1], line.split()[3].split("/")[0]) for line in out.splitlines()]
 
 
-def test_lifecycle_and_idempotent_stop_remove(rt, api_pb, pods):
+def test_lifecycle_and_idempotent_stop_remove(rt, api_pb, pods, berth):
     pb = api_pb
     before = time.time_ns()
     ns = pb.NamespaceOption(pid=pb.CONTAINER)
@@ -127,6 +127,8 @@ def test_lifecycle_and_idempotent_stop_remove(rt, api_pb, pods):
     uts = subprocess.run(["nsenter", "-t", str(pid), "-u", "hostname"], capture_output=True, text=True).stdout.strip()
     assert uts == "life-host"
     assert _ns_addrs(pid) == [("lo", "127.0.0.1")]
+    # Separation: the pause image is not one of Docker's names.
+    assert "pause" not in berth("images", "-a").stdout
 
     rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=sid))
     assert _status(rt, pb, sid).status.state == pb.SANDBOX_NOTREADY
