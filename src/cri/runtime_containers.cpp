@@ -26,6 +26,9 @@ namespace {
 
 using json = nlohmann::json;
 
+// The status of an errorf() / makeError() result.
+grpc::Status statusOf(const std::unexpected<Error>& u) { return toStatus(u.error()); }
+
 grpc::Status invalid(const std::string& msg) { return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, msg); }
 
 NamespaceMode modeOf(v1::NamespaceMode m) { return NamespaceMode(int(m)); }
@@ -210,10 +213,11 @@ grpc::Status RuntimeServiceImpl::CreateContainer(grpc::ServerContext*, const v1:
   auto sb = st_.host.containers.inspect(req->pod_sandbox_id(), false);
   if (!sb) return toStatus(sb.error());
   const container::Container& sandbox = sb->record;
-  if (container::namespaceOf(sandbox.config) != container::kCriNamespace || isCriContainer(sandbox))
-    return toStatus(errorf(Code::NotFound, "pod sandbox {} not found", req->pod_sandbox_id()));
+  if (container::namespaceOf(sandbox.config) != container::kCriNamespace ||
+      sandbox.config.value("Labels", json::object()).value(kLabelKind, "") != kKindSandbox)
+    return statusOf(errorf(Code::NotFound, "pod sandbox {} not found", req->pod_sandbox_id()));
   if (sandbox.state.status != container::State::Running)
-    return toStatus(errorf(Code::FailedPrecondition, "sandbox container {} is not running", sandbox.id));
+    return statusOf(errorf(Code::FailedPrecondition, "sandbox container {} is not running", sandbox.id));
 
   const v1::PodSandboxConfig& sc = req->sandbox_config();
   PodContext pod;
@@ -225,8 +229,8 @@ grpc::Status RuntimeServiceImpl::CreateContainer(grpc::ServerContext*, const v1:
   pod.logDirectory = sc.log_directory();
   pod.cgroupParent = sandbox.hostConfig.value("CgroupParent", "");
   if (pod.cgroupParent.empty()) pod.cgroupParent = sc.linux().cgroup_parent();
-  pod.hostname = sc.hostname();
-  pod.privileged = sc.linux().security_context().privileged();
+  pod.hostname = sc.hostname().empty() ? sandbox.config.value("Hostname", "") : sc.hostname();
+  pod.privileged = sc.linux().security_context().privileged() || sandbox.hostConfig.value("Privileged", false);
   pod.hostNetwork = sc.linux().security_context().namespace_options().network() == v1::NODE ||
                     sandbox.hostConfig.value("NetworkMode", "") == "host";
 
@@ -249,7 +253,7 @@ grpc::Status RuntimeServiceImpl::StartContainer(grpc::ServerContext*, const v1::
   auto v = viewOf(d->record);
   if (!v) return toStatus(v.error());
   if (v->state != CriState::Created)
-    return toStatus(errorf(Code::FailedPrecondition, "container {} is in {} state", d->record.id,
+    return statusOf(errorf(Code::FailedPrecondition, "container {} is in {} state", d->record.id,
                            v1::ContainerState_Name(stateOf(v->state))));
   // The log's directory is made as containerd makes it.
   if (!v->logPath.empty()) {
@@ -388,7 +392,7 @@ grpc::Status RuntimeServiceImpl::ReopenContainerLog(grpc::ServerContext*, const 
   auto d = criContainer(st_, req->container_id());
   if (!d) return toStatus(d.error());
   if (d->record.state.status != container::State::Running)
-    return toStatus(makeError(Code::FailedPrecondition, "container is not running"));
+    return statusOf(makeError(Code::FailedPrecondition, "container is not running"));
   if (auto r = st_.host.containers.reopenLog(d->record.id); !r) return toStatus(r.error());
   return grpc::Status::OK;
 }

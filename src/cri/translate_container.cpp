@@ -209,7 +209,7 @@ Result<CreatePlan> containerCreateBody(const ContainerSpec& spec, const PodConte
     labels[k] = v;
   }
   labels[std::string(container::kNamespaceLabel)] = std::string(container::kCriNamespace);
-  labels[kLabelKind] = "container";
+  labels[kLabelKind] = kKindContainer;
   labels[kLabelSandboxId] = pod.sandboxId;
   labels[kLabelName] = spec.name;
   labels[kLabelAttempt] = std::to_string(spec.attempt);
@@ -333,7 +333,7 @@ json resourcesUpdateBody(const LinuxResources& r, const HostLimits& limits) {
 
 bool isCriContainer(const container::Container& c) {
   return container::namespaceOf(c.config) == container::kCriNamespace &&
-         labelOr(c.config.value("Labels", json::object()), kLabelKind) == "container";
+         labelOr(c.config.value("Labels", json::object()), kLabelKind) == kKindContainer;
 }
 
 Result<ContainerView> viewOf(const container::Container& c) {

@@ -25,6 +25,7 @@
 
 #include "common/result.h"
 #include "container/model.h"
+#include "cri/pod_store.h"
 
 namespace berth::cri {
 
@@ -59,9 +60,6 @@ struct LinuxResources {
   std::vector<HugepageLimit> hugepages;     // not applied (docs/cri-containers.md)
   std::map<std::string, std::string> unified;  // not applied: cgroup v1 hosts (docs/cri-containers.md)
 };
-
-// runtime.v1.NamespaceMode.
-enum class NamespaceMode { Pod = 0, Container = 1, Node = 2, Target = 3 };
 
 // runtime.v1.SecurityProfile.
 struct SecurityProfile {
@@ -125,9 +123,8 @@ struct HostLimits {
 // CAP_SYS_RESOURCE, else -1000.
 HostLimits hostLimits();
 
-// Labels carrying the CRI's facts (container/namespaces.h has the namespace label).
-inline constexpr const char* kLabelKind = "io.berth.cri.kind";          // "container" (sandboxes: "sandbox")
-inline constexpr const char* kLabelSandboxId = "io.berth.cri.sandbox-id";
+// Labels carrying the CRI's facts, beside kLabelKind and kLabelSandboxId
+// (pod_store.h) and the namespace label (container/namespaces.h).
 inline constexpr const char* kLabelName = "io.berth.cri.name";
 inline constexpr const char* kLabelAttempt = "io.berth.cri.attempt";
 inline constexpr const char* kLabelImage = "io.berth.cri.image";        // the image as asked

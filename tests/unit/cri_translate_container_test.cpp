@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "container/mounts.h"
 #include "container/namespaces.h"
 #include "cri/translate_container.h"
 
@@ -489,7 +490,7 @@ TEST(CriView, DockerContainersAreNotCriContainers) {
   ASSERT_FALSE(v);
   EXPECT_EQ(v.error().code, Code::NotFound);
   // a sandbox is in the namespace but is not a container
-  c.config = {{"Labels", {{"io.berth.namespace", "k8s.io"}, {kLabelKind, "sandbox"}}}};
+  c.config = {{"Labels", {{"io.berth.namespace", "k8s.io"}, {kLabelKind, kKindSandbox}}}};
   EXPECT_FALSE(isCriContainer(c));
 }
 
