@@ -19,6 +19,7 @@
 #include "cri/services.h"
 #include "cri/status.h"
 #include "cri/translate_container.h"
+#include "image/service.h"
 
 namespace berth::cri {
 
@@ -236,8 +237,12 @@ grpc::Status RuntimeServiceImpl::CreateContainer(grpc::ServerContext*, const v1:
 
   ContainerSpec spec = specOf(req->config());
   if (spec.image.empty()) return invalid("container config must include an image");
-  std::string image = req->config().image().image();
-  auto plan = containerCreateBody(spec, pod, image, hostLimits());
+  // The image is named in the CRI's image namespace; the container service
+  // runs it by id.
+  auto images = st_.host.images.inNamespace(image::kCriNamespace);
+  auto rec = images->resolve(req->config().image().image());
+  if (!rec) return toStatus(rec.error().wrap("failed to resolve image " + req->config().image().image()));
+  auto plan = containerCreateBody(spec, pod, rec->id, hostLimits());
   if (!plan) return toStatus(plan.error());
   if (auto r = prepareHostPaths(spec); !r) return toStatus(r.error());
   auto created = st_.host.containers.create({plan->name, plan->body});
