@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/sha256.h"
 #include "common/util.h"
+#include "container/namespaces.h"
 #include "container/service.h"
 #include "cri/netns.h"
 #include "image/service.h"
@@ -19,11 +20,6 @@ namespace berth::cri {
 using json = nlohmann::json;
 
 namespace {
-
-// The CRI's client namespace label: the same key and value as
-// container/namespaces.h (branch cri-ctr) names.
-constexpr const char* kNamespaceLabel = "io.berth.namespace";
-constexpr const char* kCriNamespace = "k8s.io";
 
 class StringReader : public BodyReader {
  public:
@@ -162,7 +158,7 @@ std::string pauseTar(const std::string& binary) {
 
 json sandboxCreateBody(const SandboxRequest& r, const std::string& imageId) {
   bool hostNet = r.namespaces.network == NamespaceMode::Node;
-  json labels = {{kNamespaceLabel, kCriNamespace},
+  json labels = {{std::string(container::kNamespaceLabel), std::string(container::kCriNamespace)},
                  {kLabelKind, kKindSandbox},
                  {"io.kubernetes.pod.name", r.metadata.name},
                  {"io.kubernetes.pod.namespace", r.metadata.ns},
@@ -247,6 +243,7 @@ Result<std::string> Pods::pauseImage() {
 std::vector<std::string> Pods::podContainers(const std::string& sandboxId) {
   container::ListOptions opts;
   opts.all = true;
+  opts.ns = container::kCriNamespace;
   opts.filters["label"] = {std::string(kLabelSandboxId) + "=" + sandboxId};
   std::vector<std::string> out;
   auto l = containers_.list(opts);

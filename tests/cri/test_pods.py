@@ -127,7 +127,8 @@ def test_lifecycle_and_idempotent_stop_remove(rt, api_pb, pods, berth):
     uts = subprocess.run(["nsenter", "-t", str(pid), "-u", "hostname"], capture_output=True, text=True).stdout.strip()
     assert uts == "life-host"
     assert _ns_addrs(pid) == [("lo", "127.0.0.1")]
-    # Separation: the pause image is not one of Docker's names.
+    # Separation: neither the pause container nor its image is Docker's.
+    assert sid not in berth("ps", "-a", "-q", "--no-trunc").stdout
     assert "pause" not in berth("images", "-a").stdout
 
     rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=sid))
@@ -379,3 +380,48 @@ def test_sandboxes_survive_berthd_sigkill(rt, api_pb, pods, bridge_net, e2e_root
     rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=stopped))
     assert list(rt.ListPodSandbox(pb.ListPodSandboxRequest(
         filter=pb.PodSandboxFilter(label_selector={"suite": "sigkill"}))).items) == []
+
+
+def _pause_image():
+    """The pause image's name in the k8s.io namespace (cri/pods.cpp)."""
+    import hashlib
+    with open(os.path.join(os.environ["BERTH_BIN_DIR"], "berth-pause"), "rb") as f:
+        return "berth.local/pause:" + hashlib.sha256(f.read()).hexdigest()[:12]
+
+
+def test_pod_containers_share_the_sandbox_and_follow_it(rt, api_pb, pods):
+    """A pod container (the pause image, the only one every berth has in
+    k8s.io) joins the sandbox's network, IPC and, for pid POD, PID
+    namespaces and gets its hostname; StopPodSandbox stops it, RemovePodSandbox removes it."""
+    pb = api_pb
+    ns = pb.NamespaceOption(pid=pb.POD)
+    linux = pb.LinuxPodSandboxConfig(security_context=pb.LinuxSandboxSecurityContext(namespace_options=ns))
+    cfg = _config(pb, "withctr", linux=linux, hostname="withctr")
+    sid = _run(rt, pb, cfg)
+    pods.append(sid)
+    cc = pb.ContainerConfig(metadata=pb.ContainerMetadata(name="c1"), image=pb.ImageSpec(image=_pause_image()),
+                            command=["/pause"],
+                            linux=pb.LinuxContainerConfig(security_context=pb.LinuxContainerSecurityContext(
+                                namespace_options=pb.NamespaceOption(pid=pb.POD))))
+    cid = rt.CreateContainer(pb.CreateContainerRequest(pod_sandbox_id=sid, config=cc, sandbox_config=cfg)).container_id
+    rt.StartContainer(pb.StartContainerRequest(container_id=cid))
+    spid = _pid(rt, pb, sid)
+    cpid = json.loads(rt.ContainerStatus(pb.ContainerStatusRequest(container_id=cid, verbose=True)).info["info"])["pid"]
+    assert cpid > 0 and cpid != spid
+    for kind in ("net", "ipc", "pid"):
+        assert os.readlink(f"/proc/{cpid}/ns/{kind}") == os.readlink(f"/proc/{spid}/ns/{kind}"), kind
+    # The pod's hostname (berth gives the container the donor's hostname in
+    # a UTS namespace of its own, as Docker does for --network container:).
+    uts = subprocess.run(["nsenter", "-t", str(cpid), "-u", "hostname"], capture_output=True, text=True).stdout
+    assert uts.strip() == "withctr"
+    nspid = [l for l in open(f"/proc/{cpid}/status") if l.startswith("NSpid:")][0].split()[1:]
+    assert nspid[-1] != "1"  # the sandbox's pause is PID 1 of the pod
+    # The pod's stats count both processes.
+    s = rt.PodSandboxStats(pb.PodSandboxStatsRequest(pod_sandbox_id=sid)).stats
+    assert s.linux.process.process_count.value == 2
+
+    rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=sid))
+    assert rt.ContainerStatus(pb.ContainerStatusRequest(container_id=cid)).status.state == pb.CONTAINER_EXITED
+    rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=sid))
+    code, _ = _code(lambda: rt.ContainerStatus(pb.ContainerStatusRequest(container_id=cid)))
+    assert code == grpc.StatusCode.NOT_FOUND
