@@ -12,6 +12,7 @@
 #include "common/util.h"
 #include "container/namespaces.h"
 #include "container/service.h"
+#include "cri/image_core.h"
 #include "cri/netns.h"
 #include "image/service.h"
 
@@ -20,21 +21,6 @@ namespace berth::cri {
 using json = nlohmann::json;
 
 namespace {
-
-class StringReader : public BodyReader {
- public:
-  explicit StringReader(std::string s) : s_(std::move(s)) {}
-  Result<size_t> read(char* buf, size_t n) override {
-    size_t k = std::min(n, s_.size() - off_);
-    std::memcpy(buf, s_.data() + off_, k);
-    off_ += k;
-    return k;
-  }
-
- private:
-  std::string s_;
-  size_t off_ = 0;
-};
 
 class CaptureWriter : public StreamWriter {
  public:
@@ -59,13 +45,6 @@ const json& sub(const json& j, const char* key) {
   if (!j.is_object()) return empty;
   auto it = j.find(key);
   return it != j.end() && it->is_object() ? *it : empty;
-}
-
-void octal(char* field, size_t width, uint64_t v) {
-  // width includes the terminating NUL.
-  std::string s = fmt::format("{:0{}o}", v, width - 1);
-  std::memcpy(field, s.data(), width - 1);
-  field[width - 1] = '\0';
 }
 
 bool ignorable(const Result<>& r) {
@@ -128,31 +107,6 @@ std::string resolvConfText(const DnsConfig& d) {
     for (const auto& s : d.options) out += " " + s;
     out += "\n";
   }
-  return out;
-}
-
-std::string pauseTar(const std::string& binary) {
-  char h[512] = {};
-  std::strcpy(h, "pause");
-  octal(h + 100, 8, 0755);
-  octal(h + 108, 8, 0);
-  octal(h + 116, 8, 0);
-  octal(h + 124, 12, binary.size());
-  octal(h + 136, 12, 0);
-  h[156] = '0';
-  std::memcpy(h + 257, "ustar", 6);  // "ustar\0"
-  std::memcpy(h + 263, "00", 2);
-  std::memset(h + 148, ' ', 8);
-  unsigned sum = 0;
-  for (unsigned char c : h) sum += c;
-  std::string chk = fmt::format("{:06o}", sum);
-  std::memcpy(h + 148, chk.data(), 6);
-  h[154] = '\0';
-  h[155] = ' ';
-  std::string out(h, sizeof h);
-  out += binary;
-  out.append((512 - binary.size() % 512) % 512, '\0');
-  out.append(1024, '\0');
   return out;
 }
 
@@ -226,15 +180,9 @@ Result<std::string> Pods::pauseImage() {
   if (!bin) return std::unexpected(bin.error().wrap("read the pause binary"));
   // The tag names the binary's digest: a new berth-pause gets a new image.
   std::string tag = "berth.local/pause:" + sha256Hex(*bin).substr(0, 12);
-  std::string id;
-  if (auto rec = images_.resolve(tag)) {
-    id = rec->id;
-  } else {
-    StringReader tar(pauseTar(*bin));
-    auto imported = images_.importImage(tar, tag, {"ENTRYPOINT [\"/pause\"]"}, "berth-pause for CRI pod sandboxes");
-    if (!imported) return std::unexpected(imported.error().wrap("import the pause image"));
-    id = *imported;
-  }
+  auto imported = ensureFileImage(images_, cfg_.pauseBin, "pause", tag);
+  if (!imported) return std::unexpected(imported.error().wrap("import the pause image"));
+  std::string id = *imported;
   std::lock_guard g2(mu_);
   pauseImageId_ = id;
   return id;

@@ -97,8 +97,6 @@ std::string sandboxName(const PodMetadata& m);
 // The pod's /etc/resolv.conf from its DNS config (containerd's layout:
 // search, nameserver lines, options).
 std::string resolvConfText(const DnsConfig& d);
-// A one-file tar (ustar) holding /pause with mode 0755.
-std::string pauseTar(const std::string& binary);
 
 class Pods {
  public:

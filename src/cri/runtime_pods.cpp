@@ -29,8 +29,8 @@ void initPods(State& st) {
     return;
   }
   st.cni = std::make_unique<cni::Cni>(cfg.cniConfDir, cfg.cniBinDirs);
-  st.podImages = st.host.images.inNamespace(image::kCriNamespace);
-  st.pods = std::make_unique<Pods>(st.host.containers, *st.podImages, *st.podStore, st.cni.get(),
+  // The pause image lives in the k8s.io view initImages made (State::images).
+  st.pods = std::make_unique<Pods>(st.host.containers, *st.images, *st.podStore, st.cni.get(),
                                    PodsConfig{cfg.pauseBin, cfg.execRoot + "/cri/netns"});
 }
 

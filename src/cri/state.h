@@ -45,8 +45,6 @@ struct State {
   std::unique_ptr<PodStore> podStore;
   std::unique_ptr<cni::Cni> cni;
   std::unique_ptr<Pods> pods;
-  // The image service's k8s.io view the pause image is imported into.
-  std::unique_ptr<image::ImageService> podImages;
 
   // Run in reverse order by ~State (an area registers its teardown here).
   std::vector<std::function<void()>> onShutdown;

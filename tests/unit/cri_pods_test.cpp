@@ -1,9 +1,7 @@
 // src/cri/pods.h: the pure parts of pod sandboxes (create body, names,
-// resolv.conf, the pause image's tar, stats, filters).
+// resolv.conf, stats, filters).
 #include "cri/pods.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <gtest/gtest.h>
 
 using namespace berth;
@@ -74,27 +72,6 @@ TEST(CriPods, NamesAndResolvConf) {
             "search svc.cluster.local cluster.local\nnameserver 10.0.0.10\nnameserver 10.0.0.11\noptions ndots:5\n");
   EXPECT_EQ(resolvConfText({{"1.1.1.1"}, {}, {}}), "nameserver 1.1.1.1\n");
   EXPECT_EQ(resolvConfText({}), "");
-}
-
-TEST(CriPods, PauseTarHoldsOneExecutableFile) {
-  std::string bin(1000, 'x');
-  bin[0] = '\x7f';
-  std::string tar = pauseTar(bin);
-  EXPECT_EQ(tar.size() % 512, 0u);
-  struct archive* a = archive_read_new();
-  archive_read_support_format_tar(a);
-  ASSERT_EQ(archive_read_open_memory(a, tar.data(), tar.size()), ARCHIVE_OK);
-  struct archive_entry* e;
-  ASSERT_EQ(archive_read_next_header(a, &e), ARCHIVE_OK);
-  EXPECT_STREQ(archive_entry_pathname(e), "pause");
-  EXPECT_EQ(archive_entry_perm(e), 0755);
-  EXPECT_EQ(archive_entry_filetype(e), AE_IFREG);
-  EXPECT_EQ(archive_entry_size(e), 1000);
-  std::string data(1000, '\0');
-  EXPECT_EQ(archive_read_data(a, data.data(), data.size()), 1000);
-  EXPECT_EQ(data, bin);
-  EXPECT_EQ(archive_read_next_header(a, &e), ARCHIVE_EOF);
-  archive_read_free(a);
 }
 
 TEST(CriPods, StatsSumContainersAndTakeTheSandboxNetwork) {
