@@ -425,3 +425,31 @@ def test_pod_containers_share_the_sandbox_and_follow_it(rt, api_pb, pods):
     rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=sid))
     code, _ = _code(lambda: rt.ContainerStatus(pb.ContainerStatusRequest(container_id=cid)))
     assert code == grpc.StatusCode.NOT_FOUND
+
+
+def test_pause_killed_is_notready_and_stop_still_tears_down(rt, api_pb, pods, bridge_net, e2e_root):
+    """The pause dies on its own: the sandbox reads NOTREADY (never
+    restarted), and StopPodSandbox still runs CNI DEL through the pinned
+    namespace, releasing the address."""
+    import signal
+    pb = api_pb
+    prefix, bridge, ipam = bridge_net
+    sid = _run(rt, pb, _config(pb, "killed"))
+    pods.append(sid)
+    ip = _status(rt, pb, sid).status.network.ip
+    assert ip.startswith(prefix)
+    pid = _pid(rt, pb, sid)
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.time() + 10
+    while _status(rt, pb, sid).status.state != pb.SANDBOX_NOTREADY:
+        assert time.time() < deadline, "sandbox still READY after its pause was killed"
+        time.sleep(0.05)
+    time.sleep(0.3)
+    assert _status(rt, pb, sid).status.state == pb.SANDBOX_NOTREADY  # no restart policy brought it back
+    assert os.path.exists(os.path.join(ipam, "pods222", ip))
+    rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=sid))
+    assert not os.path.exists(os.path.join(ipam, "pods222", ip))
+    assert not os.path.exists(os.path.join(_netns_dir(e2e_root), sid))
+    rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=sid))
+    code, _ = _code(lambda: _status(rt, pb, sid))
+    assert code == grpc.StatusCode.NOT_FOUND
