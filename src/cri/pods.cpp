@@ -1,9 +1,11 @@
 #include "cri/pods.h"
 
+#include <dirent.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
+#include <set>
 
 #include "common/fd.h"
 #include "common/io.h"
@@ -336,6 +338,40 @@ std::vector<Sandbox> Pods::list(const SandboxFilter& f) {
     if (matchesFilter(s, f)) out.push_back(std::move(s));
   std::sort(out.begin(), out.end(), [](const Sandbox& a, const Sandbox& b) { return a.createdAt > b.createdAt; });
   return out;
+}
+
+int Pods::reconcile() {
+  int n = 0;
+  std::set<std::string> known, pins;
+  for (const auto& s : store_.list()) {
+    known.insert(s.id);
+    if (!s.netnsPath.empty()) pins.insert(s.netnsPath);
+  }
+  container::ListOptions opts;
+  opts.all = true;
+  opts.ns = container::kCriNamespace;
+  opts.filters["label"] = {std::string(kLabelKind) + "=" + kKindSandbox};
+  if (auto l = containers_.list(opts)) {
+    for (const auto& c : *l) {
+      if (known.count(c.record.id)) continue;
+      log::warn("cri: removing pause container {} (no sandbox record: a RunPodSandbox cut short)", c.record.shortId());
+      if (containers_.remove(c.record.id, true, false)) n++;
+    }
+  }
+  if (DIR* d = ::opendir(cfg_.netnsDir.c_str())) {
+    std::vector<std::string> stale;
+    while (auto* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name == "." || name == "..") continue;
+      if (!pins.count(cfg_.netnsDir + "/" + name)) stale.push_back(cfg_.netnsDir + "/" + name);
+    }
+    ::closedir(d);
+    for (const auto& p : stale) {
+      log::warn("cri: removing network namespace pin {} (no sandbox record)", p);
+      if (unpinNetns(p)) n++;
+    }
+  }
+  return n;
 }
 
 Result<SandboxStats> Pods::stats(const std::string& ref) {

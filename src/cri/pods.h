@@ -114,6 +114,10 @@ class Pods {
   Result<Sandbox> status(const std::string& id) { return store_.sandbox(id); }
   std::vector<Sandbox> list(const SandboxFilter& f);
   Result<SandboxStats> stats(const std::string& id);
+  // At start (initPods): removes what a berthd killed in the middle of a
+  // RunPodSandbox left: pause containers without a record (force), and
+  // pinned namespaces in netnsDir no record names. Returns how many.
+  int reconcile();
   // The ids of the pod's containers (not the sandbox), any state.
   std::vector<std::string> podContainers(const std::string& sandboxId);
 

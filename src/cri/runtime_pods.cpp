@@ -32,6 +32,7 @@ void initPods(State& st) {
   // The pause image lives in the k8s.io view initImages made (State::images).
   st.pods = std::make_unique<Pods>(st.host.containers, *st.images, *st.podStore, st.cni.get(),
                                    PodsConfig{cfg.pauseBin, cfg.execRoot + "/cri/netns"});
+  if (int n = st.pods->reconcile(); n > 0) log::info("cri: {} leftover(s) of interrupted pod starts removed", n);
 }
 
 namespace {

@@ -344,7 +344,7 @@ def _restart_berthd():
                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
 
 
-def test_sandboxes_survive_berthd_sigkill(rt, api_pb, pods, bridge_net, e2e_root):
+def test_sandboxes_survive_berthd_sigkill(rt, api_pb, pods, bridge_net, e2e_root, berth):
     pb = api_pb
     prefix, bridge, ipam = bridge_net
     sid = _run(rt, pb, _config(pb, "survivor", labels={"suite": "sigkill"}))
@@ -355,6 +355,12 @@ def test_sandboxes_survive_berthd_sigkill(rt, api_pb, pods, bridge_net, e2e_root
     stopped = _run(rt, pb, _config(pb, "stopped", labels={"suite": "sigkill"}))
     pods.append(stopped)
     rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=stopped))
+    # What a berthd killed inside RunPodSandbox would leave: a pause
+    # container without a record, a namespace pin without a record.
+    orphan = berth("run", "-d", "--label", "io.berth.namespace=k8s.io", "--label", "io.berth.cri.kind=sandbox",
+                   "busybox", "sleep", "1000").stdout.strip()
+    stray_pin = os.path.join(_netns_dir(e2e_root), "f" * 64)
+    open(stray_pin, "w").close()
 
     _restart_berthd()
     deadline = time.time() + 20
@@ -369,6 +375,8 @@ def test_sandboxes_survive_berthd_sigkill(rt, api_pb, pods, bridge_net, e2e_root
             time.sleep(0.2)
     states = {p.id: p.state for p in items}
     assert states == {sid: pb.SANDBOX_READY, stopped: pb.SANDBOX_NOTREADY}
+    assert berth("inspect", orphan, check=False).returncode != 0  # the leftovers are gone
+    assert not os.path.exists(stray_pin)
     st = _status(rt, pb, sid).status
     assert st.network.ip == ip
     assert _pid(rt, pb, sid) == pid  # the same pause, never restarted
