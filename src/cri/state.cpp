@@ -2,6 +2,11 @@
 
 #include "cri/state.h"
 
+#include "cri/cni.h"
+#include "cri/pod_store.h"
+#include "cri/pods.h"
+#include "image/service.h"
+
 namespace berth::cri {
 
 State::State(const Host& h) : host(h) {

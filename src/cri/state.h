@@ -23,6 +23,11 @@ class ImageService;
 namespace berth::cri {
 
 class UsageCache;
+class PodStore;
+class Pods;
+namespace cni {
+class Cni;
+}
 
 struct State {
   explicit State(const Host& h);
@@ -35,6 +40,12 @@ struct State {
   // UpdateRuntimeConfig's pod CIDR (kubelet sends it; CNI configs may use it).
   std::mutex mu;
   std::string podCidr;
+
+  // Pods (runtime_pods.cpp, initPods): the sandbox records, CNI and the
+  // pod manager. podStore is also the SandboxLookup the container RPCs use.
+  std::unique_ptr<PodStore> podStore;
+  std::unique_ptr<cni::Cni> cni;
+  std::unique_ptr<Pods> pods;
 
   // Run in reverse order by ~State (an area registers its teardown here).
   std::vector<std::function<void()>> onShutdown;
