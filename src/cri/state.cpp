@@ -2,6 +2,8 @@
 
 #include "cri/state.h"
 
+#include "cri/streaming/service.h"
+
 namespace berth::cri {
 
 State::State(const Host& h) : host(h) {

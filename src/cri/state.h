@@ -16,6 +16,10 @@
 #include "common/result.h"
 #include "cri/plugin.h"
 
+namespace berth::cri::streaming {
+class StreamingService;
+}
+
 namespace berth::cri {
 
 struct State {
@@ -29,6 +33,10 @@ struct State {
   // UpdateRuntimeConfig's pod CIDR (kubelet sends it; CNI configs may use it).
   std::mutex mu;
   std::string podCidr;
+
+  // ExecSync, Exec, Attach, PortForward and the streaming server
+  // (runtime_streams.cpp, cri/streaming/service.h).
+  std::unique_ptr<streaming::StreamingService> streams;
 
   // Run in reverse order by ~State (an area registers its teardown here).
   std::vector<std::function<void()>> onShutdown;

@@ -188,7 +188,12 @@ Result<UniqueFd> ContainerBackend::dialPort(const std::string& podSandboxId, int
   const auto& st = details.record.state;
   if (st.status != container::State::Running)
     return errorf(Code::FailedPrecondition, "pod sandbox {} is not running", podSandboxId);
-  return dialInNetns(st.sandboxKey, port);
+  // The bind-mounted namespace when berth's network service made one; else
+  // the one the sandbox's process lives in (its own for NetworkMode none,
+  // the host's for host networking).
+  std::string netns = st.sandboxKey;
+  if (netns.empty() && st.pid > 0) netns = "/proc/" + std::to_string(st.pid) + "/ns/net";
+  return dialInNetns(netns, port);
 }
 
 namespace {

@@ -3,7 +3,8 @@
 // through container::IO (execCreate / execStart / execResize, attach /
 // resize; the multiplexed stdcopy stream of a non-tty session split back
 // into stdout and stderr), port forwarding by a connect() made inside the
-// sandbox's network namespace (state.sandboxKey of the sandbox container).
+// sandbox's network namespace (state.sandboxKey of the sandbox container,
+// else /proc/<its pid>/ns/net).
 // Also ExecSync. Thread safe (the container service is).
 
 #include <chrono>
