@@ -9,6 +9,8 @@ BERTH_DEBIAN_PACKAGES=(
   libboost-dev nlohmann-json3-dev libsqlite3-dev libssl-dev libarchive-dev
   libseccomp-dev libcap-dev libcurl4-openssl-dev libfmt-dev libspdlog-dev
   libcli11-dev libnl-route-3-dev libnftables-dev
+  # registry hosts.toml (src/registry/hosts.cpp; header-only)
+  libtomlplusplus-dev
   # tests
   libgtest-dev libgmock-dev bats parallel busybox-static python3 tmux util-linux
   iproute2 curl procps skopeo docker-registry openssl python3-cryptography jq

@@ -38,6 +38,16 @@ Result<JsonFileLimits> jsonFileLimits(const nlohmann::json& lc) {
     out.driver = "none";
     return out;
   }
+  if (type == "cri-log") {
+    out.driver = type;
+    nlohmann::json cfg = lc.value("Config", nlohmann::json::object());
+    auto p = cfg.is_object() ? cfg.find("path") : cfg.end();
+    if (!cfg.is_object() || p == cfg.end() || !p->is_string() || p->get<std::string>().empty() ||
+        p->get<std::string>()[0] != '/')
+      return makeError(Code::InvalidArgument, "cri-log: the log path must be absolute");
+    out.path = p->get<std::string>();
+    return out;
+  }
   if (!type.empty() && type != "json-file" && type != "local")
     return errorf(Code::InvalidArgument, "logger: no log driver named '{}' is registered", type);
   nlohmann::json cfg = lc.value("Config", nlohmann::json::object());

@@ -21,6 +21,7 @@ struct JsonFileLimits {
   int64_t maxSize = 0;  // bytes; 0 = no rotation
   int maxFiles = 1;     // files kept, the live one included
   bool compress = false;  // rotated files gzipped (local)
+  std::string path;       // cri-log: the file kubelet asked for
 };
 
 // Validates LogConfig ({"Type","Config"}), worded as dockerd's
@@ -31,6 +32,9 @@ struct JsonFileLimits {
 //  - local: max-size (default 20m), max-file (default 5), compress (default
 //    true); rotation always on.
 //  - none: any options; nothing is kept.
+//  - cri-log (berth's, for CRI containers only; the container service
+//    refuses it for others): the CRI log format at Config "path" (an
+//    absolute path, required), never rotated by berth (kubelet rotates it).
 //  - any other Type: "logger: no log driver named 'X' is registered".
 Result<JsonFileLimits> jsonFileLimits(const nlohmann::json& logConfig);
 

@@ -15,6 +15,7 @@
 #include "container/cgroup_info.h"
 #include "container/health.h"
 #include "container/log_opts.h"
+#include "container/namespaces.h"
 #include "container/security.h"
 #include "container/service_impl.h"
 #include "container/spec.h"
@@ -273,7 +274,9 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
       hc["RestartPolicy"].value("Name", "").empty())
     hc["RestartPolicy"] = {{"Name", "no"}, {"MaximumRetryCount", 0}};
   TRY_ASSIGN(auto policy, RestartPolicy::fromJson(hc["RestartPolicy"]));
-  TRY(jsonFileLimits(hc["LogConfig"]));
+  TRY_ASSIGN(auto logLimits, jsonFileLimits(hc["LogConfig"]));
+  if (logLimits.driver == "cri-log" && namespaceOf(cfg) != kCriNamespace)
+    return makeError(Code::InvalidArgument, "logger: no log driver named 'cri-log' is registered");
   if (policy.kind != RestartPolicy::Kind::No && hc.value("AutoRemove", false))
     return makeError(Code::InvalidArgument, "can't create 'AutoRemove' container with restart policy");
   // Networks: NetworkMode and EndpointsConfig resolved and checked; the
@@ -344,6 +347,7 @@ std::string ServiceImpl::logPathOf(const Container& c) const {
   auto lim = jsonFileLimits(c.hostConfig.value("LogConfig", json::object()));
   if (lim && lim->driver == "local") return dirOf(c.id) + "/local-logs/container.log";
   if (lim && lim->driver == "none") return "";
+  if (lim && lim->driver == "cri-log") return lim->path;
   return dirOf(c.id) + "/" + c.id + "-json.log";
 }
 
@@ -988,6 +992,7 @@ Result<PruneReport> ServiceImpl::prune(const Filters& filters) {
           (st != State::Created && st != State::Exited && st != State::Dead))
         continue;
       if (until && e->c.created >= *until) continue;
+      if (!namespaceOf(e->c.config).empty()) continue;
       const json labels = e->c.config.value("Labels", json::object());
       bool ok = true;
       if (auto it = filters.find("label"); it != filters.end())
@@ -1045,6 +1050,14 @@ Result<> ServiceImpl::resize(const std::string& ref, int h, int w) {
   if (!e->mon) return {};
   uint16_t dims[2] = {uint16_t(h), uint16_t(w)};
   return e->mon->send(MsgType::Resize, std::string_view(reinterpret_cast<const char*>(dims), sizeof dims));
+}
+
+Result<> ServiceImpl::reopenLog(const std::string& ref) {
+  std::lock_guard lk(mu_);
+  TRY_ASSIGN(auto e, getLocked(ref));
+  if (e->c.state.status != State::Running) return errorf(Code::Conflict, "Container {} is not running", e->c.id);
+  if (!e->mon) return errorf(Code::Unavailable, "no connection to the monitor of container {}", e->c.id);
+  return e->mon->send(MsgType::ReopenLog);
 }
 
 Result<uint64_t> ServiceImpl::waitBaseline(const std::string& id) {

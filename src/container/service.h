@@ -150,6 +150,9 @@ struct ListOptions {
   // id, name, label, status, ancestor, exited, before, since, volume (and
   // network, publish, expose, health, isolation, is-task accepted).
   Filters filters;
+  // The client namespace listed (container/namespaces.h): "" = the Docker
+  // API's containers (those without a namespace label), "k8s.io" = the CRI's.
+  std::string ns;
 };
 
 struct PruneReport {
@@ -213,7 +216,8 @@ class Lifecycle {
   virtual Result<> remove(const std::string& ref, bool force, bool removeVolumes) = 0;
   virtual Result<> rename(const std::string& ref, const std::string& newName) = 0;
   // Removes every container not running (created, exited, dead) that
-  // matches the filters until=, label=, label!=.
+  // matches the filters until=, label=, label!=. Containers of a client
+  // namespace (the CRI's) are never pruned.
   virtual Result<PruneReport> prune(const Filters& filters) = 0;
   // Wait: take the baseline before answering the request's headers, then
   // block in wait(). condition: "" / "not-running", "next-exit", "removed".
@@ -252,6 +256,10 @@ class IO {
   // NotFound: "No such exec instance: ID".
   virtual Result<ExecDetails> execInspect(const std::string& execId) = 0;
   virtual Result<> execResize(const std::string& execId, int height, int width) = 0;
+  // Asks the container's monitor to open its log path again (the CRI's
+  // ReopenContainerLog, after kubelet renamed the file). Conflict when not
+  // running; Unavailable when berthd has no connection to the monitor.
+  virtual Result<> reopenLog(const std::string& ref) = 0;
 };
 
 // A container's root filesystem: diff, commit, export, cp.

@@ -5,6 +5,7 @@
 
 #include "common/fd.h"
 #include "common/util.h"
+#include "container/namespaces.h"
 #include "container/service_impl.h"
 #include "image/config.h"
 
@@ -159,7 +160,7 @@ Result<DiskUsage> ServiceImpl::diskUsage() {
     std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a->c.created > b->c.created; });
     for (auto& e : entries) {
       users[e->c.imageId]++;
-      du.containers.push_back(summaryOf(*e, true));
+      if (namespaceOf(e->c.config).empty()) du.containers.push_back(summaryOf(*e, true));
     }
   }
   for (auto& s : imgs) {

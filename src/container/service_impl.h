@@ -84,6 +84,7 @@ class ServiceImpl : public Service {
   Result<> execStart(const std::string& execId, const ExecStartOptions& opts, RawStream* stream) override;
   Result<ExecDetails> execInspect(const std::string& execId) override;
   Result<> execResize(const std::string& execId, int height, int width) override;
+  Result<> reopenLog(const std::string& ref) override;
   // Filesystem: service_changes.cpp (diff, commit, export), service_archive.cpp (cp).
   Result<std::vector<Change>> changes(const std::string& ref) override;
   Result<std::string> commit(const CommitOptions& opts) override;

@@ -168,7 +168,7 @@ Result<> ServiceImpl::logs(const std::string& ref, const LogsOptions& opts, Stre
   }
   bool tty = e->c.tty();
   auto limits = jsonFileLimits(e->c.hostConfig.value("LogConfig", json::object()));
-  if (limits && limits->driver == "none")
+  if (limits && (limits->driver == "none" || limits->driver == "cri-log"))
     return makeError(Code::Unavailable, "configured logging driver does not support reading");
   std::string path = logPathOf(e->c);
 

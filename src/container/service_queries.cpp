@@ -13,6 +13,7 @@
 
 #include "common/number.h"
 #include "common/util.h"
+#include "container/namespaces.h"
 #include "container/service_impl.h"
 
 namespace berth::container {
@@ -193,6 +194,7 @@ Result<std::vector<ContainerSummary>> ServiceImpl::list(const ListOptions& opts)
   std::vector<ContainerSummary> out;
   for (auto& e : entries) {
     const Container& c = e->c;
+    if (namespaceOf(c.config) != opts.ns) continue;
     bool running = c.state.status == State::Running || c.state.status == State::Paused ||
                    c.state.status == State::Restarting;
     if (!all && !running && !hasStatus) continue;

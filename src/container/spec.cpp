@@ -256,6 +256,16 @@ Result<json> buildSpec(const Container& c, const SpecPaths& paths) {
                       {"source", paths.initBin},
                       {"options", {"bind", "ro", "nosuid", "nodev"}}});
   spec["mounts"] = mounts;
+  // A bind with slave or shared propagation needs the container's mount
+  // namespace to receive the host's mounts (as runc's rootfsPropagation).
+  std::string rootProp;
+  for (const auto& m : mounts)
+    for (const auto& o : m.value("options", json::array())) {
+      if (!o.is_string()) continue;
+      std::string opt = o.get<std::string>();
+      if (opt == "rshared" || opt == "shared") rootProp = "rshared";
+      else if ((opt == "rslave" || opt == "slave") && rootProp.empty()) rootProp = "rslave";
+    }
 
   std::string netMode = hc.value("NetworkMode", "default");
   bool hostPid = hc.value("PidMode", "") == "host", hostIpc = hc.value("IpcMode", "") == "host",
@@ -275,6 +285,7 @@ Result<json> buildSpec(const Container& c, const SpecPaths& paths) {
   if (hc.value("CgroupnsMode", "") == "private") addNs("cgroup");
   json linux;
   linux["namespaces"] = ns;
+  if (!rootProp.empty()) linux["rootfsPropagation"] = rootProp;
   std::string cgParent = hc.value("CgroupParent", "");
   if (cgParent.empty()) cgParent = paths.cgroupParent;
   linux["cgroupsPath"] = "/" + cgParent + "/" + c.id;
@@ -299,10 +310,17 @@ Result<json> buildSpec(const Container& c, const SpecPaths& paths) {
     linux["seccomp"] = std::move(*seccomp);
   }
   if (!privileged) {
-    linux["maskedPaths"] = {"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-                            "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-                            "/sys/firmware", "/sys/devices/virtual/powercap"};
-    linux["readonlyPaths"] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+    // HostConfig.MaskedPaths / ReadonlyPaths replace the defaults when
+    // given (an empty list: none), as dockerd does; privileged: none.
+    auto given = [&](const char* key) { return hc.contains(key) && hc[key].is_array(); };
+    linux["maskedPaths"] = given("MaskedPaths")
+                               ? hc["MaskedPaths"]
+                               : json{"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                                      "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+                                      "/sys/firmware", "/sys/devices/virtual/powercap"};
+    linux["readonlyPaths"] = given("ReadonlyPaths")
+                                 ? hc["ReadonlyPaths"]
+                                 : json{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
   }
   spec["linux"] = linux;
 

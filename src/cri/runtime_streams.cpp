@@ -4,19 +4,35 @@
 #include <chrono>
 
 #include "common/log.h"
+#include "container/namespaces.h"
+#include "container/service.h"
+#include "cri/pod_store.h"
 #include "cri/services.h"
 #include "cri/status.h"
 #include "cri/streaming/service.h"
 
 namespace berth::cri {
 
-// Called once by State's constructor (state.h): the streaming server
-// listens from here until shutdown.
+// Called once by State's constructor (state.h), after initPods: the
+// streaming server listens from here until shutdown. The CRI sees only
+// its own namespace's containers; a sandbox's ports are in the network
+// namespace its record pinned (the host's for hostNetwork pods).
 void initStreams(State& st) {
   streaming::ServerConfig cfg;
   cfg.address = st.host.config.streamAddress.empty() ? "127.0.0.1" : st.host.config.streamAddress;
   cfg.port = st.host.config.streamPort;
-  st.streams = std::make_unique<streaming::StreamingService>(st.host.containers, cfg);
+  auto visible = [](const container::ContainerDetails& d) {
+    return container::namespaceOf(d.record.config) == container::kCriNamespace;
+  };
+  auto netns = [&st](const std::string& id) -> Result<std::string> {
+    if (!st.podStore) return makeError(Code::Unavailable, "pod sandboxes are not available");
+    TRY_ASSIGN(Sandbox sb, st.podStore->sandbox(id));
+    if (sb.state != SandboxState::Ready) return errorf(Code::FailedPrecondition, "sandbox {} is not ready", sb.id);
+    if (sb.namespaces.network == NamespaceMode::Node) return std::string();
+    if (sb.netnsPath.empty()) return errorf(Code::FailedPrecondition, "sandbox {} has no network namespace", sb.id);
+    return sb.netnsPath;
+  };
+  st.streams = std::make_unique<streaming::StreamingService>(st.host.containers, cfg, visible, netns);
   if (auto r = st.streams->start(); !r) {
     st.initError = "cri streaming server: " + r.error().message;
     return;

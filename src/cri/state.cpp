@@ -2,6 +2,9 @@
 
 #include "cri/state.h"
 
+#include "cri/cni.h"
+#include "cri/pod_store.h"
+#include "cri/pods.h"
 #include "cri/streaming/service.h"
 
 namespace berth::cri {

@@ -22,6 +22,12 @@ class StreamingService;
 
 namespace berth::cri {
 
+class PodStore;
+class Pods;
+namespace cni {
+class Cni;
+}
+
 struct State {
   explicit State(const Host& h);
   ~State();
@@ -33,6 +39,12 @@ struct State {
   // UpdateRuntimeConfig's pod CIDR (kubelet sends it; CNI configs may use it).
   std::mutex mu;
   std::string podCidr;
+
+  // Pods (runtime_pods.cpp, initPods): the sandbox records, CNI and the
+  // pod manager. podStore is also the SandboxLookup the container RPCs use.
+  std::unique_ptr<PodStore> podStore;
+  std::unique_ptr<cni::Cni> cni;
+  std::unique_ptr<Pods> pods;
 
   // ExecSync, Exec, Attach, PortForward and the streaming server
   // (runtime_streams.cpp, cri/streaming/service.h).

@@ -53,6 +53,7 @@ const char* kUsage =
     "      --mtu int                Set the MTU for the default bridge network (default 1500)\n"
     "      --nft-table string       berth's nftables table (inet family) (default \"berth\")\n"
     "  -p, --pidfile string         Path to use for daemon PID file (default \"/run/berth/berthd.pid\")\n"
+    "      --registry-hosts-dir string  Registry mirrors per host: <dir>/<registry>/hosts.toml (default \"/etc/berth/certs.d\")\n"
     "      --tls                    Use TLS; implied by --tlsverify\n"
     "      --tlscacert string       Trust certs signed only by this CA (default \"~/.docker/ca.pem\")\n"
     "      --tlscert string         Path to TLS certificate file (default \"~/.docker/cert.pem\")\n"
@@ -168,7 +169,7 @@ const std::set<std::string>& knownJsonKeys() {
   static const std::set<std::string> keys = {
       // paths, logging, registries, runtimes (below)
       "data-root", "exec-root", "pidfile", "cgroup-parent", "log-level", "debug", "registry-mirrors",
-      "insecure-registries", "max-concurrent-downloads", "max-concurrent-uploads", "runtimes",
+      "insecure-registries", "max-concurrent-downloads", "max-concurrent-uploads", "runtimes", "registry-hosts-dir",
       // hostile archives (common/unpack_limits.h)
       "max-expansion-ratio", "min-free-space",
       // containers' default logging
@@ -252,7 +253,7 @@ Result<Config> parseArgs(int argc, char** argv) {
   std::vector<std::string> serveSet;
   bool configSet = false, dataSet = false, execSet = false, pidSet = false, cgSet = false,
        levelSet = false, logDriverSet = false, logOptsSet = false, mirrorsSet = false, insecureSet = false,
-       downloadsSet = false, uploadsSet = false, ratioSet = false, freeSet = false;
+       downloadsSet = false, uploadsSet = false, ratioSet = false, freeSet = false, hostsDirSet = false;
   std::set<std::string> criSet;  // CRI flags given on the command line
   std::string level;
   std::set<std::string> netSet;  // network flags given on the command line
@@ -311,6 +312,8 @@ Result<Config> parseArgs(int argc, char** argv) {
       c.logOpts[v.substr(0, eq)] = v.substr(eq + 1);
     } else if (a == "-l" || a == "--log-level") {
       TRY(take(level, levelSet));
+    } else if (a == "--registry-hosts-dir") {
+      TRY(take(c.registryHostsDir, hostsDirSet));
     } else if (a == "--registry-mirror" || a == "--insecure-registry") {
       std::string v;
       bool set = false;
@@ -449,6 +452,7 @@ Result<Config> parseArgs(int argc, char** argv) {
     str("cgroup-parent", c.cgroupParent, cgSet);
     str("log-level", level, levelSet);
     str("log-driver", c.logDriver, logDriverSet);
+    str("registry-hosts-dir", c.registryHostsDir, hostsDirSet);
     if (!logOptsSet && j.contains("log-opts")) {
       if (!j["log-opts"].is_object())
         return errorf(Code::InvalidArgument, "unable to configure the daemon with file {}: log-opts must be an object", c.configFile);

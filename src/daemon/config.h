@@ -71,6 +71,9 @@ struct Config {
   // --max-concurrent-downloads/-uploads flags as dockerd has them).
   std::vector<std::string> registryMirrors;
   std::vector<std::string> insecureRegistries;
+  // --registry-hosts-dir / daemon.json "registry-hosts-dir": mirrors per
+  // registry, <dir>/<registry>/hosts.toml (registry/hosts.h).
+  std::string registryHostsDir = "/etc/berth/certs.d";
   int maxConcurrentDownloads = 3;
   int maxConcurrentUploads = 5;
   // --runtime names -> binaries: runc and crun (on PATH) plus daemon.json's

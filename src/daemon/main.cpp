@@ -209,6 +209,7 @@ int main(int argc, char** argv) {
   registry::RegistryConfig regCfg;
   regCfg.mirrors = cfg.registryMirrors;
   regCfg.insecure = cfg.insecureRegistries;
+  regCfg.hostsDir = cfg.registryHostsDir;
   regCfg.maxConcurrentDownloads = cfg.maxConcurrentDownloads;
   regCfg.maxConcurrentUploads = cfg.maxConcurrentUploads;
   images->configureRegistries(regCfg);

@@ -63,20 +63,28 @@ class Distribution {
   // registry is down, PermissionDenied for bad credentials); later errors
   // (a digest mismatch) are returned too and the caller streams them.
   // Nothing is referenced in the store unless every layer was verified.
-  Result<> pull(const std::string& ref, const std::string& platform, const std::string& registryAuth,
-                const ProgressFn& progress);
+  // The names it writes (tag, digest) go to namespace ns (image/service.h).
+  Result<> pull(const std::string& ref, const std::string& ns, const std::string& platform,
+                const std::string& registryAuth, const ProgressFn& progress);
   // Every tag of the repository (docker pull -a).
-  Result<> pullAllTags(const std::string& repo, const std::string& platform, const std::string& registryAuth,
-                       const ProgressFn& progress);
-  // Pushes the local image tagged ref (tag "" = latest) to its registry.
-  Result<> push(const std::string& ref, const std::string& registryAuth, const ProgressFn& progress);
+  Result<> pullAllTags(const std::string& repo, const std::string& ns, const std::string& platform,
+                       const std::string& registryAuth, const ProgressFn& progress);
+  // Pushes the local image tagged ref (tag "" = latest, a name of namespace
+  // ns) to its registry.
+  Result<> push(const std::string& ref, const std::string& ns, const std::string& registryAuth,
+                const ProgressFn& progress);
 
  private:
   struct Endpoint {
     std::unique_ptr<registry::Client> client;
     bool mirror = false;
   };
-  std::vector<Endpoint> endpoints(const std::string& domain, const registry::Credentials& creds);
+  // Where to pull from, in order: a hosts.toml's mirrors and server
+  // (those with the pull capability, and resolve when resolveTag), else
+  // docker.io's registry-mirrors and the registry. InvalidArgument for a bad
+  // hosts file.
+  Result<std::vector<Endpoint>> endpoints(const std::string& domain, const registry::Credentials& creds,
+                                          bool resolveTag);
   // Waits while another pull holds chainId, then holds it until release().
   // A pull claims its chain ids in sorted order, so two pulls never deadlock.
   void claim(const std::string& chainId);

@@ -22,6 +22,7 @@
 #include "content/store.h"
 #include "image/distribution.h"
 #include "image/reference.h"
+#include "registry/hosts.h"
 #include "registry/manifest.h"
 #include "snapshot/snapshotter.h"
 #include "store/database.h"
@@ -201,10 +202,32 @@ std::string notFoundMessage(const Reference& r, const Error& e) {
 
 }  // namespace
 
-std::vector<Distribution::Endpoint> Distribution::endpoints(const std::string& domain,
-                                                            const registry::Credentials& creds) {
+Result<std::vector<Distribution::Endpoint>> Distribution::endpoints(const std::string& domain,
+                                                                    const registry::Credentials& creds,
+                                                                    bool resolveTag) {
   auto cfg = config();
   std::vector<Endpoint> out;
+  // A hosts.toml for the registry decides alone: its mirrors in order, then
+  // its server (docs/registry-hosts.md).
+  TRY_ASSIGN(auto hosts, registry::loadHostsConfig(cfg.hostsDir, domain));
+  if (hosts) {
+    for (auto& h : hosts->hosts) {
+      if (!h.pull || (resolveTag && !h.resolve)) continue;
+      const std::string hp = h.hostPort();
+      // The request's credentials go to the registry itself only, as
+      // containerd's CRI sends them: a mirror on another host gets none.
+      bool own = h.server || hp == domain || hp == registry::registryHost(domain);
+      bool insecure = h.skipVerify || registry::isInsecureRegistry(cfg, hp);
+      auto c = std::make_unique<registry::Client>(domain, own ? creds : registry::Credentials{}, insecure, h.base);
+      c->setApiPath(h.apiPath);
+      if (auto r = c->addCaFiles(h.caFiles); !r) return std::unexpected(r.error().wrap(hosts->file));
+      out.push_back({std::move(c), !h.server});
+    }
+    if (out.empty())
+      return errorf(Code::InvalidArgument, "registry hosts file {}: no host may {} images of {}", hosts->file,
+                    resolveTag ? "resolve and pull" : "pull", domain);
+    return out;
+  }
   if (domain == "docker.io") {
     for (auto& m : cfg.mirrors) {
       std::string host = m.substr(m.find("://") == std::string::npos ? 0 : m.find("://") + 3);
@@ -232,23 +255,23 @@ void Distribution::release(const std::string& chainId) {
   inflightCv_.notify_all();
 }
 
-Result<> Distribution::pullAllTags(const std::string& repo, const std::string& platform,
+Result<> Distribution::pullAllTags(const std::string& repo, const std::string& ns, const std::string& platform,
                                    const std::string& registryAuth, const ProgressFn& progress) {
   TRY_ASSIGN(Reference r, parseReference(repo));
   if (!r.nameOnly()) return makeError(Code::InvalidArgument, "tag can't be used with --all-tags/-a");
   TRY_ASSIGN(registry::Credentials creds, registry::decodeRegistryAuth(registryAuth));
-  auto eps = endpoints(r.domain, creds);
+  TRY_ASSIGN(auto eps, endpoints(r.domain, creds, true));
   TRY_ASSIGN(std::vector<std::string> tags, eps.back().client->listTags(r.path));
   if (tags.empty()) return errorf(Code::NotFound, "repository {} has no tags", r.familiarName());
   for (auto& t : tags) {
     Reference one = r;
     one.tag = t;
-    TRY(pull(one.familiarString(), platform, registryAuth, progress));
+    TRY(pull(one.familiarString(), ns, platform, registryAuth, progress));
   }
   return {};
 }
 
-Result<> Distribution::pull(const std::string& refText, const std::string& platformText,
+Result<> Distribution::pull(const std::string& refText, const std::string& ns, const std::string& platformText,
                             const std::string& registryAuth, const ProgressFn& progressIn) {
   TRY_ASSIGN(Reference ref, parseReference(refText));
   ref = withDefaultTag(ref);
@@ -265,7 +288,7 @@ Result<> Distribution::pull(const std::string& refText, const std::string& platf
   const std::string tagOrDigest = ref.digest.empty() ? ref.tag : ref.digest;
 
   // 1. resolve the reference on the first endpoint that has it.
-  auto eps = endpoints(ref.domain, creds);
+  TRY_ASSIGN(auto eps, endpoints(ref.domain, creds, ref.digest.empty()));
   registry::Client* client = nullptr;
   registry::Client::FetchedManifest top;
   std::optional<Error> firstErr;
@@ -278,10 +301,8 @@ Result<> Distribution::pull(const std::string& refText, const std::string& platf
     }
     Error e = m.error();
     if (e.code == Code::NotFound) e.message = notFoundMessage(ref, e);
-    if (!ep.mirror) {
-      firstErr = e;
-      break;
-    }
+    firstErr = e;  // the last endpoint's error is the answer
+    if (!ep.mirror) break;
   }
   if (!client) return std::unexpected(*firstErr);
   const std::string topDigest = top.digest;
@@ -480,7 +501,7 @@ Result<> Distribution::pull(const std::string& refText, const std::string& platf
       // Up to date only when the tag (or digest) already named this image.
       std::string probe = tagRef.empty() ? digestRef.familiarString() : tagRef;
       const char* table = tagRef.empty() ? "digests" : "tags";
-      TRY_ASSIGN(auto st, s_.db.query(fmt::format("SELECT image_id FROM {} WHERE ref = ?", table), probe));
+      TRY_ASSIGN(auto st, s_.db.query(fmt::format("SELECT image_id FROM {} WHERE ns = ? AND ref = ?", table), ns, probe));
       TRY_ASSIGN(bool row, st.step());
       upToDate = row && st.colText(0) == imageId;
     }
@@ -499,13 +520,13 @@ Result<> Distribution::pull(const std::string& refText, const std::string& platf
         TRY(s_.db.run("INSERT OR REPLACE INTO image_layers(image_id, idx, chain_id) VALUES(?, ?, ?)", imageId,
                       int64_t(j.index), j.chainId));
       if (!tagRef.empty()) {
-        TRY(s_.db.run("INSERT INTO tags(ref, image_id, created) VALUES(?1, ?2, ?3) "
-                      "ON CONFLICT(ref) DO UPDATE SET image_id = ?2, created = ?3",
-                      tagRef, imageId, now));
+        TRY(s_.db.run("INSERT INTO tags(ns, ref, image_id, created) VALUES(?4, ?1, ?2, ?3) "
+                      "ON CONFLICT(ns, ref) DO UPDATE SET image_id = ?2, created = ?3",
+                      tagRef, imageId, now, ns));
       }
-      TRY(s_.db.run("INSERT INTO digests(ref, image_id, created) VALUES(?1, ?2, ?3) "
-                    "ON CONFLICT(ref) DO UPDATE SET image_id = ?2, created = ?3",
-                    digestRef.familiarString(), imageId, now));
+      TRY(s_.db.run("INSERT INTO digests(ns, ref, image_id, created) VALUES(?4, ?1, ?2, ?3) "
+                    "ON CONFLICT(ns, ref) DO UPDATE SET image_id = ?2, created = ?3",
+                    digestRef.familiarString(), imageId, now, ns));
       return {};
     }));
   }

@@ -40,7 +40,8 @@ struct PushLayer {
 
 }  // namespace
 
-Result<> Distribution::push(const std::string& refText, const std::string& registryAuth, const ProgressFn& progressIn) {
+Result<> Distribution::push(const std::string& refText, const std::string& ns, const std::string& registryAuth,
+                            const ProgressFn& progressIn) {
   TRY_ASSIGN(Reference ref, parseReference(refText));
   if (!ref.digest.empty()) return makeError(Code::InvalidArgument, "cannot push a digest reference");
   ref = withDefaultTag(ref);
@@ -55,8 +56,8 @@ Result<> Distribution::push(const std::string& refText, const std::string& regis
   std::string imageId, manifestDigest;
   {
     TRY_ASSIGN(auto st, s_.db.query("SELECT t.image_id, i.manifest_digest FROM tags t JOIN images i ON i.id = t.image_id "
-                                    "WHERE t.ref = ?",
-                                    ref.familiarString()));
+                                    "WHERE t.ns = ? AND t.ref = ?",
+                                    ns, ref.familiarString()));
     TRY_ASSIGN(bool row, st.step());
     if (!row) return errorf(Code::NotFound, "An image does not exist locally with the tag: {}", ref.familiarName());
     imageId = st.colText(0);
@@ -84,7 +85,7 @@ Result<> Distribution::push(const std::string& refText, const std::string& regis
   // Other repositories of the same registry that have these blobs (mount sources).
   std::vector<std::string> mountFrom;
   {
-    TRY_ASSIGN(auto st, s_.db.query("SELECT ref FROM digests WHERE image_id = ?", imageId));
+    TRY_ASSIGN(auto st, s_.db.query("SELECT ref FROM digests WHERE image_id = ? AND ns = ?", imageId, ns));
     for (;;) {
       TRY_ASSIGN(bool row, st.step());
       if (!row) break;
@@ -192,9 +193,9 @@ Result<> Distribution::push(const std::string& refText, const std::string& regis
   digestRef.tag.clear();
   digestRef.digest = digest;
   std::lock_guard lk(s_.writeMu);
-  TRY(s_.db.run("INSERT INTO digests(ref, image_id, created) VALUES(?1, ?2, ?3) "
-                "ON CONFLICT(ref) DO UPDATE SET image_id = ?2, created = ?3",
-                digestRef.familiarString(), imageId, nowNanos()));
+  TRY(s_.db.run("INSERT INTO digests(ns, ref, image_id, created) VALUES(?4, ?1, ?2, ?3) "
+                "ON CONFLICT(ns, ref) DO UPDATE SET image_id = ?2, created = ?3",
+                digestRef.familiarString(), imageId, nowNanos(), ns));
   return {};
 }
 

@@ -143,30 +143,61 @@ bool isSingleReference(const std::vector<RefEntry>& refs) {
   return canonicalNames.size() == 1 && canonicalNames.count(single->name);
 }
 
+// What every namespace view of one store shares: the database, blobs,
+// snapshots, the write lock, the config cache and the registry side.
+struct Core {
+  Core(store::Database& d, std::string dataRoot, ImageUsersFn u, UnpackLimits l)
+      : db(d),
+        root(std::move(dataRoot)),
+        content(root + "/content"),
+        snaps(root + "/snapshots", l),
+        limits(std::move(l)),
+        users(std::move(u)) {
+    auto r = content.init();
+    if (r) r = snaps.init();
+    if (!r) initError = r.error();
+    dist = std::make_unique<Distribution>(StoreParts{db, content, snaps, writeMu});
+  }
+  store::Database& db;
+  std::string root;
+  content::Store content;
+  snapshot::Snapshotter snaps;
+  UnpackLimits limits;
+  ImageUsersFn users;
+  std::optional<Error> initError;
+  std::mutex writeMu;
+  std::mutex cacheMu;
+  std::unordered_map<std::string, std::shared_ptr<const json>> configs;
+  std::unique_ptr<Distribution> dist;
+};
+
 class Service final : public ImageService {
  public:
-  Service(store::Database& db, std::string dataRoot, ImageUsersFn users, UnpackLimits limits)
-      : db_(db),
-        root_(std::move(dataRoot)),
-        content_(root_ + "/content"),
-        snaps_(root_ + "/snapshots", limits),
-        users_(std::move(users)),
-        limits_(std::move(limits)) {
-    auto r = content_.init();
-    if (r) r = snaps_.init();
-    if (!r) initError_ = r.error();
-    dist_ = std::make_unique<Distribution>(StoreParts{db_, content_, snaps_, writeMu_});
+  Service(std::shared_ptr<Core> core, std::string ns)
+      : core_(std::move(core)),
+        ns_(std::move(ns)),
+        db_(core_->db),
+        root_(core_->root),
+        content_(core_->content),
+        snaps_(core_->snaps),
+        limits_(core_->limits),
+        users_(core_->users),
+        initError_(core_->initError),
+        writeMu_(core_->writeMu),
+        cacheMu_(core_->cacheMu),
+        configs_(core_->configs),
+        dist_(core_->dist) {}
+
+  std::unique_ptr<ImageService> inNamespace(const std::string& ns) override {
+    return std::make_unique<Service>(core_, ns);
   }
+  const std::string& nameSpace() const override { return ns_; }
 
   Result<> pull(const std::string& ref, const std::string& platform, bool allTags, const std::string& registryAuth,
-                const ProgressFn& progress) override {
-    TRY(ready());
-    if (allTags) return dist_->pullAllTags(ref, platform, registryAuth, progress);
-    return dist_->pull(ref, platform, registryAuth, progress);
-  }
+                const ProgressFn& progress) override;
   Result<> push(const std::string& ref, const std::string& registryAuth, const ProgressFn& progress) override {
     TRY(ready());
-    return dist_->push(ref, registryAuth, progress);
+    return dist_->push(ref, ns_, registryAuth, progress);
   }
   void configureRegistries(const registry::RegistryConfig& cfg) override { dist_->configure(cfg); }
 
@@ -214,6 +245,31 @@ class Service final : public ImageService {
     TRY_ASSIGN(auto s, db_.query(sql, arg));
     return s.step();
   }
+  // The image has a name (tag or digest) in a namespace other than ns_.
+  Result<bool> namedElsewhere(const std::string& id) {
+    TRY_ASSIGN(auto s, db_.query("SELECT 1 FROM tags WHERE image_id = ?1 AND ns != ?2 UNION ALL "
+                                 "SELECT 1 FROM digests WHERE image_id = ?1 AND ns != ?2 LIMIT 1",
+                                 id, ns_));
+    return s.step();
+  }
+  // An image belongs to the namespaces that name it; one no namespace
+  // names (dangling) belongs to the default one, as Docker keeps those.
+  Result<bool> visible(const std::string& id) {
+    {
+      TRY_ASSIGN(auto s, db_.query("SELECT 1 FROM tags WHERE image_id = ?1 AND ns = ?2 UNION ALL "
+                                   "SELECT 1 FROM digests WHERE image_id = ?1 AND ns = ?2 LIMIT 1",
+                                   id, ns_));
+      TRY_ASSIGN(bool row, s.step());
+      if (row) return true;
+    }
+    if (!ns_.empty()) return false;
+    TRY_ASSIGN(bool elsewhere, namedElsewhere(id));
+    return !elsewhere;
+  }
+  // containerd's semantics outside the default namespace: a name is only
+  // a name, removing it never conflicts with containers (their layers stay
+  // while they exist, see garbageCollect).
+  bool lenient() const { return !ns_.empty(); }
   Result<std::string> resolveId(const std::string& ref);
   Result<std::shared_ptr<const json>> configOf(const std::string& id, const std::string& text);
   Result<ImageRecord> loadRecord(const std::string& id);
@@ -231,28 +287,56 @@ class Service final : public ImageService {
   void removeLayerFiles(const std::vector<OrphanLayer>& layers);
   Result<std::vector<DeleteItem>> removeLocked(const std::string& ref, bool force, bool prune);
 
+  std::shared_ptr<Core> core_;
+  const std::string ns_;  // the namespace of names this view reads and writes
   store::Database& db_;
-  std::string root_;
-  content::Store content_;
-  snapshot::Snapshotter snaps_;
-  UnpackLimits limits_;
-  ImageUsersFn users_;
-  std::optional<Error> initError_;
-  std::mutex writeMu_;
-  std::mutex cacheMu_;
-  std::unordered_map<std::string, std::shared_ptr<const json>> configs_;
-  std::unique_ptr<Distribution> dist_;
+  std::string& root_;
+  content::Store& content_;
+  snapshot::Snapshotter& snaps_;
+  UnpackLimits& limits_;
+  ImageUsersFn& users_;
+  std::optional<Error>& initError_;
+  std::mutex& writeMu_;
+  std::mutex& cacheMu_;
+  std::unordered_map<std::string, std::shared_ptr<const json>>& configs_;
+  std::unique_ptr<Distribution>& dist_;
 };
 
-Result<std::string> Service::resolveId(const std::string& ref) {
-  if (isValidDigest(ref)) {
-    TRY_ASSIGN(bool ok, imageExists(ref));
-    if (ok) return ref;
-    return noSuchImage(ref);
+Result<> Service::pull(const std::string& ref, const std::string& platform, bool allTags,
+                       const std::string& registryAuth, const ProgressFn& progress) {
+  TRY(ready());
+  if (allTags) return dist_->pullAllTags(ref, ns_, platform, registryAuth, progress);
+  if (!lenient()) return dist_->pull(ref, ns_, platform, registryAuth, progress);
+  // Outside the default namespace a pull that moves a name leaves no
+  // dangling image behind (containerd has none): the image the name left
+  // goes when nothing names it any more.
+  std::string before;
+  if (auto parsed = parseReference(ref); parsed && parsed->digest.empty()) {
+    if (auto id = resolveId(withDefaultTag(*parsed).familiarString())) before = *id;
   }
-  if (ref.size() == 64 && isHex(ref)) {
-    TRY_ASSIGN(bool ok, imageExists("sha256:" + ref));
-    if (ok) return "sha256:" + ref;
+  TRY(dist_->pull(ref, ns_, platform, registryAuth, progress));
+  if (before.empty()) return {};
+  std::lock_guard lk(writeMu_);
+  TRY_ASSIGN(bool named, hasRow("SELECT 1 FROM tags WHERE image_id = ?1 UNION ALL "
+                                "SELECT 1 FROM digests WHERE image_id = ?1 LIMIT 1",
+                                before));
+  if (named) return {};
+  std::vector<DeleteItem> records;
+  (void)deleteHelper(before, records, false, false, true);
+  return {};
+}
+
+Result<std::string> Service::resolveId(const std::string& ref) {
+  // A full id names the same image in the default namespace whoever named
+  // it (the container service and the builder run images by id); in other
+  // namespaces only the images visible there.
+  if (isValidDigest(ref) || (ref.size() == 64 && isHex(ref))) {
+    std::string id = isValidDigest(ref) ? ref : "sha256:" + ref;
+    TRY_ASSIGN(bool ok, imageExists(id));
+    if (ok && lenient()) {
+      TRY_ASSIGN(ok, visible(id));
+    }
+    if (ok) return id;
     return noSuchImage(ref);
   }
   std::string display = ref;
@@ -265,23 +349,31 @@ Result<std::string> Service::resolveId(const std::string& ref) {
       key = withDefaultTag(*parsed).familiarString();
       display = key;
     }
-    TRY_ASSIGN(auto s, db_.query(canonical ? "SELECT image_id FROM digests WHERE ref = ?"
-                                           : "SELECT image_id FROM tags WHERE ref = ?",
-                                 key));
+    TRY_ASSIGN(auto s, db_.query(canonical ? "SELECT image_id FROM digests WHERE ns = ? AND ref = ?"
+                                           : "SELECT image_id FROM tags WHERE ns = ? AND ref = ?",
+                                 ns_, key));
     TRY_ASSIGN(bool row, s.step());
     if (row) return s.colText(0);
   }
   std::string hex = startsWith(ref, "sha256:") ? ref.substr(7) : ref;
   if (!hex.empty() && hex.size() < 64 && isHex(hex)) {
-    TRY_ASSIGN(auto s, db_.query("SELECT id FROM images WHERE id >= ? AND id < ? LIMIT 2", "sha256:" + hex,
-                                 "sha256:" + hex + "g"));
     std::vector<std::string> ids;
-    for (;;) {
-      TRY_ASSIGN(bool row, s.step());
-      if (!row) break;
-      ids.push_back(s.colText(0));
+    {
+      TRY_ASSIGN(auto s, db_.query("SELECT id FROM images WHERE id >= ? AND id < ?", "sha256:" + hex,
+                                   "sha256:" + hex + "g"));
+      for (;;) {
+        TRY_ASSIGN(bool row, s.step());
+        if (!row) break;
+        ids.push_back(s.colText(0));
+      }
     }
-    if (ids.size() == 1) return ids[0];
+    std::vector<std::string> seen;
+    for (auto& id : ids) {
+      TRY_ASSIGN(bool v, visible(id));
+      if (v) seen.push_back(id);
+      if (seen.size() > 1) break;
+    }
+    if (seen.size() == 1) return seen[0];
   }
   return noSuchImage(display);
 }
@@ -318,7 +410,7 @@ Result<ImageRecord> Service::loadRecord(const std::string& id) {
   TRY_ASSIGN(auto cfg, configOf(id, text));
   rec.config = *cfg;
   {
-    TRY_ASSIGN(auto s, db_.query("SELECT ref FROM tags WHERE image_id = ? ORDER BY ref", id));
+    TRY_ASSIGN(auto s, db_.query("SELECT ref FROM tags WHERE image_id = ? AND ns = ? ORDER BY ref", id, ns_));
     for (;;) {
       TRY_ASSIGN(bool row, s.step());
       if (!row) break;
@@ -353,9 +445,9 @@ Result<std::vector<std::string>> Service::layerDirs(const std::string& imageId) 
 
 Result<std::vector<RefEntry>> Service::refsOf(const std::string& id) {
   std::vector<RefEntry> out;
-  TRY_ASSIGN(auto s, db_.query("SELECT ref, 0 FROM tags WHERE image_id = ?1 UNION ALL "
-                               "SELECT ref, 1 FROM digests WHERE image_id = ?1 ORDER BY 1",
-                               id));
+  TRY_ASSIGN(auto s, db_.query("SELECT ref, 0 FROM tags WHERE image_id = ?1 AND ns = ?2 UNION ALL "
+                               "SELECT ref, 1 FROM digests WHERE image_id = ?1 AND ns = ?2 ORDER BY 1",
+                               id, ns_));
   for (;;) {
     TRY_ASSIGN(bool row, s.step());
     if (!row) break;
@@ -557,9 +649,9 @@ Result<std::string> Service::addLayerImage(const std::string& parentId, json cfg
                   int64_t(parents.size()), chainId));
     }
     if (ref) {
-      TRY(db_.run("INSERT INTO tags(ref, image_id, created) VALUES(?1, ?2, ?3) "
-                  "ON CONFLICT(ref) DO UPDATE SET image_id = ?2, created = ?3",
-                  ref->familiarString(), imageId, now));
+      TRY(db_.run("INSERT INTO tags(ns, ref, image_id, created) VALUES(?4, ?1, ?2, ?3) "
+                  "ON CONFLICT(ns, ref) DO UPDATE SET image_id = ?2, created = ?3",
+                  ref->familiarString(), imageId, now, ns_));
       TRY(db_.run("UPDATE images SET last_tag_time = ? WHERE id = ?", now, imageId));
     }
     return {};
@@ -642,18 +734,26 @@ Result<std::vector<ImageSummary>> Service::list(bool all, const ListFilters& fil
     }
   }
   std::unordered_map<std::string, std::vector<std::pair<std::string, bool>>> refs;
+  std::unordered_set<std::string> namedElsewhere;  // images other namespaces name
   {
-    TRY_ASSIGN(auto s, db_.prepare("SELECT ref, image_id, 0 FROM tags UNION ALL "
-                                   "SELECT ref, image_id, 1 FROM digests ORDER BY 1"));
+    TRY_ASSIGN(auto s, db_.prepare("SELECT ref, image_id, 0, ns FROM tags UNION ALL "
+                                   "SELECT ref, image_id, 1, ns FROM digests ORDER BY 1"));
     for (;;) {
       TRY_ASSIGN(bool row, s.step());
       if (!row) break;
+      if (s.colText(3) != ns_) {
+        namedElsewhere.insert(s.colText(1));
+        continue;
+      }
       refs[s.colText(1)].emplace_back(s.colText(0), s.colInt(2) != 0);
     }
   }
 
   std::vector<ImageSummary> out;
   for (auto& r : rows) {
+    // Only the images this namespace names, and in the default one those
+    // no namespace names (visible()).
+    if (!refs.count(r.s.id) && (lenient() || namedElsewhere.count(r.s.id))) continue;
     if (before && r.s.created >= *before) continue;
     if (since && r.s.created <= *since) continue;
     if (until && r.s.created >= *until) continue;
@@ -724,7 +824,7 @@ Result<ImageDetail> Service::inspect(const std::string& ref) {
     d.manifestDigest = s.colText(2);
   }
   {
-    TRY_ASSIGN(auto s, db_.query("SELECT ref FROM digests WHERE image_id = ? ORDER BY ref", id));
+    TRY_ASSIGN(auto s, db_.query("SELECT ref FROM digests WHERE image_id = ? AND ns = ? ORDER BY ref", id, ns_));
     for (;;) {
       TRY_ASSIGN(bool row, s.step());
       if (!row) break;
@@ -776,7 +876,7 @@ Result<std::vector<HistoryItem>> Service::history(const std::string& ref) {
   for (auto& it : out) {
     it.id = cur;
     {
-      TRY_ASSIGN(auto s, db_.query("SELECT ref FROM tags WHERE image_id = ? ORDER BY ref", cur));
+      TRY_ASSIGN(auto s, db_.query("SELECT ref FROM tags WHERE image_id = ? AND ns = ? ORDER BY ref", cur, ns_));
       for (;;) {
         TRY_ASSIGN(bool row, s.step());
         if (!row) break;
@@ -807,16 +907,17 @@ Result<TagResult> Service::tag(const std::string& ref, const std::string& repo, 
   std::string familiar = r.familiarString();
   int64_t now = nowNanos();
   TRY(db_.transaction([&]() -> Result<> {
-    TRY(db_.run("INSERT INTO tags(ref, image_id, created) VALUES(?1, ?2, ?3) "
-                "ON CONFLICT(ref) DO UPDATE SET image_id = ?2, created = ?3",
-                familiar, id, now));
+    TRY(db_.run("INSERT INTO tags(ns, ref, image_id, created) VALUES(?4, ?1, ?2, ?3) "
+                "ON CONFLICT(ns, ref) DO UPDATE SET image_id = ?2, created = ?3",
+                familiar, id, now, ns_));
     return db_.run("UPDATE images SET last_tag_time = ? WHERE id = ?", now, id);
   }));
   return TagResult{id, familiar};
 }
 
 Result<> Service::removeRef(const std::string& ref, bool canonical) {
-  return db_.run(canonical ? "DELETE FROM digests WHERE ref = ?" : "DELETE FROM tags WHERE ref = ?", ref);
+  return db_.run(canonical ? "DELETE FROM digests WHERE ns = ? AND ref = ?" : "DELETE FROM tags WHERE ns = ? AND ref = ?",
+                 ns_, ref);
 }
 
 Result<std::optional<Conflict>> Service::checkConflict(const std::string& id, unsigned mask) {
@@ -870,9 +971,26 @@ void Service::removeLayerFiles(const std::vector<OrphanLayer>& layers) {
 
 Result<> Service::deleteHelper(const std::string& id, std::vector<DeleteItem>& records, bool force, bool prune,
                                bool quiet) {
+  // While another namespace names the image, only this namespace's names
+  // go; so does a lenient namespace's name of an image with children.
+  TRY_ASSIGN(bool elsewhere, namedElsewhere(id));
+  std::optional<Conflict> conflict;
+  if (!elsewhere && lenient()) {
+    TRY_ASSIGN(conflict, checkConflict(id, kDependentChild));
+  }
+  if (elsewhere || conflict) {
+    TRY_ASSIGN(auto refs, refsOf(id));
+    TRY(db_.transaction([&]() -> Result<> {
+      for (auto& r : refs) TRY(removeRef(r.ref, r.canonical));
+      return {};
+    }));
+    for (auto& r : refs) records.push_back(DeleteItem{r.ref, "", false});
+    return {};
+  }
   unsigned mask = kHard;
   if (!force) mask |= kSoft;
-  TRY_ASSIGN(auto conflict, checkConflict(id, mask));
+  if (lenient()) mask = 0;
+  TRY_ASSIGN(conflict, checkConflict(id, mask));
   if (conflict) {
     if (quiet) {
       TRY_ASSIGN(auto refs, refsOf(id));
@@ -926,12 +1044,18 @@ Result<std::vector<DeleteItem>> Service::remove(const std::string& ref, bool for
 
 Result<std::vector<DeleteItem>> Service::removeLocked(const std::string& ref, bool force, bool prune) {
   TRY_ASSIGN(std::string id, resolveId(ref));
+  {
+    // resolveId answers any full id in the default namespace; removing
+    // takes only what this namespace sees.
+    TRY_ASSIGN(bool v, visible(id));
+    if (!v) return noSuchImage(ref);
+  }
   std::vector<DeleteItem> records;
   TRY_ASSIGN(auto repoRefs, refsOf(id));
   bool removedRepositoryRef = false;
   if (!isImageIdPrefix(id, ref)) {
     TRY_ASSIGN(Reference parsed, parseReference(ref));
-    if (!force && isSingleReference(repoRefs) && users_) {
+    if (!force && !lenient() && isSingleReference(repoRefs) && users_) {
       auto users = users_(id);
       if (!users.empty())
         return errorf(Code::Conflict,
@@ -967,6 +1091,7 @@ Result<std::vector<DeleteItem>> Service::removeLocked(const std::string& ref, bo
   } else if (isSingleReference(repoRefs)) {
     unsigned mask = kHard;
     if (!force) mask |= kSoft & ~kActiveReference;
+    if (lenient()) mask = 0;
     TRY_ASSIGN(auto conflict, checkConflict(id, mask));
     if (conflict)
       return errorf(Code::Conflict, "conflict: unable to delete {} ({}) - {}", shortId(id),
@@ -1037,6 +1162,8 @@ Result<PruneReport> Service::prune(const ListFilters& filters) {
       for (auto& f : it->second) ok = ok && !labelsMatch(labels, f);
     if (!ok) continue;
     if (users_ && !users_(c.id).empty()) continue;
+    TRY_ASSIGN(bool v, visible(c.id));
+    if (!v) continue;
     TRY_ASSIGN(auto refs, refsOf(c.id));
     if (danglingOnly && !refs.empty()) continue;
     std::vector<DeleteItem> items;
@@ -1074,7 +1201,7 @@ Result<> Service::save(const std::vector<std::string>& refs, const OpenStreamFn&
       // A repository name saves every tag of it (moby's tarexport).
       std::string name = parsed->familiarName();
       bool any = false;
-      TRY_ASSIGN(auto s, db_.prepare("SELECT ref, image_id FROM tags ORDER BY ref"));
+      TRY_ASSIGN(auto s, db_.query("SELECT ref, image_id FROM tags WHERE ns = ? ORDER BY ref", ns_));
       for (;;) {
         TRY_ASSIGN(bool row, s.step());
         if (!row) break;
@@ -1243,9 +1370,9 @@ Result<std::vector<LoadedImage>> Service::load(BodyReader& tar, const LoadProgre
         TRY(db_.run("INSERT OR REPLACE INTO image_layers(image_id, idx, chain_id) VALUES(?, ?, ?)", imageId,
                     int64_t(i), rows[i].chain));
       for (auto& t : tags) {
-        TRY(db_.run("INSERT INTO tags(ref, image_id, created) VALUES(?1, ?2, ?3) "
-                    "ON CONFLICT(ref) DO UPDATE SET image_id = ?2, created = ?3",
-                    t.familiarString(), imageId, now));
+        TRY(db_.run("INSERT INTO tags(ns, ref, image_id, created) VALUES(?4, ?1, ?2, ?3) "
+                    "ON CONFLICT(ns, ref) DO UPDATE SET image_id = ?2, created = ?3",
+                    t.familiarString(), imageId, now, ns_));
         TRY(db_.run("UPDATE images SET last_tag_time = ? WHERE id = ?", now, imageId));
       }
       return {};
@@ -1288,7 +1415,7 @@ Result<> Service::garbageCollect() {
 
 std::unique_ptr<ImageService> makeImageService(store::Database& db, const std::string& dataRoot, ImageUsersFn users,
                                                UnpackLimits limits) {
-  return std::make_unique<Service>(db, dataRoot, std::move(users), std::move(limits));
+  return std::make_unique<Service>(std::make_shared<Core>(db, dataRoot, std::move(users), std::move(limits)), "");
 }
 
 }  // namespace berth::image

@@ -229,7 +229,32 @@ class ImageTransfer {
   virtual void configureRegistries(const registry::RegistryConfig& cfg) = 0;
 };
 
-class ImageService : public ImageCatalog, public ImageLayers, public ImageTransfer {};
+// Image names live in namespaces, as containerd keeps one per client: the
+// default one ("") is Docker's (the Engine API), kCriNamespace the CRI's.
+// A name (tag or digest) belongs to one namespace; image rows, layers and
+// blobs are shared. An image belongs to the namespaces that name it, and one
+// no namespace names (dangling) to the default one. Within a view:
+//  - names resolve, list, tag, load, import and pull in its namespace only;
+//  - a full image id resolves in the default namespace whoever names the
+//    image (the container service and the builder run images by id), in
+//    others only when the image belongs there;
+//  - removing a name never deletes an image another namespace names;
+//  - outside the default namespace removal follows containerd: a name is
+//    only a name, removing it never conflicts with containers (their layers
+//    stay while they exist), and a pull that moves a name drops the image
+//    it left when nothing names that any more.
+inline constexpr const char* kCriNamespace = "k8s.io";
+
+class ImageService : public ImageCatalog, public ImageLayers, public ImageTransfer {
+ public:
+  // A view of the same store whose names live in namespace ns ("" =
+  // Docker's). Shares everything with this service (locks, caches,
+  // registry configuration); may be called on any view, and the view may
+  // outlive it. Never fails.
+  virtual std::unique_ptr<ImageService> inNamespace(const std::string& ns) = 0;
+  // The namespace of this view's names ("" for Docker's).
+  virtual const std::string& nameSpace() const = 0;
+};
 
 // Builds the image service on the shared database and
 // <dataRoot>/content, <dataRoot>/snapshots (created if missing). users

@@ -138,7 +138,8 @@ int runWithRuntime(Session& session, const RunOptions& o, const runtime::Spec& s
   if (!st) logError(st.error().message);
   auto log = o.logNone ? Result<JsonLogWriter>(JsonLogWriter())
                        : JsonLogWriter::open(o.log.empty() ? o.bundle + "/" + o.id + "-json.log" : o.log,
-                                             o.logMaxSize, o.logMaxFile, o.logCompress);
+                                             o.logMaxSize, o.logMaxFile, o.logCompress,
+                                             o.logCri ? LogFormat::Cri : LogFormat::Json);
   if (!log) {
     (void)runTool(cmd({"delete", "--force", o.id}), -1, -1, -1);
     return failStart(session, Stage::Stdio, log.error());

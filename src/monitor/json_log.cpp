@@ -159,9 +159,28 @@ std::string encodeLogLine(std::string_view log, std::string_view stream, int64_t
   return out;
 }
 
-Result<JsonLogWriter> JsonLogWriter::open(const std::string& path, int64_t maxSize, int maxFiles, bool compress) {
+std::string encodeCriLine(std::string_view piece, std::string_view stream, int64_t ns, bool final) {
+  bool full = final;
+  if (!piece.empty() && piece.back() == '\n') {
+    full = true;
+    piece.remove_suffix(1);
+    if (!piece.empty() && piece.back() == '\r') piece.remove_suffix(1);
+  }
+  std::string out = formatGoRfc3339Nano(ns);
+  out.reserve(out.size() + piece.size() + 12);
+  out += ' ';
+  out.append(stream);
+  out += full ? " F " : " P ";
+  out.append(piece);
+  out += '\n';
+  return out;
+}
+
+Result<JsonLogWriter> JsonLogWriter::open(const std::string& path, int64_t maxSize, int maxFiles, bool compress,
+                                          LogFormat format) {
   JsonLogWriter w;
   w.compress_ = compress;
+  w.format_ = format;
   if (compress) {
     auto slash = path.rfind('/');
     if (slash != std::string::npos && slash > 0) (void)mkdirAll(path.substr(0, slash), 0700);
@@ -185,13 +204,24 @@ void JsonLogWriter::flush(int64_t now) {
     if (pending_[s].empty()) continue;
     std::string line = std::move(pending_[s]);
     pending_[s].clear();
-    emit(s, line, now);
+    emit(s, line, now, true);
   }
 }
 
-void JsonLogWriter::emit(int stream, std::string_view line, int64_t now) {
+Result<> JsonLogWriter::reopen() {
+  if (path_.empty()) return {};
+  UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  if (!fd) return sysError(errno, "reopen log {}", path_);
+  struct stat st;
+  size_ = ::fstat(fd.get(), &st) == 0 ? st.st_size : 0;
+  fd_ = std::move(fd);
+  return {};
+}
+
+void JsonLogWriter::emit(int stream, std::string_view line, int64_t now, bool final) {
   if (!fd_) return;
-  std::string rec = encodeLogLine(line, stream ? "stderr" : "stdout", now);
+  const char* name = stream ? "stderr" : "stdout";
+  std::string rec = format_ == LogFormat::Cri ? encodeCriLine(line, name, now, final) : encodeLogLine(line, name, now);
   if (maxSize_ > 0 && size_ > 0 && size_ + int64_t(rec.size()) > maxSize_) rotate();
   size_t off = 0;
   while (off < rec.size()) {

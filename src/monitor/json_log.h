@@ -20,9 +20,18 @@ void appendJsonString(std::string& out, std::string_view bytes);
 std::string formatGoRfc3339Nano(int64_t unixNanos);
 // One log line including the trailing '\n'.
 std::string encodeLogLine(std::string_view log, std::string_view stream, int64_t unixNanos);
+// One line of the CRI log format (kubelet's, as containerd writes it):
+//   <RFC3339Nano> stdout|stderr F|P <content>\n
+// piece: a complete line with its '\n' (tag F, the "\n" or "\r\n" dropped),
+// a kMaxLine piece of a longer line without one (tag P), or the rest of a
+// stream that ended without a newline (final = true: tag F).
+std::string encodeCriLine(std::string_view piece, std::string_view stream, int64_t unixNanos, bool final = false);
+
+// The format of the lines a JsonLogWriter writes.
+enum class LogFormat { Json, Cri };
 
 // Splits each stream into lines and writes them to a file; rotates like
-// Docker's max-size / max-file. Single-threaded.
+// Docker's max-size / max-file (json format). Single-threaded.
 class JsonLogWriter {
  public:
   static constexpr size_t kMaxLine = 16 * 1024;
@@ -30,7 +39,8 @@ class JsonLogWriter {
   // maxSize 0: no rotation. maxFiles >= 1 (1: truncate in place).
   // compress (the local driver's format, docs/monitor.md): a rotated file
   // is gzipped to PATH.1.gz (older ones shift to .2.gz ...), synchronously.
-  static Result<JsonLogWriter> open(const std::string& path, int64_t maxSize, int maxFiles, bool compress = false);
+  static Result<JsonLogWriter> open(const std::string& path, int64_t maxSize, int maxFiles, bool compress = false,
+                                    LogFormat format = LogFormat::Json);
   // A writer that keeps nothing (the none driver).
   JsonLogWriter() = default;
 
@@ -40,9 +50,13 @@ class JsonLogWriter {
   // Writes any partial lines (at stream end).
   void flush(int64_t nowNanos);
   bool isOpen() const { return fd_.valid(); }
+  // Opens the path again (O_APPEND, created when missing) and writes there
+  // from now on: kubelet rotates a CRI log by renaming it, then asks for
+  // this (ReopenContainerLog). The old fd is kept when the open fails.
+  Result<> reopen();
 
  private:
-  void emit(int stream, std::string_view line, int64_t nowNanos);
+  void emit(int stream, std::string_view line, int64_t nowNanos, bool final = false);
   void rotate();
 
   UniqueFd fd_;
@@ -50,6 +64,7 @@ class JsonLogWriter {
   int64_t maxSize_ = 0;
   int maxFiles_ = 1;
   bool compress_ = false;
+  LogFormat format_ = LogFormat::Json;
   int64_t size_ = 0;
   std::string pending_[2];
 };

@@ -18,7 +18,7 @@ int usage() {
   static const char kUsage[] =
       "usage: berth-monitor run --bundle DIR --id ID --socket PATH [--log PATH]\n"
       "                         [--log-max-size BYTES] [--log-max-file N] [--log-compress]\n"
-      "                         [--log-driver json-file|local|none] [--cgroup-root DIR]\n"
+      "                         [--log-driver json-file|local|none|cri-log] [--cgroup-root DIR]\n"
       "                         [--runtime PATH] [--lock-fd FD]\n"
       "       berth-monitor exec --pid PID --process FILE [--cgroup PATH] [--cgroup-root DIR] [--stdin]\n";
   (void)!::write(2, kUsage, sizeof kUsage - 1);
@@ -70,7 +70,10 @@ int main(int argc, char** argv) {
     else if (key == "--id") run.id = val;
     else if (key == "--socket") run.socket = val;
     else if (key == "--log") run.log = val;
-    else if (key == "--log-driver") run.logNone = val == "none";
+    else if (key == "--log-driver") {
+      run.logNone = val == "none";
+      run.logCri = val == "cri-log";
+    }
     else if (key == "--log-max-size") ok = setNumber(val, run.logMaxSize);
     else if (key == "--log-max-file") ok = setNumber(val, run.logMaxFile);
     else if (key == "--cgroup-root") run.cgroupRoot = ex.cgroupRoot = val;

@@ -29,6 +29,8 @@ enum class MsgType : uint8_t {
   StdinClose = 3,  // empty. Close the process's stdin (EOF); on a pty: ignored
   Resize = 4,      // {uint16 rows, uint16 cols}
   Signal = 5,      // {int32 signo}: kill(2) the container's init / exec process
+  ReopenLog = 6,   // empty. Open the log file's path again and write there from
+                   // now on (the CRI's ReopenContainerLog after kubelet renamed it)
 
   // monitor -> client
   Started = 64,    // {int32 pid}: host pid of the process, after execve succeeded

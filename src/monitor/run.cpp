@@ -244,7 +244,7 @@ int runContainer(const RunOptions& o) {
       log.emplace();
     } else {
       auto w = JsonLogWriter::open(o.log.empty() ? o.bundle + "/" + o.id + "-json.log" : o.log, o.logMaxSize,
-                                   o.logMaxFile, o.logCompress);
+                                   o.logMaxFile, o.logCompress, o.logCri ? LogFormat::Cri : LogFormat::Json);
       if (!w) return abort(Stage::Stdio, w.error());
       log = std::move(*w);
     }

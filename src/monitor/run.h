@@ -15,6 +15,7 @@ struct RunOptions {
   int logMaxFile = 1;
   bool logNone = false;      // --log-driver none: no log file at all
   bool logCompress = false;  // --log-compress: rotated files are gzipped (local driver)
+  bool logCri = false;       // --log-driver cri-log: the CRI log format at --log (kubelet rotates it)
   std::string cgroupRoot = "/sys/fs/cgroup";
   std::string runtime;  // an external OCI runtime binary (runc, crun); empty: built in
   int lockFd = -1;      // the monitor lock berthd already holds (monitor/lock.h); -1: take it

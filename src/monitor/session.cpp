@@ -157,6 +157,11 @@ void Session::handleMessage(Client& c, Message& m) {
       }
       break;
     }
+    case MsgType::ReopenLog:
+      if (log_) {
+        if (auto r = log_->reopen(); !r) logError(r.error().message);
+      }
+      break;
     case MsgType::Signal: {
       int32_t sig;
       if (pid_ > 0 && !exited_ && decodeInt32(m.payload, sig)) ::kill(pid_, sig);

@@ -197,6 +197,25 @@ Client::Client(std::string domain, Credentials creds, bool insecure, std::string
   }
 }
 
+Result<> Client::addCaFiles(const std::vector<std::string>& files) {
+  if (files.empty()) return {};
+  std::string pem;
+  // CURLOPT_CAINFO_BLOB replaces the default bundle: keep the system's.
+  for (const char* sys : {"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"})
+    if (auto t = readFile(sys)) {
+      pem = std::move(*t);
+      break;
+    }
+  for (auto& f : files) {
+    auto t = readFile(f);
+    if (!t) return std::unexpected(t.error().wrap("registry CA file " + f));
+    if (!pem.empty() && pem.back() != '\n') pem += '\n';
+    pem += *t;
+  }
+  caPem_ = std::move(pem);
+  return {};
+}
+
 Result<HttpResponse> Client::perform(const Request& req, const std::string& auth) {
   HttpResponse resp;
   CURL* h = curl_easy_init();
@@ -234,6 +253,13 @@ Result<HttpResponse> Client::perform(const Request& req, const std::string& auth
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
   }
+  struct curl_blob caBlob{};
+  if (!caPem_.empty()) {
+    caBlob.data = caPem_.data();
+    caBlob.len = caPem_.size();
+    caBlob.flags = CURL_BLOB_NOCOPY;
+    curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &caBlob);
+  }
   if (req.method == "HEAD") {
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
   } else if (req.method == "PUT" || (req.method == "POST" && (req.body || req.bodyFd >= 0))) {
@@ -266,7 +292,7 @@ Result<> Client::ping() {
     if (pinged_) return {};
   }
   Request req;
-  req.url = url("/v2/");
+  req.url = url(v2_ + "/");
   auto r = perform(req, "");
   if (!r && insecure_ && !baseFixed_ && startsWith(base_, "https://")) {
     // Insecure registries may speak plain HTTP (Docker falls back the same
@@ -291,7 +317,7 @@ Result<> Client::ping() {
       }
     }
   } else if (r->status >= 500) {
-    return errorf(Code::Unavailable, "received unexpected HTTP status: {} from {}", r->status, base_ + "/v2/");
+    return errorf(Code::Unavailable, "received unexpected HTTP status: {} from {}", r->status, base_ + v2_ + "/");
   }
   pinged_ = true;
   return {};
@@ -390,11 +416,11 @@ Result<> Client::login() {
     basic = *challengeScheme_ == "basic";
   }
   Request req;
-  req.url = url("/v2/");
+  req.url = url(v2_ + "/");
   TRY_ASSIGN(HttpResponse r, send(req));
   if (r.status == 401 || r.status == 403) {
     (void)basic;
-    return makeError(Code::PermissionDenied, "login attempt to " + base_ + "/v2/ failed with status: " +
+    return makeError(Code::PermissionDenied, "login attempt to " + base_ + v2_ + "/ failed with status: " +
                                                  std::to_string(r.status) + " " +
                                                  (r.status == 401 ? "Unauthorized" : "Forbidden"));
   }
@@ -403,7 +429,7 @@ Result<> Client::login() {
 
 Result<Client::FetchedManifest> Client::getManifest(const std::string& repo, const std::string& ref) {
   Request req;
-  req.path = "/v2/" + repo + "/manifests/" + ref;
+  req.path = v2_ + "/" + repo + "/manifests/" + ref;
   req.headers.push_back("Accept: " + manifestAccept());
   req.scope = "repository:" + repo + ":pull";
   TRY_ASSIGN(HttpResponse r, send(req));
@@ -430,7 +456,7 @@ Result<> Client::getBlob(const std::string& repo, const std::string& digest, con
   std::function<void(int64_t)> noProgress;
   for (int attempt = 0;; attempt++) {
     Request req;
-    req.path = "/v2/" + repo + "/blobs/" + digest;
+    req.path = v2_ + "/" + repo + "/blobs/" + digest;
     req.scope = "repository:" + repo + ":pull";
     req.follow = true;
     req.sink = &counting;
@@ -461,7 +487,7 @@ Result<> Client::getBlob(const std::string& repo, const std::string& digest, con
 Result<bool> Client::hasBlob(const std::string& repo, const std::string& digest) {
   Request req;
   req.method = "HEAD";
-  req.path = "/v2/" + repo + "/blobs/" + digest;
+  req.path = v2_ + "/" + repo + "/blobs/" + digest;
   req.scope = "repository:" + repo + ":pull,push";
   req.follow = true;
   TRY_ASSIGN(HttpResponse r, send(req));
@@ -473,7 +499,7 @@ Result<bool> Client::hasBlob(const std::string& repo, const std::string& digest)
 Result<bool> Client::mountBlob(const std::string& repo, const std::string& digest, const std::string& fromRepo) {
   Request req;
   req.method = "POST";
-  req.path = "/v2/" + repo + "/blobs/uploads/?mount=" + escape(digest) + "&from=" + escape(fromRepo);
+  req.path = v2_ + "/" + repo + "/blobs/uploads/?mount=" + escape(digest) + "&from=" + escape(fromRepo);
   // The mount needs pull on the source too (space-separated scopes).
   req.scope = "repository:" + repo + ":pull,push repository:" + fromRepo + ":pull";
   TRY_ASSIGN(HttpResponse r, send(req));
@@ -507,7 +533,7 @@ Result<> Client::pushBlobFile(const std::string& repo, const std::string& digest
                               const std::function<void(int64_t)>& progress) {
   Request start;
   start.method = "POST";
-  start.path = "/v2/" + repo + "/blobs/uploads/";
+  start.path = v2_ + "/" + repo + "/blobs/uploads/";
   start.scope = "repository:" + repo + ":pull,push";
   TRY_ASSIGN(HttpResponse s, send(start));
   if (s.status != 202) return std::unexpected(registryError(s, ""));
@@ -531,7 +557,7 @@ Result<> Client::pushBlobFile(const std::string& repo, const std::string& digest
 Result<> Client::pushBlobData(const std::string& repo, const std::string& digest, const std::string& data) {
   Request start;
   start.method = "POST";
-  start.path = "/v2/" + repo + "/blobs/uploads/";
+  start.path = v2_ + "/" + repo + "/blobs/uploads/";
   start.scope = "repository:" + repo + ":pull,push";
   TRY_ASSIGN(HttpResponse s, send(start));
   if (s.status != 202) return std::unexpected(registryError(s, ""));
@@ -550,7 +576,7 @@ Result<std::string> Client::putManifest(const std::string& repo, const std::stri
                                         const std::string& body) {
   Request put;
   put.method = "PUT";
-  put.path = "/v2/" + repo + "/manifests/" + ref;
+  put.path = v2_ + "/" + repo + "/manifests/" + ref;
   put.scope = "repository:" + repo + ":pull,push";
   put.body = &body;
   put.headers.push_back("Content-Type: " + mediaType);
@@ -563,7 +589,7 @@ Result<std::string> Client::putManifest(const std::string& repo, const std::stri
 Result<std::vector<std::string>> Client::listTags(const std::string& repo) {
   std::vector<std::string> out;
   TRY(ping());
-  std::string next = url("/v2/" + repo + "/tags/list");
+  std::string next = url(v2_ + "/" + repo + "/tags/list");
   for (int page = 0; page < 100 && !next.empty(); page++) {
     Request req;
     req.url = next;

@@ -26,6 +26,7 @@ namespace berth::registry {
 struct RegistryConfig {
   std::vector<std::string> mirrors;   // URLs, e.g. "http://127.0.0.1:5001"
   std::vector<std::string> insecure;  // "host[:port]" or CIDR "10.0.0.0/8"
+  std::string hostsDir;               // <dir>/<registry>/hosts.toml (registry/hosts.h); "" = none
   int maxConcurrentDownloads = 3;
   int maxConcurrentUploads = 5;
 };
@@ -88,6 +89,13 @@ class Client {
   // GET /v1/search (docker search); the JSON body.
   Result<std::string> search(const std::string& term, int limit);
 
+  // The API root on the base URL ("/v2" unless a hosts.toml entry says
+  // otherwise, registry/hosts.h). Call before the first request.
+  void setApiPath(std::string path) { v2_ = std::move(path); }
+  // Trust these CA certificates (PEM files) in addition to the system's.
+  // Call before the first request. An unreadable file is an error.
+  Result<> addCaFiles(const std::vector<std::string>& files);
+
   const std::string& baseUrl() const { return base_; }
   const std::string& domain() const { return domain_; }
 
@@ -118,6 +126,8 @@ class Client {
   Credentials creds_;
   bool insecure_;
   std::string base_;
+  std::string v2_ = "/v2";
+  std::string caPem_;  // system bundle + addCaFiles, when set
   bool baseFixed_ = false;
   std::mutex mu_;
   bool pinged_ = false;

@@ -352,7 +352,8 @@ std::string overlayData(const Overlay& o) {
 
 Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool newNetns,
                      const std::string& consolePath, std::pair<int, int>* ptyOut) {
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return sysError(errno, "make / rprivate");
+  if (::mount(nullptr, "/", nullptr, MS_REC | (spec.rootfsSlave ? MS_SLAVE : MS_PRIVATE), nullptr) != 0)
+    return sysError(errno, "make / {}", spec.rootfsSlave ? "rslave" : "rprivate");
   const std::string& rootfs = spec.rootPath;
   if (auto ov = spec.overlay()) {
     std::string data = overlayData(*ov);

@@ -287,6 +287,10 @@ Result<Spec> parseSpec(std::string_view text, const std::string& bundleDir) {
           if (!dev.path.empty() && dev.path[0] == '/') s.devices.push_back(dev);
         }
       }
+      if (auto rp = l->find("rootfsPropagation"); rp != l->end() && rp->is_string()) {
+        std::string v = rp->get<std::string>();
+        s.rootfsSlave = v == "slave" || v == "rslave" || v == "shared" || v == "rshared";
+      }
       s.maskedPaths = strings(*l, "maskedPaths");
       s.readonlyPaths = strings(*l, "readonlyPaths");
       if (auto sc = l->find("sysctl"); sc != l->end() && sc->is_object())

@@ -132,6 +132,11 @@ struct Spec {
   Resources resources;
   std::vector<Device> devices;
   std::vector<std::string> maskedPaths, readonlyPaths;
+  // linux.rootfsPropagation "slave"/"rslave"/"shared"/"rshared": the
+  // container's mount namespace starts as a slave of the host's (mounts
+  // made on the host under a bind reach the container) instead of
+  // private. "shared" is not bidirectional here (docs/cri-containers.md).
+  bool rootfsSlave = false;
   std::map<std::string, std::string> sysctl;
   std::optional<Seccomp> seccomp;
   std::map<std::string, std::string> annotations;

@@ -37,6 +37,12 @@
 //                 container is joined; doc: the endpoint as JSON (addresses,
 //                 MAC, host veth, aliases, DNS names, published ports). Rows
 //                 of containers no longer running are removed at berthd start.
+//
+// Version 4
+//   tags, digests gain ns, the namespace of the name (containerd keeps one
+//   per client): '' is Docker's (the Engine API), 'k8s.io' the CRI's
+//   (image/service.h, ImageService::inNamespace). The key becomes
+//   (ns, ref); image rows, layers and blobs stay shared by every namespace.
 #include <vector>
 
 #include "store/database.h"
@@ -128,13 +134,37 @@ CREATE TABLE endpoints (
 );
 CREATE INDEX endpoints_container ON endpoints(container_id);
 )sql"},
+      {4, R"sql(
+CREATE TABLE tags_v4 (
+  ns       TEXT NOT NULL DEFAULT '',
+  ref      TEXT NOT NULL,
+  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+  created  INTEGER NOT NULL,
+  PRIMARY KEY (ns, ref)
+);
+INSERT INTO tags_v4(ns, ref, image_id, created) SELECT '', ref, image_id, created FROM tags;
+DROP TABLE tags;
+ALTER TABLE tags_v4 RENAME TO tags;
+CREATE INDEX tags_image ON tags(image_id);
+CREATE TABLE digests_v4 (
+  ns       TEXT NOT NULL DEFAULT '',
+  ref      TEXT NOT NULL,
+  image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+  created  INTEGER NOT NULL,
+  PRIMARY KEY (ns, ref)
+);
+INSERT INTO digests_v4(ns, ref, image_id, created) SELECT '', ref, image_id, created FROM digests;
+DROP TABLE digests;
+ALTER TABLE digests_v4 RENAME TO digests;
+CREATE INDEX digests_image ON digests(image_id);
+)sql"},
   };
   return kMigrations;
 }
 
 }  // namespace
 
-const int kSchemaVersion = 3;
+const int kSchemaVersion = 4;
 
 Result<> migrate(Database& db) {
   std::lock_guard lk(db.mutex());

@@ -2,10 +2,11 @@
 streaming server, src/cri/streaming/): the RPCs' answers and errors, and
 whole sessions through real clients: websocket-client speaking
 v5.channel.k8s.io / v4.channel.k8s.io, and spdy_client.py speaking
-SPDY/3.1. The containers are plain berth containers (berth run -d)."""
+SPDY/3.1. The containers run in one pod sandbox."""
 
 import json
 import time
+import uuid
 
 import grpc
 import pytest
@@ -22,27 +23,60 @@ def status_exit_code(doc):
     return int(next(c["message"] for c in st["details"]["causes"] if c["reason"] == "ExitCode"))
 
 
-@pytest.fixture(scope="module")
-def ctr(berth):
-    cid = berth("run", "-d", "busybox", "sleep", "600").stdout.strip()
-    yield cid
-    berth("rm", "-f", cid, check=False)
+IMAGE = "busybox:latest"
 
 
 @pytest.fixture(scope="module")
-def cat_ctr(berth):
-    """A container whose stdin is open (-i): attach relays it to cat."""
-    cid = berth("run", "-d", "-i", "busybox", "cat").stdout.strip()
-    yield cid
-    berth("rm", "-f", cid, check=False)
+def pod(rt, api_pb, tmp_path_factory):
+    """One pod for the module (its own network namespace, no CNI): (id, config)."""
+    cfg = api_pb.PodSandboxConfig(
+        metadata=api_pb.PodSandboxMetadata(name="streampod", uid=str(uuid.uuid4()), namespace="cri-stream"),
+        hostname="streampod-host",
+        log_directory=str(tmp_path_factory.mktemp("streamlogs")),
+    )
+    pod_id = rt.RunPodSandbox(api_pb.RunPodSandboxRequest(config=cfg)).pod_sandbox_id
+    yield pod_id, cfg
+    rt.StopPodSandbox(api_pb.StopPodSandboxRequest(pod_sandbox_id=pod_id))
+    rt.RemovePodSandbox(api_pb.RemovePodSandboxRequest(pod_sandbox_id=pod_id))
+
+
+def container(rt, api_pb, pod, name, command, start=True, **kw):
+    pod_id, cfg = pod
+    c = api_pb.ContainerConfig(metadata=api_pb.ContainerMetadata(name=name), image=api_pb.ImageSpec(image=IMAGE),
+                               command=list(command), **kw)
+    cid = rt.CreateContainer(api_pb.CreateContainerRequest(pod_sandbox_id=pod_id, config=c,
+                                                           sandbox_config=cfg)).container_id
+    if start:
+        rt.StartContainer(api_pb.StartContainerRequest(container_id=cid))
+    return cid
+
+
+def remove(rt, api_pb, cid):
+    rt.StopContainer(api_pb.StopContainerRequest(container_id=cid, timeout=0))
+    rt.RemoveContainer(api_pb.RemoveContainerRequest(container_id=cid))
 
 
 @pytest.fixture(scope="module")
-def httpd_ctr(berth):
-    """busybox httpd on port 8080, inside the container's own network namespace."""
-    cid = berth("run", "-d", "--network", "none", "busybox", "httpd", "-f", "-p", "8080", "-h", "/etc").stdout.strip()
+def ctr(rt, api_pb, pod):
+    cid = container(rt, api_pb, pod, "sleeper", ["sleep", "600"])
     yield cid
-    berth("rm", "-f", cid, check=False)
+    remove(rt, api_pb, cid)
+
+
+@pytest.fixture(scope="module")
+def cat_ctr(rt, api_pb, pod):
+    """A container whose stdin is open: attach relays it to cat."""
+    cid = container(rt, api_pb, pod, "cat", ["cat"], stdin=True)
+    yield cid
+    remove(rt, api_pb, cid)
+
+
+@pytest.fixture(scope="module")
+def httpd_ctr(rt, api_pb, pod):
+    """busybox httpd on port 8080 in the pod's network namespace: (pod id, container id)."""
+    cid = container(rt, api_pb, pod, "httpd", ["httpd", "-f", "-p", "8080", "-h", "/etc"])
+    yield pod[0], cid
+    remove(rt, api_pb, cid)
 
 
 def test_exec_sync_output_and_exit_code(rt, api_pb, ctr):
@@ -65,11 +99,19 @@ def test_exec_sync_timeout_kills_the_command(rt, api_pb, ctr):
     assert b"sleep 77" not in ps.stdout
 
 
-def test_exec_sync_errors(rt, api_pb, berth):
+def test_exec_sync_errors(rt, api_pb, berth, pod):
     with pytest.raises(grpc.RpcError) as e:
         rt.ExecSync(api_pb.ExecSyncRequest(container_id="0" * 64, cmd=["true"]))
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
-    created = berth("create", "busybox", "true").stdout.strip()
+    # a Docker API container is not the CRI's to see
+    docker = berth("run", "-d", "busybox", "sleep", "60").stdout.strip()
+    try:
+        with pytest.raises(grpc.RpcError) as e:
+            rt.ExecSync(api_pb.ExecSyncRequest(container_id=docker, cmd=["true"]))
+        assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    finally:
+        berth("rm", "-f", docker, check=False)
+    created = container(rt, api_pb, pod, "created", ["true"], start=False)
     try:
         with pytest.raises(grpc.RpcError) as e:
             rt.ExecSync(api_pb.ExecSyncRequest(container_id=created, cmd=["true"]))
@@ -78,7 +120,7 @@ def test_exec_sync_errors(rt, api_pb, berth):
             rt.Exec(api_pb.ExecRequest(container_id=created, cmd=["true"], stdout=True))
         assert e.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     finally:
-        berth("rm", "-f", created, check=False)
+        rt.RemoveContainer(api_pb.RemoveContainerRequest(container_id=created))
 
 
 def test_exec_request_validation(rt, api_pb, ctr):
@@ -200,8 +242,9 @@ def test_attach_websocket_relays_stdin_and_stdout(rt, api_pb, cat_ctr):
 
 
 def test_port_forward_spdy_and_websocket(rt, api_pb, httpd_ctr):
+    pod_id = httpd_ctr[0]
     # SPDY: one request id, an error and a data stream
-    url = rt.PortForward(api_pb.PortForwardRequest(pod_sandbox_id=httpd_ctr, port=[8080])).url
+    url = rt.PortForward(api_pb.PortForwardRequest(pod_sandbox_id=pod_id, port=[8080])).url
     c = SpdyConn(url, ["portforward.k8s.io"])
     status, headers = c.upgrade()
     assert status == 101 and headers["x-stream-protocol-version"] == ["portforward.k8s.io"]
@@ -219,7 +262,7 @@ def test_port_forward_spdy_and_websocket(rt, api_pb, httpd_ctr):
     assert b"root:" in c.data[data]
     c.close()
     # a port nobody listens on: the error stream says so
-    url = rt.PortForward(api_pb.PortForwardRequest(pod_sandbox_id=httpd_ctr, port=[8081])).url
+    url = rt.PortForward(api_pb.PortForwardRequest(pod_sandbox_id=pod_id, port=[8081])).url
     c = SpdyConn(url, ["portforward.k8s.io"])
     assert c.upgrade()[0] == 101
     err = c.open({"streamType": "error", "port": "8081", "requestID": "0"})
@@ -229,7 +272,7 @@ def test_port_forward_spdy_and_websocket(rt, api_pb, httpd_ctr):
     assert "error forwarding port 8081" in msg["message"]
     c.close()
     # WebSocket (v4.channel.k8s.io): the request's ports, announced little-endian on both channels
-    url = rt.PortForward(api_pb.PortForwardRequest(pod_sandbox_id=httpd_ctr, port=[8080])).url
+    url = rt.PortForward(api_pb.PortForwardRequest(pod_sandbox_id=pod_id, port=[8080])).url
     ws = websocket.create_connection(ws_url(url), subprotocols=["v4.channel.k8s.io"], timeout=20)
     assert ws.recv_data()[1] == b"\x00\x90\x1f"
     assert ws.recv_data()[1] == b"\x01\x90\x1f"
@@ -239,15 +282,22 @@ def test_port_forward_spdy_and_websocket(rt, api_pb, httpd_ctr):
     assert out[0].startswith(b"HTTP/1.") and b"root:" in out[0]
 
 
-def test_port_forward_dials_inside_the_container_netns(rt, api_pb, httpd_ctr):
-    # httpd listens in the container's own network namespace (--network none):
-    # the forwarded connection reached it there (its /etc/hostname is the
-    # container's).
-    url = rt.PortForward(api_pb.PortForwardRequest(pod_sandbox_id=httpd_ctr, port=[8080])).url
+def test_port_forward_dials_inside_the_pod_netns(rt, api_pb, httpd_ctr, berth):
+    # httpd listens in the pod's network namespace only; the forwarded
+    # connection reached it there (/etc/hostname is the pod's).
+    url = rt.PortForward(api_pb.PortForwardRequest(pod_sandbox_id=httpd_ctr[0], port=[8080])).url
     ws = websocket.create_connection(ws_url(url), subprotocols=["v4.channel.k8s.io"], timeout=20)
     ws.recv_data()
     ws.recv_data()
     ws.send_binary(b"\x00GET /hostname HTTP/1.0\r\n\r\n")
     out = ws_collect(ws)
     ws.close()
-    assert httpd_ctr[:12].encode() in out[0], out
+    assert b"streampod-host" in out[0], out
+    # a stopped sandbox (or a Docker container's id) forwards nothing
+    docker = berth("run", "-d", "busybox", "sleep", "60").stdout.strip()
+    try:
+        with pytest.raises(grpc.RpcError) as e:
+            rt.PortForward(api_pb.PortForwardRequest(pod_sandbox_id=docker, port=[8080]))
+        assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    finally:
+        berth("rm", "-f", docker, check=False)

@@ -126,6 +126,10 @@ class FakeContainerService : public Service {
     calls.push_back("execResize " + id + " " + std::to_string(h) + "x" + std::to_string(w));
     return {};
   }
+  Result<> reopenLog(const std::string& id) override {
+    calls.push_back("reopenLog " + id);
+    return {};
+  }
   // Filesystem.
   Result<std::vector<Change>> changes(const std::string& ref) override {
     TRY(check(ref));

@@ -183,16 +183,23 @@ Result<> ContainerBackend::attach(const AttachSpec& spec, CommandStreams& stream
   return r;
 }
 
+NetnsResolver containerNetns(container::Queries& queries) {
+  return [&queries](const std::string& id) -> Result<std::string> {
+    TRY_ASSIGN(auto details, queries.inspect(id, false));
+    const auto& st = details.record.state;
+    if (st.status != container::State::Running)
+      return errorf(Code::FailedPrecondition, "pod sandbox {} is not running", id);
+    // The bind-mounted namespace when berth's network service made one;
+    // else the one the sandbox's process lives in (its own for NetworkMode
+    // none, the host's for host networking).
+    if (!st.sandboxKey.empty()) return st.sandboxKey;
+    if (st.pid > 0) return "/proc/" + std::to_string(st.pid) + "/ns/net";
+    return errorf(Code::FailedPrecondition, "pod sandbox {} has no process", id);
+  };
+}
+
 Result<UniqueFd> ContainerBackend::dialPort(const std::string& podSandboxId, int port) {
-  TRY_ASSIGN(auto details, queries_.inspect(podSandboxId, false));
-  const auto& st = details.record.state;
-  if (st.status != container::State::Running)
-    return errorf(Code::FailedPrecondition, "pod sandbox {} is not running", podSandboxId);
-  // The bind-mounted namespace when berth's network service made one; else
-  // the one the sandbox's process lives in (its own for NetworkMode none,
-  // the host's for host networking).
-  std::string netns = st.sandboxKey;
-  if (netns.empty() && st.pid > 0) netns = "/proc/" + std::to_string(st.pid) + "/ns/net";
+  TRY_ASSIGN(std::string netns, netns_(podSandboxId));
   return dialInNetns(netns, port);
 }
 

@@ -8,6 +8,7 @@
 // Also ExecSync. Thread safe (the container service is).
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -49,9 +50,19 @@ class StdcopyDemuxer {
 // joined, the connection is refused.
 Result<UniqueFd> dialInNetns(const std::string& netnsPath, int port);
 
+// The network namespace to dial a pod's ports in: its path, "" for the
+// host's (hostNetwork pods); NotFound for an unknown sandbox,
+// FailedPrecondition for one that is not ready.
+using NetnsResolver = std::function<Result<std::string>(const std::string& podSandboxId)>;
+
+// The default resolver: the sandbox is a container; its state.sandboxKey,
+// else /proc/<its pid>/ns/net.
+NetnsResolver containerNetns(container::Queries& queries);
+
 class ContainerBackend : public Backend {
  public:
-  ContainerBackend(container::IO& io, container::Queries& queries) : io_(io), queries_(queries) {}
+  ContainerBackend(container::IO& io, container::Queries& queries, NetnsResolver netns = nullptr)
+      : io_(io), queries_(queries), netns_(netns ? std::move(netns) : containerNetns(queries)) {}
   Result<int> exec(const ExecSpec& spec, CommandStreams& streams) override;
   Result<> attach(const AttachSpec& spec, CommandStreams& streams) override;
   Result<UniqueFd> dialPort(const std::string& podSandboxId, int port) override;
@@ -59,6 +70,7 @@ class ContainerBackend : public Backend {
  private:
   container::IO& io_;
   container::Queries& queries_;
+  NetnsResolver netns_;
 };
 
 // ExecSync's answer. timedOut: the command ran past the timeout and was

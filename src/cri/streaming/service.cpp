@@ -2,10 +2,12 @@
 
 namespace berth::cri::streaming {
 
-StreamingService::StreamingService(container::Service& containers, ServerConfig config, Visible visible)
+StreamingService::StreamingService(container::Service& containers, ServerConfig config, Visible visible,
+                                   NetnsResolver netns)
     : containers_(containers),
       visible_(std::move(visible)),
-      backend_(containers, containers),
+      netns_(netns ? std::move(netns) : containerNetns(containers)),
+      backend_(containers, containers, netns_),
       server_(std::move(config), backend_) {}
 
 Result<> StreamingService::start() { return server_.start(); }
@@ -13,8 +15,7 @@ Result<> StreamingService::start() { return server_.start(); }
 Result<> StreamingService::requireRunning(const std::string& id, const char* what) {
   if (id.empty()) return errorf(Code::InvalidArgument, "missing required {}", what);
   auto d = containers_.inspect(id, false);
-  bool sandbox = std::string_view(what) == "pod_sandbox_id";
-  const char* noun = sandbox ? "pod sandbox" : "container";
+  const char* noun = "container";
   if (!d) {
     if (d.error().code == Code::NotFound) return errorf(Code::NotFound, "{} {} not found", noun, id);
     return std::unexpected(d.error());
@@ -46,7 +47,8 @@ Result<std::string> StreamingService::attach(const AttachSpec& spec) {
 }
 
 Result<std::string> StreamingService::portForward(const PortForwardSpec& spec) {
-  TRY(requireRunning(spec.podSandboxId, "pod_sandbox_id"));
+  if (spec.podSandboxId.empty()) return makeError(Code::InvalidArgument, "missing required pod_sandbox_id");
+  TRY(netns_(spec.podSandboxId));
   return server_.getPortForward(spec);
 }
 

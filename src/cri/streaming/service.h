@@ -21,7 +21,9 @@ class StreamingService {
   // visible: which containers the CRI may see (its namespace); nullptr:
   // all of them.
   using Visible = std::function<bool(const container::ContainerDetails&)>;
-  StreamingService(container::Service& containers, ServerConfig config, Visible visible = nullptr);
+  // netns: where a sandbox's ports are (nullptr: containerNetns).
+  StreamingService(container::Service& containers, ServerConfig config, Visible visible = nullptr,
+                   NetnsResolver netns = nullptr);
 
   // Starts the HTTP listener (errors from bind/listen).
   Result<> start();
@@ -36,7 +38,8 @@ class StreamingService {
   // The same checks, then the request validation of Server::get*; the URL.
   Result<std::string> exec(const ExecSpec& spec);
   Result<std::string> attach(const AttachSpec& spec);
-  // NotFound "pod sandbox ID not found"; FailedPrecondition "pod sandbox ID is not running".
+  // The NetnsResolver's errors (NotFound for an unknown sandbox,
+  // FailedPrecondition for one that is not ready).
   Result<std::string> portForward(const PortForwardSpec& spec);
 
  private:
@@ -44,6 +47,7 @@ class StreamingService {
 
   container::Service& containers_;
   Visible visible_;
+  NetnsResolver netns_;
   ContainerBackend backend_;
   Server server_;
 };

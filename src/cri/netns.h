@@ -1,0 +1,24 @@
+#pragma once
+// A pod's network namespace pinned to a file (a bind mount of an nsfs
+// file), as `ip netns` and containerd keep theirs: the namespace outlives
+// the process that made it, so CNI DEL can run after the pause exited, and
+// berthd finds it again after a restart. gRPC-free.
+
+#include <string>
+
+#include "common/result.h"
+
+namespace berth::cri {
+
+// Bind-mounts source (a /proc/PID/ns/net or /proc/self/fd/N) onto target,
+// an empty file created with its parent directories. AlreadyExists when
+// target is already a mount of a namespace.
+Result<> pinNetns(const std::string& source, const std::string& target);
+
+// Unmounts (detached) and unlinks target; a missing target is fine.
+Result<> unpinNetns(const std::string& target);
+
+// Whether target is a pinned namespace (an nsfs mount).
+bool isPinnedNetns(const std::string& target);
+
+}  // namespace berth::cri

@@ -1,0 +1,415 @@
+#include "cri/pods.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/fd.h"
+#include "common/io.h"
+#include "common/log.h"
+#include "common/sha256.h"
+#include "common/util.h"
+#include "container/service.h"
+#include "cri/netns.h"
+#include "image/service.h"
+
+namespace berth::cri {
+
+using json = nlohmann::json;
+
+namespace {
+
+// The CRI's client namespace label (container/namespaces.h on the cri-ctr
+// branch names the same key and value).
+constexpr const char* kNamespaceLabelKey = "io.berth.namespace";
+constexpr const char* kNamespaceK8s = "k8s.io";
+
+class StringReader : public BodyReader {
+ public:
+  explicit StringReader(std::string s) : s_(std::move(s)) {}
+  Result<size_t> read(char* buf, size_t n) override {
+    size_t k = std::min(n, s_.size() - off_);
+    std::memcpy(buf, s_.data() + off_, k);
+    off_ += k;
+    return k;
+  }
+
+ private:
+  std::string s_;
+  size_t off_ = 0;
+};
+
+class CaptureWriter : public StreamWriter {
+ public:
+  bool write(std::string_view data) override {
+    out.append(data);
+    return true;
+  }
+  std::string out;
+};
+
+uint64_t u64(const json& j, const char* key) {
+  if (!j.is_object()) return 0;
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) return 0;
+  if (it->is_number_unsigned()) return it->get<uint64_t>();
+  if (it->is_number_integer()) return uint64_t(std::max<int64_t>(0, it->get<int64_t>()));
+  return uint64_t(std::max(0.0, it->get<double>()));
+}
+
+const json& sub(const json& j, const char* key) {
+  static const json empty = json::object();
+  if (!j.is_object()) return empty;
+  auto it = j.find(key);
+  return it != j.end() && it->is_object() ? *it : empty;
+}
+
+void octal(char* field, size_t width, uint64_t v) {
+  // width includes the terminating NUL.
+  std::string s = fmt::format("{:0{}o}", v, width - 1);
+  std::memcpy(field, s.data(), width - 1);
+  field[width - 1] = '\0';
+}
+
+bool ignorable(const Result<>& r) {
+  return r || r.error().code == Code::NotModified || r.error().code == Code::NotFound;
+}
+
+}  // namespace
+
+bool matchesFilter(const Sandbox& s, const SandboxFilter& f) {
+  if (!f.idPrefix.empty() && !startsWith(s.id, f.idPrefix)) return false;
+  if (f.state && s.state != *f.state) return false;
+  for (const auto& [k, v] : f.labelSelector) {
+    auto it = s.labels.find(k);
+    if (it == s.labels.end() || it->second != v) return false;
+  }
+  return true;
+}
+
+void addDockerStats(SandboxStats& s, const json& doc, bool withNetwork) {
+  const json& cpu = sub(sub(doc, "cpu_stats"), "cpu_usage");
+  s.cpuUsageCoreNanos += u64(cpu, "total_usage");
+  const json& mem = sub(doc, "memory_stats");
+  const json& ms = sub(mem, "stats");
+  uint64_t usage = u64(mem, "usage");
+  // cgroup v1 names the hierarchy's totals total_*; v2 has no such prefix.
+  uint64_t inactive = ms.contains("total_inactive_file") ? u64(ms, "total_inactive_file") : u64(ms, "inactive_file");
+  s.memoryUsageBytes += usage;
+  s.memoryWorkingSetBytes += usage > inactive ? usage - inactive : 0;
+  s.memoryRssBytes += ms.contains("total_rss") ? u64(ms, "total_rss") : ms.contains("rss") ? u64(ms, "rss") : u64(ms, "anon");
+  s.pageFaults += ms.contains("total_pgfault") ? u64(ms, "total_pgfault") : u64(ms, "pgfault");
+  s.majorPageFaults += ms.contains("total_pgmajfault") ? u64(ms, "total_pgmajfault") : u64(ms, "pgmajfault");
+  s.processes += u64(sub(doc, "pids_stats"), "current");
+  if (withNetwork) {
+    for (auto& [name, n] : sub(doc, "networks").items()) {
+      if (name == "lo") continue;
+      s.interfaces.push_back({name, u64(n, "rx_bytes"), u64(n, "rx_errors"), u64(n, "tx_bytes"), u64(n, "tx_errors")});
+    }
+    std::sort(s.interfaces.begin(), s.interfaces.end(),
+              [](const auto& a, const auto& b) { return a.name < b.name; });
+  }
+}
+
+std::string sandboxName(const PodMetadata& m) {
+  std::string n = fmt::format("k8s_POD_{}_{}_{}_{}", m.name, m.ns, m.uid, m.attempt);
+  for (char& c : n)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-')) c = '-';
+  return n;
+}
+
+std::string resolvConfText(const DnsConfig& d) {
+  std::string out;
+  if (!d.searches.empty()) {
+    out += "search";
+    for (const auto& s : d.searches) out += " " + s;
+    out += "\n";
+  }
+  for (const auto& s : d.servers) out += "nameserver " + s + "\n";
+  if (!d.options.empty()) {
+    out += "options";
+    for (const auto& s : d.options) out += " " + s;
+    out += "\n";
+  }
+  return out;
+}
+
+std::string pauseTar(const std::string& binary) {
+  char h[512] = {};
+  std::strcpy(h, "pause");
+  octal(h + 100, 8, 0755);
+  octal(h + 108, 8, 0);
+  octal(h + 116, 8, 0);
+  octal(h + 124, 12, binary.size());
+  octal(h + 136, 12, 0);
+  h[156] = '0';
+  std::memcpy(h + 257, "ustar", 6);  // "ustar\0"
+  std::memcpy(h + 263, "00", 2);
+  std::memset(h + 148, ' ', 8);
+  unsigned sum = 0;
+  for (unsigned char c : h) sum += c;
+  std::string chk = fmt::format("{:06o}", sum);
+  std::memcpy(h + 148, chk.data(), 6);
+  h[154] = '\0';
+  h[155] = ' ';
+  std::string out(h, sizeof h);
+  out += binary;
+  out.append((512 - binary.size() % 512) % 512, '\0');
+  out.append(1024, '\0');
+  return out;
+}
+
+json sandboxCreateBody(const SandboxRequest& r, const std::string& imageId) {
+  bool hostNet = r.namespaces.network == NamespaceMode::Node;
+  json labels = {{kNamespaceLabelKey, kNamespaceK8s},
+                 {kLabelKind, kKindSandbox},
+                 {"io.kubernetes.pod.name", r.metadata.name},
+                 {"io.kubernetes.pod.namespace", r.metadata.ns},
+                 {"io.kubernetes.pod.uid", r.metadata.uid}};
+  json sysctls = json::object();
+  for (const auto& [k, v] : r.sysctls) sysctls[k] = v;
+  std::string cgroupParent = r.cgroupParent;
+  while (startsWith(cgroupParent, "/")) cgroupParent.erase(0, 1);
+  json hc = {
+      {"NetworkMode", hostNet ? "host" : "none"},
+      {"IpcMode", r.namespaces.ipc == NamespaceMode::Node ? "host" : "shareable"},
+      {"RestartPolicy", {{"Name", "no"}}},
+      {"LogConfig", {{"Type", "none"}, {"Config", json::object()}}},
+      {"AutoRemove", false},
+  };
+  if (r.namespaces.pid == NamespaceMode::Node) hc["PidMode"] = "host";
+  if (hostNet) hc["UTSMode"] = "host";
+  if (!cgroupParent.empty()) hc["CgroupParent"] = cgroupParent;
+  if (!sysctls.empty()) hc["Sysctls"] = sysctls;
+  if (r.privileged) hc["Privileged"] = true;
+  json body = {
+      {"Image", imageId},
+      {"Entrypoint", {"/pause"}},
+      {"Cmd", json::array()},
+      {"Labels", labels},
+      {"AttachStdin", false},
+      {"AttachStdout", false},
+      {"AttachStderr", false},
+      {"HostConfig", hc},
+  };
+  if (!hostNet) {
+    std::string hostname = r.hostname;
+    if (hostname.empty()) {
+      char buf[256] = {};
+      if (::gethostname(buf, sizeof buf - 1) == 0) hostname = buf;
+    }
+    if (!hostname.empty()) body["Hostname"] = hostname;
+  }
+  return body;
+}
+
+Pods::Pods(container::Service& containers, image::ImageService& images, PodStore& store, cni::Cni* cni,
+           PodsConfig cfg)
+    : containers_(containers), images_(images), store_(store), cni_(cni), cfg_(std::move(cfg)) {}
+
+std::shared_ptr<std::mutex> Pods::lockFor(const std::string& id) {
+  std::lock_guard g(mu_);
+  for (auto it = locks_.begin(); it != locks_.end();) it = it->second.expired() ? locks_.erase(it) : std::next(it);
+  auto& w = locks_[id];
+  auto m = w.lock();
+  if (!m) {
+    m = std::make_shared<std::mutex>();
+    w = m;
+  }
+  return m;
+}
+
+Result<std::string> Pods::pauseImage() {
+  std::lock_guard g(imageMu_);
+  {
+    std::lock_guard g2(mu_);
+    if (!pauseImageId_.empty() && images_.resolve(pauseImageId_)) return pauseImageId_;
+  }
+  auto bin = readFile(cfg_.pauseBin);
+  if (!bin) return std::unexpected(bin.error().wrap("read the pause binary"));
+  // The tag names the binary's digest: a new berth-pause gets a new image.
+  std::string tag = "berth.local/pause:" + sha256Hex(*bin).substr(0, 12);
+  std::string id;
+  if (auto rec = images_.resolve(tag)) {
+    id = rec->id;
+  } else {
+    StringReader tar(pauseTar(*bin));
+    auto imported = images_.importImage(tar, tag, {"ENTRYPOINT [\"/pause\"]"}, "berth-pause for CRI pod sandboxes");
+    if (!imported) return std::unexpected(imported.error().wrap("import the pause image"));
+    id = *imported;
+  }
+  std::lock_guard g2(mu_);
+  pauseImageId_ = id;
+  return id;
+}
+
+std::vector<std::string> Pods::podContainers(const std::string& sandboxId) {
+  container::ListOptions opts;
+  opts.all = true;
+  opts.filters["label"] = {std::string(kLabelSandboxId) + "=" + sandboxId};
+  std::vector<std::string> out;
+  auto l = containers_.list(opts);
+  if (!l) return out;
+  for (const auto& c : *l)
+    if (c.record.id != sandboxId) out.push_back(c.record.id);
+  return out;
+}
+
+Result<std::string> Pods::run(const SandboxRequest& r) {
+  if (r.metadata.name.empty() || r.metadata.ns.empty() || r.metadata.uid.empty())
+    return makeError(Code::InvalidArgument, "sandbox config must include metadata (name, namespace and uid)");
+  if (auto other = store_.findByMetadata(r.metadata))
+    return errorf(Code::AlreadyExists, "failed to reserve sandbox name {:?}: name {:?} is reserved for {:?}",
+                  sandboxName(r.metadata), sandboxName(r.metadata), *other);
+  TRY_ASSIGN(std::string imageId, pauseImage());
+
+  container::CreateRequest req{sandboxName(r.metadata), sandboxCreateBody(r, imageId)};
+  auto created = containers_.create(req);
+  if (!created) return std::unexpected(created.error().wrap("failed to create the sandbox container"));
+  const std::string id = created->id;
+  auto lock = lockFor(id);
+  std::lock_guard g(*lock);
+  // Undone in reverse unless the run completes.
+  bool recorded = false, pinned = false, networked = false;
+  Sandbox s;
+  ScopeExit undo([&] {
+    if (networked && cni_) (void)cni_->del(cni::Attachment{id, s.netnsPath, "eth0", cni::podArgs(r.metadata, id),
+                                                           r.portMappings},
+                                           s.cniResult);
+    if (pinned) (void)unpinNetns(s.netnsPath);
+    (void)containers_.remove(id, true, false);
+    if (recorded) (void)store_.remove(id);
+  });
+
+  s.id = id;
+  s.metadata = r.metadata;
+  s.hostname = r.hostname;
+  s.logDirectory = r.logDirectory;
+  s.runtimeHandler = r.runtimeHandler;
+  s.cgroupParent = r.cgroupParent;
+  s.namespaces = r.namespaces;
+  s.labels = r.labels;
+  s.annotations = r.annotations;
+  s.sysctls = r.sysctls;
+  s.dns = r.dns;
+  s.portMappings = r.portMappings;
+  s.createdAt = nowNanos();
+  TRY_ASSIGN(auto details, containers_.inspect(id, false));
+  s.resolvConfPath = details.paths.resolvConf;
+  s.hostsPath = details.paths.hosts;
+  if (!r.dns.servers.empty() || !r.dns.searches.empty() || !r.dns.options.empty())
+    TRY(writeFileReplace(s.resolvConfPath, resolvConfText(r.dns)));
+  TRY(store_.put(s));
+  recorded = true;
+
+  if (auto st = containers_.start(id); !st)
+    return std::unexpected(st.error().wrap("failed to start the sandbox container"));
+  if (r.namespaces.network != NamespaceMode::Node) {
+    TRY_ASSIGN(details, containers_.inspect(id, false));
+    if (details.record.state.pid <= 0) return makeError(Code::Internal, "the sandbox container has no process");
+    std::string pin = cfg_.netnsDir + "/" + id;
+    TRY(pinNetns(fmt::format("/proc/{}/ns/net", details.record.state.pid), pin));
+    pinned = true;
+    s.netnsPath = pin;
+    if (cni_) {
+      cni::Attachment a{id, pin, "eth0", cni::podArgs(r.metadata, id), r.portMappings};
+      auto conf = cni_->config();
+      if (!conf) {
+        // Deliberately kinder than containerd (which refuses the pod): no
+        // CNI configuration means a pod with only lo (docs/cri.md).
+        log::warn("cri: sandbox {}: {}; the pod gets no network", id.substr(0, 12), conf.error().message);
+      } else {
+        networked = true;  // a failed ADD may leave a partial attachment: DEL it
+        auto added = cni_->add(a);
+        if (!added)
+          return std::unexpected(
+              added.error().wrap(fmt::format("failed to setup network for sandbox {:?}", id)));
+        s.cniResult = added->result;
+        s.ip = added->ips.ip;
+        s.additionalIps = added->ips.additional;
+      }
+    }
+  }
+  TRY(store_.put(s));
+  undo.dismiss();
+  return id;
+}
+
+Result<> Pods::teardownNetwork(Sandbox& s) {
+  if (s.netnsPath.empty()) return {};
+  if (cni_ && !s.cniResult.is_null()) {
+    cni::Attachment a{s.id, s.netnsPath, "eth0", cni::podArgs(s.metadata, s.id), s.portMappings};
+    auto d = cni_->del(a, s.cniResult);
+    // No configuration any more: nothing to run DEL with (containerd skips too).
+    if (!d && d.error().code != Code::NotFound)
+      return std::unexpected(d.error().wrap(fmt::format("failed to destroy network for sandbox {:?}", s.id)));
+  }
+  TRY(unpinNetns(s.netnsPath));
+  s.netnsPath.clear();
+  s.cniResult = json();
+  return store_.put(s);
+}
+
+Result<> Pods::stop(const std::string& ref) {
+  TRY_ASSIGN(Sandbox s, store_.sandbox(ref));
+  auto lock = lockFor(s.id);
+  std::lock_guard g(*lock);
+  TRY_ASSIGN(s, store_.sandbox(s.id));  // as it is now, under the lock
+  // The pod's containers first, at once (containerd's timeout 0).
+  for (const auto& c : podContainers(s.id)) {
+    auto r = containers_.stop(c, 0);
+    if (!ignorable(r)) return std::unexpected(r.error().wrap(fmt::format("failed to stop container {:?}", c)));
+  }
+  TRY(teardownNetwork(s));
+  auto r = containers_.stop(s.id, 10);
+  if (!ignorable(r)) return std::unexpected(r.error().wrap("failed to stop sandbox container"));
+  return {};
+}
+
+Result<> Pods::remove(const std::string& ref) {
+  auto found = store_.sandbox(ref);
+  if (!found) {
+    if (found.error().code == Code::NotFound) return {};
+    return std::unexpected(found.error());
+  }
+  TRY(stop(found->id));
+  auto lock = lockFor(found->id);
+  std::lock_guard g(*lock);
+  for (const auto& c : podContainers(found->id)) {
+    auto r = containers_.remove(c, true, false);
+    if (!ignorable(r)) return std::unexpected(r.error().wrap(fmt::format("failed to remove container {:?}", c)));
+  }
+  auto r = containers_.remove(found->id, true, false);
+  if (!ignorable(r)) return std::unexpected(r.error().wrap("failed to remove sandbox container"));
+  return store_.remove(found->id);
+}
+
+std::vector<Sandbox> Pods::list(const SandboxFilter& f) {
+  std::vector<Sandbox> out;
+  for (auto& s : store_.list())
+    if (matchesFilter(s, f)) out.push_back(std::move(s));
+  std::sort(out.begin(), out.end(), [](const Sandbox& a, const Sandbox& b) { return a.createdAt > b.createdAt; });
+  return out;
+}
+
+Result<SandboxStats> Pods::stats(const std::string& ref) {
+  TRY_ASSIGN(Sandbox s, store_.sandbox(ref));
+  SandboxStats out;
+  out.timestamp = nowNanos();
+  std::vector<std::string> ids = {s.id};
+  for (auto& c : podContainers(s.id)) ids.push_back(c);
+  for (size_t i = 0; i < ids.size(); i++) {
+    CaptureWriter w;
+    auto r = containers_.stats(ids[i], false, true, w);
+    if (!r) {
+      if (i == 0) return std::unexpected(r.error());
+      continue;  // a container removed meanwhile
+    }
+    json doc = json::parse(w.out, nullptr, false);
+    if (doc.is_object()) addDockerStats(out, doc, i == 0);
+  }
+  return out;
+}
+
+}  // namespace berth::cri
