@@ -38,7 +38,15 @@ void initStreams(State& st) {
     return;
   }
   log::info("cri: streaming server on {}", st.streams->baseUrl());
-  st.onShutdown.push_back([&st] { st.streams->stop(); });
+  st.onShutdown.push_back([&st] {
+    // An exec whose process still runs keeps its session (and this
+    // service) busy: berthd must not wait for it, nor free what its
+    // threads use. The service is left to the process's end.
+    if (!st.streams->stop(std::chrono::seconds(3))) {
+      log::warn("cri: streaming sessions still running at shutdown; left to finish");
+      (void)st.streams.release();
+    }
+  });
 }
 
 namespace {

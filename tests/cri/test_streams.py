@@ -97,6 +97,13 @@ def test_exec_sync_timeout_kills_the_command(rt, api_pb, ctr):
     assert time.monotonic() - start < 10
     ps = rt.ExecSync(api_pb.ExecSyncRequest(container_id=ctr, cmd=["ps", "-o", "args"]))
     assert b"sleep 77" not in ps.stdout
+    # a child keeps the output open after the shell is killed: the call
+    # still ends within the timeout plus a short grace
+    start = time.monotonic()
+    with pytest.raises(grpc.RpcError) as e:
+        rt.ExecSync(api_pb.ExecSyncRequest(container_id=ctr, cmd=["sh", "-c", "sleep 30; echo late"], timeout=1))
+    assert e.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert time.monotonic() - start < 8
 
 
 def test_exec_sync_errors(rt, api_pb, berth, pod):

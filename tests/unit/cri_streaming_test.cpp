@@ -353,8 +353,14 @@ class FakeBackend : public Backend {
  public:
   Result<int> exec(const ExecSpec& spec, CommandStreams& s) override {
     lastExec = spec;
+    execs++;
     if (spec.cmd.at(0) == "fail") return makeError(Code::Internal, "no such binary");
     if (spec.cmd.at(0) == "exit") return *parseNumber<int>(spec.cmd.at(1));
+    if (spec.cmd.at(0) == "block") {  // until release (stdin ending does not stop it)
+      std::unique_lock lk(blockMu);
+      blockCv.wait(lk, [&] { return released; });
+      return 0;
+    }
     if (spec.cmd.at(0) == "resize") {
       std::mutex mu;
       std::condition_variable cv;
@@ -383,6 +389,15 @@ class FakeBackend : public Backend {
   }
   Result<UniqueFd> dialPort(const std::string&, int port) override { return dialInNetns("", port); }
   ExecSpec lastExec;
+  std::atomic<int> execs{0};
+  std::mutex blockMu;
+  std::condition_variable blockCv;
+  bool released = false;
+  void release() {
+    std::lock_guard lk(blockMu);
+    released = true;
+    blockCv.notify_all();
+  }
 };
 
 UniqueFd connectTo(int port) {
@@ -738,4 +753,40 @@ TEST_F(CriStreamingServer, WebSocketPortForwardAnnouncesPortsAndRelays) {
   ASSERT_TRUE(c.pump([&] { return c.closed; }));
   EXPECT_EQ(c.channel(0), le + "got:hi");
   srv.join();
+}
+
+TEST(CriStreamingServerLimits, SpdyStreamsNotOpenedInTimeCloseTheConnection) {
+  FakeBackend backend;
+  ServerConfig cfg;
+  cfg.streamCreationTimeout = std::chrono::milliseconds(200);
+  Server server(cfg, backend);
+  ASSERT_TRUE(server.start());
+  auto url = server.getExec(ExecSpec{"c1", {"echo"}, false, false, true, false});
+  SpdyClient c{connectTo(server.port())};
+  auto [head, rest] = request(c.fd.get(), spdyUpgrade(pathOf(*url), "v4.channel.k8s.io"));
+  ASSERT_EQ(head.rfind("HTTP/1.1 101", 0), 0u) << head;
+  c.dec.feed(rest);
+  c.open(1, {{"streamtype", "error"}});  // stdout never comes
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(c.pump([] { return false; }));  // ends when the server closes
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  EXPECT_EQ(backend.execs.load(), 0);
+}
+
+TEST(CriStreamingServerLimits, StopReportsSessionsThatOutliveTheGrace) {
+  FakeBackend backend;
+  Server server(ServerConfig{}, backend);
+  ASSERT_TRUE(server.start());
+  auto url = server.getExec(ExecSpec{"c1", {"block"}, false, false, true, false});
+  SpdyClient c{connectTo(server.port())};
+  auto [head, rest] = request(c.fd.get(), spdyUpgrade(pathOf(*url), "v4.channel.k8s.io"));
+  c.dec.feed(rest);
+  c.open(1, {{"streamtype", "error"}});
+  c.open(3, {{"streamtype", "stdout"}});
+  ASSERT_TRUE(c.pump([&] { return c.replied.size() == 2; }));
+  for (int i = 0; i < 200 && backend.execs.load() == 0; i++) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(backend.execs.load(), 1);
+  EXPECT_FALSE(server.stop(std::chrono::milliseconds(100)));
+  backend.release();
+  EXPECT_TRUE(server.stop(std::chrono::milliseconds(5000)));
 }

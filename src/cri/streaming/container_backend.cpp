@@ -239,38 +239,51 @@ Result<ExecSyncResult> execSync(container::IO& io, const std::string& containerI
   json body = {{"Cmd", cmd},          {"AttachStdin", false}, {"AttachStdout", true},
                {"AttachStderr", true}, {"Tty", false},         {"DetachKeys", kNoDetachKeys}};
   TRY_ASSIGN(std::string execId, io.execCreate(containerId, container::ExecConfig{body}));
-  Capture cap;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  Result<> started;
-  std::thread runner([&] {
-    auto r = io.execStart(execId, container::ExecStartOptions{}, &cap);
-    std::lock_guard lk(mu);
-    started = std::move(r);
-    done = true;
-    cv.notify_all();
+  // Shared with the runner thread, which may outlive this call when a
+  // killed command's children keep its output open.
+  struct Run {
+    Capture cap;
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    Result<> started;
+  };
+  auto run = std::make_shared<Run>();
+  std::thread runner([&io, execId, run] {
+    auto r = io.execStart(execId, container::ExecStartOptions{}, &run->cap);
+    std::lock_guard lk(run->mu);
+    run->started = std::move(r);
+    run->done = true;
+    run->cv.notify_all();
   });
   ExecSyncResult res;
-  {
-    std::unique_lock lk(mu);
-    if (timeout.count() > 0 && !cv.wait_for(lk, timeout, [&] { return done; })) {
-      res.timedOut = true;
-      // Kill the process (it may still be starting: wait for its pid).
-      while (!done) {
-        lk.unlock();
-        auto d = io.execInspect(execId);
-        if (d && d->pid > 0 && d->running) ::kill(d->pid, SIGKILL);
-        lk.lock();
-        if (!d || d->exitCode || (d->pid > 0 && d->running)) break;
-        cv.wait_for(lk, std::chrono::milliseconds(10), [&] { return done; });
-      }
+  std::unique_lock lk(run->mu);
+  if (timeout.count() > 0 && !run->cv.wait_for(lk, timeout, [&] { return run->done; })) {
+    res.timedOut = true;
+    // Kill the process (it may still be starting: wait for its pid).
+    for (int i = 0; i < 200 && !run->done; i++) {
+      lk.unlock();
+      auto d = io.execInspect(execId);
+      if (d && d->pid > 0 && d->running) ::kill(d->pid, SIGKILL);
+      lk.lock();
+      if (!d || d->exitCode || (d->pid > 0 && d->running)) break;
+      run->cv.wait_for(lk, std::chrono::milliseconds(10), [&] { return run->done; });
     }
-    cv.wait(lk, [&] { return done; });
+    // Its children may hold the output open: give them a moment, not forever.
+    if (!run->cv.wait_for(lk, std::chrono::seconds(2), [&] { return run->done; })) {
+      lk.unlock();
+      runner.detach();
+      return res;
+    }
+    lk.unlock();
+    runner.join();
+    return res;
   }
+  run->cv.wait(lk, [&] { return run->done; });
+  lk.unlock();
   runner.join();
-  TRY(started);
-  auto [out, err] = cap.take();
+  TRY(run->started);
+  auto [out, err] = run->cap.take();
   res.stdoutData = std::move(out);
   res.stderrData = std::move(err);
   TRY_ASSIGN(auto details, io.execInspect(execId));

@@ -77,13 +77,18 @@ Result<> Server::start() {
   return {};
 }
 
-void Server::stop() {
-  if (stopping_.exchange(true)) return;
-  if (listenFd_) ::shutdown(listenFd_.get(), SHUT_RDWR);
-  if (acceptThread_.joinable()) acceptThread_.join();
+bool Server::stop(std::chrono::milliseconds grace) {
+  if (!stopping_.exchange(true)) {
+    if (listenFd_) ::shutdown(listenFd_.get(), SHUT_RDWR);
+    if (acceptThread_.joinable()) acceptThread_.join();
+  }
   std::unique_lock lk(mu_);
   for (int fd : conns_) ::shutdown(fd, SHUT_RDWR);
-  cv_.wait(lk, [&] { return running_ == 0; });
+  if (grace == std::chrono::milliseconds::max()) {
+    cv_.wait(lk, [&] { return running_ == 0; });
+    return true;
+  }
+  return cv_.wait_for(lk, grace, [&] { return running_ == 0; });
 }
 
 std::string Server::baseUrl() const {

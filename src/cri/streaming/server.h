@@ -44,8 +44,10 @@ class Server {
   // Binds and starts accepting. Errors from bind/listen (sysError).
   Result<> start();
   // Stops accepting, shuts every open connection down and waits for the
-  // connection threads.
-  void stop();
+  // connection threads, at most `grace`. False when some are still running
+  // then (an exec's process has not ended yet): the Server must then stay
+  // alive (its owner leaks it) until the process exits.
+  bool stop(std::chrono::milliseconds grace = std::chrono::milliseconds::max());
   // "http://127.0.0.1:PORT" once started.
   std::string baseUrl() const;
   int port() const { return port_; }

@@ -27,7 +27,8 @@ class StreamingService {
 
   // Starts the HTTP listener (errors from bind/listen).
   Result<> start();
-  void stop() { server_.stop(); }
+  // See Server::stop: false when sessions outlived the grace.
+  bool stop(std::chrono::milliseconds grace) { return server_.stop(grace); }
   std::string baseUrl() const { return server_.baseUrl(); }
 
   // NotFound "container ID not found" for an unknown (or invisible)
