@@ -326,6 +326,31 @@ Result<> Client::ping() {
 Result<std::string> Client::fetchToken(const std::string& scope) {
   std::string realm = challenge_.count("realm") ? challenge_["realm"] : "";
   if (realm.empty()) return makeError(Code::Internal, "bearer challenge without realm");
+  if (!creds_.identityToken.empty()) {
+    // An identity token is an OAuth2 refresh token: POST the refresh-token
+    // grant to the realm (distribution's token spec; Docker and
+    // containerd's CRI use the identity token so).
+    std::string form = "grant_type=refresh_token&client_id=berth&refresh_token=" + escape(creds_.identityToken);
+    if (challenge_.count("service")) form += "&service=" + escape(challenge_["service"]);
+    for (auto& one : split(scope, ' '))
+      if (!one.empty()) form += "&scope=" + escape(one);
+    Request req;
+    req.method = "POST";
+    req.url = realm;
+    req.body = &form;
+    req.headers.push_back("Content-Type: application/x-www-form-urlencoded");
+    TRY_ASSIGN(HttpResponse r, perform(req, ""));
+    if (r.status == 401 || r.status == 403) {
+      std::string t = distributionErrorText(r.body);
+      return errorf(Code::PermissionDenied, "unauthorized: {}", t.empty() ? std::string("invalid identity token") : t);
+    }
+    if (r.status != 200) return errorf(Code::Internal, "token server {} answered {} to the refresh token", realm, r.status);
+    json j = json::parse(r.body, nullptr, false);
+    std::string tok;
+    if (j.is_object()) tok = j.value("access_token", j.value("token", ""));
+    if (tok.empty()) return errorf(Code::Internal, "token server {} answered without an access token", realm);
+    return tok;
+  }
   std::string u = realm + (realm.find('?') == std::string::npos ? "?" : "&");
   bool first = true;
   auto add = [&](const std::string& k, const std::string& v) {

@@ -21,14 +21,17 @@ for m in pytest grpc grpc_tools; do
 done
 [ -f "$BERTH_BIN_DIR/berth-cri.so" ] || { echo "berth-cri.so not built in $BERTH_BIN_DIR" >&2; exit 1; }
 CRI_TMP_CNI=$(mktemp -d "${BERTH_E2E_TMP:-/tmp}/cni.XXXXXX")
-export E2E_BERTHD_ARGS="${E2E_BERTHD_ARGS:-} --cni-conf-dir $CRI_TMP_CNI/net.d"
-mkdir -p "$CRI_TMP_CNI/net.d"
+# Registry mirrors (docs/registry-hosts.md): empty; a test writes the
+# hosts.toml it needs (read at every pull).
+export E2E_BERTHD_ARGS="${E2E_BERTHD_ARGS:-} --cni-conf-dir $CRI_TMP_CNI/net.d --registry-hosts-dir $CRI_TMP_CNI/certs.d"
+mkdir -p "$CRI_TMP_CNI/net.d" "$CRI_TMP_CNI/certs.d"
 e2e_setup_file || exit 1
 trap 'e2e_cleanup_root "$E2E_ROOT"; rm -rf "$CRI_TMP_CNI"' EXIT
 trap 'exit 130' INT TERM
 reg_start cri || exit 1
 
 export BERTH_CRI_SOCK="$E2E_ROOT/exec/cri.sock" BERTH_CRI_DOCKER_SOCK="$SOCK" BERTH_CRI_ROOT="$E2E_ROOT" \
-  BERTH_CRI_REGISTRY="$REG_CRI" BERTH_CRI_CNI_DIR="$CRI_TMP_CNI/net.d" BERTH_BIN_DIR
+  BERTH_CRI_REGISTRY="$REG_CRI" BERTH_CRI_CNI_DIR="$CRI_TMP_CNI/net.d" BERTH_CRI_HOSTS_DIR="$CRI_TMP_CNI/certs.d" \
+  BERTH_BIN_DIR
 cd "$CRI_DIR" || exit 1
 timeout -k 10 300 /usr/bin/python3 -m pytest -p no:cacheprovider -W ignore::DeprecationWarning -q -rfE "$@"

@@ -97,6 +97,13 @@ TEST(ImageNamespace, NamesAreSeparate) {
   ASSERT_TRUE(pr);
   EXPECT_TRUE(pr->deleted.empty());
   EXPECT_TRUE(f.k8s->resolve(*k));
+  // Nor does `image prune -a` take the CRI's images.
+  pr = f.docker->prune({{"dangling", {"false"}}});
+  ASSERT_TRUE(pr) << pr.error().message;
+  EXPECT_FALSE(pr->deleted.empty());
+  EXPECT_FALSE(f.docker->resolve("app:1"));
+  EXPECT_TRUE(f.k8s->resolve("registry.k8s.io/pause:3.9"));
+  EXPECT_EQ(f.ids(*f.k8s), std::vector<std::string>{*k});
 }
 
 TEST(ImageNamespace, SharedImageSurvivesRemovalInOneNamespace) {
