@@ -32,7 +32,7 @@ BERTH_DEBIAN_PACKAGES=(
   # the CRI front end (src/cri/, berth-cri.so): gRPC and protobuf, the CNI
   # plugins pods use, and tests/cri's Python client (stubs generated at start)
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  containernetworking-plugins python3-grpcio python3-grpc-tools
+  containernetworking-plugins python3-grpcio python3-grpc-tools python3-websocket
 )
 
 # berth_missing_packages: print the packages of the list that are not installed.

@@ -6,6 +6,7 @@
 #include "cri/pod_store.h"
 #include "cri/pods.h"
 #include "image/service.h"
+#include "cri/streaming/service.h"
 
 namespace berth::cri {
 

@@ -16,6 +16,10 @@
 #include "common/result.h"
 #include "cri/plugin.h"
 
+namespace berth::cri::streaming {
+class StreamingService;
+}
+
 namespace berth::image {
 class ImageService;
 }
@@ -46,6 +50,10 @@ struct State {
   std::unique_ptr<PodStore> podStore;
   std::unique_ptr<cni::Cni> cni;
   std::unique_ptr<Pods> pods;
+
+  // ExecSync, Exec, Attach, PortForward and the streaming server
+  // (runtime_streams.cpp, cri/streaming/service.h).
+  std::unique_ptr<streaming::StreamingService> streams;
 
   // Run in reverse order by ~State (an area registers its teardown here).
   std::vector<std::function<void()>> onShutdown;
