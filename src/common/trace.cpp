@@ -1,6 +1,8 @@
 #include "common/trace.h"
 
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <deque>
@@ -21,6 +23,7 @@ namespace {
 struct Store {
   std::mutex mu;
   std::string process;
+  int fileFd = -1;  // appendTo's file, or -1
   // Keys in first-recorded order (oldest first) with their spans.
   std::deque<std::pair<std::string, std::vector<Span>>> keys;
 
@@ -43,13 +46,21 @@ Store& store() {
   return s;
 }
 
-bool validName(std::string_view s) {
-  if (s.empty() || s.size() > 64) return false;
+bool validProcess(std::string_view s) {
+  if (s.empty() || s.size() > 32) return false;
   for (char c : s)
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == ' ' || c == '.' || c == '_' || c == '-'))
-      return false;
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) return false;
   return true;
 }
+
+bool validName(std::string_view s) {
+  if (s.empty() || s.size() > 96) return false;
+  for (char c : s)
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
+  return true;
+}
+
+int64_t gEnabledAt = 0;
 
 bool validKey(std::string_view s) {
   if (s.size() > 64) return false;
@@ -91,7 +102,10 @@ bool expect(std::string_view line, size_t& pos, char c) {
 
 }  // namespace
 
+int64_t enabledAt() { return on() ? gEnabledAt : 0; }
+
 void enable(std::string_view process) {
+  gEnabledAt = now();
   store().process = std::string(process);
   detail::gOn = true;
 }
@@ -101,6 +115,18 @@ void disable() {
   Store& s = store();
   std::lock_guard lk(s.mu);
   s.keys.clear();
+  if (s.fileFd >= 0) ::close(s.fileFd);
+  s.fileFd = -1;
+}
+
+Result<> appendTo(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return sysError(errno, "open trace file {}", path);
+  Store& s = store();
+  std::lock_guard lk(s.mu);
+  if (s.fileFd >= 0) ::close(s.fileFd);
+  s.fileFd = fd;
+  return {};
 }
 
 int64_t now() {
@@ -116,6 +142,10 @@ void record(std::string_view key, std::string_view name, int64_t start, int64_t 
   auto& v = s.getLocked(key);
   if (v.size() >= kMaxSpans) return;
   v.push_back(Span{std::string(key), s.process, std::string(name), start, std::max(start, end)});
+  if (s.fileFd >= 0) {
+    std::string line = toLines({v.back()});
+    (void)!::write(s.fileFd, line.data(), line.size());
+  }
 }
 
 void add(std::string_view key, std::vector<Span> spans) {
@@ -127,6 +157,10 @@ void add(std::string_view key, std::vector<Span> spans) {
     if (v.size() >= kMaxSpans) break;
     sp.key = std::string(key);
     v.push_back(std::move(sp));
+    if (s.fileFd >= 0) {
+      std::string line = toLines({v.back()});
+      (void)!::write(s.fileFd, line.data(), line.size());
+    }
   }
 }
 
@@ -176,7 +210,7 @@ Result<std::vector<Span>> parseLines(std::string_view text) {
               readString(line, pos, "n", s.name) && expect(line, pos, ',') && readInt(line, pos, "s", s.start) &&
               expect(line, pos, ',') && readInt(line, pos, "e", s.end) && expect(line, pos, '}') &&
               pos == line.size();
-    if (!ok || !validKey(s.key) || !validName(s.process) || !validName(s.name) || s.end < s.start)
+    if (!ok || !validKey(s.key) || !validProcess(s.process) || !validName(s.name) || s.end < s.start)
       return errorf(Code::InvalidArgument, "trace line {}: not a span: {}", lineNo, line.substr(0, 200));
     out.push_back(std::move(s));
   }

@@ -16,8 +16,9 @@
 //
 // Wire form, one span a line (JSON, the fields in this order):
 //   {"k":"<key>","p":"<process>","n":"<phase>","s":<start ns>,"e":<end ns>}
-// Process and phase names are berth's own identifiers ([a-z0-9 ._-]); keys
-// are hex ids. parseLines refuses anything else.
+// Process names are [a-z0-9._-]; phase names printable ASCII without '"'
+// and '\\' (an API call's "POST /containers/{id}/start"); keys are hex ids.
+// parseLines refuses anything else.
 
 #include <cstdint>
 #include <string>
@@ -47,8 +48,14 @@ extern bool gOn;
 // Switches recording on for this process, naming it in its spans. Call once,
 // from main(), before threads start.
 void enable(std::string_view process);
-// Off again, the recorded spans dropped (tests).
+// Also appends every span recorded or added from now on to the file at
+// path (created 0600 if missing; the wire form, one write per span), for a
+// daemon whose clients do not fetch their spans (the docker CLI).
+Result<> appendTo(const std::string& path);
+// Off again, the recorded spans dropped, the file closed (tests).
 void disable();
+// CLOCK_MONOTONIC at enable(); 0 when off.
+int64_t enabledAt();
 // Whether recording is on. Cheap: read this before doing any work for a span.
 inline bool on() { return detail::gOn; }
 // CLOCK_MONOTONIC in ns.

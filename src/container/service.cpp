@@ -10,6 +10,7 @@
 #include "common/error_status.h"
 #include "common/log.h"
 #include "common/number.h"
+#include "common/trace.h"
 #include "common/until.h"
 #include "common/util.h"
 #include "container/cgroup_info.h"
@@ -187,6 +188,7 @@ Result<> checkContainerName(const std::string& name) {
 }  // namespace
 
 Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
+  const int64_t tCreate = trace::on() ? trace::now() : 0;
   const std::string& nameIn = req.name;
   const json& body = req.body;
   if (!body.is_object()) return makeError(Code::InvalidArgument, "config cannot be empty in order to create a container");
@@ -325,10 +327,18 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
   }
   auto e = std::make_shared<Entry>();
   e->c = std::move(c);
+  const int64_t tFiles = tCreate ? trace::now() : 0;
   TRY(prepareBundle(*e));
+  const int64_t tDb = tCreate ? trace::now() : 0;
   if (auto r = saveLocked(*e); !r) {
     (void)removeAll(dirOf(e->c.id));
     return std::unexpected(r.error());
+  }
+  if (tCreate) {
+    int64_t t = trace::now();
+    trace::record(e->c.id, "create: config, mounts", tCreate, tFiles);
+    trace::record(e->c.id, "create: dirs and files", tFiles, tDb);
+    trace::record(e->c.id, "create: database write", tDb, t);
   }
   byId_[e->c.id] = e;
   dropVolumes.dismiss();
@@ -467,6 +477,14 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   });
   Container c = e->c;
   lk.unlock();
+  const int64_t tStart = trace::on() ? trace::now() : 0;
+  int64_t tPhase = tStart;
+  auto phase = [&](const char* name) {
+    if (!tStart) return;
+    int64_t t = trace::now();
+    trace::record(c.id, name, tPhase, t);
+    tPhase = t;
+  };
 
   // layerDirs works even after `rmi -f` untagged and deleted the image: its
   // layers live while a container names it.
@@ -476,8 +494,10 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   // before the monitor spawns; undone below if the start fails.
   const std::string netMode = c.hostConfig.value("NetworkMode", "bridge");
   std::string sandboxKey;
+  phase("start: state, layers");
   if (networks_ && usesSandbox(netMode) && needsSandbox(*networks_, c)) {
     auto attached = startNetworking(c);
+    phase("network setup");
     if (!attached) {
       lk.lock();
       // As dockerd: the container stays as it was, with the error and 128.
@@ -526,6 +546,7 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
     (void)mkdirAll(cfg_.execRoot + "/m", 0700);
     ::unlink((dir + "/exit.json").c_str());
     if (auto w = writeFileReplace(dir + "/config.json", spec->dump(2)); !w) return std::unexpected(w.error());
+    phase("start: spec, config.json");
     std::vector<std::string> argv = {cfg_.monitorBin, "run", "--bundle", dir, "--id", c.id,
                                      "--socket", socketOf(c.id), "--log", logPathOf(c),
                                      "--cgroup-root", cfg_.cgroupRoot};
@@ -548,9 +569,16 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
     auto lock = lockForStart(dir);
     if (!lock) return std::unexpected(lock.error());
     argv.insert(argv.end(), {"--lock-fd", std::to_string(monitor::kLockFd)});
+    if (tStart) {
+      phase("start: monitor lock");
+      argv.insert(argv.end(), {"--trace", std::to_string(trace::now())});
+      ::unlink((dir + "/trace.jsonl").c_str());
+    }
     spawned = spawnMonitor(argv, dir + "/monitor.log", lock->get());
     if (!spawned) return std::unexpected(spawned.error().wrap("start monitor"));
+    phase("spawn monitor");
     auto m = spawned->first->recv();
+    phase("monitor start to Started");
     if (!m) {
       failure = "monitor exited before starting the container";
       failStage = int(runtime::Stage::Config);
@@ -621,6 +649,7 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   cv_.notify_all();
   lk.unlock();
   emit_("container", "start", c.id, attrs);
+  phase("start: record running");
   return {};
 }
 
@@ -646,6 +675,7 @@ void ServiceImpl::readerLoop(std::shared_ptr<Entry> e, std::shared_ptr<MonitorCo
       }
       for (auto& s : sessions) s->writeOutput(m->type, m->payload);
     } else if (m->type == MsgType::Exit) {
+      const int64_t tExit = trace::on() ? trace::now() : 0;
       json doc;
       try {
         doc = json::parse(m->payload);
@@ -657,6 +687,10 @@ void ServiceImpl::readerLoop(std::shared_ptr<Entry> e, std::shared_ptr<MonitorCo
       // restart from creating the same cgroup while the old one is being
       // removed (the new process would join a dying cgroup: ENODEV).
       while (mon->recv()) {
+      }
+      if (tExit) {
+        trace::record(e->c.id, "exit: monitor cleanup", tExit, trace::now());
+        collectMonitorTrace(e->c.id);
       }
       handleExit(e, doc);
       return;
@@ -690,7 +724,17 @@ json ServiceImpl::recordedExit(const std::string& id, const std::string& fallbac
   return doc;
 }
 
+void ServiceImpl::collectMonitorTrace(const std::string& id) {
+  std::string path = dirOf(id) + "/trace.jsonl";
+  auto text = readFile(path);
+  if (!text) return;
+  ::unlink(path.c_str());
+  if (auto spans = trace::parseLines(*text)) trace::add(id, std::move(*spans));
+  else log::warn("container {}: {}", id, spans.error().message);
+}
+
 void ServiceImpl::handleExit(const std::shared_ptr<Entry>& e, const json& doc) {
+  const int64_t tRecord = trace::on() ? trace::now() : 0;
   std::unique_lock lk(mu_);
   if (e->removed) return;
   // The process is gone: its endpoints and sandbox go before anything can
@@ -741,6 +785,7 @@ void ServiceImpl::handleExit(const std::shared_ptr<Entry>& e, const json& doc) {
   emit_("container", "die", id, attrs);
   cv_.notify_all();
   lk.unlock();
+  if (tRecord) trace::record(id, "exit: record exited", tRecord, trace::now());
   if (autoRemove) {
     lk.lock();
     if (!e->removed && !e->busy) (void)removeLocked(lk, e);
@@ -888,6 +933,7 @@ Result<> ServiceImpl::restart(const std::string& ref, std::optional<int> timeout
 
 Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared_ptr<Entry> e, bool removeVolumes) {
   TRY(transition(e->c.state, State::Removing));
+  const int64_t tRemove = trace::on() ? trace::now() : 0;
   bool dropVolumes = removeVolumes || e->c.hostConfig.value("AutoRemove", false);
   json mountPoints = e->c.mountPoints;
   std::string id = e->c.id;
@@ -916,6 +962,7 @@ Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared
   // Layers of an image deleted (rmi -f) while this container used it can go now.
   if (!images_.resolve(imageId))
     if (auto gc = images_.garbageCollect(); !gc) log::warn("image gc: {}", gc.error().message);
+  if (tRemove) trace::record(id, "removal", tRemove, trace::now());
   lk.lock();
   // wait?condition=removed (run --rm) returns only now: the client may list
   // volumes or images next.

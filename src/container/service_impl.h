@@ -165,6 +165,8 @@ class ServiceImpl : public Service {
   // Starts readerLoop on a detached thread (mu_ held); shutdown() waits for it.
   void spawnReaderLocked(std::shared_ptr<Entry> e, std::shared_ptr<MonitorConn> mon);
   void handleExit(const std::shared_ptr<Entry>& e, const nlohmann::json& exitDoc);
+  // Tracing on: the monitor's spans (<dir>/trace.jsonl) into the timeline.
+  void collectMonitorTrace(const std::string& id);
   // The exit.json a monitor left, or ExitCode 255 with fallbackError.
   nlohmann::json recordedExit(const std::string& id, const std::string& fallbackError);
   // Waits (mu_ held via lk) until exitSeq > baseline or timeout; true if exited.

@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "common/memory.h"
+#include "common/trace.h"
 #include "common/util.h"
 
 namespace berth::monitor {
@@ -214,6 +215,7 @@ void Session::readOutput(int idx) {
   for (int rounds = 0; rounds < 4; rounds++) {
     ssize_t n = ::read(outFds_[idx].get(), buf, sizeof buf);
     if (n > 0) {
+      if (trace::on() && !firstOutputMono_) firstOutputMono_ = trace::now();
       std::string_view data(buf, size_t(n));
       broadcast(idx == 0 ? MsgType::Stdout : MsgType::Stderr, data);
       if (log_) log_->write(idx, data, nowNanos());
@@ -261,6 +263,7 @@ void Session::reap() {
     if (p == pid_ && !exited_) {
       exited_ = true;
       finishedAt_ = nowNanos();
+      if (trace::on()) reapedMono_ = trace::now();
       status_ = st;
     }
   }

@@ -48,6 +48,10 @@ class Session {
   // drainMs passed after its exit). Returns the wait status.
   int runUntilExit(int drainMs = 2000);
   int64_t finishedAt() const { return finishedAt_; }
+  // With tracing on (common/trace.h), CLOCK_MONOTONIC ns of the first
+  // output byte read and of the reap of the process; 0 when none or off.
+  int64_t firstOutputMono() const { return firstOutputMono_; }
+  int64_t reapedMono() const { return reapedMono_; }
   // Exit{json} (when not empty) to every client, then flushes their buffers (up to timeoutMs).
   void finish(const std::string& exitJson, int timeoutMs = 5000);
   // Sends a message to every client (buffered).
@@ -88,6 +92,7 @@ class Session {
   bool exited_ = false;
   int status_ = 0;
   int64_t finishedAt_ = 0;
+  int64_t firstOutputMono_ = 0, reapedMono_ = 0;
   std::string exitJson_;
 };
 

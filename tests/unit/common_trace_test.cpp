@@ -1,6 +1,9 @@
 #include "common/trace.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "common/util.h"
 
 using namespace berth;
 using trace::Span;
@@ -17,6 +20,7 @@ struct TraceOn : ::testing::Test {
 TEST(Trace, OffRecordsNothing) {
   trace::disable();
   EXPECT_FALSE(trace::on());
+  EXPECT_EQ(trace::enabledAt(), 0);
   trace::record("ab", "create", 1, 2);
   { trace::Scope s("ab", "start"); }
   trace::add("ab", {Span{"", "monitor", "clone", 3, 4}});
@@ -40,6 +44,8 @@ TEST_F(TraceOn, RecordsUnderKeyInOrderAndTakeRemoves) {
 
 TEST_F(TraceOn, ScopeMeasuresOnTheMonotonicClock) {
   int64_t before = trace::now();
+  EXPECT_GT(trace::enabledAt(), 0);
+  EXPECT_LE(trace::enabledAt(), before);
   { trace::Scope s("", "cli parse"); }
   int64_t after = trace::now();
   auto v = trace::take("");
@@ -66,9 +72,9 @@ TEST_F(TraceOn, AddKeepsTheOtherProcessName) {
 }
 
 TEST(Trace, LinesRoundTrip) {
-  std::vector<Span> in = {{"", "cli", "cli parse", 1, 2}, {"0a9f", "init", "mounts and pivot_root", 100, 250}};
+  std::vector<Span> in = {{"", "cli", "POST /containers/{id}/start", 1, 2}, {"0a9f", "init", "mounts and pivot_root", 100, 250}};
   std::string text = trace::toLines(in);
-  EXPECT_EQ(text.substr(0, text.find('\n')), R"({"k":"","p":"cli","n":"cli parse","s":1,"e":2})");
+  EXPECT_EQ(text.substr(0, text.find('\n')), R"({"k":"","p":"cli","n":"POST /containers/{id}/start","s":1,"e":2})");
   auto out = trace::parseLines(text + "\n");
   ASSERT_TRUE(out) << out.error().message;
   EXPECT_EQ(*out, in);
@@ -78,7 +84,8 @@ TEST(Trace, ParseRefusesBadLines) {
   for (std::string_view bad : {
            R"({"k":"","p":"cli","n":"x","s":1})",                   // no end
            R"({"k":"","p":"cli","n":"x","s":2,"e":1})",             // end before start
-           R"({"k":"","p":"Cli","n":"x","s":1,"e":2})",             // not our name
+           R"({"k":"","p":"Cli","n":"x","s":1,"e":2})",             // not our process name
+           "{\"k\":\"\",\"p\":\"cli\",\"n\":\"a\tb\",\"s\":1,\"e\":2}",  // control character
            R"({"k":"zz","p":"cli","n":"x","s":1,"e":2})",           // key not hex
            R"({"k":"","p":"cli","n":"x\"","s":1,"e":2})",           // quote in name
            R"({"k":"","p":"cli","n":"x","s":-1,"e":2})",            // negative
@@ -111,4 +118,21 @@ TEST(Trace, FormatOffsetsFromTheEarliest) {
   auto text = trace::format({{"", "cli", "cli parse", 1'000'000, 1'500'000}, {"", "berthd", "create", 3'000'000, 5'250'000}});
   EXPECT_NE(text.find("cli      cli parse                        0.000     0.500"), std::string::npos) << text;
   EXPECT_NE(text.find("berthd   create                           2.000     2.250"), std::string::npos) << text;
+}
+
+TEST_F(TraceOn, AppendToWritesEverySpan) {
+  char tmpl[] = "/tmp/berth-trace-test.XXXXXX";
+  int fd = ::mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  ASSERT_TRUE(trace::appendTo(tmpl));
+  trace::record("ab", "create", 1, 2);
+  trace::add("ab", {Span{"", "monitor", "clone", 3, 4}});
+  auto text = readFile(tmpl);
+  ::unlink(tmpl);
+  ASSERT_TRUE(text);
+  auto spans = trace::parseLines(*text);
+  ASSERT_TRUE(spans) << spans.error().message;
+  EXPECT_EQ(*spans, (std::vector<Span>{{"ab", "berthd", "create", 1, 2}, {"ab", "monitor", "clone", 3, 4}}));
+  EXPECT_FALSE(trace::appendTo("/nonexistent-dir/x/trace.jsonl"));
 }
