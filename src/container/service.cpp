@@ -949,14 +949,17 @@ Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared
   std::string netMode = e->c.hostConfig.value("NetworkMode", "");
   std::string cgPath = cgroupPathOf(*e);
   lk.unlock();
+  if (tRemove) trace::record(id, "removal: record", tRemove, trace::now());
   stopNetworking(id, netMode);
   // Nothing of it may outlive its record: a monitor still holding the lock
   // or processes left in its cgroup (docs/crash-safety.md) are killed.
   if (monitor::lockState(dirOf(id)) == monitor::LockState::Held ||
       !CgroupInfo(cfg_.cgroupRoot, cgPath).existingDirs().empty())
     killLeftovers(id, cgPath);
+  const int64_t tDir = tRemove ? trace::now() : 0;
   auto rr = removeAll(dirOf(id));
   if (!rr) log::warn("remove container dir: {}", rr.error().message);
+  if (tDir) trace::record(id, "removal: directory", tDir, trace::now());
   emit_("container", "destroy", id, attrs);
   if (dropVolumes) removeAnonymousVolumes(mountPoints);
   // Layers of an image deleted (rmi -f) while this container used it can go now.

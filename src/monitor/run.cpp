@@ -262,6 +262,7 @@ int runContainer(const RunOptions& o) {
   if (auto f = launch->release()) return abort(f->stage, Error{Code::Internal, f->err, f->message});
   // While the child sets up its root: state.json and the log file.
   if (tracing) phase("clone return, release");
+  const int64_t tRelease = tPhase;
   int64_t startedAt = nowNanos();
   auto st = writeFileReplace(o.bundle + "/state.json",
                         fmt::format(R"({{"Pid":{},"MonitorPid":{},"StartedAt":{}}})", pid, ::getpid(), startedAt));
@@ -291,6 +292,8 @@ int runContainer(const RunOptions& o) {
     };
     // clone: from the monitor's clone() to the child's first instruction
     child("clone", tClone, slots[kTraceChildStart]);
+    child("cgroup join", slots[kTraceChildStart], slots[kTraceCgroupJoined]);
+    child("release to mounts", std::max(slots[kTraceCgroupJoined], tRelease), slots[kTraceMountsStart]);
     child("mounts and pivot_root", slots[kTraceMountsStart], slots[kTraceMountsEnd]);
     child("seccomp", slots[kTraceSeccompStart], slots[kTraceSeccompEnd]);
     child("exec", slots[kTraceExec], tExec);

@@ -81,6 +81,7 @@ void stamp(const LaunchPlan& plan, TraceSlot slot) {
   for (const auto& [fd, type] : plan.joins)
     if (::setns(fd, type) != 0) fail(errFd, Stage::Clone, errno, fmt::format("setns: {}", std::strerror(errno)));
 
+  stamp(plan, kTraceCgroupJoined);
   char c;
   ssize_t n;
   do n = ::read(syncRead, &c, 1);

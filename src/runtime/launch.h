@@ -77,6 +77,7 @@ struct LaunchPlan {
 
 enum TraceSlot : int {
   kTraceChildStart,    // first instruction of the child after clone
+  kTraceCgroupJoined,  // after joining the cgroups (v1 tasks files) and namespaces
   kTraceMountsStart,   // released by the parent, before the root is set up
   kTraceMountsEnd,     // after the mounts and pivot_root
   kTraceSeccompStart,  // before the filter is installed
