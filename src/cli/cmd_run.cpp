@@ -404,12 +404,15 @@ int cmdAttach(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
 int cmdExec(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
   bool detach = f.getBool("detach"), tty = f.getBool("tty"), interactive = f.getBool("interactive");
   const std::string& name = args[0];
+  // As the docker CLI, a missing container is reported before a missing
+  // TTY; otherwise the exec create's own 404/409 says it (one round trip
+  // fewer than docker's inspect first).
   if (tty && interactive && !detach && !isTerminal(ctx.in)) {
+    auto info = inspectContainer(ctx, name);
+    if (!info) return reportError(ctx, info.error());
     err(ctx, "the input device is not a TTY\n");
     return kExitFailure;
   }
-  auto info = inspectContainer(ctx, name);
-  if (!info) return reportError(ctx, info.error());
   std::vector<std::string> env;
   for (auto& e : f.getList("env")) env.push_back(e);
   nlohmann::ordered_json body;

@@ -409,6 +409,15 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
     waitNotBusyLocked(lk, *e);
     if (e->removed) return errorf(Code::NotFound, "No such container: {}", ref);
   }
+  // The last run's monitor is still unmounting and removing the cgroup:
+  // its EOF clears this (a notification; lockForStart below is the last word).
+  if (e->finishing && !e->busy) {
+    cv_.wait_for(lk, std::chrono::seconds(60), [&] { return !e->finishing || e->removed || e->busy; });
+    if (policyGen && (stopping_ || e->removed || e->restartGen != *policyGen ||
+                      e->c.state.status != State::Restarting))
+      return makeError(Code::Cancelled, "restart cancelled");
+    if (e->removed) return errorf(Code::NotFound, "No such container: {}", ref);
+  }
   if (e->c.state.status == State::Running || e->c.state.status == State::Paused)
     return makeError(Code::NotModified, "container already started");
   if (e->busy) return errorf(Code::Conflict, "container {} is busy", e->c.id);
@@ -621,6 +630,7 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   e->mon = mon;
   recordLocked(*e, State::Running);
   e->c.state.pid = payloadInt(first.payload);
+  e->monitorExec = uint32_t(payloadInt(first.payload, 4)) & monitor::kFeatureExec;
   e->c.state.monitorPid = spawned->second;
   e->c.state.startedAt = nowNanos();
   e->c.state.finishedAt = 0;
@@ -682,21 +692,41 @@ void ServiceImpl::readerLoop(std::shared_ptr<Entry> e, std::shared_ptr<MonitorCo
       } catch (...) {
         doc = json::object();
       }
-      // The monitor closes the socket once the container's mount namespace
-      // and cgroup are gone (docs/monitor.md). Waiting for that EOF keeps a
-      // restart from creating the same cgroup while the old one is being
-      // removed (the new process would join a dying cgroup: ENODEV).
-      while (mon->recv()) {
+      // The exit is recorded now: the process is dead and exit.json
+      // written. The monitor closes the socket only once the container's
+      // mount namespace and cgroup are gone (docs/monitor.md); the unmount
+      // syncs the upper file system, tens to hundreds of ms under load, so
+      // stop, kill, wait and rm do not wait for it. A start does (it would
+      // join a dying cgroup, or mount an overlay still in use): it waits
+      // until `finishing` clears at that EOF.
+      std::string cgPath;
+      {
+        std::lock_guard lk(mu_);
+        e->finishing = mon;
+        cgPath = cgroupPathOf(*e);
       }
       if (tExit) {
         trace::record(e->c.id, "exit: monitor cleanup", tExit, trace::now());
         collectMonitorTrace(e->c.id);
       }
       handleExit(e, doc);
+      while (mon->recv()) {
+      }
+      bool removed;
+      {
+        std::lock_guard lk(mu_);
+        if (e->finishing == mon) e->finishing.reset();
+        removed = e->removed && !stopping_;
+        cv_.notify_all();
+      }
+      // Removed meanwhile (rm, AutoRemove): the removal left this monitor
+      // alone; whatever it could not clean up goes now.
+      if (removed && !CgroupInfo(cfg_.cgroupRoot, cgPath).existingDirs().empty()) killLeftovers(e->c.id, cgPath);
       return;
     } else if (m->type == MsgType::Started) {
       std::lock_guard lk(mu_);
       e->c.state.pid = payloadInt(m->payload);
+      if (e->mon == mon) e->monitorExec = uint32_t(payloadInt(m->payload, 4)) & monitor::kFeatureExec;
     }
   }
   // The connection ended without an Exit message.
@@ -748,6 +778,7 @@ void ServiceImpl::handleExit(const std::shared_ptr<Entry>& e, const json& doc) {
     e->c.state.sandboxKey.clear();
   }
   e->mon.reset();
+  e->monitorExec = false;
   healthStopLocked(*e);
   e->c.state.exitCode = doc.value("ExitCode", 255);
   e->c.state.oomKilled = doc.value("OOMKilled", false);
@@ -947,14 +978,17 @@ Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared
   byId_.erase(id);
   cv_.notify_all();
   std::string netMode = e->c.hostConfig.value("NetworkMode", "");
-  std::string cgPath = cgroupPathOf(*e);
+  // A monitor still finishing the last run (its Exit came, its EOF not yet)
+  // is left to finish: its reader checks the cgroup after its EOF.
+  const bool monitorFinishing = e->finishing != nullptr;
+  std::string cgPath = monitorFinishing ? std::string() : cgroupPathOf(*e);
   lk.unlock();
   if (tRemove) trace::record(id, "removal: record", tRemove, trace::now());
   stopNetworking(id, netMode);
   // Nothing of it may outlive its record: a monitor still holding the lock
   // or processes left in its cgroup (docs/crash-safety.md) are killed.
-  if (monitor::lockState(dirOf(id)) == monitor::LockState::Held ||
-      !CgroupInfo(cfg_.cgroupRoot, cgPath).existingDirs().empty())
+  if (!monitorFinishing && (monitor::lockState(dirOf(id)) == monitor::LockState::Held ||
+                            !CgroupInfo(cfg_.cgroupRoot, cgPath).existingDirs().empty()))
     killLeftovers(id, cgPath);
   const int64_t tDir = tRemove ? trace::now() : 0;
   auto rr = removeAll(dirOf(id));
@@ -1264,8 +1298,10 @@ void ServiceImpl::shutdown() {
   std::unique_lock lk(mu_);
   if (stopping_) return;
   stopping_ = true;
-  for (auto& [id, e] : byId_)
+  for (auto& [id, e] : byId_) {
     if (e->mon) e->mon->shutdown();
+    if (e->finishing) e->finishing->shutdown();
+  }
   for (auto& [id, x] : execs_)
     if (x->mon) x->mon->shutdown();
   cv_.notify_all();

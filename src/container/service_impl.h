@@ -34,6 +34,13 @@ struct AttachSession {
 struct Entry {
   Container c;
   std::shared_ptr<MonitorConn> mon;  // set while a monitor is connected
+  // The monitor of the last run after its Exit, until its connection ends:
+  // it is still dropping the container's mount namespace (the overlay's
+  // unmount syncs the upper file system) and removing the cgroup, then
+  // releases its lock (docs/monitor.md). Its exit is already recorded; a
+  // start waits for this to clear, a removal leaves the monitor alone.
+  std::shared_ptr<MonitorConn> finishing;
+  bool monitorExec = false;          // mon runs execs itself (monitor::kFeatureExec)
   std::vector<std::shared_ptr<AttachSession>> sessions;
   std::string pendingStdin;          // stdin that arrived before start
   bool pendingStdinClose = false;

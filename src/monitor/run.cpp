@@ -17,6 +17,7 @@
 #include "common/memory.h"
 #include "common/trace.h"
 #include "common/util.h"
+#include "monitor/exec.h"
 #include "monitor/external.h"
 #include "monitor/lock.h"
 #include "monitor/session.h"
@@ -312,6 +313,23 @@ int runContainer(const RunOptions& o) {
   session.setOutput(std::move(stdio->out), std::move(stdio->err), stdio->tty);
   session.setStdin(std::move(stdio->in));
   session.setLog(&*log);
+  // Execs run from here (ExecStart): no monitor process per exec.
+  const std::string seccompCache = o.bundle + "/../.seccomp-cache";
+  session.setExecLauncher([&](std::string_view json) -> std::expected<Session::ExecLaunch, Session::ExecLaunchError> {
+    auto p = runtime::parseProcess(json);
+    if (!p) return std::unexpected(Session::ExecLaunchError{Stage::Config, p.error()});
+    auto r = startExec(*p, pid, *cg, seccompCache, false);
+    if (!r) return std::unexpected(Session::ExecLaunchError{r.error().stage, r.error().error});
+    Session::ExecLaunch l;
+    l.pid = r->pid;
+    l.tty = r->stdio.tty;
+    l.out = std::move(r->stdio.out);
+    l.err = std::move(r->stdio.err);
+    l.in = std::move(r->stdio.in);
+    l.startedAt = r->startedAt;
+    return l;
+  });
+  session.setFeatures(kFeatureExec);
   session.started(pid);
   // The child has installed its filter: the program is garbage now.
   plan.seccomp = nullptr;
@@ -319,6 +337,7 @@ int runContainer(const RunOptions& o) {
   dropStartupPages();
 
   int status = session.runUntilExit();
+  session.endExecs();
   bool oom = cg->oomKilled();
   std::string exit = exitJson(status, oom, startedAt, session.finishedAt(), pid);
   if (auto r = writeFileReplace(o.bundle + "/exit.json", exit); !r) logError(r.error().message);
@@ -332,7 +351,10 @@ int runContainer(const RunOptions& o) {
   }
   // Exit goes out now; the sockets close (EOF) only once the mount
   // namespace and the cgroup are gone, so EOF means "fully cleaned up".
+  // Nobody new connects meanwhile (dropping the mount namespace can take
+  // long: the overlay's unmount syncs the upper file system).
   session.broadcast(MsgType::Exit, exit);
+  session.stopListening();
   mntNs.reset();
   removeCgroup.dismiss();
   if (auto r = cg->remove(); !r) logError(r.error().message);
