@@ -57,7 +57,8 @@ trap 'exit 130' INT TERM
 # 1. the kernel floor
 cc -O2 -o "$work/kernel_floor" bench/kernel_floor.c
 mkdir -p "$work/rootfs" "$work/fw"
-tar -C "$work/rootfs" -xf "$(busybox_tar)"
+scripts/mk-busybox-rootfs.sh "$work/busybox.tar" >/dev/null
+tar -C "$work/rootfs" -xf "$work/busybox.tar"
 "$work/kernel_floor" "$work/rootfs" "$work/fw" "berth-floor-$$" 3 >/dev/null 2>&1
 read -r f_med f_p10 f_p90 < <("$work/kernel_floor" "$work/rootfs" "$work/fw" "berth-floor-$$" "$RUNS" 2>/dev/null | stats)
 
@@ -103,7 +104,7 @@ have_dockerd=0
 if [ -n "$DOCKERD_SOCK" ] && [ "$(curl -s --max-time 2 --unix-socket "$DOCKERD_SOCK" http://x/_ping 2>/dev/null)" = OK ]; then
   have_dockerd=1
   dockerd_image="berth-bench-busybox:$$"
-  "$DOCKER_BIN" -H "unix://$DOCKERD_SOCK" import -c 'CMD ["sh"]' "$(busybox_tar)" "$dockerd_image" >/dev/null
+  "$DOCKER_BIN" -H "unix://$DOCKERD_SOCK" import -c 'CMD ["sh"]' "$work/busybox.tar" "$dockerd_image" >/dev/null
   read -r k_med k_p10 k_p90 < <(times_ms "$DOCKER_BIN" -H "unix://$DOCKERD_SOCK" run --rm --network none "$dockerd_image" true | stats)
 fi
 

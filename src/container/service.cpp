@@ -705,13 +705,13 @@ void ServiceImpl::readerLoop(std::shared_ptr<Entry> e, std::shared_ptr<MonitorCo
         e->finishing = mon;
         cgPath = cgroupPathOf(*e);
       }
-      if (tExit) {
-        trace::record(e->c.id, "exit: monitor cleanup", tExit, trace::now());
-        collectMonitorTrace(e->c.id);
-      }
+      if (tExit) collectMonitorTrace(e->c.id);  // before a removal deletes the file
       handleExit(e, doc);
+      const int64_t tCleanup = tExit ? trace::now() : 0;
       while (mon->recv()) {
       }
+      // Off the critical path now; a --rm client may have its timeline already.
+      if (tCleanup) trace::record(e->c.id, "exit: monitor cleanup (async)", tCleanup, trace::now());
       bool removed;
       {
         std::lock_guard lk(mu_);

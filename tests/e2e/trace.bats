@@ -69,7 +69,7 @@ EOF
   run check_order "$out" "$id" "cli:cli parse" "cli:POST /containers/create" "berthd:create: database write" \
     "cli:POST /containers/{id}/start" "berthd:start: spec, config.json" "berthd:spawn monitor" \
     "monitor:monitor setup" "monitor:cgroup" "init:clone" "init:cgroup join" "init:mounts and pivot_root" \
-    "init:seccomp" "init:exec" "monitor:process runs" "monitor:exit: reap to Exit" "berthd:exit: monitor cleanup" "berthd:exit: record exited" "berthd:removal" \
+    "init:seccomp" "init:exec" "monitor:process runs" "monitor:exit: reap to Exit" "berthd:exit: record exited" "berthd:removal" \
     "berthd:wait answer"
   assert_success
   # the output is read after the exec, by the CLI after the monitor (the
