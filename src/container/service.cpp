@@ -554,6 +554,9 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
     (void)mkdirAll(dir, 0700);
     (void)mkdirAll(cfg_.execRoot + "/m", 0700);
     ::unlink((dir + "/exit.json").c_str());
+    // A volatile overlay (--rm) leaves work/work/incompat/volatile, and the
+    // kernel refuses to mount that work dir again while it is there.
+    if (c.hostConfig.value("AutoRemove", false)) (void)removeAll(dir + "/work/work");
     if (auto w = writeFileReplace(dir + "/config.json", spec->dump(2)); !w) return std::unexpected(w.error());
     phase("start: spec, config.json");
     std::vector<std::string> argv = {cfg_.monitorBin, "run", "--bundle", dir, "--id", c.id,
@@ -819,7 +822,7 @@ void ServiceImpl::handleExit(const std::shared_ptr<Entry>& e, const json& doc) {
   if (tRecord) trace::record(id, "exit: record exited", tRecord, trace::now());
   if (autoRemove) {
     lk.lock();
-    if (!e->removed && !e->busy) (void)removeLocked(lk, e);
+    if (!e->removed && !e->busy) (void)removeLocked(lk, e, false, true);
   }
 }
 
@@ -962,7 +965,8 @@ Result<> ServiceImpl::restart(const std::string& ref, std::optional<int> timeout
   return {};
 }
 
-Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared_ptr<Entry> e, bool removeVolumes) {
+Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared_ptr<Entry> e, bool removeVolumes,
+                                   bool dirInBackground) {
   TRY(transition(e->c.state, State::Removing));
   const int64_t tRemove = trace::on() ? trace::now() : 0;
   bool dropVolumes = removeVolumes || e->c.hostConfig.value("AutoRemove", false);
@@ -990,10 +994,16 @@ Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared
   if (!monitorFinishing && (monitor::lockState(dirOf(id)) == monitor::LockState::Held ||
                             !CgroupInfo(cfg_.cgroupRoot, cgPath).existingDirs().empty()))
     killLeftovers(id, cgPath);
-  const int64_t tDir = tRemove ? trace::now() : 0;
-  auto rr = removeAll(dirOf(id));
-  if (!rr) log::warn("remove container dir: {}", rr.error().message);
-  if (tDir) trace::record(id, "removal: directory", tDir, trace::now());
+  if (dirInBackground) {
+    std::thread([dir = dirOf(id)] {
+      if (auto rr = removeAll(dir); !rr) log::warn("remove container dir: {}", rr.error().message);
+    }).detach();
+  } else {
+    const int64_t tDir = tRemove ? trace::now() : 0;
+    auto rr = removeAll(dirOf(id));
+    if (!rr) log::warn("remove container dir: {}", rr.error().message);
+    if (tDir) trace::record(id, "removal: directory", tDir, trace::now());
+  }
   emit_("container", "destroy", id, attrs);
   if (dropVolumes) removeAnonymousVolumes(mountPoints);
   // Layers of an image deleted (rmi -f) while this container used it can go now.

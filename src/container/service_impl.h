@@ -179,7 +179,12 @@ class ServiceImpl : public Service {
   // Waits (mu_ held via lk) until exitSeq > baseline or timeout; true if exited.
   bool waitExitLocked(std::unique_lock<std::mutex>& lk, Entry& e, uint64_t baseline, int timeoutMs);
   // removeVolumes (or AutoRemove): the container's anonymous volumes go too.
-  Result<> removeLocked(std::unique_lock<std::mutex>& lk, std::shared_ptr<Entry> e, bool removeVolumes = false);
+  // dirInBackground (--rm after the exit): the container's directory is
+  // deleted by a detached thread after the record, the volumes and the
+  // event; a crash meanwhile leaves a directory without a record, which
+  // the start-up check removes (docs/crash-safety.md).
+  Result<> removeLocked(std::unique_lock<std::mutex>& lk, std::shared_ptr<Entry> e, bool removeVolumes = false,
+                        bool dirInBackground = false);
   // service_mounts.cpp. Resolves the mounts of a create request (mu_ not
   // held): volumes-from, binds, --mount, tmpfs, anonymous and image volumes;
   // creates the volumes it names. createdVolumes: the ones it made (for rollback).

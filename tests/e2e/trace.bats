@@ -76,11 +76,12 @@ EOF
   # reap of a short process may come first: no order with the exit)
   run check_order "$out" "$id" "init:exec" "monitor:first output byte" "cli:first output byte"
   assert_success
-  # the spans were taken: asking again gives none
+  # the spans were taken: asking again gives none of them (the monitor's
+  # cleanup, recorded off the critical path, may come after)
   run api GET "/berth/trace/$id"
   assert_success
   [ "${lines[-1]}" = 200 ]
-  [ "${#lines[@]}" -eq 1 ]
+  [[ "$output" != *'"create: database write"'* && "$output" != *'"spawn monitor"'* ]]
 }
 
 @test "docker: berthd's own timeline of a docker CLI run lands in its BERTH_TRACE file" {
