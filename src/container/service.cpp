@@ -298,7 +298,15 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
   ScopeExit dropVolumes([&] {
     for (auto& v : createdVolumes) (void)volumes_->remove(v, true);
   });
+  // The bundle directory is the new id's alone: made before mu_, so
+  // concurrent creates do not queue behind each other's file writes.
+  auto e = std::make_shared<Entry>();
+  e->c = std::move(c);
+  const int64_t tFiles = tCreate ? trace::now() : 0;
+  TRY(prepareBundle(*e));
+  ScopeExit dropBundle([&] { (void)removeAll(dirOf(e->c.id)); });
 
+  const int64_t tLock = tCreate ? trace::now() : 0;
   std::unique_lock lk(mu_);
   std::string name = nameIn;
   if (!name.empty()) {
@@ -313,35 +321,31 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
   } else {
     name = generateName();
   }
-  c.name = name;
+  Container& c2 = e->c;
+  c2.name = name;
   // HostConfig.Links as dockerd stores them: "/linked:/container/alias".
-  if (c.hostConfig.contains("Links") && c.hostConfig["Links"].is_array()) {
+  if (c2.hostConfig.contains("Links") && c2.hostConfig["Links"].is_array()) {
     json links = json::array();
-    for (auto& l : c.hostConfig["Links"]) {
+    for (auto& l : c2.hostConfig["Links"]) {
       auto pl = l.is_string() ? parseLink(l.get<std::string>()) : std::nullopt;
       if (!pl) continue;
       auto target = findLocked(pl->first);
       links.push_back("/" + (target ? target->c.name : pl->first) + ":/" + name + "/" + pl->second);
     }
-    c.hostConfig["Links"] = links;
+    c2.hostConfig["Links"] = links;
   }
-  auto e = std::make_shared<Entry>();
-  e->c = std::move(c);
-  const int64_t tFiles = tCreate ? trace::now() : 0;
-  TRY(prepareBundle(*e));
   const int64_t tDb = tCreate ? trace::now() : 0;
-  if (auto r = saveLocked(*e); !r) {
-    (void)removeAll(dirOf(e->c.id));
-    return std::unexpected(r.error());
-  }
+  TRY(saveLocked(*e));
   if (tCreate) {
     int64_t t = trace::now();
     trace::record(e->c.id, "create: config, mounts", tCreate, tFiles);
-    trace::record(e->c.id, "create: dirs and files", tFiles, tDb);
+    trace::record(e->c.id, "create: dirs and files", tFiles, tLock);
+    trace::record(e->c.id, "create: name, lock", tLock, tDb);
     trace::record(e->c.id, "create: database write", tDb, t);
   }
   byId_[e->c.id] = e;
   dropVolumes.dismiss();
+  dropBundle.dismiss();
   std::string id = e->c.id;
   json attrs = eventAttrs(*e);
   lk.unlock();
