@@ -118,3 +118,24 @@ EOF
   assert_success
   [ "${lines[-1]}" = 404 ]
 }
+
+# The cuts the timeline judged (docs/trace.md): a --rm container's overlay
+# is volatile, and its directory goes in the background after the exit.
+root_opts() { awk '$5 == "/" { print $0 }' "/proc/$1/mountinfo"; }
+
+@test "berth: a --rm container's overlay is volatile, a kept one's not; nothing is left" {
+  local id pid dir
+  id=$(berth_cmd run -d --rm --network none busybox sleep 300)
+  dir=$E2E_ROOT/data/containers/$id
+  pid=$(berth_cmd inspect -f '{{.State.Pid}}' "$id")
+  [[ "$(root_opts "$pid")" == *volatile* ]] || _e2e_fail "no volatile: $(root_opts "$pid")"
+  berth_cmd kill "$id" >/dev/null
+  wait_until 10 "$id to be removed" eval "! berth_cmd inspect $id >/dev/null 2>&1"
+  wait_until 10 "$dir to be deleted" eval "[ ! -e $dir ]"
+  local kept
+  kept=$(berth_cmd run -d --network none busybox sleep 300)
+  pid=$(berth_cmd inspect -f '{{.State.Pid}}' "$kept")
+  [[ "$(root_opts "$pid")" != *volatile* ]] || _e2e_fail "a kept container's overlay is volatile"
+  berth_cmd rm -f "$kept" >/dev/null
+  assert_no_leftovers
+}
