@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/memory.h"
@@ -289,7 +290,9 @@ int runContainer(const RunOptions& o) {
   if (slots) {
     using namespace runtime;
     auto child = [&](const char* name, int64_t s, int64_t e) {
-      if (s && e) trace::add("", {trace::Span{"", "init", name, s, e}});
+      // clamped: "release to mounts" starts at the monitor's clock after its
+      // write, which the child may beat
+      if (s && e) trace::add("", {trace::Span{"", "init", name, s, std::max(s, e)}});
     };
     // clone: from the monitor's clone() to the child's first instruction
     child("clone", tClone, slots[kTraceChildStart]);
