@@ -12,6 +12,16 @@
 # median, p10 and p90, and berth's ratio to the floor (issue 17's target:
 # within 1.3x).
 #
+# What the floor includes, so it is an honest yardstick: the same static
+# busybox rootfs (/bin/true is busybox-static, as in the container) on
+# overlay with a fresh upper and work dir, the cgroups, six namespaces,
+# /proc, a /dev tmpfs with its nodes, pivot_root, exec and wait, and the
+# cleanup; not the rest of a container's mounts, seccomp, capabilities or
+# networking. `kernel_floor ... full` adds every mount a container gets
+# (devpts, shm, mqueue, sysfs, the three /etc binds, masked and read-only
+# paths, lo up): bench/start-timeline.sh prints both, and its timeline
+# shows berth's costs on top phase by phase.
+#
 # Environment: BERTH_BIN_DIR (default build/bin), DOCKER_BIN.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -2,7 +2,7 @@
 // berth's, timed. The yardstick of bench/kernel-floor.sh (issue 17: berth's
 // `run --rm` is judged against it).
 //
-//   kernel_floor ROOTFS WORKDIR CGROUP_NAME RUNS
+//   kernel_floor ROOTFS WORKDIR CGROUP_NAME RUNS [full]
 //
 // One run, timed from the first mkdir to the last rmdir:
 //   - a cgroup in each of the memory, pids and cpu hierarchies (v1; on v2
@@ -16,6 +16,15 @@
 // No seccomp, no capabilities dropped, no network set up: those are
 // berth's costs on top of the floor, and the timeline shows them.
 //
+// With "full", the child also makes every other mount a docker-style
+// container gets (berth's runtime/mounts.cpp does the same list): /dev/pts
+// (devpts), /dev/shm (tmpfs), /dev/mqueue, /sys (sysfs, read-only), the
+// hostname, hosts and resolv.conf bind mounts, the 12 masked paths
+// (/dev/null or an empty read-only tmpfs over /proc/kcore, /sys/firmware, ...)
+// and the 5 read-only /proc paths (bind + remount), and brings `lo` up.
+// That is the honest yardstick for "the same work as a container": the
+// plain floor is what no container runtime can go below.
+//
 // Prints one line per run (milliseconds), then "median p10 p90" on stderr.
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,7 +34,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -38,6 +50,7 @@ static const char* g_rootfs;
 static char g_merged[4096], g_upper[4096], g_work[4096];
 static char g_cgroups[4][4096];
 static int g_ncgroups;
+static int g_full;
 
 static void die(const char* what) {
   fprintf(stderr, "kernel_floor: %s: %s\n", what, strerror(errno));
@@ -79,6 +92,49 @@ static int childMain(void* arg) {
     snprintf(path, sizeof path, "%s/dev/%s", g_merged, nodes[i].name);
     if (mknod(path, S_IFCHR | 0666, makedev(nodes[i].maj, nodes[i].min)) != 0) die(path);
   }
+  if (g_full) {
+    snprintf(path, sizeof path, "%s/dev/pts", g_merged);
+    mkdir(path, 0755);
+    if (mount("devpts", path, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") != 0) die("devpts");
+    snprintf(path, sizeof path, "%s/dev/shm", g_merged);
+    mkdir(path, 01777);
+    if (mount("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") != 0) die("shm");
+    snprintf(path, sizeof path, "%s/dev/mqueue", g_merged);
+    mkdir(path, 0755);
+    if (mount("mqueue", path, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0) die("mqueue");
+    snprintf(path, sizeof path, "%s/sys", g_merged);
+    if (mount("sysfs", path, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) != 0) die("sysfs");
+    static const char* binds[] = {"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"};
+    for (size_t i = 0; i < 3; i++) {
+      snprintf(path, sizeof path, "%s%s", g_merged, binds[i]);
+      if (mount("/etc/hosts", path, NULL, MS_BIND, NULL) != 0) die(path);
+    }
+    static const char* masked[] = {"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+                                   "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+                                   "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"};
+    for (size_t i = 0; i < sizeof masked / sizeof masked[0]; i++) {
+      struct stat st;
+      snprintf(path, sizeof path, "%s%s", g_merged, masked[i]);
+      if (stat(path, &st) != 0) continue;
+      if (S_ISDIR(st.st_mode)) mount("tmpfs", path, "tmpfs", MS_RDONLY, NULL);
+      else mount("/dev/null", path, NULL, MS_BIND, NULL);
+    }
+    static const char* ro[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+    for (size_t i = 0; i < sizeof ro / sizeof ro[0]; i++) {
+      snprintf(path, sizeof path, "%s%s", g_merged, ro[i]);
+      if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) != 0) continue;
+      mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL);
+    }
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    strcpy(ifr.ifr_name, "lo");
+    if (s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+      ifr.ifr_flags |= IFF_UP;
+      ioctl(s, SIOCSIFFLAGS, &ifr);
+    }
+    if (s >= 0) close(s);
+  }
   if (chdir(g_merged) != 0) die("chdir merged");
   if (syscall(SYS_pivot_root, ".", ".") != 0) die("pivot_root");
   if (umount2(".", MNT_DETACH) != 0) die("umount old root");
@@ -97,11 +153,27 @@ static int cmpDouble(const void* a, const void* b) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    fprintf(stderr, "usage: %s ROOTFS WORKDIR CGROUP_NAME RUNS\n", argv[0]);
+  if (argc != 5 && !(argc == 6 && strcmp(argv[5], "full") == 0)) {
+    fprintf(stderr, "usage: %s ROOTFS WORKDIR CGROUP_NAME RUNS [full]\n", argv[0]);
     return 2;
   }
+  g_full = argc == 6;
   g_rootfs = argv[1];
+  if (g_full) {
+    // the mount points in the image itself (lower), as berth's bundle
+    // provides them: no copy-up in the timed part
+    char p[4200];
+    snprintf(p, sizeof p, "%s/sys", g_rootfs);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/etc", g_rootfs);
+    mkdir(p, 0755);
+    static const char* files[] = {"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"};
+    for (int i = 0; i < 3; i++) {
+      snprintf(p, sizeof p, "%s%s", g_rootfs, files[i]);
+      int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+      if (fd >= 0) close(fd);
+    }
+  }
   const char* workdir = argv[2];
   const char* cgName = argv[3];
   int runs = atoi(argv[4]);

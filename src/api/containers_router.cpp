@@ -4,6 +4,7 @@
 #include "api/containers_json.h"
 #include "common/detach_keys.h"
 #include "common/number.h"
+#include "common/trace.h"
 #include "common/util.h"
 
 namespace berth::api {
@@ -144,12 +145,24 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles, std::functi
     if (!base) return res.error(base.error());
     auto out = res.stream(200, "application/json");
     auto code = life.wait(*cid, cond, *base, [&] { return out->clientGone(); });
+    const int64_t tWoke = trace::on() ? trace::now() : 0;
     if (!code) {
       if (code.error().code == Code::Cancelled) return;
       out->writeJsonLine({{"Error", {{"Message", code.error().message}}}, {"StatusCode", -1}});
       return;
     }
+    // The start timeline's "wait answer": recorded before the answer goes
+    // out, so a client that asks for its spans right after reading it finds it.
+    if (tWoke) trace::record(*cid, "wait answer", tWoke, trace::now());
     out->writeJsonLine({{"Error", nullptr}, {"StatusCode", *code}});
+  });
+
+  // berth's own: the start timeline of a container (common/trace.h), taken
+  // (a second request gets none). 404 while berthd records no timeline.
+  r.add("GET", "/berth/trace/{id}", [](Request& req, ResponseWriter& res) {
+    if (!trace::on())
+      return res.error(Error{Code::NotFound, 0, "berthd records no start timeline (start it with BERTH_TRACE=1)"});
+    res.text(200, trace::toLines(trace::take(req.params[0])), "application/x-ndjson");
   });
 
   r.add("POST", id + "/attach", [&io, &queries](Request& req, ResponseWriter& res) {

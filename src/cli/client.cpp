@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -23,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/number.h"
+#include "common/trace.h"
 #include "common/util.h"
 
 extern char** environ;
@@ -638,8 +640,34 @@ std::vector<std::pair<std::string, std::string>> Client::baseHeaders(std::string
   return h;
 }
 
+namespace {
+
+// A round trip's phase name: method and path, a 64-hex id as {id}, no query.
+std::string traceName(std::string_view method, std::string_view path, std::string_view what) {
+  std::string p(path.substr(0, path.find('?')));
+  for (size_t i = 0; i + 64 <= p.size(); i++) {
+    size_t n = 0;
+    while (n < 64 && std::isxdigit(static_cast<unsigned char>(p[i + n])) && !std::isupper(static_cast<unsigned char>(p[i + n]))) n++;
+    if (n == 64) p.replace(i, 64, "{id}");
+  }
+  return fmt::format("{} {}{}", method, p, what);
+}
+
+// Records a round trip's span at scope exit; nothing (no clock read) when
+// tracing is off.
+struct CallTrace {
+  std::string_view method, path, what;
+  int64_t start = trace::on() ? trace::now() : 0;
+  ~CallTrace() {
+    if (start) trace::record("", traceName(method, path, what), start, trace::now());
+  }
+};
+
+}  // namespace
+
 Result<HttpResponse> Client::call(std::string_view method, const std::string& path,
                                   std::string_view body, std::string_view contentType) {
+  CallTrace traced{method, path, ""};
   auto headers = baseHeaders(contentType.empty() && !body.empty() ? "application/json" : contentType,
                              !body.empty());
   headers.emplace_back("Content-Length", std::to_string(body.size()));
@@ -679,6 +707,7 @@ Result<HttpResponse> Client::callOk(std::string_view method, const std::string& 
 Result<std::pair<std::unique_ptr<Connection>, HttpResponse>> Client::stream(
     std::string_view method, const std::string& path, std::string_view body,
     std::string_view contentType, const std::vector<std::pair<std::string, std::string>>& extra) {
+  CallTrace traced{method, path, " (head)"};
   TRY_ASSIGN(auto conn, dial());
   auto headers = baseHeaders(contentType.empty() && !body.empty() ? "application/json" : contentType,
                              !body.empty());
@@ -701,6 +730,7 @@ Result<std::pair<std::unique_ptr<Connection>, HttpResponse>> Client::upload(
 
 Result<std::unique_ptr<Connection>> Client::hijack(std::string_view method, const std::string& path,
                                                    std::string_view body, std::string_view contentType) {
+  CallTrace traced{method, path, " (hijack)"};
   TRY_ASSIGN(auto conn, dial());
   auto headers = baseHeaders(contentType, !body.empty());
   headers.emplace_back("Content-Length", std::to_string(body.size()));

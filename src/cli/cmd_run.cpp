@@ -1,8 +1,12 @@
 // run, create, start, attach, exec: the commands that create containers or
 // attach to their stdio (engine-api.md §3, §6.1).
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
 
 #include <nlohmann/json.hpp>
 
@@ -10,6 +14,7 @@
 #include "cli/registry_auth.h"
 #include "cli/run_config.h"
 #include "cli/stdio.h"
+#include "common/trace.h"
 #include "common/util.h"
 
 extern char** environ;
@@ -129,6 +134,46 @@ Result<std::string> createContainer(Context& ctx, const FlagSet& f, const Create
   return j["Id"].get<std::string>();
 }
 
+// With BERTH_TRACE set, `run` ends by printing the start timeline: its own
+// spans (parsing, each round trip, the first output byte, the total) merged
+// with berthd's for the container (GET /berth/trace/{id}: create, start,
+// the monitor's and the init's phases, exit, removal, the wait answer).
+// BERTH_TRACE=/path appends the spans as JSON lines to that file instead of
+// printing the table on stderr. Nothing happens when tracing is off.
+class TimelineAtExit {
+ public:
+  TimelineAtExit(Context& ctx, std::string id) : ctx_(ctx), id_(std::move(id)) {}
+  ~TimelineAtExit() {
+    if (!trace::on()) return;
+    trace::record("", "cli total", trace::enabledAt(), trace::now());
+    std::vector<trace::Span> spans = trace::take("");
+    for (auto& s : spans) s.key = id_;
+    std::string note;
+    auto r = ctx_.client.call("GET", "/berth/trace/" + id_);
+    if (r && r->status == 200) {
+      auto theirs = trace::parseLines(r->body);
+      if (theirs) spans.insert(spans.end(), theirs->begin(), theirs->end());
+      else note = theirs.error().message;
+    } else {
+      note = r ? "berthd records no timeline (BERTH_TRACE unset in its environment)" : r.error().message;
+    }
+    spans = trace::merge(std::move(spans));
+    const char* dest = std::getenv("BERTH_TRACE");
+    if (dest && *dest == '/') {
+      UniqueFd fd(::open(dest, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+      if (fd) writeFd(fd.get(), trace::toLines(spans));
+      else err(ctx_, fmt::format("BERTH_TRACE: open {}: {}\n", dest, std::strerror(errno)));
+    } else {
+      err(ctx_, trace::format(spans));
+    }
+    if (!note.empty()) err(ctx_, "timeline: " + note + "\n");
+  }
+
+ private:
+  Context& ctx_;
+  std::string id_;
+};
+
 std::string attachQuery(bool in, bool out, bool errStream, const std::string& detachKeys) {
   Query q;  // Go's url.Values.Encode: sorted keys
   q.addIf(!detachKeys.empty(), "detachKeys", detachKeys);
@@ -176,6 +221,7 @@ int runOrCreate(Context& ctx, const FlagSet& f, const std::vector<std::string>& 
   }
 
   int code = 0;
+  if (isRun && trace::on()) trace::record("", "cli parse", trace::enabledAt(), trace::now());
   auto id = createContainer(ctx, f, *req, &code);
   if (!id) {
     // docker create reports daemon errors plainly and exits 1; run adds the hint and 125.
@@ -187,6 +233,7 @@ int runOrCreate(Context& ctx, const FlagSet& f, const std::vector<std::string>& 
     out(ctx, *id + "\n");
     return 0;
   }
+  TimelineAtExit timeline(ctx, *id);
 
   const json& body = req->body;
   bool attachIn = body["AttachStdin"], attachOut = body["AttachStdout"], attachErr = body["AttachStderr"];
@@ -357,12 +404,15 @@ int cmdAttach(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
 int cmdExec(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
   bool detach = f.getBool("detach"), tty = f.getBool("tty"), interactive = f.getBool("interactive");
   const std::string& name = args[0];
+  // As the docker CLI, a missing container is reported before a missing
+  // TTY; otherwise the exec create's own 404/409 says it (one round trip
+  // fewer than docker's inspect first).
   if (tty && interactive && !detach && !isTerminal(ctx.in)) {
+    auto info = inspectContainer(ctx, name);
+    if (!info) return reportError(ctx, info.error());
     err(ctx, "the input device is not a TTY\n");
     return kExitFailure;
   }
-  auto info = inspectContainer(ctx, name);
-  if (!info) return reportError(ctx, info.error());
   std::vector<std::string> env;
   for (auto& e : f.getList("env")) env.push_back(e);
   nlohmann::ordered_json body;

@@ -5,8 +5,11 @@
 #include <cstdlib>
 
 #include "cli/app.h"
+#include "common/trace.h"
 
 int main(int argc, char** argv) {
+  // BERTH_TRACE: the start timeline of `run` (common/trace.h, docs/trace.md).
+  if (const char* t = std::getenv("BERTH_TRACE"); t && *t && !(t[0] == '0' && !t[1])) berth::trace::enable("cli");
   ::signal(SIGPIPE, SIG_IGN);
   berth::cli::AppEnv env;
   env.args.assign(argv + 1, argv + argc);

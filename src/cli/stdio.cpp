@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/trace.h"
 #include "common/util.h"
 
 namespace berth::cli {
@@ -159,8 +160,14 @@ Result<PumpEnd> pumpSession(Connection& conn, const PumpOptions& opts) {
   if (!stdinOpen) conn.closeWrite();
   std::string buf(32 * 1024, '\0');
 
+  bool firstOutput = true;
   auto handleOutput = [&](size_t n) {
     std::string_view data(buf.data(), n);
+    if (firstOutput && n > 0 && trace::on()) {
+      int64_t t = trace::now();
+      trace::record("", "first output byte", t, t);
+    }
+    if (n > 0) firstOutput = false;
     if (opts.tty)
       writeFd(opts.out, data);
     else

@@ -10,6 +10,7 @@
 #include "common/error_status.h"
 #include "common/log.h"
 #include "common/number.h"
+#include "common/trace.h"
 #include "common/until.h"
 #include "common/util.h"
 #include "container/cgroup_info.h"
@@ -188,6 +189,7 @@ Result<> checkContainerName(const std::string& name) {
 }  // namespace
 
 Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
+  const int64_t tCreate = trace::on() ? trace::now() : 0;
   const std::string& nameIn = req.name;
   const json& body = req.body;
   if (!body.is_object()) return makeError(Code::InvalidArgument, "config cannot be empty in order to create a container");
@@ -299,7 +301,15 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
   ScopeExit dropVolumes([&] {
     for (auto& v : createdVolumes) (void)volumes_->remove(v, true);
   });
+  // The bundle directory is the new id's alone: made before mu_, so
+  // concurrent creates do not queue behind each other's file writes.
+  auto e = std::make_shared<Entry>();
+  e->c = std::move(c);
+  const int64_t tFiles = tCreate ? trace::now() : 0;
+  TRY(prepareBundle(*e));
+  ScopeExit dropBundle([&] { (void)removeAll(dirOf(e->c.id)); });
 
+  const int64_t tLock = tCreate ? trace::now() : 0;
   std::unique_lock lk(mu_);
   std::string name = nameIn;
   if (!name.empty()) {
@@ -314,27 +324,31 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
   } else {
     name = generateName();
   }
-  c.name = name;
+  Container& c2 = e->c;
+  c2.name = name;
   // HostConfig.Links as dockerd stores them: "/linked:/container/alias".
-  if (c.hostConfig.contains("Links") && c.hostConfig["Links"].is_array()) {
+  if (c2.hostConfig.contains("Links") && c2.hostConfig["Links"].is_array()) {
     json links = json::array();
-    for (auto& l : c.hostConfig["Links"]) {
+    for (auto& l : c2.hostConfig["Links"]) {
       auto pl = l.is_string() ? parseLink(l.get<std::string>()) : std::nullopt;
       if (!pl) continue;
       auto target = findLocked(pl->first);
       links.push_back("/" + (target ? target->c.name : pl->first) + ":/" + name + "/" + pl->second);
     }
-    c.hostConfig["Links"] = links;
+    c2.hostConfig["Links"] = links;
   }
-  auto e = std::make_shared<Entry>();
-  e->c = std::move(c);
-  TRY(prepareBundle(*e));
-  if (auto r = saveLocked(*e); !r) {
-    (void)removeAll(dirOf(e->c.id));
-    return std::unexpected(r.error());
+  const int64_t tDb = tCreate ? trace::now() : 0;
+  TRY(saveLocked(*e));
+  if (tCreate) {
+    int64_t t = trace::now();
+    trace::record(e->c.id, "create: config, mounts", tCreate, tFiles);
+    trace::record(e->c.id, "create: dirs and files", tFiles, tLock);
+    trace::record(e->c.id, "create: name, lock", tLock, tDb);
+    trace::record(e->c.id, "create: database write", tDb, t);
   }
   byId_[e->c.id] = e;
   dropVolumes.dismiss();
+  dropBundle.dismiss();
   std::string id = e->c.id;
   json attrs = eventAttrs(*e);
   lk.unlock();
@@ -401,6 +415,15 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
       return makeError(Code::Cancelled, "restart cancelled");
   } else {
     waitNotBusyLocked(lk, *e);
+    if (e->removed) return errorf(Code::NotFound, "No such container: {}", ref);
+  }
+  // The last run's monitor is still unmounting and removing the cgroup:
+  // its EOF clears this (a notification; lockForStart below is the last word).
+  if (e->finishing && !e->busy) {
+    cv_.wait_for(lk, std::chrono::seconds(60), [&] { return !e->finishing || e->removed || e->busy; });
+    if (policyGen && (stopping_ || e->removed || e->restartGen != *policyGen ||
+                      e->c.state.status != State::Restarting))
+      return makeError(Code::Cancelled, "restart cancelled");
     if (e->removed) return errorf(Code::NotFound, "No such container: {}", ref);
   }
   if (e->c.state.status == State::Running || e->c.state.status == State::Paused)
@@ -471,6 +494,14 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   });
   Container c = e->c;
   lk.unlock();
+  const int64_t tStart = trace::on() ? trace::now() : 0;
+  int64_t tPhase = tStart;
+  auto phase = [&](const char* name) {
+    if (!tStart) return;
+    int64_t t = trace::now();
+    trace::record(c.id, name, tPhase, t);
+    tPhase = t;
+  };
 
   // layerDirs works even after `rmi -f` untagged and deleted the image: its
   // layers live while a container names it.
@@ -480,8 +511,10 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   // before the monitor spawns; undone below if the start fails.
   const std::string netMode = c.hostConfig.value("NetworkMode", "bridge");
   std::string sandboxKey;
+  phase("start: state, layers");
   if (networks_ && usesSandbox(netMode) && needsSandbox(*networks_, c)) {
     auto attached = startNetworking(c);
+    phase("network setup");
     if (!attached) {
       lk.lock();
       // As dockerd: the container stays as it was, with the error and 128.
@@ -529,7 +562,11 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
     (void)mkdirAll(dir, 0700);
     (void)mkdirAll(cfg_.execRoot + "/m", 0700);
     ::unlink((dir + "/exit.json").c_str());
+    // A volatile overlay (--rm) leaves work/work/incompat/volatile, and the
+    // kernel refuses to mount that work dir again while it is there.
+    if (c.hostConfig.value("AutoRemove", false)) (void)removeAll(dir + "/work/work");
     if (auto w = writeFileReplace(dir + "/config.json", spec->dump(2)); !w) return std::unexpected(w.error());
+    phase("start: spec, config.json");
     std::vector<std::string> argv = {cfg_.monitorBin, "run", "--bundle", dir, "--id", c.id,
                                      "--socket", socketOf(c.id), "--log", logPathOf(c),
                                      "--cgroup-root", cfg_.cgroupRoot};
@@ -552,9 +589,16 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
     auto lock = lockForStart(dir);
     if (!lock) return std::unexpected(lock.error());
     argv.insert(argv.end(), {"--lock-fd", std::to_string(monitor::kLockFd)});
+    if (tStart) {
+      phase("start: monitor lock");
+      argv.insert(argv.end(), {"--trace", std::to_string(trace::now())});
+      ::unlink((dir + "/trace.jsonl").c_str());
+    }
     spawned = spawnMonitor(argv, dir + "/monitor.log", lock->get());
     if (!spawned) return std::unexpected(spawned.error().wrap("start monitor"));
+    phase("spawn monitor");
     auto m = spawned->first->recv();
+    phase("monitor start to Started");
     if (!m) {
       failure = "monitor exited before starting the container";
       failStage = int(runtime::Stage::Config);
@@ -597,6 +641,7 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   e->mon = mon;
   recordLocked(*e, State::Running);
   e->c.state.pid = payloadInt(first.payload);
+  e->monitorExec = uint32_t(payloadInt(first.payload, 4)) & monitor::kFeatureExec;
   e->c.state.monitorPid = spawned->second;
   e->c.state.startedAt = nowNanos();
   e->c.state.finishedAt = 0;
@@ -625,6 +670,7 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   cv_.notify_all();
   lk.unlock();
   emit_("container", "start", c.id, attrs);
+  phase("start: record running");
   return {};
 }
 
@@ -650,23 +696,48 @@ void ServiceImpl::readerLoop(std::shared_ptr<Entry> e, std::shared_ptr<MonitorCo
       }
       for (auto& s : sessions) s->writeOutput(m->type, m->payload);
     } else if (m->type == MsgType::Exit) {
+      const int64_t tExit = trace::on() ? trace::now() : 0;
       json doc;
       try {
         doc = json::parse(m->payload);
       } catch (...) {
         doc = json::object();
       }
-      // The monitor closes the socket once the container's mount namespace
-      // and cgroup are gone (docs/monitor.md). Waiting for that EOF keeps a
-      // restart from creating the same cgroup while the old one is being
-      // removed (the new process would join a dying cgroup: ENODEV).
+      // The exit is recorded now: the process is dead and exit.json
+      // written. The monitor closes the socket only once the container's
+      // mount namespace and cgroup are gone (docs/monitor.md); the unmount
+      // syncs the upper file system, tens to hundreds of ms under load, so
+      // stop, kill, wait and rm do not wait for it. A start does (it would
+      // join a dying cgroup, or mount an overlay still in use): it waits
+      // until `finishing` clears at that EOF.
+      std::string cgPath;
+      {
+        std::lock_guard lk(mu_);
+        e->finishing = mon;
+        cgPath = cgroupPathOf(*e);
+      }
+      if (tExit) collectMonitorTrace(e->c.id);  // before a removal deletes the file
+      handleExit(e, doc);
+      const int64_t tCleanup = tExit ? trace::now() : 0;
       while (mon->recv()) {
       }
-      handleExit(e, doc);
+      // Off the critical path now; a --rm client may have its timeline already.
+      if (tCleanup) trace::record(e->c.id, "exit: monitor cleanup (async)", tCleanup, trace::now());
+      bool removed;
+      {
+        std::lock_guard lk(mu_);
+        if (e->finishing == mon) e->finishing.reset();
+        removed = e->removed && !stopping_;
+        cv_.notify_all();
+      }
+      // Removed meanwhile (rm, AutoRemove): the removal left this monitor
+      // alone; whatever it could not clean up goes now.
+      if (removed && !CgroupInfo(cfg_.cgroupRoot, cgPath).existingDirs().empty()) killLeftovers(e->c.id, cgPath);
       return;
     } else if (m->type == MsgType::Started) {
       std::lock_guard lk(mu_);
       e->c.state.pid = payloadInt(m->payload);
+      if (e->mon == mon) e->monitorExec = uint32_t(payloadInt(m->payload, 4)) & monitor::kFeatureExec;
     }
   }
   // The connection ended without an Exit message.
@@ -694,7 +765,17 @@ json ServiceImpl::recordedExit(const std::string& id, const std::string& fallbac
   return doc;
 }
 
+void ServiceImpl::collectMonitorTrace(const std::string& id) {
+  std::string path = dirOf(id) + "/trace.jsonl";
+  auto text = readFile(path);
+  if (!text) return;
+  ::unlink(path.c_str());
+  if (auto spans = trace::parseLines(*text)) trace::add(id, std::move(*spans));
+  else log::warn("container {}: {}", id, spans.error().message);
+}
+
 void ServiceImpl::handleExit(const std::shared_ptr<Entry>& e, const json& doc) {
+  const int64_t tRecord = trace::on() ? trace::now() : 0;
   std::unique_lock lk(mu_);
   if (e->removed) return;
   // The process is gone: its endpoints and sandbox go before anything can
@@ -708,6 +789,7 @@ void ServiceImpl::handleExit(const std::shared_ptr<Entry>& e, const json& doc) {
     e->c.state.sandboxKey.clear();
   }
   e->mon.reset();
+  e->monitorExec = false;
   healthStopLocked(*e);
   e->c.state.exitCode = doc.value("ExitCode", 255);
   e->c.state.oomKilled = doc.value("OOMKilled", false);
@@ -745,9 +827,10 @@ void ServiceImpl::handleExit(const std::shared_ptr<Entry>& e, const json& doc) {
   emit_("container", "die", id, attrs);
   cv_.notify_all();
   lk.unlock();
+  if (tRecord) trace::record(id, "exit: record exited", tRecord, trace::now());
   if (autoRemove) {
     lk.lock();
-    if (!e->removed && !e->busy) (void)removeLocked(lk, e);
+    if (!e->removed && !e->busy) (void)removeLocked(lk, e, false, true);
   }
 }
 
@@ -890,8 +973,10 @@ Result<> ServiceImpl::restart(const std::string& ref, std::optional<int> timeout
   return {};
 }
 
-Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared_ptr<Entry> e, bool removeVolumes) {
+Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared_ptr<Entry> e, bool removeVolumes,
+                                   bool dirInBackground) {
   TRY(transition(e->c.state, State::Removing));
+  const int64_t tRemove = trace::on() ? trace::now() : 0;
   bool dropVolumes = removeVolumes || e->c.hostConfig.value("AutoRemove", false);
   json mountPoints = e->c.mountPoints;
   std::string id = e->c.id;
@@ -905,21 +990,34 @@ Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared
   byId_.erase(id);
   cv_.notify_all();
   std::string netMode = e->c.hostConfig.value("NetworkMode", "");
-  std::string cgPath = cgroupPathOf(*e);
+  // A monitor still finishing the last run (its Exit came, its EOF not yet)
+  // is left to finish: its reader checks the cgroup after its EOF.
+  const bool monitorFinishing = e->finishing != nullptr;
+  std::string cgPath = monitorFinishing ? std::string() : cgroupPathOf(*e);
   lk.unlock();
+  if (tRemove) trace::record(id, "removal: record", tRemove, trace::now());
   stopNetworking(id, netMode);
   // Nothing of it may outlive its record: a monitor still holding the lock
   // or processes left in its cgroup (docs/crash-safety.md) are killed.
-  if (monitor::lockState(dirOf(id)) == monitor::LockState::Held ||
-      !CgroupInfo(cfg_.cgroupRoot, cgPath).existingDirs().empty())
+  if (!monitorFinishing && (monitor::lockState(dirOf(id)) == monitor::LockState::Held ||
+                            !CgroupInfo(cfg_.cgroupRoot, cgPath).existingDirs().empty()))
     killLeftovers(id, cgPath);
-  auto rr = removeAll(dirOf(id));
-  if (!rr) log::warn("remove container dir: {}", rr.error().message);
+  if (dirInBackground) {
+    std::thread([dir = dirOf(id)] {
+      if (auto rr = removeAll(dir); !rr) log::warn("remove container dir: {}", rr.error().message);
+    }).detach();
+  } else {
+    const int64_t tDir = tRemove ? trace::now() : 0;
+    auto rr = removeAll(dirOf(id));
+    if (!rr) log::warn("remove container dir: {}", rr.error().message);
+    if (tDir) trace::record(id, "removal: directory", tDir, trace::now());
+  }
   emit_("container", "destroy", id, attrs);
   if (dropVolumes) removeAnonymousVolumes(mountPoints);
   // Layers of an image deleted (rmi -f) while this container used it can go now.
   if (!images_.resolve(imageId))
     if (auto gc = images_.garbageCollect(); !gc) log::warn("image gc: {}", gc.error().message);
+  if (tRemove) trace::record(id, "removal", tRemove, trace::now());
   lk.lock();
   // wait?condition=removed (run --rm) returns only now: the client may list
   // volumes or images next.
@@ -1227,8 +1325,10 @@ void ServiceImpl::shutdown() {
   std::unique_lock lk(mu_);
   if (stopping_) return;
   stopping_ = true;
-  for (auto& [id, e] : byId_)
+  for (auto& [id, e] : byId_) {
     if (e->mon) e->mon->shutdown();
+    if (e->finishing) e->finishing->shutdown();
+  }
   for (auto& [id, x] : execs_)
     if (x->mon) x->mon->shutdown();
   cv_.notify_all();

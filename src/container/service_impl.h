@@ -34,6 +34,13 @@ struct AttachSession {
 struct Entry {
   Container c;
   std::shared_ptr<MonitorConn> mon;  // set while a monitor is connected
+  // The monitor of the last run after its Exit, until its connection ends:
+  // it is still dropping the container's mount namespace (the overlay's
+  // unmount syncs the upper file system) and removing the cgroup, then
+  // releases its lock (docs/monitor.md). Its exit is already recorded; a
+  // start waits for this to clear, a removal leaves the monitor alone.
+  std::shared_ptr<MonitorConn> finishing;
+  bool monitorExec = false;          // mon runs execs itself (monitor::kFeatureExec)
   std::vector<std::shared_ptr<AttachSession>> sessions;
   std::string pendingStdin;          // stdin that arrived before start
   bool pendingStdinClose = false;
@@ -166,12 +173,19 @@ class ServiceImpl : public Service {
   // Starts readerLoop on a detached thread (mu_ held); shutdown() waits for it.
   void spawnReaderLocked(std::shared_ptr<Entry> e, std::shared_ptr<MonitorConn> mon);
   void handleExit(const std::shared_ptr<Entry>& e, const nlohmann::json& exitDoc);
+  // Tracing on: the monitor's spans (<dir>/trace.jsonl) into the timeline.
+  void collectMonitorTrace(const std::string& id);
   // The exit.json a monitor left, or ExitCode 255 with fallbackError.
   nlohmann::json recordedExit(const std::string& id, const std::string& fallbackError);
   // Waits (mu_ held via lk) until exitSeq > baseline or timeout; true if exited.
   bool waitExitLocked(std::unique_lock<std::mutex>& lk, Entry& e, uint64_t baseline, int timeoutMs);
   // removeVolumes (or AutoRemove): the container's anonymous volumes go too.
-  Result<> removeLocked(std::unique_lock<std::mutex>& lk, std::shared_ptr<Entry> e, bool removeVolumes = false);
+  // dirInBackground (--rm after the exit): the container's directory is
+  // deleted by a detached thread after the record, the volumes and the
+  // event; a crash meanwhile leaves a directory without a record, which
+  // the start-up check removes (docs/crash-safety.md).
+  Result<> removeLocked(std::unique_lock<std::mutex>& lk, std::shared_ptr<Entry> e, bool removeVolumes = false,
+                        bool dirInBackground = false);
   // service_mounts.cpp. Resolves the mounts of a create request (mu_ not
   // held): volumes-from, binds, --mount, tmpfs, anonymous and image volumes;
   // creates the volumes it names. createdVolumes: the ones it made (for rollback).

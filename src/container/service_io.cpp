@@ -400,16 +400,36 @@ Result<> ServiceImpl::execStart(const std::string& execId, const ExecStartOption
     inheritConfinement(proc, cspec, b.value("Privileged", false));
   }
   if (b.value("AttachStdin", false)) proc["berthStdin"] = true;
-  (void)mkdirAll(dir + "/execs", 0700);
-  std::string procPath = dir + "/execs/" + x->id + ".json";
-  if (auto w = writeFileReplace(procPath, proc.dump()); !w) return fail(126, w.error().message);
-  std::vector<std::string> args = {cfg_.monitorBin, "exec", "--pid", std::to_string(e->c.state.pid), "--process",
-                                   procPath};
-  auto spawned = spawnMonitor(args, dir + "/monitor.log");
-  if (!spawned) return fail(126, spawned.error().message);
-  std::shared_ptr<MonitorConn> mon(std::move(spawned->first));
+  bool inlineExec;
+  pid_t targetPid;
+  {
+    std::lock_guard lk(mu_);
+    inlineExec = e->monitorExec;
+    targetPid = e->c.state.pid;
+  }
+  std::shared_ptr<MonitorConn> mon;
+  std::string procPath;
+  if (inlineExec) {
+    // The container's monitor runs it (ExecStart, monitor/protocol.h): no
+    // process spawned, no file written.
+    auto conn = MonitorConn::connect(socketOf(e->c.id));
+    if (!conn) return fail(126, fmt::format("container {} is not running", e->c.id));
+    mon = std::move(*conn);
+    if (auto r = mon->send(MsgType::ExecStart, proc.dump()); !r) return fail(126, r.error().message);
+  } else {
+    // A monitor of its own (a monitor started before ExecStart existed,
+    // or an external runtime's).
+    (void)mkdirAll(dir + "/execs", 0700);
+    procPath = dir + "/execs/" + x->id + ".json";
+    if (auto w = writeFileReplace(procPath, proc.dump()); !w) return fail(126, w.error().message);
+    std::vector<std::string> args = {cfg_.monitorBin, "exec", "--pid", std::to_string(targetPid), "--process",
+                                     procPath};
+    auto spawned = spawnMonitor(args, dir + "/monitor.log");
+    if (!spawned) return fail(126, spawned.error().message);
+    mon = std::move(spawned->first);
+  }
   auto first = mon->recv();
-  ::unlink(procPath.c_str());
+  if (!procPath.empty()) ::unlink(procPath.c_str());
   if (!first || first->type != MsgType::Started) {
     int stage = first ? payloadInt(first->payload) : int(runtime::Stage::Exec);
     int err = first ? payloadInt(first->payload, 4) : 0;

@@ -274,7 +274,8 @@ std::vector<Problem> ServiceImpl::check(const CheckOptions& opts) {
       known.insert(id);
       State st = e->c.state.status;
       if (e->busy || st == State::Running || st == State::Paused || st == State::Restarting) live.insert(id);
-      if (e->removed || e->busy) continue;
+      // A monitor finishing its run (service_impl.h) still holds the lock.
+      if (e->removed || e->busy || e->finishing) continue;
       items.push_back({e, st, cgroupPathOf(*e)});
     }
   }

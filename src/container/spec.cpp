@@ -333,6 +333,9 @@ Result<json> buildSpec(const Container& c, const SpecPaths& paths) {
                          {"berth.overlay.upperdir", paths.bundleDir + "/upper"},
                          {"berth.overlay.workdir", paths.bundleDir + "/work"},
                          {"berth.stdin", cfg.value("OpenStdin", false) ? "1" : "0"}};
+  // --rm: the upper dir goes with the container, a crash cannot lose
+  // anything worth a sync (runtime/spec.h Overlay::volatileUpper).
+  if (hc.value("AutoRemove", false)) spec["annotations"]["berth.overlay.volatile"] = "1";
   // HostConfig.Annotations (API 1.43) go to the runtime as dockerd passes
   // them; berth's own keys above cannot be overridden.
   if (auto a = hc.find("Annotations"); a != hc.end() && a->is_object())

@@ -26,6 +26,7 @@
 #include "build/context.h"
 #include "common/log.h"
 #include "common/memory.h"
+#include "common/trace.h"
 #include "common/util.h"
 #include "container/log_opts.h"
 #include "container/service.h"
@@ -117,6 +118,18 @@ int main(int argc, char** argv) {
   }
   const daemon::Config cfg = *cfgR;
   log::setLevel(cfg.logLevel);
+  // BERTH_TRACE=1 records the start timeline (common/trace.h, docs/trace.md)
+  // and serves it at GET /berth/trace/{id}; BERTH_TRACE=/path also appends
+  // every span to that file.
+  if (const char* t = std::getenv("BERTH_TRACE"); t && *t && std::string_view(t) != "0") {
+    trace::enable("berthd");
+    if (*t == '/') {
+      if (auto r = trace::appendTo(t); !r) {
+        fmt::print(stderr, "berthd: BERTH_TRACE: {}\n", r.error().message);
+        return 125;
+      }
+    }
+  }
   // BERTH_BUILD_PARALLEL=0 runs a build's stages one after another
   // (docs/build.md, "Parallel stages").
   auto stageWorkers = build::stageWorkersFromEnv(std::getenv("BERTH_BUILD_PARALLEL"));

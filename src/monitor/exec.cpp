@@ -1,3 +1,5 @@
+#include "monitor/exec.h"
+
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -11,8 +13,6 @@
 #include "common/util.h"
 #include "monitor/run.h"
 #include "monitor/session.h"
-#include "monitor/stdio.h"
-#include "runtime/cgroups.h"
 #include "runtime/launch.h"
 
 namespace berth::monitor {
@@ -36,7 +36,68 @@ bool sameNamespace(const std::string& a, const std::string& b) {
          sa.st_dev == sb.st_dev;
 }
 
+std::unexpected<ExecFailure> failure(Stage stage, Error e) { return std::unexpected(ExecFailure{stage, std::move(e)}); }
+
 }  // namespace
+
+std::expected<StartedExec, ExecFailure> startExec(const runtime::Process& proc, pid_t targetPid, const Cgroup& cg,
+                                                  const std::string& seccompCache, bool stdinPipe) {
+  // Namespaces of the target, mnt last (it changes our root in the child).
+  static constexpr std::pair<const char*, int> kNs[] = {
+      {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID},
+      {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS}};
+  LaunchPlan plan;
+  std::vector<UniqueFd> nsFds;
+  std::string base = "/proc/" + std::to_string(targetPid) + "/ns/";
+  for (const auto& [name, flag] : kNs) {
+    std::string path = base + name;
+    // pid: pid_for_children, what this process's children get.
+    std::string self = std::string("/proc/self/ns/") + (flag == CLONE_NEWPID ? "pid_for_children" : name);
+    if (sameNamespace(path, self)) continue;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
+      if (errno == ENOENT && flag == CLONE_NEWCGROUP) continue;
+      return failure(Stage::Clone, sysError(errno, "open {}", path).error());
+    }
+    if (flag == CLONE_NEWPID) {
+      if (::setns(fd.get(), CLONE_NEWPID) != 0) return failure(Stage::Clone, sysError(errno, "setns {}", path).error());
+      continue;
+    }
+    plan.joins.emplace_back(fd.get(), flag);
+    nsFds.push_back(std::move(fd));
+  }
+
+  auto stdio = makeStdio(proc.terminal, stdinPipe || proc.berthStdin, proc.consoleHeight, proc.consoleWidth);
+  if (!stdio) return failure(Stage::Stdio, stdio.error());
+
+  runtime::prepareProcess(plan, proc);
+  std::optional<runtime::SeccompProgram> seccomp;
+  if (proc.berthSeccomp) {
+    auto prog = runtime::compileSeccompCached(*proc.berthSeccomp, seccompCache);
+    if (!prog) return failure(Stage::Process, prog.error());
+    seccomp = std::move(*prog);
+    plan.seccomp = &*seccomp;
+  }
+  plan.stdio = stdio->childFds();
+  auto attachFds = cg.openSelfAttachFds();
+  if (!attachFds) return failure(Stage::Cgroup, attachFds.error());
+  for (auto& fd : *attachFds) plan.cgroupSelfAttach.push_back(fd.get());
+  auto launch = Launch::start(plan);
+  if (!launch) return failure(Stage::Clone, launch.error());
+  stdio->closeChildEnds();
+  nsFds.clear();
+  attachFds->clear();
+  if (auto r = cg.v2() ? cg.addProcess(launch->pid()) : Result<>{}; !r) {
+    ::kill(launch->pid(), SIGKILL);
+    ::waitpid(launch->pid(), nullptr, 0);
+    return failure(Stage::Cgroup, r.error());
+  }
+  if (auto f = launch->proceed()) {
+    ::waitpid(launch->pid(), nullptr, 0);
+    return failure(f->stage, Error{Code::Internal, f->err, f->message});
+  }
+  return StartedExec{launch->pid(), std::move(*stdio), nowNanos()};
+}
 
 int execProcess(const ExecOptions& o) {
   if (::getsid(0) != ::getpid()) ::setsid();
@@ -55,30 +116,6 @@ int execProcess(const ExecOptions& o) {
   auto proc = runtime::parseProcess(*text);
   if (!proc) return failStart(session, Stage::Config, proc.error());
 
-  // Namespaces of the target, mnt last (it changes our root in the child).
-  static constexpr std::pair<const char*, int> kNs[] = {
-      {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID},
-      {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS}};
-  LaunchPlan plan;
-  std::vector<UniqueFd> nsFds;
-  std::string base = "/proc/" + std::to_string(o.pid) + "/ns/";
-  for (const auto& [name, flag] : kNs) {
-    std::string path = base + name;
-    if (sameNamespace(path, std::string("/proc/self/ns/") + name)) continue;
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-      if (errno == ENOENT && flag == CLONE_NEWCGROUP) continue;
-      return failStart(session, Stage::Clone, sysError(errno, "open {}", path).error());
-    }
-    if (flag == CLONE_NEWPID) {
-      if (::setns(fd.get(), CLONE_NEWPID) != 0)
-        return failStart(session, Stage::Clone, sysError(errno, "setns {}", path).error());
-      continue;
-    }
-    plan.joins.emplace_back(fd.get(), flag);
-    nsFds.push_back(std::move(fd));
-  }
-
   Cgroup cg;
   if (!o.cgroup.empty()) {
     cg = Cgroup::existing(o.cgroupRoot, o.cgroup);
@@ -87,47 +124,19 @@ int execProcess(const ExecOptions& o) {
     if (!c) return failStart(session, Stage::Cgroup, c.error());
     cg = std::move(*c);
   }
-
-  auto stdio = makeStdio(proc->terminal, o.stdinPipe || proc->berthStdin, proc->consoleHeight, proc->consoleWidth);
-  if (!stdio) return failStart(session, Stage::Stdio, stdio.error());
-
-  runtime::prepareProcess(plan, *proc);
-  std::optional<runtime::SeccompProgram> seccomp;
-  if (proc->berthSeccomp) {
-    // The process file sits in the container's directory; the compiled
-    // profile is cached beside those of every container (see run.cpp).
-    auto slash = o.processFile.rfind('/');
-    std::string dir = slash == std::string::npos ? "." : o.processFile.substr(0, slash);
-    auto prog = runtime::compileSeccompCached(*proc->berthSeccomp, dir + "/../.seccomp-cache");
-    if (!prog) return failStart(session, Stage::Process, prog.error());
-    seccomp = std::move(*prog);
-    plan.seccomp = &*seccomp;
-  }
-  plan.stdio = stdio->childFds();
-  auto attachFds = cg.openSelfAttachFds();
-  if (!attachFds) return failStart(session, Stage::Cgroup, attachFds.error());
-  for (auto& fd : *attachFds) plan.cgroupSelfAttach.push_back(fd.get());
-  auto launch = Launch::start(plan);
-  if (!launch) return failStart(session, Stage::Clone, launch.error());
-  stdio->closeChildEnds();
-  nsFds.clear();
-  attachFds->clear();
-  if (auto r = cg.v2() ? cg.addProcess(launch->pid()) : Result<>{}; !r) {
-    ::kill(launch->pid(), SIGKILL);
-    ::waitpid(launch->pid(), nullptr, 0);
-    return failStart(session, Stage::Cgroup, r.error());
-  }
-  if (auto f = launch->proceed()) {
-    ::waitpid(launch->pid(), nullptr, 0);
-    return failStart(session, f->stage, Error{Code::Internal, f->err, f->message});
-  }
-  int64_t startedAt = nowNanos();
-  session.setOutput(std::move(stdio->out), std::move(stdio->err), stdio->tty);
-  session.setStdin(std::move(stdio->in));
-  session.started(launch->pid());
+  // The process file sits in the container's directory; the compiled
+  // profile is cached beside those of every container (see run.cpp).
+  auto slash = o.processFile.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : o.processFile.substr(0, slash);
+  auto started = startExec(*proc, o.pid, cg, dir + "/../.seccomp-cache", o.stdinPipe);
+  if (!started) return failStart(session, started.error().stage, started.error().error);
+  Stdio& stdio = started->stdio;
+  session.setOutput(std::move(stdio.out), std::move(stdio.err), stdio.tty);
+  session.setStdin(std::move(stdio.in));
+  session.started(started->pid);
   dropStartupPages();
   int status = session.runUntilExit();
-  session.finish(exitJson(status, false, startedAt, session.finishedAt(), launch->pid()));
+  session.finish(exitJson(status, false, started->startedAt, session.finishedAt(), started->pid));
   return 0;
 }
 

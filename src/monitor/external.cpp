@@ -92,7 +92,12 @@ int runWithRuntime(Session& session, const RunOptions& o, const runtime::Spec& s
     return failStart(session, Stage::Mounts, sysError(errno, "private mount namespace").error());
   if (auto ov = spec.overlay()) {
     std::string data = runtime::overlayData(*ov);
-    if (::mount("overlay", spec.rootPath.c_str(), "overlay", 0, data.c_str()) != 0)
+    int r = ::mount("overlay", spec.rootPath.c_str(), "overlay", 0, data.c_str());
+    if (r != 0 && errno == EINVAL && ov->volatileUpper) {  // a kernel before 5.10: no "volatile"
+      ov->volatileUpper = false;
+      r = ::mount("overlay", spec.rootPath.c_str(), "overlay", 0, runtime::overlayData(*ov).c_str());
+    }
+    if (r != 0)
       return failStart(session, Stage::Mounts, sysError(errno, "mount overlay on {}", spec.rootPath).error());
   }
   if (name == "crun") {

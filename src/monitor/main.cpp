@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/number.h"
+#include "common/trace.h"
 #include "monitor/init.h"
 #include "monitor/run.h"
 
@@ -19,7 +20,7 @@ int usage() {
       "usage: berth-monitor run --bundle DIR --id ID --socket PATH [--log PATH]\n"
       "                         [--log-max-size BYTES] [--log-max-file N] [--log-compress]\n"
       "                         [--log-driver json-file|local|none|cri-log] [--cgroup-root DIR]\n"
-      "                         [--runtime PATH] [--lock-fd FD]\n"
+      "                         [--runtime PATH] [--lock-fd FD] [--trace NS]\n"
       "       berth-monitor exec --pid PID --process FILE [--cgroup PATH] [--cgroup-root DIR] [--stdin]\n";
   (void)!::write(2, kUsage, sizeof kUsage - 1);
   return 2;
@@ -38,6 +39,12 @@ bool setNumber(std::string_view val, T& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  int64_t mainAt = 0;
+  for (int i = 2; i < argc; i++)
+    if (std::string_view(argv[i]) == "--trace") {
+      mainAt = berth::trace::now();
+      berth::trace::enable("monitor");
+    }
   // fds 0-2 must exist so pipes never land on them.
   for (int fd = 0; fd < 3; fd++)
     if (::fcntl(fd, F_GETFD) < 0) ::open("/dev/null", O_RDWR);
@@ -79,6 +86,7 @@ int main(int argc, char** argv) {
     else if (key == "--cgroup-root") run.cgroupRoot = ex.cgroupRoot = val;
     else if (key == "--runtime") run.runtime = val;
     else if (key == "--lock-fd") ok = setNumber(val, run.lockFd) && run.lockFd > 2;
+    else if (key == "--trace") ok = setNumber(val, run.traceSpawnAt), run.traceMainAt = mainAt;
     else if (key == "--pid") ok = setNumber(val, ex.pid);
     else if (key == "--process") ex.processFile = val;
     else if (key == "--cgroup") ex.cgroup = val;

@@ -29,11 +29,22 @@ enum class MsgType : uint8_t {
   StdinClose = 3,  // empty. Close the process's stdin (EOF); on a pty: ignored
   Resize = 4,      // {uint16 rows, uint16 cols}
   Signal = 5,      // {int32 signo}: kill(2) the container's init / exec process
-  ReopenLog = 6,   // empty. Open the log file's path again and write there from
+  ExecStart = 6,   // OCI `process` JSON (what `berth-monitor exec --process`
+                   // reads): run it in the container, from this monitor
+                   // (run mode, built-in runtime: kFeatureExec). The
+                   // connection becomes that process's: Started/StartError,
+                   // its Stdout/Stderr, its Exit; then the monitor closes it.
+                   // Stdin, StdinClose, Resize and Signal on it go to that
+                   // process. A connection that sends it gets no container
+                   // output. Its client going away closes the process's
+                   // stdin; the process runs on, its output is dropped.
+  ReopenLog = 7,   // empty. Open the log file's path again and write there from
                    // now on (the CRI's ReopenContainerLog after kubelet renamed it)
 
   // monitor -> client
-  Started = 64,    // {int32 pid}: host pid of the process, after execve succeeded
+  Started = 64,    // {int32 pid, uint32 features}: host pid of the process, after
+                   // execve succeeded; features (a run-mode monitor's answer,
+                   // absent from monitors before them): kFeature* bits
   StartError = 65, // {int32 stage, int32 errno} + UTF-8 message: the process
                    // could not be started. The monitor exits after sending it.
   Stdout = 66,     // raw bytes (with a tty: everything the pty produced)
@@ -44,6 +55,9 @@ enum class MsgType : uint8_t {
 
 // Stages for StartError: where container setup failed (runtime/stage.h).
 using runtime::Stage;
+
+// Started's feature bits.
+inline constexpr uint32_t kFeatureExec = 1;  // understands ExecStart
 
 struct Header {
   uint8_t type;

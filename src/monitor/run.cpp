@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -11,10 +12,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/memory.h"
+#include "common/trace.h"
 #include "common/util.h"
+#include "monitor/exec.h"
 #include "monitor/external.h"
 #include "monitor/lock.h"
 #include "monitor/session.h"
@@ -143,8 +147,30 @@ int runContainer(const RunOptions& o) {
   if (!o.runtime.empty()) return runWithRuntime(session, o, *spec);
   const runtime::Process& proc = spec->process;
 
+  // The start timeline: spans under key "" here, the child's in `slots`.
+  const bool tracing = trace::on();
+  int64_t* slots = nullptr;
+  int64_t tPhase = 0;
+  auto phase = [&](const char* name) {
+    int64_t t = trace::now();
+    trace::record("", name, tPhase, t);
+    tPhase = t;
+  };
+  if (tracing) {
+    tPhase = trace::now();
+    trace::record("", "monitor exec", o.traceSpawnAt, o.traceMainAt);
+    trace::record("", "monitor setup", o.traceMainAt, tPhase);
+    void* m = ::mmap(nullptr, sizeof(int64_t) * runtime::kTraceSlots, PROT_READ | PROT_WRITE,
+                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m != MAP_FAILED) slots = static_cast<int64_t*>(std::memset(m, 0, sizeof(int64_t) * runtime::kTraceSlots));
+  }
+  ScopeExit unmapSlots([&] {
+    if (slots) ::munmap(slots, sizeof(int64_t) * runtime::kTraceSlots);
+  });
+
   auto cg = Cgroup::create(o.cgroupRoot, spec->cgroupsPath, spec->resources);
   if (!cg) return failStart(session, Stage::Cgroup, cg.error().wrap("create cgroup"));
+  if (tracing) phase("cgroup");
   ScopeExit removeCgroup([&] { (void)cg->remove(); });
 
   // A terminal comes from the container's own devpts: the child opens it
@@ -211,6 +237,9 @@ int runContainer(const RunOptions& o) {
   auto attachFds = cg->openSelfAttachFds();
   if (!attachFds) return failStart(session, Stage::Cgroup, attachFds.error());
   for (auto& fd : *attachFds) plan.cgroupSelfAttach.push_back(fd.get());
+  plan.traceSlots = slots;
+  if (tracing) phase("plan, seccomp load");
+  const int64_t tClone = tPhase;
 
   auto launch = Launch::start(plan);
   if (!launch) return failStart(session, Stage::Clone, launch.error());
@@ -234,6 +263,8 @@ int runContainer(const RunOptions& o) {
   }
   if (auto f = launch->release()) return abort(f->stage, Error{Code::Internal, f->err, f->message});
   // While the child sets up its root: state.json and the log file.
+  if (tracing) phase("clone return, release");
+  const int64_t tRelease = tPhase;
   int64_t startedAt = nowNanos();
   auto st = writeFileReplace(o.bundle + "/state.json",
                         fmt::format(R"({{"Pid":{},"MonitorPid":{},"StartedAt":{}}})", pid, ::getpid(), startedAt));
@@ -249,10 +280,27 @@ int runContainer(const RunOptions& o) {
       log = std::move(*w);
     }
   }
+  if (tracing) phase("state.json, log open");
   if (auto f = launch->waitExec()) {
     ::waitpid(pid, nullptr, 0);
     ::unlink((o.bundle + "/state.json").c_str());
     return failStart(session, f->stage, Error{Code::Internal, f->err, f->message});
+  }
+  int64_t tExec = tracing ? trace::now() : 0;
+  if (slots) {
+    using namespace runtime;
+    auto child = [&](const char* name, int64_t s, int64_t e) {
+      // clamped: "release to mounts" starts at the monitor's clock after its
+      // write, which the child may beat
+      if (s && e) trace::add("", {trace::Span{"", "init", name, s, std::max(s, e)}});
+    };
+    // clone: from the monitor's clone() to the child's first instruction
+    child("clone", tClone, slots[kTraceChildStart]);
+    child("cgroup join", slots[kTraceChildStart], slots[kTraceCgroupJoined]);
+    child("release to mounts", std::max(slots[kTraceCgroupJoined], tRelease), slots[kTraceMountsStart]);
+    child("mounts and pivot_root", slots[kTraceMountsStart], slots[kTraceMountsEnd]);
+    child("seccomp", slots[kTraceSeccompStart], slots[kTraceSeccompEnd]);
+    child("exec", slots[kTraceExec], tExec);
   }
   if (consoleParent) {
     // The child sent its pty master before it exec'd.
@@ -268,6 +316,23 @@ int runContainer(const RunOptions& o) {
   session.setOutput(std::move(stdio->out), std::move(stdio->err), stdio->tty);
   session.setStdin(std::move(stdio->in));
   session.setLog(&*log);
+  // Execs run from here (ExecStart): no monitor process per exec.
+  const std::string seccompCache = o.bundle + "/../.seccomp-cache";
+  session.setExecLauncher([&](std::string_view json) -> std::expected<Session::ExecLaunch, Session::ExecLaunchError> {
+    auto p = runtime::parseProcess(json);
+    if (!p) return std::unexpected(Session::ExecLaunchError{Stage::Config, p.error()});
+    auto r = startExec(*p, pid, *cg, seccompCache, false);
+    if (!r) return std::unexpected(Session::ExecLaunchError{r.error().stage, r.error().error});
+    Session::ExecLaunch l;
+    l.pid = r->pid;
+    l.tty = r->stdio.tty;
+    l.out = std::move(r->stdio.out);
+    l.err = std::move(r->stdio.err);
+    l.in = std::move(r->stdio.in);
+    l.startedAt = r->startedAt;
+    return l;
+  });
+  session.setFeatures(kFeatureExec);
   session.started(pid);
   // The child has installed its filter: the program is garbage now.
   plan.seccomp = nullptr;
@@ -275,12 +340,24 @@ int runContainer(const RunOptions& o) {
   dropStartupPages();
 
   int status = session.runUntilExit();
+  session.endExecs();
   bool oom = cg->oomKilled();
   std::string exit = exitJson(status, oom, startedAt, session.finishedAt(), pid);
   if (auto r = writeFileReplace(o.bundle + "/exit.json", exit); !r) logError(r.error().message);
+  if (tracing) {
+    if (int64_t t = session.firstOutputMono()) trace::record("", "first output byte", t, t);
+    int64_t reaped = session.reapedMono() ? session.reapedMono() : trace::now();
+    trace::record("", "process runs", tExec, reaped);
+    trace::record("", "exit: reap to Exit", reaped, trace::now());
+    if (auto r = writeFileReplace(o.bundle + "/trace.jsonl", trace::toLines(trace::take(""))); !r)
+      logError(r.error().message);
+  }
   // Exit goes out now; the sockets close (EOF) only once the mount
   // namespace and the cgroup are gone, so EOF means "fully cleaned up".
+  // Nobody new connects meanwhile (dropping the mount namespace can take
+  // long: the overlay's unmount syncs the upper file system).
   session.broadcast(MsgType::Exit, exit);
+  session.stopListening();
   mntNs.reset();
   removeCgroup.dismiss();
   if (auto r = cg->remove(); !r) logError(r.error().message);

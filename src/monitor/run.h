@@ -19,6 +19,10 @@ struct RunOptions {
   std::string cgroupRoot = "/sys/fs/cgroup";
   std::string runtime;  // an external OCI runtime binary (runc, crun); empty: built in
   int lockFd = -1;      // the monitor lock berthd already holds (monitor/lock.h); -1: take it
+  // --trace SPAWN_NS: the start timeline is on (common/trace.h); SPAWN_NS is
+  // berthd's CLOCK_MONOTONIC just before it spawned us, mainAt ours at
+  // main(). The monitor's spans go to <bundle>/trace.jsonl before Exit.
+  int64_t traceSpawnAt = 0, traceMainAt = 0;
 };
 
 struct ExecOptions {

@@ -15,7 +15,9 @@
 #include <cstring>
 
 #include "common/memory.h"
+#include "common/trace.h"
 #include "common/util.h"
+#include "monitor/run.h"
 
 namespace berth::monitor {
 
@@ -64,6 +66,7 @@ void Session::addClient(UniqueFd fd) {
   setNonblock(fd.get());
   Client c;
   c.fd = std::move(fd);
+  c.id = nextClientId_++;
   clients_.push_back(std::move(c));
 }
 
@@ -98,7 +101,7 @@ void Session::setStdin(UniqueFd in) {
 
 void Session::broadcast(MsgType t, std::string_view payload) {
   for (auto& c : clients_) {
-    if (c.dead) continue;
+    if (c.dead || c.execClient || c.pending) continue;
     if (t == MsgType::Stdout || t == MsgType::Stderr) appendChunked(c.out, t, payload);
     else c.out += encodeMessage(t, payload);
     flushClient(c);
@@ -107,7 +110,13 @@ void Session::broadcast(MsgType t, std::string_view payload) {
 
 void Session::started(pid_t pid) {
   pid_ = pid;
-  broadcast(MsgType::Started, encodeInt32(pid));
+  broadcast(MsgType::Started, startedPayload());
+}
+
+std::string Session::startedPayload() const {
+  std::string p = encodeInt32(pid_);
+  if (features_) p += encodeInt32(int32_t(features_));
+  return p;
 }
 
 void Session::flushClient(Client& c) {
@@ -125,6 +134,7 @@ void Session::flushClient(Client& c) {
     c.out.clear();
     c.outPos = 0;
     releaseIfBig(c.out);
+    if (c.closeWhenSent) c.dead = true;
   } else if (c.outPos > kKeepCapacity) {
     c.out.erase(0, c.outPos);
     c.outPos = 0;
@@ -132,10 +142,18 @@ void Session::flushClient(Client& c) {
 }
 
 void Session::handleMessage(Client& c, Message& m) {
+  if (c.execClient) {
+    if (ExecProc* x = execOf(c)) handleExecMessage(*x, m);
+    return;
+  }
+  c.pending = false;
   switch (m.type) {
     case MsgType::Hello:
       if (!exitJson_.empty()) c.out += encodeMessage(MsgType::Exit, exitJson_);
-      else if (pid_ > 0) c.out += encodeMessage(MsgType::Started, encodeInt32(pid_));
+      else if (pid_ > 0) c.out += encodeMessage(MsgType::Started, startedPayload());
+      break;
+    case MsgType::ExecStart:
+      if (execLauncher_ && pid_ > 0 && !exited_) startExec(c, m.payload);
       break;
     case MsgType::Stdin:
       if (stdin_ || ptyMaster_ >= 0) {
@@ -219,6 +237,7 @@ void Session::readOutput(int idx) {
   for (int rounds = 0; rounds < 4; rounds++) {
     ssize_t n = ::read(outFds_[idx].get(), buf, sizeof buf);
     if (n > 0) {
+      if (trace::on() && !firstOutputMono_) firstOutputMono_ = trace::now();
       std::string_view data(buf, size_t(n));
       broadcast(idx == 0 ? MsgType::Stdout : MsgType::Stderr, data);
       if (log_) log_->write(idx, data, nowNanos());
@@ -248,11 +267,164 @@ void Session::acceptClients() {
     int fd = ::accept4(listenFd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) return;
     addClient(UniqueFd(fd));
+    // Its first message says what it is: Hello (an attach: then the
+    // broadcasts) or ExecStart (only its own process's messages).
+    clients_.back().pending = true;
   }
 }
 
 void Session::dropDeadClients() {
+  for (auto& c : clients_) {
+    if (!c.dead || !c.execClient) continue;
+    // Its exec runs on without a client: stdin closes, output is dropped.
+    if (ExecProc* x = execOf(c)) {
+      x->client = 0;
+      x->stdinBuf.clear();
+      if (!x->tty) x->in.reset();
+    }
+  }
   std::erase_if(clients_, [](const Client& c) { return c.dead; });
+}
+
+Session::Client* Session::clientById(uint64_t id) {
+  for (auto& c : clients_)
+    if (c.id == id && !c.dead) return &c;
+  return nullptr;
+}
+
+Session::ExecProc* Session::execOf(const Client& c) {
+  for (auto& x : execs_)
+    if (x.client == c.id) return &x;
+  return nullptr;
+}
+
+void Session::startExec(Client& c, std::string_view processJson) {
+  c.execClient = true;
+  auto r = execLauncher_(processJson);
+  if (!r) {
+    logError(r.error().error.message);
+    c.out += encodeMessage(MsgType::StartError,
+                           encodeStartError(r.error().stage, r.error().error.err, r.error().error.message));
+    c.closeWhenSent = true;
+    return;
+  }
+  ExecProc x;
+  x.client = c.id;
+  x.pid = r->pid;
+  x.tty = r->tty;
+  x.startedAt = r->startedAt;
+  if (r->out) setNonblock(r->out.get());
+  if (r->err) setNonblock(r->err.get());
+  if (r->in) setNonblock(r->in.get());
+  x.out[0] = std::move(r->out);
+  x.out[1] = std::move(r->err);
+  x.in = std::move(r->in);
+  execs_.push_back(std::move(x));
+  c.out += encodeMessage(MsgType::Started, encodeInt32(r->pid));
+}
+
+void Session::handleExecMessage(ExecProc& x, Message& m) {
+  switch (m.type) {
+    case MsgType::Stdin:
+      if (x.tty ? x.out[0].valid() : x.in.valid()) {
+        x.stdinBuf += m.payload;
+        flushExecStdin(x);
+      }
+      break;
+    case MsgType::StdinClose:
+      if (!x.tty) {
+        x.stdinCloseWanted = true;
+        flushExecStdin(x);
+      }
+      break;
+    case MsgType::Resize: {
+      uint16_t rows, cols;
+      if (x.tty && x.out[0].valid() && decodeResize(m.payload, rows, cols)) {
+        winsize ws{rows, cols, 0, 0};
+        ::ioctl(x.out[0].get(), TIOCSWINSZ, &ws);
+      }
+      break;
+    }
+    case MsgType::Signal: {
+      int32_t sig;
+      if (!x.exited && decodeInt32(m.payload, sig)) ::kill(x.pid, sig);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+void Session::flushExecStdin(ExecProc& x) {
+  int fd = x.tty ? x.out[0].get() : x.in.get();
+  while (fd >= 0 && !x.stdinBuf.empty()) {
+    ssize_t n = ::write(fd, x.stdinBuf.data(), x.stdinBuf.size());
+    if (n > 0) {
+      x.stdinBuf.erase(0, size_t(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    x.stdinBuf.clear();
+    if (!x.tty) x.in.reset();
+    return;
+  }
+  releaseIfBig(x.stdinBuf);
+  if (x.stdinCloseWanted && x.stdinBuf.empty()) {
+    if (!x.tty) x.in.reset();
+    x.stdinCloseWanted = false;
+  }
+}
+
+void Session::readExecOutput(ExecProc& x, int idx) {
+  char buf[kReadChunk];
+  for (int rounds = 0; rounds < 4; rounds++) {
+    ssize_t n = ::read(x.out[idx].get(), buf, sizeof buf);
+    if (n > 0) {
+      if (Client* c = clientById(x.client)) {
+        appendChunked(c->out, idx == 0 ? MsgType::Stdout : MsgType::Stderr, std::string_view(buf, size_t(n)));
+        flushClient(*c);
+      }
+      if (size_t(n) < sizeof buf) return;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (x.tty && idx == 0) x.stdinBuf.clear();
+    x.out[idx].reset();
+    return;
+  }
+}
+
+void Session::completeExecs(bool force) {
+  int64_t now = monoMs();
+  for (auto& x : execs_) {
+    if (!x.exited) continue;
+    bool drained = !x.out[0].valid() && !x.out[1].valid();
+    if (!drained && !force && (x.drainDeadline < 0 || now < x.drainDeadline)) continue;
+    if (Client* c = clientById(x.client)) {
+      c->out += encodeMessage(MsgType::Exit, exitJson(x.status, false, x.startedAt, x.finishedAt, x.pid));
+      c->closeWhenSent = true;
+      flushClient(*c);
+    }
+    x.pid = -1;  // done
+  }
+  std::erase_if(execs_, [](const ExecProc& x) { return x.pid < 0; });
+}
+
+void Session::endExecs() {
+  for (auto& x : execs_)
+    if (!x.exited) ::kill(x.pid, SIGKILL);
+  for (auto& x : execs_) {
+    if (x.exited) continue;
+    int st = 0;
+    while (::waitpid(x.pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    x.exited = true;
+    x.status = st;
+    x.finishedAt = nowNanos();
+  }
+  completeExecs(true);
 }
 
 void Session::reap() {
@@ -266,8 +438,17 @@ void Session::reap() {
     if (p == pid_ && !exited_) {
       exited_ = true;
       finishedAt_ = nowNanos();
+      if (trace::on()) reapedMono_ = trace::now();
       status_ = st;
+      continue;
     }
+    for (auto& x : execs_)
+      if (x.pid == p && !x.exited) {
+        x.exited = true;
+        x.status = st;
+        x.finishedAt = nowNanos();
+        x.drainDeadline = monoMs() + 2000;
+      }
   }
 }
 
@@ -293,7 +474,19 @@ int Session::runUntilExit(int drainMs) {
     size_t firstClient = pfds.size();
     for (auto& c : clients_)
       pfds.push_back({c.fd.get(), short(POLLIN | (c.outPos < c.out.size() ? POLLOUT : 0)), 0});
-    int timeout = deadline >= 0 ? int(std::max<int64_t>(0, deadline - monoMs())) : busy ? kIdleMs : -1;
+    // Inline execs: output (unless its client is backed up), stdin.
+    size_t firstExec = pfds.size();
+    int64_t wake = deadline;
+    for (auto& x : execs_) {
+      Client* c = clientById(x.client);
+      bool xbp = c && c->out.size() - c->outPos > kBackpressure;
+      for (auto& fd : x.out) pfds.push_back({fd.valid() && !xbp ? fd.get() : -1, POLLIN, 0});
+      int xin = x.tty ? x.out[0].get() : x.in.get();
+      pfds.push_back({!x.stdinBuf.empty() ? xin : -1, POLLOUT, 0});
+      if (x.drainDeadline >= 0 && (wake < 0 || x.drainDeadline < wake)) wake = x.drainDeadline;
+    }
+    size_t nExecs = execs_.size();
+    int timeout = wake >= 0 ? int(std::max<int64_t>(0, wake - monoMs())) : busy ? kIdleMs : -1;
     int n = ::poll(pfds.data(), pfds.size(), timeout);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -310,12 +503,23 @@ int Session::runUntilExit(int drainMs) {
     for (int i = 0; i < 2; i++)
       if (pfds[2 + i].revents) readOutput(i);
     if (pfds[4].revents) flushStdin();
-    for (size_t i = firstClient; i < pfds.size() && i - firstClient < clients_.size(); i++) {
+    // Exec fds before client input: a client message may start an exec
+    // (execs_ grows) or drop one.
+    for (size_t k = 0; k < nExecs && k < execs_.size(); k++) {
+      ExecProc& x = execs_[k];
+      size_t at = firstExec + 3 * k;
+      for (int i = 0; i < 2; i++)
+        if (pfds[at + i].revents && x.out[i].valid()) readExecOutput(x, i);
+      if (pfds[at + 2].revents) flushExecStdin(x);
+    }
+    size_t nClients = clients_.size();
+    for (size_t i = firstClient; i < firstExec && i - firstClient < nClients; i++) {
       Client& c = clients_[i - firstClient];
       if (pfds[i].revents & POLLIN) handleClientInput(c);
       else if (pfds[i].revents & (POLLHUP | POLLERR)) c.dead = true;
       if (!c.dead && (pfds[i].revents & POLLOUT)) flushClient(c);
     }
+    completeExecs(false);
   }
   for (auto& fd : outFds_) fd.reset();
   ptyMaster_ = -1;
@@ -345,13 +549,17 @@ void Session::finish(const std::string& exitJson, int timeoutMs) {
   // Socket path and lock go before the clients see EOF: a monitor started
   // for the same container on that EOF must not lose its new socket to our
   // unlink, nor find the lock still held.
+  stopListening();
+  lock_.reset();
+  clients_.clear();
+}
+
+void Session::stopListening() {
   listenFd_.reset();
   if (!socketPath_.empty()) {
     ::unlink(socketPath_.c_str());
     socketPath_.clear();
   }
-  lock_.reset();
-  clients_.clear();
 }
 
 void logError(std::string_view msg) {

@@ -15,6 +15,7 @@
 
 #include <cstring>
 
+#include "common/trace.h"
 #include "common/util.h"
 #include "runtime/mounts.h"
 
@@ -62,7 +63,12 @@ void bringLoopbackUp() {
   ::close(s);
 }
 
+void stamp(const LaunchPlan& plan, TraceSlot slot) {
+  if (plan.traceSlots) plan.traceSlots[slot] = trace::now();
+}
+
 [[noreturn]] void childMain(const LaunchPlan& plan, int syncRead, int errFd) {
+  stamp(plan, kTraceChildStart);
   // Signal state survives execve: undo the monitor's.
   sigset_t none;
   sigemptyset(&none);
@@ -75,6 +81,7 @@ void bringLoopbackUp() {
   for (const auto& [fd, type] : plan.joins)
     if (::setns(fd, type) != 0) fail(errFd, Stage::Clone, errno, fmt::format("setns: {}", std::strerror(errno)));
 
+  stamp(plan, kTraceCgroupJoined);
   char c;
   ssize_t n;
   do n = ::read(syncRead, &c, 1);
@@ -104,9 +111,11 @@ void bringLoopbackUp() {
   const Process& p = *plan.process;
   if (plan.spec) {
     std::pair<int, int> pty{-1, -1};
+    stamp(plan, kTraceMountsStart);
     auto r = setupRootfs(*plan.spec, plan.mounts, plan.newNetns, plan.consolePath,
                          plan.consoleSocket >= 0 ? &pty : nullptr);
     if (!r) failWith(errFd, Stage::Mounts, r.error());
+    stamp(plan, kTraceMountsEnd);
     if (plan.consoleSocket >= 0) {
       char one = 'm';
       iovec iov{&one, 1};
@@ -165,8 +174,10 @@ void bringLoopbackUp() {
   // before the capabilities go (the profile allows what follows). With it,
   // as late as possible, just before execve.
   bool seccompEarly = plan.seccomp && !plan.seccomp->empty() && !p.noNewPrivileges;
+  if (seccompEarly) stamp(plan, kTraceSeccompStart);
   if (seccompEarly && installSeccomp(*plan.seccomp) != 0)
     fail(errFd, Stage::Process, errno, fmt::format("install seccomp filter: {}", std::strerror(errno)));
+  if (seccompEarly) stamp(plan, kTraceSeccompEnd);
   if (plan.caps) {
     auto r = dropBounding(*plan.caps, plan.lastCap);
     if (!r) failWith(errFd, Stage::Process, r.error());
@@ -186,8 +197,11 @@ void bringLoopbackUp() {
     fail(errFd, Stage::Process, errno, fmt::format("chdir to cwd (\"{}\"): {}", plan.cwd, std::strerror(errno)));
   if (p.noNewPrivileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     fail(errFd, Stage::Process, errno, "no_new_privs");
-  if (plan.seccomp && !plan.seccomp->empty() && !seccompEarly && installSeccomp(*plan.seccomp) != 0)
+  bool seccompLate = plan.seccomp && !plan.seccomp->empty() && !seccompEarly;
+  if (seccompLate) stamp(plan, kTraceSeccompStart);
+  if (seccompLate && installSeccomp(*plan.seccomp) != 0)
     fail(errFd, Stage::Process, errno, fmt::format("install seccomp filter: {}", std::strerror(errno)));
+  if (seccompLate) stamp(plan, kTraceSeccompEnd);
   if (plan.gateFd >= 0) {
     char b = 'r';
     if (plan.gateWriteFd >= 0) ::close(plan.gateWriteFd);
@@ -203,6 +217,7 @@ void bringLoopbackUp() {
 
   bool searched = p.args[0].find('/') == std::string::npos;
   int firstErr = 0;
+  stamp(plan, kTraceExec);
   for (const auto& path : plan.candidates) {
     ::execve(path.c_str(), plan.argv.data(), plan.envp.data());
     int e = errno;

@@ -69,6 +69,21 @@ struct LaunchPlan {
   // on gateFd (EOF: exit without exec).
   // gateWriteFd (the parent's end) is closed in the child first.
   int readyFd = -1, gateFd = -1, gateWriteFd = -1;
+  // The start timeline (common/trace.h): when not null, kTraceSlots int64s
+  // in memory shared with the parent (MAP_SHARED) where the child writes
+  // CLOCK_MONOTONIC ns at each TraceSlot. Null: the child reads no clock.
+  int64_t* traceSlots = nullptr;
+};
+
+enum TraceSlot : int {
+  kTraceChildStart,    // first instruction of the child after clone
+  kTraceCgroupJoined,  // after joining the cgroups (v1 tasks files) and namespaces
+  kTraceMountsStart,   // released by the parent, before the root is set up
+  kTraceMountsEnd,     // after the mounts and pivot_root
+  kTraceSeccompStart,  // before the filter is installed
+  kTraceSeccompEnd,
+  kTraceExec,          // just before execve
+  kTraceSlots
 };
 
 // PATH search list for args[0]: itself when it has a '/', else each PATH

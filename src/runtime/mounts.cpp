@@ -275,6 +275,7 @@ Result<> mountOverlayFs(const Overlay& o, const std::string& target) {
     return fail("upperdir");
   if (!o.workdir.empty() && ::fsconfig(fs, FSCONFIG_SET_STRING, "workdir", o.workdir.c_str(), 0) != 0)
     return fail("workdir");
+  if (o.volatileUpper && ::fsconfig(fs, FSCONFIG_SET_FLAG, "volatile", nullptr, 0) != 0) return fail("volatile");
   if (::fsconfig(fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) return fail("create");
   int mnt = ::fsmount(fs, FSMOUNT_CLOEXEC, 0);
   if (mnt < 0) return fail("fsmount");
@@ -347,6 +348,7 @@ std::string overlayData(const Overlay& o) {
   std::string data = "lowerdir=" + o.lowerdir;
   if (!o.upperdir.empty()) data += ",upperdir=" + o.upperdir;
   if (!o.workdir.empty()) data += ",workdir=" + o.workdir;
+  if (o.volatileUpper) data += ",volatile";
   return data;
 }
 
@@ -356,9 +358,16 @@ Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool ne
     return sysError(errno, "make / {}", spec.rootfsSlave ? "rslave" : "rprivate");
   const std::string& rootfs = spec.rootPath;
   if (auto ov = spec.overlay()) {
-    std::string data = overlayData(*ov);
-    if (data.size() < 4000) TRY(doMount("overlay", rootfs, "overlay", 0, data));
-    else TRY(mountOverlayFs(*ov, rootfs));
+    auto mountIt = [&](const Overlay& o) -> Result<> {
+      std::string data = overlayData(o);
+      return data.size() < 4000 ? doMount("overlay", rootfs, "overlay", 0, data) : mountOverlayFs(o, rootfs);
+    };
+    auto r = mountIt(*ov);
+    if (!r && ov->volatileUpper && r.error().err == EINVAL) {
+      ov->volatileUpper = false;  // a kernel before 5.10: no "volatile"
+      r = mountIt(*ov);
+    }
+    TRY(std::move(r));
   } else {
     TRY(doMount(rootfs.c_str(), rootfs, nullptr, MS_BIND | MS_REC, ""));
   }

@@ -221,6 +221,8 @@ std::optional<Overlay> Spec::overlay() const {
   o.lowerdir = l->second;
   if (u != annotations.end()) o.upperdir = u->second;
   if (w != annotations.end()) o.workdir = w->second;
+  auto v = annotations.find("berth.overlay.volatile");
+  o.volatileUpper = v != annotations.end() && v->second == "1";
   return o;
 }
 

@@ -119,6 +119,11 @@ struct Resources {
 
 struct Overlay {
   std::string lowerdir, upperdir, workdir;
+  // annotation berth.overlay.volatile=1: mount with "volatile" (no sync of
+  // the upper fs, also not at unmount). For a container whose upper dir is
+  // thrown away when it exits (--rm). The kernel then refuses to mount that
+  // work dir again until its work/work is removed (berthd does, at start).
+  bool volatileUpper = false;
 };
 
 struct Spec {

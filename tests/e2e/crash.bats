@@ -241,7 +241,10 @@ leftovers_gone() {
 
 @test "restart ends the exec monitors the killed berthd left (their sessions died with it)" {
   local cid pids
-  cid=$(berth_cmd run -d busybox sleep 300)
+  # An exec gets a monitor of its own only where the container's monitor
+  # does not run execs itself (ExecStart): an external runtime's container.
+  require_cmd runc
+  cid=$(berth_cmd run -d --runtime runc busybox sleep 300)
   berth_cmd exec -d "$cid" sleep 120
   wait_until 10 "the exec monitor to run" eval '[ -n "$(exec_monitors)" ]'
   berthd_kill9
@@ -251,6 +254,24 @@ leftovers_gone() {
   wait_until 10 "restore to end the exec monitor" eval '[ -z "$(exec_monitors)" ]'
   run berth_cmd inspect -f '{{.State.Running}}' "$cid"
   assert_output "true"
+  berth_cmd rm -f "$cid" >/dev/null
+}
+
+@test "an exec the built-in runtime's monitor runs survives a berthd SIGKILL; no exec monitor anywhere" {
+  local cid
+  cid=$(berth_cmd run -d busybox sleep 300)
+  berth_cmd exec -d "$cid" sleep 120
+  wait_until 10 "the exec to run" eval 'berth_cmd top "$cid" | grep -q "sleep 120"'
+  [ -z "$(exec_monitors)" ] || _e2e_fail "an exec monitor was spawned: $(exec_monitors)"
+  berthd_kill9
+  berthd_start
+  run berth_cmd inspect -f '{{.State.Running}}' "$cid"
+  assert_output "true"
+  # the exec's process ran on under the container's monitor, and execs work
+  run berth_cmd top "$cid"
+  assert_output_contains "sleep 120"
+  run berth_cmd exec "$cid" echo still
+  assert_output "still"
   berth_cmd rm -f "$cid" >/dev/null
 }
 

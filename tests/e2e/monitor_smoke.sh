@@ -145,7 +145,7 @@ def session(argv, pidsfile, stdin_data=None, signal_after=None, timeout=20):
                 break
             pl, buf = buf[8:8 + ln], buf[8 + ln:]
             if typ == T["Started"]:
-                out["started"] = struct.unpack("=i", pl)[0]
+                out["started"] = struct.unpack_from("=i", pl)[0]  # + features (protocol.h)
                 out["t_started_ms"] = (time.monotonic() - t0) * 1000
                 if stdin_data is not None:
                     send(a, "Stdin", stdin_data.encode())

@@ -171,6 +171,10 @@ TEST(Spec, DefaultsMatchDocker) {
   EXPECT_EQ(s["linux"]["cgroupsPath"], "/berth-x/" + c.id);
   EXPECT_EQ(s["annotations"]["berth.overlay.lowerdir"], "/l1:/l2");
   EXPECT_EQ(s["annotations"]["berth.stdin"], "1");
+  EXPECT_FALSE(s["annotations"].contains("berth.overlay.volatile"));  // the upper dir is kept
+  c.hostConfig["AutoRemove"] = true;
+  EXPECT_EQ((*buildSpec(c, SpecPaths{"/b", {"/l1"}, "p"}))["annotations"]["berth.overlay.volatile"], "1");
+  c.hostConfig.erase("AutoRemove");
   EXPECT_EQ(s["process"]["capabilities"]["bounding"].size(), defaultCapabilities().size());
   bool hasNet = false;
   for (auto& n : s["linux"]["namespaces"])

@@ -95,7 +95,25 @@ TEST(RuntimeSpec, ParsesEverythingTheRuntimeReads) {
   auto ov = s->overlay();
   ASSERT_TRUE(ov);
   EXPECT_EQ(overlayData(*ov), "lowerdir=/l1:/l2,upperdir=/u,workdir=/w");
+  EXPECT_FALSE(ov->volatileUpper);
   EXPECT_TRUE(s->stdinWanted());
+}
+
+TEST(RuntimeSpec, VolatileOverlayOnlyWhenAnnotated) {
+  auto doc = [](std::string_view v) {
+    return fmt::format(R"({{"process":{{"args":["x"]}},"root":{{"path":"/r"}},"annotations":{{)"
+                       R"("berth.overlay.lowerdir":"/l","berth.overlay.upperdir":"/u","berth.overlay.workdir":"/w"{}}}}})",
+                       v);
+  };
+  auto on = parseSpec(doc(R"(,"berth.overlay.volatile":"1")"), "/b");
+  ASSERT_TRUE(on);
+  ASSERT_TRUE(on->overlay());
+  EXPECT_EQ(overlayData(*on->overlay()), "lowerdir=/l,upperdir=/u,workdir=/w,volatile");
+  for (auto other : {R"(,"berth.overlay.volatile":"0")", R"(,"berth.overlay.volatile":"yes")", ""}) {
+    auto off = parseSpec(doc(other), "/b");
+    ASSERT_TRUE(off) << other;
+    EXPECT_EQ(overlayData(*off->overlay()), "lowerdir=/l,upperdir=/u,workdir=/w") << other;
+  }
 }
 
 TEST(RuntimeSpec, RejectsBadDocuments) {

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# The start timeline of `berth run --rm busybox true`, phase by phase, next to
+# the kernel floor measured in the same run (issue 17).
+#
+#   bench/start-timeline.sh [-n RUNS]        (default 50)
+#   bench/with-dockerd.sh bench/start-timeline.sh [-n RUNS]   (+ dockerd side)
+#
+# 1. The kernel floor (bench/kernel_floor.c, same busybox rootfs on overlay,
+#    see its header for what it includes and what not), RUNS times; and
+#    with "full", every mount a container gets (the honest yardstick for
+#    the same work; the plain floor is what no runtime can go below).
+# 2. A private berthd (the e2e harness: own roots, socket, cgroup parent,
+#    its own bridge and nftables table on 10.228.x.0/24) started with
+#    BERTH_TRACE=1. For --network none and for the default bridge:
+#    - RUNS untraced `berth run --rm busybox true`: median, p10, p90 (the
+#      number the targets are about; tracing off costs nothing);
+#    - RUNS traced runs (BERTH_TRACE=FILE): per phase the median start
+#      offset from the CLI's own start and the median duration.
+# 3. `run --rm --network none busybox true` through the docker CLI against
+#    berthd and, when DOCKERD_SOCK answers (bench/with-dockerd.sh starts a
+#    private dockerd), against dockerd; the ratio (target >= 10x).
+#
+# Environment: BERTH_BIN_DIR (default build/bin), DOCKER_BIN, DOCKERD_SOCK.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=50
+while [ $# -gt 0 ]; do
+  case $1 in
+    -n) RUNS=$2; shift 2 ;;
+    -h|--help) sed -n "2,23p" "$0"; exit 0 ;;
+    *) echo "usage: $0 [-n RUNS]" >&2; exit 2 ;;
+  esac
+done
+[ "$RUNS" -ge 10 ] || { echo "at least 10 runs" >&2; exit 2; }
+
+export E2E_LOG_LEVEL=${E2E_LOG_LEVEL:-warn}
+# shellcheck source=tests/e2e/helpers.bash
+source tests/e2e/helpers.bash
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+BERTH="$BERTH_BIN_DIR/berth"
+DOCKERD_SOCK=${DOCKERD_SOCK:-}
+for b in berthd berth berth-monitor; do
+  [ -x "$BERTH_BIN_DIR/$b" ] || { echo "bench: $BERTH_BIN_DIR/$b not built" >&2; exit 1; }
+done
+
+work=$(mktemp -d /tmp/btl.XXXXXX)
+dockerd_image=""
+cleanup() {
+  if [ -n "$dockerd_image" ]; then
+    "$DOCKER_BIN" -H "unix://$DOCKERD_SOCK" rmi -f "$dockerd_image" >/dev/null 2>&1 || true
+  fi
+  [ -z "${E2E_ROOT:-}" ] || e2e_cleanup_root "$E2E_ROOT"
+  rm -rf --one-file-system "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# 1. the kernel floor
+cc -O2 -o "$work/kernel_floor" bench/kernel_floor.c
+mkdir -p "$work/rootfs" "$work/fw"
+scripts/mk-busybox-rootfs.sh "$work/busybox.tar" >/dev/null
+tar -C "$work/rootfs" -xf "$work/busybox.tar"
+"$work/kernel_floor" "$work/rootfs" "$work/fw" "berth-floor-$$" 3 >/dev/null 2>&1
+read -r f_med f_p10 f_p90 < <("$work/kernel_floor" "$work/rootfs" "$work/fw" "berth-floor-$$" "$RUNS" 2>/dev/null | stats)
+read -r ff_med ff_p10 ff_p90 < <("$work/kernel_floor" "$work/rootfs" "$work/fw" "berth-floorf-$$" "$RUNS" full 2>/dev/null | stats)
+
+# 2. berthd with tracing on, a bridge of its own
+BERTH_TRACE=1 e2e_net_setup_file tl 228 || { echo "bench: berthd did not start" >&2; exit 1; }
+B=("$BERTH" -H "unix://$SOCK")
+
+# phases FILE: "median start, median duration" per process/phase, in order of start
+phases() {
+  python3 - "$1" <<'EOF'
+import json, statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    if line.strip():
+        s = json.loads(line)
+        runs.setdefault(s["k"], []).append(s)
+acc = {}
+for spans in runs.values():
+    t0 = min(s["s"] for s in spans)
+    for s in spans:
+        acc.setdefault((s["p"], s["n"]), []).append(((s["s"] - t0) / 1e6, (s["e"] - s["s"]) / 1e6))
+rows = sorted(((statistics.median(a for a, _ in v), statistics.median(d for _, d in v), len(v), p, n)
+               for (p, n), v in acc.items()))
+print(f"  {'PROCESS':<8} {'PHASE':<40} {'START':>8} {'DUR':>8}  (ms, medians of {len(runs)} runs)")
+for st, d, cnt, p, n in rows:
+    print(f"  {p:<8} {n:<40} {st:8.3f} {d:8.3f}" + ("" if cnt == len(runs) else f"  ({cnt} runs)"))
+EOF
+}
+
+declare -A med p10 p90
+for mode in none bridge; do
+  net=()
+  [ "$mode" = none ] && net=(--network none)
+  read -r "med[$mode]" "p10[$mode]" "p90[$mode]" < <(times_ms "${B[@]}" run --rm "${net[@]}" busybox true | stats)
+  for ((i = 0; i < RUNS; i++)); do
+    BERTH_TRACE="$work/$mode.jsonl" "${B[@]}" run --rm "${net[@]}" busybox true >/dev/null
+  done
+done
+
+# 3. docker CLI -> berthd, and -> dockerd when one answers
+read -r d_med d_p10 d_p90 < <(times_ms "$DOCKER_BIN" -H "unix://$SOCK" run --rm --network none busybox true | stats)
+have_dockerd=0
+if [ -n "$DOCKERD_SOCK" ] && [ "$(curl -s --max-time 2 --unix-socket "$DOCKERD_SOCK" http://x/_ping 2>/dev/null)" = OK ]; then
+  have_dockerd=1
+  dockerd_image="berth-bench-busybox:$$"
+  "$DOCKER_BIN" -H "unix://$DOCKERD_SOCK" import -c 'CMD ["sh"]' "$work/busybox.tar" "$dockerd_image" >/dev/null
+  read -r k_med k_p10 k_p90 < <(times_ms "$DOCKER_BIN" -H "unix://$DOCKERD_SOCK" run --rm --network none "$dockerd_image" true | stats)
+fi
+
+echo
+printf '%-52s %8s %8s %8s\n' "wall time, ms (N=$RUNS)" median p10 p90
+printf '%-52s %8s %8s %8s\n' "kernel floor (bench/kernel_floor.c)" "$f_med" "$f_p10" "$f_p90"
+printf '%-52s %8s %8s %8s\n' "kernel floor, a container's full mount list" "$ff_med" "$ff_p10" "$ff_p90"
+printf '%-52s %8s %8s %8s\n' "berth run --rm --network none busybox true" "${med[none]}" "${p10[none]}" "${p90[none]}"
+printf '%-52s %8s %8s %8s\n' "berth run --rm busybox true (default bridge)" "${med[bridge]}" "${p10[bridge]}" "${p90[bridge]}"
+printf '%-52s %8s %8s %8s\n' "docker CLI -> berthd, --network none" "$d_med" "$d_p10" "$d_p90"
+[ "$have_dockerd" = 0 ] || printf '%-52s %8s %8s %8s\n' "docker CLI -> dockerd, --network none" "$k_med" "$k_p10" "$k_p90"
+awk -v n="${med[none]}" -v b="${med[bridge]}" -v f="$f_med" 'BEGIN {
+  printf "berth / floor: %.2fx (none, target <= 1.3x), %.2fx (bridge)\n", n / f, b / f }'
+[ "$have_dockerd" = 0 ] || awk -v k="$k_med" -v d="$d_med" 'BEGIN { printf "docker CLI: berthd %.1fx faster than dockerd (target >= 10x)\n", k / d }'
+for mode in none bridge; do
+  echo
+  echo "timeline, --network $mode (traced runs):"
+  phases "$work/$mode.jsonl"
+done
