@@ -67,7 +67,7 @@ one() { local c=$1 h=$2; shift 2; "$c" -H "$h" "$@"; }
 # exec_times CLI HOST IMAGE: RUNS timings (ms) of `exec C true`.
 exec_times() {
   local c=$1 h=$2 img=$3 id i s e
-  id=$(one "$c" "$h" run -d --label "berth-ops-bench=$$" "$img" sleep 600)
+  id=$(one "$c" "$h" run -d --label "berth-ops-bench=$$" "$img" sleep 600 2>/dev/null)
   for i in 1 2; do one "$c" "$h" exec "$id" true || return 1; done
   for ((i = 0; i < RUNS; i++)); do
     s=$EPOCHREALTIME
@@ -85,7 +85,7 @@ kill_times() {
   local c=$1 h=$2 img=$3 i s e id
   shift 3
   for ((i = 0; i < RUNS + 2; i++)); do
-    id=$(one "$c" "$h" run -d --label "berth-ops-bench=$$" "$img" sleep 600)
+    id=$(one "$c" "$h" run -d --label "berth-ops-bench=$$" "$img" sleep 600 2>/dev/null)
     [ "$(one "$c" "$h" inspect -f '{{.State.Running}}' "$id")" = true ] ||
       { echo "bench: $id not running" >&2; return 1; }
     s=$EPOCHREALTIME
