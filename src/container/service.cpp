@@ -55,6 +55,18 @@ Result<int> parseSignal(const std::string& raw) {
   return errorf(Code::InvalidArgument, "Invalid signal: {}", raw);
 }
 
+namespace {
+
+// Whether a restart after berthd restarts depends on State.StoppedByUser
+// (restartOnDaemonStart): only then must a stop or kill save it before
+// the signal; otherwise the exit's save records it.
+bool stopMarkMatters(const json& hostConfig) {
+  auto p = RestartPolicy::fromJson(hostConfig.value("RestartPolicy", json::object()));
+  return p && (p->kind == RestartPolicy::Kind::UnlessStopped || p->kind == RestartPolicy::Kind::OnFailure);
+}
+
+}  // namespace
+
 std::unique_ptr<Service> makeService(ServiceConfig cfg, ContainerStore& store, image::ImageService& images,
                                      EmitFn emit, volume::Service* volumes, network::Service* networks) {
   return std::make_unique<ServiceImpl>(std::move(cfg), store, images, std::move(emit), volumes, networks);
@@ -813,7 +825,7 @@ void ServiceImpl::handleExit(const std::shared_ptr<Entry>& e, const json& doc) {
   e->c.state.monitorPid = 0;
   if (doc.contains("Error") && doc["Error"].is_string()) e->c.state.error = doc["Error"];
   e->exitSeq++;
-  (void)saveLocked(*e);
+  if (!e->removing) (void)saveLocked(*e);
   for (auto& s : e->sessions) {
     std::lock_guard sl(s->mu);
     s->done = true;
@@ -886,7 +898,7 @@ Result<> ServiceImpl::kill(const std::string& ref, const std::string& signal) {
   auto stopNum = parseSignal(stopSig.empty() ? "TERM" : stopSig);
   if (sig == SIGKILL || stopSig.empty() || (stopNum && *stopNum == sig)) e->exitOnNext = true;
   e->c.state.stoppedByUser = true;
-  (void)saveLocked(*e);
+  if (e->c.state.status == State::Restarting || stopMarkMatters(e->c.hostConfig)) (void)saveLocked(*e);
   if (e->c.state.status == State::Restarting) {
     if (e->exitOnNext) {
       cancelRestartLocked(*e);
@@ -932,7 +944,7 @@ Result<> ServiceImpl::stop(const std::string& ref, std::optional<int> timeout) {
     if (auto p = parseSignal(s)) sig = *p;
   e->c.state.stoppedByUser = true;
   e->exitOnNext = true;
-  (void)saveLocked(*e);
+  if (stopMarkMatters(e->c.hostConfig)) (void)saveLocked(*e);
   uint64_t base = e->exitSeq;
   std::string id = e->c.id;
   // The kill event goes out before the signal (mu_ held): its die, emitted
@@ -1050,13 +1062,26 @@ Result<> ServiceImpl::remove(const std::string& ref, bool force, bool removeVolu
                     e->c.id);
     uint64_t base = e->exitSeq;
     e->exitOnNext = true;  // a policy start that ran while we waited reset it
+    // Its exit is not saved: the record is deleted right after (saved
+    // below if that does not happen; a crash meanwhile: restore reads
+    // exit.json).
+    e->removing = true;
     if (e->mon) (void)e->mon->send(MsgType::Signal, encodeInt(SIGKILL));
     else if (e->c.state.pid > 0) ::kill(e->c.state.pid, SIGKILL);
     thawIfPausedLocked(*e);
-    if (!waitExitLocked(lk, *e, base, 30000)) return errorf(Code::Internal, "could not kill container {}", e->c.id);
+    bool exited = waitExitLocked(lk, *e, base, 30000);
+    e->removing = false;
+    if (!exited) return errorf(Code::Internal, "could not kill container {}", e->c.id);
     if (e->removed) return {};  // AutoRemove got there first
     // An exit of its own just before the kill may have scheduled a restart.
     if (e->c.state.status == State::Restarting) cancelRestartLocked(*e);
+    if (e->busy) {
+      (void)saveLocked(*e);
+      return errorf(Code::Conflict, "removal of container {} is already in progress", e->c.id);
+    }
+    auto r = removeLocked(lk, e, removeVolumes);
+    if (!r && !e->removed) (void)saveLocked(*e);
+    return r;
   }
   if (e->busy) return errorf(Code::Conflict, "removal of container {} is already in progress", e->c.id);
   return removeLocked(lk, e, removeVolumes);

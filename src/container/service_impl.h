@@ -41,6 +41,7 @@ struct Entry {
   // start waits for this to clear, a removal leaves the monitor alone.
   std::shared_ptr<MonitorConn> finishing;
   bool monitorExec = false;          // mon runs execs itself (monitor::kFeatureExec)
+  bool removing = false;             // rm -f killed it: the exit is not saved, the record goes next
   std::vector<std::shared_ptr<AttachSession>> sessions;
   std::string pendingStdin;          // stdin that arrived before start
   bool pendingStdinClose = false;
