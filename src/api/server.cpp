@@ -370,16 +370,16 @@ class SocketResponse : public ResponseWriter {
     ok_ = c_.writeAll(h);
     return std::make_unique<SocketStream>(c_);
   }
-  std::unique_ptr<RawStream> hijack() override {
+  std::unique_ptr<RawStream> hijack(std::string_view contentType) override {
     started_ = true;
     hijacked_ = true;
     std::string h;
     if (upgrade_) {
-      h = "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
-          "Connection: Upgrade\r\nUpgrade: tcp\r\n" +
+      h = fmt::format("HTTP/1.1 101 UPGRADED\r\nContent-Type: {}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n",
+                      contentType) +
           commonHeaders() + "\r\n";
     } else {
-      h = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n" + commonHeaders() + "\r\n";
+      h = fmt::format("HTTP/1.1 200 OK\r\nContent-Type: {}\r\n", contentType) + commonHeaders() + "\r\n";
     }
     ok_ = c_.writeAll(h);
     return std::make_unique<SocketRaw>(c_);
