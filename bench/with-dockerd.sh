@@ -6,7 +6,8 @@
 #
 # Starts Debian's dockerd (package docker.io) with its own data-root,
 # exec-root, socket, pidfile and cgroup parent, no bridge and no firewall
-# rules (--bridge=none --iptables=false --ip6tables=false: containers get
+# rules (--bridge=none --iptables=false --ip6tables=false --ip-forward=false:
+# no docker0, nothing written to the host's firewall or sysctls; containers get
 # loopback only, like berth's default network), exports DOCKERD_SOCK for the
 # script, and afterwards stops that dockerd by its pid, unmounts what it left
 # under its directories and removes them.
@@ -41,7 +42,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 dockerd --data-root "$DK/data" --exec-root "$DK/exec" -H "unix://$DK/docker.sock" --pidfile "$DK/dockerd.pid" \
-  --bridge=none --iptables=false --ip6tables=false --ip-masq=false --cgroup-parent "/$CG" \
+  --bridge=none --iptables=false --ip6tables=false --ip-masq=false --ip-forward=false --cgroup-parent "/$CG" \
   --storage-driver overlay2 >"$DK/dockerd.log" 2>&1 &
 pid=$!
 for _ in $(seq 300); do
