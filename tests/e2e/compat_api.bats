@@ -213,16 +213,16 @@ scenario_attach_running_no_replay() {
   assert_output "amd64 application/vnd.oci.image.manifest.v1+json"
   [ -z "$stderr" ] || _e2e_fail "inspect warned: $stderr"
   run --separate-stderr docker_cmd image inspect --platform linux/arm64 busybox
-  assert_failure
+  [ "$status" -ne 0 ] || _e2e_fail "expected a failure: $output"
   [[ $stderr == *"image with reference busybox was found but its platform (linux/amd64) does not match the specified platform (linux/arm64)"* ]] ||
     _e2e_fail "inspect --platform linux/arm64: $stderr"
   run --separate-stderr docker_cmd history --platform linux/arm64 busybox
-  assert_failure
+  [ "$status" -ne 0 ] || _e2e_fail "expected a failure: $output"
   [[ $stderr == *"does not match the specified platform (linux/arm64)"* ]] || _e2e_fail "history: $stderr"
   run --separate-stderr docker_cmd history --platform linux/amd64 -q busybox
   assert_success
   run --separate-stderr docker_cmd save --platform linux/arm64 -o "$out" busybox
-  assert_failure
+  [ "$status" -ne 0 ] || _e2e_fail "expected a failure: $output"
   [[ $stderr == *"no suitable export target found for platform linux/arm64"* ]] || _e2e_fail "save: $stderr"
   run --separate-stderr docker_cmd save --platform linux/amd64 -o "$out" busybox
   assert_success
@@ -234,7 +234,7 @@ scenario_attach_running_no_replay() {
   run --separate-stderr docker_cmd load --platform linux/arm64 -i "$E2E_ROOT/plat2.tar"
   assert_success
   run docker_cmd image inspect plat-probe:2
-  assert_failure
+  [ "$status" -ne 0 ] || _e2e_fail "expected a failure: $output"
   run --separate-stderr docker_cmd load --platform linux/amd64 -i "$E2E_ROOT/plat2.tar"
   assert_success
   assert_output_contains "Loaded image: plat-probe:2"
@@ -249,7 +249,6 @@ scenario_attach_running_no_replay() {
   [ -z "$stderr" ] || _e2e_fail "system df warned: $stderr"
   run --separate-stderr docker_cmd info
   assert_success
-  assert_output_contains "Firewall Backend: nftables"
   [ -z "$stderr" ] || _e2e_fail "info warned: $stderr"
   # the raw API below the versions: no Descriptor at 1.47, BridgeNfIptables until 1.49
   run api GET /v1.47/images/busybox/json
@@ -258,6 +257,7 @@ scenario_attach_running_no_replay() {
   assert_output_contains '"BridgeNfIptables":false'
   run api GET /v1.50/info
   [[ $output != *BridgeNfIptables* ]] || _e2e_fail "BridgeNfIptables at 1.50"
+  assert_output_contains '"FirewallBackend":{"Driver":"nftables"}'
 }
 
 # help_layout TEXT: the usage line and the section headers of a help page,
