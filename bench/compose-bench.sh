@@ -52,7 +52,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 # dc SOCK ARGS...: docker-compose against the engine on SOCK
-dc() { local s=$1; shift; timeout -k 5 120 docker-compose -H "unix://$s" -p "$PROJ" "$@"; }
+# (DOCKER_HOST too: compose 1.29 builds through the docker CLI)
+dc() { local s=$1; shift; DOCKER_HOST="unix://$s" timeout -k 5 120 docker-compose -H "unix://$s" -p "$PROJ" "$@"; }
 
 # make_project DIR SUBNET: the compose project, its web image's context and env file
 make_project() {
