@@ -5,10 +5,10 @@
 #   bench/with-dockerd.sh bench/run-bench.sh [ARGS...]
 #
 # Starts Debian's dockerd (package docker.io) with its own data-root,
-# exec-root, socket, pidfile and cgroup parent, no bridge, no firewall
-# rules and no forwarding sysctl (--bridge=none --iptables=false
-# --ip6tables=false --ip-forward=false: containers get loopback only, like
-# berth's default network), exports DOCKERD_SOCK for the
+# exec-root, socket, pidfile and cgroup parent, no bridge and no firewall
+# rules (--bridge=none --iptables=false --ip6tables=false --ip-forward=false:
+# no docker0, nothing written to the host's firewall or sysctls; containers get
+# loopback only, like berth's default network), exports DOCKERD_SOCK for the
 # script, and afterwards stops that dockerd by its pid, unmounts what it left
 # under its directories and removes them.
 set -euo pipefail

@@ -259,7 +259,7 @@ json diskUsageJson(const container::DiskUsage& du, int64_t now) {
                       {"ParentId", s.parentId},
                       {"RepoDigests", orNull(s.repoDigests)},
                       {"RepoTags", orNull(s.repoTags)},
-                      {"SharedSize", 0},
+                      {"SharedSize", s.sharedSize},
                       {"Size", s.size},
                       {"VirtualSize", s.size}});
   }

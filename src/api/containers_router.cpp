@@ -176,8 +176,29 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles, std::functi
     o.detachKeys = req.q("detachKeys");
     if (!o.detachKeys.empty() && !parseDetachKeys(o.detachKeys))  // dockerd checks before the hijack
       return res.error(errorf(Code::InvalidArgument, "Invalid detach keys ({}) provided", o.detachKeys).error());
-    auto raw = res.hijack();
-    (void)io.attach(*cid, o, *raw);
+    o.stream = req.qBool("stream");
+    auto tty = io.isTty(*cid);
+    if (!tty) return res.error(tty.error());
+    // The connection is hijacked at the stream's first use, so an error the
+    // service finds before (paused, restarting) is an ordinary response.
+    struct LazyRaw : RawStream {
+      ResponseWriter& res;
+      const char* type;
+      mutable std::unique_ptr<RawStream> raw;
+      LazyRaw(ResponseWriter& r, const char* t) : res(r), type(t) {}
+      RawStream& get() const {
+        if (!raw) raw = res.hijack(type);
+        return *raw;
+      }
+      ssize_t read(char* buf, size_t n) override { return get().read(buf, n); }
+      bool write(std::string_view data) override { return get().write(data); }
+      void close() override { get().close(); }
+      int readFd() const override { return get().readFd(); }
+    } lazy(res, *tty || req.versionBelow(142) ? kRawStreamType : kMultiplexedStreamType);
+    auto r = io.attach(*cid, o, lazy);
+    if (!r && !lazy.raw) return res.error(r.error());
+    if (r && !lazy.raw)  // nothing was written: still answer the request
+      if (auto raw = res.hijack(lazy.type)) raw->close();
   });
 
   r.add("GET", id + "/logs", [&io, &queries](Request& req, ResponseWriter& res) {
@@ -204,17 +225,20 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles, std::functi
     }
     // The response starts with the first bytes: an error before any (the
     // none driver's "does not support reading") is answered as an error.
+    auto tty = io.isTty(*cid);
+    if (!tty) return res.error(tty.error());
     struct LazyStream : StreamWriter {
       ResponseWriter& res;
+      const char* type;
       std::unique_ptr<StreamWriter> out;
-      explicit LazyStream(ResponseWriter& r) : res(r) {}
+      LazyStream(ResponseWriter& r, const char* t) : res(r), type(t) {}
       StreamWriter& get() {
-        if (!out) out = res.stream(200, "");
+        if (!out) out = res.stream(200, type);
         return *out;
       }
       bool write(std::string_view data) override { return get().write(data); }
       bool clientGone() override { return get().clientGone(); }
-    } lazy(res);
+    } lazy(res, *tty || req.versionBelow(142) ? kRawStreamType : kMultiplexedStreamType);
     auto r = io.logs(*cid, o, lazy);
     if (!r && !lazy.out) return res.error(r.error());
     if (!lazy.out) lazy.get();
@@ -308,13 +332,34 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles, std::functi
   });
 
   // system df lives here: the container service sees both containers and images.
+  // From API 1.42 `type` (repeatable: container, image, volume, build-cache)
+  // selects what is reported; the others are null, LayersSize 0 without
+  // images, as dockerd answers.
   r.add("GET", "/system/df", [&queries, buildCache](Request& req, ResponseWriter& res) {
+    bool containers = true, images = true, volumes = true, cache = true;
+    if (!req.versionBelow(142) && req.has("type")) {
+      containers = images = volumes = cache = false;
+      for (auto& t : req.qAll("type")) {
+        if (t == "container") containers = true;
+        else if (t == "image") images = true;
+        else if (t == "volume") volumes = true;
+        else if (t == "build-cache") cache = true;
+        else return res.error(errorf(Code::InvalidArgument, "unknown object type: {}", t).error());
+      }
+    }
     auto df = queries.diskUsage();
     if (!df) return res.error(df.error());
     json out = diskUsageJson(*df, nowNanos());
     if (!req.versionBelow(144))  // VirtualSize is gone from API 1.44 on
       for (auto& img : out["Images"]) img.erase("VirtualSize");
     if (buildCache) out["BuildCache"] = buildCache();
+    if (!containers) out["Containers"] = nullptr;
+    if (!images) {
+      out["Images"] = nullptr;
+      out["LayersSize"] = 0;
+    }
+    if (!volumes) out["Volumes"] = nullptr;
+    if (!cache) out["BuildCache"] = nullptr;
     res.json(200, out);
   });
 
@@ -336,7 +381,7 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles, std::functi
     auto info = io.execInspect(req.params[0]);
     if (!info) return res.error(info.error());
     if (opts.detach) return reply(res, io.execStart(req.params[0], opts, nullptr), 200);
-    auto raw = res.hijack();
+    auto raw = res.hijack(body->tty || req.versionBelow(142) ? kRawStreamType : kMultiplexedStreamType);
     (void)io.execStart(req.params[0], opts, raw.get());
   });
   r.add("POST", "/exec/([^/]+)/resize", [&io](Request& req, ResponseWriter& res) {

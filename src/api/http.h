@@ -30,6 +30,11 @@ using json = nlohmann::json;
 inline constexpr const char* kApiVersion = "1.50";
 inline constexpr const char* kMinApiVersion = "1.24";
 
+// The Content-Type of a hijacked or streamed stdio stream: dockerd sends the
+// multiplexed one from API 1.42 when the stream carries stdcopy frames.
+inline constexpr const char* kRawStreamType = "application/vnd.docker.raw-stream";
+inline constexpr const char* kMultiplexedStreamType = "application/vnd.docker.multiplexed-stream";
+
 // "1.44" -> 144; -1 when malformed.
 int apiVersionNumber(std::string_view v);
 
@@ -83,9 +88,9 @@ class ResponseWriter {
   virtual void setHeader(std::string key, std::string value) = 0;
   // Sends headers now (chunked); the returned writer streams the body.
   virtual std::unique_ptr<StreamWriter> stream(int status, std::string_view contentType) = 0;
-  // Answers 101 UPGRADED (or 200 raw-stream when the client sent no Upgrade)
-  // and hands over the socket.
-  virtual std::unique_ptr<RawStream> hijack() = 0;
+  // Answers 101 UPGRADED (or 200 when the client sent no Upgrade) with
+  // contentType and hands over the socket.
+  virtual std::unique_ptr<RawStream> hijack(std::string_view contentType = kRawStreamType) = 0;
   // True once any of the above has been called.
   virtual bool started() const = 0;
 

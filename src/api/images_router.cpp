@@ -5,6 +5,7 @@
 #include "common/util.h"
 #include "image/config.h"
 #include "image/reference.h"
+#include "registry/manifest.h"
 
 namespace berth::api {
 
@@ -24,15 +25,90 @@ json labelsAttrs(image::ImageService& svc, const std::string& id, const std::str
 
 json stringsOrNull(const std::vector<std::string>& v) { return v.empty() ? json(nullptr) : json(v); }
 
+// The `platform` query of the image routes (a JSON OCI platform), read from
+// API minVersion on as dockerd's DecodePlatform reads it; nullopt when
+// absent or the request's version is older. single: a repeated parameter is
+// refused (load, save).
+Result<std::optional<registry::Platform>> queryPlatform(const Request& req, int minVersion, bool single) {
+  if (req.versionBelow(minVersion)) return std::optional<registry::Platform>();
+  if (single && req.qAll("platform").size() > 1)
+    return makeError(Code::InvalidArgument, "multiple platform parameters not supported");
+  std::string text = req.q("platform");
+  if (text.empty()) return std::optional<registry::Platform>();
+  json j = json::parse(text, nullptr, false);
+  if (!j.is_object()) return makeError(Code::InvalidArgument, "failed to parse platform: " + text + " is not a JSON object");
+  auto str = [&](const char* k) { return j.contains(k) && j[k].is_string() ? j[k].get<std::string>() : std::string(); };
+  registry::Platform p{str("os"), str("architecture"), str("variant")};
+  bool optional = !p.variant.empty() || !str("os.version").empty() ||
+                  (j.contains("os.features") && j["os.features"].is_array() && !j["os.features"].empty());
+  if (p.os.empty() && p.architecture.empty() && optional)
+    return makeError(Code::InvalidArgument, "optional platform fields provided, but OS and Architecture are missing");
+  if (p.os.empty() || p.architecture.empty())
+    return makeError(Code::InvalidArgument, "both OS and Architecture must be provided");
+  return std::optional<registry::Platform>(registry::normalizePlatform(p));
+}
+
+registry::Platform platformOfConfig(const json& cfg) {
+  auto str = [&](const char* k) { return cfg.contains(k) && cfg[k].is_string() ? cfg[k].get<std::string>() : std::string(); };
+  return registry::normalizePlatform({str("os").empty() ? "linux" : str("os"), str("architecture"), str("variant")});
+}
+
+// dockerd's OnlyPlatformWithFallback: a config without a variant matches a
+// wanted variant of its architecture.
+bool imageMatchesPlatform(const registry::Platform& want, const json& cfg) {
+  registry::Platform have = platformOfConfig(cfg);
+  if (registry::platformMatches(want, have)) return true;
+  return have.variant.empty() && registry::platformMatches({want.os, want.architecture, ""}, have);
+}
+
+// dockerd's refusal when an image exists but for another platform (404).
+Error platformMismatch(const std::string& ref, const registry::Platform& want, const json& cfg) {
+  std::string name = ref;
+  if (auto r = image::parseReference(ref); r && r->string() == ref) name = r->familiarString();
+  return Error{Code::NotFound, 0,
+               fmt::format("image with reference {} was found but its platform ({}) does not match the specified "
+                           "platform ({})",
+                           name, platformOfConfig(cfg).string(), want.string())};
+}
+
+// An OCI descriptor of an image's manifest (API 1.48 Descriptor).
+json descriptorJson(const image::ManifestInfo& m, bool withPlatform) {
+  json d = {{"mediaType", m.mediaType}, {"digest", m.digest}, {"size", m.size}};
+  if (withPlatform) {
+    json p = {{"architecture", m.architecture}, {"os", m.os}};
+    if (!m.variant.empty()) p["variant"] = m.variant;
+    d["platform"] = p;
+  }
+  return d;
+}
+
+// API 1.47 Manifests: berth keeps one platform's manifest per image, so one
+// entry of kind "image", always available.
+json manifestsJson(const image::ManifestInfo& m, int64_t unpacked) {
+  json platform = {{"architecture", m.architecture}, {"os", m.os}};
+  if (!m.variant.empty()) platform["variant"] = m.variant;
+  return json::array({{
+      {"ID", m.digest},
+      {"Descriptor", descriptorJson(m, true)},
+      {"Available", true},
+      {"Size", {{"Content", m.contentSize}, {"Total", m.contentSize + unpacked}}},
+      {"Kind", "image"},
+      {"ImageData", {{"Platform", platform}, {"Size", {{"Unpacked", unpacked}}}, {"Containers", m.containers}}},
+  }});
+}
+
 // GET /images/json, version-gated as dockerd: untagged images get
 // "<none>:<none>" / "<none>@<none>" below 1.43 and empty arrays from 1.43;
-// VirtualSize only below 1.44.
+// VirtualSize only below 1.44; shared-size=1 (1.42+) fills SharedSize
+// (else -1); Descriptor from 1.48; manifests=1 (1.47+) adds Manifests.
 void listImages(image::ImageService& svc, Request& req, ResponseWriter& w) {
   auto filters = parseFilters(req.q("filters"));
   if (!filters) return w.error(filters.error());
   auto list = svc.list(req.qBool("all"), *filters);
   if (!list) return w.error(list.error());
   const bool useNone = req.versionBelow(143), withVirtualSize = req.versionBelow(144);
+  const bool sharedSize = !req.versionBelow(142) && req.qBool("shared-size");
+  const bool withDescriptor = !req.versionBelow(148), manifests = !req.versionBelow(147) && req.qBool("manifests");
   json out = json::array();
   for (auto& s : *list) {
     bool untagged = s.repoTags == std::vector<std::string>{"<none>:<none>"};
@@ -47,10 +123,17 @@ void listImages(image::ImageService& svc, Request& req, ResponseWriter& w) {
         {"ParentId", s.parentId},
         {"RepoDigests", useNone ? stringsOrNull(digests) : json(digests)},
         {"RepoTags", tags},
-        {"SharedSize", -1},
+        {"SharedSize", sharedSize ? s.sharedSize : -1},
         {"Size", s.size},
     };
     if (withVirtualSize) j["VirtualSize"] = s.size;
+    if (withDescriptor || manifests) {
+      auto m = svc.manifestInfo(s.id);
+      if (m && !m->digest.empty()) {
+        if (withDescriptor) j["Descriptor"] = descriptorJson(*m, false);
+        if (manifests) j["Manifests"] = manifestsJson(*m, s.size);
+      }
+    }
     out.push_back(std::move(j));
   }
   w.json(200, out);
@@ -93,9 +176,20 @@ json imageConfigShape(const json& cfg) {
 // 1.44, Container and ContainerConfig below 1.45, the container-shaped
 // Config (Hostname, Tty, Image, ...) below 1.50.
 void inspectImage(image::ImageService& svc, Request& req, ResponseWriter& w) {
+  bool manifests = req.has("manifests") && !req.versionBelow(148) && req.qBool("manifests");
+  std::optional<registry::Platform> platform;
+  if (req.has("platform") && !req.versionBelow(149)) {
+    auto p = queryPlatform(req, 149, false);
+    if (!p) return w.error(p.error());
+    platform = *p;
+  }
+  if (manifests && platform)
+    return w.error(Error{Code::InvalidArgument, 0, "conflicting options: manifests and platform options cannot both be set"});
   auto d = svc.inspect(req.params[0]);
   if (!d) return w.error(d.error());
   const json& cfg = d->record.config;
+  if (platform && !imageMatchesPlatform(*platform, cfg))
+    return w.error(platformMismatch(req.params[0], *platform, cfg));
   auto str = [&](const char* k) { return cfg.contains(k) && cfg[k].is_string() ? cfg[k].get<std::string>() : ""; };
   json out = {
       {"Id", d->record.id},
@@ -122,10 +216,25 @@ void inspectImage(image::ImageService& svc, Request& req, ResponseWriter& w) {
   if (req.versionBelow(144)) out["VirtualSize"] = d->record.size;
   if (!str("variant").empty()) out["Variant"] = str("variant");
   if (!str("os.version").empty()) out["OsVersion"] = str("os.version");
+  if (!req.versionBelow(148) || manifests) {
+    auto m = svc.manifestInfo(d->record.id);
+    if (m && !m->digest.empty()) {
+      if (!req.versionBelow(148)) out["Descriptor"] = descriptorJson(*m, false);
+      if (manifests) out["Manifests"] = manifestsJson(*m, d->record.size);
+    }
+  }
   w.json(200, out);
 }
 
 void imageHistory(image::ImageService& svc, Request& req, ResponseWriter& w) {
+  auto platform = queryPlatform(req, 148, false);
+  if (!platform) return w.error(platform.error());
+  if (*platform) {
+    auto rec = svc.resolve(req.params[0]);
+    if (!rec) return w.error(rec.error());
+    if (!imageMatchesPlatform(**platform, rec->config))
+      return w.error(platformMismatch(req.params[0], **platform, rec->config));
+  }
   auto h = svc.history(req.params[0]);
   if (!h) return w.error(h.error());
   json out = json::array();
@@ -298,8 +407,20 @@ void createImage(image::ImageService& svc, const EmitFn& emit, Request& req, Res
   s->writeJsonLine({{"status", *id}});
 }
 
-void saveImages(image::ImageService& svc, const std::vector<std::string>& names, ResponseWriter& w) {
+// docker save; with a platform (1.48+) every image must be of it, else
+// dockerd's "no suitable export target found for platform P" before the
+// archive starts.
+void saveImages(image::ImageService& svc, const std::vector<std::string>& names, Request& req, ResponseWriter& w) {
+  auto platform = queryPlatform(req, 148, true);
+  if (!platform) return w.error(platform.error());
   if (names.empty()) return w.error(Error{Code::InvalidArgument, 0, "no image names given"});
+  if (*platform)
+    for (auto& n : names) {
+      auto rec = svc.resolve(n);
+      if (!rec) return w.error(rec.error());
+      if (!imageMatchesPlatform(**platform, rec->config))
+        return w.error(Error{Code::Internal, 0, "no suitable export target found for platform " + (*platform)->string()});
+    }
   std::unique_ptr<StreamWriter> out;
   auto r = svc.save(names, [&]() -> StreamWriter* {
     out = w.stream(200, "application/x-tar");
@@ -314,7 +435,12 @@ void saveImages(image::ImageService& svc, const std::vector<std::string>& names,
 // message in the stream ({"errorDetail":{"message":M},"error":M}), which
 // docker-py raises as ImageLoadError and the docker CLI prints (exit 1).
 // quiet defaults to true when absent, as in dockerd.
+// A platform (1.48+) loads only the images of that platform, as dockerd.
 void loadImages(image::ImageService& svc, const EmitFn& emit, Request& req, ResponseWriter& w) {
+  auto platform = queryPlatform(req, 148, true);
+  if (!platform) return w.error(platform.error());
+  image::ImageTransfer::KeepImageFn keep;
+  if (*platform) keep = [want = **platform](const json& cfg) { return imageMatchesPlatform(want, cfg); };
   bool quiet = req.qBool("quiet", true);
   std::unique_ptr<StreamWriter> out;
   auto progress = [&](const std::string& id, int64_t current, int64_t total) {
@@ -323,7 +449,7 @@ void loadImages(image::ImageService& svc, const EmitFn& emit, Request& req, Resp
     out->writeJsonLine(
         {{"status", "Loading layer"}, {"progressDetail", {{"current", current}, {"total", total}}}, {"id", id}});
   };
-  auto loaded = svc.load(*req.body, progress);
+  auto loaded = svc.load(*req.body, progress, keep);
   if (!loaded) {
     if (!out) out = w.stream(200, "application/json");
     const std::string& msg = loaded.error().message;
@@ -348,11 +474,11 @@ void registerImageRoutes(Router& router, image::ImageService& svc, EmitFn emit) 
   router.add("GET", "/images/json", [s](Request& req, ResponseWriter& w) { listImages(*s, req, w); });
   router.add("POST", "/images/prune", [s, emit](Request& req, ResponseWriter& w) { pruneImages(*s, emit, req, w); });
   router.add("POST", "/images/create", [s, emit](Request& req, ResponseWriter& w) { createImage(*s, emit, req, w); });
-  router.add("GET", "/images/get", [s](Request& req, ResponseWriter& w) { saveImages(*s, req.qAll("names"), w); });
+  router.add("GET", "/images/get", [s](Request& req, ResponseWriter& w) { saveImages(*s, req.qAll("names"), req, w); });
   router.add("POST", "/images/load",
              [s, emit](Request& req, ResponseWriter& w) { loadImages(*s, emit, req, w); });
   router.add("GET", "/images/(.+)/get",
-             [s](Request& req, ResponseWriter& w) { saveImages(*s, {req.params[0]}, w); });
+             [s](Request& req, ResponseWriter& w) { saveImages(*s, {req.params[0]}, req, w); });
   router.add("GET", "/images/(.+)/json", [s](Request& req, ResponseWriter& w) { inspectImage(*s, req, w); });
   router.add("POST", "/images/(.+)/push", [s, emit](Request& req, ResponseWriter& w) { pushImage(*s, emit, req, w); });
   router.add("GET", "/images/(.+)/history", [s](Request& req, ResponseWriter& w) { imageHistory(*s, req, w); });

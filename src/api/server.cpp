@@ -7,7 +7,9 @@
 #include <netinet/tcp.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <linux/sockios.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -198,6 +200,22 @@ struct Conn {
   }
 
   // Ends the stream: TLS close_notify (best effort), then shutdown both ways.
+  // Waits (at most maxMs) until the peer of a unix socket has read what was
+  // sent (SIOCOUTQ: bytes still queued for it). Other sockets return at once.
+  void waitPeerRead(int maxMs) {
+    if (ssl) return;
+    int domain = 0;
+    socklen_t len = sizeof domain;
+    if (::getsockopt(raw(), SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX) return;
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(maxMs);
+    for (;;) {
+      int queued = 0;
+      if (::ioctl(raw(), SIOCOUTQ, &queued) != 0 || queued <= 0) return;
+      if (std::chrono::steady_clock::now() >= end) return;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  }
+
   void shutdownBoth() {
     if (ssl) {
       std::lock_guard lk(sslMu);
@@ -292,7 +310,17 @@ class SocketRaw : public RawStream {
     }
     return c_.readSome(out, n);
   }
-  bool write(std::string_view d) override { return c_.writeAll(d); }
+  // The first write waits until a unix-socket client has read the response
+  // head: clients that read the head through a buffered reader and then
+  // switch to the raw socket (docker-py, Python's http.client) lose stream
+  // bytes that arrived with the head (attach?logs=1 writes the replay at once).
+  bool write(std::string_view d) override {
+    if (!wroteOnce_) {
+      wroteOnce_ = true;
+      c_.waitPeerRead(1000);
+    }
+    return c_.writeAll(d);
+  }
   void close() override {
     if (closed_) return;
     closed_ = true;
@@ -305,6 +333,7 @@ class SocketRaw : public RawStream {
  private:
   Conn& c_;
   bool closed_ = false;
+  bool wroteOnce_ = false;
 };
 
 class SocketStream : public StreamWriter {
@@ -370,16 +399,16 @@ class SocketResponse : public ResponseWriter {
     ok_ = c_.writeAll(h);
     return std::make_unique<SocketStream>(c_);
   }
-  std::unique_ptr<RawStream> hijack() override {
+  std::unique_ptr<RawStream> hijack(std::string_view contentType) override {
     started_ = true;
     hijacked_ = true;
     std::string h;
     if (upgrade_) {
-      h = "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n"
-          "Connection: Upgrade\r\nUpgrade: tcp\r\n" +
+      h = fmt::format("HTTP/1.1 101 UPGRADED\r\nContent-Type: {}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n",
+                      contentType) +
           commonHeaders() + "\r\n";
     } else {
-      h = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.raw-stream\r\n" + commonHeaders() + "\r\n";
+      h = fmt::format("HTTP/1.1 200 OK\r\nContent-Type: {}\r\n", contentType) + commonHeaders() + "\r\n";
     }
     ok_ = c_.writeAll(h);
     return std::make_unique<SocketRaw>(c_);

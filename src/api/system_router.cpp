@@ -82,12 +82,16 @@ void registerSystemRoutes(Router& r, EventBus& events, SystemInfo info, HostFact
                    {"BuildTime", ""}});
   });
 
-  r.add("GET", "/info", [info, &host](Request&, ResponseWriter& res) {
+  // Gated on the request's version as dockerd gates them: the
+  // AllowNondistributableArtifacts* fields are null below 1.47 and gone
+  // from it, the commits' Expected below 1.49 only, FirewallBackend from
+  // 1.49, BridgeNfIptables/BridgeNfIp6tables below 1.50 only.
+  r.add("GET", "/info", [info, &host](Request& req, ResponseWriter& res) {
     HostFacts facts = host.facts();
     json counts = info.containerCounts ? info.containerCounts() : json::object();
     json runtimes = json::object();
     for (auto& [name, path] : info.runtimes) runtimes[name] = {{"path", path}};
-    res.json(200,
+    json out =
              {{"ID", "berth"},
               {"Containers", counts.value("total", 0)},
               {"ContainersRunning", counts.value("running", 0)},
@@ -106,8 +110,6 @@ void registerSystemRoutes(Router& r, EventBus& events, SystemInfo info, HostFact
               {"CPUSet", true},
               {"PidsLimit", true},
               {"IPv4Forwarding", true},
-              {"BridgeNfIptables", false},
-              {"BridgeNfIp6tables", false},
               {"Debug", false},
               {"NFd", 0},
               {"OomKillDisable", true},
@@ -124,9 +126,7 @@ void registerSystemRoutes(Router& r, EventBus& events, SystemInfo info, HostFact
               {"Architecture", "x86_64"},
               {"IndexServerAddress", "https://index.docker.io/v1/"},
               {"RegistryConfig",
-               {{"AllowNondistributableArtifactsCIDRs", json::array()},
-                {"AllowNondistributableArtifactsHostnames", json::array()},
-                {"InsecureRegistryCIDRs", {"127.0.0.0/8"}},
+               {{"InsecureRegistryCIDRs", {"127.0.0.0/8"}},
                 {"IndexConfigs",
                  {{"docker.io", {{"Name", "docker.io"}, {"Mirrors", json::array()}, {"Secure", true}, {"Official", true}}}}},
                 {"Mirrors", json::array()}}},
@@ -149,11 +149,26 @@ void registerSystemRoutes(Router& r, EventBus& events, SystemInfo info, HostFact
               {"LiveRestoreEnabled", true},
               {"Isolation", ""},
               {"InitBinary", ""},
-              {"ContainerdCommit", {{"ID", ""}, {"Expected", ""}}},
-              {"RuncCommit", {{"ID", ""}, {"Expected", ""}}},
-              {"InitCommit", {{"ID", ""}, {"Expected", ""}}},
+              {"ContainerdCommit", {{"ID", ""}}},
+              {"RuncCommit", {{"ID", ""}}},
+              {"InitCommit", {{"ID", ""}}},
               {"SecurityOptions", json::array()},
-              {"Warnings", nullptr}});
+              {"CDISpecDirs", json::array()},
+              {"Warnings", nullptr}};
+    if (req.versionBelow(147)) {
+      out["RegistryConfig"]["AllowNondistributableArtifactsCIDRs"] = nullptr;
+      out["RegistryConfig"]["AllowNondistributableArtifactsHostnames"] = nullptr;
+    }
+    if (req.versionBelow(149)) {
+      for (const char* k : {"ContainerdCommit", "RuncCommit", "InitCommit"}) out[k]["Expected"] = out[k]["ID"];
+    } else {
+      out["FirewallBackend"] = {{"Driver", "nftables"}};  // berth's NAT and filtering are nftables
+    }
+    if (req.versionBelow(150)) {
+      out["BridgeNfIptables"] = false;
+      out["BridgeNfIp6tables"] = false;
+    }
+    res.json(200, out);
   });
 
   r.add("GET", "/events", [&events](Request& req, ResponseWriter& res) {

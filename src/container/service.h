@@ -92,7 +92,8 @@ struct ExecConfig {
 
 struct AttachOptions {
   bool stdinWanted = false, stdoutWanted = true, stderrWanted = true;
-  bool logs = false;
+  bool logs = false;    // replay the container's logs first (dockerd: the whole log, no timestamps)
+  bool stream = true;   // then attach live; false: return once the replay is written
   std::string detachKeys;
 };
 
@@ -240,6 +241,10 @@ class IO {
   virtual ~IO() = default;
   // Runs an attach session on a hijacked stream until the container exits,
   // the client goes away, or (tty / !StdinOnce) the client closes stdin.
+  // With opts.logs the log is replayed first; with !opts.stream it returns
+  // after that (closing the stream). Errors (NotFound, Conflict for a paused
+  // or restarting container) come back before the stream is touched; a log
+  // driver that cannot be read is reported inside the stream, as dockerd.
   virtual Result<> attach(const std::string& id, const AttachOptions& opts, RawStream& stream) = 0;
   virtual Result<> logs(const std::string& id, const LogsOptions& opts, StreamWriter& out) = 0;
   virtual Result<bool> isTty(const std::string& id) = 0;

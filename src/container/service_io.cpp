@@ -77,6 +77,50 @@ Result<> ServiceImpl::attach(const std::string& ref, const AttachOptions& opts, 
   {
     std::lock_guard lk(mu_);
     TRY_ASSIGN(e, getLocked(ref));
+    if (e->c.state.status == State::Paused)
+      return errorf(Code::Conflict, "container {} is paused, unpause the container before attach", ref);
+    if (e->c.state.status == State::Restarting)
+      return errorf(Code::Conflict, "container {} is restarting, wait until the container is running", ref);
+  }
+  if (opts.logs) {
+    // dockerd replays the whole log in the attach framing, then attaches
+    // (output written between the two is not replayed, as with dockerd).
+    // A driver that cannot be read is reported in the stream.
+    struct RawWriter : StreamWriter {
+      RawStream& raw;
+      explicit RawWriter(RawStream& r) : raw(r) {}
+      bool write(std::string_view data) override { return raw.write(data); }
+    } w(raw);
+    LogsOptions lo;
+    lo.stdoutWanted = opts.stdoutWanted;
+    lo.stderrWanted = opts.stderrWanted;
+    if (lo.stdoutWanted || lo.stderrWanted) {
+      if (auto r = logs(ref, lo, w); !r) {
+        std::string msg = "Error attaching: " + r.error().message + "\n";
+        bool tty;
+        {
+          std::lock_guard lk(mu_);
+          tty = e->c.tty();
+        }
+        (void)raw.write(tty ? msg : muxFrame(1, msg));
+        raw.close();
+        return {};
+      }
+    }
+  }
+  if (!opts.stream) {
+    json attrs;
+    {
+      std::lock_guard lk(mu_);
+      attrs = eventAttrs(*e);
+    }
+    emit_("container", "attach", e->c.id, attrs);
+    raw.close();
+    return {};
+  }
+  {
+    std::lock_guard lk(mu_);
+    if (e->removed) return errorf(Code::NotFound, "No such container: {}", ref);
     s->raw = &raw;
     s->wantStdin = opts.stdinWanted && e->c.config.value("OpenStdin", false);
     s->wantStdout = opts.stdoutWanted;

@@ -26,6 +26,7 @@
 #include "image/reference.h"
 #include "image/service.h"
 #include "image/url_source.h"
+#include "registry/manifest.h"
 #include "snapshot/snapshotter.h"
 #include "store/database.h"
 
@@ -168,6 +169,7 @@ struct Core {
   std::mutex writeMu;
   std::mutex cacheMu;
   std::unordered_map<std::string, std::shared_ptr<const json>> configs;
+  std::unordered_map<std::string, ManifestInfo> manifests;
   std::unique_ptr<Distribution> dist;
 };
 
@@ -186,6 +188,7 @@ class Service final : public ImageService {
         writeMu_(core_->writeMu),
         cacheMu_(core_->cacheMu),
         configs_(core_->configs),
+        manifests_(core_->manifests),
         dist_(core_->dist) {}
 
   std::unique_ptr<ImageService> inNamespace(const std::string& ns) override {
@@ -211,12 +214,14 @@ class Service final : public ImageService {
                                   const std::vector<std::string>& changes, const std::string& message) override;
   Result<std::vector<ImageSummary>> list(bool all, const ListFilters& filters) override;
   Result<ImageDetail> inspect(const std::string& ref) override;
+  Result<ManifestInfo> manifestInfo(const std::string& imageId) override;
   Result<std::vector<HistoryItem>> history(const std::string& ref) override;
   Result<TagResult> tag(const std::string& ref, const std::string& repo, const std::string& tag) override;
   Result<std::vector<DeleteItem>> remove(const std::string& ref, bool force, bool prune) override;
   Result<PruneReport> prune(const ListFilters& filters) override;
   Result<> save(const std::vector<std::string>& refs, const OpenStreamFn& open) override;
-  Result<std::vector<LoadedImage>> load(BodyReader& tar, const LoadProgressFn& progress) override;
+  Result<std::vector<LoadedImage>> load(BodyReader& tar, const LoadProgressFn& progress,
+                                        const KeepImageFn& keep) override;
   Result<std::vector<std::string>> layerDirs(const std::string& imageId) override;
   Result<> garbageCollect() override;
   Result<std::string> commitLayer(const std::string& parentId, json config, const std::string& repoTag,
@@ -299,6 +304,7 @@ class Service final : public ImageService {
   std::mutex& writeMu_;
   std::mutex& cacheMu_;
   std::unordered_map<std::string, std::shared_ptr<const json>>& configs_;
+  std::unordered_map<std::string, ManifestInfo>& manifests_;  // by manifest digest (content never changes)
   std::unique_ptr<Distribution>& dist_;
 };
 
@@ -805,9 +811,75 @@ Result<std::vector<ImageSummary>> Service::list(bool all, const ListFilters& fil
     r.s.labels = std::move(labels);
     out.push_back(std::move(r.s));
   }
+  {
+    // Shared sizes over every image, not only the listed ones (as dockerd).
+    std::unordered_map<std::string, int64_t> shared;
+    TRY_ASSIGN(auto s, db_.prepare("SELECT il.image_id, SUM(l.size) FROM image_layers il "
+                                   "JOIN layers l ON l.chain_id = il.chain_id WHERE il.chain_id IN "
+                                   "(SELECT chain_id FROM image_layers GROUP BY chain_id HAVING COUNT(*) > 1) "
+                                   "GROUP BY il.image_id"));
+    for (;;) {
+      TRY_ASSIGN(bool row, s.step());
+      if (!row) break;
+      shared[s.colText(0)] = s.colInt(1);
+    }
+    for (auto& img : out)
+      if (auto it = shared.find(img.id); it != shared.end()) img.sharedSize = it->second;
+  }
   std::stable_sort(out.begin(), out.end(),
                    [](const ImageSummary& a, const ImageSummary& b) { return a.created > b.created; });
   return out;
+}
+
+Result<ManifestInfo> Service::manifestInfo(const std::string& imageId) {
+  TRY(ready());
+  std::string digest;
+  {
+    TRY_ASSIGN(auto s, db_.query("SELECT manifest_digest FROM images WHERE id = ?", imageId));
+    TRY_ASSIGN(bool row, s.step());
+    if (!row) return noSuchImage(imageId);
+    digest = s.colText(0);
+  }
+  ManifestInfo m;
+  if (digest.empty()) return m;
+  bool cached = false;
+  {
+    std::lock_guard lk(cacheMu_);
+    if (auto it = manifests_.find(digest); it != manifests_.end()) {
+      m = it->second;
+      cached = true;
+    }
+  }
+  if (!cached) {
+    auto text = content_.read(digest);
+    if (!text) return m;  // the blob is gone: report no manifest rather than fail a listing
+    m.digest = digest;
+    m.size = int64_t(text->size());
+    m.contentSize = m.size;
+    json j = json::parse(*text, nullptr, false);
+    m.mediaType = registry::detectMediaType("", *text);
+    if (m.mediaType.empty()) m.mediaType = registry::kOciManifest;
+    if (j.is_object()) {
+      auto blobSize = [](const json& d) {
+        return d.is_object() && d.contains("size") && d["size"].is_number_integer() ? d["size"].get<int64_t>() : 0;
+      };
+      if (j.contains("config")) m.contentSize += blobSize(j["config"]);
+      if (j.contains("layers") && j["layers"].is_array())
+        for (auto& l : j["layers"]) m.contentSize += blobSize(l);
+    }
+    std::lock_guard lk(cacheMu_);
+    manifests_.emplace(digest, m);
+  }
+  TRY_ASSIGN(ImageRecord rec, loadRecord(imageId));
+  auto str = [&](const char* k) {
+    return rec.config.contains(k) && rec.config[k].is_string() ? rec.config[k].get<std::string>() : std::string();
+  };
+  m.os = str("os");
+  m.architecture = str("architecture");
+  m.variant = str("variant");
+  if (users_)
+    for (auto& u : users_(imageId)) m.containers.push_back(u.containerId);
+  return m;
 }
 
 Result<ImageDetail> Service::inspect(const std::string& ref) {
@@ -1274,7 +1346,8 @@ class HashingFileReader : public BodyReader {
 
 }  // namespace
 
-Result<std::vector<LoadedImage>> Service::load(BodyReader& tar, const LoadProgressFn& progress) {
+Result<std::vector<LoadedImage>> Service::load(BodyReader& tar, const LoadProgressFn& progress,
+                                               const KeepImageFn& keep) {
   TRY(ready());
   std::string tmp = content_.ingestDir() + "/load-" + randomHexId().substr(0, 16);
   TRY(mkdirAll(tmp, 0700));
@@ -1295,6 +1368,7 @@ Result<std::vector<LoadedImage>> Service::load(BodyReader& tar, const LoadProgre
     } catch (const std::exception& e) {
       return errorf(Code::InvalidArgument, "invalid archive: image config: {}", e.what());
     }
+    if (keep && !keep(cfg)) continue;
     std::vector<std::string> diffIds;
     if (cfg.is_object() && cfg.contains("rootfs") && cfg["rootfs"].is_object() &&
         cfg["rootfs"].contains("diff_ids") && cfg["rootfs"]["diff_ids"].is_array())

@@ -58,6 +58,20 @@ struct ImageSummary {
   int64_t created = 0;                   // unix nanos
   int64_t size = 0;
   json labels;                           // object, or null when none
+  // Unpacked bytes of the layers this image shares with another image
+  // (dockerd's SharedSize: every layer, by chain id, that more than one
+  // image references, counted over all images).
+  int64_t sharedSize = 0;
+};
+
+// An image's manifest as API 1.47+ reports it (Descriptor, Manifests).
+// digest empty: the image has no manifest blob (nothing to report).
+struct ManifestInfo {
+  std::string digest, mediaType;
+  int64_t size = 0;         // bytes of the manifest blob
+  int64_t contentSize = 0;  // manifest + config + layer blobs, as the manifest lists them
+  std::string os, architecture, variant;  // from the image config
+  std::vector<std::string> containers;    // ids of the containers that use the image
 };
 using ListFilters = std::map<std::string, std::vector<std::string>>;
 
@@ -142,6 +156,9 @@ class ImageCatalog {
   // "Invalid filter 'x'". all=false hides untagged parents of other images.
   virtual Result<std::vector<ImageSummary>> list(bool all, const ListFilters& filters) = 0;
   virtual Result<ImageDetail> inspect(const std::string& ref) = 0;
+  // The manifest of an image id (as list/inspect answer it). NotFound for
+  // an unknown id; a digest-less ManifestInfo when it has no manifest.
+  virtual Result<ManifestInfo> manifestInfo(const std::string& imageId) = 0;
   // Newest first, as GET /images/{name}/history answers.
   virtual Result<std::vector<HistoryItem>> history(const std::string& ref) = 0;
   // Adds repo[:tag] (normalised; empty tag = latest; a tag inside repo is
@@ -211,8 +228,12 @@ class ImageTransfer {
   // into a temp dir under content/ingest (removed on return), verifies
   // config and layer digests and diff ids, imports the layers and tags the
   // images. InvalidArgument for a malformed or hostile archive; nothing
-  // of an image whose layers fail is referenced.
-  virtual Result<std::vector<LoadedImage>> load(BodyReader& tar, const LoadProgressFn& progress) = 0;
+  // of an image whose layers fail is referenced. keep (when set) is asked
+  // with each image's config; an image it refuses is skipped (load
+  // --platform, as dockerd skips the other platforms' images).
+  using KeepImageFn = std::function<bool(const json& config)>;
+  virtual Result<std::vector<LoadedImage>> load(BodyReader& tar, const LoadProgressFn& progress,
+                                                const KeepImageFn& keep = {}) = 0;
 
   // One message of Docker's JSON progress stream; called from several
   // threads, never concurrently.

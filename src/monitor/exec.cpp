@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -67,8 +68,20 @@ std::expected<StartedExec, ExecFailure> startExec(const runtime::Process& proc, 
     nsFds.push_back(std::move(fd));
   }
 
-  auto stdio = makeStdio(proc.terminal, stdinPipe || proc.berthStdin, proc.consoleHeight, proc.consoleWidth);
+  // A terminal comes from the container's own devpts, as for run: the child
+  // opens it after joining the mount namespace and sends the master back
+  // over consoleSocket (runtime/launch.h), so ttyname() names /dev/pts/N.
+  auto stdio = proc.terminal ? Result<Stdio>(Stdio{}) : makeStdio(false, stdinPipe || proc.berthStdin, 0, 0);
   if (!stdio) return failure(Stage::Stdio, stdio.error());
+  stdio->tty = proc.terminal;
+  UniqueFd consoleParent, consoleChild;
+  if (proc.terminal) {
+    int sp[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
+      return failure(Stage::Stdio, sysError(errno, "socketpair").error());
+    consoleParent.reset(sp[0]);
+    consoleChild.reset(sp[1]);
+  }
 
   runtime::prepareProcess(plan, proc);
   std::optional<runtime::SeccompProgram> seccomp;
@@ -79,12 +92,14 @@ std::expected<StartedExec, ExecFailure> startExec(const runtime::Process& proc, 
     plan.seccomp = &*seccomp;
   }
   plan.stdio = stdio->childFds();
+  plan.consoleSocket = consoleChild ? consoleChild.get() : -1;
   auto attachFds = cg.openSelfAttachFds();
   if (!attachFds) return failure(Stage::Cgroup, attachFds.error());
   for (auto& fd : *attachFds) plan.cgroupSelfAttach.push_back(fd.get());
   auto launch = Launch::start(plan);
   if (!launch) return failure(Stage::Clone, launch.error());
   stdio->closeChildEnds();
+  consoleChild.reset();
   nsFds.clear();
   attachFds->clear();
   if (auto r = cg.v2() ? cg.addProcess(launch->pid()) : Result<>{}; !r) {
@@ -95,6 +110,20 @@ std::expected<StartedExec, ExecFailure> startExec(const runtime::Process& proc, 
   if (auto f = launch->proceed()) {
     ::waitpid(launch->pid(), nullptr, 0);
     return failure(f->stage, Error{Code::Internal, f->err, f->message});
+  }
+  if (consoleParent) {
+    // The child sent its pty master before it exec'd.
+    auto master = recvFd(consoleParent.get());
+    if (!master) {
+      ::kill(launch->pid(), SIGKILL);
+      ::waitpid(launch->pid(), nullptr, 0);
+      return failure(Stage::Stdio, master.error());
+    }
+    if (proc.consoleHeight || proc.consoleWidth) {
+      winsize ws{proc.consoleHeight, proc.consoleWidth, 0, 0};
+      ::ioctl(master->get(), TIOCSWINSZ, &ws);
+    }
+    stdio->out = std::move(*master);
   }
   return StartedExec{launch->pid(), std::move(*stdio), nowNanos()};
 }

@@ -29,31 +29,6 @@
 
 namespace berth::monitor {
 
-namespace {
-
-// One fd sent with SCM_RIGHTS (the child's pty master, runtime/launch.h).
-Result<UniqueFd> recvFd(int sock) {
-  char one;
-  iovec iov{&one, 1};
-  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctl;
-  msg.msg_controllen = sizeof ctl;
-  ssize_t n;
-  do n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n < 0) return sysError(errno, "receive pty master");
-  cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-  if (n != 1 || !cm || cm->cmsg_type != SCM_RIGHTS) return makeError(Code::Internal, "no pty master from the container");
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(cm), sizeof fd);
-  return UniqueFd(fd);
-}
-
-}  // namespace
-
 using runtime::Cgroup;
 using runtime::Launch;
 using runtime::LaunchPlan;

@@ -3,8 +3,11 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
+
+#include <cstring>
 
 namespace berth::monitor {
 
@@ -59,6 +62,27 @@ Result<Stdio> makeStdio(bool tty, bool stdinPipe, uint16_t rows, uint16_t cols) 
     if (!s.childIn) return sysError(errno, "open /dev/null");
   }
   return s;
+}
+
+// One fd sent with SCM_RIGHTS (the child's pty master, runtime/launch.h).
+Result<UniqueFd> recvFd(int sock) {
+  char one;
+  iovec iov{&one, 1};
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl;
+  msg.msg_controllen = sizeof ctl;
+  ssize_t n;
+  do n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return sysError(errno, "receive pty master");
+  cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+  if (n != 1 || !cm || cm->cmsg_type != SCM_RIGHTS) return makeError(Code::Internal, "no pty master from the container");
+  int fd;
+  std::memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+  return UniqueFd(fd);
 }
 
 }  // namespace berth::monitor

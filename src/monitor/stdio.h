@@ -25,4 +25,8 @@ struct Stdio {
 
 Result<Stdio> makeStdio(bool tty, bool stdinPipe, uint16_t rows, uint16_t cols);
 
+// Receives the one fd the child sends with SCM_RIGHTS over sock (its pty
+// master, runtime/launch.h consoleSocket); Internal when none came.
+Result<UniqueFd> recvFd(int sock);
+
 }  // namespace berth::monitor

@@ -109,14 +109,10 @@ void stamp(const LaunchPlan& plan, TraceSlot slot) {
   ::umask(022);
 
   const Process& p = *plan.process;
-  if (plan.spec) {
-    std::pair<int, int> pty{-1, -1};
-    stamp(plan, kTraceMountsStart);
-    auto r = setupRootfs(*plan.spec, plan.mounts, plan.newNetns, plan.consolePath,
-                         plan.consoleSocket >= 0 ? &pty : nullptr);
-    if (!r) failWith(errFd, Stage::Mounts, r.error());
-    stamp(plan, kTraceMountsEnd);
-    if (plan.consoleSocket >= 0) {
+  // The pty of the container's devpts: the master goes to the monitor, the
+  // slave becomes the controlling terminal and 0, 1, 2.
+  auto handOverPty = [&](std::pair<int, int> pty) {
+    {
       char one = 'm';
       iovec iov{&one, 1};
       alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
@@ -145,10 +141,24 @@ void stamp(const LaunchPlan& plan, TraceSlot slot) {
         if (::dup2(pty.second, i) < 0) fail(errFd, Stage::Stdio, errno, fmt::format("dup2: {}", std::strerror(errno)));
       ::close(pty.second);
     }
+  };
+  if (plan.spec) {
+    std::pair<int, int> pty{-1, -1};
+    stamp(plan, kTraceMountsStart);
+    auto r = setupRootfs(*plan.spec, plan.mounts, plan.newNetns, plan.consolePath,
+                         plan.consoleSocket >= 0 ? &pty : nullptr);
+    if (!r) failWith(errFd, Stage::Mounts, r.error());
+    stamp(plan, kTraceMountsEnd);
+    if (plan.consoleSocket >= 0) handOverPty(pty);
     if (plan.newNetns) bringLoopbackUp();
     if ((plan.cloneFlags & CLONE_NEWUTS) && !plan.spec->hostname.empty() &&
         ::sethostname(plan.spec->hostname.data(), plan.spec->hostname.size()) != 0)
       fail(errFd, Stage::Process, errno, fmt::format("sethostname: {}", std::strerror(errno)));
+  } else if (plan.consoleSocket >= 0) {
+    // exec: the mount namespace joined above made the container's root ours.
+    auto pty = openPtyIn("/dev/pts");
+    if (!pty) failWith(errFd, Stage::Stdio, pty.error());
+    handOverPty(*pty);
   }
   if (p.oomScoreAdj) writeProcFile("/proc/self/oom_score_adj", std::to_string(*p.oomScoreAdj));
   for (const auto& rl : p.rlimits) {

@@ -352,6 +352,30 @@ std::string overlayData(const Overlay& o) {
   return data;
 }
 
+int ptyNumber(int master) {
+  int n = -1;
+  return ::ioctl(master, TIOCGPTN, &n) == 0 ? n : -1;
+}
+
+Result<std::pair<int, int>> openPtyIn(const std::string& pts) {
+  int master = ::open((pts + "/ptmx").c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) return sysError(errno, "open {}/ptmx", pts);
+  int unlock = 0, n = -1;
+  if (::ioctl(master, TIOCSPTLCK, &unlock) != 0 || ::ioctl(master, TIOCGPTN, &n) != 0) {
+    int e = errno;
+    ::close(master);
+    return sysError(e, "unlock pty");
+  }
+  std::string slavePath = pts + "/" + std::to_string(n);
+  int slave = ::open(slavePath.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) {
+    int e = errno;
+    ::close(master);
+    return sysError(e, "open {}", slavePath);
+  }
+  return std::pair<int, int>{master, slave};
+}
+
 Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool newNetns,
                      const std::string& consolePath, std::pair<int, int>* ptyOut) {
   if (::mount(nullptr, "/", nullptr, MS_REC | (spec.rootfsSlave ? MS_SLAVE : MS_PRIVATE), nullptr) != 0)
@@ -384,22 +408,8 @@ Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool ne
   if (devTmpfs) TRY(populateDev(rootfs, spec));
   if (ptyOut) {
     std::string pts = rootfs + "/dev/pts";
-    int master = ::open((pts + "/ptmx").c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (master < 0) return sysError(errno, "open {}/ptmx", pts);
-    int unlock = 0, n = -1;
-    if (::ioctl(master, TIOCSPTLCK, &unlock) != 0 || ::ioctl(master, TIOCGPTN, &n) != 0) {
-      int e = errno;
-      ::close(master);
-      return sysError(e, "unlock pty");
-    }
-    std::string slavePath = pts + "/" + std::to_string(n);
-    int slave = ::open(slavePath.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (slave < 0) {
-      int e = errno;
-      ::close(master);
-      return sysError(e, "open {}", slavePath);
-    }
-    *ptyOut = {master, slave};
+    TRY_ASSIGN(*ptyOut, openPtyIn(pts));
+    std::string slavePath = pts + "/" + std::to_string(ptyNumber(ptyOut->first));
     std::string console = rootfs + "/dev/console";
     TRY(createTarget(console, true));
     TRY(bindMount(slavePath, console, false, 0));

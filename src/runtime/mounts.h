@@ -35,6 +35,12 @@ std::string overlayData(const Overlay& o);
 // null, a pty pair is opened in the container's /dev/pts (before
 // pivot_root), the slave bound onto /dev/console, and both fds returned
 // (CLOEXEC) as {master, slave}.
+// A new pty pair of the devpts mounted at `pts` (its ptmx node), unlocked:
+// {master, slave}, both CLOEXEC and owned by the caller. ptyNumber: the N of
+// the master's /dev/pts/N, -1 on error.
+Result<std::pair<int, int>> openPtyIn(const std::string& pts);
+int ptyNumber(int master);
+
 Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool newNetns,
                      const std::string& consolePath = "", std::pair<int, int>* ptyOut = nullptr);
 

@@ -2,8 +2,9 @@
 # Issue 15, the API half, with the berth CLI and the docker CLI 28 (which
 # negotiates API 1.50 with berthd): ps filters as dockerd matches them,
 # exec of a missing executable, load errors, cp into volumes of stopped
-# containers, detach keys from config.json, and the help layout of every
-# command both CLIs have.
+# containers, detach keys from config.json, attach with and without logs,
+# the API 1.42-1.50 details the docker CLI 28 uses, and the help layout of
+# every command both CLIs have.
 
 bats_require_minimum_version 1.5.0
 load helpers
@@ -150,6 +151,114 @@ scenario_detach_keys_config() {
 }
 @test "berth: exec sends the detachKeys of config.json" { scenario_detach_keys_config berth; }
 @test "docker: exec sends the detachKeys of config.json" { scenario_detach_keys_config docker; }
+
+attach_event_seen() {
+  api GET "/v1.50/events?since=0&until=$(date +%s.%N)&filters=$(jq -rn --arg c "$1" \
+    '{container: [$c], event: ["attach"]} | tojson | @uri')" | grep -q '"Action":"attach"'
+}
+
+scenario_attach_running_no_replay() {
+  local c=$1 n="att-$1" pid rc
+  cli "$c" run -d --name "$n" busybox sh -c 'echo before; while [ ! -f /go ]; do sleep 0.05; done; echo after' >/dev/null
+  wait_until 10 "$n to print before" eval "[ \"\$(cli $c logs $n)\" = before ]"
+  cli "$c" attach "$n" </dev/null >"$E2E_ROOT/attach-$c.out" 2>&1 &
+  pid=$!
+  wait_until 10 "the attach session of $c" attach_event_seen "$n"
+  cli "$c" exec "$n" touch /go
+  wait_until 10 "$c attach to return" eval "! kill -0 $pid 2>/dev/null"
+  wait "$pid" && rc=0 || rc=$?
+  [ "$rc" = 0 ] || _e2e_fail "$c attach exited $rc: $(cat "$E2E_ROOT/attach-$c.out")"
+  # the CLIs attach without logs=1: only what came after, no replay
+  [ "$(cat "$E2E_ROOT/attach-$c.out")" = after ] || _e2e_fail "$c attach printed: $(cat "$E2E_ROOT/attach-$c.out")"
+  cli "$c" rm "$n" >/dev/null
+}
+@test "berth: attach of a running container shows what comes next, no replay" { scenario_attach_running_no_replay berth; }
+@test "docker: attach of a running container shows what comes next, no replay" { scenario_attach_running_no_replay docker; }
+
+@test "attach?logs=1&stream=0 replays the log of an exited container and returns (raw API)" {
+  local id
+  id=$(berth_cmd run -d busybox sh -c 'echo out; echo err >&2')
+  [ "$(berth_cmd wait "$id")" = 0 ]
+  run api POST "/v1.50/containers/$id/attach?logs=1&stream=0&stdout=1&stderr=1" -o "$E2E_ROOT/replay.bin"
+  [ "${lines[-1]}" = 200 ] || _e2e_fail "status ${lines[-1]}"
+  printf '\1\0\0\0\0\0\0\4out\n\2\0\0\0\0\0\0\4err\n' | cmp - "$E2E_ROOT/replay.bin" ||
+    _e2e_fail "replay: $(od -c "$E2E_ROOT/replay.bin")"
+  # only stderr asked for
+  run api POST "/v1.50/containers/$id/attach?logs=1&stream=0&stderr=1" -o "$E2E_ROOT/replay2.bin"
+  printf '\2\0\0\0\0\0\0\4err\n' | cmp - "$E2E_ROOT/replay2.bin" || _e2e_fail "stderr only: $(od -c "$E2E_ROOT/replay2.bin")"
+  # a driver that keeps nothing: dockerd's error inside the stream
+  id=$(berth_cmd run -d --log-driver none busybox true)
+  [ "$(berth_cmd wait "$id")" = 0 ]
+  run api POST "/v1.50/containers/$id/attach?logs=1&stream=0&stdout=1" -o "$E2E_ROOT/replay3.bin"
+  [ "${lines[-1]}" = 200 ] || _e2e_fail "none driver: status ${lines[-1]}"
+  grep -q "Error attaching: configured logging driver does not support reading" "$E2E_ROOT/replay3.bin" ||
+    _e2e_fail "none driver: $(od -c "$E2E_ROOT/replay3.bin")"
+}
+
+@test "attach to a paused container: dockerd's 409 before the hijack" {
+  local id
+  id=$(berth_cmd run -d busybox sleep 300)
+  berth_cmd pause "$id" >/dev/null
+  run api POST "/v1.50/containers/$id/attach?stream=1&stdout=1"
+  [ "${lines[-1]}" = 409 ] || _e2e_fail "status ${lines[-1]}"
+  assert_output_contains "is paused, unpause the container before attach"
+  berth_cmd unpause "$id" >/dev/null
+  berth_cmd rm -f "$id" >/dev/null
+}
+
+@test "docker CLI 28 at API 1.50: --platform of image inspect/history/save/load, image ls --tree, system df; no warnings" {
+  local out="$E2E_ROOT/plat.tar"
+  run --separate-stderr docker_cmd image inspect --platform linux/amd64 --format '{{.Architecture}} {{.Descriptor.MediaType}}' busybox
+  assert_success
+  assert_output "amd64 application/vnd.oci.image.manifest.v1+json"
+  [ -z "$stderr" ] || _e2e_fail "inspect warned: $stderr"
+  run --separate-stderr docker_cmd image inspect --platform linux/arm64 busybox
+  [ "$status" -ne 0 ] || _e2e_fail "expected a failure: $output"
+  [[ $stderr == *"image with reference busybox was found but its platform (linux/amd64) does not match the specified platform (linux/arm64)"* ]] ||
+    _e2e_fail "inspect --platform linux/arm64: $stderr"
+  run --separate-stderr docker_cmd history --platform linux/arm64 busybox
+  [ "$status" -ne 0 ] || _e2e_fail "expected a failure: $output"
+  [[ $stderr == *"does not match the specified platform (linux/arm64)"* ]] || _e2e_fail "history: $stderr"
+  run --separate-stderr docker_cmd history --platform linux/amd64 -q busybox
+  assert_success
+  run --separate-stderr docker_cmd save --platform linux/arm64 -o "$out" busybox
+  [ "$status" -ne 0 ] || _e2e_fail "expected a failure: $output"
+  [[ $stderr == *"no suitable export target found for platform linux/arm64"* ]] || _e2e_fail "save: $stderr"
+  run --separate-stderr docker_cmd save --platform linux/amd64 -o "$out" busybox
+  assert_success
+  [ -s "$out" ] || _e2e_fail "nothing saved"
+  # load --platform of another platform skips the archive's image
+  docker_cmd tag busybox plat-probe:2
+  docker_cmd save --platform linux/amd64 -o "$E2E_ROOT/plat2.tar" plat-probe:2
+  docker_cmd rmi plat-probe:2 >/dev/null
+  run --separate-stderr docker_cmd load --platform linux/arm64 -i "$E2E_ROOT/plat2.tar"
+  assert_success
+  run docker_cmd image inspect plat-probe:2
+  [ "$status" -ne 0 ] || _e2e_fail "expected a failure: $output"
+  run --separate-stderr docker_cmd load --platform linux/amd64 -i "$E2E_ROOT/plat2.tar"
+  assert_success
+  assert_output_contains "Loaded image: plat-probe:2"
+  docker_cmd rmi plat-probe:2 >/dev/null
+  run --separate-stderr docker_cmd image ls --tree
+  assert_success
+  assert_output_contains "busybox:latest"
+  assert_output_contains "linux/amd64"
+  [ -z "$stderr" ] || _e2e_fail "image ls --tree warned: $stderr"
+  run --separate-stderr docker_cmd system df -v
+  assert_success
+  [ -z "$stderr" ] || _e2e_fail "system df warned: $stderr"
+  run --separate-stderr docker_cmd info
+  assert_success
+  [ -z "$stderr" ] || _e2e_fail "info warned: $stderr"
+  # the raw API below the versions: no Descriptor at 1.47, BridgeNfIptables until 1.49
+  run api GET /v1.47/images/busybox/json
+  [[ $output != *'"Descriptor"'* ]] || _e2e_fail "Descriptor at 1.47"
+  run api GET /v1.49/info
+  assert_output_contains '"BridgeNfIptables":false'
+  run api GET /v1.50/info
+  [[ $output != *BridgeNfIptables* ]] || _e2e_fail "BridgeNfIptables at 1.50"
+  assert_output_contains '"FirewallBackend":{"Driver":"nftables"}'
+}
 
 # help_layout TEXT: the usage line and the section headers of a help page,
 # with docker's name replaced by berth's.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # docker run -it under a real pty: tmux drives an interactive shell, script(1)
-# checks the exit code and that the container sees a terminal.
+# checks the exit code and that the container sees a terminal; exec -t gets
+# its pty from the container's devpts as run -t does.
 
 bats_require_minimum_version 1.5.0
 load helpers
@@ -86,6 +87,27 @@ scenario_script_tty() {
 @test "docker: run -it under script(1): the container has a tty, exit code comes back" {
   scenario_script_tty docker
 }
+
+scenario_exec_tty() {
+  local c=$1 id cmd
+  require_cmd script util-linux
+  # the container holds /dev/pts/0 of its devpts; an exec's pty is the next one there
+  id=$(cli "$c" run -dit busybox sh)
+  run cli "$c" exec -t "$id" tty
+  assert_success
+  [[ ${output%$'\r'} =~ ^/dev/pts/[1-9][0-9]*$ ]] || _e2e_fail "exec -t tty printed: $output"
+  run cli "$c" exec -t "$id" sh -c 'test -t 0 && test -t 1 && test -e "$(tty)" && echo same-devpts'
+  assert_output_contains "same-devpts"
+  # interactive, under a real terminal: the exit code comes back, stdin is the tty
+  cmd="$(cli_cmdline "$c") exec -it $id sh -c 'tty; test -t 0 && exit 5'"
+  run timeout --foreground -k 5 60 script -qec "$cmd" /dev/null </dev/null
+  assert_status 5
+  assert_output_contains "/dev/pts/"
+  refute_output_contains "not a tty"
+  cli "$c" rm -f "$id" >/dev/null
+}
+@test "berth: exec -t gets a pty of the container's devpts (tty names /dev/pts/N)" { scenario_exec_tty berth; }
+@test "docker: exec -t gets a pty of the container's devpts (tty names /dev/pts/N)" { scenario_exec_tty docker; }
 
 scenario_piped_stdin() {
   local c=$1

@@ -51,7 +51,7 @@ class NullWriter : public ResponseWriter {
   void text(int, std::string_view, std::string_view) override { started_ = true; }
   void setHeader(std::string, std::string) override {}
   std::unique_ptr<StreamWriter> stream(int, std::string_view) override { return nullptr; }
-  std::unique_ptr<RawStream> hijack() override { return nullptr; }
+  std::unique_ptr<RawStream> hijack(std::string_view) override { return nullptr; }
   bool started() const override { return started_; }
 
  private:

@@ -1,6 +1,7 @@
 """Containers through docker-py: run, create/start/wait, logs, exec and
-attach streams with and without a tty, kill, detach keys."""
+attach streams with and without a tty, attach with logs, kill, detach keys."""
 
+import os
 import select
 import socket
 import time
@@ -121,6 +122,80 @@ def test_attach_streams(client, api, names):
     # multiplexed: stream 1 "out\n", stream 2 "err\n"
     assert data == b"\x01\x00\x00\x00\x00\x00\x00\x04out\n\x02\x00\x00\x00\x00\x00\x00\x04err\n"
     assert c.wait(timeout=30)["StatusCode"] == 0
+
+
+@pytest.fixture
+def quick_api():
+    """A low-level client with a short timeout: an attach that should return
+    but does not fails the test in seconds instead of hanging it."""
+    c = docker.APIClient(base_url="unix://" + os.environ["BERTH_PY_SOCK"], version="auto", timeout=10)
+    yield c
+    c.close()
+
+
+def test_attach_logs_of_an_exited_container(client, quick_api, names):
+    c = client.containers.run(IMAGE, ["sh", "-c", "echo out; echo err >&2"], name=names("al"), detach=True)
+    assert c.wait(timeout=30)["StatusCode"] == 0
+    # container.attach(logs=True, stream=False): the log replayed, then the stream ends
+    assert c.attach(logs=True, stream=False) == b"out\nerr\n"
+    assert quick_api.attach(c.id, stdout=True, stderr=False, logs=True) == b"out\n"
+    assert quick_api.attach(c.id, stdout=False, stderr=True, logs=True) == b"err\n"
+    # stream=0 without logs: nothing, at once
+    assert quick_api.attach(c.id, logs=False, stream=False) == b""
+
+
+def test_attach_logs_raw_frames_and_tty(client, api, names):
+    c = client.containers.run(IMAGE, ["sh", "-c", "echo out; echo err >&2"], name=names("alf"), detach=True)
+    assert c.wait(timeout=30)["StatusCode"] == 0
+    sock = api.attach_socket(c.id, params={"stdout": 1, "stderr": 1, "logs": 1, "stream": 0})
+    data = read_until_closed(sock)
+    sock.close()
+    assert data == b"\x01\x00\x00\x00\x00\x00\x00\x04out\n\x02\x00\x00\x00\x00\x00\x00\x04err\n"
+    t = client.containers.run(IMAGE, ["echo", "tty"], name=names("alt"), detach=True, tty=True)
+    assert t.wait(timeout=30)["StatusCode"] == 0
+    assert t.attach(logs=True, stream=False) == b"tty\r\n"  # a tty's log is raw, no frames
+
+
+def test_attach_logs_of_the_none_driver(client, quick_api, names):
+    c = client.containers.run(IMAGE, ["echo", "x"], name=names("aln"), detach=True,
+                              log_config=docker.types.LogConfig(type="none"))
+    assert c.wait(timeout=30)["StatusCode"] == 0
+    out = quick_api.attach(c.id, logs=True)
+    assert out == b"Error attaching: configured logging driver does not support reading\n"
+
+
+def test_attach_logs_then_live(client, api, names):
+    c = client.containers.run(IMAGE, ["sh", "-c", "echo first; while [ ! -f /go ]; do sleep 0.05; done; echo second"],
+                              name=names("all"), detach=True)
+    wait_for("the first line", lambda: c.logs() == b"first\n")
+    sock = api.attach_socket(c.id, params={"stdout": 1, "stderr": 1, "logs": 1, "stream": 1})
+    raw = getattr(sock, "_sock", sock)
+    data = b""
+    end = time.monotonic() + 10
+    while b"first" not in data and time.monotonic() < end:
+        r, _, _ = select.select([raw], [], [], 0.2)
+        if r:
+            data += raw.recv(4096)
+    assert data == b"\x01\x00\x00\x00\x00\x00\x00\x06first\n"
+    # the replay is done; is the session attached live? It sees what comes next.
+    wait_for("the attach event", lambda: any(
+        e["Action"] == "attach" for e in client.events(since=0, until=int(time.time()) + 1, decode=True,
+                                                      filters={"container": c.id, "event": "attach"})))
+    assert c.exec_run(["touch", "/go"]).exit_code == 0
+    data += read_until_closed(sock)
+    sock.close()
+    assert data == b"\x01\x00\x00\x00\x00\x00\x00\x06first\n\x01\x00\x00\x00\x00\x00\x00\x07second\n"
+
+
+def test_attach_to_a_paused_container_conflicts(client, quick_api, sleeper):
+    sleeper.pause()
+    try:
+        with pytest.raises(docker.errors.APIError) as e:
+            quick_api.attach(sleeper.id, logs=True, stream=True)
+        assert e.value.status_code == 409
+        assert "is paused, unpause the container before attach" in str(e.value)
+    finally:
+        sleeper.unpause()
 
 
 def test_kill_and_wait(client, sleeper):

@@ -341,6 +341,33 @@ TEST_F(ContainersRouter, SystemDfShape) {
             json::parse(R"({"LayersSize":0,"Images":[],"Containers":[],"Volumes":[],"BuildCache":[]})"));
 }
 
+TEST_F(ContainersRouter, SystemDfTypeSelectsFromApi142) {
+  auto r = call(router, "GET", "/v1.50/system/df?type=image&type=volume");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.json(), json::parse(R"({"LayersSize":0,"Images":[],"Containers":null,"Volumes":[],"BuildCache":null})"));
+  r = call(router, "GET", "/v1.50/system/df?type=container");
+  EXPECT_TRUE(r.json()["Images"].is_null());
+  EXPECT_EQ(r.json()["Containers"], json::array());
+  r = call(router, "GET", "/v1.41/system/df?type=container");  // ignored below 1.42
+  EXPECT_EQ(r.json()["Images"], json::array());
+  r = call(router, "GET", "/v1.42/system/df?type=bogus");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.message(), "unknown object type: bogus");
+}
+
+TEST_F(ContainersRouter, StreamContentTypesFollowDockerd142) {
+  auto r = call(router, "GET", "/v1.50/containers/c1/logs?stdout=1");
+  EXPECT_EQ(r.contentType, api::kMultiplexedStreamType);
+  r = call(router, "GET", "/v1.41/containers/c1/logs?stdout=1");
+  EXPECT_EQ(r.contentType, api::kRawStreamType);
+  r = post("/v1.50/containers/c1/attach?stream=1&stdout=1");
+  EXPECT_EQ(r.contentType, api::kMultiplexedStreamType);
+  EXPECT_EQ(callsStartingWith("attach c1").size(), 1u);
+  r = post("/v1.41/containers/c1/attach?stream=1&stdout=1");
+  EXPECT_EQ(r.contentType, api::kRawStreamType);
+  EXPECT_EQ(post("/v1.50/containers/nope/attach?stream=1").status, 404);
+}
+
 TEST(ContainersRouterParse, AtoiAndTimestamps) {
   EXPECT_EQ(*api::parseAtoi("-5"), -5);
   EXPECT_EQ(*api::parseAtoi("+7"), 7);

@@ -92,8 +92,9 @@ class FakeWriter : public berth::api::ResponseWriter {
     contentType = std::string(ct);
     return std::make_unique<FakeStream>(&chunks);
   }
-  std::unique_ptr<berth::api::RawStream> hijack() override {
+  std::unique_ptr<berth::api::RawStream> hijack(std::string_view ct) override {
     hijacked = true;
+    contentType = std::string(ct);
     start(101);
     return nullptr;
   }

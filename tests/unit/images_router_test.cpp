@@ -303,3 +303,110 @@ TEST(ImagesRouter, Prune) {
   EXPECT_EQ(call(f.router, "POST", "/images/prune?filters=" + urlEncode(R"({"bogus":["x"]})")).status, 400);
   EXPECT_EQ(call(f.router, "POST", "/images/prune?filters=" + urlEncode(R"({"until":["nonsense"]})")).status, 400);
 }
+
+// API 1.42-1.50 additions to the image routes, gated on the request's version.
+TEST(ImagesRouter, SharedSizeDescriptorAndManifests) {
+  RouterFixture f;
+  // the same rootfs twice: two images (different configs) on one layer
+  std::string a = f.importTar(rootfs("s"), "repo=shared&tag=a&message=one");
+  std::string b = f.importTar(rootfs("s"), "repo=shared&tag=b&message=two");
+  std::string c = f.importTar(rootfs("own"), "repo=own&tag=c");
+  ASSERT_NE(a, b);
+  auto byId = [](const json& list, const std::string& id) {
+    for (auto& e : list)
+      if (e["Id"] == id) return e;
+    return json();
+  };
+  auto old = call(f.router, "GET", "/v1.41/images/json?shared-size=1").json();
+  EXPECT_EQ(byId(old, a)["SharedSize"], -1);  // the parameter is 1.42's
+  EXPECT_FALSE(byId(old, a).contains("Descriptor"));
+  auto plain = call(f.router, "GET", "/v1.50/images/json").json();
+  EXPECT_EQ(byId(plain, a)["SharedSize"], -1);
+  auto shared = call(f.router, "GET", "/v1.42/images/json?shared-size=1").json();
+  EXPECT_GT(byId(shared, a)["Size"].get<int64_t>(), 0);
+  EXPECT_EQ(byId(shared, a)["SharedSize"], byId(shared, a)["Size"]);
+  EXPECT_EQ(byId(shared, b)["SharedSize"], byId(shared, b)["Size"]);
+  EXPECT_EQ(byId(shared, c)["SharedSize"], 0);
+
+  // Descriptor from 1.48, Manifests with manifests=1 from 1.47
+  EXPECT_FALSE(byId(call(f.router, "GET", "/v1.47/images/json").json(), a).contains("Descriptor"));
+  json d = byId(plain, a)["Descriptor"];
+  EXPECT_EQ(d["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+  EXPECT_EQ(d["digest"].get<std::string>().rfind("sha256:", 0), 0u);
+  EXPECT_GT(d["size"].get<int64_t>(), 0);
+  EXPECT_FALSE(byId(plain, a).contains("Manifests"));
+  EXPECT_FALSE(byId(call(f.router, "GET", "/v1.46/images/json?manifests=1").json(), a).contains("Manifests"));
+  json m = byId(call(f.router, "GET", "/v1.47/images/json?manifests=1").json(), a)["Manifests"];
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0]["ID"], d["digest"]);
+  EXPECT_EQ(m[0]["Kind"], "image");
+  EXPECT_EQ(m[0]["Available"], true);
+  EXPECT_EQ(m[0]["Descriptor"]["platform"]["os"], "linux");
+  EXPECT_EQ(m[0]["ImageData"]["Platform"]["architecture"], "amd64");
+  EXPECT_EQ(m[0]["ImageData"]["Size"]["Unpacked"], byId(plain, a)["Size"]);
+  EXPECT_GT(m[0]["Size"]["Content"].get<int64_t>(), d["size"].get<int64_t>());
+  EXPECT_EQ(m[0]["Size"]["Total"].get<int64_t>(),
+            m[0]["Size"]["Content"].get<int64_t>() + byId(plain, a)["Size"].get<int64_t>());
+  EXPECT_EQ(m[0]["ImageData"]["Containers"], json::array());
+  f.users = {{"c0ffee", true}};
+  m = byId(call(f.router, "GET", "/v1.50/images/json?manifests=1").json(), a)["Manifests"];
+  EXPECT_EQ(m[0]["ImageData"]["Containers"], json::array({"c0ffee"}));
+
+  // inspect: Descriptor from 1.48, Manifests with manifests=1 from 1.48
+  auto in = call(f.router, "GET", "/v1.48/images/shared:a/json").json();
+  EXPECT_EQ(in["Descriptor"], d);
+  EXPECT_FALSE(in.contains("Manifests"));
+  EXPECT_FALSE(call(f.router, "GET", "/v1.47/images/shared:a/json").json().contains("Descriptor"));
+  EXPECT_EQ(call(f.router, "GET", "/v1.48/images/shared:a/json?manifests=1").json()["Manifests"][0]["ID"], d["digest"]);
+}
+
+TEST(ImagesRouter, PlatformQueryOfInspectHistorySaveLoad) {
+  RouterFixture f;
+  std::string id = f.importTar(rootfs("p"), "repo=plat&tag=v1");
+  const std::string amd = urlEncode(R"({"os":"linux","architecture":"amd64"})");
+  const std::string arm = urlEncode(R"({"os":"linux","architecture":"arm64"})");
+  // inspect: 1.49
+  EXPECT_EQ(call(f.router, "GET", "/v1.49/images/plat:v1/json?platform=" + amd).status, 200);
+  auto r = call(f.router, "GET", "/v1.49/images/plat:v1/json?platform=" + arm);
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.message(),
+            "image with reference plat:v1 was found but its platform (linux/amd64) does not match the specified "
+            "platform (linux/arm64)");
+  EXPECT_EQ(call(f.router, "GET", "/v1.48/images/plat:v1/json?platform=" + arm).status, 200);  // not read below 1.49
+  r = call(f.router, "GET", "/v1.49/images/plat:v1/json?platform=" + urlEncode(R"({"os":"linux"})"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.message(), "both OS and Architecture must be provided");
+  r = call(f.router, "GET", "/v1.49/images/plat:v1/json?platform=" + urlEncode(R"({"variant":"v7"})"));
+  EXPECT_EQ(r.message(), "optional platform fields provided, but OS and Architecture are missing");
+  EXPECT_EQ(call(f.router, "GET", "/v1.49/images/plat:v1/json?platform=%7Bnot").status, 400);
+  r = call(f.router, "GET", "/v1.49/images/plat:v1/json?manifests=1&platform=" + amd);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.message(), "conflicting options: manifests and platform options cannot both be set");
+  // history: 1.48
+  EXPECT_EQ(call(f.router, "GET", "/v1.48/images/plat:v1/history?platform=" + amd).status, 200);
+  EXPECT_EQ(call(f.router, "GET", "/v1.48/images/plat:v1/history?platform=" + arm).status, 404);
+  EXPECT_EQ(call(f.router, "GET", "/v1.47/images/plat:v1/history?platform=" + arm).status, 200);
+  // save: 1.48; another platform is refused before the archive starts
+  r = call(f.router, "GET", "/v1.48/images/get?names=plat%3Av1&platform=" + arm);
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.message(), "no suitable export target found for platform linux/arm64");
+  r = call(f.router, "GET", "/v1.48/images/get?names=plat%3Av1&platform=" + arm + "&platform=" + amd);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.message(), "multiple platform parameters not supported");
+  r = call(f.router, "GET", "/v1.48/images/get?names=plat%3Av1&platform=" + amd);
+  ASSERT_EQ(r.status, 200);
+  std::string tar;
+  for (auto& ch : r.chunks) tar += ch;
+  ASSERT_FALSE(tar.empty());
+  // load: 1.48; the images of another platform are skipped
+  ASSERT_EQ(call(f.router, "DELETE", "/images/plat:v1").status, 200);
+  r = call(f.router, "POST", "/v1.48/images/load?quiet=1&platform=" + arm, tar);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_TRUE(r.lines().empty()) << r.body;
+  EXPECT_EQ(call(f.router, "GET", "/images/plat:v1/json").status, 404);
+  r = call(f.router, "POST", "/v1.48/images/load?quiet=1&platform=" + amd, tar);
+  ASSERT_EQ(r.status, 200);
+  ASSERT_EQ(r.lines().size(), 1u);
+  EXPECT_EQ(r.lines()[0]["stream"], "Loaded image: plat:v1\n");
+  EXPECT_EQ(call(f.router, "GET", "/images/plat:v1/json").json()["Id"], id);
+}

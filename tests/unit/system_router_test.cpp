@@ -125,3 +125,26 @@ TEST(SystemRouter, SwarmAnswersAsANodeOutsideASwarm) {
   r = call(f.router, "GET", "/v1.41/info");
   EXPECT_EQ(r.json()["Swarm"]["LocalNodeState"], "inactive");
 }
+
+TEST(SystemRouter, InfoFieldsGatedOnTheApiVersion) {
+  Fixture f;
+  auto j = call(f.router, "GET", "/v1.46/info").json();
+  EXPECT_TRUE(j["RegistryConfig"]["AllowNondistributableArtifactsCIDRs"].is_null());
+  EXPECT_TRUE(j["RegistryConfig"].contains("AllowNondistributableArtifactsHostnames"));
+  EXPECT_EQ(j["ContainerdCommit"]["Expected"], j["ContainerdCommit"]["ID"]);
+  EXPECT_EQ(j["BridgeNfIptables"], false);
+  EXPECT_FALSE(j.contains("FirewallBackend"));
+  EXPECT_EQ(j["CDISpecDirs"], json::array());
+  j = call(f.router, "GET", "/v1.48/info").json();
+  EXPECT_FALSE(j["RegistryConfig"].contains("AllowNondistributableArtifactsCIDRs"));
+  EXPECT_TRUE(j["RuncCommit"].contains("Expected"));
+  EXPECT_FALSE(j.contains("FirewallBackend"));
+  j = call(f.router, "GET", "/v1.49/info").json();
+  EXPECT_FALSE(j["RuncCommit"].contains("Expected"));
+  EXPECT_EQ(j["FirewallBackend"], json::parse(R"({"Driver":"nftables"})"));
+  EXPECT_EQ(j["BridgeNfIp6tables"], false);
+  j = call(f.router, "GET", "/v1.50/info").json();
+  EXPECT_FALSE(j.contains("BridgeNfIptables"));
+  EXPECT_FALSE(j.contains("BridgeNfIp6tables"));
+  EXPECT_EQ(j["FirewallBackend"]["Driver"], "nftables");
+}
