@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""critest-summary.py: counts and failures of a critest run, from the JSON
+report ginkgo writes (critest -ginkgo.json-report FILE).
+
+    scripts/critest-summary.py REPORT.json
+
+Prints the pass/fail/skip counts of all specs and of the [Conformance] specs
+separately, then the failed specs grouped by area (pods, containers,
+security context, streaming, images, networking, logs, stats, runtime info),
+each with the first line of its failure and where critest failed. Exits 0
+when no spec failed, 1 otherwise, 2 when the report cannot be read.
+Used by scripts/critest.sh; see docs/cri.md "Running critest and crictl".
+"""
+import json
+import re
+import sys
+from collections import defaultdict
+
+AREA_OF_DESCRIBE = {
+    "PodSandbox": "pods",
+    "Idempotence": "pods",
+    "Runtime info": "runtime info",
+    "Container": "containers",
+    "Container Mount Propagation": "containers",
+    "Container Mount Readonly": "containers",
+    "Container OOM": "containers",
+    "Multiple Containers [Conformance]": "containers",
+    "Security Context": "security context",
+    "SELinux": "security context",
+    "AppArmor": "security context",
+    "Streaming": "streaming",
+    "Image Manager": "images",
+    "Networking": "networking",
+}
+AREAS = ["pods", "containers", "security context", "streaming", "images",
+         "networking", "logs", "stats", "runtime info", "other"]
+
+
+def area_of(hierarchy, leaf):
+    """The area a spec belongs to: stats and logs specs by their text, the
+    rest by their top-level Describe."""
+    text = " ".join(hierarchy + [leaf]).lower()
+    if "stats" in text or "metric" in text:
+        return "stats"
+    if re.search(r"\blogs?\b|reopen", text):
+        return "logs"
+    top = re.sub(r"^\[k8s\.io\]\s*", "", hierarchy[0]) if hierarchy else ""
+    return AREA_OF_DESCRIBE.get(top, "other")
+
+
+def first_line(msg):
+    for line in (msg or "").splitlines():
+        if line.strip():
+            return line.strip()[:300]
+    return "(no message)"
+
+
+def main(argv):
+    if len(argv) != 2:
+        print(__doc__.strip().splitlines()[2].strip(), file=sys.stderr)
+        return 2
+    try:
+        with open(argv[1], encoding="utf-8") as f:
+            reports = json.load(f)
+    except (OSError, ValueError) as e:
+        print(f"critest-summary: cannot read {argv[1]}: {e}", file=sys.stderr)
+        return 2
+    counts = defaultdict(int)
+    conf = defaultdict(int)
+    failed = defaultdict(list)
+    suite_failures = []
+    for report in reports:
+        for spec in report.get("SpecReports") or []:
+            hierarchy = spec.get("ContainerHierarchyTexts") or []
+            leaf = spec.get("LeafNodeText", "")
+            state = spec.get("State", "unknown")
+            fail = spec.get("Failure") or {}
+            if spec.get("LeafNodeType") != "It":
+                if state not in ("passed", "skipped"):
+                    suite_failures.append((spec.get("LeafNodeType"), state, first_line(fail.get("Message"))))
+                continue
+            name = " ".join(hierarchy + [leaf])
+            # panicked, timedout, interrupted and aborted count as failed
+            kind = state if state in ("passed", "skipped", "pending") else "failed"
+            counts[kind] += 1
+            if "[Conformance]" in name:
+                conf[kind] += 1
+            if kind == "failed":
+                loc = fail.get("Location") or {}
+                where = f'{loc.get("FileName", "?").rsplit("/", 1)[-1]}:{loc.get("LineNumber", "?")}'
+                failed[area_of(hierarchy, leaf)].append((name, state, first_line(fail.get("Message")), where))
+
+    def line(title, c):
+        total = sum(c.values())
+        return (f"{title}: {total} specs: {c['passed']} passed, {c['failed']} failed, "
+                f"{c['skipped']} skipped" + (f", {c['pending']} pending" if c["pending"] else ""))
+
+    print(line("critest", counts))
+    print(line("[Conformance]", conf))
+    for kind, state, msg in suite_failures:
+        print(f"suite node {kind} {state}: {msg}")
+    if failed:
+        print("failed specs by area:")
+        for area in AREAS:
+            if not failed[area]:
+                continue
+            print(f"  {area} ({len(failed[area])}):")
+            for name, state, msg, where in sorted(failed[area]):
+                tag = "" if state == "failed" else f" [{state}]"
+                print(f"    - {name}{tag}\n        {msg}  ({where})")
+    return 1 if failed or suite_failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
