@@ -220,21 +220,24 @@ crit_env_down() {
   before=$(cat "$E2E_ROOT/chains.before" 2>/dev/null)
   e2e_cleanup_root "$E2E_ROOT" || crit_log "e2e_cleanup_root reported leftovers"
   # iptables chains portmap created during this run and CNI DEL left (a pod
-  # whose DEL failed): new CNI-DN-* chains whose rules name our subnet, then
-  # new top-level CNI-HOSTPORT-* chains with no rule left in them (another
-  # user of portmap may have come meanwhile), each with the jumps to it.
-  local tool table chain
+  # whose DEL failed): new CNI-DN-* chains whose rules name our subnet. Then
+  # portmap's top-level chains (CNI-HOSTPORT-DNAT, -SETMARK, -MASQ: they
+  # stay after the last DEL) if this run created them and no mapping is left
+  # in CNI-HOSTPORT-DNAT (another user of portmap may have come meanwhile).
+  local tool table chain new
+  new=$(comm -13 <(echo "$before") <(_crit_chains))
   while read -r tool table chain; do
-    case $chain in
-      CNI-DN-*) "$tool" -w 5 -t "$table" -S "$chain" | grep -qF -- "$CRIT_NET." || continue ;;
-      *) continue ;;
-    esac
+    case $chain in CNI-DN-*) ;; *) continue ;; esac
+    "$tool" -w 5 -t "$table" -S "$chain" | grep -qF -- "$CRIT_NET." || continue
     _crit_drop_chain "$tool" "$table" "$chain"
-  done < <(comm -13 <(echo "$before") <(_crit_chains))
-  while read -r tool table chain; do
-    case $chain in CNI-HOSTPORT-*) ;; *) continue ;; esac
-    "$tool" -w 5 -t "$table" -S "$chain" | grep -q -- "^-A $chain " && continue
-    _crit_drop_chain "$tool" "$table" "$chain"
-  done < <(comm -13 <(echo "$before") <(_crit_chains))
+  done <<<"$new"
+  for tool in iptables ip6tables; do
+    grep -qx "$tool nat CNI-HOSTPORT-DNAT" <<<"$new" || continue
+    "$tool" -w 5 -t nat -S CNI-HOSTPORT-DNAT | grep -q -- '^-A ' && continue
+    while read -r t table chain; do
+      [ "$t" = "$tool" ] || continue
+      case $chain in CNI-HOSTPORT-*) _crit_drop_chain "$tool" "$table" "$chain" ;; esac
+    done <<<"$new"
+  done
   return $rc
 }
