@@ -32,7 +32,8 @@ ALLOWED = {
     "container": {"common", "image", "monitor", "network", "runtime", "store", "volume"},
     "build": {"common", "container", "image"},
     "api": {"common", "container", "image", "registry", "volume", "network", "build"},
-    "cri": {"common", "container", "image"},
+    "cri": {"common", "container", "image", "network", "registry", "runtime", "volume"},
+    "pause": set(),
     "cli": {"common", "registry", "image", "network", "build"},
     "daemon": {"api", "build", "common", "container", "cri", "image", "network", "registry", "runtime", "store", "volume"},
 }

@@ -27,6 +27,10 @@ BERTH_DEBIAN_PACKAGES=(
   openssh-client openssh-server
   # libFuzzer targets (tests/fuzz, build-fuzz/): clang with its sanitizer runtimes
   clang-14 libclang-rt-14-dev
+  # the CRI front end (src/cri/, berth-cri.so): gRPC and protobuf, the CNI
+  # plugins pods use, and tests/cri's Python client (stubs generated at start)
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  containernetworking-plugins python3-grpcio python3-grpc-tools
 )
 
 # berth_missing_packages: print the packages of the list that are not installed.

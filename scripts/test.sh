@@ -252,4 +252,31 @@ if [ -z "${SKIP_PY:-}" ] && { [ -z "${E2E:-}" ] || [ -n "${PY:-}" ]; }; then
   py_sweep
 fi
 
+
+# The CRI suite (tests/cri/run.sh: its own berthd, CRI socket and loopback
+# registry; pytest with python3-grpcio). Skipped with SKIP_CRI=1, and when E2E
+# names files unless CRI=1.
+if [ -z "${SKIP_CRI:-}" ] && { [ -z "${E2E:-}" ] || [ -n "${CRI:-}" ]; }; then
+  section "CRI (tests/cri, pytest + grpc)"
+  cri_tmp=$(mktemp -d /tmp/bc.XXXXXX)
+  cri_sweep() {
+    local d
+    for d in "$cri_tmp"/bt.*; do
+      [ -d "$d" ] || continue
+      bash -c 'source tests/e2e/helpers.bash && e2e_cleanup_root "$1"' _ "$d"
+    done
+    rm -rf --one-file-system "$cri_tmp"
+  }
+  BERTH_E2E_TMP=$cri_tmp BERTH_E2E_CACHE=${BERTH_E2E_CACHE:-$cri_tmp/cache} bash tests/cri/run.sh 2>&1 |
+    tee "$cri_tmp/pytest.log"
+  rc=${PIPESTATUS[0]}
+  last=$(grep -E '[0-9]+ (passed|failed|error)' "$cri_tmp/pytest.log" | tail -n1)
+  np=$(grep -oE '[0-9]+ passed' <<<"$last" | cut -d' ' -f1)
+  nf=$(grep -oE '[0-9]+ failed' <<<"$last" | cut -d' ' -f1)
+  ne=$(grep -oE '[0-9]+ errors?' <<<"$last" | cut -d' ' -f1)
+  passed=$((passed + ${np:-0})); failed=$((failed + ${nf:-0} + ${ne:-0}))
+  while IFS= read -r t; do failures+=("cri: $t"); done < <(grep -E '^(FAILED|ERROR) ' "$cri_tmp/pytest.log")
+  if [ "$rc" -ne 0 ] && [ -z "${nf:-}${ne:-}" ]; then fail_step "tests/cri/run.sh exited $rc"; fi
+  cri_sweep
+fi
 finish

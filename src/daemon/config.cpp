@@ -24,7 +24,13 @@ const char* kUsage =
     "      --bip string             Specify default-bridge IPv4 network\n"
     "      --build-context-max-size bytes  Largest build context (file data) POST /build accepts, 0 = no limit (default 10g)\n"
     "      --cgroup-parent string   Set parent cgroup for all containers (default \"berth\")\n"
+    "      --cni-bin-dir list       Where the CRI looks for CNI plugins (default [/usr/lib/cni /opt/cni/bin])\n"
+    "      --cni-conf-dir string    The CRI's CNI network configuration directory (default \"/etc/cni/net.d\")\n"
     "      --config-file string     Daemon configuration file (default \"/etc/berth/daemon.json\")\n"
+    "      --cri                    Serve the Kubernetes CRI (v1, gRPC) on --cri-socket (default true)\n"
+    "      --cri-socket string      The CRI's unix socket (default \"<exec-root>/cri.sock\")\n"
+    "      --cri-stream-address string  Address of the CRI streaming server (exec, attach, port-forward) (default \"127.0.0.1\")\n"
+    "      --cri-stream-port int    Port of the CRI streaming server, 0 = any free port (default 0)\n"
     "      --data-root string       Root directory of persistent state (default \"/var/lib/berth\")\n"
     "      --default-address-pool   Default address pools for node specific local networks (base=CIDR,size=N)\n"
     "      --dns list               DNS server to use\n"
@@ -118,6 +124,42 @@ Result<> networkFromJson(const nlohmann::json& j, const std::string& file, const
   return {};
 }
 
+// daemon.json's CRI keys (flags given on the command line win).
+Result<> criFromJson(const nlohmann::json& j, const std::string& file, const std::set<std::string>& flags,
+                     cri::Config& c) {
+  auto bad = [&](const char* key, const char* what) {
+    return errorf(Code::InvalidArgument, "unable to configure the daemon with file {}: {} must be {}", file, key, what);
+  };
+  if (j.contains("cri") && !flags.contains("--cri")) {
+    if (!j["cri"].is_boolean()) return bad("cri", "a boolean");
+    c.enabled = j["cri"].get<bool>();
+  }
+  auto str = [&](const char* key, const char* flag, std::string& out) -> Result<> {
+    if (!j.contains(key) || flags.contains(flag)) return {};
+    if (!j[key].is_string() || j[key].get<std::string>().empty()) return bad(key, "a non-empty string");
+    out = j[key].get<std::string>();
+    return {};
+  };
+  TRY(str("cri-socket", "--cri-socket", c.socketPath));
+  TRY(str("cni-conf-dir", "--cni-conf-dir", c.cniConfDir));
+  TRY(str("cri-stream-address", "--cri-stream-address", c.streamAddress));
+  if (j.contains("cri-stream-port") && !flags.contains("--cri-stream-port")) {
+    auto& v = j["cri-stream-port"];
+    if (!v.is_number_unsigned() || v.get<uint64_t>() > 65535) return bad("cri-stream-port", "a port number");
+    c.streamPort = v.get<int>();
+  }
+  if (j.contains("cni-bin-dirs") && !flags.contains("--cni-bin-dir")) {
+    auto& v = j["cni-bin-dirs"];
+    if (!v.is_array()) return bad("cni-bin-dirs", "a list of strings");
+    c.cniBinDirs.clear();
+    for (auto& d : v) {
+      if (!d.is_string()) return bad("cni-bin-dirs", "a list of strings");
+      c.cniBinDirs.push_back(d.get<std::string>());
+    }
+  }
+  return {};
+}
+
 // daemon.json keys berthd reads. A key that is not here is refused, as
 // dockerd refuses directives it does not know, so a setting is never
 // silently ignored (e.g. TLS keys in an older berthd). Add a key here when
@@ -136,7 +178,9 @@ const std::set<std::string>& knownJsonKeys() {
       "ip-forward", "icc", "dns", "dns-search", "dns-opts", "mtu", "default-address-pools",
       // serving (applyServeJson)
       "hosts", "tls", "tlsverify", "tlscacert", "tlscert", "tlskey", "group", "api-header-timeout",
-      "api-idle-timeout", "api-max-connections", "api-max-header-bytes", "api-max-json-body-bytes"};
+      "api-idle-timeout", "api-max-connections", "api-max-header-bytes", "api-max-json-body-bytes",
+      // the CRI front end (cri/config.h)
+      "cri", "cri-socket", "cni-conf-dir", "cni-bin-dirs", "cri-stream-address", "cri-stream-port"};
   return keys;
 }
 
@@ -209,6 +253,7 @@ Result<Config> parseArgs(int argc, char** argv) {
   bool configSet = false, dataSet = false, execSet = false, pidSet = false, cgSet = false,
        levelSet = false, logDriverSet = false, logOptsSet = false, mirrorsSet = false, insecureSet = false,
        downloadsSet = false, uploadsSet = false, ratioSet = false, freeSet = false;
+  std::set<std::string> criSet;  // CRI flags given on the command line
   std::string level;
   std::set<std::string> netSet;  // network flags given on the command line
   for (int i = 1; i < argc; i++) {
@@ -341,6 +386,32 @@ Result<Config> parseArgs(int argc, char** argv) {
       auto n = parseSize(v);
       if (!n) return errorf(Code::InvalidArgument, "invalid value {:?} for {}", v, a);
       c.unpack.minFreeBytes = *n;
+    } else if (a == "--cri") {
+      bool v = true;
+      if (hasVal) {
+        if (val != "true" && val != "false" && val != "1" && val != "0")
+          return errorf(Code::InvalidArgument, "invalid argument {:?} for \"--cri\" flag: parse error", val);
+        v = val == "true" || val == "1";
+      }
+      c.cri.enabled = v;
+      criSet.insert(a);
+    } else if (a == "--cri-socket" || a == "--cni-conf-dir" || a == "--cni-bin-dir" || a == "--cri-stream-address" ||
+               a == "--cri-stream-port") {
+      std::string v;
+      bool set = false;
+      TRY(take(v, set));
+      if (a == "--cri-socket") c.cri.socketPath = v;
+      else if (a == "--cni-conf-dir") c.cri.cniConfDir = v;
+      else if (a == "--cri-stream-address") c.cri.streamAddress = v;
+      else if (a == "--cri-stream-port") {
+        auto n = parseNumber<int>(v);
+        if (!n || *n < 0 || *n > 65535) return errorf(Code::InvalidArgument, "invalid value {:?} for {}", v, a);
+        c.cri.streamPort = *n;
+      } else {
+        if (!criSet.contains(a)) c.cri.cniBinDirs.clear();
+        c.cri.cniBinDirs.push_back(v);
+      }
+      criSet.insert(a);
     } else if (a == "-D" || a == "--debug") {
       level = "debug";
       levelSet = true;
@@ -434,6 +505,7 @@ Result<Config> parseArgs(int argc, char** argv) {
                       c.configFile);
       c.unpack.minFreeBytes = *n;
     }
+    TRY(criFromJson(j, c.configFile, criSet, c.cri));
     TRY(networkFromJson(j, c.configFile, netSet, c.network));
     TRY(applyServeJson(j, c.configFile, c.serve, serveSet));
   } else if (configSet) {
@@ -443,6 +515,7 @@ Result<Config> parseArgs(int argc, char** argv) {
     return errorf(Code::InvalidArgument, "unable to parse logging level: {}", level);
   TRY(finishServeConfig(c.serve));
   while (c.cgroupParent.size() > 1 && c.cgroupParent[0] == '/') c.cgroupParent = c.cgroupParent.substr(1);
+  if (c.cri.socketPath.empty()) c.cri.socketPath = c.execRoot + "/cri.sock";
   return c;
 }
 

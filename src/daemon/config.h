@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/result.h"
 #include "common/unpack_limits.h"
+#include "cri/config.h"
 #include "network/service.h"
 
 namespace berth::daemon {
@@ -92,6 +93,11 @@ struct Config {
   // same names): the tar-bomb limits of every unpack (docs/security.md,
   // "Hostile archives"). fsPath is filled in by main() (the data-root).
   UnpackLimits unpack;
+  // The CRI front end (--cri, --cri-socket, --cni-conf-dir, --cni-bin-dir,
+  // --cri-stream-address/-port and their daemon.json keys). socketPath is
+  // <exec-root>/cri.sock unless given; the paths of berth-cri.so and
+  // berth-pause, the roots and the state dir are filled in by main().
+  cri::Config cri;
 };
 
 // Cancelled = --help / --version printed (exit 0); InvalidArgument = usage error.

@@ -31,6 +31,7 @@
 #include "container/service.h"
 #include "container/sqlite_store.h"
 #include "daemon/config.h"
+#include "daemon/cri_listener.h"
 #include "daemon/host_facts.h"
 #include "daemon/registry_backend.h"
 #include "daemon/root_lock.h"
@@ -315,6 +316,25 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  // The CRI front end (docs/cri.md): its socket now, its module (gRPC) on
+  // the first connection.
+  std::unique_ptr<daemon::CriListener> cri;
+  if (cfg.cri.enabled) {
+    cri::Config criCfg = cfg.cri;
+    criCfg.dataRoot = cfg.dataRoot;
+    criCfg.execRoot = cfg.execRoot;
+    criCfg.stateDir = cfg.dataRoot + "/cri";
+    criCfg.cgroupParent = cfg.cgroupParent;
+    criCfg.pluginPath = selfDir() + "/berth-cri.so";
+    criCfg.pauseBin = findHelper("berth-pause");
+    cri = std::make_unique<daemon::CriListener>(
+        cri::Host{*containers, *images, networks->get(), &volumes, emit, criCfg, api::kServerVersion});
+    if (auto r = cri->start(); !r) {
+      log::error("failed to load listeners: CRI: {}", r.error().message);
+      for (auto& p : sockets) ::unlink(p.c_str());
+      return 1;
+    }
+  }
   if (!cfg.pidfile.empty()) (void)writeFileAtomic(cfg.pidfile, std::to_string(getpid()) + "\n");
   std::string hostList;
   for (auto& h : cfg.serve.hosts) hostList += (hostList.empty() ? "" : ", ") + h;
@@ -351,6 +371,7 @@ int main(int argc, char** argv) {
   }
   trimCv.notify_all();
   trimmer.join();
+  if (cri) cri->stop();
   containers->shutdown();
   // The cgroup parent goes too when no container is left in it (rmdir
   // refuses a non-empty cgroup, so running containers keep theirs).
