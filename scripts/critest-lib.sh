@@ -26,7 +26,8 @@
 # Mirrors: containerd's hosts.toml layout (<dir>/<host>/hosts.toml, a
 # [host."http://127.0.0.1:PORT"] with capabilities pull and resolve) in
 # $E2E_ROOT/certs.d, given to berthd as --registry-config-dir (cri-image,
-# docs/cri.md). CRITEST_MIRROR_FLAG overrides the flag's name.
+# docs/cri.md). CRITEST_MIRROR_FLAG overrides the flag's name; empty, no
+# mirror is configured (the pulls then fail: for trying the rest).
 
 CRIT_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=../tests/e2e/helpers.bash
@@ -36,7 +37,7 @@ source "$CRIT_REPO/tests/e2e/registry_helpers.bash"
 
 : "${CRITEST_BIN:=/work/critest-bin}"
 : "${CRITEST_CACHE:=/work/critest-cache}"
-: "${CRITEST_MIRROR_FLAG:=--registry-config-dir}"
+: "${CRITEST_MIRROR_FLAG=--registry-config-dir}"
 CRIT_OCTET=225
 
 crit_log() { echo "[$(date +%T)] $*" >&2; }
@@ -156,12 +157,14 @@ EOF
   CRI_EP=unix://$CRI_SOCK
   export CRI_SOCK CRI_EP
   mkdir -p "$E2E_ROOT/data" "$E2E_ROOT/exec"
+  local -a mirror=()
+  [ -z "$CRITEST_MIRROR_FLAG" ] || mirror=("$CRITEST_MIRROR_FLAG" "$E2E_ROOT/certs.d")
   # shellcheck disable=SC2086
   unshare --ipc "$BERTH_BIN_DIR/berthd" --host "unix://$SOCK" --data-root "$E2E_ROOT/data" \
     --exec-root "$E2E_ROOT/exec" --pidfile "$E2E_ROOT/berthd.pid" --cgroup-parent "$E2E_CGP" \
     --bridge=none --iptables=false --ip-forward=false \
     --cri-socket "$CRI_SOCK" --cni-conf-dir "$E2E_ROOT/cni/net.d" \
-    "$CRITEST_MIRROR_FLAG" "$E2E_ROOT/certs.d" --log-level "${CRITEST_LOG_LEVEL:-info}" \
+    "${mirror[@]}" --log-level "${CRITEST_LOG_LEVEL:-info}" \
     ${CRITEST_BERTHD_ARGS:-} </dev/null >>"$E2E_ROOT/berthd.log" 2>&1 &
   BERTHD_PID=$!
   echo "$BERTHD_PID" >>"$E2E_ROOT/berthd.pids"
@@ -180,7 +183,7 @@ EOF
   crit_log "pushing the images to $CRIT_REG"
   local ref tar changes key id local_ref
   declare -A ids=()
-  local -a args
+  local -a args pushed=()
   while IFS=$'\t' read -r ref tar changes; do
     key="$tar|$changes"
     local_ref="$CRIT_REG/${ref#*/}"
@@ -194,8 +197,9 @@ EOF
       berth_cmd tag "${ids[$key]}" "$local_ref" || crit_die "berth tag $local_ref"
     fi
     berth_cmd push "$local_ref" >/dev/null || crit_die "berth push $local_ref"
-    berth_cmd rmi "$local_ref" >/dev/null || crit_die "berth rmi $local_ref"
+    pushed+=("$local_ref")
   done <"$CRITEST_CACHE/images/images.tsv"
+  berth_cmd rmi "${pushed[@]}" >/dev/null || crit_die "berth rmi of the pushed images"
   crit_log "environment up: CRI $CRI_EP, registry $CRIT_REG, bridge $CRIT_BR ($CRIT_NET.0/24)"
 }
 
