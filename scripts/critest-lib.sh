@@ -25,9 +25,10 @@
 #
 # Mirrors: containerd's hosts.toml layout (<dir>/<host>/hosts.toml, a
 # [host."http://127.0.0.1:PORT"] with capabilities pull and resolve) in
-# $E2E_ROOT/certs.d, given to berthd as --registry-config-dir (cri-image,
-# docs/cri.md). CRITEST_MIRROR_FLAG overrides the flag's name; empty, no
-# mirror is configured (the pulls then fail: for trying the rest).
+# $E2E_ROOT/certs.d, given to berthd as --registry-hosts-dir
+# (docs/registry-hosts.md). The file's server is 127.0.0.1:9 (nothing
+# listens there), so a pull the mirror cannot serve fails on loopback
+# instead of going to the real registry.
 
 CRIT_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=../tests/e2e/helpers.bash
@@ -37,7 +38,6 @@ source "$CRIT_REPO/tests/e2e/registry_helpers.bash"
 
 : "${CRITEST_BIN:=/work/critest-bin}"
 : "${CRITEST_CACHE:=/work/critest-cache}"
-: "${CRITEST_MIRROR_FLAG=--registry-config-dir}"
 CRIT_OCTET=225
 
 crit_log() { echo "[$(date +%T)] $*" >&2; }
@@ -111,7 +111,8 @@ crit_env_up() {
   for host in registry.k8s.io gcr.io; do
     mkdir -p "$E2E_ROOT/certs.d/$host"
     cat >"$E2E_ROOT/certs.d/$host/hosts.toml" <<EOF
-server = "https://$host"
+# upstream $host is never asked: a miss fails on loopback
+server = "http://127.0.0.1:9"
 
 [host."http://$CRIT_REG"]
   capabilities = ["pull", "resolve"]
@@ -157,14 +158,12 @@ EOF
   CRI_EP=unix://$CRI_SOCK
   export CRI_SOCK CRI_EP
   mkdir -p "$E2E_ROOT/data" "$E2E_ROOT/exec"
-  local -a mirror=()
-  [ -z "$CRITEST_MIRROR_FLAG" ] || mirror=("$CRITEST_MIRROR_FLAG" "$E2E_ROOT/certs.d")
   # shellcheck disable=SC2086
   unshare --ipc "$BERTH_BIN_DIR/berthd" --host "unix://$SOCK" --data-root "$E2E_ROOT/data" \
     --exec-root "$E2E_ROOT/exec" --pidfile "$E2E_ROOT/berthd.pid" --cgroup-parent "$E2E_CGP" \
     --bridge=none --iptables=false --ip-forward=false \
     --cri-socket "$CRI_SOCK" --cni-conf-dir "$E2E_ROOT/cni/net.d" \
-    "${mirror[@]}" --log-level "${CRITEST_LOG_LEVEL:-info}" \
+    --registry-hosts-dir "$E2E_ROOT/certs.d" --log-level "${CRITEST_LOG_LEVEL:-info}" \
     ${CRITEST_BERTHD_ARGS:-} </dev/null >>"$E2E_ROOT/berthd.log" 2>&1 &
   BERTHD_PID=$!
   echo "$BERTHD_PID" >>"$E2E_ROOT/berthd.pids"
