@@ -7,7 +7,8 @@ report ginkgo writes (critest -ginkgo.json-report FILE).
 Prints the pass/fail/skip counts of all specs and of the [Conformance] specs
 separately, then the failed specs grouped by area (pods, containers,
 security context, streaming, images, networking, logs, stats, runtime info),
-each with the first line of its failure and where critest failed. Exits 0
+each with the first line of its failure and where critest failed, after
+the most frequent of those lines (one missing RPC fails many specs). Exits 0
 when no spec failed, 1 otherwise, 2 when the report cannot be read.
 Used by scripts/critest.sh; see docs/cri.md "Running critest and crictl".
 """
@@ -49,10 +50,20 @@ def area_of(hierarchy, leaf):
 
 
 def first_line(msg):
-    for line in (msg or "").splitlines():
-        if line.strip():
-            return line.strip()[:300]
-    return "(no message)"
+    """The failure's first line; when it only introduces what follows
+    ("Unexpected error:"), with the first informative line after it (gomega
+    puts a type header such as "<*fmt.wrapError | 0xc0001>: " between)."""
+    lines = [l.strip() for l in (msg or "").splitlines() if l.strip()]
+    if not lines:
+        return "(no message)"
+    head = lines[0]
+    if head.endswith(":"):
+        for l in lines[1:]:
+            if re.fullmatch(r"<[^>]*>:?|[{}]", l):
+                continue
+            head = f"{head} {l}"
+            break
+    return head[:300]
 
 
 def main(argv):
@@ -100,6 +111,13 @@ def main(argv):
     for kind, state, msg in suite_failures:
         print(f"suite node {kind} {state}: {msg}")
     if failed:
+        freq = defaultdict(int)
+        for specs in failed.values():
+            for _, _, msg, where in specs:
+                freq[(msg, where)] += 1
+        print("most frequent failures:")
+        for (msg, where), k in sorted(freq.items(), key=lambda kv: -kv[1])[:8]:
+            print(f"  {k:3d}x {msg}  ({where})")
         print("failed specs by area:")
         for area in AREAS:
             if not failed[area]:
