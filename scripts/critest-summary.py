@@ -46,6 +46,11 @@ def area_of(hierarchy, leaf):
     if re.search(r"\blogs?\b|reopen", text):
         return "logs"
     top = re.sub(r"^\[k8s\.io\]\s*", "", hierarchy[0]) if hierarchy else ""
+    if top == "Idempotence":  # by the RPC named in the spec
+        rest = " ".join(hierarchy[1:] + [leaf])
+        for word, area in (("PodSandbox", "pods"), ("Image", "images"), ("Container", "containers")):
+            if word in rest:
+                return area
     return AREA_OF_DESCRIBE.get(top, "other")
 
 
