@@ -207,6 +207,9 @@ crit_env_down() {
   local rc=$?
   [ -n "${E2E_ROOT:-}" ] && [ -d "$E2E_ROOT" ] || return $rc
   trap - EXIT
+  # every step runs, whatever failed before it (this runs from the EXIT trap
+  # of a `set -e` script)
+  set +e
   crit_log "cleaning up $E2E_ROOT"
   # CNI DEL for every pod while berthd still runs (portmap's per-pod chains
   # and the host-local leases go with it).
@@ -216,7 +219,7 @@ crit_env_down() {
   if [ "${CRITEST_KEEP:-0}" = 1 ]; then
     local keep
     keep=$(mktemp -d /tmp/crit-keep.XXXXXX)
-    cp -a "$E2E_ROOT"/*.log "$E2E_ROOT"/report "$keep"/ 2>/dev/null
+    cp -a "$E2E_ROOT"/*.log "$E2E_ROOT"/smoke "$keep"/ 2>/dev/null
     crit_log "logs kept in $keep"
   fi
   local before
