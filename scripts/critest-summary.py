@@ -5,7 +5,8 @@ report ginkgo writes (critest -ginkgo.json-report FILE).
     scripts/critest-summary.py REPORT.json
 
 Prints the pass/fail/skip counts of all specs and of the [Conformance] specs
-separately, then the failed specs grouped by area (pods, containers,
+separately, the reasons of the specs that skipped themselves (a feature the
+runtime does not report), then the failed specs grouped by area (pods, containers,
 security context, streaming, images, networking, logs, stats, runtime info),
 each with the first line of its failure and where critest failed, after
 the most frequent of those lines (one missing RPC fails many specs). Exits 0
@@ -54,21 +55,33 @@ def area_of(hierarchy, leaf):
     return AREA_OF_DESCRIBE.get(top, "other")
 
 
+def shorten(text):
+    """UUIDs become <uuid> (so equal failures group) and words longer than
+    48 characters (CRI container names) are cut."""
+    text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>", text)
+    text = re.sub(r"\bk8s_[^\s:)]+", "k8s_<name>", text)  # kubelet-style container names
+    return re.sub(r"\S{49,}", lambda m: m.group(0)[:40] + "…", text)
+
+
 def first_line(msg):
     """The failure's first line; when it only introduces what follows
-    ("Unexpected error:"), with the first informative line after it (gomega
-    puts a type header such as "<*fmt.wrapError | 0xc0001>: " between)."""
+    ("Unexpected error:", gomega's "Expected"), with the informative lines
+    after it (gomega puts type headers such as "<*fmt.wrapError | 0xc0001>: "
+    and struct dumps between)."""
     lines = [l.strip() for l in (msg or "").splitlines() if l.strip()]
     if not lines:
         return "(no message)"
     head = lines[0]
-    if head.endswith(":"):
+    if head.endswith(":") or head == "Expected":
+        want = 1 if head.endswith(":") else 3
         for l in lines[1:]:
+            if want == 0 or l == "{":
+                break
             if re.fullmatch(r"<[^>]*>:?|[{}]", l):
                 continue
-            head = f"{head} {l}"
-            break
-    return head[:300]
+            head = head + " " + re.sub(r"^<[^>]*>:\s*", "", l)
+            want -= 1
+    return shorten(head)[:400]
 
 
 def main(argv):
@@ -84,6 +97,7 @@ def main(argv):
     counts = defaultdict(int)
     conf = defaultdict(int)
     failed = defaultdict(list)
+    self_skipped = defaultdict(int)  # reason -> specs that called Skip()
     suite_failures = []
     for report in reports:
         for spec in report.get("SpecReports") or []:
@@ -101,6 +115,8 @@ def main(argv):
             counts[kind] += 1
             if "[Conformance]" in name:
                 conf[kind] += 1
+            if kind == "skipped" and fail.get("Message"):
+                self_skipped[first_line(fail.get("Message"))] += 1
             if kind == "failed":
                 loc = fail.get("Location") or {}
                 where = f'{loc.get("FileName", "?").rsplit("/", 1)[-1]}:{loc.get("LineNumber", "?")}'
@@ -113,16 +129,23 @@ def main(argv):
 
     print(line("critest", counts))
     print(line("[Conformance]", conf))
+    if self_skipped:
+        print("skipped by the specs themselves (the rest by -ginkgo.skip or critest's own benchmark skip):")
+        for reason, k in sorted(self_skipped.items(), key=lambda kv: -kv[1]):
+            print(f"  {k:3d}x {reason}")
     for kind, state, msg in suite_failures:
         print(f"suite node {kind} {state}: {msg}")
     if failed:
         freq = defaultdict(int)
+        example = {}
         for specs in failed.values():
             for _, _, msg, where in specs:
-                freq[(msg, where)] += 1
+                key = re.sub(r"\d+", "N", msg)  # "256 characters" and "259 characters" alike
+                freq[key] += 1
+                example.setdefault(key, f"{msg}  ({where})")
         print("most frequent failures:")
-        for (msg, where), k in sorted(freq.items(), key=lambda kv: -kv[1])[:8]:
-            print(f"  {k:3d}x {msg}  ({where})")
+        for key, k in sorted(freq.items(), key=lambda kv: -kv[1])[:8]:
+            print(f"  {k:3d}x {example[key]}")
         print("failed specs by area:")
         for area in AREAS:
             if not failed[area]:
