@@ -207,7 +207,7 @@ image busybox "$K8S/busybox:1.29-2" 'CMD ["sh"]'
 # busybox plus one file (upstream images/image-test: ADD $TEST $TEST).
 with_file() {
   local name=$1 file=$2
-  rm -rf "$work/$name"
+  rm -rf "${work:?}/${name:?}"
   cp -a "$work/busybox" "$work/$name"
   : >"$work/$name/$file"
   pack "$work/$name" "$out/$name.tar"

@@ -69,8 +69,9 @@ _crit_drop_chain() {
       # iptables -S quotes comments the way a shell reads them
       eval "\"\$tool\" -w 5 -t \"\$table\" $rule" || crit_log "could not delete: $tool -t $table $rule"
     done
-  "$tool" -w 5 -t "$table" -F "$chain" && "$tool" -w 5 -t "$table" -X "$chain" ||
+  if ! { "$tool" -w 5 -t "$table" -F "$chain" && "$tool" -w 5 -t "$table" -X "$chain"; }; then
     crit_log "could not remove $tool $table $chain"
+  fi
 }
 
 # crit_env_up: see the header. Exits on failure (the EXIT trap cleans up).
