@@ -374,6 +374,10 @@ Result<ContainerView> viewOf(const container::Container& c) {
   }
   v.startedAt = st.startedAt;
   v.finishedAt = v.state == CriState::Exited ? st.finishedAt : 0;
+  // berthd stamps the start when the monitor's Started arrives, the exit
+  // with the monitor's clock: a process that ends at once can look as if
+  // it ended before it started. The CRI promises started <= finished.
+  if (v.finishedAt > 0 && v.startedAt > v.finishedAt) v.startedAt = v.finishedAt;
   if (v.state == CriState::Exited) {
     v.exitCode = st.exitCode;
     v.reason = st.oomKilled ? "OOMKilled" : st.exitCode == 0 ? "Completed" : "Error";

@@ -475,6 +475,8 @@ TEST(CriView, StatesAndReasons) {
   c.state.oomKilled = true;
   c.state.exitCode = 137;
   EXPECT_EQ(viewOf(c)->reason, "OOMKilled");
+  c.state.startedAt = 5000;  // stamped after the exit: never later than finished
+  EXPECT_EQ(viewOf(c)->startedAt, 3000);
   c.state.status = container::State::Dead;
   EXPECT_EQ(viewOf(c)->state, CriState::Exited);
   c.state.status = container::State::Removing;
