@@ -9,6 +9,7 @@
 // module calls berth's own functions from berthd rather than carrying
 // copies of them. No gRPC type crosses this header.
 
+#include <cstdint>
 #include <string>
 
 #include "common/emit.h"
@@ -39,6 +40,9 @@ struct Host {
   EmitFn emit;                  // berthd's event bus (Docker API events)
   Config config;
   std::string version;          // berth's version, for Version
+  // The CRI's names: the k8s.io namespace view of `images`
+  // (image/service.h). Null: the front end makes its own.
+  image::ImageService* criImages = nullptr;
 };
 
 class Frontend {
@@ -50,6 +54,10 @@ class Frontend {
   // front end started (the streaming server, workers). Containers and pods
   // keep running.
   virtual void shutdown() = 0;
+  // When the last call ended or began (unix nanos; 0 = none yet) and how
+  // many run now: berthd's idle trimmer waits for both front ends to be idle.
+  virtual int64_t lastActivity() const = 0;
+  virtual int activeCalls() const = 0;
 };
 
 // The module's entry point, looked up with dlsym(kCreateSymbol). Returns

@@ -9,12 +9,16 @@
 
 #include <chrono>
 #include <exception>
+#include <atomic>
 #include <memory>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/server_posix.h>
+#include <grpcpp/support/server_interceptor.h>
 
 #include "common/log.h"
+#include "common/util.h"
 #include "cri/plugin.h"
 #include "cri/services.h"
 #include "cri/state.h"
@@ -25,6 +29,46 @@ namespace {
 // CreateContainer requests carry whole pod configs and ExecSync answers up
 // to 16 MiB of each stream: gRPC's 4 MiB default is too small for both.
 constexpr int kMaxMessageBytes = 64 << 20;
+
+// Every call's start and end, for Frontend::lastActivity/activeCalls.
+struct Activity {
+  std::atomic<int64_t> last{0};
+  std::atomic<int> active{0};
+};
+
+class ActivityInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit ActivityInterceptor(Activity& a) : a_(a) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* m) override {
+    using H = grpc::experimental::InterceptionHookPoints;
+    if (m->QueryInterceptionHookPoint(H::POST_RECV_INITIAL_METADATA)) {
+      a_.active++;
+      started_ = true;
+      a_.last = nowNanos();
+    }
+    if (m->QueryInterceptionHookPoint(H::PRE_SEND_STATUS) && started_) {
+      started_ = false;
+      a_.active--;
+      a_.last = nowNanos();
+    }
+    m->Proceed();
+  }
+
+ private:
+  Activity& a_;
+  bool started_ = false;
+};
+
+class ActivityFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit ActivityFactory(Activity& a) : a_(a) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(grpc::experimental::ServerRpcInfo*) override {
+    return new ActivityInterceptor(a_);
+  }
+
+ private:
+  Activity& a_;
+};
 
 class GrpcFrontend final : public Frontend {
  public:
@@ -37,6 +81,9 @@ class GrpcFrontend final : public Frontend {
     b.RegisterService(&images_);
     b.SetMaxReceiveMessageSize(kMaxMessageBytes);
     b.SetMaxSendMessageSize(kMaxMessageBytes);
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+    interceptors.push_back(std::make_unique<ActivityFactory>(activity_));
+    b.experimental().SetInterceptorCreators(std::move(interceptors));
     server_ = b.BuildAndStart();
     if (!server_) return makeError(Code::Internal, "the gRPC server did not start");
     return {};
@@ -58,7 +105,11 @@ class GrpcFrontend final : public Frontend {
 
   ~GrpcFrontend() override { shutdown(); }
 
+  int64_t lastActivity() const override { return activity_.last.load(); }
+  int activeCalls() const override { return activity_.active.load(); }
+
  private:
+  Activity activity_;
   State state_;
   RuntimeServiceImpl runtime_;
   ImageServiceImpl images_;

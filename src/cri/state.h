@@ -16,6 +16,10 @@
 #include "common/result.h"
 #include "cri/plugin.h"
 
+namespace berth::image {
+class ImageService;
+}
+
 namespace berth::cri {
 
 class PodStore;
@@ -44,6 +48,12 @@ struct State {
 
   // Run in reverse order by ~State (an area registers its teardown here).
   std::vector<std::function<void()>> onShutdown;
+
+  // images.cpp: the image service's k8s.io namespace view every area uses
+  // for the CRI's images (Host::criImages, or imagesOwned when berthd gave
+  // none).
+  image::ImageService* images = nullptr;
+  std::shared_ptr<image::ImageService> imagesOwned;
 
   // Set when an area could not start (the module then refuses to load).
   std::string initError;

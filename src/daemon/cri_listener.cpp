@@ -55,6 +55,16 @@ void CriListener::stop() {
   }
 }
 
+int64_t CriListener::lastActivity() const {
+  auto* f = frontend_.load();
+  return f ? f->lastActivity() : 0;
+}
+
+int CriListener::activeCalls() const {
+  auto* f = frontend_.load();
+  return f ? f->activeCalls() : 0;
+}
+
 cri::Frontend* CriListener::frontend() {
   if (auto* f = frontend_.load()) return f;
   std::lock_guard lk(mu_);

@@ -35,6 +35,9 @@ class CriListener {
   void stop();
   // Whether the module has been loaded (for tests and /info).
   bool loaded() const { return frontend_ != nullptr; }
+  // The front end's last call (unix nanos, 0 = never) and calls running now.
+  int64_t lastActivity() const;
+  int activeCalls() const;
 
  private:
   void acceptLoop();

@@ -213,6 +213,8 @@ int main(int argc, char** argv) {
   regCfg.maxConcurrentDownloads = cfg.maxConcurrentDownloads;
   regCfg.maxConcurrentUploads = cfg.maxConcurrentUploads;
   images->configureRegistries(regCfg);
+  // The CRI's image names (namespace k8s.io) over the same store.
+  auto criImages = images->inNamespace(image::kCriNamespace);
   // The network service: bridges, sandboxes, the nft table. Available to
   // whoever needs it (the container service joins containers through it).
   network::Config ncfg = cfg.network;
@@ -328,8 +330,9 @@ int main(int argc, char** argv) {
     criCfg.cgroupParent = cfg.cgroupParent;
     criCfg.pluginPath = selfDir() + "/berth-cri.so";
     criCfg.pauseBin = findHelper("berth-pause");
-    cri = std::make_unique<daemon::CriListener>(
-        cri::Host{*containers, *images, networks->get(), &volumes, emit, criCfg, api::kServerVersion});
+    cri::Host host{*containers, *images, networks->get(), &volumes, emit, criCfg, api::kServerVersion};
+    host.criImages = criImages.get();
+    cri = std::make_unique<daemon::CriListener>(host);
     if (auto r = cri->start(); !r) {
       log::error("failed to load listeners: CRI: {}", r.error().message);
       for (auto& p : sockets) ::unlink(p.c_str());
@@ -357,8 +360,10 @@ int main(int argc, char** argv) {
     int64_t trimmedAt = -1;
     std::unique_lock lk(trimMu);
     while (!trimCv.wait_for(lk, std::chrono::seconds(1), [&] { return stopping; })) {
-      int64_t last = server.lastActivity();
-      bool idle = server.activeRequests() == 0 && nowNanos() - last > 2'000'000'000LL;
+      // Both front ends: the Engine API and, once loaded, the CRI.
+      int64_t last = std::max(server.lastActivity(), cri ? cri->lastActivity() : 0);
+      bool idle = server.activeRequests() == 0 && (!cri || cri->activeCalls() == 0) &&
+                  nowNanos() - last > 2'000'000'000LL;
       if (idle && last != trimmedAt) {
         dropStartupPages(true);
         trimmedAt = last;

@@ -99,3 +99,20 @@ TEST(DaemonConfig, UnknownAndUnsupportedJsonKeysAreRefused) {
   EXPECT_EQ(c->dataRoot, "/x");
   EXPECT_FALSE(withFile(R"({"debug": "yes"})"));
 }
+
+TEST(DaemonConfig, RegistryHostsDir) {
+  fakehttp::TempDir dir;
+  ASSERT_TRUE(writeFileAtomic(dir / "empty.json", "{}"));
+  auto c = parse({"--config-file", dir / "empty.json"});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->registryHostsDir, "/etc/berth/certs.d");
+  ASSERT_TRUE(writeFileAtomic(dir / "daemon.json", R"({"registry-hosts-dir": "/srv/hosts"})"));
+  c = parse({"--config-file", dir / "daemon.json"});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->registryHostsDir, "/srv/hosts");
+  // The flag wins over the file.
+  c = parse({"--registry-hosts-dir=/x", "--config-file", dir / "daemon.json"});
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->registryHostsDir, "/x");
+  EXPECT_FALSE(parse({"--config-file", dir / "empty.json", "--registry-hosts-dir"}));
+}
