@@ -239,8 +239,7 @@ grpc::Status RuntimeServiceImpl::CreateContainer(grpc::ServerContext*, const v1:
   if (spec.image.empty()) return invalid("container config must include an image");
   // The image is named in the CRI's image namespace; the container service
   // runs it by id.
-  auto images = st_.host.images.inNamespace(image::kCriNamespace);
-  auto rec = images->resolve(req->config().image().image());
+  auto rec = st_.images->resolve(req->config().image().image());
   if (!rec) return toStatus(rec.error().wrap("failed to resolve image " + req->config().image().image()));
   auto plan = containerCreateBody(spec, pod, rec->id, hostLimits());
   if (!plan) return toStatus(plan.error());

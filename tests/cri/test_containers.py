@@ -13,7 +13,7 @@ import uuid
 import grpc
 import pytest
 
-IMAGE = "busybox:latest"
+IMAGE = ""  # set by the cri_image fixture
 CRI_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z (stdout|stderr) (F|P) (.*)$")
 
 
@@ -25,6 +25,22 @@ def wait_for(pred, timeout=15, step=0.05):
             return v
         time.sleep(step)
     raise AssertionError("timed out waiting")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cri_image(img, api_pb, berth):
+    """busybox in the CRI's image namespace: pushed to the loopback registry
+    from Docker's busybox:latest, then pulled through the CRI; removed from
+    the namespace at the end of the module."""
+    global IMAGE
+    IMAGE = os.environ["BERTH_CRI_REGISTRY"] + "/cri-ctr/busybox:latest"
+    berth("tag", "busybox:latest", IMAGE)
+    berth("push", IMAGE)
+    berth("rmi", IMAGE)
+    img.PullImage(api_pb.PullImageRequest(image=api_pb.ImageSpec(image=IMAGE)))
+    yield IMAGE
+    # the other modules see the CRI namespace as they left it
+    img.RemoveImage(api_pb.RemoveImageRequest(image=api_pb.ImageSpec(image=IMAGE)))
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +171,11 @@ def test_bad_input(rt, api_pb, pod):
     assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     with pytest.raises(grpc.RpcError) as e:
         make(rt, api_pb, (("e" * 64), cfg, ""), "nosandbox", ["true"], log=False)
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    # Docker's busybox:latest is not a name of the CRI's image namespace
+    with pytest.raises(grpc.RpcError) as e:
+        rt.CreateContainer(api_pb.CreateContainerRequest(pod_sandbox_id=pod_id, sandbox_config=cfg, config=api_pb.ContainerConfig(
+            metadata=api_pb.ContainerMetadata(name="dockerimage"), image=api_pb.ImageSpec(image="busybox:latest"))))
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
     with pytest.raises(grpc.RpcError) as e:
         make(rt, api_pb, pod, "relmount", ["true"], log=False,
@@ -318,7 +339,7 @@ def test_docker_ps_does_not_show_cri_containers(rt, api_pb, pod, berth):
     assert docker.returncode == 0, docker.stderr
     assert cid not in docker.stdout and pod[0] not in docker.stdout
     # and the CRI does not list Docker API containers
-    made = berth("create", IMAGE, "true").stdout.strip()
+    made = berth("create", "busybox:latest", "true").stdout.strip()
     listed = {c.id for c in rt.ListContainers(api_pb.ListContainersRequest()).containers}
     assert cid in listed and made not in listed
     berth("rm", made)
