@@ -344,3 +344,47 @@ def test_docker_ps_does_not_show_cri_containers(rt, api_pb, pod, berth):
     assert cid in listed and made not in listed
     berth("rm", made)
     cleanup(rt, api_pb, cid)
+
+
+def test_cri_log_driver_is_not_offered_to_the_docker_api(berth):
+    p = berth("create", "--log-driver", "cri-log", "--log-opt", "path=/tmp/x.log", "busybox:latest", "true",
+              check=False)
+    assert p.returncode != 0 and "no log driver named 'cri-log'" in p.stderr
+
+
+def restart_berthd():
+    helpers = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e", "helpers.bash")
+    subprocess.run(["bash", "-c", f"source {helpers} && berthd_kill9 && berthd_start"], check=True, timeout=60,
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+
+
+def test_containers_survive_berthd_sigkill(rt, api_pb, pod):
+    import json
+    live = make(rt, api_pb, pod, "survivor", ["i=0; while true; do echo n$i; i=$((i+1)); sleep 0.05; done"],
+                labels={"suite": "sigkill"})
+    done = make(rt, api_pb, pod, "finished", ["exit 7"], log=False, labels={"suite": "sigkill"})
+    rt.StartContainer(api_pb.StartContainerRequest(container_id=live))
+    run_to_exit(rt, api_pb, done)
+    pid = json.loads(status(rt, api_pb, live, verbose=True).info["info"])["pid"]
+    path = status(rt, api_pb, live).status.log_path
+
+    restart_berthd()
+
+    def listed():
+        try:
+            return {c.id: c.state for c in rt.ListContainers(api_pb.ListContainersRequest(
+                filter=api_pb.ContainerFilter(label_selector={"suite": "sigkill"}))).containers}
+        except grpc.RpcError:
+            return None
+    assert wait_for(listed, timeout=20, step=0.2) == {live: api_pb.CONTAINER_RUNNING, done: api_pb.CONTAINER_EXITED}
+    assert status(rt, api_pb, done).status.exit_code == 7
+    assert json.loads(status(rt, api_pb, live, verbose=True).info["info"])["pid"] == pid  # never restarted
+    # the monitor kept logging, and the restarted berthd reaches it for a reopen
+    n = len(log_lines(path))
+    wait_for(lambda: len(log_lines(path)) > n + 2)
+    os.rename(path, path + ".1")
+    rt.ReopenContainerLog(api_pb.ReopenContainerLogRequest(container_id=live))
+    wait_for(lambda: os.path.exists(path) and len(log_lines(path)) >= 2)
+    rt.StopContainer(api_pb.StopContainerRequest(container_id=live, timeout=0))
+    assert status(rt, api_pb, live).status.state == api_pb.CONTAINER_EXITED
+    cleanup(rt, api_pb, live, done)
