@@ -16,6 +16,7 @@
 #include "common/util.h"
 #include "container/namespaces.h"
 #include "container/service.h"
+#include "cri/image_core.h"
 #include "cri/services.h"
 #include "cri/status.h"
 #include "cri/translate_container.h"
@@ -346,8 +347,17 @@ grpc::Status RuntimeServiceImpl::ContainerStatus(grpc::ServerContext*, const v1:
   s->set_started_at(v->startedAt);
   s->set_finished_at(v->finishedAt);
   s->set_exit_code(v->exitCode);
-  fillImage(s->mutable_image(), *v);
-  s->set_image_ref(v->imageRef);
+  // As containerd: the image's first tag and first repo digest when the
+  // image is still named in the CRI's namespace; else as created.
+  std::string imageName = v->image, imageRef = v->imageRef;
+  if (auto det = st_.images->inspect(v->imageRef)) {
+    CriImage ci = toCriImage(*det);
+    if (!ci.repoTags.empty()) imageName = ci.repoTags[0];
+    if (!ci.repoDigests.empty()) imageRef = ci.repoDigests[0];
+  }
+  s->mutable_image()->set_image(imageName);
+  s->mutable_image()->set_user_specified_image(v->image);
+  s->set_image_ref(imageRef);
   s->set_image_id(v->imageRef);
   s->set_reason(v->reason);
   s->set_message(v->message);

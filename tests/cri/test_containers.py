@@ -103,7 +103,9 @@ def test_lifecycle_exit_codes_and_logs(rt, api_pb, pod):
     assert s.state == api_pb.CONTAINER_CREATED
     assert s.metadata.name == "fails" and s.created_at > 0 and s.started_at == 0
     assert s.labels == {"tier": "a"} and s.annotations == {"note": "n1"}
-    assert s.image.image == IMAGE and s.image_ref.startswith("sha256:")
+    # as containerd: the image's tag and repo digest, and its id
+    assert s.image.image == IMAGE and s.image.user_specified_image == IMAGE
+    assert s.image_ref.startswith(IMAGE.rsplit(":", 1)[0] + "@sha256:") and s.image_id.startswith("sha256:")
     assert s.log_path == os.path.join(logdir, "fails/0.log")
     s = run_to_exit(rt, api_pb, cid)
     assert s.exit_code == 3 and s.reason == "Error"
