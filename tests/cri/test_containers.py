@@ -348,6 +348,36 @@ def test_docker_ps_does_not_show_cri_containers(rt, api_pb, pod, berth):
     cleanup(rt, api_pb, cid)
 
 
+def test_mount_propagation(rt, api_pb, pod, tmp_path):
+    """HOST_TO_CONTAINER sees what the host mounts under the bind later;
+    PRIVATE does not. The source is made a shared mount of its own."""
+    import json
+    src = tmp_path / "prop"
+    src.mkdir()
+    subprocess.run(["mount", "--bind", str(src), str(src)], check=True)
+    ids = []
+    try:
+        subprocess.run(["mount", "--make-rshared", str(src)], check=True)
+        for name, prop in (("prop-slave", api_pb.PROPAGATION_HOST_TO_CONTAINER),
+                           ("prop-private", api_pb.PROPAGATION_PRIVATE)):
+            ids.append(make(rt, api_pb, pod, name, ["sleep 1000"], log=False, mounts=[
+                api_pb.Mount(container_path="/mnt", host_path=str(src), propagation=prop)]))
+            rt.StartContainer(api_pb.StartContainerRequest(container_id=ids[-1]))
+        (src / "sub").mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(src / "sub")], check=True)
+        (src / "sub" / "marker").write_text("x")
+        slave, private = (json.loads(status(rt, api_pb, c, verbose=True).info["info"])["pid"] for c in ids)
+        assert os.path.exists(f"/proc/{slave}/root/mnt/sub/marker")
+        assert os.path.isdir(f"/proc/{private}/root/mnt/sub")
+        assert not os.path.exists(f"/proc/{private}/root/mnt/sub/marker")
+        m = status(rt, api_pb, ids[0]).status.mounts
+        assert [(x.container_path, x.host_path, x.propagation) for x in m] == [
+            ("/mnt", str(src), api_pb.PROPAGATION_HOST_TO_CONTAINER)]
+    finally:
+        cleanup(rt, api_pb, *ids)
+        subprocess.run(["umount", "-R", "-l", str(src)])
+
+
 def test_cri_log_driver_is_not_offered_to_the_docker_api(berth):
     p = berth("create", "--log-driver", "cri-log", "--log-opt", "path=/tmp/x.log", "busybox:latest", "true",
               check=False)
