@@ -1111,7 +1111,7 @@ Counts ServiceImpl::counts() {
   std::lock_guard lk(mu_);
   Counts c;
   for (auto& [id, e] : byId_) {
-    if (e->removed) continue;
+    if (e->removed || !namespaceOf(e->c.config).empty()) continue;  // Docker's namespace only
     c.total++;
     if (e->c.state.status == State::Running) c.running++;
     else if (e->c.state.status == State::Paused) c.paused++;

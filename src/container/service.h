@@ -309,6 +309,7 @@ class Queries {
   virtual Result<UpdateResult> update(const std::string& ref, const UpdateRequest& req) = 0;
   // GET /system/df: images (with container counts), containers (with sizes), volumes.
   virtual Result<DiskUsage> diskUsage() = 0;
+  // Containers of Docker's namespace only (as list() shows them).
   virtual Counts counts() = 0;
 };
 

@@ -331,11 +331,20 @@ def test_masked_paths_as_given(rt, api_pb, pod):
 
 
 def test_docker_ps_does_not_show_cri_containers(rt, api_pb, pod, berth):
+    env = dict(os.environ, DOCKER_HOST="unix://" + os.environ["BERTH_CRI_DOCKER_SOCK"])
+
+    def docker_count():
+        p = subprocess.run(["/usr/local/bin/docker", "info", "--format", "{{.Containers}} {{.ContainersRunning}}"],
+                           capture_output=True, text=True, timeout=60, env=env)
+        assert p.returncode == 0, p.stderr
+        return p.stdout.strip()
+
+    before = docker_count()
     cid = make(rt, api_pb, pod, "hidden", ["sleep 1000"], log=False)
     rt.StartContainer(api_pb.StartContainerRequest(container_id=cid))
     out = berth("ps", "-a", "--no-trunc", "--format", "{{.ID}}").stdout
     assert cid not in out and pod[0] not in out
-    env = dict(os.environ, DOCKER_HOST="unix://" + os.environ["BERTH_CRI_DOCKER_SOCK"])
+    assert docker_count() == before  # docker info counts Docker's namespace only
     docker = subprocess.run(["/usr/local/bin/docker", "ps", "-a", "--no-trunc", "--format", "{{.ID}}"],
                             capture_output=True, text=True, timeout=60, env=env)
     assert docker.returncode == 0, docker.stderr
