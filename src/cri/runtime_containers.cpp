@@ -274,7 +274,12 @@ grpc::Status RuntimeServiceImpl::StartContainer(grpc::ServerContext*, const v1::
 grpc::Status RuntimeServiceImpl::StopContainer(grpc::ServerContext*, const v1::StopContainerRequest* req,
                                                v1::StopContainerResponse*) {
   auto d = criContainer(st_, req->container_id());
-  if (!d) return toStatus(d.error());
+  if (!d) {
+    // Stopping what is not there succeeds: the RPC is idempotent
+    // (containerd 1.7+, critest's Idempotence spec).
+    if (d.error().code == Code::NotFound) return grpc::Status::OK;
+    return toStatus(d.error());
+  }
   int timeout = int(std::clamp<int64_t>(req->timeout(), 0, 1 << 30));
   if (auto r = st_.host.containers.stop(d->record.id, timeout); !r && r.error().code != Code::NotModified)
     return toStatus(r.error());

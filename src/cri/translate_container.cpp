@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "common/number.h"
+#include "common/sha256.h"
 #include "common/util.h"
 #include "container/mounts.h"
 #include "container/namespaces.h"
@@ -163,8 +164,13 @@ HostLimits hostLimits() {
 }
 
 std::string containerName(const ContainerSpec& spec, const PodContext& pod) {
-  return "k8s_" + nameSafe(spec.name) + "_" + nameSafe(pod.name) + "_" + nameSafe(pod.ns) + "_" + nameSafe(pod.uid) +
-         "_" + std::to_string(spec.attempt);
+  std::string full = "k8s_" + nameSafe(spec.name) + "_" + nameSafe(pod.name) + "_" + nameSafe(pod.ns) + "_" +
+                     nameSafe(pod.uid) + "_" + std::to_string(spec.attempt);
+  // Docker names stop at 255 characters: a longer one keeps its head and
+  // gets a digest of the whole, so equal metadata still collide.
+  constexpr size_t kMax = 200;
+  if (full.size() <= kMax) return full;
+  return full.substr(0, kMax - 17) + "_" + sha256Hex(full).substr(0, 16);
 }
 
 Result<CreatePlan> containerCreateBody(const ContainerSpec& spec, const PodContext& pod, const std::string& image,

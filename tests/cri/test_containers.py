@@ -137,12 +137,12 @@ def test_not_found_and_idempotent_stop_remove(rt, api_pb, pod):
     missing = "f" * 64
     for call, req in ((rt.ContainerStatus, api_pb.ContainerStatusRequest(container_id=missing)),
                       (rt.StartContainer, api_pb.StartContainerRequest(container_id=missing)),
-                      (rt.StopContainer, api_pb.StopContainerRequest(container_id=missing, timeout=1)),
                       (rt.ContainerStats, api_pb.ContainerStatsRequest(container_id=missing))):
         with pytest.raises(grpc.RpcError) as e:
             call(req)
         assert e.value.code() == grpc.StatusCode.NOT_FOUND, call
     rt.RemoveContainer(api_pb.RemoveContainerRequest(container_id=missing))  # no error
+    rt.StopContainer(api_pb.StopContainerRequest(container_id=missing, timeout=1))  # idempotent too
 
     cid = make(rt, api_pb, pod, "sleeper", ["sleep 1000"], log=False)
     rt.StopContainer(api_pb.StopContainerRequest(container_id=cid, timeout=1))  # never started: fine
@@ -224,6 +224,7 @@ def test_reopen_after_rename(rt, api_pb, pod):
     wait_for(lambda: os.path.exists(path) and len(log_lines(path)) >= 3)
     os.rename(path, path + ".1")
     rt.ReopenContainerLog(api_pb.ReopenContainerLogRequest(container_id=cid))
+    assert os.path.exists(path)  # at once, as kubelet expects
     fresh = wait_for(lambda: os.path.exists(path) and len(log_lines(path)) >= 3 and log_lines(path))
     old = log_lines(path + ".1")
     n_old = [int(t[2][4:]) for t in old]
