@@ -108,3 +108,17 @@ TEST(CriEngine, NamespaceLabel) {
   EXPECT_EQ(namespaceOf(json{{"Labels", {{"io.berth.namespace", 1}}}}), "");
   EXPECT_EQ(namespaceOf(json("x")), "");
 }
+
+TEST_F(CriEngineSpec, GroupAddReachesExecsToo) {
+  // appendGroupAdd is what both the init (buildSpec) and an exec use
+  ASSERT_TRUE(writeFileAtomic(dir_ + "/etc/group", "root:x:0:\naudio:x:29:\n"));
+  ResolvedUser u;
+  ASSERT_TRUE(appendGroupAdd(u, json{{"GroupAdd", {"audio", "1234"}}}, {dir_}));
+  EXPECT_EQ(u.additionalGids, (std::vector<uint32_t>{29, 1234}));
+  ResolvedUser none;
+  ASSERT_TRUE(appendGroupAdd(none, json::object(), {dir_}));
+  EXPECT_TRUE(none.additionalGids.empty());
+  EXPECT_FALSE(appendGroupAdd(none, json{{"GroupAdd", {"nosuchgroup"}}}, {dir_}));
+  c_.hostConfig["GroupAdd"] = {"1234"};
+  EXPECT_EQ(build()["process"]["user"]["additionalGids"], json({1234}));
+}
