@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1180,6 +1181,12 @@ Result<> ServiceImpl::reopenLog(const std::string& ref) {
   TRY_ASSIGN(auto e, getLocked(ref));
   if (e->c.state.status != State::Running) return errorf(Code::Conflict, "Container {} is not running", e->c.id);
   if (!e->mon) return errorf(Code::Unavailable, "no connection to the monitor of container {}", e->c.id);
+  // The file exists when this returns (kubelet checks); the monitor opens
+  // it in append mode once it reads the message.
+  if (std::string path = logPathOf(e->c); !path.empty()) {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+    if (!fd) return sysError(errno, "create log {}", path);
+  }
   return e->mon->send(MsgType::ReopenLog);
 }
 
@@ -1234,7 +1241,7 @@ Counts ServiceImpl::counts() {
   std::lock_guard lk(mu_);
   Counts c;
   for (auto& [id, e] : byId_) {
-    if (e->removed) continue;
+    if (e->removed || !namespaceOf(e->c.config).empty()) continue;  // Docker's namespace only
     c.total++;
     if (e->c.state.status == State::Running) c.running++;
     else if (e->c.state.status == State::Paused) c.paused++;

@@ -262,8 +262,9 @@ class IO {
   virtual Result<ExecDetails> execInspect(const std::string& execId) = 0;
   virtual Result<> execResize(const std::string& execId, int height, int width) = 0;
   // Asks the container's monitor to open its log path again (the CRI's
-  // ReopenContainerLog, after kubelet renamed the file). Conflict when not
-  // running; Unavailable when berthd has no connection to the monitor.
+  // ReopenContainerLog, after kubelet renamed the file); the file exists
+  // (created empty) when it returns. Conflict when not running; Unavailable
+  // when berthd has no connection to the monitor.
   virtual Result<> reopenLog(const std::string& ref) = 0;
 };
 
@@ -314,6 +315,7 @@ class Queries {
   virtual Result<UpdateResult> update(const std::string& ref, const UpdateRequest& req) = 0;
   // GET /system/df: images (with container counts), containers (with sizes), volumes.
   virtual Result<DiskUsage> diskUsage() = 0;
+  // Containers of Docker's namespace only (as list() shows them).
   virtual Counts counts() = 0;
 };
 

@@ -424,6 +424,7 @@ Result<> ServiceImpl::execStart(const std::string& execId, const ExecStartOption
   if (auto dirs = images_.layerDirs(e->c.imageId)) lower = *dirs;
   auto user = resolveUser(userStr, lower);
   if (!user) return fail(126, user.error().message);
+  if (auto g = appendGroupAdd(*user, e->c.hostConfig, lower); !g) return fail(126, g.error().message);
   std::vector<std::string> env = e->c.config.value("Env", std::vector<std::string>{});
   if (b.contains("Env") && b["Env"].is_array())
     for (auto& v : b["Env"])

@@ -146,6 +146,18 @@ Result<ResolvedUser> resolveUser(const std::string& user, const std::vector<std:
   return out;
 }
 
+Result<> appendGroupAdd(ResolvedUser& user, const json& hc, const std::vector<std::string>& lowerDirs) {
+  auto ga = hc.find("GroupAdd");
+  if (ga == hc.end() || !ga->is_array()) return {};
+  std::string groups = readImageFile(lowerDirs, "etc/group");
+  for (const auto& g : *ga) {
+    if (!g.is_string()) continue;
+    TRY_ASSIGN(uint32_t gid, resolveGroup(g.get<std::string>(), groups));
+    user.additionalGids.push_back(gid);
+  }
+  return {};
+}
+
 json processSpec(const std::vector<std::string>& argv, const std::vector<std::string>& env, const std::string& cwd,
                  const ResolvedUser& user, bool tty, int rows, int cols, const std::vector<std::string>& caps) {
   json p;
@@ -199,14 +211,7 @@ Result<json> buildSpec(const Container& c, const SpecPaths& paths) {
     cols = hc["ConsoleSize"][1].get<int>();
   }
   bool privileged = hc.value("Privileged", false);
-  if (auto ga = hc.find("GroupAdd"); ga != hc.end() && ga->is_array()) {
-    std::string groups = readImageFile(paths.lowerDirs, "etc/group");
-    for (const auto& g : *ga) {
-      if (!g.is_string()) continue;
-      TRY_ASSIGN(uint32_t gid, resolveGroup(g.get<std::string>(), groups));
-      user.additionalGids.push_back(gid);
-    }
-  }
+  TRY(appendGroupAdd(user, hc, paths.lowerDirs));
   TRY_ASSIGN(auto caps, effectiveCapabilities(hc));
   TRY_ASSIGN(auto sec, parseSecurityOptions(hc.value("SecurityOpt", json(nullptr))));
 

@@ -40,6 +40,11 @@ struct ResolvedUser {
 // Unknown name -> "unable to find user X: no matching entries in passwd file".
 Result<ResolvedUser> resolveUser(const std::string& user, const std::vector<std::string>& lowerDirs);
 
+// HostConfig.GroupAdd (names or gids, against the image's /etc/group) added
+// to user's additional gids: the container's init and its execs (as
+// dockerd's getUser). InvalidArgument for an unknown group name.
+Result<> appendGroupAdd(ResolvedUser& user, const nlohmann::json& hostConfig, const std::vector<std::string>& lowerDirs);
+
 // Builds the OCI process object for the container's init or an exec.
 nlohmann::json processSpec(const std::vector<std::string>& argv, const std::vector<std::string>& env,
                            const std::string& cwd, const ResolvedUser& user, bool tty, int rows, int cols,

@@ -16,6 +16,7 @@
 #include "common/util.h"
 #include "container/namespaces.h"
 #include "container/service.h"
+#include "cri/image_core.h"
 #include "cri/services.h"
 #include "cri/status.h"
 #include "cri/translate_container.h"
@@ -239,8 +240,7 @@ grpc::Status RuntimeServiceImpl::CreateContainer(grpc::ServerContext*, const v1:
   if (spec.image.empty()) return invalid("container config must include an image");
   // The image is named in the CRI's image namespace; the container service
   // runs it by id.
-  auto images = st_.host.images.inNamespace(image::kCriNamespace);
-  auto rec = images->resolve(req->config().image().image());
+  auto rec = st_.images->resolve(req->config().image().image());
   if (!rec) return toStatus(rec.error().wrap("failed to resolve image " + req->config().image().image()));
   auto plan = containerCreateBody(spec, pod, rec->id, hostLimits());
   if (!plan) return toStatus(plan.error());
@@ -274,7 +274,12 @@ grpc::Status RuntimeServiceImpl::StartContainer(grpc::ServerContext*, const v1::
 grpc::Status RuntimeServiceImpl::StopContainer(grpc::ServerContext*, const v1::StopContainerRequest* req,
                                                v1::StopContainerResponse*) {
   auto d = criContainer(st_, req->container_id());
-  if (!d) return toStatus(d.error());
+  if (!d) {
+    // Stopping what is not there succeeds: the RPC is idempotent
+    // (containerd 1.7+, critest's Idempotence spec).
+    if (d.error().code == Code::NotFound) return grpc::Status::OK;
+    return toStatus(d.error());
+  }
   int timeout = int(std::clamp<int64_t>(req->timeout(), 0, 1 << 30));
   if (auto r = st_.host.containers.stop(d->record.id, timeout); !r && r.error().code != Code::NotModified)
     return toStatus(r.error());
@@ -347,8 +352,17 @@ grpc::Status RuntimeServiceImpl::ContainerStatus(grpc::ServerContext*, const v1:
   s->set_started_at(v->startedAt);
   s->set_finished_at(v->finishedAt);
   s->set_exit_code(v->exitCode);
-  fillImage(s->mutable_image(), *v);
-  s->set_image_ref(v->imageRef);
+  // As containerd: the image's first tag and first repo digest when the
+  // image is still named in the CRI's namespace; else as created.
+  std::string imageName = v->image, imageRef = v->imageRef;
+  if (auto det = st_.images->inspect(v->imageRef)) {
+    CriImage ci = toCriImage(*det);
+    if (!ci.repoTags.empty()) imageName = ci.repoTags[0];
+    if (!ci.repoDigests.empty()) imageRef = ci.repoDigests[0];
+  }
+  s->mutable_image()->set_image(imageName);
+  s->mutable_image()->set_user_specified_image(v->image);
+  s->set_image_ref(imageRef);
   s->set_image_id(v->imageRef);
   s->set_reason(v->reason);
   s->set_message(v->message);

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "common/number.h"
+#include "common/sha256.h"
 #include "common/util.h"
 #include "container/mounts.h"
 #include "container/namespaces.h"
@@ -163,8 +164,13 @@ HostLimits hostLimits() {
 }
 
 std::string containerName(const ContainerSpec& spec, const PodContext& pod) {
-  return "k8s_" + nameSafe(spec.name) + "_" + nameSafe(pod.name) + "_" + nameSafe(pod.ns) + "_" + nameSafe(pod.uid) +
-         "_" + std::to_string(spec.attempt);
+  std::string full = "k8s_" + nameSafe(spec.name) + "_" + nameSafe(pod.name) + "_" + nameSafe(pod.ns) + "_" +
+                     nameSafe(pod.uid) + "_" + std::to_string(spec.attempt);
+  // Docker names stop at 255 characters: a longer one keeps its head and
+  // gets a digest of the whole, so equal metadata still collide.
+  constexpr size_t kMax = 200;
+  if (full.size() <= kMax) return full;
+  return full.substr(0, kMax - 17) + "_" + sha256Hex(full).substr(0, 16);
 }
 
 Result<CreatePlan> containerCreateBody(const ContainerSpec& spec, const PodContext& pod, const std::string& image,
@@ -374,6 +380,10 @@ Result<ContainerView> viewOf(const container::Container& c) {
   }
   v.startedAt = st.startedAt;
   v.finishedAt = v.state == CriState::Exited ? st.finishedAt : 0;
+  // berthd stamps the start when the monitor's Started arrives, the exit
+  // with the monitor's clock: a process that ends at once can look as if
+  // it ended before it started. The CRI promises started <= finished.
+  if (v.finishedAt > 0 && v.startedAt > v.finishedAt) v.startedAt = v.finishedAt;
   if (v.state == CriState::Exited) {
     v.exitCode = st.exitCode;
     v.reason = st.oomKilled ? "OOMKilled" : st.exitCode == 0 ? "Completed" : "Error";

@@ -200,7 +200,9 @@ UsageSample usageFromDockerStats(const nlohmann::json& stats);
 // every entry, dir itself included; 0 when dir cannot be read.
 uint64_t countInodes(const std::string& dir);
 
-// Docker's container name for a CRI container.
+// Docker's container name for a CRI container: k8s_<ctr>_<pod>_<ns>_<uid>_<attempt>,
+// characters Docker refuses as '-', at most 200 characters (a longer one is
+// cut and ends in 16 hex digits of the whole name's sha256).
 std::string containerName(const ContainerSpec& spec, const PodContext& pod);
 
 }  // namespace berth::cri

@@ -13,7 +13,7 @@ import uuid
 import grpc
 import pytest
 
-IMAGE = "busybox:latest"
+IMAGE = ""  # set by the cri_image fixture
 CRI_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z (stdout|stderr) (F|P) (.*)$")
 
 
@@ -25,6 +25,22 @@ def wait_for(pred, timeout=15, step=0.05):
             return v
         time.sleep(step)
     raise AssertionError("timed out waiting")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cri_image(img, api_pb, berth):
+    """busybox in the CRI's image namespace: pushed to the loopback registry
+    from Docker's busybox:latest, then pulled through the CRI; removed from
+    the namespace at the end of the module."""
+    global IMAGE
+    IMAGE = os.environ["BERTH_CRI_REGISTRY"] + "/cri-ctr/busybox:latest"
+    berth("tag", "busybox:latest", IMAGE)
+    berth("push", IMAGE)
+    berth("rmi", IMAGE)
+    img.PullImage(api_pb.PullImageRequest(image=api_pb.ImageSpec(image=IMAGE)))
+    yield IMAGE
+    # the other modules see the CRI namespace as they left it
+    img.RemoveImage(api_pb.RemoveImageRequest(image=api_pb.ImageSpec(image=IMAGE)))
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +103,9 @@ def test_lifecycle_exit_codes_and_logs(rt, api_pb, pod):
     assert s.state == api_pb.CONTAINER_CREATED
     assert s.metadata.name == "fails" and s.created_at > 0 and s.started_at == 0
     assert s.labels == {"tier": "a"} and s.annotations == {"note": "n1"}
-    assert s.image.image == IMAGE and s.image_ref.startswith("sha256:")
+    # as containerd: the image's tag and repo digest, and its id
+    assert s.image.image == IMAGE and s.image.user_specified_image == IMAGE
+    assert s.image_ref.startswith(IMAGE.rsplit(":", 1)[0] + "@sha256:") and s.image_id.startswith("sha256:")
     assert s.log_path == os.path.join(logdir, "fails/0.log")
     s = run_to_exit(rt, api_pb, cid)
     assert s.exit_code == 3 and s.reason == "Error"
@@ -119,12 +137,12 @@ def test_not_found_and_idempotent_stop_remove(rt, api_pb, pod):
     missing = "f" * 64
     for call, req in ((rt.ContainerStatus, api_pb.ContainerStatusRequest(container_id=missing)),
                       (rt.StartContainer, api_pb.StartContainerRequest(container_id=missing)),
-                      (rt.StopContainer, api_pb.StopContainerRequest(container_id=missing, timeout=1)),
                       (rt.ContainerStats, api_pb.ContainerStatsRequest(container_id=missing))):
         with pytest.raises(grpc.RpcError) as e:
             call(req)
         assert e.value.code() == grpc.StatusCode.NOT_FOUND, call
     rt.RemoveContainer(api_pb.RemoveContainerRequest(container_id=missing))  # no error
+    rt.StopContainer(api_pb.StopContainerRequest(container_id=missing, timeout=1))  # idempotent too
 
     cid = make(rt, api_pb, pod, "sleeper", ["sleep 1000"], log=False)
     rt.StopContainer(api_pb.StopContainerRequest(container_id=cid, timeout=1))  # never started: fine
@@ -155,6 +173,11 @@ def test_bad_input(rt, api_pb, pod):
     assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     with pytest.raises(grpc.RpcError) as e:
         make(rt, api_pb, (("e" * 64), cfg, ""), "nosandbox", ["true"], log=False)
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    # Docker's busybox:latest is not a name of the CRI's image namespace
+    with pytest.raises(grpc.RpcError) as e:
+        rt.CreateContainer(api_pb.CreateContainerRequest(pod_sandbox_id=pod_id, sandbox_config=cfg, config=api_pb.ContainerConfig(
+            metadata=api_pb.ContainerMetadata(name="dockerimage"), image=api_pb.ImageSpec(image="busybox:latest"))))
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
     with pytest.raises(grpc.RpcError) as e:
         make(rt, api_pb, pod, "relmount", ["true"], log=False,
@@ -201,6 +224,7 @@ def test_reopen_after_rename(rt, api_pb, pod):
     wait_for(lambda: os.path.exists(path) and len(log_lines(path)) >= 3)
     os.rename(path, path + ".1")
     rt.ReopenContainerLog(api_pb.ReopenContainerLogRequest(container_id=cid))
+    assert os.path.exists(path)  # at once, as kubelet expects
     fresh = wait_for(lambda: os.path.exists(path) and len(log_lines(path)) >= 3 and log_lines(path))
     old = log_lines(path + ".1")
     n_old = [int(t[2][4:]) for t in old]
@@ -308,18 +332,101 @@ def test_masked_paths_as_given(rt, api_pb, pod):
 
 
 def test_docker_ps_does_not_show_cri_containers(rt, api_pb, pod, berth):
+    env = dict(os.environ, DOCKER_HOST="unix://" + os.environ["BERTH_CRI_DOCKER_SOCK"])
+
+    def docker_count():
+        p = subprocess.run(["/usr/local/bin/docker", "info", "--format", "{{.Containers}} {{.ContainersRunning}}"],
+                           capture_output=True, text=True, timeout=60, env=env)
+        assert p.returncode == 0, p.stderr
+        return p.stdout.strip()
+
+    before = docker_count()
     cid = make(rt, api_pb, pod, "hidden", ["sleep 1000"], log=False)
     rt.StartContainer(api_pb.StartContainerRequest(container_id=cid))
     out = berth("ps", "-a", "--no-trunc", "--format", "{{.ID}}").stdout
     assert cid not in out and pod[0] not in out
-    env = dict(os.environ, DOCKER_HOST="unix://" + os.environ["BERTH_CRI_DOCKER_SOCK"])
+    assert docker_count() == before  # docker info counts Docker's namespace only
     docker = subprocess.run(["/usr/local/bin/docker", "ps", "-a", "--no-trunc", "--format", "{{.ID}}"],
                             capture_output=True, text=True, timeout=60, env=env)
     assert docker.returncode == 0, docker.stderr
     assert cid not in docker.stdout and pod[0] not in docker.stdout
     # and the CRI does not list Docker API containers
-    made = berth("create", IMAGE, "true").stdout.strip()
+    made = berth("create", "busybox:latest", "true").stdout.strip()
     listed = {c.id for c in rt.ListContainers(api_pb.ListContainersRequest()).containers}
     assert cid in listed and made not in listed
     berth("rm", made)
     cleanup(rt, api_pb, cid)
+
+
+def test_mount_propagation(rt, api_pb, pod, tmp_path):
+    """HOST_TO_CONTAINER sees what the host mounts under the bind later;
+    PRIVATE does not. The source is made a shared mount of its own."""
+    import json
+    src = tmp_path / "prop"
+    src.mkdir()
+    subprocess.run(["mount", "--bind", str(src), str(src)], check=True)
+    ids = []
+    try:
+        subprocess.run(["mount", "--make-rshared", str(src)], check=True)
+        for name, prop in (("prop-slave", api_pb.PROPAGATION_HOST_TO_CONTAINER),
+                           ("prop-private", api_pb.PROPAGATION_PRIVATE)):
+            ids.append(make(rt, api_pb, pod, name, ["sleep 1000"], log=False, mounts=[
+                api_pb.Mount(container_path="/mnt", host_path=str(src), propagation=prop)]))
+            rt.StartContainer(api_pb.StartContainerRequest(container_id=ids[-1]))
+        (src / "sub").mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(src / "sub")], check=True)
+        (src / "sub" / "marker").write_text("x")
+        slave, private = (json.loads(status(rt, api_pb, c, verbose=True).info["info"])["pid"] for c in ids)
+        assert os.path.exists(f"/proc/{slave}/root/mnt/sub/marker")
+        assert os.path.isdir(f"/proc/{private}/root/mnt/sub")
+        assert not os.path.exists(f"/proc/{private}/root/mnt/sub/marker")
+        m = status(rt, api_pb, ids[0]).status.mounts
+        assert [(x.container_path, x.host_path, x.propagation) for x in m] == [
+            ("/mnt", str(src), api_pb.PROPAGATION_HOST_TO_CONTAINER)]
+    finally:
+        cleanup(rt, api_pb, *ids)
+        subprocess.run(["umount", "-R", "-l", str(src)])
+
+
+def test_cri_log_driver_is_not_offered_to_the_docker_api(berth):
+    p = berth("create", "--log-driver", "cri-log", "--log-opt", "path=/tmp/x.log", "busybox:latest", "true",
+              check=False)
+    assert p.returncode != 0 and "no log driver named 'cri-log'" in p.stderr
+
+
+def restart_berthd():
+    helpers = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e", "helpers.bash")
+    subprocess.run(["bash", "-c", f"source {helpers} && berthd_kill9 && berthd_start"], check=True, timeout=60,
+                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+
+
+def test_containers_survive_berthd_sigkill(rt, api_pb, pod):
+    import json
+    live = make(rt, api_pb, pod, "survivor", ["i=0; while true; do echo n$i; i=$((i+1)); sleep 0.05; done"],
+                labels={"suite": "sigkill"})
+    done = make(rt, api_pb, pod, "finished", ["exit 7"], log=False, labels={"suite": "sigkill"})
+    rt.StartContainer(api_pb.StartContainerRequest(container_id=live))
+    run_to_exit(rt, api_pb, done)
+    pid = json.loads(status(rt, api_pb, live, verbose=True).info["info"])["pid"]
+    path = status(rt, api_pb, live).status.log_path
+
+    restart_berthd()
+
+    def listed():
+        try:
+            return {c.id: c.state for c in rt.ListContainers(api_pb.ListContainersRequest(
+                filter=api_pb.ContainerFilter(label_selector={"suite": "sigkill"}))).containers}
+        except grpc.RpcError:
+            return None
+    assert wait_for(listed, timeout=20, step=0.2) == {live: api_pb.CONTAINER_RUNNING, done: api_pb.CONTAINER_EXITED}
+    assert status(rt, api_pb, done).status.exit_code == 7
+    assert json.loads(status(rt, api_pb, live, verbose=True).info["info"])["pid"] == pid  # never restarted
+    # the monitor kept logging, and the restarted berthd reaches it for a reopen
+    n = len(log_lines(path))
+    wait_for(lambda: len(log_lines(path)) > n + 2)
+    os.rename(path, path + ".1")
+    rt.ReopenContainerLog(api_pb.ReopenContainerLogRequest(container_id=live))
+    wait_for(lambda: os.path.exists(path) and len(log_lines(path)) >= 2)
+    rt.StopContainer(api_pb.StopContainerRequest(container_id=live, timeout=0))
+    assert status(rt, api_pb, live).status.state == api_pb.CONTAINER_EXITED
+    cleanup(rt, api_pb, live, done)

@@ -89,6 +89,20 @@ TEST(CriTranslate, NameIsSanitisedForDocker) {
   EXPECT_EQ(r->name, "k8s_a-b-c_web_default_1-2_2");
 }
 
+TEST(CriTranslate, LongNamesStayWithinDockersLimit) {
+  auto s = spec();
+  s.name = std::string(150, 'c');
+  auto p = pod();
+  p.name = std::string(100, 'p');
+  std::string a = containerName(s, p);
+  EXPECT_EQ(a.size(), 200u);
+  EXPECT_EQ(a.substr(0, 10), "k8s_cccccc");
+  EXPECT_EQ(a, containerName(s, p));  // the same metadata, the same name
+  s.attempt = 3;  // differs only past the cut: the digest tells them apart
+  EXPECT_NE(containerName(s, p), a);
+  EXPECT_EQ(containerName(s, p).size(), 200u);
+}
+
 TEST(CriTranslate, LabelsAnnotationsAndNamespace) {
   auto s = spec();
   s.labels = {{"tier", "front"}};
@@ -475,6 +489,8 @@ TEST(CriView, StatesAndReasons) {
   c.state.oomKilled = true;
   c.state.exitCode = 137;
   EXPECT_EQ(viewOf(c)->reason, "OOMKilled");
+  c.state.startedAt = 5000;  // stamped after the exit: never later than finished
+  EXPECT_EQ(viewOf(c)->startedAt, 3000);
   c.state.status = container::State::Dead;
   EXPECT_EQ(viewOf(c)->state, CriState::Exited);
   c.state.status = container::State::Removing;
