@@ -79,3 +79,18 @@ def berth():
         return p
 
     return run
+
+
+@pytest.fixture(scope="session")
+def cri_pull(img, berth):
+    """cri_pull(path) -> REF: Docker's busybox:latest pushed to the loopback
+    registry as REF = <registry>/<path>, then pulled through the CRI into its
+    image namespace (k8s.io). The caller removes it when done."""
+    def pull(path):
+        ref = _env("BERTH_CRI_REGISTRY") + "/" + path
+        berth("tag", "busybox:latest", ref)
+        berth("push", ref)
+        berth("rmi", ref)
+        img.PullImage(pb.PullImageRequest(image=pb.ImageSpec(image=ref)))
+        return ref
+    return pull

@@ -28,16 +28,11 @@ def wait_for(pred, timeout=15, step=0.05):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def cri_image(img, api_pb, berth):
-    """busybox in the CRI's image namespace: pushed to the loopback registry
-    from Docker's busybox:latest, then pulled through the CRI; removed from
-    the namespace at the end of the module."""
+def cri_image(img, api_pb, cri_pull):
+    """busybox in the CRI's image namespace (conftest's cri_pull); removed
+    from the namespace at the end of the module."""
     global IMAGE
-    IMAGE = os.environ["BERTH_CRI_REGISTRY"] + "/cri-ctr/busybox:latest"
-    berth("tag", "busybox:latest", IMAGE)
-    berth("push", IMAGE)
-    berth("rmi", IMAGE)
-    img.PullImage(api_pb.PullImageRequest(image=api_pb.ImageSpec(image=IMAGE)))
+    IMAGE = cri_pull("cri-ctr/busybox:latest")
     yield IMAGE
     # the other modules see the CRI namespace as they left it
     img.RemoveImage(api_pb.RemoveImageRequest(image=api_pb.ImageSpec(image=IMAGE)))

@@ -23,7 +23,16 @@ def status_exit_code(doc):
     return int(next(c["message"] for c in st["details"]["causes"] if c["reason"] == "ExitCode"))
 
 
-IMAGE = "busybox:latest"
+IMAGE = "busybox:latest"  # replaced by the CRI's own pull (cri_image)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cri_image(img, api_pb, cri_pull):
+    """busybox in the CRI's image namespace for this module's containers."""
+    global IMAGE
+    IMAGE = cri_pull("cri-stream/busybox:latest")
+    yield IMAGE
+    img.RemoveImage(api_pb.RemoveImageRequest(image=api_pb.ImageSpec(image=IMAGE)))
 
 
 @pytest.fixture(scope="module")
