@@ -299,20 +299,32 @@ grpc::Status RuntimeServiceImpl::RemoveContainer(grpc::ServerContext*, const v1:
   return grpc::Status::OK;
 }
 
+namespace {
+
+// The id and pod parts of ListContainers' and ListContainerStats' filters
+// (the same fields in two message types): false when nothing can match.
+template <class CriFilter>
+bool idAndPodFilter(State& st, const CriFilter& rf, ContainerFilter& f) {
+  if (!rf.id().empty()) {
+    f.id = resolveCri(st, rf.id());
+    if (f.id.empty()) return false;
+  }
+  if (!rf.pod_sandbox_id().empty()) {
+    auto sb = st.host.containers.resolveId(rf.pod_sandbox_id());
+    if (!sb) return false;
+    f.sandboxId = *sb;
+  }
+  return true;
+}
+
+}  // namespace
+
 grpc::Status RuntimeServiceImpl::ListContainers(grpc::ServerContext*, const v1::ListContainersRequest* req,
                                                 v1::ListContainersResponse* resp) {
   ContainerFilter f;
   if (req->has_filter()) {
     const auto& rf = req->filter();
-    if (!rf.id().empty()) {
-      f.id = resolveCri(st_, rf.id());
-      if (f.id.empty()) return grpc::Status::OK;
-    }
-    if (!rf.pod_sandbox_id().empty()) {
-      auto sb = st_.host.containers.resolveId(rf.pod_sandbox_id());
-      if (!sb) return grpc::Status::OK;
-      f.sandboxId = *sb;
-    }
+    if (!idAndPodFilter(st_, rf, f)) return grpc::Status::OK;
     if (rf.has_state()) f.state = CriState(int(rf.state().state()));
     for (const auto& [k, v] : rf.label_selector()) f.labelSelector[k] = v;
   }
@@ -429,15 +441,7 @@ grpc::Status RuntimeServiceImpl::ListContainerStats(grpc::ServerContext*, const 
   ContainerFilter f;
   if (req->has_filter()) {
     const auto& rf = req->filter();
-    if (!rf.id().empty()) {
-      f.id = resolveCri(st_, rf.id());
-      if (f.id.empty()) return grpc::Status::OK;
-    }
-    if (!rf.pod_sandbox_id().empty()) {
-      auto sb = st_.host.containers.resolveId(rf.pod_sandbox_id());
-      if (!sb) return grpc::Status::OK;
-      f.sandboxId = *sb;
-    }
+    if (!idAndPodFilter(st_, rf, f)) return grpc::Status::OK;
     for (const auto& [k, v] : rf.label_selector()) f.labelSelector[k] = v;
   }
   auto records = criRecords(st_);
