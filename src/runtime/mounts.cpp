@@ -216,6 +216,27 @@ Result<> populateDev(const std::string& rootfs, const Spec& spec) {
   return {};
 }
 
+// The mount that holds path's parent directory (the longest mount point
+// of /proc/self/mountinfo that is a prefix of it) made private,
+// non-recursively.
+Result<> makeParentMountPrivate(const std::string& path) {
+  auto info = readFile("/proc/self/mountinfo");
+  if (!info) return std::unexpected(info.error());
+  std::string dir = path.substr(0, path.rfind('/'));
+  if (dir.empty()) dir = "/";
+  std::string best = "/";
+  for (const auto& line : split(*info, '\n')) {
+    auto f = split(line, ' ');
+    if (f.size() < 5) continue;
+    const std::string& mp = f[4];
+    bool under = mp == "/" || dir == mp || (dir.size() > mp.size() && dir.compare(0, mp.size(), mp) == 0 && dir[mp.size()] == '/');
+    if (under && mp.size() > best.size()) best = mp;
+  }
+  if (::mount(nullptr, best.c_str(), nullptr, MS_PRIVATE, nullptr) != 0)
+    return sysError(errno, "make {} private", best);
+  return {};
+}
+
 Result<> pivotInto(const std::string& rootfs) {
   int oldRoot = ::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
   if (oldRoot < 0) return sysError(errno, "open /");
@@ -228,6 +249,11 @@ Result<> pivotInto(const std::string& rootfs) {
   Result<> r;
   if (::fchdir(newRoot) != 0) r = sysError(errno, "chdir {}", rootfs);
   else if (syscall(SYS_pivot_root, ".", ".") != 0) r = sysError(errno, "pivot_root {}", rootfs);
+  // "." is the old root now (stacked under the new one): made a slave
+  // first, so that unmounting it never propagates to the host's mounts
+  // when the namespace shares peer groups with it (rootfsShared).
+  else if (::fchdir(oldRoot) != 0) r = sysError(errno, "chdir old root");
+  else if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) r = sysError(errno, "make old root rslave");
   else if (::umount2(".", MNT_DETACH) != 0) r = sysError(errno, "unmount old root");
   else if (::chdir("/") != 0) r = sysError(errno, "chdir /");
   ::close(oldRoot);
@@ -378,9 +404,14 @@ Result<std::pair<int, int>> openPtyIn(const std::string& pts) {
 
 Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool newNetns,
                      const std::string& consolePath, std::pair<int, int>* ptyOut) {
-  if (::mount(nullptr, "/", nullptr, MS_REC | (spec.rootfsSlave ? MS_SLAVE : MS_PRIVATE), nullptr) != 0)
-    return sysError(errno, "make / {}", spec.rootfsSlave ? "rslave" : "rprivate");
+  unsigned long rootProp = spec.rootfsShared ? MS_SHARED : spec.rootfsSlave ? MS_SLAVE : MS_PRIVATE;
+  if (::mount(nullptr, "/", nullptr, MS_REC | rootProp, nullptr) != 0)
+    return sysError(errno, "make / {}", spec.rootfsShared ? "rshared" : spec.rootfsSlave ? "rslave" : "rprivate");
   const std::string& rootfs = spec.rootPath;
+  // With a shared root the rootfs would be mounted into the host's peer
+  // groups too (and pivot_root refuses a shared parent): its parent mount
+  // goes private, in this namespace only.
+  if (spec.rootfsShared) TRY(makeParentMountPrivate(rootfs));
   if (auto ov = spec.overlay()) {
     auto mountIt = [&](const Overlay& o) -> Result<> {
       std::string data = overlayData(o);

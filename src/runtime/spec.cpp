@@ -291,7 +291,8 @@ Result<Spec> parseSpec(std::string_view text, const std::string& bundleDir) {
       }
       if (auto rp = l->find("rootfsPropagation"); rp != l->end() && rp->is_string()) {
         std::string v = rp->get<std::string>();
-        s.rootfsSlave = v == "slave" || v == "rslave" || v == "shared" || v == "rshared";
+        s.rootfsShared = v == "shared" || v == "rshared";
+        s.rootfsSlave = v == "slave" || v == "rslave";
       }
       s.maskedPaths = strings(*l, "maskedPaths");
       s.readonlyPaths = strings(*l, "readonlyPaths");

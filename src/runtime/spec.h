@@ -137,11 +137,15 @@ struct Spec {
   Resources resources;
   std::vector<Device> devices;
   std::vector<std::string> maskedPaths, readonlyPaths;
-  // linux.rootfsPropagation "slave"/"rslave"/"shared"/"rshared": the
-  // container's mount namespace starts as a slave of the host's (mounts
-  // made on the host under a bind reach the container) instead of
-  // private. "shared" is not bidirectional here (docs/cri-containers.md).
+  // linux.rootfsPropagation "slave"/"rslave": the container's mount
+  // namespace starts as a slave of the host's (mounts made on the host
+  // under a bind reach the container) instead of private. "shared" /
+  // "rshared" (rootfsShared): it stays in the host's peer groups, so a
+  // bind of a shared host mount with rshared propagation is bidirectional
+  // (the rootfs's parent mount is made private so that the container's own
+  // mounts do not reach the host), as runc does.
   bool rootfsSlave = false;
+  bool rootfsShared = false;
   std::map<std::string, std::string> sysctl;
   std::optional<Seccomp> seccomp;
   std::map<std::string, std::string> annotations;

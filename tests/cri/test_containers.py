@@ -383,6 +383,41 @@ def test_mount_propagation(rt, api_pb, pod, tmp_path):
         subprocess.run(["umount", "-R", "-l", str(src)])
 
 
+def test_mount_propagation_bidirectional(rt, api_pb, pod, tmp_path):
+    """BIDIRECTIONAL: a mount the container makes under the bind reaches the
+    host (and the host's reaches the container); the container's own
+    rootfs mounts do not appear on the host."""
+    import json
+    src = tmp_path / "bidi"
+    src.mkdir()
+    subprocess.run(["mount", "--bind", str(src), str(src)], check=True)
+    ids = []
+    try:
+        subprocess.run(["mount", "--make-rshared", str(src)], check=True)
+        before = open("/proc/self/mountinfo").read().count("\n")
+        ids.append(make(rt, api_pb, pod, "prop-bidi",
+                        ["mkdir -p /mnt/in && mount -t tmpfs tmpfs /mnt/in && echo y > /mnt/in/marker && sleep 1000"],
+                        log=False, linux=api_pb.LinuxContainerConfig(security_context=api_pb.LinuxContainerSecurityContext(
+                            capabilities=api_pb.Capability(add_capabilities=["SYS_ADMIN"]))), mounts=[
+                            api_pb.Mount(container_path="/mnt", host_path=str(src),
+                                         propagation=api_pb.PROPAGATION_BIDIRECTIONAL)]))
+        rt.StartContainer(api_pb.StartContainerRequest(container_id=ids[-1]))
+        deadline = time.time() + 10
+        while not (src / "in" / "marker").exists() and time.time() < deadline:
+            time.sleep(0.1)
+        assert (src / "in" / "marker").read_text() == "y\n"  # container -> host
+        (src / "host").mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(src / "host")], check=True)
+        (src / "host" / "m").write_text("h")
+        pid = json.loads(status(rt, api_pb, ids[0], verbose=True).info["info"])["pid"]
+        assert os.path.exists(f"/proc/{pid}/root/mnt/host/m")  # host -> container
+        # only the two tmpfs mounts under the bind reached the host
+        assert open("/proc/self/mountinfo").read().count("\n") == before + 2
+    finally:
+        cleanup(rt, api_pb, *ids)
+        subprocess.run(["umount", "-R", "-l", str(src)])
+
+
 def test_cri_log_driver_is_not_offered_to_the_docker_api(berth):
     p = berth("create", "--log-driver", "cri-log", "--log-opt", "path=/tmp/x.log", "busybox:latest", "true",
               check=False)

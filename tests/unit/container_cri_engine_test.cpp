@@ -72,7 +72,8 @@ TEST_F(CriEngineSpec, RootfsPropagationFollowsTheBinds) {
   c_.mountPoints = json::array({shared.toJson(), slave.toJson()});
   EXPECT_EQ(build()["linux"]["rootfsPropagation"], "rshared");
 
-  // the runtime reads it: the mount namespace starts as a slave of the host's
+  // the runtime reads it: the mount namespace starts as a slave of the
+  // host's (rslave) or stays in its peer groups (rshared)
   auto spec = [](const char* prop) {
     json j = {{"ociVersion", "1.0.2"},
               {"process", {{"args", {"true"}}, {"cwd", "/"}}},
@@ -80,12 +81,14 @@ TEST_F(CriEngineSpec, RootfsPropagationFollowsTheBinds) {
               {"linux", {{"rootfsPropagation", prop}}}};
     auto s = runtime::parseSpec(j.dump(), "/bundle");
     EXPECT_TRUE(s);
-    return s ? s->rootfsSlave : false;
+    return s ? std::string(s->rootfsShared ? "shared" : s->rootfsSlave ? "slave" : "private") : "";
   };
-  EXPECT_TRUE(spec("rslave"));
-  EXPECT_TRUE(spec("rshared"));
-  EXPECT_FALSE(spec("rprivate"));
-  EXPECT_FALSE(spec(""));
+  EXPECT_EQ(spec("rslave"), "slave");
+  EXPECT_EQ(spec("slave"), "slave");
+  EXPECT_EQ(spec("rshared"), "shared");
+  EXPECT_EQ(spec("shared"), "shared");
+  EXPECT_EQ(spec("rprivate"), "private");
+  EXPECT_EQ(spec(""), "private");
 }
 
 TEST(CriEngine, CriLogDriverOptions) {
