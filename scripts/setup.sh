@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One command from a fresh Debian 12 machine (as root) to a running berthd:
 # installs the Debian packages, builds (Release), installs berthd, berth,
-# berth-monitor and berth-dns to /usr/local/bin, starts berthd in the background and loads
-# a busybox:latest image. Safe to run again: each step is skipped when done.
+# berth-monitor, berth-dns, berth-pause and the CRI module berth-cri.so
+# (berthd loads it from its own directory) to /usr/local/bin, starts berthd
+# in the background and loads a busybox:latest image. Safe to run again: each step is skipped when done.
 #
 #   scripts/setup.sh              everything
 #   scripts/setup.sh --deps-only  only the Debian packages (used by .ci/run)
@@ -58,13 +59,14 @@ fi
 say "building ($BUILD_DIR, Release)"
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD_DIR" -j "$(nproc)"
-for b in berthd berth berth-monitor berth-dns; do
+for b in berthd berth berth-monitor berth-dns berth-pause berth-cri.so; do
   [ -x "$BUILD_DIR/bin/$b" ] || die "the build did not produce $BUILD_DIR/bin/$b"
 done
-say "installing berthd, berth, berth-monitor, berth-dns to $PREFIX/bin"
+say "installing berthd, berth, berth-monitor, berth-dns, berth-pause, berth-cri.so to $PREFIX/bin"
 # install(1) unlinks the old file first, so a running berthd is not disturbed
 install -D -m 0755 -t "$PREFIX/bin" "$BUILD_DIR/bin/berthd" "$BUILD_DIR/bin/berth" \
-  "$BUILD_DIR/bin/berth-monitor" "$BUILD_DIR/bin/berth-dns"
+  "$BUILD_DIR/bin/berth-monitor" "$BUILD_DIR/bin/berth-dns" "$BUILD_DIR/bin/berth-pause" \
+  "$BUILD_DIR/bin/berth-cri.so"
 
 getent group berth >/dev/null || { say "creating group berth"; groupadd --system berth; }
 
