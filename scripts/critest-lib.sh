@@ -60,6 +60,27 @@ _crit_chains() {
   done | sort
 }
 
+# _crit_tables: "FAMILY NAME" of every nftables table, one per line
+# (iptables-nft makes "ip nat" and "ip6 nat" when portmap first adds a rule).
+_crit_tables() {
+  /usr/bin/python3 "$CRIT_REPO/tests/e2e/nft_cmd.py" list tables 2>/dev/null | awk '$1 == "table" {print $2, $3}' | sort
+}
+
+# _crit_drop_empty_tables BEFORE: the ip/ip6 nat, filter and mangle tables
+# that were not there before this run and hold no rule any more (only their
+# base chains): iptables-nft created them for portmap; nobody else uses them.
+_crit_drop_empty_tables() {
+  local before=$1 fam name rules
+  while read -r fam name; do
+    case "$fam $name" in "ip nat" | "ip6 nat" | "ip filter" | "ip6 filter" | "ip mangle" | "ip6 mangle") ;; *) continue ;; esac
+    rules=$(/usr/bin/python3 "$CRIT_REPO/tests/e2e/nft_cmd.py" list table "$fam" "$name" 2>/dev/null |
+      grep -cvE '^[[:space:]]*(table |chain |type |\}|$)')
+    [ "$rules" = 0 ] || continue
+    /usr/bin/python3 "$CRIT_REPO/tests/e2e/nft_cmd.py" delete table "$fam" "$name" ||
+      crit_log "could not delete the empty table $fam $name"
+  done < <(comm -13 <(echo "$before") <(_crit_tables))
+}
+
 # _crit_drop_chain TOOL TABLE CHAIN: delete the rules jumping to CHAIN, then
 # CHAIN's own rules and CHAIN (only called for chains this run created).
 _crit_drop_chain() {
@@ -95,6 +116,7 @@ crit_env_up() {
   mkdir -p "$DOCKER_CONFIG" "$E2E_ROOT/tmp"
   echo '{}' >"$DOCKER_CONFIG/config.json"
   _crit_chains >"$E2E_ROOT/chains.before"
+  _crit_tables >"$E2E_ROOT/tables.before"
   trap crit_env_down EXIT
   trap 'exit 130' INT TERM
   crit_log "root $E2E_ROOT"
@@ -223,8 +245,9 @@ crit_env_down() {
     cp -a "$E2E_ROOT"/*.log "$E2E_ROOT"/smoke "$keep"/ 2>/dev/null
     crit_log "logs kept in $keep"
   fi
-  local before
+  local before tables_before
   before=$(cat "$E2E_ROOT/chains.before" 2>/dev/null)
+  tables_before=$(cat "$E2E_ROOT/tables.before" 2>/dev/null)
   e2e_cleanup_root "$E2E_ROOT" || crit_log "e2e_cleanup_root reported leftovers"
   # iptables chains portmap created during this run and CNI DEL left (a pod
   # whose DEL failed): new CNI-DN-* chains whose rules name our subnet. Then
@@ -246,5 +269,6 @@ crit_env_down() {
       case $chain in CNI-HOSTPORT-*) _crit_drop_chain "$tool" "$table" "$chain" ;; esac
     done <<<"$new"
   done
+  _crit_drop_empty_tables "$tables_before"
   return $rc
 }
