@@ -108,7 +108,7 @@ crit_env_up() {
 
   E2E_ROOT=$(mktemp -d /tmp/crit.XXXXXX)
   SOCK=$E2E_ROOT/s.sock
-  E2E_CGP="berth-critest-${E2E_ROOT##*.}$RANDOM"
+  E2E_CGP="berth-e2e-critest-${E2E_ROOT##*.}$RANDOM"  # berth-e2e-*: e2e_cleanup_root removes it, processes included
   export E2E_ROOT SOCK E2E_CGP
   echo "$E2E_CGP" >"$E2E_ROOT/cgroup-parent"
   : >"$E2E_ROOT/berthd.pids"

@@ -226,57 +226,41 @@ else
   echo "chaos: $((SECONDS - chaos_t0)) s"
 fi
 
-# The docker-py suite (tests/py/run.sh: its own berthd and loopback
-# registry). Skipped with SKIP_PY=1, and when E2E names files unless PY=1.
-if [ -z "${SKIP_PY:-}" ] && { [ -z "${E2E:-}" ] || [ -n "${PY:-}" ]; }; then
-  section "docker-py (tests/py, pytest)"
-  py_tmp=$(mktemp -d /tmp/bp.XXXXXX)
-  py_sweep() {
-    local d
-    for d in "$py_tmp"/bt.*; do
-      [ -d "$d" ] || continue
-      bash -c 'source tests/e2e/helpers.bash && e2e_cleanup_root "$1"' _ "$d"
-    done
-    rm -rf --one-file-system "$py_tmp"
-  }
-  BERTH_E2E_TMP=$py_tmp BERTH_E2E_CACHE=${BERTH_E2E_CACHE:-$py_tmp/cache} bash tests/py/run.sh 2>&1 |
-    tee "$py_tmp/pytest.log"
+# pytest_suite TAG RUN_SH TMP_PREFIX: run a pytest suite's run.sh (which
+# starts its own berthd through the e2e harness under BERTH_E2E_TMP), add
+# its counts and failures ("TAG: test") to the totals, and sweep what it
+# left under its temp dir.
+pytest_suite() {
+  local tag=$1 run_sh=$2 tmp d rc last np nf ne t
+  tmp=$(mktemp -d "/tmp/$3.XXXXXX")
+  BERTH_E2E_TMP=$tmp BERTH_E2E_CACHE=${BERTH_E2E_CACHE:-$tmp/cache} bash "$run_sh" 2>&1 | tee "$tmp/pytest.log"
   rc=${PIPESTATUS[0]}
-  last=$(grep -E '[0-9]+ (passed|failed|error)' "$py_tmp/pytest.log" | tail -n1)
+  last=$(grep -E '[0-9]+ (passed|failed|error)' "$tmp/pytest.log" | tail -n1)
   np=$(grep -oE '[0-9]+ passed' <<<"$last" | cut -d' ' -f1)
   nf=$(grep -oE '[0-9]+ failed' <<<"$last" | cut -d' ' -f1)
   ne=$(grep -oE '[0-9]+ errors?' <<<"$last" | cut -d' ' -f1)
   passed=$((passed + ${np:-0})); failed=$((failed + ${nf:-0} + ${ne:-0}))
-  while IFS= read -r t; do failures+=("py: $t"); done < <(grep -E '^(FAILED|ERROR) ' "$py_tmp/pytest.log")
-  if [ "$rc" -ne 0 ] && [ -z "${nf:-}${ne:-}" ]; then fail_step "tests/py/run.sh exited $rc"; fi
-  py_sweep
-fi
+  while IFS= read -r t; do failures+=("$tag: $t"); done < <(grep -E '^(FAILED|ERROR) ' "$tmp/pytest.log")
+  if [ "$rc" -ne 0 ] && [ -z "${nf:-}${ne:-}" ]; then fail_step "$run_sh exited $rc"; fi
+  for d in "$tmp"/bt.*; do
+    [ -d "$d" ] || continue
+    bash -c 'source tests/e2e/helpers.bash && e2e_cleanup_root "$1"' _ "$d"
+  done
+  rm -rf --one-file-system "$tmp"
+}
 
+# The docker-py suite (tests/py/run.sh: its own berthd and loopback
+# registry). Skipped with SKIP_PY=1, and when E2E names files unless PY=1.
+if [ -z "${SKIP_PY:-}" ] && { [ -z "${E2E:-}" ] || [ -n "${PY:-}" ]; }; then
+  section "docker-py (tests/py, pytest)"
+  pytest_suite py tests/py/run.sh bp
+fi
 
 # The CRI suite (tests/cri/run.sh: its own berthd, CRI socket and loopback
 # registry; pytest with python3-grpcio). Skipped with SKIP_CRI=1, and when E2E
 # names files unless CRI=1.
 if [ -z "${SKIP_CRI:-}" ] && { [ -z "${E2E:-}" ] || [ -n "${CRI:-}" ]; }; then
   section "CRI (tests/cri, pytest + grpc)"
-  cri_tmp=$(mktemp -d /tmp/bc.XXXXXX)
-  cri_sweep() {
-    local d
-    for d in "$cri_tmp"/bt.*; do
-      [ -d "$d" ] || continue
-      bash -c 'source tests/e2e/helpers.bash && e2e_cleanup_root "$1"' _ "$d"
-    done
-    rm -rf --one-file-system "$cri_tmp"
-  }
-  BERTH_E2E_TMP=$cri_tmp BERTH_E2E_CACHE=${BERTH_E2E_CACHE:-$cri_tmp/cache} bash tests/cri/run.sh 2>&1 |
-    tee "$cri_tmp/pytest.log"
-  rc=${PIPESTATUS[0]}
-  last=$(grep -E '[0-9]+ (passed|failed|error)' "$cri_tmp/pytest.log" | tail -n1)
-  np=$(grep -oE '[0-9]+ passed' <<<"$last" | cut -d' ' -f1)
-  nf=$(grep -oE '[0-9]+ failed' <<<"$last" | cut -d' ' -f1)
-  ne=$(grep -oE '[0-9]+ errors?' <<<"$last" | cut -d' ' -f1)
-  passed=$((passed + ${np:-0})); failed=$((failed + ${nf:-0} + ${ne:-0}))
-  while IFS= read -r t; do failures+=("cri: $t"); done < <(grep -E '^(FAILED|ERROR) ' "$cri_tmp/pytest.log")
-  if [ "$rc" -ne 0 ] && [ -z "${nf:-}${ne:-}" ]; then fail_step "tests/cri/run.sh exited $rc"; fi
-  cri_sweep
+  pytest_suite cri tests/cri/run.sh bc
 fi
 finish
