@@ -335,6 +335,11 @@ int runContainer(const RunOptions& o) {
   session.stopListening();
   mntNs.reset();
   removeCgroup.dismiss();
+  // The init is dead. A container with a PID namespace of its own took its
+  // processes with it; one without (--pid host, --pid container:X, a pod
+  // container sharing the sandbox's) may have left some in its cgroup:
+  // they go too, as containerd's shim kills them for a shared PID namespace.
+  cg->killAll();
   if (auto r = cg->remove(); !r) logError(r.error().message);
   session.finish("");
   return 0;

@@ -1,6 +1,7 @@
 #include "runtime/cgroups.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -264,6 +265,24 @@ bool Cgroup::oomKilled() const {
     if (startsWith(line, "oom_kill ")) return numberOr<int64_t>(trim(line.substr(9)), 0) > 0;
   }
   return false;
+}
+
+int Cgroup::killAll() const {
+  if (dirs_.empty()) return 0;
+  int signalled = 0;
+  for (int round = 0; round < 3; round++) {
+    auto text = readFile(dirs_.front() + "/cgroup.procs");
+    if (!text) break;
+    int found = 0;
+    for (const auto& line : split(*text, '\n')) {
+      auto pid = parseNumber<pid_t>(trim(line));
+      if (!pid || *pid <= 0) continue;
+      if (::kill(*pid, SIGKILL) == 0) found++;
+    }
+    if (found == 0) break;
+    signalled += found;
+  }
+  return signalled;
 }
 
 Result<> Cgroup::remove(int timeoutMs) {

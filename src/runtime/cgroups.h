@@ -37,6 +37,10 @@ class Cgroup {
   Result<std::vector<UniqueFd>> openSelfAttachFds() const;
   // Whether the memory controller recorded an OOM kill.
   bool oomKilled() const;
+  // SIGKILL to every process still in the cgroup (cgroup.procs of the
+  // first directory; every directory holds the same processes), a few
+  // rounds to catch what forked meanwhile. Returns how many were signalled.
+  int killAll() const;
   // rmdir of the leaf directories, retrying up to timeoutMs while tasks drain.
   // Parents are left alone.
   Result<> remove(int timeoutMs = 200);

@@ -166,6 +166,25 @@ scenario_namespaces() {
 @test "berth: --pid=host, --uts=host, --ipc=host" { scenario_namespaces berth; }
 @test "docker: --pid=host, --uts=host, --ipc=host" { scenario_namespaces docker; }
 
+# A container without a PID namespace of its own leaves no process behind
+# when it stops: what its init forked goes with it (containerd kills the
+# cgroup for a shared PID namespace; the monitor does the same).
+scenario_pid_host_stop() {
+  local c=$1 name="pidhost-$c-$RANDOM" marker=$((RANDOM % 900 + 7100)) pids
+  run cli "$c" run -d --name "$name" --pid=host busybox sh -c "sleep $marker & exec sleep $((marker + 1))"
+  assert_success
+  wait_until 10 "both sleeps running" eval "[ \$(pgrep -fc '^sleep $marker\$|^sleep $((marker + 1))\$') -eq 2 ]"
+  run cli "$c" stop -t 1 "$name"
+  assert_success
+  wait_until 10 "the forked sleep gone with the container" eval "! pgrep -f '^sleep $marker\$' >/dev/null"
+  pids=$(pgrep -f "^sleep $((marker + 1))\$" || true)
+  [ -z "$pids" ] || _e2e_fail "the init's sleep still runs: $pids"
+  run cli "$c" rm "$name"
+  assert_success
+}
+@test "berth: stop of a --pid=host container leaves none of its processes" { scenario_pid_host_stop berth; }
+@test "docker: stop of a --pid=host container leaves none of its processes" { scenario_pid_host_stop docker; }
+
 scenario_sysctl_groups_devices() {
   local c=$1
   run cli "$c" run --rm --sysctl net.ipv4.ip_forward=1 --sysctl kernel.shmmax=123456 busybox \
