@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
 
 #include <fmt/core.h>
@@ -195,6 +196,30 @@ bool sendSpdyData(Wire& w, uint32_t id, std::string_view d, bool fin) {
   return true;
 }
 
+enum class Pump { Idle, Frames, Ended };
+
+// Reads what the client sent within timeoutMs and hands each whole frame to
+// onFrame, answering PINGs itself. Idle: nothing arrived in time; Frames:
+// the frames read so far were handled; Ended: the client closed, the read
+// failed or the stream is not SPDY any more (logged).
+template <class OnFrame>
+Pump pumpSpdyFrames(Wire& wire, spdy::FrameDecoder& dec, std::span<char> buf, int timeoutMs, OnFrame&& onFrame) {
+  ssize_t n = wire.recv(buf.data(), buf.size(), timeoutMs);
+  if (n == -2) return Pump::Idle;
+  if (n <= 0) return Pump::Ended;
+  dec.feed(std::string_view(buf.data(), size_t(n)));
+  for (;;) {
+    auto f = dec.next();
+    if (!f) {
+      log::warn("cri streaming: {}", f.error().message);
+      return Pump::Ended;
+    }
+    if (!*f) return Pump::Frames;
+    if ((**f).type == spdy::Type::Ping) wire.send(spdy::encodePing((**f).pingId));
+    else onFrame(**f);
+  }
+}
+
 }  // namespace
 
 void serveSpdyCommand(int fd, std::string leftover, Protocol protocol, const CommandRequest& req, Backend& backend,
@@ -248,8 +273,7 @@ void serveSpdyCommand(int fd, std::string leftover, Protocol protocol, const Com
   };
 
   char buf[65536];
-  bool alive = true;
-  while (alive) {
+  for (;;) {
     int timeout = 250;
     if (worker.joinable()) {
       if (done && !drainUntil) drainUntil = Clock::now() + kDrain;
@@ -263,19 +287,7 @@ void serveSpdyCommand(int fd, std::string leftover, Protocol protocol, const Com
     } else {
       timeout = std::min(timeout, msUntil(deadline));
     }
-    ssize_t n = wire.recv(buf, sizeof buf, timeout);
-    if (n == -2) continue;
-    if (n <= 0) break;
-    dec.feed(std::string_view(buf, size_t(n)));
-    for (;;) {
-      auto f = dec.next();
-      if (!f) {
-        log::warn("cri streaming: {}", f.error().message);
-        alive = false;
-        break;
-      }
-      if (!*f) break;
-      spdy::Frame& fr = **f;
+    auto got = pumpSpdyFrames(wire, dec, buf, timeout, [&](spdy::Frame& fr) {
       switch (fr.type) {
         case spdy::Type::SynStream: {
           lastId = std::max(lastId, fr.streamId);
@@ -310,13 +322,11 @@ void serveSpdyCommand(int fd, std::string leftover, Protocol protocol, const Com
         case spdy::Type::RstStream:
           if (fr.streamId == stdinId) streams.endStdin();
           break;
-        case spdy::Type::Ping:
-          wire.send(spdy::encodePing(fr.pingId));
-          break;
         default:
           break;  // SETTINGS, WINDOW_UPDATE, HEADERS, GOAWAY: nothing to do
       }
-    }
+    });
+    if (got == Pump::Ended) break;
   }
   streams.stopStdin();
   if (worker.joinable()) worker.join();
@@ -368,84 +378,68 @@ void serveSpdyPortForward(int fd, std::string leftover, const PortForwardSpec& s
   };
 
   char buf[65536];
-  bool alive = true;
-  while (alive) {
-    ssize_t n = wire.recv(buf, sizeof buf, 1000);
-    if (n == -2) continue;
-    if (n <= 0) break;
-    dec.feed(std::string_view(buf, size_t(n)));
-    for (;;) {
-      auto f = dec.next();
-      if (!f) {
-        log::warn("cri streaming: {}", f.error().message);
-        alive = false;
+  auto onFrame = [&](spdy::Frame& fr) {
+    switch (fr.type) {
+      case spdy::Type::SynStream: {
+        auto portStr = spdy::headerValue(fr.headers, "port");
+        if (!portStr || portStr->empty()) {
+          refuse(fr.streamId, "\"port\" header is required");
+          break;
+        }
+        auto port = parseNumber<uint16_t>(*portStr);
+        if (!port || *port < 1) {
+          refuse(fr.streamId, fmt::format("unable to parse \"{}\" as a port", *portStr));
+          break;
+        }
+        std::string type = spdy::headerValue(fr.headers, "streamtype").value_or("");
+        if (type != "error" && type != "data") {
+          refuse(fr.streamId, fmt::format("invalid stream type \"{}\"", type));
+          break;
+        }
+        std::string reqId = spdy::headerValue(fr.headers, "requestid").value_or("");
+        if (reqId.empty())  // clients before request ids: consecutive stream ids
+          reqId = std::to_string(type == "error" ? fr.streamId : fr.streamId - 2);
+        {
+          std::lock_guard lk(wire.lock());
+          if (auto reply = spdy::encodeSynReply(comp, fr.streamId, {}, false)) wire.sendLocked(*reply);
+        }
+        auto& p = pairs[reqId];
+        if (!p) p = std::make_shared<Pair>();
+        uint32_t& slot = type == "error" ? p->errorId : p->dataId;
+        if (slot || p->started) {
+          wire.send(spdy::encodeRstStream(fr.streamId, spdy::kRstProtocolError));
+          break;
+        }
+        slot = fr.streamId;
+        p->port = *port;
+        if (type == "data") byData[fr.streamId] = p;
+        if (p->dataId && p->errorId) startPair(p);
         break;
       }
-      if (!*f) break;
-      spdy::Frame& fr = **f;
-      switch (fr.type) {
-        case spdy::Type::SynStream: {
-          auto portStr = spdy::headerValue(fr.headers, "port");
-          if (!portStr || portStr->empty()) {
-            refuse(fr.streamId, "\"port\" header is required");
-            break;
-          }
-          auto port = parseNumber<uint16_t>(*portStr);
-          if (!port || *port < 1) {
-            refuse(fr.streamId, fmt::format("unable to parse \"{}\" as a port", *portStr));
-            break;
-          }
-          std::string type = spdy::headerValue(fr.headers, "streamtype").value_or("");
-          if (type != "error" && type != "data") {
-            refuse(fr.streamId, fmt::format("invalid stream type \"{}\"", type));
-            break;
-          }
-          std::string reqId = spdy::headerValue(fr.headers, "requestid").value_or("");
-          if (reqId.empty())  // clients before request ids: consecutive stream ids
-            reqId = std::to_string(type == "error" ? fr.streamId : fr.streamId - 2);
-          {
-            std::lock_guard lk(wire.lock());
-            if (auto reply = spdy::encodeSynReply(comp, fr.streamId, {}, false)) wire.sendLocked(*reply);
-          }
-          auto& p = pairs[reqId];
-          if (!p) p = std::make_shared<Pair>();
-          uint32_t& slot = type == "error" ? p->errorId : p->dataId;
-          if (slot || p->started) {
-            wire.send(spdy::encodeRstStream(fr.streamId, spdy::kRstProtocolError));
-            break;
-          }
-          slot = fr.streamId;
-          p->port = *port;
-          if (type == "data") byData[fr.streamId] = p;
-          if (p->dataId && p->errorId) startPair(p);
-          break;
+      case spdy::Type::Data: {
+        auto it = byData.find(fr.streamId);
+        if (it == byData.end() || !it->second->target) break;
+        std::string_view d = fr.data;
+        int tfd = it->second->target.get();
+        while (!d.empty()) {
+          ssize_t w = ::send(tfd, d.data(), d.size(), MSG_NOSIGNAL);
+          if (w < 0 && errno == EINTR) continue;
+          if (w <= 0) break;
+          d.remove_prefix(size_t(w));
         }
-        case spdy::Type::Data: {
-          auto it = byData.find(fr.streamId);
-          if (it == byData.end() || !it->second->target) break;
-          std::string_view d = fr.data;
-          int tfd = it->second->target.get();
-          while (!d.empty()) {
-            ssize_t w = ::send(tfd, d.data(), d.size(), MSG_NOSIGNAL);
-            if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) break;
-            d.remove_prefix(size_t(w));
-          }
-          if (fr.fin()) ::shutdown(tfd, SHUT_WR);
-          break;
-        }
-        case spdy::Type::RstStream: {
-          auto it = byData.find(fr.streamId);
-          if (it != byData.end() && it->second->target) ::shutdown(it->second->target.get(), SHUT_RDWR);
-          break;
-        }
-        case spdy::Type::Ping:
-          wire.send(spdy::encodePing(fr.pingId));
-          break;
-        default:
-          break;
+        if (fr.fin()) ::shutdown(tfd, SHUT_WR);
+        break;
       }
+      case spdy::Type::RstStream: {
+        auto it = byData.find(fr.streamId);
+        if (it != byData.end() && it->second->target) ::shutdown(it->second->target.get(), SHUT_RDWR);
+        break;
+      }
+      default:
+        break;
     }
+  };
+  while (pumpSpdyFrames(wire, dec, buf, 1000, onFrame) != Pump::Ended) {
   }
   for (auto& [id, p] : pairs)
     if (p->target) ::shutdown(p->target.get(), SHUT_RDWR);
