@@ -374,6 +374,12 @@ Result<std::string> filtersJson(const std::vector<std::string>& filters) {
   return m.dump();
 }
 
+Result<std::string> filtersQuery(const std::vector<std::string>& filters) {
+  if (filters.empty()) return std::string();
+  TRY_ASSIGN(std::string fj, filtersJson(filters));
+  return Query().add("filters", fj).str();
+}
+
 int printInspect(Context& ctx, const std::vector<std::string>& raws, const std::string& fmtIn) {
   std::string fmtStr = fmtIn;
   if (fmtStr.empty() || fmtStr == "json") {

@@ -84,16 +84,12 @@ Value networkItem(const json& n, bool trunc) {
 }
 
 int cmdNetworkLs(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
-  std::string path = "/networks";
-  if (!f.getList("filter").empty()) {
-    auto q = filtersJson(f.getList("filter"));
-    if (!q) {
-      err(ctx, q.error().message + "\n");
-      return kExitRunFailure;
-    }
-    path += Query().add("filters", *q).str();
+  auto q = filtersQuery(f.getList("filter"));
+  if (!q) {
+    err(ctx, q.error().message + "\n");
+    return kExitRunFailure;
   }
-  auto r = ctx.client.callOk("GET", path);
+  auto r = ctx.client.callOk("GET", "/networks" + *q);
   if (!r) return reportError(ctx, r.error());
   auto j = json::parse(r->body, nullptr, false);
   std::vector<json> nets;
@@ -159,16 +155,12 @@ int cmdNetworkPrune(Context& ctx, const FlagSet& f, const std::vector<std::strin
   if (!f.getBool("force") &&
       !confirm(ctx, "WARNING! This will remove all custom networks not used by at least one container."))
     return 0;
-  std::string path = "/networks/prune";
-  if (!f.getList("filter").empty()) {
-    auto q = filtersJson(f.getList("filter"));
-    if (!q) {
-      err(ctx, q.error().message + "\n");
-      return kExitRunFailure;
-    }
-    path += Query().add("filters", *q).str();
+  auto q = filtersQuery(f.getList("filter"));
+  if (!q) {
+    err(ctx, q.error().message + "\n");
+    return kExitRunFailure;
   }
-  auto r = ctx.client.callOk("POST", path);
+  auto r = ctx.client.callOk("POST", "/networks/prune" + *q);
   if (!r) return reportError(ctx, r.error());
   auto j = json::parse(r->body, nullptr, false);
   if (j.is_object() && j.contains("NetworksDeleted") && j["NetworksDeleted"].is_array() &&

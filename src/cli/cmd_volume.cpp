@@ -76,16 +76,12 @@ Value volumeItem(const json& v) {
 }
 
 int cmdVolumeLs(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
-  std::string path = "/volumes";
-  if (!f.getList("filter").empty()) {
-    auto q = filtersJson(f.getList("filter"));
-    if (!q) {
-      err(ctx, q.error().message + "\n");
-      return kExitRunFailure;
-    }
-    path += Query().add("filters", *q).str();
+  auto q = filtersQuery(f.getList("filter"));
+  if (!q) {
+    err(ctx, q.error().message + "\n");
+    return kExitRunFailure;
   }
-  auto r = ctx.client.callOk("GET", path);
+  auto r = ctx.client.callOk("GET", "/volumes" + *q);
   if (!r) return reportError(ctx, r.error());
   auto j = json::parse(r->body, nullptr, false);
   std::vector<json> vols;
@@ -153,16 +149,12 @@ int cmdVolumePrune(Context& ctx, const FlagSet& f, const std::vector<std::string
       return 0;
     }
   }
-  std::string path = "/volumes/prune";
-  if (!filters.empty()) {
-    auto q = filtersJson(filters);
-    if (!q) {
-      err(ctx, q.error().message + "\n");
-      return kExitRunFailure;
-    }
-    path += Query().add("filters", *q).str();
+  auto q = filtersQuery(filters);
+  if (!q) {
+    err(ctx, q.error().message + "\n");
+    return kExitRunFailure;
   }
-  auto r = ctx.client.callOk("POST", path);
+  auto r = ctx.client.callOk("POST", "/volumes/prune" + *q);
   if (!r) return reportError(ctx, r.error());
   auto j = json::parse(r->body, nullptr, false);
   std::string s;

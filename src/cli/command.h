@@ -100,6 +100,8 @@ Result<> pullImage(Context& ctx, const std::string& image, int progressFd, bool 
 // lowercased, as docker's filters.NewArgs). InvalidArgument "bad format of
 // filter (expected name=value)" for an entry without "=".
 Result<std::string> filtersJson(const std::vector<std::string>& filters);
+// The same as a query string: "" for no filters, else "?filters=<json>".
+Result<std::string> filtersQuery(const std::vector<std::string>& filters);
 // Prints inspect results like docker: an indented JSON array (format ""
 // or "json"), or the template executed once per object. 1 on a template
 // error, else 0.
