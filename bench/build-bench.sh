@@ -24,16 +24,6 @@
 # two builds are 150-210 ms (cached) and 3.2-4.3 s (cold).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUNS=10
-while [ $# -gt 0 ]; do
-  case $1 in
-    -n) RUNS=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
-    *) echo "usage: $0 [-n RUNS]" >&2; exit 2 ;;
-  esac
-done
-[ "$RUNS" -ge 3 ] || { echo "at least 3 runs" >&2; exit 2; }
-SMALL=$((RUNS / 2 < 3 ? 3 : RUNS / 2))
 
 export E2E_LOG_LEVEL=${E2E_LOG_LEVEL:-warn}
 export DOCKER_BUILDKIT=0
@@ -41,10 +31,10 @@ export DOCKER_BUILDKIT=0
 source tests/e2e/helpers.bash
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
+bench_usage_runs 10 3 "$@"
+SMALL=$((RUNS / 2 < 3 ? 3 : RUNS / 2))
 BERTH="$BERTH_BIN_DIR/berth"
-for b in berthd berth berth-monitor; do
-  [ -x "$BERTH_BIN_DIR/$b" ] || { echo "bench: $BERTH_BIN_DIR/$b not built" >&2; exit 1; }
-done
+bench_need_bins
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 

@@ -25,25 +25,15 @@
 # Environment: BERTH_BIN_DIR (default build/bin), DOCKER_BIN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUNS=30
-while [ $# -gt 0 ]; do
-  case $1 in
-    -n) RUNS=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
-    *) echo "usage: $0 [-n RUNS]" >&2; exit 2 ;;
-  esac
-done
-[ "$RUNS" -ge 10 ] || { echo "at least 10 runs" >&2; exit 2; }
 
 export E2E_LOG_LEVEL=${E2E_LOG_LEVEL:-warn}
 # shellcheck source=tests/e2e/helpers.bash
 source tests/e2e/helpers.bash
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
+bench_usage_runs 30 10 "$@"
 BERTH="$BERTH_BIN_DIR/berth"
-for b in berthd berth berth-monitor; do
-  [ -x "$BERTH_BIN_DIR/$b" ] || { echo "bench: $BERTH_BIN_DIR/$b not built" >&2; exit 1; }
-done
+bench_need_bins
 
 floor_dir=$(mktemp -d /tmp/kfloor.XXXXXX)
 cleanup() {

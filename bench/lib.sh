@@ -27,3 +27,29 @@ stats() {
 
 # bench_cleanup: trap handler removing the private berthd's root
 bench_cleanup() { [ -z "${E2E_ROOT:-}" ] || e2e_cleanup_root "$E2E_ROOT"; }
+
+# bench_usage_runs DEFAULT MIN "$@": the argument parsing of a bench whose
+# only option is -n RUNS: sets RUNS (DEFAULT when not given, at least MIN),
+# prints the script's header comment for -h and exits 2 on anything else.
+bench_usage_runs() {
+  local min=$2
+  RUNS=$1
+  shift 2
+  while [ $# -gt 0 ]; do
+    case $1 in
+      -n) RUNS=$2; shift 2 ;;
+      -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
+      *) echo "usage: $0 [-n RUNS]" >&2; exit 2 ;;
+    esac
+  done
+  [[ $RUNS =~ ^[0-9]+$ ]] && [ "$RUNS" -ge "$min" ] || { echo "$0: -n takes a number, at least $min" >&2; exit 2; }
+}
+
+# bench_need_bins [EXTRA...]: exits unless berthd, berth, berth-monitor and
+# the EXTRA files are built in $BERTH_BIN_DIR.
+bench_need_bins() {
+  local b
+  for b in berthd berth berth-monitor "$@"; do
+    [ -x "$BERTH_BIN_DIR/$b" ] || [ -f "$BERTH_BIN_DIR/$b" ] || { echo "bench: $BERTH_BIN_DIR/$b not built" >&2; exit 1; }
+  done
+}

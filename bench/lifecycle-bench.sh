@@ -12,25 +12,15 @@
 # temp root, socket, data-root, cgroup parent); all torn down on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUNS=20
-while [ $# -gt 0 ]; do
-  case $1 in
-    -n) RUNS=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
-    *) echo "usage: $0 [-n RUNS]" >&2; exit 2 ;;
-  esac
-done
-[ "$RUNS" -ge 20 ] || { echo "at least 20 runs" >&2; exit 2; }
 
 export E2E_LOG_LEVEL=${E2E_LOG_LEVEL:-warn}
 # shellcheck source=tests/e2e/helpers.bash
 source tests/e2e/helpers.bash
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
+bench_usage_runs 20 20 "$@"
 BERTH="$BERTH_BIN_DIR/berth"
-for b in berthd berth berth-monitor; do
-  [ -x "$BERTH_BIN_DIR/$b" ] || { echo "bench: $BERTH_BIN_DIR/$b not built" >&2; exit 1; }
-done
+bench_need_bins
 cleanup() { [ -z "${E2E_ROOT:-}" ] || e2e_cleanup_root "$E2E_ROOT"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
