@@ -285,18 +285,10 @@ Result<> writeArchive(const std::vector<SaveImage>& images, StreamWriter& out) {
 Result<> extractArchive(BodyReader& body, const std::string& dir, const UnpackLimits& limits) {
   ExpansionGuard guard(limits, "image archive");
   TRY(guard.checkFree());
-  BodySource src;
-  src.body = &body;
-  struct archive* a = archive_read_new();
-  ScopeExit free_([&] { archive_read_free(a); });
-  archive_read_support_filter_all(a);
-  archive_read_support_format_tar(a);
-  auto fail = [&](std::string_view what) -> std::unexpected<Error> {
-    if (src.err) return std::unexpected(src.err->wrap("read request body"));
-    const char* s = archive_error_string(a);
-    return errorf(Code::InvalidArgument, "{}: {}", what, s ? s : "unknown error");
-  };
-  if (archive_read_open(a, &src, nullptr, bodyRead, nullptr) != ARCHIVE_OK) return fail("invalid tar");
+  BodyArchive reader(body, BodyArchive::Format::Tar);
+  struct archive* a = reader.get();
+  auto fail = [&](std::string_view what) { return reader.fail(what); };
+  TRY(reader.open("invalid tar"));
   // Links are made after all files exist: name -> target, both under dir.
   std::vector<std::pair<std::string, std::string>> links;
   std::vector<char> buf(1 << 17);

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "common/filters.h"
@@ -32,5 +33,38 @@ inline la_ssize_t bodyRead(struct archive* a, void* ud, const void** out) {
   *out = src->buf.data();
   return la_ssize_t(*n);
 }
+
+// A libarchive reader over a request body, with every filter (compression)
+// and one format. Owns the archive. fail(what) is the error for a libarchive
+// failure: the body's own error when reading the body failed, else
+// InvalidArgument "<what>: <libarchive's message>".
+class BodyArchive {
+ public:
+  enum class Format { Tar, Raw };
+  BodyArchive(BodyReader& body, Format format) : a_(archive_read_new()) {
+    src_.body = &body;
+    archive_read_support_filter_all(a_);
+    if (format == Format::Tar) archive_read_support_format_tar(a_);
+    else archive_read_support_format_raw(a_);
+  }
+  ~BodyArchive() { archive_read_free(a_); }
+  BodyArchive(const BodyArchive&) = delete;
+  BodyArchive& operator=(const BodyArchive&) = delete;
+
+  struct archive* get() const { return a_; }
+  Result<> open(std::string_view what) {
+    if (archive_read_open(a_, &src_, nullptr, bodyRead, nullptr) != ARCHIVE_OK) return fail(what);
+    return {};
+  }
+  std::unexpected<Error> fail(std::string_view what) const {
+    if (src_.err) return std::unexpected(src_.err->wrap("read request body"));
+    const char* s = archive_error_string(a_);
+    return errorf(Code::InvalidArgument, "{}: {}", what, s ? s : "unknown error");
+  }
+
+ private:
+  struct archive* a_;
+  BodySource src_;
+};
 
 }  // namespace berth::image

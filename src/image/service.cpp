@@ -55,18 +55,10 @@ std::string shortId(const std::string& id) {
 Result<> decompressInto(BodyReader& body, content::Writer& w, const UnpackLimits& limits) {
   ExpansionGuard guard(limits, "layer");
   TRY(guard.checkFree());
-  BodySource src;
-  src.body = &body;
-  struct archive* a = archive_read_new();
-  ScopeExit free_([&] { archive_read_free(a); });
-  archive_read_support_filter_all(a);
-  archive_read_support_format_raw(a);
-  auto fail = [&](std::string_view what) -> std::unexpected<Error> {
-    if (src.err) return std::unexpected(src.err->wrap("read request body"));
-    const char* s = archive_error_string(a);
-    return errorf(Code::InvalidArgument, "{}: {}", what, s ? s : "unknown error");
-  };
-  if (archive_read_open(a, &src, nullptr, bodyRead, nullptr) != ARCHIVE_OK) return fail("invalid tarball");
+  BodyArchive reader(body, BodyArchive::Format::Raw);
+  struct archive* a = reader.get();
+  auto fail = [&](std::string_view what) { return reader.fail(what); };
+  TRY(reader.open("invalid tarball"));
   struct archive_entry* e;
   int rc = archive_read_next_header(a, &e);
   if (rc == ARCHIVE_EOF) return makeError(Code::InvalidArgument, "invalid tarball: empty");
