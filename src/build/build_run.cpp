@@ -25,20 +25,6 @@ namespace berth::build {
 
 namespace {
 
-std::string shortId(std::string_view id) {
-  if (id.starts_with("sha256:")) id.remove_prefix(7);
-  return std::string(id.substr(0, 12));
-}
-
-std::string joinArgs(const std::vector<std::string>& v) {
-  std::string s;
-  for (size_t i = 0; i < v.size(); i++) {
-    if (i) s += ' ';
-    s += v[i];
-  }
-  return s;
-}
-
 // The stdcopy frames of a non-tty attach, demultiplexed into one sink. The
 // service reads the client only once the session is registered, so the
 // first read() tells the builder it may start the container; it then

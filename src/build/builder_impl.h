@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -24,6 +25,24 @@
 #include "image/service.h"
 
 namespace berth::build {
+
+// The 12-hex short form of an image or container id ("sha256:" dropped),
+// as the classic builder prints it.
+inline std::string shortId(std::string_view id) {
+  if (id.starts_with("sha256:")) id.remove_prefix(7);
+  return std::string(id.substr(0, 12));
+}
+
+// The words joined by one space: a command as the builder's messages and
+// history show it.
+inline std::string joinArgs(const std::vector<std::string>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); i++) {
+    if (i) s += ' ';
+    s += v[i];
+  }
+  return s;
+}
 
 class BuilderImpl final : public Builder {
  public:
