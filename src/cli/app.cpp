@@ -380,6 +380,18 @@ Result<std::string> filtersQuery(const std::vector<std::string>& filters) {
   return Query().add("filters", fj).str();
 }
 
+int inspectPaths(Context& ctx, const std::vector<std::string>& paths, const std::string& format) {
+  std::vector<std::string> raws, errors;
+  for (const auto& p : paths) {
+    auto r = ctx.client.callOk("GET", p);
+    if (r) raws.push_back(r->body);
+    else errors.push_back(r.error().message);
+  }
+  int rc = printInspect(ctx, raws, format);
+  for (auto& e : errors) err(ctx, e + "\n");
+  return errors.empty() ? rc : 1;
+}
+
 int printInspect(Context& ctx, const std::vector<std::string>& raws, const std::string& fmtIn) {
   std::string fmtStr = fmtIn;
   if (fmtStr.empty() || fmtStr == "json") {

@@ -267,19 +267,9 @@ int cmdPs(Context& ctx, const FlagSet& f, const std::vector<std::string>&) {
 // ------------------------------------------------------------ inspect
 
 int cmdContainerInspect(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
-  std::vector<std::string> raws;
-  std::vector<std::string> errors;
-  for (const auto& a : args) {
-    auto r = ctx.client.callOk("GET", "/containers/" + a + "/json" + (f.getBool("size") ? "?size=1" : ""));
-    if (!r) {
-      errors.push_back(r.error().message);
-      continue;
-    }
-    raws.push_back(r->body);
-  }
-  int rc = printInspect(ctx, raws, f.getString("format"));
-  for (auto& e : errors) err(ctx, e + "\n");
-  return errors.empty() ? rc : 1;
+  std::vector<std::string> paths;
+  for (const auto& a : args) paths.push_back("/containers/" + a + "/json" + (f.getBool("size") ? "?size=1" : ""));
+  return inspectPaths(ctx, paths, f.getString("format"));
 }
 
 // `berth inspect`: container, then image, probing on 404 (engine-api §5.3).

@@ -172,18 +172,9 @@ int cmdImages(Context& ctx, const FlagSet& f, const std::vector<std::string>& ar
 }
 
 int cmdImageInspect(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
-  std::vector<std::string> raws, errors;
-  for (const auto& a : args) {
-    auto r = ctx.client.callOk("GET", "/images/" + a + "/json");
-    if (!r) {
-      errors.push_back(r.error().message);
-      continue;
-    }
-    raws.push_back(r->body);
-  }
-  int rc = printInspect(ctx, raws, f.getString("format"));
-  for (auto& e : errors) err(ctx, e + "\n");
-  return errors.empty() ? rc : 1;
+  std::vector<std::string> paths;
+  for (const auto& a : args) paths.push_back("/images/" + a + "/json");
+  return inspectPaths(ctx, paths, f.getString("format"));
 }
 
 int cmdTag(Context& ctx, const FlagSet&, const std::vector<std::string>& args) {

@@ -100,18 +100,9 @@ int cmdVolumeLs(Context& ctx, const FlagSet& f, const std::vector<std::string>&)
 }
 
 int cmdVolumeInspect(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {
-  std::vector<std::string> raws, errors;
-  for (const auto& a : args) {
-    auto r = ctx.client.callOk("GET", "/volumes/" + urlEncode(a));
-    if (!r) {
-      errors.push_back(r.error().message);
-      continue;
-    }
-    raws.push_back(r->body);
-  }
-  int rc = printInspect(ctx, raws, f.getString("format"));
-  for (auto& e : errors) err(ctx, e + "\n");
-  return errors.empty() ? rc : 1;
+  std::vector<std::string> paths;
+  for (const auto& a : args) paths.push_back("/volumes/" + urlEncode(a));
+  return inspectPaths(ctx, paths, f.getString("format"));
 }
 
 int cmdVolumeRm(Context& ctx, const FlagSet& f, const std::vector<std::string>& args) {

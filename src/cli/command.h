@@ -106,6 +106,9 @@ Result<std::string> filtersQuery(const std::vector<std::string>& filters);
 // or "json"), or the template executed once per object. 1 on a template
 // error, else 0.
 int printInspect(Context& ctx, const std::vector<std::string>& raws, const std::string& format);
+// GET each of paths and print the objects found with printInspect, then
+// each failed GET's message on stderr (1 when one failed).
+int inspectPaths(Context& ctx, const std::vector<std::string>& paths, const std::string& format);
 // Writes a string to ctx.out.
 void out(Context& ctx, std::string_view s);
 void err(Context& ctx, std::string_view s);
