@@ -308,6 +308,8 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
   TRY_ASSIGN(c.networks, planNetworks(cfg, !body.value("Hostname", "").empty(), hc,
                                       body.value("NetworkingConfig", json::object()), networks_, lookup, warnings));
   TRY(validateHostConfig(hc, int(::sysconf(_SC_NPROCESSORS_ONLN))));
+  TRY(checkNetnsJoin(hc.value("NetworkMode", ""), req.netnsPath));
+  c.netnsPath = req.netnsPath;
   c.hostConfig = hc;
   std::vector<std::string> createdVolumes;
   TRY_ASSIGN(c.mountPoints, resolveMounts(hc, cfg["Volumes"], icfg.value("Volumes", json(nullptr)), createdVolumes));
@@ -551,6 +553,8 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   ScopeExit undoNetwork([&] {
     if (!sandboxKey.empty()) stopNetworking(c.id, netMode);
   });
+  // A namespace pinned by the CRI before the start (Container::netnsPath).
+  if (!c.netnsPath.empty()) nsJoins["network"] = c.netnsPath;
   std::string dir = dirOf(c.id);
   auto lower = *layers;
   if (lower.empty()) {

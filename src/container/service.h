@@ -69,6 +69,10 @@ class ContainerStore {
 struct CreateRequest {
   std::string name;
   nlohmann::json body;
+  // Not part of the Engine API (its router never sets it): the CRI's pod
+  // sandboxes join a network namespace pinned at this absolute path
+  // (Container::netnsPath). InvalidArgument unless NetworkMode is "none".
+  std::string netnsPath = {};
 };
 
 struct CreateResult {

@@ -6,11 +6,14 @@
 #include <algorithm>
 #include <cstring>
 #include <set>
+#include <system_error>
+#include <thread>
 
 #include "common/fd.h"
 #include "common/io.h"
 #include "common/log.h"
 #include "common/sha256.h"
+#include "common/trace.h"
 #include "common/util.h"
 #include "container/namespaces.h"
 #include "container/service.h"
@@ -209,25 +212,76 @@ Result<std::string> Pods::run(const SandboxRequest& r) {
   if (auto other = store_.findByMetadata(r.metadata))
     return errorf(Code::AlreadyExists, "failed to reserve sandbox name {:?}: name {:?} is reserved for {:?}",
                   sandboxName(r.metadata), sandboxName(r.metadata), *other);
+  const int64_t t0 = trace::on() ? trace::now() : 0;
   TRY_ASSIGN(std::string imageId, pauseImage());
+  const bool podNetwork = r.namespaces.network != NamespaceMode::Node;
 
-  container::CreateRequest req{sandboxName(r.metadata), sandboxCreateBody(r, imageId)};
-  auto created = containers_.create(req);
-  if (!created) return std::unexpected(created.error().wrap("failed to create the sandbox container"));
-  const std::string id = created->id;
-  auto lock = lockFor(id);
-  std::lock_guard g(*lock);
-  // Undone in reverse unless the run completes.
-  bool recorded = false, pinned = false, networked = false;
+  // Undone in reverse unless the run completes. The ADD thread, when one
+  // was started, is joined before anything is undone.
+  std::string id, pin;
+  bool recorded = false, pinned = false, adding = false;
   Sandbox s;
+  Result<cni::AddResult> added = makeError(Code::Internal, "CNI ADD did not run");
+  std::thread adder;
+  ScopeExit joinAdder([&] {
+    if (adder.joinable()) adder.join();
+  });
   ScopeExit undo([&] {
-    if (networked && cni_) (void)cni_->del(cni::Attachment{id, s.netnsPath, "eth0", cni::podArgs(r.metadata, id),
-                                                           r.portMappings},
-                                           s.cniResult);
-    if (pinned) (void)unpinNetns(s.netnsPath);
-    (void)containers_.remove(id, true, false);
+    if (adder.joinable()) adder.join();
+    // A failed ADD may leave a partial attachment: DEL it (prevResult: the
+    // result when the ADD succeeded and a later step failed).
+    if (adding)
+      (void)cni_->del(cni::Attachment{id, pin, "eth0", cni::podArgs(r.metadata, id), r.portMappings},
+                      added ? added->result : nlohmann::json());
+    if (pinned) (void)unpinNetns(pin);
+    if (!id.empty()) (void)containers_.remove(id, true, false);
     if (recorded) (void)store_.remove(id);
   });
+
+  // The pod's network namespace first, pinned under a name of its own (as
+  // containerd's cni-<uuid>): the pause joins it by path, so CNI ADD runs
+  // while the pause starts instead of after it.
+  if (podNetwork) {
+    pin = cfg_.netnsDir + "/cni-" + randomHexId().substr(0, 32);
+    TRY(createPinnedNetns(pin));
+    pinned = true;
+  }
+  container::CreateRequest req{sandboxName(r.metadata), sandboxCreateBody(r, imageId), pin};
+  auto created = containers_.create(req);
+  if (!created) return std::unexpected(created.error().wrap("failed to create the sandbox container"));
+  id = created->id;
+  int64_t tPhase = t0;
+  auto phase = [&](const char* name) {
+    if (!t0) return;
+    int64_t t = trace::now();
+    trace::record(id, name, tPhase, t);
+    tPhase = t;
+  };
+  phase("pod: pause image, netns, create");
+  auto lock = lockFor(id);
+  std::lock_guard g(*lock);
+
+  if (podNetwork && cni_) {
+    auto conf = cni_->config();
+    if (!conf) {
+      // Deliberately kinder than containerd (which refuses the pod): no
+      // CNI configuration means a pod with only lo (docs/cri.md).
+      log::warn("cri: sandbox {}: {}; the pod gets no network", id.substr(0, 12), conf.error().message);
+    } else {
+      adding = true;
+      cni::Attachment a{id, pin, "eth0", cni::podArgs(r.metadata, id), r.portMappings};
+      auto doAdd = [this, &added, &id, t0, a = std::move(a)] {
+        const int64_t ta = t0 ? trace::now() : 0;
+        added = cni_->add(a);
+        if (ta) trace::record(id, "pod: CNI ADD (beside the pause start)", ta, trace::now());
+      };
+      try {
+        adder = std::thread(doAdd);
+      } catch (const std::system_error&) {
+        doAdd();  // no thread to be had: in line, as before
+      }
+    }
+  }
 
   s.id = id;
   s.metadata = r.metadata;
@@ -247,38 +301,28 @@ Result<std::string> Pods::run(const SandboxRequest& r) {
   s.hostsPath = details.paths.hosts;
   if (!r.dns.servers.empty() || !r.dns.searches.empty() || !r.dns.options.empty())
     TRY(writeFileReplace(s.resolvConfPath, resolvConfText(r.dns)));
+  phase("pod: inspect, resolv.conf");
+  // The first record names no namespace: a pod cut short by a berthd crash
+  // reads NOTREADY after the restart and reconcile() drops the pin.
   TRY(store_.put(s));
   recorded = true;
+  phase("pod: record");
 
   if (auto st = containers_.start(id); !st)
     return std::unexpected(st.error().wrap("failed to start the sandbox container"));
-  if (r.namespaces.network != NamespaceMode::Node) {
-    TRY_ASSIGN(details, containers_.inspect(id, false));
-    if (details.record.state.pid <= 0) return makeError(Code::Internal, "the sandbox container has no process");
-    std::string pin = cfg_.netnsDir + "/" + id;
-    TRY(pinNetns(fmt::format("/proc/{}/ns/net", details.record.state.pid), pin));
-    pinned = true;
-    s.netnsPath = pin;
-    if (cni_) {
-      cni::Attachment a{id, pin, "eth0", cni::podArgs(r.metadata, id), r.portMappings};
-      auto conf = cni_->config();
-      if (!conf) {
-        // Deliberately kinder than containerd (which refuses the pod): no
-        // CNI configuration means a pod with only lo (docs/cri.md).
-        log::warn("cri: sandbox {}: {}; the pod gets no network", id.substr(0, 12), conf.error().message);
-      } else {
-        networked = true;  // a failed ADD may leave a partial attachment: DEL it
-        auto added = cni_->add(a);
-        if (!added)
-          return std::unexpected(
-              added.error().wrap(fmt::format("failed to setup network for sandbox {:?}", id)));
-        s.cniResult = added->result;
-        s.ip = added->ips.ip;
-        s.additionalIps = added->ips.additional;
-      }
-    }
+  phase("pod: start pause");
+  if (adder.joinable()) adder.join();
+  phase("pod: wait for CNI ADD");
+  if (adding) {
+    if (!added) return std::unexpected(added.error().wrap(fmt::format("failed to setup network for sandbox {:?}", id)));
+    s.cniResult = added->result;
+    s.ip = added->ips.ip;
+    s.additionalIps = added->ips.additional;
   }
+  s.netnsPath = pin;
   TRY(store_.put(s));
+  phase("pod: record (final)");
+  if (t0) trace::record(id, "pod: RunPodSandbox", t0, tPhase);
   undo.dismiss();
   return id;
 }
