@@ -12,9 +12,10 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <system_error>
-#include <thread>
+#include <cstdlib>
 
+#include "common/fd.h"
+#include "common/log.h"
 #include "common/util.h"
 
 #ifndef NSFS_MAGIC
@@ -65,23 +66,24 @@ Result<> loopbackUp() {
 }  // namespace
 
 Result<> createPinnedNetns(const std::string& target) {
+  constexpr std::string_view kWhat = "pin the pod's network namespace";
   if (isPinnedNetns(target)) return errorf(Code::AlreadyExists, "{} is already a pinned namespace", target);
-  Result<> r;
-  // The thread ends with the namespace pinned: only the bind mount keeps it.
-  try {
-    std::thread t([&] {
-      if (::unshare(CLONE_NEWNET) != 0) {
-        r = sysError(errno, "create a network namespace");
-        return;
-      }
-      r = loopbackUp();
-      if (r) r = pinNetns("/proc/thread-self/ns/net", target);
-    });
-    t.join();
-  } catch (const std::system_error& e) {
-    r = errorf(Code::Unavailable, "start a thread: {}", e.what());
+  // On the calling thread, which returns to its own namespace: a new
+  // thread would first have to be scheduled, 3-4 ms on this loaded 2-core
+  // machine against 0.4 ms for the work itself.
+  UniqueFd home(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  if (!home) return std::unexpected(sysError(errno, "open this thread's network namespace").error().wrap(kWhat));
+  if (::unshare(CLONE_NEWNET) != 0)
+    return std::unexpected(sysError(errno, "create a network namespace").error().wrap(kWhat));
+  Result<> r = loopbackUp();
+  if (r) r = pinNetns("/proc/thread-self/ns/net", target);
+  if (::setns(home.get(), CLONE_NEWNET) != 0) {
+    // Never happens short of the kernel failing an allocation; a thread left
+    // in a pod's namespace would run later CNI plugins and monitors there.
+    log::error("cri: cannot return to the daemon's network namespace: {}", std::strerror(errno));
+    std::abort();
   }
-  if (!r) return std::unexpected(r.error().wrap("pin the pod's network namespace"));
+  if (!r) return std::unexpected(r.error().wrap(kWhat));
   return {};
 }
 

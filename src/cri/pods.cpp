@@ -246,18 +246,20 @@ Result<std::string> Pods::run(const SandboxRequest& r) {
     TRY(createPinnedNetns(pin));
     pinned = true;
   }
+  const int64_t tCreate = t0 ? trace::now() : 0;
   container::CreateRequest req{sandboxName(r.metadata), sandboxCreateBody(r, imageId), pin};
   auto created = containers_.create(req);
   if (!created) return std::unexpected(created.error().wrap("failed to create the sandbox container"));
   id = created->id;
-  int64_t tPhase = t0;
+  if (t0) trace::record(id, "pod: pause image, netns", t0, tCreate);
+  int64_t tPhase = tCreate;
   auto phase = [&](const char* name) {
     if (!t0) return;
     int64_t t = trace::now();
     trace::record(id, name, tPhase, t);
     tPhase = t;
   };
-  phase("pod: pause image, netns, create");
+  phase("pod: create");
   auto lock = lockFor(id);
   std::lock_guard g(*lock);
 
