@@ -215,116 +215,129 @@ Result<std::string> Pods::run(const SandboxRequest& r) {
   const int64_t t0 = trace::on() ? trace::now() : 0;
   TRY_ASSIGN(std::string imageId, pauseImage());
   const bool podNetwork = r.namespaces.network != NamespaceMode::Node;
+  // The sandbox id is chosen here and given to the pause container, so CNI
+  // ADD (whose CNI_CONTAINERID it is) need not wait for the create.
+  const std::string id = randomHexId();
+  auto lock = lockFor(id);
+  std::lock_guard g(*lock);
 
-  // Undone in reverse unless the run completes. The ADD thread, when one
+  // Undone in reverse unless the run completes. The pause thread, when one
   // was started, is joined before anything is undone.
-  std::string id, pin;
-  bool recorded = false, pinned = false, adding = false;
+  std::string pin;
+  bool pinned = false, created = false, recorded = false, adding = false;
   Sandbox s;
   Result<cni::AddResult> added = makeError(Code::Internal, "CNI ADD did not run");
-  std::thread adder;
-  ScopeExit joinAdder([&] {
-    if (adder.joinable()) adder.join();
+  Result<> paused = makeError(Code::Internal, "the sandbox container was not started");
+  std::thread pauser;
+  ScopeExit joinPauser([&] {
+    if (pauser.joinable()) pauser.join();
   });
   ScopeExit undo([&] {
-    if (adder.joinable()) adder.join();
+    if (pauser.joinable()) pauser.join();
     // A failed ADD may leave a partial attachment: DEL it (prevResult: the
-    // result when the ADD succeeded and a later step failed).
+    // result when the ADD succeeded and another step failed).
     if (adding)
       (void)cni_->del(cni::Attachment{id, pin, "eth0", cni::podArgs(r.metadata, id), r.portMappings},
                       added ? added->result : nlohmann::json());
     if (pinned) (void)unpinNetns(pin);
-    if (!id.empty()) (void)containers_.remove(id, true, false);
+    if (created) (void)containers_.remove(id, true, false);
     if (recorded) (void)store_.remove(id);
   });
 
   // The pod's network namespace first, pinned under a name of its own (as
   // containerd's cni-<uuid>): the pause joins it by path, so CNI ADD runs
-  // while the pause starts instead of after it.
+  // while the pause container is created and started instead of after.
   if (podNetwork) {
     pin = cfg_.netnsDir + "/cni-" + randomHexId().substr(0, 32);
     TRY(createPinnedNetns(pin));
     pinned = true;
   }
-  const int64_t tCreate = t0 ? trace::now() : 0;
-  container::CreateRequest req{sandboxName(r.metadata), sandboxCreateBody(r, imageId), pin};
-  auto created = containers_.create(req);
-  if (!created) return std::unexpected(created.error().wrap("failed to create the sandbox container"));
-  id = created->id;
-  if (t0) trace::record(id, "pod: pause image, netns", t0, tCreate);
-  int64_t tPhase = tCreate;
-  auto phase = [&](const char* name) {
-    if (!t0) return;
-    int64_t t = trace::now();
-    trace::record(id, name, tPhase, t);
-    tPhase = t;
-  };
-  phase("pod: create");
-  auto lock = lockFor(id);
-  std::lock_guard g(*lock);
-
+  if (t0) trace::record(id, "pod: pause image, netns", t0, trace::now());
+  std::optional<cni::Attachment> attachment;
   if (podNetwork && cni_) {
-    auto conf = cni_->config();
-    if (!conf) {
+    if (auto conf = cni_->config(); !conf) {
       // Deliberately kinder than containerd (which refuses the pod): no
       // CNI configuration means a pod with only lo (docs/cri.md).
       log::warn("cri: sandbox {}: {}; the pod gets no network", id.substr(0, 12), conf.error().message);
     } else {
-      adding = true;
-      cni::Attachment a{id, pin, "eth0", cni::podArgs(r.metadata, id), r.portMappings};
-      auto doAdd = [this, &added, &id, t0, a = std::move(a)] {
-        const int64_t ta = t0 ? trace::now() : 0;
-        added = cni_->add(a);
-        if (ta) trace::record(id, "pod: CNI ADD (beside the pause start)", ta, trace::now());
-      };
-      try {
-        adder = std::thread(doAdd);
-      } catch (const std::system_error&) {
-        doAdd();  // no thread to be had: in line, as before
-      }
+      attachment = cni::Attachment{id, pin, "eth0", cni::podArgs(r.metadata, id), r.portMappings};
     }
   }
 
-  s.id = id;
-  s.metadata = r.metadata;
-  s.hostname = r.hostname;
-  s.logDirectory = r.logDirectory;
-  s.runtimeHandler = r.runtimeHandler;
-  s.cgroupParent = r.cgroupParent;
-  s.namespaces = r.namespaces;
-  s.labels = r.labels;
-  s.annotations = r.annotations;
-  s.sysctls = r.sysctls;
-  s.dns = r.dns;
-  s.portMappings = r.portMappings;
-  s.createdAt = nowNanos();
-  TRY_ASSIGN(auto details, containers_.inspect(id, false));
-  s.resolvConfPath = details.paths.resolvConf;
-  s.hostsPath = details.paths.hosts;
-  if (!r.dns.servers.empty() || !r.dns.searches.empty() || !r.dns.options.empty())
-    TRY(writeFileReplace(s.resolvConfPath, resolvConfText(r.dns)));
-  phase("pod: inspect, resolv.conf");
-  // The first record names no namespace: a pod cut short by a berthd crash
-  // reads NOTREADY after the restart and reconcile() drops the pin.
-  TRY(store_.put(s));
-  recorded = true;
-  phase("pod: record");
-
-  if (auto st = containers_.start(id); !st)
-    return std::unexpected(st.error().wrap("failed to start the sandbox container"));
-  phase("pod: start pause");
-  if (adder.joinable()) adder.join();
-  phase("pod: wait for CNI ADD");
+  // The pause container: created, recorded, started. On a thread of its own
+  // while this one runs CNI ADD (ADD, Go plugins, is the longer of the two).
+  auto startPause = [&]() -> Result<> {
+    int64_t tPhase = t0 ? trace::now() : 0;
+    auto phase = [&](const char* name) {
+      if (!t0) return;
+      int64_t t = trace::now();
+      trace::record(id, name, tPhase, t);
+      tPhase = t;
+    };
+    container::CreateRequest req{sandboxName(r.metadata), sandboxCreateBody(r, imageId), pin, id};
+    auto c = containers_.create(req);
+    if (!c) return std::unexpected(c.error().wrap("failed to create the sandbox container"));
+    created = true;
+    phase("pod: create");
+    s.id = id;
+    s.metadata = r.metadata;
+    s.hostname = r.hostname;
+    s.logDirectory = r.logDirectory;
+    s.runtimeHandler = r.runtimeHandler;
+    s.cgroupParent = r.cgroupParent;
+    s.namespaces = r.namespaces;
+    s.labels = r.labels;
+    s.annotations = r.annotations;
+    s.sysctls = r.sysctls;
+    s.dns = r.dns;
+    s.portMappings = r.portMappings;
+    s.createdAt = nowNanos();
+    TRY_ASSIGN(auto details, containers_.inspect(id, false));
+    s.resolvConfPath = details.paths.resolvConf;
+    s.hostsPath = details.paths.hosts;
+    if (!r.dns.servers.empty() || !r.dns.searches.empty() || !r.dns.options.empty())
+      TRY(writeFileReplace(s.resolvConfPath, resolvConfText(r.dns)));
+    phase("pod: inspect, resolv.conf");
+    // The first record names no namespace: a pod cut short by a berthd
+    // crash reads NOTREADY after the restart and reconcile() drops the pin.
+    TRY(store_.put(s));
+    recorded = true;
+    phase("pod: record");
+    if (auto st = containers_.start(id); !st)
+      return std::unexpected(st.error().wrap("failed to start the sandbox container"));
+    phase("pod: start pause");
+    return {};
+  };
+  if (attachment) {
+    try {
+      pauser = std::thread([&] { paused = startPause(); });
+    } catch (const std::system_error&) {
+      paused = startPause();  // no thread to be had: one after the other
+    }
+    adding = true;
+    const int64_t ta = t0 ? trace::now() : 0;
+    added = cni_->add(*attachment);
+    if (ta) trace::record(id, "pod: CNI ADD (beside the pause)", ta, trace::now());
+    if (pauser.joinable()) pauser.join();
+  } else {
+    paused = startPause();
+  }
+  int64_t tFinal = t0 ? trace::now() : 0;
+  TRY(paused);
   if (adding) {
-    if (!added) return std::unexpected(added.error().wrap(fmt::format("failed to setup network for sandbox {:?}", id)));
+    if (!added)
+      return std::unexpected(added.error().wrap(fmt::format("failed to setup network for sandbox {:?}", id)));
     s.cniResult = added->result;
     s.ip = added->ips.ip;
     s.additionalIps = added->ips.additional;
   }
   s.netnsPath = pin;
   TRY(store_.put(s));
-  phase("pod: record (final)");
-  if (t0) trace::record(id, "pod: RunPodSandbox", t0, tPhase);
+  if (t0) {
+    int64_t t = trace::now();
+    trace::record(id, "pod: record (final)", tFinal, t);
+    trace::record(id, "pod: RunPodSandbox", t0, t);
+  }
   undo.dismiss();
   return id;
 }
