@@ -310,7 +310,13 @@ Result<std::string> Pods::run(const SandboxRequest& r) {
   };
   if (attachment) {
     try {
-      pauser = std::thread([&] { paused = startPause(); });
+      pauser = std::thread([&] {
+        try {
+          paused = startPause();
+        } catch (const std::exception& e) {  // never past the thread: that would terminate berthd
+          paused = errorf(Code::Internal, "failed to start the sandbox container: {}", e.what());
+        }
+      });
     } catch (const std::system_error&) {
       paused = startPause();  // no thread to be had: one after the other
     }
