@@ -434,6 +434,83 @@ def test_sandboxes_survive_berthd_sigkill(rt, api_pb, pods, bridge_net, e2e_root
         filter=pb.PodSandboxFilter(label_selector={"suite": "sigkill"}))).items) == []
 
 
+def test_berthd_killed_during_run_pod_sandbox(rt, api_pb, pods, e2e_root, berth):
+    """berthd SIGKILLed while RunPodSandbox's CNI ADD runs (a fake plugin
+    that waits) beside the pause start: after the restart the pod is listed
+    NOTREADY (its first record names no namespace), the namespace pinned
+    before the pause is removed by reconcile, and Stop + Remove clean up the
+    pause container."""
+    import signal
+    import threading
+    pb = api_pb
+    conf_dir, bin_dir = os.environ["BERTH_CRI_CNI_DIR"], os.environ["BERTH_CRI_CNI_BIN"]
+    work = tempfile.mkdtemp(prefix="cri-slow.", dir=os.environ.get("BERTH_E2E_TMP", "/tmp"))
+    plugin = os.path.join(bin_dir, "slow222")
+    with open(plugin, "w") as f:
+        f.write("#!/bin/sh\ncat >/dev/null\n[ \"$CNI_COMMAND\" = ADD ] || exit 0\n"
+                f"echo $$ >{work}/pid.tmp && mv {work}/pid.tmp {work}/pid\nexec sleep 30\n")
+    os.chmod(plugin, 0o755)
+    path = os.path.join(conf_dir, "01-slow.conflist")
+    with open(path, "w") as f:
+        json.dump({"cniVersion": "1.0.0", "name": "slow", "plugins": [{"type": "slow222"}]}, f)
+    plugin_pid = None
+    try:
+        cfg = _config(pb, "cut-short", labels={"suite": "cut-short"})
+        errors = []
+
+        def run():
+            try:
+                _run(rt, pb, cfg)
+            except grpc.RpcError as e:
+                errors.append(e.code())
+        t = threading.Thread(target=run)
+        t.start()
+        sel = pb.ListPodSandboxRequest(filter=pb.PodSandboxFilter(label_selector={"suite": "cut-short"}))
+        deadline = time.time() + 20
+        while not (os.path.exists(os.path.join(work, "pid")) and rt.ListPodSandbox(sel).items):
+            assert time.time() < deadline, "the ADD never started or the first record never came"
+            time.sleep(0.05)
+        plugin_pid = int(open(os.path.join(work, "pid")).read())
+        # The pause thread may still be starting the pause: let it finish.
+        sid = rt.ListPodSandbox(sel).items[0].id
+        pods.append(sid)
+        deadline = time.time() + 20
+        while json.loads(_status(rt, pb, sid, verbose=True).info["info"]).get("pid", 0) <= 0:
+            assert time.time() < deadline, "the pause never started"
+            time.sleep(0.05)
+        pins = [n for n in os.listdir(_netns_dir(e2e_root)) if n.startswith("cni-")]
+        assert pins, "no namespace pinned before the pause"
+        os.unlink(path)  # the restarted berthd runs no CNI for this pod
+        _restart_berthd()
+        t.join(30)
+        assert not t.is_alive() and errors, "RunPodSandbox did not fail with the daemon gone"
+        deadline = time.time() + 20
+        while True:
+            try:
+                items = rt.ListPodSandbox(sel).items
+                break
+            except grpc.RpcError:
+                assert time.time() < deadline
+                time.sleep(0.2)
+        assert [(p.id, p.state) for p in items] == [(sid, pb.SANDBOX_NOTREADY)]
+        left = set(os.listdir(_netns_dir(e2e_root)))
+        assert not left & set(pins), "reconcile left the pin of the cut-short pod"
+        rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=sid))
+        rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=sid))
+        assert berth("inspect", sid, check=False).returncode != 0  # the pause container is gone
+        assert list(rt.ListPodSandbox(sel).items) == []
+    finally:
+        if plugin_pid:
+            try:
+                os.kill(plugin_pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if os.path.exists(path):
+            os.unlink(path)
+        os.unlink(plugin)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def _pause_image():
     """The pause image's name in the k8s.io namespace (cri/pods.cpp)."""
     import hashlib
