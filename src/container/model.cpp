@@ -76,6 +76,7 @@ json Container::configDoc() const {
   json doc{{"Config", config}, {"HostConfig", hostConfig}, {"Path", path}, {"Args", args}};
   if (!mountPoints.empty()) doc["MountPoints"] = mountPoints;
   if (!networks.empty()) doc["Networks"] = networks;
+  if (!netnsPath.empty()) doc["NetnsPath"] = netnsPath;
   return doc;
 }
 
@@ -95,6 +96,7 @@ Result<Container> Container::fromRow(const std::string& id, const std::string& n
     c.args = cfg.value("Args", std::vector<std::string>{});
     c.mountPoints = cfg.value("MountPoints", json::array());
     c.networks = cfg.value("Networks", json::object());
+    c.netnsPath = cfg.value("NetnsPath", "");
     c.state = ContainerState::fromJson(json::parse(stateText));
   } catch (const std::exception& e) {
     return errorf(Code::Internal, "container {}: corrupt record: {}", id, e.what());

@@ -68,6 +68,12 @@ struct Container {
   // Docker's EndpointSettings with NetworkID. Kept while stopped; the live
   // endpoints belong to the network service.
   json networks = json::object();
+  // A network namespace to join by path instead of making one (the CRI's pod
+  // sandboxes: a namespace pinned before the pause starts, CNI running
+  // meanwhile). Only with NetworkMode "none"; "" = none. Set only through
+  // CreateRequest::netnsPath, never from an Engine API body; persisted as
+  // "NetnsPath" beside (not inside) HostConfig.
+  std::string netnsPath;
   ContainerState state;
   std::vector<std::string> execIds;
 

@@ -18,6 +18,16 @@ bool usesSandbox(const std::string& mode) {
   return !mode.empty() && mode != "none" && mode != "host" && !isContainerMode(mode);
 }
 
+Result<> checkNetnsJoin(const std::string& networkMode, const std::string& netnsPath) {
+  if (netnsPath.empty()) return {};
+  if (netnsPath[0] != '/')
+    return errorf(Code::InvalidArgument, "network namespace path {:?} is not absolute", netnsPath);
+  if (networkMode != "none")
+    return errorf(Code::InvalidArgument, "joining the network namespace {} needs NetworkMode none, not {:?}",
+                  netnsPath, networkMode);
+  return {};
+}
+
 namespace {
 
 bool nonEmpty(const json& j, const char* key) {

@@ -50,6 +50,12 @@ Result<nlohmann::json> planNetworks(const nlohmann::json& config, bool userHostn
                                     const nlohmann::json& networkingConfig, network::Service* net,
                                     const LinkLookup& links, std::vector<std::string>& warnings);
 
+// CreateRequest::netnsPath checked against the normalised NetworkMode: ""
+// is always fine; otherwise the path must be absolute and the mode "none"
+// (the joined namespace is the container's whole network). InvalidArgument
+// when not.
+Result<> checkNetnsJoin(const std::string& networkMode, const std::string& netnsPath);
+
 // Docker's order of attachment: the NetworkMode network first, then the
 // others by name.
 std::vector<std::string> attachOrder(const std::string& networkMode, const nlohmann::json& intent);

@@ -216,7 +216,10 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
   const json icfg = img->config.value("config", json::object());
 
   Container c;
-  c.id = randomHexId();
+  c.id = req.id.empty() ? randomHexId() : req.id;
+  if (!req.id.empty() &&
+      (req.id.size() != 64 || req.id.find_first_not_of("0123456789abcdef") != std::string::npos))
+    return errorf(Code::InvalidArgument, "invalid container id {:?}", req.id);
   c.imageId = img->id;
   c.created = nowNanos();
 
@@ -308,6 +311,8 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
   TRY_ASSIGN(c.networks, planNetworks(cfg, !body.value("Hostname", "").empty(), hc,
                                       body.value("NetworkingConfig", json::object()), networks_, lookup, warnings));
   TRY(validateHostConfig(hc, int(::sysconf(_SC_NPROCESSORS_ONLN))));
+  TRY(checkNetnsJoin(hc.value("NetworkMode", ""), req.netnsPath));
+  c.netnsPath = req.netnsPath;
   c.hostConfig = hc;
   std::vector<std::string> createdVolumes;
   TRY_ASSIGN(c.mountPoints, resolveMounts(hc, cfg["Volumes"], icfg.value("Volumes", json(nullptr)), createdVolumes));
@@ -319,6 +324,18 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
   auto e = std::make_shared<Entry>();
   e->c = std::move(c);
   const int64_t tFiles = tCreate ? trace::now() : 0;
+  if (!req.id.empty()) {
+    // A caller's id: its directory, made here or failing, reserves it.
+    {
+      std::lock_guard g(mu_);
+      if (byId_.count(req.id)) return errorf(Code::Conflict, "container id {} is already in use", req.id);
+    }
+    TRY(mkdirAll(cfg_.dataRoot + "/containers", 0700));
+    if (::mkdir(dirOf(req.id).c_str(), 0700) != 0) {
+      if (errno == EEXIST) return errorf(Code::Conflict, "container id {} is already in use", req.id);
+      return sysError(errno, "mkdir {}", dirOf(req.id));
+    }
+  }
   TRY(prepareBundle(*e));
   ScopeExit dropBundle([&] { (void)removeAll(dirOf(e->c.id)); });
 
@@ -551,6 +568,8 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   ScopeExit undoNetwork([&] {
     if (!sandboxKey.empty()) stopNetworking(c.id, netMode);
   });
+  // A namespace pinned by the CRI before the start (Container::netnsPath).
+  if (!c.netnsPath.empty()) nsJoins["network"] = c.netnsPath;
   std::string dir = dirOf(c.id);
   auto lower = *layers;
   if (lower.empty()) {

@@ -69,6 +69,15 @@ class ContainerStore {
 struct CreateRequest {
   std::string name;
   nlohmann::json body;
+  // Not part of the Engine API (its router never sets it): the CRI's pod
+  // sandboxes join a network namespace pinned at this absolute path
+  // (Container::netnsPath). InvalidArgument unless NetworkMode is "none".
+  std::string netnsPath = {};
+  // Not part of the Engine API either: the id to give the container ("" =
+  // a new random one), so the CRI can run CNI ADD for a sandbox while its
+  // pause container is being created. InvalidArgument unless 64 lowercase
+  // hex; Conflict when a container or a container directory has it.
+  std::string id = {};
 };
 
 struct CreateResult {

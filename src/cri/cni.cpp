@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/trace.h"
 #include "common/fd.h"
 #include "common/json_limits.h"
 #include "common/log.h"
@@ -367,7 +368,10 @@ Result<AddResult> Cni::add(const Attachment& a) {
   TRY_ASSIGN(auto list, config());
   json prev;
   for (size_t i = 0; i < list.plugins.size(); i++) {
-    TRY_ASSIGN(json r, exec(list, i, "ADD", a, prev));
+    const int64_t t = trace::on() ? trace::now() : 0;
+    auto ran = exec(list, i, "ADD", a, prev);
+    if (t) trace::record(a.containerId, "cni: ADD " + list.plugins[i].value("type", ""), t, trace::now());
+    TRY_ASSIGN(json r, std::move(ran));
     if (!r.is_null()) prev = std::move(r);
   }
   if (prev.is_null())

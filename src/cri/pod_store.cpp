@@ -203,7 +203,8 @@ Result<> PodStore::put(const Sandbox& s) {
   if (!isHexId(s.id)) return errorf(Code::InvalidArgument, "sandbox record: bad id {:?}", s.id);
   std::lock_guard g(mu_);
   TRY(mkdirAll(dir_, 0700));
-  TRY(writeFileAtomic(dir_ + "/" + s.id + ".json", s.toJson().dump(), 0600));
+  // Temp name and rename, no fsync (durability: pod_store.h).
+  TRY(writeFileReplace(dir_ + "/" + s.id + ".json", s.toJson().dump(), 0600));
   byId_[s.id] = s;
   return {};
 }

@@ -127,7 +127,13 @@ class PodStore : public SandboxLookup {
   Result<Sandbox> sandbox(const std::string& idOrPrefix) override;
   // Every sandbox, with its state, in no particular order.
   std::vector<Sandbox> list();
-  // Insert or replace (file first, then memory).
+  // Insert or replace (file first, then memory). The file is replaced by
+  // rename without fsync: a reader or a berthd restarted after a SIGKILL
+  // sees the old or the new record whole. A power loss may lose the last
+  // records, but it ends every pod's processes too, and the pause
+  // container's own row (SQLite WAL, synchronous=NORMAL) is no more durable:
+  // load() skips a record that does not parse and reconcile() removes a
+  // pause container without a record.
   Result<> put(const Sandbox& s);
   // Missing is fine.
   Result<> remove(const std::string& id);

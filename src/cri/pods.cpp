@@ -6,11 +6,14 @@
 #include <algorithm>
 #include <cstring>
 #include <set>
+#include <system_error>
+#include <thread>
 
 #include "common/fd.h"
 #include "common/io.h"
 #include "common/log.h"
 #include "common/sha256.h"
+#include "common/trace.h"
 #include "common/util.h"
 #include "container/namespaces.h"
 #include "container/service.h"
@@ -209,76 +212,138 @@ Result<std::string> Pods::run(const SandboxRequest& r) {
   if (auto other = store_.findByMetadata(r.metadata))
     return errorf(Code::AlreadyExists, "failed to reserve sandbox name {:?}: name {:?} is reserved for {:?}",
                   sandboxName(r.metadata), sandboxName(r.metadata), *other);
+  const int64_t t0 = trace::on() ? trace::now() : 0;
   TRY_ASSIGN(std::string imageId, pauseImage());
-
-  container::CreateRequest req{sandboxName(r.metadata), sandboxCreateBody(r, imageId)};
-  auto created = containers_.create(req);
-  if (!created) return std::unexpected(created.error().wrap("failed to create the sandbox container"));
-  const std::string id = created->id;
+  const bool podNetwork = r.namespaces.network != NamespaceMode::Node;
+  // The sandbox id is chosen here and given to the pause container, so CNI
+  // ADD (whose CNI_CONTAINERID it is) need not wait for the create.
+  const std::string id = randomHexId();
   auto lock = lockFor(id);
   std::lock_guard g(*lock);
-  // Undone in reverse unless the run completes.
-  bool recorded = false, pinned = false, networked = false;
+
+  // Undone in reverse unless the run completes. The pause thread, when one
+  // was started, is joined before anything is undone.
+  std::string pin;
+  bool pinned = false, created = false, recorded = false, adding = false;
   Sandbox s;
+  Result<cni::AddResult> added = makeError(Code::Internal, "CNI ADD did not run");
+  Result<> paused = makeError(Code::Internal, "the sandbox container was not started");
+  std::thread pauser;
+  ScopeExit joinPauser([&] {
+    if (pauser.joinable()) pauser.join();
+  });
   ScopeExit undo([&] {
-    if (networked && cni_) (void)cni_->del(cni::Attachment{id, s.netnsPath, "eth0", cni::podArgs(r.metadata, id),
-                                                           r.portMappings},
-                                           s.cniResult);
-    if (pinned) (void)unpinNetns(s.netnsPath);
-    (void)containers_.remove(id, true, false);
+    if (pauser.joinable()) pauser.join();
+    // A failed ADD may leave a partial attachment: DEL it (prevResult: the
+    // result when the ADD succeeded and another step failed).
+    if (adding)
+      (void)cni_->del(cni::Attachment{id, pin, "eth0", cni::podArgs(r.metadata, id), r.portMappings},
+                      added ? added->result : nlohmann::json());
+    if (pinned) (void)unpinNetns(pin);
+    if (created) (void)containers_.remove(id, true, false);
     if (recorded) (void)store_.remove(id);
   });
 
-  s.id = id;
-  s.metadata = r.metadata;
-  s.hostname = r.hostname;
-  s.logDirectory = r.logDirectory;
-  s.runtimeHandler = r.runtimeHandler;
-  s.cgroupParent = r.cgroupParent;
-  s.namespaces = r.namespaces;
-  s.labels = r.labels;
-  s.annotations = r.annotations;
-  s.sysctls = r.sysctls;
-  s.dns = r.dns;
-  s.portMappings = r.portMappings;
-  s.createdAt = nowNanos();
-  TRY_ASSIGN(auto details, containers_.inspect(id, false));
-  s.resolvConfPath = details.paths.resolvConf;
-  s.hostsPath = details.paths.hosts;
-  if (!r.dns.servers.empty() || !r.dns.searches.empty() || !r.dns.options.empty())
-    TRY(writeFileReplace(s.resolvConfPath, resolvConfText(r.dns)));
-  TRY(store_.put(s));
-  recorded = true;
-
-  if (auto st = containers_.start(id); !st)
-    return std::unexpected(st.error().wrap("failed to start the sandbox container"));
-  if (r.namespaces.network != NamespaceMode::Node) {
-    TRY_ASSIGN(details, containers_.inspect(id, false));
-    if (details.record.state.pid <= 0) return makeError(Code::Internal, "the sandbox container has no process");
-    std::string pin = cfg_.netnsDir + "/" + id;
-    TRY(pinNetns(fmt::format("/proc/{}/ns/net", details.record.state.pid), pin));
+  // The pod's network namespace first, pinned under a name of its own (as
+  // containerd's cni-<uuid>): the pause joins it by path, so CNI ADD runs
+  // while the pause container is created and started instead of after.
+  if (podNetwork) {
+    pin = cfg_.netnsDir + "/cni-" + randomHexId().substr(0, 32);
+    TRY(createPinnedNetns(pin));
     pinned = true;
-    s.netnsPath = pin;
-    if (cni_) {
-      cni::Attachment a{id, pin, "eth0", cni::podArgs(r.metadata, id), r.portMappings};
-      auto conf = cni_->config();
-      if (!conf) {
-        // Deliberately kinder than containerd (which refuses the pod): no
-        // CNI configuration means a pod with only lo (docs/cri.md).
-        log::warn("cri: sandbox {}: {}; the pod gets no network", id.substr(0, 12), conf.error().message);
-      } else {
-        networked = true;  // a failed ADD may leave a partial attachment: DEL it
-        auto added = cni_->add(a);
-        if (!added)
-          return std::unexpected(
-              added.error().wrap(fmt::format("failed to setup network for sandbox {:?}", id)));
-        s.cniResult = added->result;
-        s.ip = added->ips.ip;
-        s.additionalIps = added->ips.additional;
-      }
+  }
+  if (t0) trace::record(id, "pod: pause image, netns", t0, trace::now());
+  std::optional<cni::Attachment> attachment;
+  if (podNetwork && cni_) {
+    if (auto conf = cni_->config(); !conf) {
+      // Deliberately kinder than containerd (which refuses the pod): no
+      // CNI configuration means a pod with only lo (docs/cri.md).
+      log::warn("cri: sandbox {}: {}; the pod gets no network", id.substr(0, 12), conf.error().message);
+    } else {
+      attachment = cni::Attachment{id, pin, "eth0", cni::podArgs(r.metadata, id), r.portMappings};
     }
   }
+
+  // The pause container: created, recorded, started. On a thread of its own
+  // while this one runs CNI ADD (ADD, Go plugins, is the longer of the two).
+  auto startPause = [&]() -> Result<> {
+    int64_t tPhase = t0 ? trace::now() : 0;
+    auto phase = [&](const char* name) {
+      if (!t0) return;
+      int64_t t = trace::now();
+      trace::record(id, name, tPhase, t);
+      tPhase = t;
+    };
+    container::CreateRequest req{sandboxName(r.metadata), sandboxCreateBody(r, imageId), pin, id};
+    auto c = containers_.create(req);
+    if (!c) return std::unexpected(c.error().wrap("failed to create the sandbox container"));
+    created = true;
+    phase("pod: create");
+    s.id = id;
+    s.metadata = r.metadata;
+    s.hostname = r.hostname;
+    s.logDirectory = r.logDirectory;
+    s.runtimeHandler = r.runtimeHandler;
+    s.cgroupParent = r.cgroupParent;
+    s.namespaces = r.namespaces;
+    s.labels = r.labels;
+    s.annotations = r.annotations;
+    s.sysctls = r.sysctls;
+    s.dns = r.dns;
+    s.portMappings = r.portMappings;
+    s.createdAt = nowNanos();
+    TRY_ASSIGN(auto details, containers_.inspect(id, false));
+    s.resolvConfPath = details.paths.resolvConf;
+    s.hostsPath = details.paths.hosts;
+    if (!r.dns.servers.empty() || !r.dns.searches.empty() || !r.dns.options.empty())
+      TRY(writeFileReplace(s.resolvConfPath, resolvConfText(r.dns)));
+    phase("pod: inspect, resolv.conf");
+    // The first record names no namespace: a pod cut short by a berthd
+    // crash reads NOTREADY after the restart and reconcile() drops the pin.
+    TRY(store_.put(s));
+    recorded = true;
+    phase("pod: record");
+    if (auto st = containers_.start(id); !st)
+      return std::unexpected(st.error().wrap("failed to start the sandbox container"));
+    phase("pod: start pause");
+    return {};
+  };
+  if (attachment) {
+    try {
+      pauser = std::thread([&] {
+        try {
+          paused = startPause();
+        } catch (const std::exception& e) {  // never past the thread: that would terminate berthd
+          paused = errorf(Code::Internal, "failed to start the sandbox container: {}", e.what());
+        }
+      });
+    } catch (const std::system_error&) {
+      paused = startPause();  // no thread to be had: one after the other
+    }
+    adding = true;
+    const int64_t ta = t0 ? trace::now() : 0;
+    added = cni_->add(*attachment);
+    if (ta) trace::record(id, "pod: CNI ADD (beside the pause)", ta, trace::now());
+    if (pauser.joinable()) pauser.join();
+  } else {
+    paused = startPause();
+  }
+  int64_t tFinal = t0 ? trace::now() : 0;
+  TRY(paused);
+  if (adding) {
+    if (!added)
+      return std::unexpected(added.error().wrap(fmt::format("failed to setup network for sandbox {:?}", id)));
+    s.cniResult = added->result;
+    s.ip = added->ips.ip;
+    s.additionalIps = added->ips.additional;
+  }
+  s.netnsPath = pin;
   TRY(store_.put(s));
+  if (t0) {
+    int64_t t = trace::now();
+    trace::record(id, "pod: record (final)", tFinal, t);
+    trace::record(id, "pod: RunPodSandbox", t0, t);
+  }
   undo.dismiss();
   return id;
 }

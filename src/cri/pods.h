@@ -9,9 +9,11 @@
 // only lo, to which CNI adds eth0) or "host" (hostNetwork pods), IpcMode
 // "shareable" (or "host"), a PID namespace of its own unless the pod asks
 // for the host's, the pod's cgroup parent, sysctls and hostname, restart
-// policy "no" and no log. Its network namespace is pinned under
-// PodsConfig::netnsDir so that CNI DEL works once the pause is gone and
-// after a berthd restart. Pod containers (cri-ctr) carry the label
+// policy "no" and no log. Its network namespace is made first and pinned
+// under PodsConfig::netnsDir (cni-<32 hex>), the pause joins it by path,
+// and CNI ADD runs while the pause container is created and started (the
+// sandbox id is chosen before the create); the pin lets CNI DEL work once
+// the pause is gone and after a berthd restart. Pod containers (cri-ctr) carry the label
 // kLabelSandboxId; stop and remove find them by it.
 //
 // Errors: NotFound `sandbox "ID" not found` for an unknown sandbox (status,
@@ -104,6 +106,8 @@ class Pods {
   Pods(container::Service& containers, image::ImageService& images, PodStore& store, cni::Cni* cni,
        PodsConfig cfg);
 
+  // RunPodSandbox. Uses a second thread for the pause container while the
+  // calling thread runs CNI ADD; both are done (joined) when it returns.
   Result<std::string> run(const SandboxRequest& r);
   // Stops the pod's containers, tears the network down (CNI DEL, the pin
   // removed), stops the pause. Stopping a stopped sandbox succeeds.

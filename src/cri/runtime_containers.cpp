@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <string>
 
+#include "common/trace.h"
 #include "common/util.h"
 #include "container/namespaces.h"
 #include "container/service.h"
@@ -210,6 +211,7 @@ grpc::Status RuntimeServiceImpl::CreateContainer(grpc::ServerContext*, const v1:
   if (!req->has_config() || !req->config().has_metadata())
     return invalid("container config must include metadata");
   if (req->pod_sandbox_id().empty()) return invalid("pod sandbox id is empty");
+  const int64_t t0 = trace::on() ? trace::now() : 0;
   // The sandbox: a running container of the CRI namespace that is not a
   // pod container.
   auto sb = st_.host.containers.inspect(req->pod_sandbox_id(), false);
@@ -248,11 +250,13 @@ grpc::Status RuntimeServiceImpl::CreateContainer(grpc::ServerContext*, const v1:
   auto created = st_.host.containers.create({plan->name, plan->body});
   if (!created) return toStatus(created.error().wrap("failed to create container " + plan->name));
   resp->set_container_id(created->id);
+  if (t0) trace::record(created->id, "cri: CreateContainer", t0, trace::now());
   return grpc::Status::OK;
 }
 
 grpc::Status RuntimeServiceImpl::StartContainer(grpc::ServerContext*, const v1::StartContainerRequest* req,
                                                 v1::StartContainerResponse*) {
+  const int64_t t0 = trace::on() ? trace::now() : 0;
   auto d = criContainer(st_, req->container_id());
   if (!d) return toStatus(d.error());
   auto v = viewOf(d->record);
@@ -268,6 +272,7 @@ grpc::Status RuntimeServiceImpl::StartContainer(grpc::ServerContext*, const v1::
   }
   if (auto r = st_.host.containers.start(d->record.id); !r && r.error().code != Code::NotModified)
     return toStatus(r.error().wrap("failed to start container " + d->record.id));
+  if (t0) trace::record(d->record.id, "cri: StartContainer", t0, trace::now());
   return grpc::Status::OK;
 }
 

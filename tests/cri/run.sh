@@ -23,8 +23,11 @@ done
 CRI_TMP_CNI=$(mktemp -d "${BERTH_E2E_TMP:-/tmp}/cni.XXXXXX")
 # Registry mirrors (docs/registry-hosts.md): empty; a test writes the
 # hosts.toml it needs (read at every pull).
-export E2E_BERTHD_ARGS="${E2E_BERTHD_ARGS:-} --cni-conf-dir $CRI_TMP_CNI/net.d --registry-hosts-dir $CRI_TMP_CNI/certs.d"
-mkdir -p "$CRI_TMP_CNI/net.d" "$CRI_TMP_CNI/certs.d"
+# CNI plugins: a bin dir of the suite's own (a test may put a fake plugin
+# there) before Debian's.
+export E2E_BERTHD_ARGS="${E2E_BERTHD_ARGS:-} --cni-conf-dir $CRI_TMP_CNI/net.d --registry-hosts-dir $CRI_TMP_CNI/certs.d
+  --cni-bin-dir $CRI_TMP_CNI/bin --cni-bin-dir /usr/lib/cni"
+mkdir -p "$CRI_TMP_CNI/net.d" "$CRI_TMP_CNI/certs.d" "$CRI_TMP_CNI/bin"
 e2e_setup_file || exit 1
 trap 'e2e_cleanup_root "$E2E_ROOT"; rm -rf "$CRI_TMP_CNI"' EXIT
 trap 'exit 130' INT TERM
@@ -32,6 +35,7 @@ reg_start cri || exit 1
 
 export BERTH_CRI_SOCK="$E2E_ROOT/exec/cri.sock" BERTH_CRI_DOCKER_SOCK="$SOCK" BERTH_CRI_ROOT="$E2E_ROOT" \
   BERTH_CRI_REGISTRY="$REG_CRI" BERTH_CRI_CNI_DIR="$CRI_TMP_CNI/net.d" BERTH_CRI_HOSTS_DIR="$CRI_TMP_CNI/certs.d" \
+  BERTH_CRI_CNI_BIN="$CRI_TMP_CNI/bin" \
   BERTH_BIN_DIR
 cd "$CRI_DIR" || exit 1
 timeout -k 10 300 /usr/bin/python3 -m pytest -p no:cacheprovider -W ignore::DeprecationWarning -q -rfE "$@"

@@ -12,6 +12,7 @@ and host-local's state lives in a temp dir."""
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import tempfile
@@ -92,6 +93,15 @@ def _netns_dir(e2e_root):
     return os.path.join(e2e_root, "exec", "cri", "netns")
 
 
+def _pin(rt, pb, sid, e2e_root):
+    """The sandbox's pinned network namespace (verbose info "netns"): made
+    before the pause, named cni-<32 hex> as containerd names its own."""
+    path = json.loads(_status(rt, pb, sid, verbose=True).info["info"])["netns"]
+    assert os.path.dirname(path) == _netns_dir(e2e_root)
+    assert re.fullmatch(r"cni-[0-9a-f]{32}", os.path.basename(path)), path
+    return path
+
+
 def _ns_addrs(pid):
     out = subprocess.run(["nsenter", "-t", str(pid), "-n", "ip", "-o", "-4", "addr", "show"],
                          capture_output=True, text=True, check=True).stdout
@@ -147,10 +157,12 @@ def test_remove_of_a_running_sandbox_stops_it(rt, api_pb, pods, e2e_root):
     sid = _run(rt, pb, _config(pb, "rm-running"))
     pods.append(sid)
     pid = _pid(rt, pb, sid)
-    assert os.path.exists(os.path.join(_netns_dir(e2e_root), sid))
+    pin = _pin(rt, pb, sid, e2e_root)
+    # The pause joined the pinned namespace (it did not make its own).
+    assert os.stat(pin).st_ino == os.stat(f"/proc/{pid}/ns/net").st_ino
     rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=sid))
     assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
-    assert not os.path.exists(os.path.join(_netns_dir(e2e_root), sid))  # the pinned netns is gone
+    assert not os.path.exists(pin)  # the pinned netns is gone
     code, _ = _code(lambda: _status(rt, pb, sid))
     assert code == grpc.StatusCode.NOT_FOUND
 
@@ -287,7 +299,9 @@ def test_cni_bridge_ips(rt, api_pb, pods, bridge_net, e2e_root):
     assert ip.startswith(prefix), ip
     assert list(st.network.additional_ips) == []
     pid = _pid(rt, pb, sid)
+    pin = _pin(rt, pb, sid, e2e_root)
     assert ("eth0", ip) in _ns_addrs(pid)
+    assert ("lo", "127.0.0.1") in _ns_addrs(pid)
     assert os.path.exists(os.path.join(ipam, "pods222", ip))  # host-local's lease
     info = json.loads(_status(rt, pb, sid, verbose=True).info["info"])
     assert info["cniResult"]["ips"][0]["address"].startswith(ip + "/")
@@ -306,7 +320,7 @@ def test_cni_bridge_ips(rt, api_pb, pods, bridge_net, e2e_root):
 
     rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=sid))
     assert not os.path.exists(os.path.join(ipam, "pods222", ip))  # DEL released it
-    assert not os.path.exists(os.path.join(_netns_dir(e2e_root), sid))
+    assert not os.path.exists(pin)
     rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=sid))
     rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=sid))
     rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=sid2))
@@ -315,7 +329,7 @@ def test_cni_bridge_ips(rt, api_pb, pods, bridge_net, e2e_root):
     assert links.strip() == ""  # no veth left on the bridge
 
 
-def test_cni_failure_undoes_everything(rt, api_pb, pods, e2e_root):
+def test_cni_failure_undoes_everything(rt, api_pb, pods, e2e_root, berth):
     pb = api_pb
     conf_dir = os.environ["BERTH_CRI_CNI_DIR"]
     path = os.path.join(conf_dir, "05-broken.conflist")
@@ -325,7 +339,8 @@ def test_cni_failure_undoes_everything(rt, api_pb, pods, e2e_root):
     try:
         before = {p.id for p in rt.ListPodSandbox(pb.ListPodSandboxRequest()).items}
         pins = set(os.listdir(_netns_dir(e2e_root))) if os.path.isdir(_netns_dir(e2e_root)) else set()
-        code, details = _code(lambda: _run(rt, pb, _config(pb, "broken")))
+        cfg = _config(pb, "broken")
+        code, details = _code(lambda: _run(rt, pb, cfg))
         assert "no-such-plugin-222" in details and "failed to setup network" in details
         assert {p.id for p in rt.ListPodSandbox(pb.ListPodSandboxRequest()).items} == before
         now = set(os.listdir(_netns_dir(e2e_root))) if os.path.isdir(_netns_dir(e2e_root)) else set()
@@ -334,8 +349,37 @@ def test_cni_failure_undoes_everything(rt, api_pb, pods, e2e_root):
         # the CRI namespace is not hidden; afterwards the count is 0 anyway).
         ps = subprocess.run(["pgrep", "-f", "k8s_POD_broken"], capture_output=True, text=True)
         assert ps.stdout.strip() == ""
+        assert berth("inspect", "k8s_POD_broken_berth-test_%s_0" % cfg.metadata.uid, check=False).returncode != 0
     finally:
         os.unlink(path)
+
+
+def test_pause_start_failure_undoes_the_parallel_add(rt, api_pb, pods, bridge_net, e2e_root, berth):
+    """CNI ADD runs while the pause starts: when the start fails (a net.*
+    sysctl the kernel does not have passes the create checks and fails in
+    the runtime), the ADD is awaited and undone by DEL (host-local's lease
+    released, no veth on the bridge), the pin removed, the pause container
+    and the record gone."""
+    pb = api_pb
+    prefix, bridge, ipam = bridge_net
+    before = {p.id for p in rt.ListPodSandbox(pb.ListPodSandboxRequest()).items}
+    pins = set(os.listdir(_netns_dir(e2e_root))) if os.path.isdir(_netns_dir(e2e_root)) else set()
+    linux = pb.LinuxPodSandboxConfig(sysctls={"net.ipv4.no_such_knob_222": "1"})
+    cfg = _config(pb, "badstart", linux=linux)
+    code, details = _code(lambda: _run(rt, pb, cfg))
+    assert "failed to start the sandbox container" in details, details
+    assert "no_such_knob_222" in details, details
+    assert {p.id for p in rt.ListPodSandbox(pb.ListPodSandboxRequest()).items} == before
+    now = set(os.listdir(_netns_dir(e2e_root))) if os.path.isdir(_netns_dir(e2e_root)) else set()
+    assert now == pins
+    name = "k8s_POD_badstart_berth-test_%s_0" % cfg.metadata.uid
+    assert berth("inspect", name, check=False).returncode != 0
+    # The ADD did run (host-local reserved an address) and DEL released it.
+    leases = os.listdir(os.path.join(ipam, "pods222"))
+    assert "last_reserved_ip.0" in leases, leases
+    assert [f for f in leases if f.startswith(prefix)] == [], leases
+    links = subprocess.run(["ip", "-o", "link", "show", "master", bridge], capture_output=True, text=True).stdout
+    assert links.strip() == ""
 
 
 def _restart_berthd():
@@ -388,6 +432,83 @@ def test_sandboxes_survive_berthd_sigkill(rt, api_pb, pods, bridge_net, e2e_root
     rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=stopped))
     assert list(rt.ListPodSandbox(pb.ListPodSandboxRequest(
         filter=pb.PodSandboxFilter(label_selector={"suite": "sigkill"}))).items) == []
+
+
+def test_berthd_killed_during_run_pod_sandbox(rt, api_pb, pods, e2e_root, berth):
+    """berthd SIGKILLed while RunPodSandbox's CNI ADD runs (a fake plugin
+    that waits) beside the pause start: after the restart the pod is listed
+    NOTREADY (its first record names no namespace), the namespace pinned
+    before the pause is removed by reconcile, and Stop + Remove clean up the
+    pause container."""
+    import signal
+    import threading
+    pb = api_pb
+    conf_dir, bin_dir = os.environ["BERTH_CRI_CNI_DIR"], os.environ["BERTH_CRI_CNI_BIN"]
+    work = tempfile.mkdtemp(prefix="cri-slow.", dir=os.environ.get("BERTH_E2E_TMP", "/tmp"))
+    plugin = os.path.join(bin_dir, "slow222")
+    with open(plugin, "w") as f:
+        f.write("#!/bin/sh\ncat >/dev/null\n[ \"$CNI_COMMAND\" = ADD ] || exit 0\n"
+                f"echo $$ >{work}/pid.tmp && mv {work}/pid.tmp {work}/pid\nexec sleep 30\n")
+    os.chmod(plugin, 0o755)
+    path = os.path.join(conf_dir, "01-slow.conflist")
+    with open(path, "w") as f:
+        json.dump({"cniVersion": "1.0.0", "name": "slow", "plugins": [{"type": "slow222"}]}, f)
+    plugin_pid = None
+    try:
+        cfg = _config(pb, "cut-short", labels={"suite": "cut-short"})
+        errors = []
+
+        def run():
+            try:
+                _run(rt, pb, cfg)
+            except grpc.RpcError as e:
+                errors.append(e.code())
+        t = threading.Thread(target=run)
+        t.start()
+        sel = pb.ListPodSandboxRequest(filter=pb.PodSandboxFilter(label_selector={"suite": "cut-short"}))
+        deadline = time.time() + 20
+        while not (os.path.exists(os.path.join(work, "pid")) and rt.ListPodSandbox(sel).items):
+            assert time.time() < deadline, "the ADD never started or the first record never came"
+            time.sleep(0.05)
+        plugin_pid = int(open(os.path.join(work, "pid")).read())
+        # The pause thread may still be starting the pause: let it finish.
+        sid = rt.ListPodSandbox(sel).items[0].id
+        pods.append(sid)
+        deadline = time.time() + 20
+        while json.loads(_status(rt, pb, sid, verbose=True).info["info"]).get("pid", 0) <= 0:
+            assert time.time() < deadline, "the pause never started"
+            time.sleep(0.05)
+        pins = [n for n in os.listdir(_netns_dir(e2e_root)) if n.startswith("cni-")]
+        assert pins, "no namespace pinned before the pause"
+        os.unlink(path)  # the restarted berthd runs no CNI for this pod
+        _restart_berthd()
+        t.join(30)
+        assert not t.is_alive() and errors, "RunPodSandbox did not fail with the daemon gone"
+        deadline = time.time() + 20
+        while True:
+            try:
+                items = rt.ListPodSandbox(sel).items
+                break
+            except grpc.RpcError:
+                assert time.time() < deadline
+                time.sleep(0.2)
+        assert [(p.id, p.state) for p in items] == [(sid, pb.SANDBOX_NOTREADY)]
+        left = set(os.listdir(_netns_dir(e2e_root)))
+        assert not left & set(pins), "reconcile left the pin of the cut-short pod"
+        rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=sid))
+        rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=sid))
+        assert berth("inspect", sid, check=False).returncode != 0  # the pause container is gone
+        assert list(rt.ListPodSandbox(sel).items) == []
+    finally:
+        if plugin_pid:
+            try:
+                os.kill(plugin_pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if os.path.exists(path):
+            os.unlink(path)
+        os.unlink(plugin)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _pause_image():
@@ -447,6 +568,7 @@ def test_pause_killed_is_notready_and_stop_still_tears_down(rt, api_pb, pods, br
     ip = _status(rt, pb, sid).status.network.ip
     assert ip.startswith(prefix)
     pid = _pid(rt, pb, sid)
+    pin = _pin(rt, pb, sid, e2e_root)
     os.kill(pid, signal.SIGKILL)
     deadline = time.time() + 10
     while _status(rt, pb, sid).status.state != pb.SANDBOX_NOTREADY:
@@ -457,7 +579,7 @@ def test_pause_killed_is_notready_and_stop_still_tears_down(rt, api_pb, pods, br
     assert os.path.exists(os.path.join(ipam, "pods222", ip))
     rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=sid))
     assert not os.path.exists(os.path.join(ipam, "pods222", ip))
-    assert not os.path.exists(os.path.join(_netns_dir(e2e_root), sid))
+    assert not os.path.exists(pin)
     rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=sid))
     code, _ = _code(lambda: _status(rt, pb, sid))
     assert code == grpc.StatusCode.NOT_FOUND

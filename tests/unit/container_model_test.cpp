@@ -93,6 +93,25 @@ TEST(ContainerModel, StateRoundTrip) {
   EXPECT_EQ(back.finishedAt, 42);
 }
 
+TEST(ContainerModel, NetnsPathIsKeptBesideHostConfig) {
+  Container c;
+  c.id = std::string(64, 'a');
+  c.hostConfig = {{"NetworkMode", "none"}};
+  c.netnsPath = "/run/berth/cri/netns/cni-0123";
+  json doc = c.configDoc();
+  EXPECT_EQ(doc["NetnsPath"], "/run/berth/cri/netns/cni-0123");
+  EXPECT_FALSE(doc["HostConfig"].contains("NetnsPath"));  // nothing an Engine API body could carry
+  auto back = Container::fromRow(c.id, "n", "sha256:x", 1, doc.dump(), c.state.toJson().dump());
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->netnsPath, c.netnsPath);
+  // A record without it (every Docker API container): none.
+  c.netnsPath.clear();
+  EXPECT_FALSE(c.configDoc().contains("NetnsPath"));
+  back = Container::fromRow(c.id, "n", "sha256:x", 1, c.configDoc().dump(), c.state.toJson().dump());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->netnsPath, "");
+}
+
 TEST(ContainerModel, CorruptRowIsAnError) {
   auto c = Container::fromRow("abc", "n", "sha256:x", 1, "{bad", "{}");
   ASSERT_FALSE(c);

@@ -221,6 +221,40 @@ TEST(ContainerNetworking, SpecJoinsTheSandboxByPath) {
   EXPECT_TRUE(found);
 }
 
+TEST(ContainerNetworking, NetnsJoinOnlyWithNetworkModeNone) {
+  EXPECT_TRUE(checkNetnsJoin("bridge", ""));  // no join asked: any mode
+  EXPECT_TRUE(checkNetnsJoin("none", ""));
+  EXPECT_TRUE(checkNetnsJoin("none", "/run/berth/cri/netns/cni-1"));
+  for (const char* mode : {"bridge", "host", "container:abc", "mynet", ""}) {
+    auto r = checkNetnsJoin(mode, "/run/berth/cri/netns/cni-1");
+    ASSERT_FALSE(r) << mode;
+    EXPECT_EQ(r.error().code, Code::InvalidArgument);
+    EXPECT_NE(r.error().message.find("needs NetworkMode none"), std::string::npos) << r.error().message;
+  }
+  auto rel = checkNetnsJoin("none", "netns/cni-1");
+  ASSERT_FALSE(rel);
+  EXPECT_EQ(rel.error().code, Code::InvalidArgument);
+  EXPECT_NE(rel.error().message.find("not absolute"), std::string::npos);
+}
+
+TEST(ContainerNetworking, SpecOfModeNoneJoinsAPinnedNamespace) {
+  Container c = runningOn(json::object(), "none");
+  c.path = "/pause";
+  c.config["Env"] = json::array();
+  c.hostConfig["ShmSize"] = 67108864;
+  // What the start does for Container::netnsPath.
+  SpecPaths paths{"/tmp/b", {"/tmp/l"}, "berth", "/bin/true", {{"network", "/run/x/cri/netns/cni-1"}}, ""};
+  auto spec = buildSpec(c, paths);
+  ASSERT_TRUE(spec) << spec.error().message;
+  int found = 0;
+  for (auto& n : (*spec)["linux"]["namespaces"])
+    if (n["type"] == "network") {
+      found++;
+      EXPECT_EQ(n.value("path", ""), "/run/x/cri/netns/cni-1");
+    }
+  EXPECT_EQ(found, 1);
+}
+
 TEST(ContainerNetworking, LinkEnvAsMoby) {
   auto env = linkEnv("db-1", "mydb", "app", "172.18.0.3", {{"5432/tcp", json::object()}, {"53/udp", json::object()}},
                      {"PATH=/bin", "HOME=/root", "POSTGRES_USER=me"});
