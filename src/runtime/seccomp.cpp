@@ -50,12 +50,20 @@ struct Ctx {
 
 }  // namespace
 
-Result<SeccompProgram> compileSeccomp(const Seccomp& p) {
+Result<SeccompProgram> compileSeccomp(const Seccomp& p, SeccompLayout layout) {
   TRY_ASSIGN(uint32_t defAction, actionOf(p.defaultAction, p.defaultErrnoRet));
   Ctx ctx{seccomp_init(defAction)};
   if (!ctx.c) return makeError(Code::Internal, "seccomp: init failed");
   // Exported, not loaded by libseccomp: no_new_privs is the spec's choice.
   seccomp_attr_set(ctx.c, SCMP_FLTATR_CTL_NNP, 0);
+  // A binary search over the syscall numbers instead of one comparison per
+  // rule: Docker's profile is ~1,240 instructions instead of ~990, but the
+  // kernel installs it 3x faster (its action cache evaluates the filter for
+  // every syscall number at install: ~10 instead of ~300 comparisons each)
+  // and every filtered syscall runs fewer of them. Same decisions
+  // (tests/unit/runtime_seccomp_test.cpp runs both). libseccomp < 2.5 has
+  // no such attribute and keeps the linear layout.
+  if (layout == SeccompLayout::BinaryTree) (void)seccomp_attr_set(ctx.c, SCMP_FLTATR_CTL_OPTIMIZE, 2);
   for (const auto& a : p.architectures) {
     std::string name = toLower(startsWith(a, "SCMP_ARCH_") ? a.substr(10) : a);
     uint32_t arch = seccomp_arch_resolve_name(name.c_str());
@@ -101,7 +109,7 @@ Result<SeccompProgram> compileSeccomp(const Seccomp& p) {
 }
 
 std::string seccompKey(const Seccomp& p) {
-  std::string k = "v1|" + p.defaultAction + "|" + (p.defaultErrnoRet ? std::to_string(*p.defaultErrnoRet) : "-") + "|";
+  std::string k = "v2|" + p.defaultAction + "|" + (p.defaultErrnoRet ? std::to_string(*p.defaultErrnoRet) : "-") + "|";
   for (const auto& a : p.architectures) k += a + ",";
   for (const auto& r : p.syscalls) {
     k += "\n" + r.action + "|" + (r.errnoRet ? std::to_string(*r.errnoRet) : "-") + "|";

@@ -17,12 +17,19 @@ struct SeccompProgram {
   bool empty() const { return filter.empty(); }
 };
 
+// How the program finds a syscall's rule: a binary search over the syscall
+// numbers (libseccomp's SCMP_FLTATR_CTL_OPTIMIZE=2; what the runtime uses),
+// or one comparison after the other (libseccomp's default; for tests that
+// check both decide alike). Both make the same decisions.
+enum class SeccompLayout { BinaryTree, Linear };
+
 // Compiles the profile for the native architecture plus the listed ones.
 // Syscall names the kernel headers of libseccomp do not know are skipped
 // (as runc does); unknown actions or operators are InvalidArgument.
-Result<SeccompProgram> compileSeccomp(const Seccomp& profile);
+Result<SeccompProgram> compileSeccomp(const Seccomp& profile, SeccompLayout layout = SeccompLayout::BinaryTree);
 
-// A canonical text of the profile (cache key; equal profiles, equal text).
+// A canonical text of the profile (cache key; equal profiles, equal text;
+// its version prefix changes when the compiled form does).
 std::string seccompKey(const Seccomp& profile);
 // compileSeccomp through a cache directory: libseccomp needs ~15 ms for
 // Docker's profile, so the BPF of a profile is kept in
