@@ -51,14 +51,23 @@ bool isDir(const std::string& p) {
 }
 
 // Creates the mount target: a directory, or an empty file when the bind
-// source is not a directory.
+// source is not a directory. Anything already there is left as it is. The
+// parents are usually there: one mkdir (or lstat and open) first, the walk
+// over every parent (mkdirAll: a syscall per component) only when one is
+// missing.
 Result<> createTarget(const std::string& target, bool file) {
+  if (!file) {
+    if (::mkdir(target.c_str(), 0755) == 0 || errno == EEXIST) return {};
+    return mkdirAll(target, 0755);
+  }
   struct stat st;
   if (::lstat(target.c_str(), &st) == 0) return {};
-  if (!file) return mkdirAll(target, 0755);
-  auto slash = target.rfind('/');
-  if (slash != std::string::npos && slash > 0) TRY(mkdirAll(target.substr(0, slash), 0755));
   int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == ENOENT) {
+    auto slash = target.rfind('/');
+    if (slash != std::string::npos && slash > 0) TRY(mkdirAll(target.substr(0, slash), 0755));
+    fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  }
   if (fd < 0 && errno != EEXIST) return sysError(errno, "create {}", target);
   if (fd >= 0) ::close(fd);
   return {};
