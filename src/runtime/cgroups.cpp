@@ -52,12 +52,13 @@ Result<> makeDirs(const std::string& base, const std::string& rel, bool cpuset) 
     if (part == "..") return errorf(Code::InvalidArgument, "cgroup path {} contains ..", rel);
     std::string parent = cur;
     cur += "/" + part;
-    if (::mkdir(cur.c_str(), 0755) != 0) {
-      if (errno != EEXIST) return sysError(errno, "mkdir {}", cur);
-    }
+    bool made = ::mkdir(cur.c_str(), 0755) == 0;
+    if (!made && errno != EEXIST) return sysError(errno, "mkdir {}", cur);
     if (cpuset) {
       for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
-        if (!readTrim(cur + "/" + f).empty()) continue;
+        // A cpuset we just made is empty (or, with the parent's
+        // cgroup.clone_children, already the parent's: written again alike).
+        if (!made && !readTrim(cur + "/" + f).empty()) continue;
         std::string v = readTrim(parent + "/" + f);
         if (!v.empty()) TRY(writeValue(cur + "/" + f, v));
       }
@@ -90,8 +91,16 @@ Result<> applyV1(const std::string& controller, const std::string& dir, const Re
   } else if (controller == "blkio") {
     if (r.blkioWeight && *r.blkioWeight) TRY(writeOptional(dir, "blkio.weight", std::to_string(*r.blkioWeight)));
   } else if (controller == "devices") {
-    for (const auto& d : r.devices)
-      TRY(writeValue(dir + (d.allow ? "/devices.allow" : "/devices.deny"), deviceRule(d)));
+    // One open per file, one write per rule (the kernel takes one rule a write).
+    UniqueFd fds[2];
+    for (const auto& d : r.devices) {
+      std::string path = dir + (d.allow ? "/devices.allow" : "/devices.deny");
+      UniqueFd& fd = fds[d.allow ? 1 : 0];
+      if (!fd) fd.reset(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_TRUNC));
+      if (!fd) return sysError(errno, "open {}", path);
+      std::string rule = deviceRule(d);
+      if (::write(fd.get(), rule.data(), rule.size()) < 0) return sysError(errno, "write {:s} to {}", rule, path);
+    }
   }
   return {};
 }
