@@ -143,9 +143,10 @@ int runContainer(const RunOptions& o) {
     if (slots) ::munmap(slots, sizeof(int64_t) * runtime::kTraceSlots);
   });
 
-  auto cg = Cgroup::create(o.cgroupRoot, spec->cgroupsPath, spec->resources);
+  // The cgroups are made after clone, while the child sets up its root
+  // (LaunchPlan::setupBeforeRelease); here only their directories.
+  auto cg = Cgroup::plan(o.cgroupRoot, spec->cgroupsPath);
   if (!cg) return failStart(session, Stage::Cgroup, cg.error().wrap("create cgroup"));
-  if (tracing) phase("cgroup");
   ScopeExit removeCgroup([&] { (void)cg->remove(); });
 
   // A terminal comes from the container's own devpts: the child opens it
@@ -209,9 +210,8 @@ int runContainer(const RunOptions& o) {
   plan.stdio = stdio->childFds();
   plan.consolePath = stdio->slavePath;
   plan.consoleSocket = consoleChild ? consoleChild.get() : -1;
-  auto attachFds = cg->openSelfAttachFds();
-  if (!attachFds) return failStart(session, Stage::Cgroup, attachFds.error());
-  for (auto& fd : *attachFds) plan.cgroupSelfAttach.push_back(fd.get());
+  plan.setupBeforeRelease = true;
+  plan.cgroupTasksFiles = cg->tasksFiles();
   plan.traceSlots = slots;
   if (tracing) phase("plan, seccomp load");
   const int64_t tClone = tPhase;
@@ -221,7 +221,6 @@ int runContainer(const RunOptions& o) {
   stdio->closeChildEnds();
   consoleChild.reset();
   nsFds.clear();
-  attachFds->clear();
   pid_t pid = launch->pid();
   // Holding the container's mount namespace (created by clone) moves its
   // teardown (unmounting the overlay syncs the upper fs: tens of ms) out of
@@ -233,13 +232,19 @@ int runContainer(const RunOptions& o) {
     ::unlink((o.bundle + "/state.json").c_str());
     return failStart(session, stage, e);
   };
+  if (auto r = cg->make(spec->resources); !r) return abort(Stage::Cgroup, r.error().wrap("create cgroup"));
   if (cg->v2()) {
     if (auto r = cg->addProcess(pid); !r) return abort(Stage::Cgroup, r.error());
   }
-  if (auto f = launch->release()) return abort(f->stage, Error{Code::Internal, f->err, f->message});
+  if (auto f = launch->release()) {
+    // A child that failed on its own meanwhile (a mount) closed the pipe:
+    // its report says more than the broken pipe.
+    if (f->err == EPIPE)
+      if (auto own = launch->waitExec()) f = own;
+    return abort(f->stage, Error{Code::Internal, f->err, f->message});
+  }
   // While the child sets up its root: state.json and the log file.
-  if (tracing) phase("clone return, release");
-  const int64_t tRelease = tPhase;
+  if (tracing) phase("cgroup");
   int64_t startedAt = nowNanos();
   auto st = writeFileReplace(o.bundle + "/state.json",
                         fmt::format(R"({{"Pid":{},"MonitorPid":{},"StartedAt":{}}})", pid, ::getpid(), startedAt));
@@ -271,9 +276,11 @@ int runContainer(const RunOptions& o) {
     };
     // clone: from the monitor's clone() to the child's first instruction
     child("clone", tClone, slots[kTraceChildStart]);
-    child("cgroup join", slots[kTraceChildStart], slots[kTraceCgroupJoined]);
-    child("release to mounts", std::max(slots[kTraceCgroupJoined], tRelease), slots[kTraceMountsStart]);
+    child("namespaces joined", slots[kTraceChildStart], slots[kTraceCgroupJoined]);
     child("mounts and pivot_root", slots[kTraceMountsStart], slots[kTraceMountsEnd]);
+    // within the mounts: from the wait for the monitor's release (its
+    // cgroups made) to the cgroups joined
+    child("cgroup join", slots[kTraceReleaseWait], slots[kTraceCgroupPlaced]);
     child("seccomp", slots[kTraceSeccompStart], slots[kTraceSeccompEnd]);
     child("exec", slots[kTraceExec], tExec);
   }

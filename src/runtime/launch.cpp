@@ -82,15 +82,25 @@ void stamp(const LaunchPlan& plan, TraceSlot slot) {
     if (::setns(fd, type) != 0) fail(errFd, Stage::Clone, errno, fmt::format("setns: {}", std::strerror(errno)));
 
   stamp(plan, kTraceCgroupJoined);
-  char c;
-  ssize_t n;
-  do n = ::read(syncRead, &c, 1);
-  while (n < 0 && errno == EINTR);
-  if (n != 1) _exit(1);  // the monitor went away
-  ::close(syncRead);
-
-  if (plan.newCgroupNs && ::unshare(CLONE_NEWCGROUP) != 0)
-    fail(errFd, Stage::Clone, errno, fmt::format("unshare cgroup namespace: {}", std::strerror(errno)));
+  // The parent's release: its cgroup placement is done.
+  auto awaitRelease = [&] {
+    char c;
+    ssize_t n;
+    do n = ::read(syncRead, &c, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1) _exit(1);  // the monitor went away
+    ::close(syncRead);
+    for (const auto& path : plan.cgroupTasksFiles) {
+      int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || ::write(fd, "0", 1) != 1)
+        fail(errFd, Stage::Cgroup, errno, fmt::format("join cgroup {}: {}", path, std::strerror(errno)));
+      ::close(fd);
+    }
+    if (plan.newCgroupNs && ::unshare(CLONE_NEWCGROUP) != 0)
+      fail(errFd, Stage::Clone, errno, fmt::format("unshare cgroup namespace: {}", std::strerror(errno)));
+  };
+  const bool early = plan.setupBeforeRelease && plan.spec;
+  if (!early) awaitRelease();
 
   if (::setsid() < 0) fail(errFd, Stage::Stdio, errno, "setsid");
   if (plan.stdio.tty && plan.consoleSocket < 0 && ::ioctl(plan.stdio.in, TIOCSCTTY, 0) != 0)
@@ -145,8 +155,16 @@ void stamp(const LaunchPlan& plan, TraceSlot slot) {
   if (plan.spec) {
     std::pair<int, int> pty{-1, -1};
     stamp(plan, kTraceMountsStart);
+    std::function<Result<>()> placed;
+    if (early)
+      placed = [&]() -> Result<> {
+        stamp(plan, kTraceReleaseWait);
+        awaitRelease();
+        stamp(plan, kTraceCgroupPlaced);
+        return {};
+      };
     auto r = setupRootfs(*plan.spec, plan.mounts, plan.newNetns, plan.consolePath,
-                         plan.consoleSocket >= 0 ? &pty : nullptr);
+                         plan.consoleSocket >= 0 ? &pty : nullptr, placed);
     if (!r) failWith(errFd, Stage::Mounts, r.error());
     stamp(plan, kTraceMountsEnd);
     if (plan.consoleSocket >= 0) handOverPty(pty);

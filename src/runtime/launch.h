@@ -63,6 +63,16 @@ struct LaunchPlan {
   // and 0, 1, 2. stdio's fds are unused then (-1).
   int consoleSocket = -1;
   std::vector<int> cgroupSelfAttach;  // v1 `tasks` fds: the child writes "0" first thing
+  // Run mode: the child sets up its root while the parent still creates
+  // the cgroups, and waits for the release only where the cgroup is needed
+  // (setupRootfs' beforeCgroup: before the cgroup tree is mounted, else
+  // after the mounts); then it opens these v1 `tasks` files and writes "0"
+  // to each (joining without the threadgroup lock, as cgroupSelfAttach),
+  // and unshares the cgroup namespace. The parent places a v2 child
+  // (cgroup.procs) before the release. Without it (exec, berth-runtime) the
+  // child waits for the release before anything else.
+  bool setupBeforeRelease = false;
+  std::vector<std::string> cgroupTasksFiles;
   const SeccompProgram* seccomp = nullptr;  // compiled before clone; null: unconfined
   // OCI create/start (berth-runtime): with gateFd >= 0 the child, set up and
   // about to execve, writes one byte to readyFd and then waits for one byte
@@ -77,12 +87,14 @@ struct LaunchPlan {
 
 enum TraceSlot : int {
   kTraceChildStart,    // first instruction of the child after clone
-  kTraceCgroupJoined,  // after joining the cgroups (v1 tasks files) and namespaces
-  kTraceMountsStart,   // released by the parent, before the root is set up
+  kTraceCgroupJoined,  // after joining the cgroups (v1 tasks files; not with setupBeforeRelease) and namespaces
+  kTraceMountsStart,   // before the root is set up (released by the parent, unless setupBeforeRelease)
   kTraceMountsEnd,     // after the mounts and pivot_root
   kTraceSeccompStart,  // before the filter is installed
   kTraceSeccompEnd,
   kTraceExec,          // just before execve
+  kTraceReleaseWait,   // setupBeforeRelease: the child starts waiting for the release
+  kTraceCgroupPlaced,  // setupBeforeRelease: released, in its cgroups, cgroup namespace unshared
   kTraceSlots
 };
 

@@ -412,7 +412,8 @@ Result<std::pair<int, int>> openPtyIn(const std::string& pts) {
 }
 
 Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool newNetns,
-                     const std::string& consolePath, std::pair<int, int>* ptyOut) {
+                     const std::string& consolePath, std::pair<int, int>* ptyOut,
+                     const std::function<Result<>()>& beforeCgroup) {
   unsigned long rootProp = spec.rootfsShared ? MS_SHARED : spec.rootfsSlave ? MS_SLAVE : MS_PRIVATE;
   if (::mount(nullptr, "/", nullptr, MS_REC | rootProp, nullptr) != 0)
     return sysError(errno, "make / {}", spec.rootfsShared ? "rshared" : spec.rootfsSlave ? "rslave" : "rprivate");
@@ -436,8 +437,15 @@ Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool ne
     TRY(doMount(rootfs.c_str(), rootfs, nullptr, MS_BIND | MS_REC, ""));
   }
   bool devTmpfs = false;
+  bool placed = !beforeCgroup;
+  auto place = [&]() -> Result<> {
+    if (placed) return {};
+    placed = true;
+    return beforeCgroup();
+  };
   for (const auto& m : mounts) {
     if (m.type == "cgroup") {
+      TRY(place());
       TRY(mountCgroupTree(m, rootfs, spec.cgroupsPath, spec.findNamespace("cgroup") != nullptr));
       continue;
     }
@@ -445,6 +453,7 @@ Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool ne
     if (!r) return std::unexpected(r.error());
     if (m.destination == "/dev" && m.type == "tmpfs") devTmpfs = true;
   }
+  TRY(place());
   if (devTmpfs) TRY(populateDev(rootfs, spec));
   if (ptyOut) {
     std::string pts = rootfs + "/dev/pts";

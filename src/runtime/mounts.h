@@ -3,6 +3,7 @@
 // standard /proc /dev /sys mounts, bind mounts, device nodes, pivot_root,
 // masked and read-only paths. Runs in the container child after clone.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,13 @@ std::string overlayData(const Overlay& o);
 Result<std::pair<int, int>> openPtyIn(const std::string& pts);
 int ptyNumber(int master);
 
+// beforeCgroup (when not null) runs once, before the first mount of type
+// "cgroup" or else after the last of `mounts` (before /dev is populated):
+// where the caller places the process in its cgroups (the cgroup tree
+// binds the container's cgroup directories, which must exist by then). Its
+// error ends the setup.
 Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool newNetns,
-                     const std::string& consolePath = "", std::pair<int, int>* ptyOut = nullptr);
+                     const std::string& consolePath = "", std::pair<int, int>* ptyOut = nullptr,
+                     const std::function<Result<>()>& beforeCgroup = nullptr);
 
 }  // namespace berth::runtime
