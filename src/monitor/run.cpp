@@ -117,7 +117,27 @@ int runContainer(const RunOptions& o) {
   ::unlink((o.bundle + "/exit.json").c_str());
   auto text = readFile(o.bundle + "/config.json");
   if (!text) return failStart(session, Stage::Config, text.error());
-  auto spec = runtime::parseSpec(*text, o.bundle);
+  // Shared by the containers of one data-root: <data-root>/containers/.seccomp-cache
+  const std::string seccompCache = o.bundle + "/../.seccomp-cache";
+  // linux.seccomp is most of config.json: when an earlier start compiled
+  // the same text, its program comes from the cache and the rest of the
+  // text is parsed without it (runtime::seccompSpan).
+  std::optional<runtime::SeccompProgram> seccomp;
+  std::optional<std::pair<size_t, size_t>> seccompAt;
+  std::string withoutSeccomp;
+  Result<runtime::Spec> spec = makeError(Code::Internal, "config.json not parsed");
+  if (o.runtime.empty() && (seccompAt = runtime::seccompSpan(*text))) {
+    withoutSeccomp = text->substr(0, seccompAt->first) + "null" + text->substr(seccompAt->first + seccompAt->second);
+    std::string_view seccompText(text->data() + seccompAt->first, seccompAt->second);
+    if (auto prog = runtime::cachedSeccompForText(seccompText, seccompCache)) {
+      auto rest = runtime::parseSpec(withoutSeccomp, o.bundle);
+      if (rest && !rest->seccomp) {
+        spec = std::move(rest);
+        seccomp = std::move(prog);
+      }
+    }
+  }
+  if (!seccomp) spec = runtime::parseSpec(*text, o.bundle);
   if (!spec) return failStart(session, Stage::Config, spec.error());
   if (!o.runtime.empty()) return runWithRuntime(session, o, *spec);
   const runtime::Process& proc = spec->process;
@@ -199,14 +219,20 @@ int runContainer(const RunOptions& o) {
       if (missing & (uint64_t(1) << c)) names += (names.empty() ? "" : ", ") + runtime::capName(c);
     if (!names.empty()) logError("note: capabilities the host does not grant were left out: " + names);
   }
-  std::optional<runtime::SeccompProgram> seccomp;
-  if (spec->seccomp) {
-    // Shared by the containers of one data-root: <data-root>/containers/.seccomp-cache
-    auto prog = runtime::compileSeccompCached(*spec->seccomp, o.bundle + "/../.seccomp-cache");
+  if (!seccomp && spec->seccomp) {
+    auto prog = runtime::compileSeccompCached(*spec->seccomp, seccompCache);
     if (!prog) return failStart(session, Stage::Process, prog.error());
     seccomp = std::move(*prog);
-    plan.seccomp = &*seccomp;
+    // Kept under its text for the next start, once the text without that
+    // span is known to hold no other linux.seccomp.
+    if (seccompAt) {
+      auto rest = runtime::parseSpec(withoutSeccomp, o.bundle);
+      if (rest && !rest->seccomp)
+        runtime::cacheSeccompForText(std::string_view(text->data() + seccompAt->first, seccompAt->second), *seccomp,
+                                     seccompCache);
+    }
   }
+  if (seccomp) plan.seccomp = &*seccomp;
   plan.stdio = stdio->childFds();
   plan.consolePath = stdio->slavePath;
   plan.consoleSocket = consoleChild ? consoleChild.get() : -1;
@@ -299,7 +325,6 @@ int runContainer(const RunOptions& o) {
   session.setStdin(std::move(stdio->in));
   session.setLog(&*log);
   // Execs run from here (ExecStart): no monitor process per exec.
-  const std::string seccompCache = o.bundle + "/../.seccomp-cache";
   session.setExecLauncher([&](std::string_view json) -> std::expected<Session::ExecLaunch, Session::ExecLaunchError> {
     auto p = runtime::parseProcess(json);
     if (!p) return std::unexpected(Session::ExecLaunchError{Stage::Config, p.error()});

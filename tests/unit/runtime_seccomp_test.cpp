@@ -246,3 +246,77 @@ TEST(RuntimeSeccomp, InterpreterRefusesWhatItDoesNotKnow) {
   p.filter.push_back(BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, 3));
   EXPECT_EQ(runBpf(p, d), std::nullopt);
 }
+
+namespace {
+
+std::string dockerConfigText(int indent) {
+  using namespace berth::container;
+  auto oci = seccompForSpec(defaultSeccompProfile(), *effectiveCapabilities(json::object()));
+  json j{{"ociVersion", "1.0.2"},
+         {"annotations", {{"note", "\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\"}"}}},
+         {"process", {{"args", {"true"}}}},
+         {"root", {{"path", "/r"}}},
+         {"linux", {{"resources", {{"seccomp", {{"x", 1}}}}}, {"seccomp", *oci}, {"maskedPaths", {"/proc/kcore"}}}}};
+  return j.dump(indent);
+}
+
+}  // namespace
+
+TEST(RuntimeSeccomp, SpanIsLinuxSeccompExactly) {
+  for (int indent : {-1, 2}) {
+    std::string text = dockerConfigText(indent);
+    auto span = berth::runtime::seccompSpan(text);
+    ASSERT_TRUE(span) << indent;
+    json whole = json::parse(text);
+    EXPECT_EQ(json::parse(text.substr(span->first, span->second)), whole["linux"]["seccomp"]);
+    EXPECT_EQ(text[span->first], '{');
+    EXPECT_EQ(text[span->first + span->second - 1], '}');
+    // without the span, the spec has no seccomp and otherwise the same
+    std::string rest = text.substr(0, span->first) + "null" + text.substr(span->first + span->second);
+    auto full = berth::runtime::parseSpec(text, "/b");
+    auto without = berth::runtime::parseSpec(rest, "/b");
+    ASSERT_TRUE(full && without);
+    EXPECT_TRUE(full->seccomp);
+    EXPECT_FALSE(without->seccomp);
+    EXPECT_EQ(without->maskedPaths, full->maskedPaths);
+    EXPECT_EQ(without->annotations, full->annotations);
+  }
+}
+
+TEST(RuntimeSeccomp, SpanRefusesWhatItCannotBeSureOf) {
+  using berth::runtime::seccompSpan;
+  EXPECT_FALSE(seccompSpan(R"({"process":{},"root":{}})"));                         // no linux
+  EXPECT_FALSE(seccompSpan(R"({"linux":{"maskedPaths":[]}})"));                      // no seccomp
+  EXPECT_FALSE(seccompSpan(R"({"linux":{"resources":{"seccomp":{}}}})"));           // deeper only
+  EXPECT_FALSE(seccompSpan(R"({"a":"\"linux\":{\"seccomp\":{}}"})"));             // inside a string
+  EXPECT_FALSE(seccompSpan(R"({"linux":{"seccomp":{"a":1},"seccomp":{"b":2}}})"));  // twice
+  EXPECT_FALSE(seccompSpan(R"({"linux":{"seccomp":{"a":1}},"linux":{}})"));         // linux twice
+  EXPECT_FALSE(seccompSpan(R"({"linux":{"secc\u006fmp":{"a":1}}})"));               // escaped key
+  EXPECT_FALSE(seccompSpan(R"({"linux":{"seccomp":{"a":"unterminated}}})"));        // bad text
+  EXPECT_FALSE(seccompSpan(R"({"linux":{"seccomp":{"a":1}})"));                     // unclosed object
+  EXPECT_FALSE(seccompSpan(R"([{"linux":{"seccomp":{}}}])"));                       // not an object
+  EXPECT_FALSE(seccompSpan(""));
+  auto s = seccompSpan(R"({ "linux" : { "seccomp" : {"a":"}\"{"} , "x":[1,{"y":"]"}] } })");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(std::string(R"({ "linux" : { "seccomp" : {"a":"}\"{"} , "x":[1,{"y":"]"}] } })").substr(s->first, s->second),
+            R"({"a":"}\"{"})");
+}
+
+TEST(RuntimeSeccomp, ProgramCachedUnderItsExactText) {
+  char tmpl[] = "/tmp/berth-sectext-XXXXXX";
+  std::string cache = mkdtemp(tmpl);
+  SeccompProgram prog;
+  prog.filter.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+  prog.filter.push_back(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 1));
+  std::string text = R"({"defaultAction":"SCMP_ACT_ALLOW"})";
+  EXPECT_FALSE(berth::runtime::cachedSeccompForText(text, cache));
+  berth::runtime::cacheSeccompForText(text, prog, cache);
+  auto back = berth::runtime::cachedSeccompForText(text, cache);
+  ASSERT_TRUE(back);
+  ASSERT_EQ(back->filter.size(), 2u);
+  EXPECT_EQ(std::memcmp(back->filter.data(), prog.filter.data(), 2 * sizeof(sock_filter)), 0);
+  EXPECT_FALSE(berth::runtime::cachedSeccompForText(R"({"defaultAction":"SCMP_ACT_ALLOw"})", cache));
+  EXPECT_FALSE(berth::runtime::cachedSeccompForText(text + " ", cache));
+  std::string cmd = "rm -rf " + cache;
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+}
