@@ -58,6 +58,48 @@ int failStart(Session& s, Stage stage, const Error& e) {
   return 1;
 }
 
+// parse(text), where the seccomp profile at `path` (the result's `field`)
+// is compiled into `program`. The profile is most of such a text: when an
+// earlier start kept a program under its exact text (runtime::memberSpan,
+// cachedSeccompForText), the text is parsed without it and that program
+// taken. Otherwise, after a full parse the program comes from the profile
+// (compileSeccompCached) and is kept under its text too, once the text
+// without it is seen to hold no other such member. Errors: the parse's
+// (Stage::Config) or the compile's (Stage::Process).
+template <class T, class Parse>
+std::expected<T, std::pair<Stage, Error>> parseWithSeccomp(const std::string& text,
+                                                           std::initializer_list<std::string_view> path,
+                                                           const std::string& cache, Parse parse,
+                                                           std::optional<runtime::Seccomp> T::*field,
+                                                           std::optional<runtime::SeccompProgram>& program) {
+  auto at = runtime::memberSpan(text, path);
+  std::string without;
+  std::string_view profileText;
+  if (at) {
+    profileText = std::string_view(text).substr(at->first, at->second);
+    without = text.substr(0, at->first) + "null" + text.substr(at->first + at->second);
+    if (auto prog = runtime::cachedSeccompForText(profileText, cache)) {
+      Result<T> rest = parse(without);
+      if (rest && !((*rest).*field)) {
+        program = std::move(prog);
+        return std::move(*rest);
+      }
+    }
+  }
+  Result<T> full = parse(text);
+  if (!full) return std::unexpected(std::pair{Stage::Config, full.error()});
+  if (const auto& profile = (*full).*field) {
+    auto prog = runtime::compileSeccompCached(*profile, cache);
+    if (!prog) return std::unexpected(std::pair{Stage::Process, prog.error()});
+    program = std::move(*prog);
+    if (at) {
+      Result<T> rest = parse(without);
+      if (rest && !((*rest).*field)) runtime::cacheSeccompForText(profileText, *program, cache);
+    }
+  }
+  return std::move(*full);
+}
+
 int nsFlag(const std::string& type) {
   if (type == "pid") return CLONE_NEWPID;
   if (type == "mount") return CLONE_NEWNS;
@@ -119,26 +161,20 @@ int runContainer(const RunOptions& o) {
   if (!text) return failStart(session, Stage::Config, text.error());
   // Shared by the containers of one data-root: <data-root>/containers/.seccomp-cache
   const std::string seccompCache = o.bundle + "/../.seccomp-cache";
-  // linux.seccomp is most of config.json: when an earlier start compiled
-  // the same text, its program comes from the cache and the rest of the
-  // text is parsed without it (runtime::seccompSpan).
+  // With the built-in runtime, linux.seccomp compiled (or taken from the
+  // cache by its text) here.
   std::optional<runtime::SeccompProgram> seccomp;
-  std::optional<std::pair<size_t, size_t>> seccompAt;
-  std::string withoutSeccomp;
+  auto parseConfig = [&](std::string_view t) { return runtime::parseSpec(t, o.bundle); };
   Result<runtime::Spec> spec = makeError(Code::Internal, "config.json not parsed");
-  if (o.runtime.empty() && (seccompAt = runtime::seccompSpan(*text))) {
-    withoutSeccomp = text->substr(0, seccompAt->first) + "null" + text->substr(seccompAt->first + seccompAt->second);
-    std::string_view seccompText(text->data() + seccompAt->first, seccompAt->second);
-    if (auto prog = runtime::cachedSeccompForText(seccompText, seccompCache)) {
-      auto rest = runtime::parseSpec(withoutSeccomp, o.bundle);
-      if (rest && !rest->seccomp) {
-        spec = std::move(rest);
-        seccomp = std::move(prog);
-      }
-    }
+  if (o.runtime.empty()) {
+    auto parsed = parseWithSeccomp(*text, {"linux", "seccomp"}, seccompCache, parseConfig, &runtime::Spec::seccomp,
+                                   seccomp);
+    if (!parsed) return failStart(session, parsed.error().first, parsed.error().second);
+    spec = std::move(*parsed);
+  } else {
+    spec = parseConfig(*text);
+    if (!spec) return failStart(session, Stage::Config, spec.error());
   }
-  if (!seccomp) spec = runtime::parseSpec(*text, o.bundle);
-  if (!spec) return failStart(session, Stage::Config, spec.error());
   if (!o.runtime.empty()) return runWithRuntime(session, o, *spec);
   const runtime::Process& proc = spec->process;
 
@@ -218,19 +254,6 @@ int runContainer(const RunOptions& o) {
     for (int c = 0; c <= plan.lastCap; c++)
       if (missing & (uint64_t(1) << c)) names += (names.empty() ? "" : ", ") + runtime::capName(c);
     if (!names.empty()) logError("note: capabilities the host does not grant were left out: " + names);
-  }
-  if (!seccomp && spec->seccomp) {
-    auto prog = runtime::compileSeccompCached(*spec->seccomp, seccompCache);
-    if (!prog) return failStart(session, Stage::Process, prog.error());
-    seccomp = std::move(*prog);
-    // Kept under its text for the next start, once the text without that
-    // span is known to hold no other linux.seccomp.
-    if (seccompAt) {
-      auto rest = runtime::parseSpec(withoutSeccomp, o.bundle);
-      if (rest && !rest->seccomp)
-        runtime::cacheSeccompForText(std::string_view(text->data() + seccompAt->first, seccompAt->second), *seccomp,
-                                     seccompCache);
-    }
   }
   if (seccomp) plan.seccomp = &*seccomp;
   plan.stdio = stdio->childFds();
@@ -326,9 +349,12 @@ int runContainer(const RunOptions& o) {
   session.setLog(&*log);
   // Execs run from here (ExecStart): no monitor process per exec.
   session.setExecLauncher([&](std::string_view json) -> std::expected<Session::ExecLaunch, Session::ExecLaunchError> {
-    auto p = runtime::parseProcess(json);
-    if (!p) return std::unexpected(Session::ExecLaunchError{Stage::Config, p.error()});
-    auto r = startExec(*p, pid, *cg, seccompCache, false);
+    std::optional<runtime::SeccompProgram> program;
+    auto p = parseWithSeccomp(std::string(json), {"berthSeccomp"}, seccompCache,
+                              [](std::string_view t) { return runtime::parseProcess(t); },
+                              &runtime::Process::berthSeccomp, program);
+    if (!p) return std::unexpected(Session::ExecLaunchError{p.error().first, p.error().second});
+    auto r = startExec(*p, pid, *cg, seccompCache, false, program ? &*program : nullptr);
     if (!r) return std::unexpected(Session::ExecLaunchError{r.error().stage, r.error().error});
     Session::ExecLaunch l;
     l.pid = r->pid;

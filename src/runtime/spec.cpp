@@ -237,7 +237,11 @@ const Namespace* Spec::findNamespace(std::string_view type) const {
   return nullptr;
 }
 
-std::optional<std::pair<size_t, size_t>> seccompSpan(std::string_view s) {
+std::optional<std::pair<size_t, size_t>> seccompSpan(std::string_view json) {
+  return memberSpan(json, {"linux", "seccomp"});
+}
+
+std::optional<std::pair<size_t, size_t>> memberSpan(std::string_view s, std::initializer_list<std::string_view> path) {
   const size_t n = s.size();
   size_t i = 0;
   auto ws = [&] {
@@ -320,14 +324,15 @@ std::optional<std::pair<size_t, size_t>> seccompSpan(std::string_view s) {
     if (twice) return std::nullopt;
     return found;
   };
-  auto linux = member("linux");
-  if (!linux) return std::nullopt;
-  i = *linux;
-  auto sec = member("seccomp");
-  if (!sec) return std::nullopt;
-  i = *sec;
+  if (path.size() == 0) return std::nullopt;
+  for (std::string_view key : path) {
+    auto at = member(key);
+    if (!at) return std::nullopt;
+    i = *at;
+  }
+  size_t start = i;
   if (!skipValue()) return std::nullopt;
-  return std::pair<size_t, size_t>{*sec, i - *sec};
+  return std::pair<size_t, size_t>{start, i - start};
 }
 
 Result<Spec> parseSpec(std::string_view text, const std::string& bundleDir) {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -166,6 +167,11 @@ Result<Spec> parseSpec(std::string_view json, const std::string& bundleDir);
 // not a JSON object as far as the scan can tell; a key spelt with escapes
 // is not recognised. The caller parses the whole text then.
 std::optional<std::pair<size_t, size_t>> seccompSpan(std::string_view json);
+// The same for the member at `path` (object keys from the top level), e.g.
+// {"berthSeccomp"} in an exec's process JSON; seccompSpan is
+// {"linux", "seccomp"}.
+std::optional<std::pair<size_t, size_t>> memberSpan(std::string_view json,
+                                                    std::initializer_list<std::string_view> path);
 // Parses an OCI `process` object (exec mode).
 Result<Process> parseProcess(std::string_view json);
 

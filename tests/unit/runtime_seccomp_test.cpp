@@ -320,3 +320,17 @@ TEST(RuntimeSeccomp, ProgramCachedUnderItsExactText) {
   std::string cmd = "rm -rf " + cache;
   ASSERT_EQ(std::system(cmd.c_str()), 0);
 }
+
+TEST(RuntimeSeccomp, MemberSpanOfAnExecProcess) {
+  std::string text = R"({"args":["sh"],"berthSeccomp":{"defaultAction":"SCMP_ACT_ERRNO"},"env":["A={\"berthSeccomp\":1}"]})";
+  auto s = berth::runtime::memberSpan(text, {"berthSeccomp"});
+  ASSERT_TRUE(s);
+  EXPECT_EQ(text.substr(s->first, s->second), R"({"defaultAction":"SCMP_ACT_ERRNO"})");
+  EXPECT_FALSE(berth::runtime::memberSpan(text, {}));
+  EXPECT_FALSE(berth::runtime::memberSpan(text, {"args", "x"}));  // not an object
+  std::string rest = text.substr(0, s->first) + "null" + text.substr(s->first + s->second);
+  auto p = berth::runtime::parseProcess(rest);
+  ASSERT_TRUE(p) << p.error().message;
+  EXPECT_FALSE(p->berthSeccomp);
+  EXPECT_EQ(p->args, std::vector<std::string>{"sh"});
+}
