@@ -261,6 +261,21 @@ int runContainer(const RunOptions& o) {
   plan.consoleSocket = consoleChild ? consoleChild.get() : -1;
   plan.setupBeforeRelease = true;
   plan.cgroupTasksFiles = cg->tasksFiles();
+  // A cgroup tree on v1: the hierarchies come from here, read while the
+  // child mounts (it would read /proc/self/mountinfo on its critical path).
+  constexpr size_t kHierarchiesSize = 4096;
+  char* hierarchies = nullptr;
+  bool cgroupTree = !cg->v2() && std::any_of(plan.mounts.begin(), plan.mounts.end(),
+                                             [](const runtime::Mount& m) { return m.type == "cgroup"; });
+  if (cgroupTree) {
+    void* m = ::mmap(nullptr, kHierarchiesSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m != MAP_FAILED) hierarchies = static_cast<char*>(std::memset(m, 0, sizeof(uint32_t)));
+  }
+  ScopeExit unmapHierarchies([&] {
+    if (hierarchies) ::munmap(hierarchies, kHierarchiesSize);
+  });
+  plan.cgroupHierarchiesShared = hierarchies;
+  plan.cgroupHierarchiesSize = hierarchies ? kHierarchiesSize : 0;
   plan.traceSlots = slots;
   if (tracing) phase("plan, seccomp load");
   const int64_t tClone = tPhase;
@@ -284,6 +299,17 @@ int runContainer(const RunOptions& o) {
   if (auto r = cg->make(spec->resources); !r) return abort(Stage::Cgroup, r.error().wrap("create cgroup"));
   if (cg->v2()) {
     if (auto r = cg->addProcess(pid); !r) return abort(Stage::Cgroup, r.error());
+  }
+  if (hierarchies) {
+    // Unread or too long: the length stays 0 and the child reads it itself.
+    if (auto info = readFile("/proc/self/mountinfo")) {
+      std::string text = runtime::cgroupV1Hierarchies(*info);
+      if (!text.empty() && text.size() <= kHierarchiesSize - sizeof(uint32_t)) {
+        uint32_t len = uint32_t(text.size());
+        std::memcpy(hierarchies + sizeof len, text.data(), len);
+        std::memcpy(hierarchies, &len, sizeof len);
+      }
+    }
   }
   if (auto f = launch->release()) {
     // A child that failed on its own meanwhile (a mount) closed the pipe:

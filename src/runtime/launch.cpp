@@ -156,15 +156,22 @@ void stamp(const LaunchPlan& plan, TraceSlot slot) {
     std::pair<int, int> pty{-1, -1};
     stamp(plan, kTraceMountsStart);
     std::function<Result<>()> placed;
+    std::string hierarchies;
     if (early)
       placed = [&]() -> Result<> {
         stamp(plan, kTraceReleaseWait);
         awaitRelease();
+        if (plan.cgroupHierarchiesShared && plan.cgroupHierarchiesSize > sizeof(uint32_t)) {
+          uint32_t len;
+          std::memcpy(&len, plan.cgroupHierarchiesShared, sizeof len);
+          if (len <= plan.cgroupHierarchiesSize - sizeof len)
+            hierarchies.assign(plan.cgroupHierarchiesShared + sizeof len, len);
+        }
         stamp(plan, kTraceCgroupPlaced);
         return {};
       };
     auto r = setupRootfs(*plan.spec, plan.mounts, plan.newNetns, plan.consolePath,
-                         plan.consoleSocket >= 0 ? &pty : nullptr, placed);
+                         plan.consoleSocket >= 0 ? &pty : nullptr, placed, &hierarchies);
     if (!r) failWith(errFd, Stage::Mounts, r.error());
     stamp(plan, kTraceMountsEnd);
     if (plan.consoleSocket >= 0) handOverPty(pty);

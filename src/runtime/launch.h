@@ -73,6 +73,13 @@ struct LaunchPlan {
   // child waits for the release before anything else.
   bool setupBeforeRelease = false;
   std::vector<std::string> cgroupTasksFiles;
+  // setupBeforeRelease: when not null, cgroupHierarchiesSize bytes of
+  // memory shared with the parent (MAP_SHARED) where the parent, before
+  // the release, may put a uint32_t length and that many bytes of
+  // cgroupV1Hierarchies text (runtime/mounts.h), so the child need not read
+  // /proc/self/mountinfo for the cgroup tree; length 0: it does.
+  char* cgroupHierarchiesShared = nullptr;
+  size_t cgroupHierarchiesSize = 0;
   const SeccompProgram* seccomp = nullptr;  // compiled before clone; null: unconfined
   // OCI create/start (berth-runtime): with gateFd >= 0 the child, set up and
   // about to execve, writes one byte to readyFd and then waits for one byte

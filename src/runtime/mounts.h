@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -47,8 +48,18 @@ int ptyNumber(int master);
 // where the caller places the process in its cgroups (the cgroup tree
 // binds the container's cgroup directories, which must exist by then). Its
 // error ends the setup.
+// cgroupHierarchies (when not null; read after beforeCgroup ran): the
+// cgroupV1Hierarchies of this mount namespace, known to the caller; null
+// or empty: read from /proc/self/mountinfo when a cgroup tree is mounted.
 Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool newNetns,
                      const std::string& consolePath = "", std::pair<int, int>* ptyOut = nullptr,
-                     const std::function<Result<>()>& beforeCgroup = nullptr);
+                     const std::function<Result<>()>& beforeCgroup = nullptr,
+                     const std::string* cgroupHierarchies = nullptr);
+
+// The cgroup v1 hierarchies mounted directly under /sys/fs/cgroup in a
+// /proc/self/mountinfo text, in its order: one "<name>\t<superopts>\n" a
+// hierarchy (name: the mount point's last component). Empty when none
+// (e.g. a cgroup v2 host).
+std::string cgroupV1Hierarchies(std::string_view mountinfo);
 
 }  // namespace berth::runtime
