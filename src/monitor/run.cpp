@@ -345,8 +345,8 @@ int runContainer(const RunOptions& o) {
   if (slots) {
     using namespace runtime;
     auto child = [&](const char* name, int64_t s, int64_t e) {
-      // clamped: "release to mounts" starts at the monitor's clock after its
-      // write, which the child may beat
+      // clamped: a span that starts on one clock reading and ends on
+      // another process's ("clone", "exec") is never negative
       if (s && e) trace::add("", {trace::Span{"", "init", name, s, std::max(s, e)}});
     };
     // clone: from the monitor's clone() to the child's first instruction
