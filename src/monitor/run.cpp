@@ -311,10 +311,18 @@ int runContainer(const RunOptions& o) {
       }
     }
   }
-  if (auto f = launch->release()) {
+  // The child joins through fds opened here (while it mounts) rather than
+  // by path on its own critical path; without them it opens the paths.
+  std::vector<UniqueFd> tasks;
+  if (auto t = cg->openSelfAttachFds(); t && t->size() <= runtime::kMaxReleaseFds) tasks = std::move(*t);
+  std::vector<int> tasksFds;
+  for (const auto& fd : tasks) tasksFds.push_back(fd.get());
+  auto released = launch->release(tasksFds);
+  tasks.clear();
+  if (auto f = released) {
     // A child that failed on its own meanwhile (a mount) closed the pipe:
     // its report says more than the broken pipe.
-    if (f->err == EPIPE)
+    if (f->err == EPIPE || f->err == ECONNRESET)
       if (auto own = launch->waitExec()) f = own;
     return abort(f->stage, Error{Code::Internal, f->err, f->message});
   }

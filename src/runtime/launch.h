@@ -66,9 +66,11 @@ struct LaunchPlan {
   // Run mode: the child sets up its root while the parent still creates
   // the cgroups, and waits for the release only where the cgroup is needed
   // (setupRootfs' beforeCgroup: before the cgroup tree is mounted, else
-  // after the mounts); then it opens these v1 `tasks` files and writes "0"
-  // to each (joining without the threadgroup lock, as cgroupSelfAttach),
-  // and unshares the cgroup namespace. The parent places a v2 child
+  // after the mounts); then it writes "0" to the v1 `tasks` fds that came
+  // with the release (Launch::release(fds); the sync channel is a socket
+  // then), or else opens these cgroupTasksFiles itself (joining without the
+  // threadgroup lock, as cgroupSelfAttach), and unshares the cgroup
+  // namespace. The parent places a v2 child
   // (cgroup.procs) before the release. Without it (exec, berth-runtime) the
   // child waits for the release before anything else.
   bool setupBeforeRelease = false;
@@ -91,6 +93,8 @@ struct LaunchPlan {
   // CLOCK_MONOTONIC ns at each TraceSlot. Null: the child reads no clock.
   int64_t* traceSlots = nullptr;
 };
+
+constexpr size_t kMaxReleaseFds = 32;
 
 enum TraceSlot : int {
   kTraceChildStart,    // first instruction of the child after clone
@@ -126,6 +130,10 @@ class Launch {
   std::optional<StartFailure> proceed();
   // proceed() in two steps, so the parent can work while the child sets up.
   std::optional<StartFailure> release();
+  // setupBeforeRelease: the release with fds of `tasks` files the child
+  // writes "0" to (then cgroupTasksFiles are not opened); at most
+  // kMaxReleaseFds. The fds stay the caller's.
+  std::optional<StartFailure> release(const std::vector<int>& fds);
   std::optional<StartFailure> waitExec();
 
  private:
