@@ -42,7 +42,8 @@ std::unexpected<ExecFailure> failure(Stage stage, Error e) { return std::unexpec
 }  // namespace
 
 std::expected<StartedExec, ExecFailure> startExec(const runtime::Process& proc, pid_t targetPid, const Cgroup& cg,
-                                                  const std::string& seccompCache, bool stdinPipe) {
+                                                  const std::string& seccompCache, bool stdinPipe,
+                                                  const runtime::SeccompProgram* program) {
   // Namespaces of the target, mnt last (it changes our root in the child).
   static constexpr std::pair<const char*, int> kNs[] = {
       {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET}, {"pid", CLONE_NEWPID},
@@ -85,7 +86,9 @@ std::expected<StartedExec, ExecFailure> startExec(const runtime::Process& proc, 
 
   runtime::prepareProcess(plan, proc);
   std::optional<runtime::SeccompProgram> seccomp;
-  if (proc.berthSeccomp) {
+  if (program) {
+    plan.seccomp = program;
+  } else if (proc.berthSeccomp) {
     auto prog = runtime::compileSeccompCached(*proc.berthSeccomp, seccompCache);
     if (!prog) return failure(Stage::Process, prog.error());
     seccomp = std::move(*prog);

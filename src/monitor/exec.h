@@ -13,6 +13,7 @@
 #include "monitor/protocol.h"
 #include "monitor/stdio.h"
 #include "runtime/cgroups.h"
+#include "runtime/seccomp.h"
 #include "runtime/spec.h"
 
 namespace berth::monitor {
@@ -34,8 +35,11 @@ struct ExecFailure {
 // and in cg. seccompCache: the directory of compiled profiles. stdinPipe:
 // the process gets a stdin pipe (also when proc asks for one). Blocks until
 // the process has exec'd or failed; a failure names the setup stage.
+// program: when not null, the filter installed (the caller compiled
+// proc.berthSeccomp or took it from the cache; proc.berthSeccomp is then
+// not looked at); else proc.berthSeccomp is compiled through seccompCache.
 std::expected<StartedExec, ExecFailure> startExec(const runtime::Process& proc, pid_t targetPid,
                                                   const runtime::Cgroup& cg, const std::string& seccompCache,
-                                                  bool stdinPipe);
+                                                  bool stdinPipe, const runtime::SeccompProgram* program = nullptr);
 
 }  // namespace berth::monitor

@@ -58,6 +58,48 @@ int failStart(Session& s, Stage stage, const Error& e) {
   return 1;
 }
 
+// parse(text), where the seccomp profile at `path` (the result's `field`)
+// is compiled into `program`. The profile is most of such a text: when an
+// earlier start kept a program under its exact text (runtime::memberSpan,
+// cachedSeccompForText), the text is parsed without it and that program
+// taken. Otherwise, after a full parse the program comes from the profile
+// (compileSeccompCached) and is kept under its text too, once the text
+// without it is seen to hold no other such member. Errors: the parse's
+// (Stage::Config) or the compile's (Stage::Process).
+template <class T, class Parse>
+std::expected<T, std::pair<Stage, Error>> parseWithSeccomp(const std::string& text,
+                                                           std::initializer_list<std::string_view> path,
+                                                           const std::string& cache, Parse parse,
+                                                           std::optional<runtime::Seccomp> T::*field,
+                                                           std::optional<runtime::SeccompProgram>& program) {
+  auto at = runtime::memberSpan(text, path);
+  std::string without;
+  std::string_view profileText;
+  if (at) {
+    profileText = std::string_view(text).substr(at->first, at->second);
+    without = text.substr(0, at->first) + "null" + text.substr(at->first + at->second);
+    if (auto prog = runtime::cachedSeccompForText(profileText, cache)) {
+      Result<T> rest = parse(without);
+      if (rest && !((*rest).*field)) {
+        program = std::move(prog);
+        return std::move(*rest);
+      }
+    }
+  }
+  Result<T> full = parse(text);
+  if (!full) return std::unexpected(std::pair{Stage::Config, full.error()});
+  if (const auto& profile = (*full).*field) {
+    auto prog = runtime::compileSeccompCached(*profile, cache);
+    if (!prog) return std::unexpected(std::pair{Stage::Process, prog.error()});
+    program = std::move(*prog);
+    if (at) {
+      Result<T> rest = parse(without);
+      if (rest && !((*rest).*field)) runtime::cacheSeccompForText(profileText, *program, cache);
+    }
+  }
+  return std::move(*full);
+}
+
 int nsFlag(const std::string& type) {
   if (type == "pid") return CLONE_NEWPID;
   if (type == "mount") return CLONE_NEWNS;
@@ -117,8 +159,22 @@ int runContainer(const RunOptions& o) {
   ::unlink((o.bundle + "/exit.json").c_str());
   auto text = readFile(o.bundle + "/config.json");
   if (!text) return failStart(session, Stage::Config, text.error());
-  auto spec = runtime::parseSpec(*text, o.bundle);
-  if (!spec) return failStart(session, Stage::Config, spec.error());
+  // Shared by the containers of one data-root: <data-root>/containers/.seccomp-cache
+  const std::string seccompCache = o.bundle + "/../.seccomp-cache";
+  // With the built-in runtime, linux.seccomp compiled (or taken from the
+  // cache by its text) here.
+  std::optional<runtime::SeccompProgram> seccomp;
+  auto parseConfig = [&](std::string_view t) { return runtime::parseSpec(t, o.bundle); };
+  Result<runtime::Spec> spec = makeError(Code::Internal, "config.json not parsed");
+  if (o.runtime.empty()) {
+    auto parsed = parseWithSeccomp(*text, {"linux", "seccomp"}, seccompCache, parseConfig, &runtime::Spec::seccomp,
+                                   seccomp);
+    if (!parsed) return failStart(session, parsed.error().first, parsed.error().second);
+    spec = std::move(*parsed);
+  } else {
+    spec = parseConfig(*text);
+    if (!spec) return failStart(session, Stage::Config, spec.error());
+  }
   if (!o.runtime.empty()) return runWithRuntime(session, o, *spec);
   const runtime::Process& proc = spec->process;
 
@@ -143,9 +199,10 @@ int runContainer(const RunOptions& o) {
     if (slots) ::munmap(slots, sizeof(int64_t) * runtime::kTraceSlots);
   });
 
-  auto cg = Cgroup::create(o.cgroupRoot, spec->cgroupsPath, spec->resources);
+  // The cgroups are made after clone, while the child sets up its root
+  // (LaunchPlan::setupBeforeRelease); here only their directories.
+  auto cg = Cgroup::plan(o.cgroupRoot, spec->cgroupsPath);
   if (!cg) return failStart(session, Stage::Cgroup, cg.error().wrap("create cgroup"));
-  if (tracing) phase("cgroup");
   ScopeExit removeCgroup([&] { (void)cg->remove(); });
 
   // A terminal comes from the container's own devpts: the child opens it
@@ -198,20 +255,27 @@ int runContainer(const RunOptions& o) {
       if (missing & (uint64_t(1) << c)) names += (names.empty() ? "" : ", ") + runtime::capName(c);
     if (!names.empty()) logError("note: capabilities the host does not grant were left out: " + names);
   }
-  std::optional<runtime::SeccompProgram> seccomp;
-  if (spec->seccomp) {
-    // Shared by the containers of one data-root: <data-root>/containers/.seccomp-cache
-    auto prog = runtime::compileSeccompCached(*spec->seccomp, o.bundle + "/../.seccomp-cache");
-    if (!prog) return failStart(session, Stage::Process, prog.error());
-    seccomp = std::move(*prog);
-    plan.seccomp = &*seccomp;
-  }
+  if (seccomp) plan.seccomp = &*seccomp;
   plan.stdio = stdio->childFds();
   plan.consolePath = stdio->slavePath;
   plan.consoleSocket = consoleChild ? consoleChild.get() : -1;
-  auto attachFds = cg->openSelfAttachFds();
-  if (!attachFds) return failStart(session, Stage::Cgroup, attachFds.error());
-  for (auto& fd : *attachFds) plan.cgroupSelfAttach.push_back(fd.get());
+  plan.setupBeforeRelease = true;
+  plan.cgroupTasksFiles = cg->tasksFiles();
+  // A cgroup tree on v1: the hierarchies come from here, read while the
+  // child mounts (it would read /proc/self/mountinfo on its critical path).
+  constexpr size_t kHierarchiesSize = 4096;
+  char* hierarchies = nullptr;
+  bool cgroupTree = !cg->v2() && std::any_of(plan.mounts.begin(), plan.mounts.end(),
+                                             [](const runtime::Mount& m) { return m.type == "cgroup"; });
+  if (cgroupTree) {
+    void* m = ::mmap(nullptr, kHierarchiesSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m != MAP_FAILED) hierarchies = static_cast<char*>(std::memset(m, 0, sizeof(uint32_t)));
+  }
+  ScopeExit unmapHierarchies([&] {
+    if (hierarchies) ::munmap(hierarchies, kHierarchiesSize);
+  });
+  plan.cgroupHierarchiesShared = hierarchies;
+  plan.cgroupHierarchiesSize = hierarchies ? kHierarchiesSize : 0;
   plan.traceSlots = slots;
   if (tracing) phase("plan, seccomp load");
   const int64_t tClone = tPhase;
@@ -221,7 +285,6 @@ int runContainer(const RunOptions& o) {
   stdio->closeChildEnds();
   consoleChild.reset();
   nsFds.clear();
-  attachFds->clear();
   pid_t pid = launch->pid();
   // Holding the container's mount namespace (created by clone) moves its
   // teardown (unmounting the overlay syncs the upper fs: tens of ms) out of
@@ -233,13 +296,38 @@ int runContainer(const RunOptions& o) {
     ::unlink((o.bundle + "/state.json").c_str());
     return failStart(session, stage, e);
   };
+  if (auto r = cg->make(spec->resources); !r) return abort(Stage::Cgroup, r.error().wrap("create cgroup"));
   if (cg->v2()) {
     if (auto r = cg->addProcess(pid); !r) return abort(Stage::Cgroup, r.error());
   }
-  if (auto f = launch->release()) return abort(f->stage, Error{Code::Internal, f->err, f->message});
+  if (hierarchies) {
+    // Unread or too long: the length stays 0 and the child reads it itself.
+    if (auto info = readFile("/proc/self/mountinfo")) {
+      std::string text = runtime::cgroupV1Hierarchies(*info);
+      if (!text.empty() && text.size() <= kHierarchiesSize - sizeof(uint32_t)) {
+        uint32_t len = uint32_t(text.size());
+        std::memcpy(hierarchies + sizeof len, text.data(), len);
+        std::memcpy(hierarchies, &len, sizeof len);
+      }
+    }
+  }
+  // The child joins through fds opened here (while it mounts) rather than
+  // by path on its own critical path; without them it opens the paths.
+  std::vector<UniqueFd> tasks;
+  if (auto t = cg->openSelfAttachFds(); t && t->size() <= runtime::kMaxReleaseFds) tasks = std::move(*t);
+  std::vector<int> tasksFds;
+  for (const auto& fd : tasks) tasksFds.push_back(fd.get());
+  auto released = launch->release(tasksFds);
+  tasks.clear();
+  if (auto f = released) {
+    // A child that failed on its own meanwhile (a mount) closed the pipe:
+    // its report says more than the broken pipe.
+    if (f->err == EPIPE || f->err == ECONNRESET)
+      if (auto own = launch->waitExec()) f = own;
+    return abort(f->stage, Error{Code::Internal, f->err, f->message});
+  }
   // While the child sets up its root: state.json and the log file.
-  if (tracing) phase("clone return, release");
-  const int64_t tRelease = tPhase;
+  if (tracing) phase("cgroup");
   int64_t startedAt = nowNanos();
   auto st = writeFileReplace(o.bundle + "/state.json",
                         fmt::format(R"({{"Pid":{},"MonitorPid":{},"StartedAt":{}}})", pid, ::getpid(), startedAt));
@@ -265,15 +353,17 @@ int runContainer(const RunOptions& o) {
   if (slots) {
     using namespace runtime;
     auto child = [&](const char* name, int64_t s, int64_t e) {
-      // clamped: "release to mounts" starts at the monitor's clock after its
-      // write, which the child may beat
+      // clamped: a span that starts on one clock reading and ends on
+      // another process's ("clone", "exec") is never negative
       if (s && e) trace::add("", {trace::Span{"", "init", name, s, std::max(s, e)}});
     };
     // clone: from the monitor's clone() to the child's first instruction
     child("clone", tClone, slots[kTraceChildStart]);
-    child("cgroup join", slots[kTraceChildStart], slots[kTraceCgroupJoined]);
-    child("release to mounts", std::max(slots[kTraceCgroupJoined], tRelease), slots[kTraceMountsStart]);
+    child("namespaces joined", slots[kTraceChildStart], slots[kTraceCgroupJoined]);
     child("mounts and pivot_root", slots[kTraceMountsStart], slots[kTraceMountsEnd]);
+    // within the mounts: from the wait for the monitor's release (its
+    // cgroups made) to the cgroups joined
+    child("cgroup join", slots[kTraceReleaseWait], slots[kTraceCgroupPlaced]);
     child("seccomp", slots[kTraceSeccompStart], slots[kTraceSeccompEnd]);
     child("exec", slots[kTraceExec], tExec);
   }
@@ -292,11 +382,13 @@ int runContainer(const RunOptions& o) {
   session.setStdin(std::move(stdio->in));
   session.setLog(&*log);
   // Execs run from here (ExecStart): no monitor process per exec.
-  const std::string seccompCache = o.bundle + "/../.seccomp-cache";
   session.setExecLauncher([&](std::string_view json) -> std::expected<Session::ExecLaunch, Session::ExecLaunchError> {
-    auto p = runtime::parseProcess(json);
-    if (!p) return std::unexpected(Session::ExecLaunchError{Stage::Config, p.error()});
-    auto r = startExec(*p, pid, *cg, seccompCache, false);
+    std::optional<runtime::SeccompProgram> program;
+    auto p = parseWithSeccomp(std::string(json), {"berthSeccomp"}, seccompCache,
+                              [](std::string_view t) { return runtime::parseProcess(t); },
+                              &runtime::Process::berthSeccomp, program);
+    if (!p) return std::unexpected(Session::ExecLaunchError{p.error().first, p.error().second});
+    auto r = startExec(*p, pid, *cg, seccompCache, false, program ? &*program : nullptr);
     if (!r) return std::unexpected(Session::ExecLaunchError{r.error().stage, r.error().error});
     Session::ExecLaunch l;
     l.pid = r->pid;

@@ -52,12 +52,13 @@ Result<> makeDirs(const std::string& base, const std::string& rel, bool cpuset) 
     if (part == "..") return errorf(Code::InvalidArgument, "cgroup path {} contains ..", rel);
     std::string parent = cur;
     cur += "/" + part;
-    if (::mkdir(cur.c_str(), 0755) != 0) {
-      if (errno != EEXIST) return sysError(errno, "mkdir {}", cur);
-    }
+    bool made = ::mkdir(cur.c_str(), 0755) == 0;
+    if (!made && errno != EEXIST) return sysError(errno, "mkdir {}", cur);
     if (cpuset) {
       for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
-        if (!readTrim(cur + "/" + f).empty()) continue;
+        // A cpuset we just made is empty (or, with the parent's
+        // cgroup.clone_children, already the parent's: written again alike).
+        if (!made && !readTrim(cur + "/" + f).empty()) continue;
         std::string v = readTrim(parent + "/" + f);
         if (!v.empty()) TRY(writeValue(cur + "/" + f, v));
       }
@@ -90,8 +91,16 @@ Result<> applyV1(const std::string& controller, const std::string& dir, const Re
   } else if (controller == "blkio") {
     if (r.blkioWeight && *r.blkioWeight) TRY(writeOptional(dir, "blkio.weight", std::to_string(*r.blkioWeight)));
   } else if (controller == "devices") {
-    for (const auto& d : r.devices)
-      TRY(writeValue(dir + (d.allow ? "/devices.allow" : "/devices.deny"), deviceRule(d)));
+    // One open per file, one write per rule (the kernel takes one rule a write).
+    UniqueFd fds[2];
+    for (const auto& d : r.devices) {
+      std::string path = dir + (d.allow ? "/devices.allow" : "/devices.deny");
+      UniqueFd& fd = fds[d.allow ? 1 : 0];
+      if (!fd) fd.reset(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_TRUNC));
+      if (!fd) return sysError(errno, "open {}", path);
+      std::string rule = deviceRule(d);
+      if (::write(fd.get(), rule.data(), rule.size()) < 0) return sysError(errno, "write {:s} to {}", rule, path);
+    }
   }
   return {};
 }
@@ -133,34 +142,20 @@ const std::vector<std::string>& Cgroup::v1Controllers() {
   return kList;
 }
 
-Result<Cgroup> Cgroup::create(const std::string& root, const std::string& path, const Resources& res) {
+Result<Cgroup> Cgroup::plan(const std::string& root, const std::string& path) {
   Cgroup cg;
   if (path.empty()) return cg;
+  cg.root_ = root;
+  cg.path_ = path;
   if (exists(root + "/cgroup.controllers")) {
     cg.v2_ = true;
-    // Enable the controllers we use in every ancestor's subtree_control.
-    std::string avail = readTrim(root + "/cgroup.controllers");
-    std::string enable;
-    for (const auto& c : split(avail, ' '))
-      if (c == "memory" || c == "cpu" || c == "pids" || c == "cpuset" || c == "io") enable += "+" + c + " ";
-    std::string cur = root;
-    auto parts = split(path, '/');
-    std::vector<std::string> clean;
-    for (auto& p : parts)
-      if (!p.empty() && p != ".") clean.push_back(p);
-    for (size_t i = 0; i < clean.size(); i++) {
-      if (clean[i] == "..") return errorf(Code::InvalidArgument, "cgroup path {} contains ..", path);
-      if (!enable.empty()) (void)writeValue(cur + "/cgroup.subtree_control", trim(enable));
-      cur += "/" + clean[i];
-      if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return sysError(errno, "mkdir {}", cur);
-    }
-    cg.dirs_.push_back(cur);
-    cg.memoryDir_ = cur;
-    TRY(applyV2(cur, res));
+    for (const auto& p : split(path, '/'))
+      if (p == "..") return errorf(Code::InvalidArgument, "cgroup path {} contains ..", path);
+    cg.dirs_.push_back(joinCgroupPath(root, path));
+    cg.memoryDir_ = cg.dirs_.back();
     return cg;
   }
   std::vector<std::pair<dev_t, ino_t>> seen;
-  ScopeExit undo([&] { (void)cg.remove(0); });
   for (const auto& c : v1Controllers()) {
     std::string base = root + "/" + c;
     struct stat st;
@@ -171,13 +166,58 @@ Result<Cgroup> Cgroup::create(const std::string& root, const std::string& path, 
     std::string dir = joinCgroupPath(base, path);
     if (!dup) {
       seen.emplace_back(st.st_dev, st.st_ino);
-      TRY(makeDirs(base, path, c == "cpuset"));
       cg.dirs_.push_back(dir);
     }
     if (c == "memory") cg.memoryDir_ = dir;
-    TRY(applyV1(c, dir, res));
+    cg.controllers_.push_back({c, std::move(dir), !dup});
+  }
+  return cg;
+}
+
+Result<> Cgroup::make(const Resources& res) {
+  if (path_.empty()) return {};
+  if (v2_) {
+    // Enable the controllers we use in every ancestor's subtree_control.
+    std::string avail = readTrim(root_ + "/cgroup.controllers");
+    std::string enable;
+    for (const auto& c : split(avail, ' '))
+      if (c == "memory" || c == "cpu" || c == "pids" || c == "cpuset" || c == "io") enable += "+" + c + " ";
+    std::string cur = root_;
+    for (const auto& p : split(path_, '/')) {
+      if (p.empty() || p == ".") continue;
+      if (!enable.empty()) (void)writeValue(cur + "/cgroup.subtree_control", trim(enable));
+      cur += "/" + p;
+      if (::mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST) return sysError(errno, "mkdir {}", cur);
+    }
+    return applyV2(cur, res);
+  }
+  // On failure the leaves made so far go again; the plan stays.
+  std::vector<std::string> made;
+  ScopeExit undo([&] {
+    for (auto it = made.rbegin(); it != made.rend(); ++it) ::rmdir(it->c_str());
+  });
+  for (const auto& c : controllers_) {
+    if (c.own) {
+      std::string base = root_ + "/" + c.controller;
+      TRY(makeDirs(base, path_, c.controller == "cpuset"));
+      made.push_back(c.dir);
+    }
+    TRY(applyV1(c.controller, c.dir, res));
   }
   undo.dismiss();
+  return {};
+}
+
+std::vector<std::string> Cgroup::tasksFiles() const {
+  std::vector<std::string> out;
+  if (v2_) return out;
+  for (const auto& d : dirs_) out.push_back(d + "/tasks");
+  return out;
+}
+
+Result<Cgroup> Cgroup::create(const std::string& root, const std::string& path, const Resources& res) {
+  TRY_ASSIGN(Cgroup cg, plan(root, path));
+  TRY(cg.make(res));
   return cg;
 }
 

@@ -22,7 +22,18 @@ class Cgroup {
   Cgroup() = default;
   // Creates <root>/<controller>/<path> (v1) or <root>/<path> (v2), with
   // parents, and applies the limits. Errors: the failing mkdir / write.
+  // The same as plan() and then make().
   static Result<Cgroup> create(const std::string& root, const std::string& path, const Resources& res);
+  // What create() would make, without making anything: the directories
+  // (dirs(), tasksFiles()) from a stat of each controller's hierarchy.
+  // InvalidArgument for a v2 path with "..".
+  static Result<Cgroup> plan(const std::string& root, const std::string& path);
+  // Makes a plan()'s directories, with parents, and applies the limits.
+  // On failure the v1 leaf directories it made are removed again.
+  Result<> make(const Resources& res);
+  // v1: the `tasks` file of every directory; a process joins them all by
+  // writing "0" to each (see openSelfAttachFds). Empty on v2.
+  std::vector<std::string> tasksFiles() const;
   // The cgroup directories that PID is in (read from /proc/PID/cgroup), for exec.
   static Result<Cgroup> ofProcess(const std::string& root, pid_t pid);
   // Existing dirs for a relative cgroupsPath (no mkdir, no limits).
@@ -48,9 +59,15 @@ class Cgroup {
   bool v2() const { return v2_; }
 
  private:
+  struct Controller {
+    std::string controller, dir;
+    bool own;  // false: a second name of a hierarchy already listed (cpuacct -> cpu,cpuacct)
+  };
   bool v2_ = false;
   std::vector<std::string> dirs_;  // leaf dirs we own
   std::string memoryDir_;
+  std::string root_, path_;              // plan() -> make()
+  std::vector<Controller> controllers_;  // v1, in v1Controllers() order
 };
 
 // Joins a cgroupsPath onto a root, normalising slashes: ("/a", "/b/c") -> "/a/b/c".

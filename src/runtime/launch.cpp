@@ -82,15 +82,54 @@ void stamp(const LaunchPlan& plan, TraceSlot slot) {
     if (::setns(fd, type) != 0) fail(errFd, Stage::Clone, errno, fmt::format("setns: {}", std::strerror(errno)));
 
   stamp(plan, kTraceCgroupJoined);
-  char c;
-  ssize_t n;
-  do n = ::read(syncRead, &c, 1);
-  while (n < 0 && errno == EINTR);
-  if (n != 1) _exit(1);  // the monitor went away
-  ::close(syncRead);
-
-  if (plan.newCgroupNs && ::unshare(CLONE_NEWCGROUP) != 0)
-    fail(errFd, Stage::Clone, errno, fmt::format("unshare cgroup namespace: {}", std::strerror(errno)));
+  // The parent's release: its cgroup placement is done.
+  auto awaitRelease = [&] {
+    // One byte, with the setupBeforeRelease mode's `tasks` fds attached
+    // when the parent opened them (release(fds)).
+    char c;
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * kMaxReleaseFds)] = {};
+    iovec iov{&c, 1};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl;
+    msg.msg_controllen = sizeof ctl;
+    ssize_t n;
+    do n = ::recvmsg(syncRead, &msg, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && errno == ENOTSOCK) {  // a pipe (exec, berth-runtime)
+      do n = ::read(syncRead, &c, 1);
+      while (n < 0 && errno == EINTR);
+      msg.msg_controllen = 0;
+    }
+    if (n != 1) _exit(1);  // the monitor went away
+    ::close(syncRead);
+    std::vector<int> tasks;
+    for (cmsghdr* cm = msg.msg_controllen ? CMSG_FIRSTHDR(&msg) : nullptr; cm; cm = CMSG_NXTHDR(&msg, cm)) {
+      if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
+      size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t k = 0; k < count; k++) {
+        int fd;
+        std::memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof fd);
+        tasks.push_back(fd);
+      }
+    }
+    for (int fd : tasks) {
+      if (::write(fd, "0", 1) != 1) fail(errFd, Stage::Cgroup, errno, fmt::format("join cgroup: {}", std::strerror(errno)));
+      ::close(fd);
+    }
+    if (tasks.empty())
+      for (const auto& path : plan.cgroupTasksFiles) {
+        int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || ::write(fd, "0", 1) != 1)
+          fail(errFd, Stage::Cgroup, errno, fmt::format("join cgroup {}: {}", path, std::strerror(errno)));
+        ::close(fd);
+      }
+    if (plan.newCgroupNs && ::unshare(CLONE_NEWCGROUP) != 0)
+      fail(errFd, Stage::Clone, errno, fmt::format("unshare cgroup namespace: {}", std::strerror(errno)));
+  };
+  const bool early = plan.setupBeforeRelease && plan.spec;
+  if (!early) awaitRelease();
 
   if (::setsid() < 0) fail(errFd, Stage::Stdio, errno, "setsid");
   if (plan.stdio.tty && plan.consoleSocket < 0 && ::ioctl(plan.stdio.in, TIOCSCTTY, 0) != 0)
@@ -145,8 +184,23 @@ void stamp(const LaunchPlan& plan, TraceSlot slot) {
   if (plan.spec) {
     std::pair<int, int> pty{-1, -1};
     stamp(plan, kTraceMountsStart);
+    std::function<Result<>()> placed;
+    std::string hierarchies;
+    if (early)
+      placed = [&]() -> Result<> {
+        stamp(plan, kTraceReleaseWait);
+        awaitRelease();
+        if (plan.cgroupHierarchiesShared && plan.cgroupHierarchiesSize > sizeof(uint32_t)) {
+          uint32_t len;
+          std::memcpy(&len, plan.cgroupHierarchiesShared, sizeof len);
+          if (len <= plan.cgroupHierarchiesSize - sizeof len)
+            hierarchies.assign(plan.cgroupHierarchiesShared + sizeof len, len);
+        }
+        stamp(plan, kTraceCgroupPlaced);
+        return {};
+      };
     auto r = setupRootfs(*plan.spec, plan.mounts, plan.newNetns, plan.consolePath,
-                         plan.consoleSocket >= 0 ? &pty : nullptr);
+                         plan.consoleSocket >= 0 ? &pty : nullptr, placed, &hierarchies);
     if (!r) failWith(errFd, Stage::Mounts, r.error());
     stamp(plan, kTraceMountsEnd);
     if (plan.consoleSocket >= 0) handOverPty(pty);
@@ -283,7 +337,10 @@ void prepareProcess(LaunchPlan& plan, const Process& p) {
 
 Result<Launch> Launch::start(const LaunchPlan& plan) {
   int sync[2], err[2];
-  if (::pipe2(sync, O_CLOEXEC) != 0) return sysError(errno, "pipe");
+  // setupBeforeRelease: a socket, so the release can carry fds.
+  if (plan.setupBeforeRelease ? ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) != 0
+                              : ::pipe2(sync, O_CLOEXEC) != 0)
+    return sysError(errno, "pipe");
   UniqueFd syncR(sync[0]), syncW(sync[1]);
   if (::pipe2(err, O_CLOEXEC) != 0) return sysError(errno, "pipe");
   UniqueFd errR(err[0]), errW(err[1]);
@@ -306,10 +363,31 @@ std::optional<StartFailure> Launch::proceed() {
   return waitExec();
 }
 
-std::optional<StartFailure> Launch::release() {
+std::optional<StartFailure> Launch::release() { return release({}); }
+
+std::optional<StartFailure> Launch::release(const std::vector<int>& fds) {
   char c = 1;
-  if (::write(syncWrite_.get(), &c, 1) != 1)
-    return StartFailure{Stage::Clone, errno, fmt::format("release child: {}", std::strerror(errno))};
+  if (fds.empty()) {
+    if (::send(syncWrite_.get(), &c, 1, MSG_NOSIGNAL) != 1 && (errno != ENOTSOCK || ::write(syncWrite_.get(), &c, 1) != 1))
+      return StartFailure{Stage::Clone, errno, fmt::format("release child: {}", std::strerror(errno))};
+  } else {
+    if (fds.size() > kMaxReleaseFds)
+      return StartFailure{Stage::Cgroup, E2BIG, "release child: too many cgroup directories"};
+    iovec iov{&c, 1};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * kMaxReleaseFds)] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(cm), fds.data(), sizeof(int) * fds.size());
+    if (::sendmsg(syncWrite_.get(), &msg, MSG_NOSIGNAL) != 1)
+      return StartFailure{Stage::Clone, errno, fmt::format("release child: {}", std::strerror(errno))};
+  }
   syncWrite_.reset();
   return std::nullopt;
 }

@@ -63,6 +63,25 @@ struct LaunchPlan {
   // and 0, 1, 2. stdio's fds are unused then (-1).
   int consoleSocket = -1;
   std::vector<int> cgroupSelfAttach;  // v1 `tasks` fds: the child writes "0" first thing
+  // Run mode: the child sets up its root while the parent still creates
+  // the cgroups, and waits for the release only where the cgroup is needed
+  // (setupRootfs' beforeCgroup: before the cgroup tree is mounted, else
+  // after the mounts); then it writes "0" to the v1 `tasks` fds that came
+  // with the release (Launch::release(fds); the sync channel is a socket
+  // then), or else opens these cgroupTasksFiles itself (joining without the
+  // threadgroup lock, as cgroupSelfAttach), and unshares the cgroup
+  // namespace. The parent places a v2 child
+  // (cgroup.procs) before the release. Without it (exec, berth-runtime) the
+  // child waits for the release before anything else.
+  bool setupBeforeRelease = false;
+  std::vector<std::string> cgroupTasksFiles;
+  // setupBeforeRelease: when not null, cgroupHierarchiesSize bytes of
+  // memory shared with the parent (MAP_SHARED) where the parent, before
+  // the release, may put a uint32_t length and that many bytes of
+  // cgroupV1Hierarchies text (runtime/mounts.h), so the child need not read
+  // /proc/self/mountinfo for the cgroup tree; length 0: it does.
+  char* cgroupHierarchiesShared = nullptr;
+  size_t cgroupHierarchiesSize = 0;
   const SeccompProgram* seccomp = nullptr;  // compiled before clone; null: unconfined
   // OCI create/start (berth-runtime): with gateFd >= 0 the child, set up and
   // about to execve, writes one byte to readyFd and then waits for one byte
@@ -75,14 +94,18 @@ struct LaunchPlan {
   int64_t* traceSlots = nullptr;
 };
 
+constexpr size_t kMaxReleaseFds = 32;
+
 enum TraceSlot : int {
   kTraceChildStart,    // first instruction of the child after clone
-  kTraceCgroupJoined,  // after joining the cgroups (v1 tasks files) and namespaces
-  kTraceMountsStart,   // released by the parent, before the root is set up
+  kTraceCgroupJoined,  // after joining the cgroups (v1 tasks files; not with setupBeforeRelease) and namespaces
+  kTraceMountsStart,   // before the root is set up (released by the parent, unless setupBeforeRelease)
   kTraceMountsEnd,     // after the mounts and pivot_root
   kTraceSeccompStart,  // before the filter is installed
   kTraceSeccompEnd,
   kTraceExec,          // just before execve
+  kTraceReleaseWait,   // setupBeforeRelease: the child starts waiting for the release
+  kTraceCgroupPlaced,  // setupBeforeRelease: released, in its cgroups, cgroup namespace unshared
   kTraceSlots
 };
 
@@ -107,6 +130,10 @@ class Launch {
   std::optional<StartFailure> proceed();
   // proceed() in two steps, so the parent can work while the child sets up.
   std::optional<StartFailure> release();
+  // setupBeforeRelease: the release with fds of `tasks` files the child
+  // writes "0" to (then cgroupTasksFiles are not opened); at most
+  // kMaxReleaseFds. The fds stay the caller's.
+  std::optional<StartFailure> release(const std::vector<int>& fds);
   std::optional<StartFailure> waitExec();
 
  private:

@@ -51,14 +51,23 @@ bool isDir(const std::string& p) {
 }
 
 // Creates the mount target: a directory, or an empty file when the bind
-// source is not a directory.
+// source is not a directory. Anything already there is left as it is. The
+// parents are usually there: one mkdir (or lstat and open) first, the walk
+// over every parent (mkdirAll: a syscall per component) only when one is
+// missing.
 Result<> createTarget(const std::string& target, bool file) {
+  if (!file) {
+    if (::mkdir(target.c_str(), 0755) == 0 || errno == EEXIST) return {};
+    return mkdirAll(target, 0755);
+  }
   struct stat st;
   if (::lstat(target.c_str(), &st) == 0) return {};
-  if (!file) return mkdirAll(target, 0755);
-  auto slash = target.rfind('/');
-  if (slash != std::string::npos && slash > 0) TRY(mkdirAll(target.substr(0, slash), 0755));
   int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == ENOENT) {
+    auto slash = target.rfind('/');
+    if (slash != std::string::npos && slash > 0) TRY(mkdirAll(target.substr(0, slash), 0755));
+    fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  }
   if (fd < 0 && errno != EEXIST) return sysError(errno, "create {}", target);
   if (fd >= 0) ::close(fd);
   return {};
@@ -101,7 +110,8 @@ Result<> bindMount(const std::string& src, const std::string& target, bool recur
 // namespace, or a bind of <hierarchy><cgroupsPath> (skipped when that
 // directory does not exist). Read-only with "ro". Runs in the child, in its
 // mount namespace, before pivot_root.
-Result<> mountCgroupTree(const Mount& m, const std::string& rootfs, const std::string& cgroupsPath, bool cgroupNs) {
+Result<> mountCgroupTree(const Mount& m, const std::string& rootfs, const std::string& cgroupsPath, bool cgroupNs,
+                         const std::string& known) {
   TRY_ASSIGN(std::string target, resolveInRoot(rootfs, m.destination));
   TRY(createTarget(target, false));
   MountFlags f = parseMountOptions(m.options);
@@ -113,22 +123,21 @@ Result<> mountCgroupTree(const Mount& m, const std::string& rootfs, const std::s
     return bindMount("/sys/fs/cgroup" + cgroupsPath, target, false, base | ro);
   }
   TRY(doMount("tmpfs", target, "tmpfs", base, "mode=755"));
-  auto info = readFile("/proc/self/mountinfo");
-  if (!info) return std::unexpected(info.error());
-  for (const auto& line : split(*info, '\n')) {
-    // id parent maj:min root mountpoint opts [optional...] - fstype source superopts
-    auto sep = line.find(" - ");
-    if (sep == std::string::npos) continue;
-    auto left = split(line.substr(0, sep), ' ');
-    auto right = split(line.substr(sep + 3), ' ');
-    if (left.size() < 5 || right.size() < 3 || right[0] != "cgroup") continue;
-    const std::string& mp = left[4];
-    if (!startsWith(mp, "/sys/fs/cgroup/") || mp.find('/', 15) != std::string::npos) continue;
-    std::string name = mp.substr(15);
+  std::string hierarchies = known;
+  if (hierarchies.empty()) {
+    auto info = readFile("/proc/self/mountinfo");
+    if (!info) return std::unexpected(info.error());
+    hierarchies = cgroupV1Hierarchies(*info);
+  }
+  for (const auto& line : split(hierarchies, '\n')) {
+    auto tab = line.find('\t');
+    if (tab == std::string::npos) continue;
+    std::string name = line.substr(0, tab);
+    std::string mp = "/sys/fs/cgroup/" + name;
     std::string dest = target + "/" + name;
     if (cgroupNs) {
       std::string controllers;
-      for (const auto& o : split(right[2], ','))
+      for (const auto& o : split(line.substr(tab + 1), ','))
         if (o != "rw" && o != "ro") controllers += (controllers.empty() ? "" : ",") + o;
       TRY(createTarget(dest, false));
       TRY(doMount("cgroup", dest, "cgroup", base | ro, controllers));
@@ -315,6 +324,24 @@ Result<> mountOverlayFs(const Overlay& o, const std::string& target) {
 
 }  // namespace
 
+std::string cgroupV1Hierarchies(std::string_view mountinfo) {
+  std::string out;
+  for (const auto& line : split(std::string(mountinfo), '\n')) {
+    // id parent maj:min root mountpoint opts [optional...] - fstype source superopts
+    auto sep = line.find(" - ");
+    if (sep == std::string::npos) continue;
+    auto left = split(line.substr(0, sep), ' ');
+    auto right = split(line.substr(sep + 3), ' ');
+    if (left.size() < 5 || right.size() < 3 || right[0] != "cgroup") continue;
+    const std::string& mp = left[4];
+    if (!startsWith(mp, "/sys/fs/cgroup/") || mp.find('/', 15) != std::string::npos) continue;
+    std::string name = mp.substr(15);
+    if (name.empty() || name.find('\t') != std::string::npos) continue;
+    out += name + "\t" + right[2] + "\n";
+  }
+  return out;
+}
+
 std::vector<Mount> effectiveMounts(const Spec& spec) {
   std::vector<Mount> out;
   for (const char* d : {"/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys"}) {
@@ -403,7 +430,8 @@ Result<std::pair<int, int>> openPtyIn(const std::string& pts) {
 }
 
 Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool newNetns,
-                     const std::string& consolePath, std::pair<int, int>* ptyOut) {
+                     const std::string& consolePath, std::pair<int, int>* ptyOut,
+                     const std::function<Result<>()>& beforeCgroup, const std::string* cgroupHierarchies) {
   unsigned long rootProp = spec.rootfsShared ? MS_SHARED : spec.rootfsSlave ? MS_SLAVE : MS_PRIVATE;
   if (::mount(nullptr, "/", nullptr, MS_REC | rootProp, nullptr) != 0)
     return sysError(errno, "make / {}", spec.rootfsShared ? "rshared" : spec.rootfsSlave ? "rslave" : "rprivate");
@@ -427,15 +455,24 @@ Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool ne
     TRY(doMount(rootfs.c_str(), rootfs, nullptr, MS_BIND | MS_REC, ""));
   }
   bool devTmpfs = false;
+  bool placed = !beforeCgroup;
+  auto place = [&]() -> Result<> {
+    if (placed) return {};
+    placed = true;
+    return beforeCgroup();
+  };
   for (const auto& m : mounts) {
     if (m.type == "cgroup") {
-      TRY(mountCgroupTree(m, rootfs, spec.cgroupsPath, spec.findNamespace("cgroup") != nullptr));
+      TRY(place());
+      TRY(mountCgroupTree(m, rootfs, spec.cgroupsPath, spec.findNamespace("cgroup") != nullptr,
+                          cgroupHierarchies ? *cgroupHierarchies : std::string()));
       continue;
     }
     auto r = mountOne(m, rootfs, newNetns);
     if (!r) return std::unexpected(r.error());
     if (m.destination == "/dev" && m.type == "tmpfs") devTmpfs = true;
   }
+  TRY(place());
   if (devTmpfs) TRY(populateDev(rootfs, spec));
   if (ptyOut) {
     std::string pts = rootfs + "/dev/pts";

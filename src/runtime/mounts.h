@@ -3,7 +3,9 @@
 // standard /proc /dev /sys mounts, bind mounts, device nodes, pivot_root,
 // masked and read-only paths. Runs in the container child after clone.
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/result.h"
@@ -41,7 +43,23 @@ std::string overlayData(const Overlay& o);
 Result<std::pair<int, int>> openPtyIn(const std::string& pts);
 int ptyNumber(int master);
 
+// beforeCgroup (when not null) runs once, before the first mount of type
+// "cgroup" or else after the last of `mounts` (before /dev is populated):
+// where the caller places the process in its cgroups (the cgroup tree
+// binds the container's cgroup directories, which must exist by then). Its
+// error ends the setup.
+// cgroupHierarchies (when not null; read after beforeCgroup ran): the
+// cgroupV1Hierarchies of this mount namespace, known to the caller; null
+// or empty: read from /proc/self/mountinfo when a cgroup tree is mounted.
 Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool newNetns,
-                     const std::string& consolePath = "", std::pair<int, int>* ptyOut = nullptr);
+                     const std::string& consolePath = "", std::pair<int, int>* ptyOut = nullptr,
+                     const std::function<Result<>()>& beforeCgroup = nullptr,
+                     const std::string* cgroupHierarchies = nullptr);
+
+// The cgroup v1 hierarchies mounted directly under /sys/fs/cgroup in a
+// /proc/self/mountinfo text, in its order: one "<name>\t<superopts>\n" a
+// hierarchy (name: the mount point's last component). Empty when none
+// (e.g. a cgroup v2 host).
+std::string cgroupV1Hierarchies(std::string_view mountinfo);
 
 }  // namespace berth::runtime

@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
+#include <string_view>
 
 #include "common/fd.h"
 #include "common/util.h"
@@ -50,12 +52,20 @@ struct Ctx {
 
 }  // namespace
 
-Result<SeccompProgram> compileSeccomp(const Seccomp& p) {
+Result<SeccompProgram> compileSeccomp(const Seccomp& p, SeccompLayout layout) {
   TRY_ASSIGN(uint32_t defAction, actionOf(p.defaultAction, p.defaultErrnoRet));
   Ctx ctx{seccomp_init(defAction)};
   if (!ctx.c) return makeError(Code::Internal, "seccomp: init failed");
   // Exported, not loaded by libseccomp: no_new_privs is the spec's choice.
   seccomp_attr_set(ctx.c, SCMP_FLTATR_CTL_NNP, 0);
+  // A binary search over the syscall numbers instead of one comparison per
+  // rule: Docker's profile is ~1,240 instructions instead of ~990, but the
+  // kernel installs it 3x faster (its action cache evaluates the filter for
+  // every syscall number at install: ~10 instead of ~300 comparisons each)
+  // and every filtered syscall runs fewer of them. Same decisions
+  // (tests/unit/runtime_seccomp_test.cpp runs both). libseccomp < 2.5 has
+  // no such attribute and keeps the linear layout.
+  if (layout == SeccompLayout::BinaryTree) (void)seccomp_attr_set(ctx.c, SCMP_FLTATR_CTL_OPTIMIZE, 2);
   for (const auto& a : p.architectures) {
     std::string name = toLower(startsWith(a, "SCMP_ARCH_") ? a.substr(10) : a);
     uint32_t arch = seccomp_arch_resolve_name(name.c_str());
@@ -101,7 +111,7 @@ Result<SeccompProgram> compileSeccomp(const Seccomp& p) {
 }
 
 std::string seccompKey(const Seccomp& p) {
-  std::string k = "v1|" + p.defaultAction + "|" + (p.defaultErrnoRet ? std::to_string(*p.defaultErrnoRet) : "-") + "|";
+  std::string k = "v2|" + p.defaultAction + "|" + (p.defaultErrnoRet ? std::to_string(*p.defaultErrnoRet) : "-") + "|";
   for (const auto& a : p.architectures) k += a + ",";
   for (const auto& r : p.syscalls) {
     k += "\n" + r.action + "|" + (r.errnoRet ? std::to_string(*r.errnoRet) : "-") + "|";
@@ -112,36 +122,65 @@ std::string seccompKey(const Seccomp& p) {
   return k;
 }
 
-Result<SeccompProgram> compileSeccompCached(const Seccomp& profile, const std::string& cacheDir) {
-  std::string key = seccompKey(profile);
+namespace {
+
+// A cache file: <cacheDir>/<fnv64 of key>.bpf holding "<key size>\n<key>"
+// and the program; the key is compared in full on read.
+std::string cachePath(std::string_view key, const std::string& cacheDir) {
   uint64_t h = 1469598103934665603ull;  // FNV-1a 64
   for (unsigned char c : key) h = (h ^ c) * 1099511628211ull;
   char name[40];
   std::snprintf(name, sizeof name, "/%016llx.bpf", static_cast<unsigned long long>(h));
-  std::string path = cacheDir + name;
-  std::string header = std::to_string(key.size()) + "\n" + key;
-  {
-    // Read straight into the program: no second copy of the file.
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    struct stat st;
-    if (fd && ::fstat(fd.get(), &st) == 0 && size_t(st.st_size) > header.size() &&
-        (size_t(st.st_size) - header.size()) % sizeof(sock_filter) == 0) {
-      std::string head(header.size(), '\0');
-      SeccompProgram prog;
-      prog.filter.resize((size_t(st.st_size) - header.size()) / sizeof(sock_filter));
-      size_t body = prog.filter.size() * sizeof(sock_filter);
-      if (::pread(fd.get(), head.data(), head.size(), 0) == ssize_t(head.size()) && head == header &&
-          ::pread(fd.get(), prog.filter.data(), body, off_t(header.size())) == ssize_t(body))
-        return prog;
-    }
-  }
+  return cacheDir + name;
+}
+
+std::string cacheHeader(std::string_view key) { return std::to_string(key.size()) + "\n" + std::string(key); }
+
+std::optional<SeccompProgram> cacheRead(std::string_view key, const std::string& cacheDir) {
+  // Read straight into the program: no second copy of the file.
+  UniqueFd fd(::open(cachePath(key, cacheDir).c_str(), O_RDONLY | O_CLOEXEC));
+  std::string header = cacheHeader(key);
+  struct stat st;
+  if (!fd || ::fstat(fd.get(), &st) != 0 || size_t(st.st_size) <= header.size() ||
+      (size_t(st.st_size) - header.size()) % sizeof(sock_filter) != 0)
+    return std::nullopt;
+  std::string head(header.size(), '\0');
+  SeccompProgram prog;
+  prog.filter.resize((size_t(st.st_size) - header.size()) / sizeof(sock_filter));
+  size_t body = prog.filter.size() * sizeof(sock_filter);
+  if (::pread(fd.get(), head.data(), head.size(), 0) == ssize_t(head.size()) && head == header &&
+      ::pread(fd.get(), prog.filter.data(), body, off_t(header.size())) == ssize_t(body))
+    return prog;
+  return std::nullopt;
+}
+
+void cacheWrite(std::string_view key, const SeccompProgram& prog, const std::string& cacheDir) {
+  if (!mkdirAll(cacheDir, 0700)) return;
+  std::string data = cacheHeader(key);
+  data.append(reinterpret_cast<const char*>(prog.filter.data()), prog.filter.size() * sizeof(sock_filter));
+  (void)writeFileReplace(cachePath(key, cacheDir), data, 0600);
+}
+
+// Keys of programs cached under a linux.seccomp JSON text; canonical keys
+// (seccompKey) start with "v".
+constexpr std::string_view kTextKeyPrefix = "text2|";
+
+}  // namespace
+
+Result<SeccompProgram> compileSeccompCached(const Seccomp& profile, const std::string& cacheDir) {
+  std::string key = seccompKey(profile);
+  if (auto prog = cacheRead(key, cacheDir)) return std::move(*prog);
   TRY_ASSIGN(SeccompProgram prog, compileSeccomp(profile));
-  if (mkdirAll(cacheDir, 0700)) {
-    std::string data = header;
-    data.append(reinterpret_cast<const char*>(prog.filter.data()), prog.filter.size() * sizeof(sock_filter));
-    (void)writeFileReplace(path, data, 0600);
-  }
+  cacheWrite(key, prog, cacheDir);
   return prog;
+}
+
+std::optional<SeccompProgram> cachedSeccompForText(std::string_view text, const std::string& cacheDir) {
+  return cacheRead(std::string(kTextKeyPrefix) + std::string(text), cacheDir);
+}
+
+void cacheSeccompForText(std::string_view text, const SeccompProgram& prog, const std::string& cacheDir) {
+  cacheWrite(std::string(kTextKeyPrefix) + std::string(text), prog, cacheDir);
 }
 
 int installSeccomp(const SeccompProgram& p) {

@@ -237,6 +237,104 @@ const Namespace* Spec::findNamespace(std::string_view type) const {
   return nullptr;
 }
 
+std::optional<std::pair<size_t, size_t>> seccompSpan(std::string_view json) {
+  return memberSpan(json, {"linux", "seccomp"});
+}
+
+std::optional<std::pair<size_t, size_t>> memberSpan(std::string_view s, std::initializer_list<std::string_view> path) {
+  const size_t n = s.size();
+  size_t i = 0;
+  auto ws = [&] {
+    while (i < n && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) i++;
+  };
+  auto skipString = [&] {  // at '"'; after the closing quote
+    for (i++; i < n;) {
+      char c = s[i++];
+      if (c == '\\') i++;
+      else if (c == '"') return i <= n;
+    }
+    return false;
+  };
+  auto skipValue = [&] {
+    ws();
+    if (i >= n) return false;
+    if (s[i] == '"') return skipString();
+    if (s[i] == '{' || s[i] == '[') {
+      int depth = 0;
+      while (i < n) {
+        char c = s[i];
+        if (c == '"') {
+          if (!skipString()) return false;
+          continue;
+        }
+        if (c == '{' || c == '[') depth++;
+        else if ((c == '}' || c == ']') && --depth == 0) {
+          i++;
+          return true;
+        }
+        i++;
+      }
+      return false;
+    }
+    size_t b = i;
+    while (i < n && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' && s[i] != '\n' && s[i] != '\r' &&
+           s[i] != '\t')
+      i++;
+    return i > b;
+  };
+  // The object at i: the start of the value of member `want`, when it is
+  // there exactly once; i ends after the object.
+  auto member = [&](std::string_view want) -> std::optional<size_t> {
+    ws();
+    if (i >= n || s[i] != '{') return std::nullopt;
+    i++;
+    std::optional<size_t> found;
+    bool twice = false;
+    ws();
+    if (i < n && s[i] == '}') {
+      i++;
+      return std::nullopt;
+    }
+    for (;;) {
+      ws();
+      if (i >= n || s[i] != '"') return std::nullopt;
+      size_t k = i + 1;
+      if (!skipString()) return std::nullopt;
+      std::string_view key = s.substr(k, i - 1 - k);
+      ws();
+      if (i >= n || s[i] != ':') return std::nullopt;
+      i++;
+      ws();
+      if (key == want) {
+        twice |= found.has_value();
+        found = i;
+      }
+      if (!skipValue()) return std::nullopt;
+      ws();
+      if (i < n && s[i] == ',') {
+        i++;
+        continue;
+      }
+      if (i < n && s[i] == '}') {
+        i++;
+        break;
+      }
+      return std::nullopt;
+    }
+    if (twice) return std::nullopt;
+    return found;
+  };
+  if (path.size() == 0) return std::nullopt;
+  for (std::string_view key : path) {
+    auto at = member(key);
+    if (!at) return std::nullopt;
+    i = *at;
+  }
+  size_t start = i;
+  if (!skipValue()) return std::nullopt;
+  return std::pair<size_t, size_t>{start, i - start};
+}
+
 Result<Spec> parseSpec(std::string_view text, const std::string& bundleDir) {
   try {
     json j = json::parse(text);

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -157,6 +158,20 @@ struct Spec {
 
 // Parses config.json text; relative root.path is resolved against bundleDir.
 Result<Spec> parseSpec(std::string_view json, const std::string& bundleDir);
+// Where linux.seccomp's value is in a config.json text: {offset, length} of
+// its exact bytes, found by a scan that steps over strings and nesting and
+// builds nothing (Docker's profile is two thirds of a config.json, and most
+// of the time parsing it: the monitor takes a compiled program for the same
+// text from its cache and parses the rest). nullopt when there is no such
+// member, when "linux" or its "seccomp" appears twice, or when the text is
+// not a JSON object as far as the scan can tell; a key spelt with escapes
+// is not recognised. The caller parses the whole text then.
+std::optional<std::pair<size_t, size_t>> seccompSpan(std::string_view json);
+// The same for the member at `path` (object keys from the top level), e.g.
+// {"berthSeccomp"} in an exec's process JSON; seccompSpan is
+// {"linux", "seccomp"}.
+std::optional<std::pair<size_t, size_t>> memberSpan(std::string_view json,
+                                                    std::initializer_list<std::string_view> path);
 // Parses an OCI `process` object (exec mode).
 Result<Process> parseProcess(std::string_view json);
 

@@ -68,7 +68,7 @@ EOF
   [[ "$id" =~ ^[0-9a-f]{64}$ ]]
   run check_order "$out" "$id" "cli:cli parse" "cli:POST /containers/create" "berthd:create: database write" \
     "cli:POST /containers/{id}/start" "berthd:start: spec, config.json" "berthd:spawn monitor" \
-    "monitor:monitor setup" "monitor:cgroup" "init:clone" "init:cgroup join" "init:mounts and pivot_root" \
+    "monitor:monitor setup" "init:clone" "monitor:cgroup" "init:mounts and pivot_root" "init:cgroup join" \
     "init:seccomp" "init:exec" "monitor:process runs" "monitor:exit: reap to Exit" "berthd:exit: record exited" "berthd:removal" \
     "berthd:wait answer"
   assert_success
@@ -90,7 +90,7 @@ EOF
   assert_success
   assert_output "traced"
   run check_order "$DAEMON_TRACE" "$(cat "$cid")" "berthd:create: dirs and files" "berthd:create: database write" \
-    "berthd:start: spec, config.json" "berthd:spawn monitor" "monitor:monitor exec" "monitor:cgroup" "init:clone" \
+    "berthd:start: spec, config.json" "berthd:spawn monitor" "monitor:monitor exec" "init:clone" "monitor:cgroup" \
     "init:mounts and pivot_root" "init:seccomp" "init:exec" "monitor:exit: reap to Exit" \
     "berthd:exit: record exited" "berthd:removal" "berthd:wait answer"
   assert_success

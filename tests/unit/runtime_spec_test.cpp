@@ -257,3 +257,19 @@ TEST(RuntimeCgroups, CreateInFakeV1Root) {
   std::string cmd = "rm -rf " + root;
   ASSERT_EQ(std::system(cmd.c_str()), 0);
 }
+
+TEST(RuntimeMounts, CgroupV1HierarchiesFromMountinfo) {
+  std::string info =
+      "27 1 254:0 / / rw,relatime - ext4 /dev/vda rw\n"
+      "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+      "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:9 - cgroup cgroup rw,cpu,cpuacct\n"
+      "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+      "40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd\n"
+      "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n"
+      "42 35 0:32 / /sys/fs/cgroup/memory/deeper rw - cgroup cgroup rw,memory\n"
+      "43 27 0:39 / /mnt/cgroup/pids rw - cgroup cgroup rw,pids\n"
+      "garbage\n";
+  EXPECT_EQ(berth::runtime::cgroupV1Hierarchies(info),
+            "cpu,cpuacct\trw,cpu,cpuacct\nmemory\trw,memory\nsystemd\trw,xattr,name=systemd\n");
+  EXPECT_EQ(berth::runtime::cgroupV1Hierarchies("41 31 0:38 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"), "");
+}
