@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -151,6 +153,19 @@ Result<> writeFileAtomic(const std::string& path, std::string_view data, int mod
 
 Result<> writeFileReplace(const std::string& path, std::string_view data, int mode) {
   return replaceFile(path, data, mode, false);
+}
+
+Result<bool> spreadSubdirs(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return sysError(errno, "open {}", dir);
+  int flags = 0;
+  if (::ioctl(fd.get(), FS_IOC_GETFLAGS, &flags) != 0) return false;
+  if (flags & FS_TOPDIR_FL) return true;
+  flags |= FS_TOPDIR_FL;
+  if (::ioctl(fd.get(), FS_IOC_SETFLAGS, &flags) != 0) return false;
+  // Some file systems accept the call and drop flags they do not keep.
+  if (::ioctl(fd.get(), FS_IOC_GETFLAGS, &flags) != 0) return false;
+  return (flags & FS_TOPDIR_FL) != 0;
 }
 
 Result<> mkdirAll(const std::string& path, int mode) {
