@@ -1080,12 +1080,13 @@ Result<> ServiceImpl::remove(const std::string& ref, bool force, bool removeVolu
       (void)saveLocked(*e);
       return errorf(Code::Conflict, "removal of container {} is already in progress", e->c.id);
     }
-    auto r = removeLocked(lk, e, removeVolumes);
+    auto r = removeLocked(lk, e, removeVolumes, true);
     if (!r && !e->removed) (void)saveLocked(*e);
     return r;
   }
   if (e->busy) return errorf(Code::Conflict, "removal of container {} is already in progress", e->c.id);
-  return removeLocked(lk, e, removeVolumes);
+  // As for --rm, the directory goes after the answer (removeLocked).
+  return removeLocked(lk, e, removeVolumes, true);
 }
 
 namespace {

@@ -181,7 +181,7 @@ class ServiceImpl : public Service {
   // Waits (mu_ held via lk) until exitSeq > baseline or timeout; true if exited.
   bool waitExitLocked(std::unique_lock<std::mutex>& lk, Entry& e, uint64_t baseline, int timeoutMs);
   // removeVolumes (or AutoRemove): the container's anonymous volumes go too.
-  // dirInBackground (--rm after the exit): the container's directory is
+  // dirInBackground (--rm after the exit, rm): the container's directory is
   // deleted by a detached thread after the record, the volumes and the
   // event; a crash meanwhile leaves a directory without a record, which
   // the start-up check removes (docs/crash-safety.md).
