@@ -378,18 +378,50 @@ std::string ServiceImpl::logPathOf(const Container& c) const {
   return dirOf(c.id) + "/" + c.id + "-json.log";
 }
 
+namespace {
+
+// Writes a file that must not exist yet, in place: no temporary name and
+// no rename (a crash leaves a directory without a record, which the
+// start-up check removes: docs/crash-safety.md).
+Result<> writeNewFileAt(int dirFd, const std::string& dir, const char* name, std::string_view data) {
+  UniqueFd fd(::openat(dirFd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd) return sysError(errno, "create {}/{}", dir, name);
+  while (!data.empty()) {
+    ssize_t n = ::write(fd.get(), data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sysError(errno, "write {}/{}", dir, name);
+    data.remove_prefix(size_t(n));
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<> ServiceImpl::prepareBundle(Entry& e) {
+  // A new id's directory: made here and nowhere else, so every entry is
+  // new and written in place, relative to the directory's fd.
   std::string dir = dirOf(e.c.id);
-  for (const char* sub : {"", "/upper", "/work", "/merged"}) TRY(mkdirAll(dir + sub, 0700));
-  ::chmod((dir + "/upper").c_str(), 0755);
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    if (errno != ENOENT) return sysError(errno, "mkdir {}", dir);
+    TRY(mkdirAll(cfg_.dataRoot + "/containers", 0711));  // a data-root berthd's main did not prepare
+    if (::mkdir(dir.c_str(), 0700) != 0) return sysError(errno, "mkdir {}", dir);
+  }
+  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dfd) return sysError(errno, "open {}", dir);
+  for (auto [sub, mode] : {std::pair{"upper", 0755}, std::pair{"work", 0700}, std::pair{"merged", 0700}}) {
+    if (::mkdirat(dfd.get(), sub, 0700) != 0) return sysError(errno, "mkdir {}/{}", dir, sub);
+    // mkdir's mode goes through the umask; the upper dir is the container's
+    // root directory (0755 as in the image).
+    if (mode != 0700 && ::fchmodat(dfd.get(), sub, mode, 0) != 0) return sysError(errno, "chmod {}/{}", dir, sub);
+  }
   std::string hostname = e.c.config.value("Hostname", e.c.shortId());
-  TRY(writeFileReplace(dir + "/hostname", hostname + "\n"));
-  std::string hosts =
+  TRY(writeNewFileAt(dfd.get(), dir, "hostname", hostname + "\n"));
+  static constexpr std::string_view kHosts =
       "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
       "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
-  TRY(writeFileReplace(dir + "/hosts", hosts));
+  TRY(writeNewFileAt(dfd.get(), dir, "hosts", kHosts));
   auto resolv = readFile("/etc/resolv.conf");
-  TRY(writeFileReplace(dir + "/resolv.conf", resolv ? *resolv : std::string("")));
+  TRY(writeNewFileAt(dfd.get(), dir, "resolv.conf", resolv ? *resolv : std::string("")));
   return {};
 }
 
