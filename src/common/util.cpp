@@ -170,13 +170,18 @@ Result<bool> spreadSubdirs(const std::string& dir) {
 
 Result<> mkdirAll(const std::string& path, int mode) {
   if (path.empty()) return {};
-  std::string cur;
-  for (size_t i = 0; i <= path.size(); i++) {
-    if (i == path.size() || (path[i] == '/' && i > 0)) {
-      cur = path.substr(0, i);
-      if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) return sysError(errno, "mkdir {}", cur);
-    }
+  // From the leaf up: an existing directory costs one mkdir and one stat,
+  // a new one under an existing parent one mkdir; only missing parents
+  // recurse (the hot callers' parents exist).
+  if (::mkdir(path.c_str(), mode) == 0) return {};
+  if (errno == ENOENT) {
+    size_t end = path.find_last_not_of('/');
+    size_t slash = end == std::string::npos ? std::string::npos : path.rfind('/', end);
+    if (slash == std::string::npos || slash == 0) return sysError(ENOENT, "mkdir {}", path);
+    TRY(mkdirAll(path.substr(0, slash), mode));
+    if (::mkdir(path.c_str(), mode) == 0) return {};
   }
+  if (errno != EEXIST) return sysError(errno, "mkdir {}", path);
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return sysError(errno, "stat {}", path);
   if (!S_ISDIR(st.st_mode)) return errorf(Code::AlreadyExists, "{} exists and is not a directory", path);

@@ -2,6 +2,7 @@
 #include <linux/fs.h>
 #include <linux/magic.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -79,4 +80,48 @@ TEST(SpreadSubdirs, MissingDirectoryIsAnError) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().err, ENOENT);
   EXPECT_NE(r.error().message.find("/nonexistent-berth-dir/x"), std::string::npos);
+}
+
+TEST(MkdirAll, CreatesMissingParentsWithTheMode) {
+  TempDir d("/tmp");
+  ASSERT_FALSE(d.path.empty());
+  mode_t old = ::umask(0);
+  auto r = mkdirAll(d.path + "/a/b/c", 0750);
+  ::umask(old);
+  ASSERT_TRUE(r) << r.error().message;
+  for (const char* p : {"/a", "/a/b", "/a/b/c"}) {
+    struct stat st {};
+    ASSERT_EQ(::stat((d.path + p).c_str(), &st), 0) << p;
+    EXPECT_TRUE(S_ISDIR(st.st_mode)) << p;
+    EXPECT_EQ(st.st_mode & 0777, 0750u) << p;
+  }
+  // Existing, with a trailing slash or a doubled one: fine, nothing changes.
+  EXPECT_TRUE(mkdirAll(d.path + "/a/b/c", 0700));
+  EXPECT_TRUE(mkdirAll(d.path + "/a/b/", 0700));
+  EXPECT_TRUE(mkdirAll(d.path + "/a//b/d/", 0700));
+  struct stat st {};
+  EXPECT_EQ(::stat((d.path + "/a/b/d").c_str(), &st), 0);
+  EXPECT_TRUE(mkdirAll(""));
+}
+
+TEST(MkdirAll, AFileInTheWayIsAnError) {
+  TempDir d("/tmp");
+  ASSERT_FALSE(d.path.empty());
+  ASSERT_TRUE(writeFileReplace(d.path + "/f", "x"));
+  auto leaf = mkdirAll(d.path + "/f", 0755);
+  ASSERT_FALSE(leaf);
+  EXPECT_EQ(leaf.error().code, Code::AlreadyExists);
+  EXPECT_NE(leaf.error().message.find("not a directory"), std::string::npos);
+  auto below = mkdirAll(d.path + "/f/g/h", 0755);
+  ASSERT_FALSE(below);
+  EXPECT_EQ(below.error().err, ENOTDIR);
+  // A relative path whose first component is missing: created (from the cwd).
+  char cwd[4096];
+  ASSERT_NE(::getcwd(cwd, sizeof cwd), nullptr);
+  ASSERT_EQ(::chdir(d.path.c_str()), 0);
+  auto rel = mkdirAll("r/s", 0755);
+  ASSERT_EQ(::chdir(cwd), 0);
+  ASSERT_TRUE(rel) << rel.error().message;
+  struct stat st {};
+  EXPECT_EQ(::stat((d.path + "/r/s").c_str(), &st), 0);
 }
