@@ -695,6 +695,7 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   e->c.state.oomKilled = false;
   e->c.state.stoppedByUser = false;
   e->c.state.commitFreeze = false;
+  e->execBase.reset();
   e->c.state.sandboxKey = sandboxKey;
   undoNetwork.dismiss();
   e->exitOnNext = false;
