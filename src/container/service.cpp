@@ -610,7 +610,7 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
     // A volatile overlay (--rm) leaves work/work/incompat/volatile, and the
     // kernel refuses to mount that work dir again while it is there.
     if (c.hostConfig.value("AutoRemove", false)) (void)removeAll(dir + "/work/work");
-    if (auto w = writeFileReplace(dir + "/config.json", spec->dump(2)); !w) return std::unexpected(w.error());
+    if (auto w = writeFileReplace(dir + "/config.json", spec->dump()); !w) return std::unexpected(w.error());
     phase("start: spec, config.json");
     std::vector<std::string> argv = {cfg_.monitorBin, "run", "--bundle", dir, "--id", c.id,
                                      "--socket", socketOf(c.id), "--log", logPathOf(c),
