@@ -246,9 +246,14 @@ int runOrCreate(Context& ctx, const FlagSet& f, const std::vector<std::string>& 
     if (!a) return runFailure(ctx, a.error());
     attach = std::move(*a);
   }
-  auto wait = ctx.client.stream("POST", "/containers/" + *id + "/wait?condition=" +
-                                            (autoRemove && !detach ? "removed" : "next-exit"));
-  if (!wait) return runFailure(ctx, wait.error());
+  // The wait is opened before the start so its baseline precedes the
+  // exit; `run -d` never reads it, so it opens none (one connection, and
+  // one daemon thread, fewer per detached run).
+  Result<std::pair<std::unique_ptr<Connection>, HttpResponse>> wait;
+  if (!detach) {
+    wait = ctx.client.stream("POST", "/containers/" + *id + "/wait?condition=" + (autoRemove ? "removed" : "next-exit"));
+    if (!wait) return runFailure(ctx, wait.error());
+  }
 
   auto started = ctx.client.callOk("POST", "/containers/" + *id + "/start");
   if (!started) {

@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -153,15 +155,33 @@ Result<> writeFileReplace(const std::string& path, std::string_view data, int mo
   return replaceFile(path, data, mode, false);
 }
 
+Result<bool> spreadSubdirs(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return sysError(errno, "open {}", dir);
+  int flags = 0;
+  if (::ioctl(fd.get(), FS_IOC_GETFLAGS, &flags) != 0) return false;
+  if (flags & FS_TOPDIR_FL) return true;
+  flags |= FS_TOPDIR_FL;
+  if (::ioctl(fd.get(), FS_IOC_SETFLAGS, &flags) != 0) return false;
+  // Some file systems accept the call and drop flags they do not keep.
+  if (::ioctl(fd.get(), FS_IOC_GETFLAGS, &flags) != 0) return false;
+  return (flags & FS_TOPDIR_FL) != 0;
+}
+
 Result<> mkdirAll(const std::string& path, int mode) {
   if (path.empty()) return {};
-  std::string cur;
-  for (size_t i = 0; i <= path.size(); i++) {
-    if (i == path.size() || (path[i] == '/' && i > 0)) {
-      cur = path.substr(0, i);
-      if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) return sysError(errno, "mkdir {}", cur);
-    }
+  // From the leaf up: an existing directory costs one mkdir and one stat,
+  // a new one under an existing parent one mkdir; only missing parents
+  // recurse (the hot callers' parents exist).
+  if (::mkdir(path.c_str(), mode) == 0) return {};
+  if (errno == ENOENT) {
+    size_t end = path.find_last_not_of('/');
+    size_t slash = end == std::string::npos ? std::string::npos : path.rfind('/', end);
+    if (slash == std::string::npos || slash == 0) return sysError(ENOENT, "mkdir {}", path);
+    TRY(mkdirAll(path.substr(0, slash), mode));
+    if (::mkdir(path.c_str(), mode) == 0) return {};
   }
+  if (errno != EEXIST) return sysError(errno, "mkdir {}", path);
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return sysError(errno, "stat {}", path);
   if (!S_ISDIR(st.st_mode)) return errorf(Code::AlreadyExists, "{} exists and is not a directory", path);

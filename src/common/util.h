@@ -31,6 +31,18 @@ Result<> writeFileReplace(const std::string& path, std::string_view data, int mo
 Result<> mkdirAll(const std::string& path, int mode = 0755);
 // rm -rf that does not cross mount points; missing path is fine.
 Result<> removeAll(const std::string& path);
+// Asks the file system to place each new subdirectory of dir as a
+// top-level directory (ext2/3/4's FS_TOPDIR_FL, `chattr +T`): the Orlov
+// allocator spreads them over block groups with free inodes instead of
+// packing them next to dir. Files then go into their own directory's
+// group. For directories of many independent, short-lived trees
+// (containers/<id>): on ext4 without a journal every inode allocation
+// scans past the group's inodes freed in the last ~30 s
+// (recently_deleted()), which in one crowded group cost 0.6 ms per file
+// here against 0.02 ms in a spread one. true when the flag is set (or
+// was); false when the file system has no such flag (tmpfs, xfs, ...);
+// an error only when dir cannot be opened.
+Result<bool> spreadSubdirs(const std::string& dir);
 
 std::vector<std::string> split(std::string_view s, char sep);
 bool startsWith(std::string_view s, std::string_view prefix);

@@ -395,18 +395,50 @@ std::string ServiceImpl::logPathOf(const Container& c) const {
   return dirOf(c.id) + "/" + c.id + "-json.log";
 }
 
+namespace {
+
+// Writes a file that must not exist yet, in place: no temporary name and
+// no rename (a crash leaves a directory without a record, which the
+// start-up check removes: docs/crash-safety.md).
+Result<> writeNewFileAt(int dirFd, const std::string& dir, const char* name, std::string_view data) {
+  UniqueFd fd(::openat(dirFd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd) return sysError(errno, "create {}/{}", dir, name);
+  while (!data.empty()) {
+    ssize_t n = ::write(fd.get(), data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sysError(errno, "write {}/{}", dir, name);
+    data.remove_prefix(size_t(n));
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<> ServiceImpl::prepareBundle(Entry& e) {
+  // A new id's directory: made here and nowhere else, so every entry is
+  // new and written in place, relative to the directory's fd.
   std::string dir = dirOf(e.c.id);
-  for (const char* sub : {"", "/upper", "/work", "/merged"}) TRY(mkdirAll(dir + sub, 0700));
-  ::chmod((dir + "/upper").c_str(), 0755);
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    if (errno != ENOENT) return sysError(errno, "mkdir {}", dir);
+    TRY(mkdirAll(cfg_.dataRoot + "/containers", 0711));  // a data-root berthd's main did not prepare
+    if (::mkdir(dir.c_str(), 0700) != 0) return sysError(errno, "mkdir {}", dir);
+  }
+  UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dfd) return sysError(errno, "open {}", dir);
+  for (auto [sub, mode] : {std::pair{"upper", 0755}, std::pair{"work", 0700}, std::pair{"merged", 0700}}) {
+    if (::mkdirat(dfd.get(), sub, 0700) != 0) return sysError(errno, "mkdir {}/{}", dir, sub);
+    // mkdir's mode goes through the umask; the upper dir is the container's
+    // root directory (0755 as in the image).
+    if (mode != 0700 && ::fchmodat(dfd.get(), sub, mode, 0) != 0) return sysError(errno, "chmod {}/{}", dir, sub);
+  }
   std::string hostname = e.c.config.value("Hostname", e.c.shortId());
-  TRY(writeFileReplace(dir + "/hostname", hostname + "\n"));
-  std::string hosts =
+  TRY(writeNewFileAt(dfd.get(), dir, "hostname", hostname + "\n"));
+  static constexpr std::string_view kHosts =
       "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
       "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
-  TRY(writeFileReplace(dir + "/hosts", hosts));
+  TRY(writeNewFileAt(dfd.get(), dir, "hosts", kHosts));
   auto resolv = readFile("/etc/resolv.conf");
-  TRY(writeFileReplace(dir + "/resolv.conf", resolv ? *resolv : std::string("")));
+  TRY(writeNewFileAt(dfd.get(), dir, "resolv.conf", resolv ? *resolv : std::string("")));
   return {};
 }
 
@@ -597,7 +629,7 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
     // A volatile overlay (--rm) leaves work/work/incompat/volatile, and the
     // kernel refuses to mount that work dir again while it is there.
     if (c.hostConfig.value("AutoRemove", false)) (void)removeAll(dir + "/work/work");
-    if (auto w = writeFileReplace(dir + "/config.json", spec->dump(2)); !w) return std::unexpected(w.error());
+    if (auto w = writeFileReplace(dir + "/config.json", spec->dump()); !w) return std::unexpected(w.error());
     phase("start: spec, config.json");
     std::vector<std::string> argv = {cfg_.monitorBin, "run", "--bundle", dir, "--id", c.id,
                                      "--socket", socketOf(c.id), "--log", logPathOf(c),
@@ -682,6 +714,7 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   e->c.state.oomKilled = false;
   e->c.state.stoppedByUser = false;
   e->c.state.commitFreeze = false;
+  e->execBase.reset();
   e->c.state.sandboxKey = sandboxKey;
   undoNetwork.dismiss();
   e->exitOnNext = false;
@@ -1099,12 +1132,13 @@ Result<> ServiceImpl::remove(const std::string& ref, bool force, bool removeVolu
       (void)saveLocked(*e);
       return errorf(Code::Conflict, "removal of container {} is already in progress", e->c.id);
     }
-    auto r = removeLocked(lk, e, removeVolumes);
+    auto r = removeLocked(lk, e, removeVolumes, true);
     if (!r && !e->removed) (void)saveLocked(*e);
     return r;
   }
   if (e->busy) return errorf(Code::Conflict, "removal of container {} is already in progress", e->c.id);
-  return removeLocked(lk, e, removeVolumes);
+  // As for --rm, the directory goes after the answer (removeLocked).
+  return removeLocked(lk, e, removeVolumes, true);
 }
 
 namespace {

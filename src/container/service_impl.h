@@ -30,6 +30,15 @@ struct AttachSession {
   bool writeOutput(monitor::MsgType stream, std::string_view data);
 };
 
+// What every exec of one run of a container inherits, read once from its
+// config.json and its image: the spec's confinement (process.capabilities,
+// noNewPrivileges, rlimits, linux.seccomp; the input of inheritConfinement)
+// and the image's layer directories (for the exec's user).
+struct ExecBase {
+  nlohmann::json spec;
+  std::vector<std::string> lowerDirs;
+};
+
 // In-memory state of one container next to its persisted record.
 struct Entry {
   Container c;
@@ -41,6 +50,9 @@ struct Entry {
   // start waits for this to clear, a removal leaves the monitor alone.
   std::shared_ptr<MonitorConn> finishing;
   bool monitorExec = false;          // mon runs execs itself (monitor::kFeatureExec)
+  // Filled by the first exec of a run, cleared by each start (config.json
+  // is written anew); immutable once set, shared with running execs.
+  std::shared_ptr<const ExecBase> execBase;
   bool removing = false;             // rm -f killed it: the exit is not saved, the record goes next
   std::vector<std::shared_ptr<AttachSession>> sessions;
   std::string pendingStdin;          // stdin that arrived before start
@@ -181,7 +193,7 @@ class ServiceImpl : public Service {
   // Waits (mu_ held via lk) until exitSeq > baseline or timeout; true if exited.
   bool waitExitLocked(std::unique_lock<std::mutex>& lk, Entry& e, uint64_t baseline, int timeoutMs);
   // removeVolumes (or AutoRemove): the container's anonymous volumes go too.
-  // dirInBackground (--rm after the exit): the container's directory is
+  // dirInBackground (--rm after the exit, rm): the container's directory is
   // deleted by a detached thread after the record, the volumes and the
   // event; a crash meanwhile leaves a directory without a record, which
   // the start-up check removes (docs/crash-safety.md).

@@ -420,8 +420,36 @@ Result<> ServiceImpl::execStart(const std::string& execId, const ExecStartOption
   std::string userStr = b.value("User", "");
   if (userStr.empty()) userStr = e->c.config.value("User", "");
   std::string dir = dirOf(e->c.id);
-  std::vector<std::string> lower;
-  if (auto dirs = images_.layerDirs(e->c.imageId)) lower = *dirs;
+  // The run's confinement and layers: read once, then shared by its execs.
+  std::shared_ptr<const ExecBase> base;
+  int64_t run;  // which run it is read for: startedAt changes at each start
+  {
+    std::lock_guard lk(mu_);
+    base = e->execBase;
+    run = e->c.state.startedAt;
+  }
+  if (!base) {
+    auto fresh = std::make_shared<ExecBase>();
+    if (auto dirs = images_.layerDirs(e->c.imageId)) fresh->lowerDirs = *dirs;
+    json cspec;
+    if (auto text = readFile(dir + "/config.json")) cspec = json::parse(*text, nullptr, false);
+    if (cspec.is_object()) {
+      fresh->spec = json::object();
+      if (auto p = cspec.find("process"); p != cspec.end() && p->is_object()) {
+        json& proc = fresh->spec["process"] = json::object();
+        for (const char* k : {"capabilities", "noNewPrivileges", "rlimits"})
+          if (auto v = p->find(k); v != p->end()) proc[k] = *v;
+      }
+      if (auto l = cspec.find("linux"); l != cspec.end() && l->is_object())
+        if (auto sc = l->find("seccomp"); sc != l->end()) fresh->spec["linux"] = {{"seccomp", *sc}};
+    }
+    std::lock_guard lk(mu_);
+    // Kept only while the run it was read for goes on (a start clears it).
+    if (!e->execBase && e->mon && e->c.state.status == State::Running && e->c.state.startedAt == run)
+      e->execBase = fresh;
+    base = std::move(fresh);
+  }
+  const std::vector<std::string>& lower = base->lowerDirs;
   auto user = resolveUser(userStr, lower);
   if (!user) return fail(126, user.error().message);
   if (auto g = appendGroupAdd(*user, e->c.hostConfig, lower); !g) return fail(126, g.error().message);
@@ -439,11 +467,7 @@ Result<> ServiceImpl::execStart(const std::string& execId, const ExecStartOption
     cols = b["ConsoleSize"][1].get<int>();
   }
   json proc = processSpec(argv, env, cwd, *user, ptyProcess, rows, cols, defaultCapabilities());
-  {
-    json cspec;
-    if (auto text = readFile(dir + "/config.json")) cspec = json::parse(*text, nullptr, false);
-    inheritConfinement(proc, cspec, b.value("Privileged", false));
-  }
+  inheritConfinement(proc, base->spec, b.value("Privileged", false));
   if (b.value("AttachStdin", false)) proc["berthStdin"] = true;
   bool inlineExec;
   pid_t targetPid;

@@ -157,6 +157,11 @@ int main(int argc, char** argv) {
       log::error("{}", r.error().message);
       return 1;
     }
+  // Each container's directory tree in a block group of its own
+  // (common/util.h spreadSubdirs; docs/architecture.md "Data on disk").
+  // exec-root's own subdirectories (m/: a socket per monitor) likewise.
+  for (auto& d : {cfg.dataRoot + "/containers", cfg.execRoot})
+    if (auto r = spreadSubdirs(d); !r) log::warn("{}", r.error().message);
   // One berthd per root: before the store, the socket or the pidfile is touched.
   auto dataLock = daemon::lockRoot(cfg.dataRoot, "data-root");
   if (!dataLock) {

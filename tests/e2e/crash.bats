@@ -88,7 +88,7 @@ scenario_kill_during_start() {
     assert_success
     wait_until 10 "no process or monitor of $id after rm -f" no_copy "$id"
     wait_until 10 "no cgroup of $id after rm -f" eval "[ -z \"\$(cgroup_dirs_of $id)\" ]"
-    [ ! -e "$E2E_ROOT/data/containers/$id" ] || _e2e_fail "containers/$id left after rm -f"
+    wait_until 10 "containers/$id to go after rm -f" eval "[ ! -e \"\$E2E_ROOT/data/containers/$id\" ]"
   done
   echo "# states after SIGKILL at ms: $states; starts adopted by restore so far:" \
     "$(grep -c 'adopted the monitor of a start' "$E2E_ROOT/berthd.log")" >&3

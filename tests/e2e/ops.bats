@@ -107,7 +107,8 @@ scenario_stop_start_rm() {
   assert_success
   run cli "$c" inspect "$x"
   [ "$status" -ne 0 ] || _e2e_fail "$x still there after rm -f"
-  [ ! -d "$E2E_ROOT/data/containers/$id" ] || _e2e_fail "the container's directory is still there"
+  # its directory goes after the answer (as with --rm), and goes
+  wait_until 10 "the container's directory to go" eval "[ ! -d \"\$E2E_ROOT/data/containers/$id\" ]"
   run cli "$c" run -d --name "$x" busybox sleep 300
   assert_success
   run cli "$c" rm -f "$x"
