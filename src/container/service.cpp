@@ -325,16 +325,9 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
   e->c = std::move(c);
   const int64_t tFiles = tCreate ? trace::now() : 0;
   if (!req.id.empty()) {
-    // A caller's id: its directory, made here or failing, reserves it.
-    {
-      std::lock_guard g(mu_);
-      if (byId_.count(req.id)) return errorf(Code::Conflict, "container id {} is already in use", req.id);
-    }
-    TRY(mkdirAll(cfg_.dataRoot + "/containers", 0700));
-    if (::mkdir(dirOf(req.id).c_str(), 0700) != 0) {
-      if (errno == EEXIST) return errorf(Code::Conflict, "container id {} is already in use", req.id);
-      return sysError(errno, "mkdir {}", dirOf(req.id));
-    }
+    // A caller's id: prepareBundle's mkdir of its directory reserves it.
+    std::lock_guard g(mu_);
+    if (byId_.count(req.id)) return errorf(Code::Conflict, "container id {} is already in use", req.id);
   }
   TRY(prepareBundle(*e));
   ScopeExit dropBundle([&] { (void)removeAll(dirOf(e->c.id)); });
@@ -418,10 +411,16 @@ Result<> ServiceImpl::prepareBundle(Entry& e) {
   // A new id's directory: made here and nowhere else, so every entry is
   // new and written in place, relative to the directory's fd.
   std::string dir = dirOf(e.c.id);
-  if (::mkdir(dir.c_str(), 0700) != 0) {
-    if (errno != ENOENT) return sysError(errno, "mkdir {}", dir);
+  int made = ::mkdir(dir.c_str(), 0700);
+  if (made != 0 && errno == ENOENT) {
     TRY(mkdirAll(cfg_.dataRoot + "/containers", 0711));  // a data-root berthd's main did not prepare
-    if (::mkdir(dir.c_str(), 0700) != 0) return sysError(errno, "mkdir {}", dir);
+    made = ::mkdir(dir.c_str(), 0700);
+  }
+  if (made != 0) {
+    // Only a caller's id (CreateRequest::id) can be taken: a leftover
+    // directory stays as it is.
+    if (errno == EEXIST) return errorf(Code::Conflict, "container id {} is already in use", e.c.id);
+    return sysError(errno, "mkdir {}", dir);
   }
   UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dfd) return sysError(errno, "open {}", dir);
