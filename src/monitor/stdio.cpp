@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <span>
+
+#include "common/fd_pass.h"
 
 namespace berth::monitor {
 
@@ -67,21 +70,11 @@ Result<Stdio> makeStdio(bool tty, bool stdinPipe, uint16_t rows, uint16_t cols) 
 // One fd sent with SCM_RIGHTS (the child's pty master, runtime/launch.h).
 Result<UniqueFd> recvFd(int sock) {
   char one;
-  iovec iov{&one, 1};
-  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = ctl;
-  msg.msg_controllen = sizeof ctl;
-  ssize_t n;
-  do n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
+  int fd = -1;
+  size_t count = 0;
+  ssize_t n = recvByteWithFds(sock, &one, std::span<int>(&fd, 1), &count);
   if (n < 0) return sysError(errno, "receive pty master");
-  cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-  if (n != 1 || !cm || cm->cmsg_type != SCM_RIGHTS) return makeError(Code::Internal, "no pty master from the container");
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+  if (n != 1 || count != 1) return makeError(Code::Internal, "no pty master from the container");
   return UniqueFd(fd);
 }
 

@@ -15,6 +15,7 @@
 
 #include <cstring>
 
+#include "common/fd_pass.h"
 #include "common/trace.h"
 #include "common/util.h"
 #include "runtime/mounts.h"
@@ -24,6 +25,8 @@
 #endif
 
 namespace berth::runtime {
+
+static_assert(kMaxReleaseFds <= kMaxPassedFds);
 
 namespace {
 
@@ -87,38 +90,21 @@ void stamp(const LaunchPlan& plan, TraceSlot slot) {
     // One byte, with the setupBeforeRelease mode's `tasks` fds attached
     // when the parent opened them (release(fds)).
     char c;
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * kMaxReleaseFds)] = {};
-    iovec iov{&c, 1};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctl;
-    msg.msg_controllen = sizeof ctl;
-    ssize_t n;
-    do n = ::recvmsg(syncRead, &msg, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
+    int tasks[kMaxReleaseFds];
+    size_t count = 0;
+    ssize_t n = recvByteWithFds(syncRead, &c, tasks, &count);
     if (n < 0 && errno == ENOTSOCK) {  // a pipe (exec, berth-runtime)
       do n = ::read(syncRead, &c, 1);
       while (n < 0 && errno == EINTR);
-      msg.msg_controllen = 0;
     }
     if (n != 1) _exit(1);  // the monitor went away
     ::close(syncRead);
-    std::vector<int> tasks;
-    for (cmsghdr* cm = msg.msg_controllen ? CMSG_FIRSTHDR(&msg) : nullptr; cm; cm = CMSG_NXTHDR(&msg, cm)) {
-      if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) continue;
-      size_t count = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (size_t k = 0; k < count; k++) {
-        int fd;
-        std::memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof fd);
-        tasks.push_back(fd);
-      }
+    for (size_t k = 0; k < count; k++) {
+      if (::write(tasks[k], "0", 1) != 1)
+        fail(errFd, Stage::Cgroup, errno, fmt::format("join cgroup: {}", std::strerror(errno)));
+      ::close(tasks[k]);
     }
-    for (int fd : tasks) {
-      if (::write(fd, "0", 1) != 1) fail(errFd, Stage::Cgroup, errno, fmt::format("join cgroup: {}", std::strerror(errno)));
-      ::close(fd);
-    }
-    if (tasks.empty())
+    if (count == 0)
       for (const auto& path : plan.cgroupTasksFiles) {
         int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
         if (fd < 0 || ::write(fd, "0", 1) != 1)
@@ -152,20 +138,7 @@ void stamp(const LaunchPlan& plan, TraceSlot slot) {
   // slave becomes the controlling terminal and 0, 1, 2.
   auto handOverPty = [&](std::pair<int, int> pty) {
     {
-      char one = 'm';
-      iovec iov{&one, 1};
-      alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-      msghdr msg{};
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = ctl;
-      msg.msg_controllen = sizeof ctl;
-      cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-      cm->cmsg_level = SOL_SOCKET;
-      cm->cmsg_type = SCM_RIGHTS;
-      cm->cmsg_len = CMSG_LEN(sizeof(int));
-      std::memcpy(CMSG_DATA(cm), &pty.first, sizeof(int));
-      if (::sendmsg(plan.consoleSocket, &msg, MSG_NOSIGNAL) != 1)
+      if (sendByteWithFds(plan.consoleSocket, 'm', std::span<const int>(&pty.first, 1)) != 1)
         fail(errFd, Stage::Stdio, errno, fmt::format("send pty master: {}", std::strerror(errno)));
       ::close(pty.first);
       ::close(plan.consoleSocket);
@@ -373,19 +346,7 @@ std::optional<StartFailure> Launch::release(const std::vector<int>& fds) {
   } else {
     if (fds.size() > kMaxReleaseFds)
       return StartFailure{Stage::Cgroup, E2BIG, "release child: too many cgroup directories"};
-    iovec iov{&c, 1};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * kMaxReleaseFds)] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctl;
-    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
-    cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-    std::memcpy(CMSG_DATA(cm), fds.data(), sizeof(int) * fds.size());
-    if (::sendmsg(syncWrite_.get(), &msg, MSG_NOSIGNAL) != 1)
+    if (sendByteWithFds(syncWrite_.get(), c, fds) != 1)
       return StartFailure{Stage::Clone, errno, fmt::format("release child: {}", std::strerror(errno))};
   }
   syncWrite_.reset();

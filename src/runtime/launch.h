@@ -94,7 +94,7 @@ struct LaunchPlan {
   int64_t* traceSlots = nullptr;
 };
 
-constexpr size_t kMaxReleaseFds = 32;
+constexpr size_t kMaxReleaseFds = 32;  // no more than common/fd_pass.h passes in one message
 
 enum TraceSlot : int {
   kTraceChildStart,    // first instruction of the child after clone
