@@ -43,14 +43,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-cc -O2 -o "$floor_dir/kernel_floor" bench/kernel_floor.c
-mkdir -p "$floor_dir/rootfs" "$floor_dir/work"
-scripts/mk-busybox-rootfs.sh "$floor_dir/busybox.tar" >/dev/null
-tar -C "$floor_dir/rootfs" -xf "$floor_dir/busybox.tar"
-
-"$floor_dir/kernel_floor" "$floor_dir/rootfs" "$floor_dir/work" "berth-floor-$$" 3 >/dev/null 2>&1
-read -r f_med f_p10 f_p90 < <("$floor_dir/kernel_floor" "$floor_dir/rootfs" "$floor_dir/work" \
-  "berth-floor-$$" "$RUNS" 2>/dev/null | stats)
+kernel_floor_prepare "$floor_dir"
+read -r f_med f_p10 f_p90 < <(kernel_floor_stats "$floor_dir" "berth-floor-$$")
 
 e2e_setup_file || { echo "bench: berthd did not start" >&2; exit 1; }
 read -r b_med b_p10 b_p90 < <(times_ms "$BERTH" -H "unix://$SOCK" run --rm --network none busybox true | stats)

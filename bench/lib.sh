@@ -53,3 +53,21 @@ bench_need_bins() {
     [ -x "$BERTH_BIN_DIR/$b" ] || [ -f "$BERTH_BIN_DIR/$b" ] || { echo "bench: $BERTH_BIN_DIR/$b not built" >&2; exit 1; }
   done
 }
+
+# kernel_floor_prepare DIR: builds bench/kernel_floor.c into DIR and unpacks
+# the busybox rootfs (DIR/busybox.tar, kept) into DIR/rootfs; DIR/fw is the
+# program's overlay scratch.
+kernel_floor_prepare() {
+  cc -O2 -o "$1/kernel_floor" bench/kernel_floor.c
+  mkdir -p "$1/rootfs" "$1/fw"
+  scripts/mk-busybox-rootfs.sh "$1/busybox.tar" >/dev/null
+  tar -C "$1/rootfs" -xf "$1/busybox.tar"
+}
+
+# kernel_floor_stats DIR NAME [full]: "median p10 p90" (ms) of $RUNS runs of
+# the floor program after 3 warm-ups; NAME names its cgroups, "full" adds a
+# container's whole mount list.
+kernel_floor_stats() {
+  "$1/kernel_floor" "$1/rootfs" "$1/fw" "$2" 3 ${3:+"$3"} >/dev/null 2>&1
+  "$1/kernel_floor" "$1/rootfs" "$1/fw" "$2" "$RUNS" ${3:+"$3"} 2>/dev/null | stats
+}

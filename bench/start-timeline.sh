@@ -52,13 +52,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # 1. the kernel floor
-cc -O2 -o "$work/kernel_floor" bench/kernel_floor.c
-mkdir -p "$work/rootfs" "$work/fw"
-scripts/mk-busybox-rootfs.sh "$work/busybox.tar" >/dev/null
-tar -C "$work/rootfs" -xf "$work/busybox.tar"
-"$work/kernel_floor" "$work/rootfs" "$work/fw" "berth-floor-$$" 3 >/dev/null 2>&1
-read -r f_med f_p10 f_p90 < <("$work/kernel_floor" "$work/rootfs" "$work/fw" "berth-floor-$$" "$RUNS" 2>/dev/null | stats)
-read -r ff_med ff_p10 ff_p90 < <("$work/kernel_floor" "$work/rootfs" "$work/fw" "berth-floorf-$$" "$RUNS" full 2>/dev/null | stats)
+kernel_floor_prepare "$work"
+read -r f_med f_p10 f_p90 < <(kernel_floor_stats "$work" "berth-floor-$$")
+read -r ff_med ff_p10 ff_p90 < <(kernel_floor_stats "$work" "berth-floorf-$$" full)
 
 # 2. berthd with tracing on, a bridge of its own
 BERTH_TRACE=1 e2e_net_setup_file tl 228 || { echo "bench: berthd did not start" >&2; exit 1; }
