@@ -62,7 +62,7 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles, std::functi
   r.add("POST", "/containers/create", [&life](Request& req, ResponseWriter& res) {
     auto body = req.decodeBody(decodeCreateBody);
     if (!body) return res.error(body.error());
-    auto c = life.create({req.q("name"), std::move(*body)});
+    auto c = life.create({req.q("name"), std::move(*body), {}, {}, /*warm=*/true});
     if (!c) return res.error(c.error());
     res.json(201, {{"Id", c->id}, {"Warnings", c->warnings}});
   });

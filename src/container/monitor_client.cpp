@@ -84,7 +84,8 @@ int32_t payloadInt(const std::string& p, size_t off) {
 std::string encodeInt(int32_t v) { return std::string(reinterpret_cast<const char*>(&v), 4); }
 
 Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> spawnMonitor(const std::vector<std::string>& argv,
-                                                                     const std::string& stderrPath, int lockFd) {
+                                                                     const std::string& stderrPath, int lockFd,
+                                                                     int gateFd) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return sysError(errno, "socketpair");
   UniqueFd ours(sv[0]), theirs(sv[1]);
@@ -96,7 +97,10 @@ Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> spawnMonitor(const std::v
   posix_spawn_file_actions_addopen(&fa, 2, stderrPath.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
   posix_spawn_file_actions_adddup2(&fa, theirs.get(), 3);
   if (lockFd >= 0) posix_spawn_file_actions_adddup2(&fa, lockFd, monitor::kLockFd);
-  posix_spawn_file_actions_addclosefrom_np(&fa, lockFd >= 0 ? monitor::kLockFd + 1 : 4);
+  if (gateFd >= 0) posix_spawn_file_actions_adddup2(&fa, gateFd, monitor::kGateFd);
+  posix_spawn_file_actions_addclosefrom_np(&fa, gateFd >= 0   ? monitor::kGateFd + 1
+                                                : lockFd >= 0 ? monitor::kLockFd + 1
+                                                              : 4);
 
   posix_spawnattr_t at;
   posix_spawnattr_init(&at);

@@ -44,10 +44,12 @@ class MonitorConn {
 
 // Spawns berth-monitor with argv (argv[0] = binary path) in a new session,
 // fd 3 = one end of a fresh socketpair, stderr appended to stderrPath.
-// lockFd >= 0: the locked monitor lock (monitor/lock.h), passed as fd 4.
-// Returns the connection to fd 3 and the monitor's pid.
+// lockFd >= 0: the locked monitor lock (monitor/lock.h), passed as fd 4;
+// gateFd >= 0 (with lockFd): a warm start's gate, passed as fd 5
+// (monitor::kGateFd). Returns the connection to fd 3 and the monitor's pid.
 Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> spawnMonitor(const std::vector<std::string>& argv,
-                                                                     const std::string& stderrPath, int lockFd = -1);
+                                                                     const std::string& stderrPath, int lockFd = -1,
+                                                                     int gateFd = -1);
 
 // Decodes an int32 payload (Started pid, Signal).
 int32_t payloadInt(const std::string& payload, size_t offset = 0);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <cstring>
 #include <tuple>
 
@@ -372,6 +373,7 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
   byId_[e->c.id] = e;
   dropVolumes.dismiss();
   dropBundle.dismiss();
+  if (req.warm && warmableLocked(*e)) warmUpLocked(e);
   std::string id = e->c.id;
   json attrs = eventAttrs(*e);
   lk.unlock();
@@ -462,6 +464,145 @@ Result<UniqueFd> lockForStart(const std::string& dir) {
 
 }  // namespace
 
+Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> ServiceImpl::spawnForStart(
+    Container& c, const std::vector<std::string>& layers, const std::map<std::string, std::string>& nsJoins,
+    const std::string& netFilesDir, int gateFd, SpawnFailure& failed, const std::function<void(const char*)>& phase) {
+  std::string dir = dirOf(c.id);
+  auto lower = layers;
+  if (lower.empty()) {
+    TRY(mkdirAll(dir + "/empty", 0755));
+    lower.push_back(dir + "/empty");
+  }
+  SpecPaths paths{dir, lower, cfg_.cgroupParent, cfg_.monitorBin, nsJoins, netFilesDir};
+  auto spec = buildSpec(c, paths);
+  if (spec) {
+    if (auto pm = prepareMounts(c, layers); !pm) spec = std::unexpected(pm.error());
+  }
+  if (!spec) {
+    failed.message = spec.error().message;
+    failed.err = spec.error().err;
+    failed.stage = spec.error().stage != 0 ? spec.error().stage : int(runtime::Stage::Config);
+    return std::pair<std::unique_ptr<MonitorConn>, pid_t>{};
+  }
+  (void)mkdirAll(dir, 0700);
+  (void)mkdirAll(cfg_.execRoot + "/m", 0700);
+  ::unlink((dir + "/exit.json").c_str());
+  // A volatile overlay (--rm) leaves work/work/incompat/volatile, and the
+  // kernel refuses to mount that work dir again while it is there.
+  if (c.hostConfig.value("AutoRemove", false)) (void)removeAll(dir + "/work/work");
+  TRY(writeFileReplace(dir + "/config.json", spec->dump()));
+  phase("start: spec, config.json");
+  std::vector<std::string> argv = {cfg_.monitorBin, "run", "--bundle", dir, "--id", c.id,
+                                   "--socket", socketOf(c.id), "--log", logPathOf(c),
+                                   "--cgroup-root", cfg_.cgroupRoot};
+  if (auto lim = jsonFileLimits(c.hostConfig.value("LogConfig", json::object()))) {
+    if (lim->driver != "json-file") argv.insert(argv.end(), {"--log-driver", lim->driver});
+    if (lim->maxSize > 0)
+      argv.insert(argv.end(), {"--log-max-size", std::to_string(lim->maxSize), "--log-max-file",
+                               std::to_string(lim->maxFiles)});
+    if (lim->compress) argv.push_back("--log-compress");
+  }
+  if (auto rt = c.hostConfig.value("Runtime", "berth"); rt != "berth") {
+    auto it = cfg_.runtimes.find(rt);
+    if (it == cfg_.runtimes.end()) return errorf(Code::InvalidArgument, "unknown or invalid runtime name: {}", rt);
+    argv.push_back("--runtime");
+    argv.push_back(it->second);
+  }
+  // The start's intent, crash-atomic (monitor/lock.h): from here until
+  // the monitor ends, the lock says a monitor runs this container; restore
+  // and a second start see it whatever berthd's record says.
+  TRY_ASSIGN(auto lock, lockForStart(dir));
+  argv.insert(argv.end(), {"--lock-fd", std::to_string(monitor::kLockFd)});
+  if (gateFd >= 0) argv.insert(argv.end(), {"--gate-fd", std::to_string(monitor::kGateFd)});
+  if (trace::on()) {
+    phase("start: monitor lock");
+    argv.insert(argv.end(), {"--trace", std::to_string(trace::now())});
+    ::unlink((dir + "/trace.jsonl").c_str());
+  }
+  auto spawned = spawnMonitor(argv, dir + "/monitor.log", lock.get(), gateFd);
+  if (!spawned) return std::unexpected(spawned.error().wrap("start monitor"));
+  phase("spawn monitor");
+  return spawned;
+}
+
+bool ServiceImpl::warmableLocked(const Entry& e) const {
+  const Container& c = e.c;
+  if (stopping_ || e.c.state.status != State::Created || !c.netnsPath.empty()) return false;
+  if (c.hostConfig.value("Runtime", "berth") != "berth") return false;
+  for (const char* key : {"PidMode", "IpcMode", "NetworkMode"})
+    if (c.hostConfig.value(key, "").starts_with("container:")) return false;
+  const std::string netMode = c.hostConfig.value("NetworkMode", "bridge");
+  if (networks_ && usesSandbox(netMode) && needsSandbox(*networks_, c)) return false;
+  int warm = 0;
+  for (auto& [id, other] : byId_) warm += (other->warm || other->warming) ? 1 : 0;
+  return warm < kMaxWarm;
+}
+
+void ServiceImpl::warmUpLocked(std::shared_ptr<Entry> e) {
+  e->warming = true;
+  readersRunning_++;
+  std::thread([this, e] {
+    std::unique_lock lk(mu_);
+    Container c = e->c;
+    lk.unlock();
+    const int64_t tWarm = trace::on() ? trace::now() : 0;
+    int64_t tPhase = tWarm;
+    auto phase = [&](const char* name) {
+      if (!tWarm) return;
+      int64_t t = trace::now();
+      trace::record(c.id, std::string("warm: ") + name, tPhase, t);
+      tPhase = t;
+    };
+    // Any failure here is left to the start, which tries again the usual way.
+    std::unique_ptr<WarmMonitor> made;
+    int gate[2];
+    if (::pipe2(gate, O_CLOEXEC) == 0) {
+      UniqueFd gateRead(gate[0]), gateWrite(gate[1]);
+      SpawnFailure failed;
+      auto layers = images_.layerDirs(c.imageId);
+      auto spawned = layers ? spawnForStart(c, *layers, {}, "", gateRead.get(), failed, phase)
+                            : Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>>(std::unexpected(layers.error()));
+      if (spawned && failed.message.empty())
+        made = std::make_unique<WarmMonitor>(WarmMonitor{std::move(spawned->first), spawned->second,
+                                                         std::move(gateWrite)});
+    }
+    lk.lock();
+    e->warming = false;
+    if (made && !stopping_ && !e->removed && !e->busy && e->c.state.status == State::Created) {
+      e->warm = std::move(made);
+      cv_.notify_all();
+      // Kept until a start takes it, something drops it, or kWarmTtl.
+      cv_.wait_for(lk, kWarmTtl, [&] { return !e->warm || stopping_; });
+      made = std::move(e->warm);
+    }
+    cv_.notify_all();
+    lk.unlock();
+    if (made) dropWarm(std::move(made));
+    lk.lock();
+    readersRunning_--;
+    cv_.notify_all();
+  }).detach();
+}
+
+void ServiceImpl::dropWarm(std::unique_ptr<WarmMonitor> w) {
+  // EOF at the gate: the init exits without exec, the monitor sends
+  // StartError, removes the cgroup and ends; its EOF means all is gone.
+  w->gate.reset();
+  while (w->conn->recv()) {
+  }
+}
+
+void ServiceImpl::dropWarmLocked(std::unique_lock<std::mutex>& lk, Entry& e) {
+  if (!e.warming && !e.warm) return;
+  cv_.wait_for(lk, std::chrono::seconds(10), [&] { return !e.warming; });
+  auto w = std::move(e.warm);
+  if (!w) return;
+  cv_.notify_all();
+  lk.unlock();
+  dropWarm(std::move(w));
+  lk.lock();
+}
+
 Result<> ServiceImpl::start(const std::string& ref) { return startImpl(ref, std::nullopt); }
 
 Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> policyGen) {
@@ -476,6 +617,8 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
       return makeError(Code::Cancelled, "restart cancelled");
   } else {
     waitNotBusyLocked(lk, *e);
+    // A warm start's monitor, still spawning: wait for it (a millisecond).
+    cv_.wait_for(lk, std::chrono::seconds(10), [&] { return !e->warming; });
     if (e->removed) return errorf(Code::NotFound, "No such container: {}", ref);
   }
   // The last run's monitor is still unmounting and removing the cgroup:
@@ -544,6 +687,8 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
     e->c.state.restartCount = 0;
     e->backoff.reset();
   }
+  // Only a user's start of a created container finds a warm monitor.
+  std::unique_ptr<WarmMonitor> warm = std::move(e->warm);
   e->busy = true;
   ScopeExit unbusy([&] {
     if (lk.owns_lock()) {
@@ -554,6 +699,7 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
     }
   });
   Container c = e->c;
+  cv_.notify_all();  // the warm monitor's keeper: it is taken
   lk.unlock();
   const int64_t tStart = trace::on() ? trace::now() : 0;
   int64_t tPhase = tStart;
@@ -564,16 +710,28 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
     tPhase = t;
   };
 
+  const std::string netMode = c.hostConfig.value("NetworkMode", "bridge");
+  std::string sandboxKey;
+  Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> spawned;
+  MonitorMessage first{MsgType::StartError, ""};
+  SpawnFailure failed;
+  if (warm) {
+    // Its config.json and monitor were made at create, from this record
+    // (nothing changed it since: dropWarmLocked). A monitor that failed
+    // meanwhile has its StartError waiting below; the byte then goes nowhere.
+    (void)::write(warm->gate.get(), "s", 1);
+    warm->gate.reset();
+    spawned = std::make_pair(std::move(warm->conn), warm->pid);
+    phase("start: warm monitor released");
+  }
   // layerDirs works even after `rmi -f` untagged and deleted the image: its
   // layers live while a container names it.
-  auto layers = images_.layerDirs(c.imageId);
+  auto layers = warm ? Result<std::vector<std::string>>() : images_.layerDirs(c.imageId);
   if (!layers) return errorf(Code::NotFound, "No such image: {}", c.imageId);
   // Bridge and user networks: a sandbox with its endpoints and /etc files
   // before the monitor spawns; undone below if the start fails.
-  const std::string netMode = c.hostConfig.value("NetworkMode", "bridge");
-  std::string sandboxKey;
-  phase("start: state, layers");
-  if (networks_ && usesSandbox(netMode) && needsSandbox(*networks_, c)) {
+  if (!warm) phase("start: state, layers");
+  if (!warm && networks_ && usesSandbox(netMode) && needsSandbox(*networks_, c)) {
     auto attached = startNetworking(c);
     phase("network setup");
     if (!attached) {
@@ -601,65 +759,14 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   });
   // A namespace pinned by the CRI before the start (Container::netnsPath).
   if (!c.netnsPath.empty()) nsJoins["network"] = c.netnsPath;
-  std::string dir = dirOf(c.id);
-  auto lower = *layers;
-  if (lower.empty()) {
-    TRY(mkdirAll(dir + "/empty", 0755));
-    lower.push_back(dir + "/empty");
-  }
-  SpecPaths paths{dir, lower, cfg_.cgroupParent, cfg_.monitorBin, nsJoins, netFilesDir};
   if (!donorHostname.empty()) c.config["Hostname"] = donorHostname;
-  auto spec = buildSpec(c, paths);
-  if (spec) {
-    if (auto pm = prepareMounts(c, *layers); !pm) spec = std::unexpected(pm.error());
+  if (!warm) {
+    TRY_ASSIGN(spawned, spawnForStart(c, *layers, nsJoins, netFilesDir, -1, failed, phase));
   }
-  Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> spawned;
-  MonitorMessage first{MsgType::StartError, ""};
-  std::string failure;
-  int failErrno = 0, failStage = 0;
-  if (!spec) {
-    failure = spec.error().message;
-    failErrno = spec.error().err;
-    failStage = spec.error().stage != 0 ? spec.error().stage : int(runtime::Stage::Config);
-  } else {
-    (void)mkdirAll(dir, 0700);
-    (void)mkdirAll(cfg_.execRoot + "/m", 0700);
-    ::unlink((dir + "/exit.json").c_str());
-    // A volatile overlay (--rm) leaves work/work/incompat/volatile, and the
-    // kernel refuses to mount that work dir again while it is there.
-    if (c.hostConfig.value("AutoRemove", false)) (void)removeAll(dir + "/work/work");
-    if (auto w = writeFileReplace(dir + "/config.json", spec->dump()); !w) return std::unexpected(w.error());
-    phase("start: spec, config.json");
-    std::vector<std::string> argv = {cfg_.monitorBin, "run", "--bundle", dir, "--id", c.id,
-                                     "--socket", socketOf(c.id), "--log", logPathOf(c),
-                                     "--cgroup-root", cfg_.cgroupRoot};
-    if (auto lim = jsonFileLimits(c.hostConfig.value("LogConfig", json::object()))) {
-      if (lim->driver != "json-file") argv.insert(argv.end(), {"--log-driver", lim->driver});
-      if (lim->maxSize > 0)
-        argv.insert(argv.end(), {"--log-max-size", std::to_string(lim->maxSize), "--log-max-file",
-                                 std::to_string(lim->maxFiles)});
-      if (lim->compress) argv.push_back("--log-compress");
-    }
-    if (auto rt = c.hostConfig.value("Runtime", "berth"); rt != "berth") {
-      auto it = cfg_.runtimes.find(rt);
-      if (it == cfg_.runtimes.end()) return errorf(Code::InvalidArgument, "unknown or invalid runtime name: {}", rt);
-      argv.push_back("--runtime");
-      argv.push_back(it->second);
-    }
-    // The start's intent, crash-atomic (monitor/lock.h): from here until
-    // the monitor ends, the lock says a monitor runs this container; restore
-    // and a second start see it whatever berthd's record says.
-    auto lock = lockForStart(dir);
-    if (!lock) return std::unexpected(lock.error());
-    argv.insert(argv.end(), {"--lock-fd", std::to_string(monitor::kLockFd)});
-    if (tStart) {
-      phase("start: monitor lock");
-      argv.insert(argv.end(), {"--trace", std::to_string(trace::now())});
-      ::unlink((dir + "/trace.jsonl").c_str());
-    }
-    spawned = spawnMonitor(argv, dir + "/monitor.log", lock->get());
-    if (!spawned) return std::unexpected(spawned.error().wrap("start monitor"));
-    phase("spawn monitor");
+  std::string& failure = failed.message;
+  int& failErrno = failed.err;
+  int& failStage = failed.stage;
+  if (failure.empty()) {
     auto m = spawned->first->recv();
     phase("monitor start to Started");
     if (!m) {
@@ -1039,6 +1146,8 @@ Result<> ServiceImpl::restart(const std::string& ref, std::optional<int> timeout
 
 Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared_ptr<Entry> e, bool removeVolumes,
                                    bool dirInBackground) {
+  dropWarmLocked(lk, *e);  // before the record goes: its monitor uses the directory
+  if (e->removed) return {};
   TRY(transition(e->c.state, State::Removing));
   const int64_t tRemove = trace::on() ? trace::now() : 0;
   bool dropVolumes = removeVolumes || e->c.hostConfig.value("AutoRemove", false);

@@ -78,6 +78,11 @@ struct CreateRequest {
   // pause container is being created. InvalidArgument unless 64 lowercase
   // hex; Conflict when a container or a container directory has it.
   std::string id = {};
+  // A warm start (docs/monitor.md): the start's config.json and monitor
+  // are made right after the create, the init set up and held before
+  // execve, so a start only lets it run. The Engine API's creates set it:
+  // a client starts most containers it creates at once (docker run).
+  bool warm = false;
 };
 
 struct CreateResult {

@@ -33,6 +33,7 @@ Result<> ServiceImpl::withRoot(const std::string& ref,
   }
   // Stopped: mount its overlay for the call; a start waits until we are done.
   waitNotBusyLocked(lk, *e);
+  dropWarmLocked(lk, *e);  // its init has the overlay mounted
   if (e->removed) return errorf(Code::NotFound, "No such container: {}", ref);
   if (e->c.state.status == State::Running || e->c.state.status == State::Paused) {
     lk.unlock();

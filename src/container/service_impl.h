@@ -7,7 +7,9 @@
 // update) and service_mounts.cpp (volumes and binds). Not for use outside
 // src/container.
 
+#include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -39,6 +41,22 @@ struct ExecBase {
   std::vector<std::string> lowerDirs;
 };
 
+// A warm start's monitor (docs/monitor.md): spawned right after the create
+// with --gate-fd; its init, set up, waits at the gate before execve.
+struct WarmMonitor {
+  std::unique_ptr<MonitorConn> conn;
+  pid_t pid = 0;
+  UniqueFd gate;  // the write end: one byte starts the process, closing it drops the monitor
+};
+
+// What a start's spec or mounts could not do: recorded on the container as
+// a start failure (its error, exit code 128 or the errno's), not an API error.
+struct SpawnFailure {
+  std::string message;  // empty: no failure
+  int err = 0;
+  int stage = 0;  // runtime::Stage
+};
+
 // In-memory state of one container next to its persisted record.
 struct Entry {
   Container c;
@@ -65,6 +83,12 @@ struct Entry {
   uint64_t restartGen = 0;           // bumped to cancel a pending policy restart
   bool exitOnNext = false;           // a stop/kill: no policy restart after this run
   uint64_t healthGen = 0;            // bumped when health monitoring (re)starts or stops
+  // A warm start (CreateRequest::warm): `warming` while the monitor is
+  // spawned (mu_ not held), then `warm` until a start takes it, anything
+  // that changes the container or mounts its root drops it
+  // (dropWarmLocked), or kWarmTtl passes.
+  bool warming = false;
+  std::unique_ptr<WarmMonitor> warm;
 };
 
 struct Exec {
@@ -161,6 +185,26 @@ class ServiceImpl : public Service {
   // start(); policyGen set when the restart policy starts it: then it only
   // runs if that pending restart was not cancelled, and keeps RestartCount.
   Result<> startImpl(const std::string& ref, std::optional<uint64_t> policyGen);
+  // The start's bundle and monitor (mu_ not held): config.json from c and
+  // the image's layers, the monitor lock, berth-monitor spawned (gateFd >= 0:
+  // a warm start, the init held at that gate). A spec or mount error is
+  // returned in `failed` (and no monitor); anything else as the Error.
+  Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> spawnForStart(
+      Container& c, const std::vector<std::string>& layers, const std::map<std::string, std::string>& nsJoins,
+      const std::string& netFilesDir, int gateFd, SpawnFailure& failed, const std::function<void(const char*)>& phase);
+  // Warm starts (docs/monitor.md). warmableLocked: a created container
+  // whose start needs nothing a later moment could change (the built-in
+  // runtime; no namespace of another container, pinned netns or network
+  // sandbox), and fewer than kMaxWarm warm ones. warmUpLocked: its monitor
+  // spawned on a detached thread, kept until taken, dropped or kWarmTtl.
+  // dropWarmLocked: waits for a spawn under way, then drops the monitor
+  // (its init exits unexecuted, the monitor cleans up) and waits for its end.
+  static constexpr int kMaxWarm = 8;
+  static constexpr std::chrono::seconds kWarmTtl{10};
+  bool warmableLocked(const Entry& e) const;
+  void warmUpLocked(std::shared_ptr<Entry> e);
+  void dropWarmLocked(std::unique_lock<std::mutex>& lk, Entry& e);
+  static void dropWarm(std::unique_ptr<WarmMonitor> w);
   // Runs startImpl after delayMs on a detached thread unless cancelled
   // (restartGen bumped, removal, daemon shutdown). mu_ held.
   void scheduleRestartLocked(std::shared_ptr<Entry> e, int64_t delayMs);

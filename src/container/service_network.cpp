@@ -135,6 +135,7 @@ Result<> ServiceImpl::connect(const std::string& containerRef, const std::string
   std::unique_lock lk(mu_);
   TRY_ASSIGN(auto e, getLocked(containerRef));
   waitNotBusyLocked(lk, *e);
+  dropWarmLocked(lk, *e);  // a warm start has no sandbox to change
   if (e->removed) return errorf(Code::NotFound, "No such container: {}", containerRef);
   const std::string mode = e->c.hostConfig.value("NetworkMode", "bridge");
   if (isContainerMode(mode))
@@ -193,6 +194,7 @@ Result<> ServiceImpl::disconnect(const std::string& containerRef, const std::str
   std::unique_lock lk(mu_);
   TRY_ASSIGN(auto e, getLocked(containerRef));
   waitNotBusyLocked(lk, *e);
+  dropWarmLocked(lk, *e);  // a warm start has no sandbox to change
   if (e->removed) return errorf(Code::NotFound, "No such container: {}", containerRef);
   const std::string mode = e->c.hostConfig.value("NetworkMode", "bridge");
   Result<network::NetworkInfo> info = networks_ ? networks_->resolve(networkRef)

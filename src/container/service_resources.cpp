@@ -282,6 +282,8 @@ Result<UpdateResult> ServiceImpl::update(const std::string& ref, const UpdateReq
   if (!body.is_object()) return makeError(Code::InvalidArgument, "invalid update body");
   std::unique_lock lk(mu_);
   TRY_ASSIGN(auto e, getLocked(ref));
+  dropWarmLocked(lk, *e);  // set up with the old limits
+  if (e->removed) return errorf(Code::NotFound, "No such container: {}", ref);
   json hc = e->c.hostConfig;
   static const char* kFields[] = {"Memory",   "MemorySwap", "MemoryReservation", "NanoCpus",   "CpuShares",
                                   "CpuPeriod", "CpuQuota",  "CpusetCpus",        "CpusetMems", "PidsLimit",

@@ -275,7 +275,8 @@ std::vector<Problem> ServiceImpl::check(const CheckOptions& opts) {
       State st = e->c.state.status;
       if (e->busy || st == State::Running || st == State::Paused || st == State::Restarting) live.insert(id);
       // A monitor finishing its run (service_impl.h) still holds the lock.
-      if (e->removed || e->busy || e->finishing) continue;
+      // So does a warm start's monitor (service_impl.h).
+      if (e->removed || e->busy || e->finishing || e->warm || e->warming) continue;
       items.push_back({e, st, cgroupPathOf(*e)});
     }
   }

@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
     else if (key == "--cgroup-root") run.cgroupRoot = ex.cgroupRoot = val;
     else if (key == "--runtime") run.runtime = val;
     else if (key == "--lock-fd") ok = setNumber(val, run.lockFd) && run.lockFd > 2;
+    else if (key == "--gate-fd") ok = setNumber(val, run.gateFd) && run.gateFd > 2;
     else if (key == "--trace") ok = setNumber(val, run.traceSpawnAt), run.traceMainAt = mainAt;
     else if (key == "--pid") ok = setNumber(val, ex.pid);
     else if (key == "--process") ex.processFile = val;

@@ -56,6 +56,10 @@ enum class MsgType : uint8_t {
 // Stages for StartError: where container setup failed (runtime/stage.h).
 using runtime::Stage;
 
+// The descriptor berthd passes a warm start's gate on (`--gate-fd 5`, after
+// the lock's fd 4: monitor/lock.h).
+inline constexpr int kGateFd = 5;
+
 // Started's feature bits.
 inline constexpr uint32_t kFeatureExec = 1;  // understands ExecStart
 

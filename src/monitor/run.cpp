@@ -175,7 +175,12 @@ int runContainer(const RunOptions& o) {
     spec = parseConfig(*text);
     if (!spec) return failStart(session, Stage::Config, spec.error());
   }
-  if (!o.runtime.empty()) return runWithRuntime(session, o, *spec);
+  if (!o.runtime.empty()) {
+    if (o.gateFd >= 0)
+      return failStart(session, Stage::Config,
+                       Error{Code::InvalidArgument, EINVAL, "--gate-fd works with the built-in runtime only"});
+    return runWithRuntime(session, o, *spec);
+  }
   const runtime::Process& proc = spec->process;
 
   // The start timeline: spans under key "" here, the child's in `slots`.
@@ -277,6 +282,11 @@ int runContainer(const RunOptions& o) {
   plan.cgroupHierarchiesShared = hierarchies;
   plan.cgroupHierarchiesSize = hierarchies ? kHierarchiesSize : 0;
   plan.traceSlots = slots;
+  // A warm start: the child waits at the gate before execve (LaunchPlan).
+  if (o.gateFd >= 0) {
+    ::fcntl(o.gateFd, F_SETFD, FD_CLOEXEC);
+    plan.gateFd = o.gateFd;
+  }
   if (tracing) phase("plan, seccomp load");
   const int64_t tClone = tPhase;
 
@@ -326,12 +336,19 @@ int runContainer(const RunOptions& o) {
       if (auto own = launch->waitExec()) f = own;
     return abort(f->stage, Error{Code::Internal, f->err, f->message});
   }
-  // While the child sets up its root: state.json and the log file.
+  // While the child sets up its root: state.json and the log file. A warm
+  // start writes state.json once the gate opened (its StartedAt is the
+  // start's, and a restored berthd must not read a started container in
+  // it meanwhile).
   if (tracing) phase("cgroup");
-  int64_t startedAt = nowNanos();
-  auto st = writeFileReplace(o.bundle + "/state.json",
-                        fmt::format(R"({{"Pid":{},"MonitorPid":{},"StartedAt":{}}})", pid, ::getpid(), startedAt));
-  if (!st) logError(st.error().message);
+  int64_t startedAt = 0;
+  auto writeState = [&] {
+    startedAt = nowNanos();
+    auto st = writeFileReplace(o.bundle + "/state.json",
+                               fmt::format(R"({{"Pid":{},"MonitorPid":{},"StartedAt":{}}})", pid, ::getpid(), startedAt));
+    if (!st) logError(st.error().message);
+  };
+  if (o.gateFd < 0) writeState();
   std::optional<JsonLogWriter> log;
   {
     if (o.logNone) {
@@ -350,6 +367,10 @@ int runContainer(const RunOptions& o) {
     return failStart(session, f->stage, Error{Code::Internal, f->err, f->message});
   }
   int64_t tExec = tracing ? trace::now() : 0;
+  if (o.gateFd >= 0) {
+    ::close(o.gateFd);
+    writeState();
+  }
   if (slots) {
     using namespace runtime;
     auto child = [&](const char* name, int64_t s, int64_t e) {

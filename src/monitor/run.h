@@ -19,6 +19,11 @@ struct RunOptions {
   std::string cgroupRoot = "/sys/fs/cgroup";
   std::string runtime;  // an external OCI runtime binary (runc, crun); empty: built in
   int lockFd = -1;      // the monitor lock berthd already holds (monitor/lock.h); -1: take it
+  // --gate-fd N, a warm start (docs/monitor.md): the read end of a pipe
+  // whose writer is berthd. The init, fully set up, waits on it right
+  // before execve; one byte lets it exec (the start), EOF makes it exit
+  // without exec (the warm monitor dropped, or berthd gone): StartError.
+  int gateFd = -1;
   // --trace SPAWN_NS: the start timeline is on (common/trace.h); SPAWN_NS is
   // berthd's CLOCK_MONOTONIC just before it spawned us, mainAt ours at
   // main(). The monitor's spans go to <bundle>/trace.jsonl before Exit.

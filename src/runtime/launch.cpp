@@ -242,12 +242,15 @@ void stamp(const LaunchPlan& plan, TraceSlot slot) {
   if (plan.gateFd >= 0) {
     char b = 'r';
     if (plan.gateWriteFd >= 0) ::close(plan.gateWriteFd);
-    if (::write(plan.readyFd, &b, 1) != 1) fail(errFd, Stage::Exec, errno, "report ready");
-    ::close(plan.readyFd);
+    if (plan.readyFd >= 0) {
+      if (::write(plan.readyFd, &b, 1) != 1) fail(errFd, Stage::Exec, errno, "report ready");
+      ::close(plan.readyFd);
+    }
     ssize_t n;
     do n = ::read(plan.gateFd, &b, 1);
     while (n < 0 && errno == EINTR);
-    if (n != 1) ::_exit(1);  // deleted before start
+    // Deleted (berth-runtime) or dropped (a warm start) before the start.
+    if (n != 1) fail(errFd, Stage::Exec, ECANCELED, "the start was cancelled before the process ran");
     ::close(plan.gateFd);
   }
   syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);

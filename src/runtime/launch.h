@@ -83,10 +83,12 @@ struct LaunchPlan {
   char* cgroupHierarchiesShared = nullptr;
   size_t cgroupHierarchiesSize = 0;
   const SeccompProgram* seccomp = nullptr;  // compiled before clone; null: unconfined
-  // OCI create/start (berth-runtime): with gateFd >= 0 the child, set up and
-  // about to execve, writes one byte to readyFd and then waits for one byte
-  // on gateFd (EOF: exit without exec).
-  // gateWriteFd (the parent's end) is closed in the child first.
+  // OCI create/start (berth-runtime) and warm starts (the monitor's
+  // --gate-fd): with gateFd >= 0 the child, set up and about to execve,
+  // writes one byte to readyFd (when >= 0) and then waits for one byte on
+  // gateFd; EOF instead: it reports a failure (Stage::Exec, ECANCELED)
+  // and exits without exec. gateWriteFd (the parent's end, when it has
+  // one) is closed in the child first.
   int readyFd = -1, gateFd = -1, gateWriteFd = -1;
   // The start timeline (common/trace.h): when not null, kTraceSlots int64s
   // in memory shared with the parent (MAP_SHARED) where the child writes
