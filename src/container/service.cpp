@@ -18,6 +18,7 @@
 #include "container/cgroup_info.h"
 #include "container/health.h"
 #include "container/log_opts.h"
+#include "container/mounts.h"
 #include "container/namespaces.h"
 #include "container/security.h"
 #include "container/service_impl.h"
@@ -525,9 +526,24 @@ Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> ServiceImpl::spawnForStar
   return spawned;
 }
 
+namespace {
+
+// A -v bind whose source directory does not exist yet (the start makes it).
+bool missingBindSource(const Container& c) {
+  for (auto& pj : c.mountPoints) {
+    MountPoint m = MountPoint::fromJson(pj);
+    struct stat st;
+    if (m.type == "bind" && m.createSource && ::stat(m.source.c_str(), &st) != 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool ServiceImpl::warmableLocked(const Entry& e) const {
   const Container& c = e.c;
-  if (stopping_ || e.c.state.status != State::Created || !c.netnsPath.empty()) return false;
+  if (stopping_ || cfg_.warmTtl.count() <= 0 || e.c.state.status != State::Created || !c.netnsPath.empty())
+    return false;
   if (c.hostConfig.value("Runtime", "berth") != "berth") return false;
   for (const char* key : {"PidMode", "IpcMode", "NetworkMode"})
     if (c.hostConfig.value(key, "").starts_with("container:")) return false;
@@ -547,16 +563,21 @@ void ServiceImpl::warmUpLocked(std::shared_ptr<Entry> e) {
     lk.unlock();
     const int64_t tWarm = trace::on() ? trace::now() : 0;
     int64_t tPhase = tWarm;
+    // spawnForStart's phases, as "warm: spec, config.json", "warm: spawn monitor"...
     auto phase = [&](const char* name) {
       if (!tWarm) return;
       int64_t t = trace::now();
-      trace::record(c.id, std::string("warm: ") + name, tPhase, t);
+      std::string_view n = name;
+      if (n.starts_with("start: ")) n.remove_prefix(7);
+      trace::record(c.id, "warm: " + std::string(n), tPhase, t);
       tPhase = t;
     };
     // Any failure here is left to the start, which tries again the usual way.
     std::unique_ptr<WarmMonitor> made;
     int gate[2];
-    if (::pipe2(gate, O_CLOEXEC) == 0) {
+    if (missingBindSource(c)) {
+      // dockerd makes a missing -v source directory at the start, not before.
+    } else if (::pipe2(gate, O_CLOEXEC) == 0) {
       UniqueFd gateRead(gate[0]), gateWrite(gate[1]);
       SpawnFailure failed;
       auto layers = images_.layerDirs(c.imageId);
@@ -571,8 +592,8 @@ void ServiceImpl::warmUpLocked(std::shared_ptr<Entry> e) {
     if (made && !stopping_ && !e->removed && !e->busy && e->c.state.status == State::Created) {
       e->warm = std::move(made);
       cv_.notify_all();
-      // Kept until a start takes it, something drops it, or kWarmTtl.
-      cv_.wait_for(lk, kWarmTtl, [&] { return !e->warm || stopping_; });
+      // Kept until a start takes it, something drops it, or the TTL.
+      cv_.wait_for(lk, cfg_.warmTtl, [&] { return !e->warm || stopping_; });
       made = std::move(e->warm);
     }
     cv_.notify_all();

@@ -15,6 +15,7 @@
 // a running / stop of a stopped container, InvalidArgument for bad input.
 // Thread safety: every method may be called from any thread.
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -53,6 +54,9 @@ struct ServiceConfig {
   // log-opts; --log-driver, --log-opt): for an empty LogConfig.Type.
   std::string logDriver = "json-file";
   std::map<std::string, std::string> logOpts;
+  // How long a warm start (CreateRequest::warm) is kept for the start; 0: no
+  // warm starts (berthd --warm-start-ttl).
+  std::chrono::milliseconds warmTtl{10000};
 };
 
 // Persistence of container records (SQLite in the daemon, a map in tests).

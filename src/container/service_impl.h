@@ -86,7 +86,7 @@ struct Entry {
   // A warm start (CreateRequest::warm): `warming` while the monitor is
   // spawned (mu_ not held), then `warm` until a start takes it, anything
   // that changes the container or mounts its root drops it
-  // (dropWarmLocked), or kWarmTtl passes.
+  // (dropWarmLocked), or ServiceConfig::warmTtl passes.
   bool warming = false;
   std::unique_ptr<WarmMonitor> warm;
 };
@@ -196,11 +196,11 @@ class ServiceImpl : public Service {
   // whose start needs nothing a later moment could change (the built-in
   // runtime; no namespace of another container, pinned netns or network
   // sandbox), and fewer than kMaxWarm warm ones. warmUpLocked: its monitor
-  // spawned on a detached thread, kept until taken, dropped or kWarmTtl.
+  // spawned on a detached thread, kept until taken, dropped or
+  // ServiceConfig::warmTtl passes.
   // dropWarmLocked: waits for a spawn under way, then drops the monitor
   // (its init exits unexecuted, the monitor cleans up) and waits for its end.
   static constexpr int kMaxWarm = 8;
-  static constexpr std::chrono::seconds kWarmTtl{10};
   bool warmableLocked(const Entry& e) const;
   void warmUpLocked(std::shared_ptr<Entry> e);
   void dropWarmLocked(std::unique_lock<std::mutex>& lk, Entry& e);

@@ -58,6 +58,7 @@ const char* kUsage =
     "      --tlscacert string       Trust certs signed only by this CA (default \"~/.docker/ca.pem\")\n"
     "      --tlscert string         Path to TLS certificate file (default \"~/.docker/cert.pem\")\n"
     "      --tlskey string          Path to TLS key file (default \"~/.docker/key.pem\")\n"
+    "      --warm-start-ttl int     Seconds a created container stays set up for its start, 0 = no warm starts (default 10)\n"
     "      --tlsverify              Use TLS and verify the remote\n"
     "      --api-max-header-bytes int      Request line and headers, larger is answered 431 (default 1048576)\n"
     "      --api-max-json-body-bytes int   JSON request bodies, larger is answered 400 (default 4194304)\n"
@@ -170,6 +171,8 @@ const std::set<std::string>& knownJsonKeys() {
       // paths, logging, registries, runtimes (below)
       "data-root", "exec-root", "pidfile", "cgroup-parent", "log-level", "debug", "registry-mirrors",
       "insecure-registries", "max-concurrent-downloads", "max-concurrent-uploads", "runtimes", "registry-hosts-dir",
+      // warm starts (docs/monitor.md)
+      "warm-start-ttl",
       // hostile archives (common/unpack_limits.h)
       "max-expansion-ratio", "min-free-space",
       // containers' default logging
@@ -253,7 +256,8 @@ Result<Config> parseArgs(int argc, char** argv) {
   std::vector<std::string> serveSet;
   bool configSet = false, dataSet = false, execSet = false, pidSet = false, cgSet = false,
        levelSet = false, logDriverSet = false, logOptsSet = false, mirrorsSet = false, insecureSet = false,
-       downloadsSet = false, uploadsSet = false, ratioSet = false, freeSet = false, hostsDirSet = false;
+       downloadsSet = false, uploadsSet = false, ratioSet = false, freeSet = false, hostsDirSet = false,
+       warmSet = false;
   std::set<std::string> criSet;  // CRI flags given on the command line
   std::string level;
   std::set<std::string> netSet;  // network flags given on the command line
@@ -320,6 +324,13 @@ Result<Config> parseArgs(int argc, char** argv) {
       TRY(take(v, set));
       (a == "--registry-mirror" ? c.registryMirrors : c.insecureRegistries).push_back(v);
       (a == "--registry-mirror" ? mirrorsSet : insecureSet) = true;
+    } else if (a == "--warm-start-ttl") {
+      std::string v;
+      TRY(take(v, warmSet));
+      auto n = parseNumber<int>(v);
+      if (!n || *n < 0 || *n > 3600 || std::to_string(*n) != v)
+        return errorf(Code::InvalidArgument, "invalid value {:?} for --warm-start-ttl (0 to 3600 seconds)", v);
+      c.warmStartTtl = *n;
     } else if (a == "--max-concurrent-downloads" || a == "--max-concurrent-uploads") {
       std::string v;
       bool set = false;
@@ -482,6 +493,12 @@ Result<Config> parseArgs(int argc, char** argv) {
     };
     TRY(num("max-concurrent-downloads", c.maxConcurrentDownloads, downloadsSet));
     TRY(num("max-concurrent-uploads", c.maxConcurrentUploads, uploadsSet));
+    if (!warmSet && j.contains("warm-start-ttl")) {
+      if (!j["warm-start-ttl"].is_number_integer() || j["warm-start-ttl"].get<int64_t>() < 0 ||
+          j["warm-start-ttl"].get<int64_t>() > 3600)
+        return errorf(Code::InvalidArgument, "{}: warm-start-ttl must be an integer from 0 to 3600", c.configFile);
+      c.warmStartTtl = j["warm-start-ttl"].get<int>();
+    }
     if (j.contains("runtimes") && j["runtimes"].is_object()) {
       for (auto& [name, rt] : j["runtimes"].items()) {
         if (!rt.is_object() || !rt.contains("path") || !rt["path"].is_string() || rt["path"].get<std::string>().empty())

@@ -74,6 +74,9 @@ struct Config {
   // --registry-hosts-dir / daemon.json "registry-hosts-dir": mirrors per
   // registry, <dir>/<registry>/hosts.toml (registry/hosts.h).
   std::string registryHostsDir = "/etc/berth/certs.d";
+  // --warm-start-ttl / daemon.json "warm-start-ttl": seconds a created
+  // container's warm start is kept (docs/monitor.md); 0: none.
+  int warmStartTtl = 10;
   int maxConcurrentDownloads = 3;
   int maxConcurrentUploads = 5;
   // --runtime names -> binaries: runc and crun (on PATH) plus daemon.json's

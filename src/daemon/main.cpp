@@ -250,6 +250,7 @@ int main(int argc, char** argv) {
   ccfg.execRoot = cfg.execRoot;
   ccfg.monitorBin = findHelper("berth-monitor");
   ccfg.cgroupParent = cfg.cgroupParent;
+  ccfg.warmTtl = std::chrono::seconds(cfg.warmStartTtl);
   volume::Service volumes(**db, cfg.dataRoot, [&containersPtr](const std::string& name) {
     return containersPtr ? containersPtr->volumeUsers(name) : std::vector<std::string>{};
   });
