@@ -1,5 +1,6 @@
 #include "container/monitor_client.h"
 
+#include "common/fd_pass.h"
 #include "monitor/lock.h"
 
 #include <fcntl.h>
@@ -11,6 +12,11 @@
 #include <csignal>
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <thread>
+
+#include <pthread.h>
+#include <sched.h>
 
 extern char** environ;
 
@@ -122,6 +128,62 @@ Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> spawnMonitor(const std::v
   if (rc != 0) return sysError(rc, "spawn {}", argv[0]);
   theirs.reset();
   return std::make_pair(std::make_unique<MonitorConn>(std::move(ours)), pid);
+}
+
+SpareMonitor::SpareMonitor(std::string monitorBin) : st_(std::make_shared<State>()) {
+  st_->bin = std::move(monitorBin);
+}
+
+void SpareMonitor::refill(std::shared_ptr<State> st) {
+  {
+    std::lock_guard lk(st->mu);
+    if (st->closed || st->conn || st->refilling) return;
+    st->refilling = true;
+  }
+  std::thread([st] {
+    sched_param none{};
+    ::pthread_setschedparam(::pthread_self(), SCHED_IDLE, &none);
+    std::vector<std::string> argv = {st->bin, "spare", std::string(monitor::kSpareArgRoom, ' ')};
+    auto next = spawnMonitor(argv, "/dev/null");
+    std::lock_guard lk(st->mu);
+    st->refilling = false;
+    if (next && !st->closed) {
+      st->conn = std::move(next->first);
+      st->pid = next->second;
+    }
+  }).detach();
+}
+
+Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> SpareMonitor::spawnRun(const std::vector<std::string>& argv,
+                                                                               const std::string& stderrPath,
+                                                                               int lockFd, int gateFd) {
+  std::string job;
+  for (size_t i = 2; i < argv.size(); i++) job += argv[i] + '\0';
+  std::unique_ptr<MonitorConn> spare;
+  pid_t sparePid = 0;
+  {
+    std::lock_guard lk(st_->mu);
+    spare = std::move(st_->conn);
+    sparePid = st_->pid;
+  }
+  std::optional<Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>>> out;
+  // "run\0" + job must fit the spare's room (monitor::kSpareArgRoom).
+  if (spare && lockFd >= 0 && argv.size() > 2 && argv[1] == "run" && job.size() + 4 <= monitor::kSpareArgRoom) {
+    UniqueFd err(::open(stderrPath.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+    std::vector<int> fds = {err.get(), lockFd};
+    if (gateFd >= 0) fds.push_back(gateFd);
+    if (err && sendByteWithFds(spare->fd(), 'j', fds) == 1 && spare->send(monitor::MsgType::SpareJob, job))
+      out = std::make_pair(std::move(spare), sparePid);
+  }
+  if (!out) out = spawnMonitor(argv, stderrPath, lockFd, gateFd);
+  refill(st_);
+  return std::move(*out);
+}
+
+void SpareMonitor::close() {
+  std::lock_guard lk(st_->mu);
+  st_->closed = true;
+  st_->conn.reset();
 }
 
 }  // namespace berth::container

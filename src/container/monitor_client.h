@@ -51,6 +51,37 @@ Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> spawnMonitor(const std::v
                                                                      const std::string& stderrPath, int lockFd = -1,
                                                                      int gateFd = -1);
 
+// One berth-monitor spawned ahead of its job (`berth-monitor spare`,
+// docs/monitor.md "Spare monitors"), so that a container's start costs no
+// spawn and exec: spawnRun hands the spare its `run` arguments and fds,
+// and a detached thread at idle priority (SCHED_IDLE: it runs when no CPU
+// has other work, so never in a start's way) spawns the next one. The
+// first call, and any the spare cannot take, spawns as spawnMonitor does.
+// Thread safe.
+class SpareMonitor {
+ public:
+  explicit SpareMonitor(std::string monitorBin);
+  ~SpareMonitor() { close(); }
+  // spawnMonitor's contract for argv = {monitorBin, "run", ...}.
+  Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> spawnRun(const std::vector<std::string>& argv,
+                                                                  const std::string& stderrPath, int lockFd,
+                                                                  int gateFd = -1);
+  // Lets the spare go (EOF: it exits); no new one is spawned after this.
+  void close();
+
+ private:
+  struct State {
+    std::string bin;
+    std::mutex mu;
+    bool closed = false;
+    bool refilling = false;
+    std::unique_ptr<MonitorConn> conn;  // the spare's socket, when one waits
+    pid_t pid = 0;
+  };
+  static void refill(std::shared_ptr<State> st);
+  std::shared_ptr<State> st_;
+};
+
 // Decodes an int32 payload (Started pid, Signal).
 int32_t payloadInt(const std::string& payload, size_t offset = 0);
 std::string encodeInt(int32_t v);

@@ -520,7 +520,7 @@ Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> ServiceImpl::spawnForStar
     argv.insert(argv.end(), {"--trace", std::to_string(trace::now())});
     ::unlink((dir + "/trace.jsonl").c_str());
   }
-  auto spawned = spawnMonitor(argv, dir + "/monitor.log", lock.get(), gateFd);
+  auto spawned = spare_.spawnRun(argv, dir + "/monitor.log", lock.get(), gateFd);
   if (!spawned) return std::unexpected(spawned.error().wrap("start monitor"));
   phase("spawn monitor");
   return spawned;
@@ -1539,6 +1539,7 @@ void ServiceImpl::shutdown() {
   std::unique_lock lk(mu_);
   if (stopping_) return;
   stopping_ = true;
+  spare_.close();
   for (auto& [id, e] : byId_) {
     if (e->mon) e->mon->shutdown();
     if (e->finishing) e->finishing->shutdown();

@@ -304,6 +304,7 @@ class ServiceImpl : public Service {
   volume::Service* volumes_ = nullptr;
   network::Service* networks_ = nullptr;
 
+  SpareMonitor spare_{cfg_.monitorBin};  // the starts' monitors (monitor_client.h)
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, std::shared_ptr<Entry>> byId_;

@@ -1,16 +1,22 @@
 // berth-monitor: one per container (run) or exec (exec). docs/monitor.md.
 
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "common/fd_pass.h"
 #include "common/number.h"
 #include "common/trace.h"
 #include "monitor/init.h"
+#include "monitor/lock.h"
+#include "monitor/protocol.h"
 #include "monitor/run.h"
 
 namespace {
@@ -20,8 +26,9 @@ int usage() {
       "usage: berth-monitor run --bundle DIR --id ID --socket PATH [--log PATH]\n"
       "                         [--log-max-size BYTES] [--log-max-file N] [--log-compress]\n"
       "                         [--log-driver json-file|local|none|cri-log] [--cgroup-root DIR]\n"
-      "                         [--runtime PATH] [--lock-fd FD] [--trace NS]\n"
-      "       berth-monitor exec --pid PID --process FILE [--cgroup PATH] [--cgroup-root DIR] [--stdin]\n";
+      "                         [--runtime PATH] [--lock-fd FD] [--gate-fd FD] [--trace NS]\n"
+      "       berth-monitor exec --pid PID --process FILE [--cgroup PATH] [--cgroup-root DIR] [--stdin]\n"
+      "       berth-monitor spare ROOM   (fd 3: berthd's socket; the job comes over it)\n";
   (void)!::write(2, kUsage, sizeof kUsage - 1);
   return 2;
 }
@@ -38,16 +45,83 @@ bool setNumber(std::string_view val, T& out) {
 
 }  // namespace
 
+int dispatch(int argc, char** argv);
+
+// `berth-monitor spare` (docs/monitor.md "Spare monitors"): spawned by
+// berthd ahead of its job, fd 3 its socket. Waits for the job (protocol.h
+// SpareJob): its fds go to 2 (stderr), kLockFd and kGateFd, its arguments
+// over our own command line's room (so /proc/PID/cmdline names the bundle),
+// and the rest is `berth-monitor run` with them. EOF before a job: exit 0.
+int spareMain(int argc, char** argv) {
+  using berth::monitor::Header;
+  if (argc != 3 || std::strlen(argv[2]) < berth::monitor::kSpareArgRoom) return usage();
+  int fds[3] = {-1, -1, -1};
+  size_t nfds = 0;
+  char byte = 0;
+  if (berth::recvByteWithFds(3, &byte, fds, &nfds) != 1) return 0;
+  // berthd spawns spares at idle priority (SCHED_IDLE, inherited): a
+  // container's monitor runs at the normal one.
+  sched_param normal{};
+  ::sched_setscheduler(0, SCHED_OTHER, &normal);
+  Header h{};
+  std::string job;
+  auto readAll = [](char* p, size_t n) {
+    while (n > 0) {
+      ssize_t r = ::read(3, p, n);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) return false;
+      p += r;
+      n -= size_t(r);
+    }
+    return true;
+  };
+  if (!readAll(reinterpret_cast<char*>(&h), sizeof h) ||
+      h.type != static_cast<uint8_t>(berth::monitor::MsgType::SpareJob) || h.length > berth::monitor::kSpareArgRoom ||
+      nfds < 2)
+    return 2;
+  job.resize(h.length);
+  if (!readAll(job.data(), job.size()) || (!job.empty() && job.back() != '\0')) return 2;
+  // Out of the way first (a received fd may sit on 4 or 5), then in place.
+  int high[3];
+  for (size_t i = 0; i < nfds; i++) {
+    high[i] = ::fcntl(fds[i], F_DUPFD_CLOEXEC, 64);
+    ::close(fds[i]);
+  }
+  const int targets[3] = {2, berth::monitor::kLockFd, berth::monitor::kGateFd};
+  for (size_t i = 0; i < nfds; i++) {
+    ::dup2(high[i], targets[i]);
+    ::close(high[i]);
+  }
+  // The job's arguments, NUL-separated, over "spare\0<room>\0" (contiguous).
+  char* room = argv[1];
+  size_t cap = size_t(argv[2] + std::strlen(argv[2]) - room);
+  std::string line = "run";
+  line.push_back('\0');
+  line += job;
+  if (line.size() > cap) return 2;
+  std::memcpy(room, line.data(), line.size());
+  std::memset(room + line.size(), 0, cap - line.size());
+  std::vector<char*> args = {argv[0]};
+  for (char* p = room; p < room + line.size(); p += std::strlen(p) + 1) args.push_back(p);
+  args.push_back(nullptr);
+  return dispatch(int(args.size() - 1), args.data());
+}
+
 int main(int argc, char** argv) {
+  // fds 0-2 must exist so pipes never land on them.
+  for (int fd = 0; fd < 3; fd++)
+    if (::fcntl(fd, F_GETFD) < 0) ::open("/dev/null", O_RDWR);
+  if (argc >= 2 && std::string_view(argv[1]) == "spare") return spareMain(argc, argv);
+  return dispatch(argc, argv);
+}
+
+int dispatch(int argc, char** argv) {
   int64_t mainAt = 0;
   for (int i = 2; i < argc; i++)
     if (std::string_view(argv[i]) == "--trace") {
       mainAt = berth::trace::now();
       berth::trace::enable("monitor");
     }
-  // fds 0-2 must exist so pipes never land on them.
-  for (int fd = 0; fd < 3; fd++)
-    if (::fcntl(fd, F_GETFD) < 0) ::open("/dev/null", O_RDWR);
   // As a container's --init it is mounted at /dev/init.
   std::string_view self = argv[0];
   if (self.size() >= 4 && self.substr(self.size() - 4) == "init") return berth::monitor::initMain(argc, argv);

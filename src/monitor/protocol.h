@@ -40,6 +40,10 @@ enum class MsgType : uint8_t {
                    // stdin; the process runs on, its output is dropped.
   ReopenLog = 7,   // empty. Open the log file's path again and write there from
                    // now on (the CRI's ReopenContainerLog after kubelet renamed it)
+  SpareJob = 8,    // to a spare monitor only (`berth-monitor spare`), right after
+                   // one byte carrying fds {stderr, lock[, gate]} (common/fd_pass.h):
+                   // the arguments of `berth-monitor run`, each followed by a NUL.
+                   // The spare then is that run monitor (docs/monitor.md).
 
   // monitor -> client
   Started = 64,    // {int32 pid, uint32 features}: host pid of the process, after
@@ -59,6 +63,12 @@ using runtime::Stage;
 // The descriptor berthd passes a warm start's gate on (`--gate-fd 5`, after
 // the lock's fd 4: monitor/lock.h).
 inline constexpr int kGateFd = 5;
+
+// A spare monitor's command line: "berth-monitor spare" and one argument of
+// this many spaces, rewritten in place with its job's `run` arguments so
+// /proc/PID/cmdline reads as a run monitor's (killLeftovers, pgrep). A job
+// whose arguments do not fit is spawned as a monitor of its own instead.
+inline constexpr size_t kSpareArgRoom = 2048;
 
 // Started's feature bits.
 inline constexpr uint32_t kFeatureExec = 1;  // understands ExecStart

@@ -305,6 +305,8 @@ leftovers_gone() {
   # a stopped container with a stray process left in its cgroup
   stray=$(berth_cmd run -d busybox true)
   wait_until 10 "$stray to exit" eval "[ \"\$(state_of $stray)\" = exited ]"
+  # and its monitor to finish: its cleanup removes the cgroup and what is in it
+  wait_until 10 "the monitor of $stray to finish" eval "[ -z \"\$(monitors_of $stray)\" ]"
   local cg
   cg=$(find /sys/fs/cgroup -maxdepth 1 -mindepth 1 -type d \( -name pids -o -name memory \) | head -n1)
   mkdir -p "$cg/$E2E_CGP/$stray"

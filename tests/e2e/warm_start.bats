@@ -174,3 +174,27 @@ MEMCMD='cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/m
   berthd_kill9
   berthd_start
 }
+
+# spares: berth-monitor processes of this file's berthd waiting for a job.
+spares() { pgrep -P "$(berthd_pid)" -f -- "berth-monitor spare " || true; }
+
+@test "spare monitors: one waits after the first start; a start takes it and its command line names the bundle; it ends with berthd" {
+  local id p
+  berth_cmd run --rm busybox true
+  wait_until 10 "a spare monitor" eval '[ -n "$(spares)" ]'
+  p=$(spares | head -n1)
+  # at idle priority while it waits (SCHED_IDLE is policy 5)
+  [ "$(awk '{print $41}' "/proc/$p/stat")" = 5 ] || _e2e_fail "the spare $p is not SCHED_IDLE"
+  id=$(berth_cmd run -d busybox sleep 300)
+  # the spare became the container's monitor: pid and command line
+  [ "$(berth_cmd inspect -f '{{.State.Pid}}' "$id")" -gt 0 ]
+  tr '\0' ' ' <"/proc/$p/cmdline" | grep -qF -- "berth-monitor run --bundle $E2E_ROOT/data/containers/$id " ||
+    _e2e_fail "pid $p is not the monitor of $id: $(tr '\0' ' ' <"/proc/$p/cmdline")"
+  [ "$(awk '{print $41}' "/proc/$p/stat")" = 0 ] || _e2e_fail "the monitor $p kept the spare's idle priority"
+  wait_until 10 "the next spare" eval '[ -n "$(spares)" ]'
+  berth_cmd rm -f "$id" >/dev/null
+  p=$(spares | head -n1)
+  berthd_kill9
+  wait_until 10 "the spare $p to end with berthd" eval "! kill -0 $p 2>/dev/null"
+  berthd_start
+}
