@@ -153,6 +153,9 @@ mons=$(_e2e_monitor_pids "$E2E_ROOT" || true)   # its last test may be false
 # shellcheck disable=SC2086
 mon_pss=$(sum_smaps Pss $mons) mon_rss=$(sum_smaps Rss $mons)
 busy_pss=$(smaps "$bpid" Pss)
+# The spare monitor berthd keeps after its first start (docs/monitor.md):
+# a constant, not per container.
+spare_pss=$(sum_smaps Pss $(pgrep -P "$bpid" -f -- "berth-monitor spare " || true))
 per_ctr=$(awk -v m="$mon_pss" -v b0="$idle_pss" -v b1="$busy_pss" -v k="$K" 'BEGIN { d = b1 - b0; if (d < 0) d = 0; printf "%.0f", (m + d) / k }')
 ids=$(one "$BERTH" "$B" ps -aq --filter "label=mem=$$")
 # shellcheck disable=SC2086
@@ -213,6 +216,7 @@ printf '%-40s %8s\n' "berthd idle, Rss" "$(mb "$idle_rss")"
 printf '%-40s %8s   %s\n' "per running container, Pss (K=$K)" "$(mb "$per_ctr")" "<= 1"
 printf '%-40s %8s\n' "  of which monitor Pss (mean)" "$(mb "$((mon_pss / K))")"
 printf '%-40s %8s\n' "  of which berthd growth" "$(mb "$(( (busy_pss > idle_pss ? busy_pss - idle_pss : 0) / K ))")"
+printf '%-40s %8s\n' "spare monitor (one, after a start), Pss" "$(mb "$spare_pss")"
 printf '%-40s %8s\n' "  monitor Rss (mean)" "$(mb "$((mon_rss / K))")"
 if [ "$have_dockerd" = 1 ]; then
   printf '%-40s %8s\n' "dockerd + containerd idle, Pss" "$(mb "$k_idle")"
