@@ -100,6 +100,8 @@ std::expected<T, std::pair<Stage, Error>> parseWithSeccomp(const std::string& te
   return std::move(*full);
 }
 
+int gSpareHostNetns = -1;
+
 int nsFlag(const std::string& type) {
   if (type == "pid") return CLONE_NEWPID;
   if (type == "mount") return CLONE_NEWNS;
@@ -112,6 +114,8 @@ int nsFlag(const std::string& type) {
 }
 
 }  // namespace
+
+void setSpareHostNetns(int fd) { gSpareHostNetns = fd; }
 
 std::string exitJson(int st, bool oom, int64_t startedAt, int64_t finishedAt, pid_t pid) {
   int code = 0, sig = 0;
@@ -175,6 +179,19 @@ int runContainer(const RunOptions& o) {
     spec = parseConfig(*text);
     if (!spec) return failStart(session, Stage::Config, spec.error());
   }
+  // A spare's fresh network namespace (setSpareHostNetns): kept for a
+  // container that wants a new one and runs with the built-in runtime.
+  bool inFreshNetns = false;
+  if (gSpareHostNetns >= 0) {
+    bool wantsNew = o.runtime.empty() && std::any_of(spec->namespaces.begin(), spec->namespaces.end(), [](const auto& ns) {
+      return ns.type == "network" && ns.path.empty();
+    });
+    if (wantsNew) inFreshNetns = true;
+    else if (::setns(gSpareHostNetns, CLONE_NEWNET) != 0)
+      return failStart(session, Stage::Clone, sysError(errno, "setns back to the host network namespace").error());
+    ::close(gSpareHostNetns);
+    gSpareHostNetns = -1;
+  }
   if (!o.runtime.empty()) {
     if (o.gateFd >= 0)
       return failStart(session, Stage::Config,
@@ -232,7 +249,7 @@ int runContainer(const RunOptions& o) {
     if (!flag) continue;
     if (ns.path.empty()) {
       if (flag == CLONE_NEWCGROUP) plan.newCgroupNs = true;
-      else plan.cloneFlags |= flag;
+      else if (!(flag == CLONE_NEWNET && inFreshNetns)) plan.cloneFlags |= flag;
       if (flag == CLONE_NEWNET) plan.newNetns = true;
       continue;
     }

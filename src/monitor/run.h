@@ -39,6 +39,13 @@ struct ExecOptions {
 };
 
 int runContainer(const RunOptions& o);
+
+// A spare monitor (main.cpp) that moved into a fresh network namespace
+// (lo up) while it waited for its job: fd is the namespace it came from.
+// runContainer keeps the fresh one for a container that asks for a new
+// network namespace (its clone then needs no CLONE_NEWNET, most of the
+// clone's cost) and goes back to `fd` otherwise.
+void setSpareHostNetns(int fd);
 int execProcess(const ExecOptions& o);
 
 // {"ExitCode":..,"Signal":..,"OOMKilled":..,"StartedAt":..,"FinishedAt":..,"Pid":..}

@@ -51,6 +51,8 @@ bool writeProcFile(const char* path, const std::string& v) {
   return ok;
 }
 
+}  // namespace
+
 // A new network namespace starts with `lo` down; Docker's containers (also
 // with --network none) have it up with 127.0.0.1. Best effort: a failure
 // leaves the container without loopback, as before.
@@ -65,6 +67,8 @@ void bringLoopbackUp() {
   }
   ::close(s);
 }
+
+namespace {
 
 void stamp(const LaunchPlan& plan, TraceSlot slot) {
   if (plan.traceSlots) plan.traceSlots[slot] = trace::now();

@@ -119,6 +119,10 @@ std::vector<std::string> execCandidates(const std::string& arg0, const std::vect
 // "permission denied".
 std::string execErrorMessage(const std::string& arg0, bool searched, int err);
 
+// Sets `lo` up in the calling thread's network namespace (best effort):
+// Docker's containers have it up, also with --network none.
+void bringLoopbackUp();
+
 // Fills argv/envp/candidates/caps/cwd of a plan for `p`.
 void prepareProcess(LaunchPlan& plan, const Process& p);
 

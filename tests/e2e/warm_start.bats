@@ -198,3 +198,20 @@ spares() { pgrep -P "$(berthd_pid)" -f -- "berth-monitor spare " || true; }
   wait_until 10 "the spare $p to end with berthd" eval "! kill -0 $p 2>/dev/null"
   berthd_start
 }
+
+@test "spare monitors make the network namespace ahead: --network none gets a new one with lo up each time, host the host's" {
+  local hostns a b
+  hostns=$(readlink /proc/self/ns/net)
+  berth_cmd run --rm busybox true
+  wait_until 10 "a spare monitor" eval '[ -n "$(spares)" ]'
+  a=$(docker_cmd run --rm --network none busybox sh -c 'readlink /proc/self/ns/net; cat /sys/class/net/lo/flags')
+  wait_until 10 "the next spare" eval '[ -n "$(spares)" ]'
+  b=$(docker_cmd run --rm --network none busybox sh -c 'readlink /proc/self/ns/net; cat /sys/class/net/lo/flags')
+  [ "${a%%$'\n'*}" != "$hostns" ] && [ "${b%%$'\n'*}" != "$hostns" ] || _e2e_fail "--network none ran in the host's namespace"
+  [ "${a%%$'\n'*}" != "${b%%$'\n'*}" ] || _e2e_fail "two containers got the same network namespace"
+  [ "${a#*$'\n'}" = 0x9 ] && [ "${b#*$'\n'}" = 0x9 ] || _e2e_fail "lo is not up: $a / $b"
+  wait_until 10 "the next spare" eval '[ -n "$(spares)" ]'
+  run docker_cmd run --rm --network host busybox readlink /proc/self/ns/net
+  assert_success
+  assert_output "$hostns"
+}
