@@ -134,16 +134,18 @@ SpareMonitor::SpareMonitor(std::string monitorBin) : st_(std::make_shared<State>
   st_->bin = std::move(monitorBin);
 }
 
-void SpareMonitor::refill(std::shared_ptr<State> st) {
+void SpareMonitor::refill(std::shared_ptr<State> st, bool netns) {
   {
     std::lock_guard lk(st->mu);
     if (st->closed || st->conn || st->refilling) return;
     st->refilling = true;
   }
-  std::thread([st] {
+  std::thread([st, netns] {
     sched_param none{};
     ::pthread_setschedparam(::pthread_self(), SCHED_IDLE, &none);
-    std::vector<std::string> argv = {st->bin, "spare", std::string(monitor::kSpareArgRoom, ' ')};
+    std::vector<std::string> argv = {st->bin, "spare"};
+    if (netns) argv.push_back("--netns");
+    argv.push_back(std::string(monitor::kSpareArgRoom, ' '));
     auto next = spawnMonitor(argv, "/dev/null");
     std::lock_guard lk(st->mu);
     st->refilling = false;
@@ -156,7 +158,8 @@ void SpareMonitor::refill(std::shared_ptr<State> st) {
 
 Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> SpareMonitor::spawnRun(const std::vector<std::string>& argv,
                                                                                const std::string& stderrPath,
-                                                                               int lockFd, int gateFd) {
+                                                                               int lockFd, int gateFd,
+                                                                               bool newNetns) {
   std::string job;
   for (size_t i = 2; i < argv.size(); i++) job += argv[i] + '\0';
   std::unique_ptr<MonitorConn> spare;
@@ -176,7 +179,7 @@ Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> SpareMonitor::spawnRun(co
       out = std::make_pair(std::move(spare), sparePid);
   }
   if (!out) out = spawnMonitor(argv, stderrPath, lockFd, gateFd);
-  refill(st_);
+  refill(st_, newNetns);
   return std::move(*out);
 }
 

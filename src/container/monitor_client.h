@@ -62,10 +62,13 @@ class SpareMonitor {
  public:
   explicit SpareMonitor(std::string monitorBin);
   ~SpareMonitor() { close(); }
-  // spawnMonitor's contract for argv = {monitorBin, "run", ...}.
+  // spawnMonitor's contract for argv = {monitorBin, "run", ...}. newNetns:
+  // this container gets a network namespace of its own (--network none);
+  // then the next spare makes one ahead (`spare --netns`), guessing the
+  // next start is alike.
   Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> spawnRun(const std::vector<std::string>& argv,
                                                                   const std::string& stderrPath, int lockFd,
-                                                                  int gateFd = -1);
+                                                                  int gateFd = -1, bool newNetns = false);
   // Lets the spare go (EOF: it exits); no new one is spawned after this.
   void close();
 
@@ -78,7 +81,7 @@ class SpareMonitor {
     std::unique_ptr<MonitorConn> conn;  // the spare's socket, when one waits
     pid_t pid = 0;
   };
-  static void refill(std::shared_ptr<State> st);
+  static void refill(std::shared_ptr<State> st, bool netns);
   std::shared_ptr<State> st_;
 };
 

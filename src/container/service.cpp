@@ -520,7 +520,8 @@ Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> ServiceImpl::spawnForStar
     argv.insert(argv.end(), {"--trace", std::to_string(trace::now())});
     ::unlink((dir + "/trace.jsonl").c_str());
   }
-  auto spawned = spare_.spawnRun(argv, dir + "/monitor.log", lock.get(), gateFd);
+  auto spawned = spare_.spawnRun(argv, dir + "/monitor.log", lock.get(), gateFd,
+                                 c.hostConfig.value("NetworkMode", "") == "none" && c.netnsPath.empty());
   if (!spawned) return std::unexpected(spawned.error().wrap("start monitor"));
   phase("spawn monitor");
   return spawned;

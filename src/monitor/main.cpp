@@ -29,7 +29,7 @@ int usage() {
       "                         [--log-driver json-file|local|none|cri-log] [--cgroup-root DIR]\n"
       "                         [--runtime PATH] [--lock-fd FD] [--gate-fd FD] [--trace NS]\n"
       "       berth-monitor exec --pid PID --process FILE [--cgroup PATH] [--cgroup-root DIR] [--stdin]\n"
-      "       berth-monitor spare ROOM   (fd 3: berthd's socket; the job comes over it)\n";
+      "       berth-monitor spare [--netns] ROOM   (fd 3: berthd's socket; the job comes over it)\n";
   (void)!::write(2, kUsage, sizeof kUsage - 1);
   return 2;
 }
@@ -55,12 +55,14 @@ int dispatch(int argc, char** argv);
 // and the rest is `berth-monitor run` with them. EOF before a job: exit 0.
 int spareMain(int argc, char** argv) {
   using berth::monitor::Header;
-  if (argc != 3 || std::strlen(argv[2]) < berth::monitor::kSpareArgRoom) return usage();
-  // Work ahead of the job, at idle priority: a fresh network namespace
-  // with lo up, most of a clone's cost (run.h setSpareHostNetns).
+  // berth-monitor spare [--netns] ROOM
+  const bool netns = argc == 4 && std::string_view(argv[2]) == "--netns";
+  if ((argc != 3 && !netns) || std::strlen(argv[argc - 1]) < berth::monitor::kSpareArgRoom) return usage();
+  // --netns: work ahead of the job, at idle priority: a fresh network
+  // namespace with lo up, most of a clone's cost (run.h setSpareHostNetns).
   // (above the fds a job puts in place: 2, 4, 5)
   int hostNet = -1;
-  if (int fd = ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC); fd >= 0) {
+  if (int fd = netns ? ::open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC) : -1; fd >= 0) {
     hostNet = ::fcntl(fd, F_DUPFD_CLOEXEC, 100);
     ::close(fd);
   }
@@ -109,7 +111,7 @@ int spareMain(int argc, char** argv) {
   }
   // The job's arguments, NUL-separated, over "spare\0<room>\0" (contiguous).
   char* room = argv[1];
-  size_t cap = size_t(argv[2] + std::strlen(argv[2]) - room);
+  size_t cap = size_t(argv[argc - 1] + std::strlen(argv[argc - 1]) - room);
   std::string line = "run";
   line.push_back('\0');
   line += job;

@@ -177,6 +177,8 @@ MEMCMD='cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/m
 
 # spares: berth-monitor processes of this file's berthd waiting for a job.
 spares() { pgrep -P "$(berthd_pid)" -f -- "berth-monitor spare " || true; }
+# netns_spares: those that make a network namespace ahead
+netns_spares() { pgrep -P "$(berthd_pid)" -f -- "berth-monitor spare --netns " || true; }
 
 @test "spare monitors: one waits after the first start; a start takes it and its command line names the bundle; it ends with berthd" {
   local id p
@@ -202,16 +204,18 @@ spares() { pgrep -P "$(berthd_pid)" -f -- "berth-monitor spare " || true; }
 @test "spare monitors make the network namespace ahead: --network none gets a new one with lo up each time, host the host's" {
   local hostns a b
   hostns=$(readlink /proc/self/ns/net)
-  berth_cmd run --rm busybox true
-  wait_until 10 "a spare monitor" eval '[ -n "$(spares)" ]'
+  berth_cmd run --rm --network none busybox true
+  wait_until 10 "a spare monitor that makes a network namespace" eval '[ -n "$(netns_spares)" ]'
   a=$(docker_cmd run --rm --network none busybox sh -c 'readlink /proc/self/ns/net; cat /sys/class/net/lo/flags')
-  wait_until 10 "the next spare" eval '[ -n "$(spares)" ]'
+  wait_until 10 "the next spare" eval '[ -n "$(netns_spares)" ]'
   b=$(docker_cmd run --rm --network none busybox sh -c 'readlink /proc/self/ns/net; cat /sys/class/net/lo/flags')
   [ "${a%%$'\n'*}" != "$hostns" ] && [ "${b%%$'\n'*}" != "$hostns" ] || _e2e_fail "--network none ran in the host's namespace"
   [ "${a%%$'\n'*}" != "${b%%$'\n'*}" ] || _e2e_fail "two containers got the same network namespace"
   [ "${a#*$'\n'}" = 0x9 ] && [ "${b#*$'\n'}" = 0x9 ] || _e2e_fail "lo is not up: $a / $b"
-  wait_until 10 "the next spare" eval '[ -n "$(spares)" ]'
+  wait_until 10 "the next spare" eval '[ -n "$(netns_spares)" ]'
   run docker_cmd run --rm --network host busybox readlink /proc/self/ns/net
   assert_success
   assert_output "$hostns"
+  # after a start without a network namespace of its own, the spare makes none
+  wait_until 10 "a spare without --netns" eval '[ -n "$(spares)" ] && [ -z "$(netns_spares)" ]'
 }
