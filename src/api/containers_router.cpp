@@ -64,6 +64,7 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles, std::functi
     if (!body) return res.error(body.error());
     auto c = life.create({req.q("name"), std::move(*body)});
     if (!c) return res.error(c.error());
+    if (trace::on()) req.traceKey = c->id;
     res.json(201, {{"Id", c->id}, {"Warnings", c->warnings}});
   });
 
@@ -138,6 +139,7 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles, std::functi
   r.add("POST", id + "/wait", [&life, &queries](Request& req, ResponseWriter& res) {
     auto cid = queries.resolveId(req.params[0]);
     if (!cid) return res.error(cid.error());
+    if (trace::on()) req.traceKey = *cid;
     std::string cond = req.q("condition");
     if (!cond.empty() && cond != "not-running" && cond != "next-exit" && cond != "removed")
       return res.error(Error{Code::InvalidArgument, 0, "invalid condition: \"" + cond + "\""});
@@ -168,6 +170,7 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles, std::functi
   r.add("POST", id + "/attach", [&io, &queries](Request& req, ResponseWriter& res) {
     auto cid = queries.resolveId(req.params[0]);
     if (!cid) return res.error(cid.error());
+    if (trace::on()) req.traceKey = *cid;
     container::AttachOptions o;
     o.stdinWanted = req.qBool("stdin");
     o.stdoutWanted = req.qBool("stdout");

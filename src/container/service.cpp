@@ -780,7 +780,10 @@ void ServiceImpl::readerLoop(std::shared_ptr<Entry> e, std::shared_ptr<MonitorCo
         e->finishing = mon;
         cgPath = cgroupPathOf(*e);
       }
-      if (tExit) collectMonitorTrace(e->c.id);  // before a removal deletes the file
+      if (tExit) {  // before a removal deletes the file
+        collectMonitorTrace(e->c.id);
+        trace::record(e->c.id, "exit: monitor trace read (tracing only)", tExit, trace::now());
+      }
       handleExit(e, doc);
       const int64_t tCleanup = tExit ? trace::now() : 0;
       while (mon->recv()) {
