@@ -880,7 +880,13 @@ void ServiceImpl::handleExit(const std::shared_ptr<Entry>& e, const json& doc) {
   e->c.state.monitorPid = 0;
   if (doc.contains("Error") && doc["Error"].is_string()) e->c.state.error = doc["Error"];
   e->exitSeq++;
-  if (!e->removing) (void)saveLocked(*e);
+  // An AutoRemove container's row is deleted right below (removeLocked):
+  // its exit is not written first. A crash in between leaves it recorded
+  // as running with its monitor gone, which restore() takes as an exit
+  // while berthd was down (exit.json is still there) and removes it then.
+  const bool autoRemove = e->c.hostConfig.value("AutoRemove", false);
+  const bool removeNext = autoRemove && !again.restart && !e->busy && !e->removing;
+  if (!e->removing && !removeNext) (void)saveLocked(*e);
   for (auto& s : e->sessions) {
     std::lock_guard sl(s->mu);
     s->done = true;
@@ -888,7 +894,6 @@ void ServiceImpl::handleExit(const std::shared_ptr<Entry>& e, const json& doc) {
   }
   std::string id = e->c.id;
   json attrs = eventAttrs(*e, {{"exitCode", std::to_string(e->c.state.exitCode)}});
-  bool autoRemove = e->c.hostConfig.value("AutoRemove", false);
   // Published with mu_ held, before waiters wake: a stop/restart that saw
   // this exit emits its own event only after the die.
   emit_("container", "die", id, attrs);
@@ -897,7 +902,11 @@ void ServiceImpl::handleExit(const std::shared_ptr<Entry>& e, const json& doc) {
   if (tRecord) trace::record(id, "exit: record exited", tRecord, trace::now());
   if (autoRemove) {
     lk.lock();
-    if (!e->removed && !e->busy) (void)removeLocked(lk, e, false, true);
+    bool removed = false;
+    if (!e->removed && !e->busy) removed = removeLocked(lk, e, false, true).has_value();
+    // Not removed after all (busy meanwhile, or the row's removal failed):
+    // the exit, or the Dead state, is written as without AutoRemove.
+    if (removeNext && !removed && !e->removed && !e->removing) (void)saveLocked(*e);
   }
 }
 
