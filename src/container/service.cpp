@@ -1079,9 +1079,9 @@ Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared
                             !CgroupInfo(cfg_.cgroupRoot, cgPath).existingDirs().empty()))
     killLeftovers(id, cgPath);
   if (dirInBackground) {
-    std::thread([dir = dirOf(id)] {
+    background_.post([dir = dirOf(id)] {
       if (auto rr = removeAll(dir); !rr) log::warn("remove container dir: {}", rr.error().message);
-    }).detach();
+    });
   } else {
     const int64_t tDir = tRemove ? trace::now() : 0;
     auto rr = removeAll(dirOf(id));

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/background.h"
 #include "container/monitor_client.h"
 #include "container/networking.h"
 #include "container/restart_policy.h"
@@ -194,9 +195,9 @@ class ServiceImpl : public Service {
   bool waitExitLocked(std::unique_lock<std::mutex>& lk, Entry& e, uint64_t baseline, int timeoutMs);
   // removeVolumes (or AutoRemove): the container's anonymous volumes go too.
   // dirInBackground (--rm after the exit, rm): the container's directory is
-  // deleted by a detached thread after the record, the volumes and the
-  // event; a crash meanwhile leaves a directory without a record, which
-  // the start-up check removes (docs/crash-safety.md).
+  // deleted by the idle-priority worker (background_) after the record, the
+  // volumes and the event; a crash meanwhile leaves a directory without a
+  // record, which the start-up check removes (docs/crash-safety.md).
   Result<> removeLocked(std::unique_lock<std::mutex>& lk, std::shared_ptr<Entry> e, bool removeVolumes = false,
                         bool dirInBackground = false);
   // service_mounts.cpp. Resolves the mounts of a create request (mu_ not
@@ -270,6 +271,10 @@ class ServiceImpl : public Service {
   std::map<std::string, std::pair<int64_t, uint64_t>> healthDue_;
   std::condition_variable healthCv_;
   std::thread healthThread_;
+  // The directories of removed containers (rm, --rm) go here, after the
+  // answer and at idle priority (removeLocked); destroyed first, so what is
+  // queued still runs while the rest of the service exists.
+  BackgroundQueue background_;
 };
 
 }  // namespace berth::container
