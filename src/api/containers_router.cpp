@@ -146,17 +146,26 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles, std::functi
     auto base = life.waitBaseline(*cid);
     if (!base) return res.error(base.error());
     auto out = res.stream(200, "application/json");
-    auto code = life.wait(*cid, cond, *base, [&] { return out->clientGone(); });
-    const int64_t tWoke = trace::on() ? trace::now() : 0;
+    // The answer, written by whichever thread has it first: the exit path
+    // (answer, so no thread has to wake for it) or this one after wait().
+    bool answered = false;
+    auto answer = [&](int code) {
+      // The start timeline's "wait answer": recorded before the answer goes
+      // out, so a client that asks for its spans right after reading it finds it.
+      if (trace::on()) {
+        int64_t t = trace::now();
+        trace::record(*cid, "wait answer", t, t);
+      }
+      out->writeJsonLine({{"Error", nullptr}, {"StatusCode", code}});
+      answered = true;
+    };
+    auto code = life.wait(*cid, cond, *base, [&] { return out->clientGone(); }, answer);
     if (!code) {
       if (code.error().code == Code::Cancelled) return;
       out->writeJsonLine({{"Error", {{"Message", code.error().message}}}, {"StatusCode", -1}});
       return;
     }
-    // The start timeline's "wait answer": recorded before the answer goes
-    // out, so a client that asks for its spans right after reading it finds it.
-    if (tWoke) trace::record(*cid, "wait answer", tWoke, trace::now());
-    out->writeJsonLine({{"Error", nullptr}, {"StatusCode", *code}});
+    if (!answered) answer(*code);
   });
 
   // berth's own: the start timeline of a container (common/trace.h), taken

@@ -898,6 +898,7 @@ void ServiceImpl::handleExit(const std::shared_ptr<Entry>& e, const json& doc) {
   // this exit emits its own event only after the die.
   emit_("container", "die", id, attrs);
   cv_.notify_all();
+  answerWaitersLocked(lk, *e);
   lk.unlock();
   if (tRecord) trace::record(id, "exit: record exited", tRecord, trace::now());
   if (autoRemove) {
@@ -1099,6 +1100,7 @@ Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared
   // volumes or images next.
   e->cleanedUp = true;
   cv_.notify_all();
+  answerWaitersLocked(lk, *e);
   return {};
 }
 
@@ -1260,8 +1262,23 @@ Result<uint64_t> ServiceImpl::waitBaseline(const std::string& id) {
   return e->exitSeq;
 }
 
+namespace {
+
+// Whether a wait(condition, baseline) on e is over (mu_ held).
+bool waitDone(const Entry& e, const std::string& condition, uint64_t baseline) {
+  if (condition == "removed") return e.cleanedUp;
+  if (condition == "next-exit") return e.exitSeq > baseline || e.removed;
+  // not-running: as dockerd, an exit after the baseline ends the wait even
+  // when the restart policy is about to start the container again.
+  return e.removed || e.exitSeq > baseline ||
+         (e.c.state.status != State::Running && e.c.state.status != State::Paused &&
+          e.c.state.status != State::Restarting);
+}
+
+}  // namespace
+
 Result<int> ServiceImpl::wait(const std::string& ref, const std::string& condition, uint64_t baseline,
-                              const std::function<bool()>& cancelled) {
+                              const std::function<bool()>& cancelled, const std::function<void(int)>& answer) {
   if (!condition.empty() && condition != "not-running" && condition != "next-exit" && condition != "removed")
     return errorf(Code::InvalidArgument, "invalid condition: \"{}\"", condition);
   std::unique_lock lk(mu_);
@@ -1269,21 +1286,47 @@ Result<int> ServiceImpl::wait(const std::string& ref, const std::string& conditi
   if (auto it = byId_.find(ref); it != byId_.end()) e = it->second;
   else e = findLocked(ref);
   if (!e) return errorf(Code::NotFound, "No such container: {}", ref);
-  auto done = [&] {
-    if (condition == "removed") return e->cleanedUp;
-    if (condition == "next-exit") return e->exitSeq > baseline || e->removed;
-    // not-running: as dockerd, an exit after the baseline ends the wait even
-    // when the restart policy is about to start the container again.
-    return e->removed || e->exitSeq > baseline ||
-           (e->c.state.status != State::Running && e->c.state.status != State::Paused &&
-            e->c.state.status != State::Restarting);
-  };
-  while (!done()) {
-    cv_.wait_for(lk, std::chrono::milliseconds(500));
-    if (stopping_) return makeError(Code::Cancelled, "daemon shutting down");
-    if (!done() && cancelled && cancelled()) return makeError(Code::Cancelled, "client went away");
+  // With an answer callback, the exit path may answer for this thread
+  // (answerWaitersLocked); registered while waiting, with mu_ held.
+  std::shared_ptr<Entry::Waiter> w;
+  if (answer) {
+    w = std::make_shared<Entry::Waiter>();
+    w->condition = condition;
+    w->baseline = baseline;
+    w->answer = &answer;
+    e->waiters.push_back(w);
   }
-  return e->c.state.exitCode;
+  ScopeExit unregister([&] {
+    if (w) std::erase(e->waiters, w);
+  });
+  for (;;) {
+    if (w && w->state != Entry::Waiter::Waiting) {
+      cv_.wait(lk, [&] { return w->state == Entry::Waiter::Answered; });
+      return w->code;
+    }
+    if (waitDone(*e, condition, baseline)) return e->c.state.exitCode;
+    cv_.wait_for(lk, std::chrono::milliseconds(500));
+    if (w && w->state != Entry::Waiter::Waiting) continue;
+    if (stopping_) return makeError(Code::Cancelled, "daemon shutting down");
+    if (!waitDone(*e, condition, baseline) && cancelled && cancelled())
+      return makeError(Code::Cancelled, "client went away");
+  }
+}
+
+void ServiceImpl::answerWaitersLocked(std::unique_lock<std::mutex>& lk, Entry& e) {
+  std::vector<std::shared_ptr<Entry::Waiter>> ready;
+  for (auto& w : e.waiters) {
+    if (w->state != Entry::Waiter::Waiting || !waitDone(e, w->condition, w->baseline)) continue;
+    w->state = Entry::Waiter::Answering;
+    w->code = e.c.state.exitCode;
+    ready.push_back(w);
+  }
+  if (ready.empty()) return;
+  lk.unlock();
+  for (auto& w : ready) (*w->answer)(w->code);
+  lk.lock();
+  for (auto& w : ready) w->state = Entry::Waiter::Answered;
+  cv_.notify_all();
 }
 
 Result<bool> ServiceImpl::isTty(const std::string& id) {

@@ -66,6 +66,16 @@ struct Entry {
   uint64_t restartGen = 0;           // bumped to cancel a pending policy restart
   bool exitOnNext = false;           // a stop/kill: no policy restart after this run
   uint64_t healthGen = 0;            // bumped when health monitoring (re)starts or stops
+  // wait() calls with an answer callback, while they wait: the exit path
+  // answers them itself (answerWaitersLocked).
+  struct Waiter {
+    std::string condition;
+    uint64_t baseline = 0;
+    const std::function<void(int)>* answer = nullptr;  // the waiting caller's, valid until wait() returns
+    enum State { Waiting, Answering, Answered } state = Waiting;
+    int code = 0;
+  };
+  std::vector<std::shared_ptr<Waiter>> waiters;
 };
 
 struct Exec {
@@ -95,7 +105,7 @@ class ServiceImpl : public Service {
   Result<PruneReport> prune(const Filters& filters) override;
   Result<uint64_t> waitBaseline(const std::string& id) override;
   Result<int> wait(const std::string& id, const std::string& condition, uint64_t baseline,
-                   const std::function<bool()>& cancelled) override;
+                   const std::function<bool()>& cancelled, const std::function<void(int)>& answer = {}) override;
   // IO (service_io.cpp; resize and isTty in service.cpp).
   Result<> attach(const std::string& id, const AttachOptions& opts, RawStream& stream) override;
   Result<> logs(const std::string& id, const LogsOptions& opts, StreamWriter& out) override;
@@ -191,6 +201,9 @@ class ServiceImpl : public Service {
   void collectMonitorTrace(const std::string& id);
   // The exit.json a monitor left, or ExitCode 255 with fallbackError.
   nlohmann::json recordedExit(const std::string& id, const std::string& fallbackError);
+  // With lk (mu_) held: answers the waiters of e (wait() with an answer)
+  // whose condition holds now, with mu_ released meanwhile.
+  void answerWaitersLocked(std::unique_lock<std::mutex>& lk, Entry& e);
   // Waits (mu_ held via lk) until exitSeq > baseline or timeout; true if exited.
   bool waitExitLocked(std::unique_lock<std::mutex>& lk, Entry& e, uint64_t baseline, int timeoutMs);
   // removeVolumes (or AutoRemove): the container's anonymous volumes go too.
