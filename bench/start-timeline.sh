@@ -162,3 +162,37 @@ EOF
 echo
 echo "timeline, docker CLI -> berthd, --network none (traced runs; the docker CLI records nothing itself):"
 phases "$work/docker.jsonl" "$work/docker-cli.jsonl"
+# berthd's share per run, from its spans: what the CLI waits for (each
+# request's first byte to its head; from the start request to the wait
+# answer: the start, the container's run, the exit path) and the exit path
+# alone (the monitor's Exit sent to the wait answer written, tracing's own
+# reading of the monitor's spans left out).
+python3 - "$work/docker.jsonl" "$work/docker-cli.jsonl" <<'EOF'
+import json, statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    if line.strip():
+        s = json.loads(line)
+        runs.setdefault(s["k"], {}).setdefault((s["p"], s["n"]), s)
+clis = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+share, exitp, tail = [], [], []
+heads = ["api: HEAD /_ping", "api: POST /containers/create", "api: POST /containers/{id}/attach",
+         "api: POST /containers/{id}/wait"]
+for by in runs.values():
+    g = lambda n, p="berthd": by.get((p, n))
+    st, wa, ex, tr = g("api: POST /containers/{id}/start"), g("wait answer"), g("exit: reap to Exit", "monitor"), \
+        g("exit: monitor trace read (tracing only)")
+    if not (st and wa and all(g(n) for n in heads)):
+        continue
+    share.append((sum(g(n)["e"] - g(n)["s"] for n in heads) + wa["e"] - st["s"]) / 1e6)
+    if ex and tr:
+        exitp.append((wa["e"] - ex["e"] - (tr["e"] - tr["s"])) / 1e6)
+    for c in clis:
+        if c["s"] <= st["s"] <= c["e"]:
+            tail.append((c["e"] - wa["e"]) / 1e6)
+for name, v in [("berthd on the docker CLI's critical path", share),
+                ("exit path: Exit sent -> wait answer (tracing's read left out)", exitp),
+                ("wait answer -> docker CLI exit", tail)]:
+    if v:
+        print(f"  {name:<64} {statistics.median(v):8.3f}  ({len(v)} runs)")
+EOF
