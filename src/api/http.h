@@ -75,12 +75,13 @@ struct Request {
   // deeper than kMaxJsonDepth -> InvalidArgument (400).
   Result<json> jsonBody() const;
   // jsonBody() handed to a body decoder (api/container_decode.h,
-  // api/request_decode.h); returns the decoder's Result.
+  // api/request_decode.h), moved: a decoder taking its json by value gets
+  // it without a copy of the tree. Returns the decoder's Result.
   template <class Decode>
-  auto decodeBody(Decode&& decode) const -> decltype(decode(std::declval<json&>())) {
+  auto decodeBody(Decode&& decode) const -> decltype(decode(std::declval<json&&>())) {
     auto body = jsonBody();
     if (!body) return std::unexpected(body.error());
-    return decode(*body);
+    return decode(std::move(*body));
   }
   Result<std::string> readAll(size_t limit = 16 << 20) const;
 };
