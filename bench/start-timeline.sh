@@ -22,6 +22,12 @@
 #    them the docker CLI's own floor: the same command against
 #    bench/instant_daemon.py, which answers every request at once and runs
 #    nothing. What each daemon adds above that floor is its own share.
+# 4. The docker CLI -> berthd timeline: berthd restarted with
+#    BERTH_TRACE=FILE (it appends every span, the API server's per request
+#    included), RUNS traced `docker run --rm --network none busybox true`,
+#    each timed on the same clock by a small Python loop ("docker CLI,
+#    spawn to exit": the CLI's whole process, Popen's fork and exec
+#    included); per phase the median offset from that CLI's start.
 #
 # Environment: BERTH_BIN_DIR (default build/bin), DOCKER_BIN, DOCKERD_SOCK.
 set -euo pipefail
@@ -60,15 +66,25 @@ read -r ff_med ff_p10 ff_p90 < <(kernel_floor_stats "$work" "berth-floorf-$$" fu
 BERTH_TRACE=1 e2e_net_setup_file tl 228 || { echo "bench: berthd did not start" >&2; exit 1; }
 B=("$BERTH" -H "unix://$SOCK")
 
-# phases FILE: "median start, median duration" per process/phase, in order of start
+# phases FILE [CLIFILE]: "median start, median duration" per process/phase,
+# in order of start. CLIFILE: spans of a client that records none itself
+# (key ""), each put in the run whose spans start within it.
 phases() {
-  python3 - "$1" <<'EOF'
+  python3 - "$@" <<'EOF'
 import json, statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
     if line.strip():
         s = json.loads(line)
         runs.setdefault(s["k"], []).append(s)
+if len(sys.argv) > 2:
+    for line in open(sys.argv[2]):
+        if line.strip():
+            c = json.loads(line)
+            for spans in runs.values():
+                if c["s"] <= min(s["s"] for s in spans) <= c["e"]:
+                    spans.append(c)
+                    break
 acc = {}
 for spans in runs.values():
     t0 = min(s["s"] for s in spans)
@@ -127,3 +143,56 @@ for mode in none bridge; do
   echo "timeline, --network $mode (traced runs):"
   phases "$work/$mode.jsonl"
 done
+
+# 4. the docker CLI -> berthd timeline: berthd again, appending its spans to a file
+_e2e_stop_pid "$(berthd_pid)" berthd
+BERTH_TRACE="$work/docker.jsonl" berthd_start || { echo "bench: berthd did not restart" >&2; exit 1; }
+for _ in 1 2; do "$DOCKER_BIN" -H "unix://$SOCK" run --rm --network none busybox true >/dev/null; done
+: >"$work/docker.jsonl"
+/usr/bin/python3 - "$RUNS" "$work/docker-cli.jsonl" "$DOCKER_BIN" -H "unix://$SOCK" run --rm --network none busybox true <<'EOF'
+import json, subprocess, sys, time
+runs, out, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+with open(out, "w") as f:
+    for _ in range(runs):
+        s = time.monotonic_ns()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
+        e = time.monotonic_ns()
+        f.write(json.dumps({"k": "", "p": "docker", "n": "docker CLI, spawn to exit", "s": s, "e": e}) + "\n")
+EOF
+echo
+echo "timeline, docker CLI -> berthd, --network none (traced runs; the docker CLI records nothing itself):"
+phases "$work/docker.jsonl" "$work/docker-cli.jsonl"
+# berthd's share per run, from its spans: what the CLI waits for (each
+# request's first byte to its head; from the start request to the wait
+# answer: the start, the container's run, the exit path) and the exit path
+# alone (the monitor's Exit sent to the wait answer written, tracing's own
+# reading of the monitor's spans left out).
+python3 - "$work/docker.jsonl" "$work/docker-cli.jsonl" <<'EOF'
+import json, statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    if line.strip():
+        s = json.loads(line)
+        runs.setdefault(s["k"], {}).setdefault((s["p"], s["n"]), s)
+clis = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+share, exitp, tail = [], [], []
+heads = ["api: HEAD /_ping", "api: POST /containers/create", "api: POST /containers/{id}/attach",
+         "api: POST /containers/{id}/wait"]
+for by in runs.values():
+    g = lambda n, p="berthd": by.get((p, n))
+    st, wa, ex, tr = g("api: POST /containers/{id}/start"), g("wait answer"), g("exit: reap to Exit", "monitor"), \
+        g("exit: monitor trace read (tracing only)")
+    if not (st and wa and all(g(n) for n in heads)):
+        continue
+    share.append((sum(g(n)["e"] - g(n)["s"] for n in heads) + wa["e"] - st["s"]) / 1e6)
+    if ex and tr:
+        exitp.append((wa["e"] - ex["e"] - (tr["e"] - tr["s"])) / 1e6)
+    for c in clis:
+        if c["s"] <= st["s"] <= c["e"]:
+            tail.append((c["e"] - wa["e"]) / 1e6)
+for name, v in [("berthd on the docker CLI's critical path", share),
+                ("exit path: Exit sent -> wait answer (tracing's read left out)", exitp),
+                ("wait answer -> docker CLI exit", tail)]:
+    if v:
+        print(f"  {name:<64} {statistics.median(v):8.3f}  ({len(v)} runs)")
+EOF

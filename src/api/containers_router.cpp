@@ -64,6 +64,7 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles, std::functi
     if (!body) return res.error(body.error());
     auto c = life.create({req.q("name"), std::move(*body), {}, {}, /*warm=*/true});
     if (!c) return res.error(c.error());
+    if (trace::on()) req.traceKey = c->id;
     res.json(201, {{"Id", c->id}, {"Warnings", c->warnings}});
   });
 
@@ -138,23 +139,33 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles, std::functi
   r.add("POST", id + "/wait", [&life, &queries](Request& req, ResponseWriter& res) {
     auto cid = queries.resolveId(req.params[0]);
     if (!cid) return res.error(cid.error());
+    if (trace::on()) req.traceKey = *cid;
     std::string cond = req.q("condition");
     if (!cond.empty() && cond != "not-running" && cond != "next-exit" && cond != "removed")
       return res.error(Error{Code::InvalidArgument, 0, "invalid condition: \"" + cond + "\""});
     auto base = life.waitBaseline(*cid);
     if (!base) return res.error(base.error());
     auto out = res.stream(200, "application/json");
-    auto code = life.wait(*cid, cond, *base, [&] { return out->clientGone(); });
-    const int64_t tWoke = trace::on() ? trace::now() : 0;
+    // The answer, written by whichever thread has it first: the exit path
+    // (answer, so no thread has to wake for it) or this one after wait().
+    bool answered = false;
+    auto answer = [&](int code) {
+      // The start timeline's "wait answer": recorded before the answer goes
+      // out, so a client that asks for its spans right after reading it finds it.
+      if (trace::on()) {
+        int64_t t = trace::now();
+        trace::record(*cid, "wait answer", t, t);
+      }
+      out->writeJsonLine({{"Error", nullptr}, {"StatusCode", code}});
+      answered = true;
+    };
+    auto code = life.wait(*cid, cond, *base, [&] { return out->clientGone(); }, answer);
     if (!code) {
       if (code.error().code == Code::Cancelled) return;
       out->writeJsonLine({{"Error", {{"Message", code.error().message}}}, {"StatusCode", -1}});
       return;
     }
-    // The start timeline's "wait answer": recorded before the answer goes
-    // out, so a client that asks for its spans right after reading it finds it.
-    if (tWoke) trace::record(*cid, "wait answer", tWoke, trace::now());
-    out->writeJsonLine({{"Error", nullptr}, {"StatusCode", *code}});
+    if (!answered) answer(*code);
   });
 
   // berth's own: the start timeline of a container (common/trace.h), taken
@@ -168,6 +179,7 @@ void registerContainerRoutes(Router& r, const ContainerRoles& roles, std::functi
   r.add("POST", id + "/attach", [&io, &queries](Request& req, ResponseWriter& res) {
     auto cid = queries.resolveId(req.params[0]);
     if (!cid) return res.error(cid.error());
+    if (trace::on()) req.traceKey = *cid;
     container::AttachOptions o;
     o.stdinWanted = req.qBool("stdin");
     o.stdoutWanted = req.qBool("stdout");

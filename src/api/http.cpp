@@ -179,7 +179,10 @@ void Router::add(std::string method, const std::string& pattern, Handler h) {
     fmt::print(stderr, "berthd: {}\n", t.error().message);
     std::abort();
   }
-  routes_.push_back(Route{std::move(method), std::move(*t), std::move(h)});
+  std::string display = pattern;
+  for (size_t at; (at = display.find("([^/]+)")) != std::string::npos;) display.replace(at, 7, "{id}");
+  for (size_t at; (at = display.find("(.+)")) != std::string::npos;) display.replace(at, 4, "{name...}");
+  routes_.push_back(Route{std::move(method), std::move(*t), std::move(h), std::move(display)});
 }
 
 const Handler* Router::match(Request& req) const {
@@ -188,6 +191,7 @@ const Handler* Router::match(Request& req) const {
     if (r.method != req.method && !(req.method == "HEAD" && r.method == "GET")) continue;
     if (r.path.match(req.path, params)) {
       req.params = std::move(params);
+      req.route = r.display;
       return &r.handler;
     }
   }

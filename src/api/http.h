@@ -50,6 +50,14 @@ struct Request {
   std::map<std::string, std::string> headers;     // keys lowercased
   std::vector<std::string> params;                // the route's {name} segments, in order
   BodyReader* body = nullptr;                     // never null in handlers
+  // The matched route's template as the trace names it ("/containers/{id}/start";
+  // Router::match sets it, empty when nothing matched). Points into the Router.
+  std::string_view route;
+  // The container id this request's trace spans go under (common/trace.h;
+  // "" for none). Only while trace::on(): the server sets it from a route's
+  // full-length hex {id}, handlers that resolve an id (create, attach,
+  // wait) set it before they answer.
+  std::string traceKey;
 
   // First value of a query key, or def.
   std::string q(const std::string& key, const std::string& def = "") const;
@@ -67,12 +75,13 @@ struct Request {
   // deeper than kMaxJsonDepth -> InvalidArgument (400).
   Result<json> jsonBody() const;
   // jsonBody() handed to a body decoder (api/container_decode.h,
-  // api/request_decode.h); returns the decoder's Result.
+  // api/request_decode.h), moved: a decoder taking its json by value gets
+  // it without a copy of the tree. Returns the decoder's Result.
   template <class Decode>
-  auto decodeBody(Decode&& decode) const -> decltype(decode(std::declval<json&>())) {
+  auto decodeBody(Decode&& decode) const -> decltype(decode(std::declval<json&&>())) {
     auto body = jsonBody();
     if (!body) return std::unexpected(body.error());
-    return decode(*body);
+    return decode(std::move(*body));
   }
   Result<std::string> readAll(size_t limit = 16 << 20) const;
 };
@@ -147,6 +156,7 @@ class Router {
     std::string method;
     PathTemplate path;
     Handler handler;
+    std::string display;  // the pattern with {id} / {name...} for its captures
   };
   std::vector<Route> routes_;
 };

@@ -30,6 +30,7 @@
 #include "common/fd.h"
 #include "common/log.h"
 #include "common/number.h"
+#include "common/trace.h"
 #include "common/util.h"
 
 namespace berth::api {
@@ -92,6 +93,14 @@ int waitFd(int fd, short events, int64_t deadlineMs) {
 
 constexpr ssize_t kTimedOut = -2;
 
+// A container's full id: 64 lowercase hex digits (a trace key).
+bool isFullId(std::string_view s) {
+  if (s.size() != 64) return false;
+  for (char ch : s)
+    if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) return false;
+  return true;
+}
+
 // One connection: a socket, plain or TLS. Reads and writes may come from two
 // threads at once (a hijacked stream); a TLS connection serialises them on
 // a mutex around each non-blocking SSL call and waits in poll() unlocked.
@@ -101,6 +110,17 @@ struct Conn {
   std::mutex sslMu;
   beast::flat_buffer buf;
   int64_t deadlineMs = 0;  // for reads of the request head; 0 = none
+  // The start timeline (only while trace::on()): when the connection was
+  // accepted (0 once its first request began), and spans of its requests
+  // that had no container id yet (the ping): they go under the next id a
+  // request on this connection records (traceSpan).
+  struct PendingSpan {
+    std::string name;
+    int64_t start, end;
+  };
+  int64_t traceAcceptedAt = 0;
+  int64_t traceThreadAt = 0;
+  std::vector<PendingSpan> tracePending;
 
   explicit Conn(UniqueFd f) : fd(std::move(f)) {}
   ~Conn() {
@@ -224,6 +244,19 @@ struct Conn {
     ::shutdown(raw(), SHUT_RDWR);
   }
 };
+
+// Records a span of connection c under key, with the connection's pending
+// spans; keeps it pending (at most 16, the oldest dropped) while key is "".
+void traceSpan(Conn& c, std::string_view key, std::string name, int64_t start, int64_t end) {
+  if (key.empty()) {
+    if (c.tracePending.size() >= 16) c.tracePending.erase(c.tracePending.begin());
+    c.tracePending.push_back(Conn::PendingSpan{std::move(name), start, end});
+    return;
+  }
+  for (auto& p : c.tracePending) trace::record(key, p.name, p.start, p.end);
+  c.tracePending.clear();
+  trace::record(key, name, start, end);
+}
 
 // Beast's SyncReadStream over a Conn.
 class ConnStream {
@@ -378,6 +411,14 @@ class SocketResponse : public ResponseWriter {
   SocketResponse(Conn& c, bool head, bool upgrade, bool keepAlive)
       : c_(c), head_(head), upgrade_(upgrade), keepAlive_(keepAlive) {}
 
+  // The request's span (only while tracing): from traceStart (its first
+  // byte) to its response head written, recorded under req's traceKey as
+  // "api: METHOD ROUTE".
+  void traceFrom(const Request& req, int64_t traceStart) {
+    traceReq_ = &req;
+    traceStart_ = traceStart;
+  }
+
   void json(int status, const nlohmann::json& body) override {
     send(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", "application/json");
   }
@@ -387,6 +428,7 @@ class SocketResponse : public ResponseWriter {
     if (status != 204 && status != 304) h += "Content-Length: 0\r\n";
     h += "\r\n";
     ok_ = c_.writeAll(h);
+    headWritten();
   }
   void text(int status, std::string_view body, std::string_view ct) override { send(status, body, ct); }
   void setHeader(std::string k, std::string v) override { extra_ += k + ": " + v + "\r\n"; }
@@ -397,6 +439,7 @@ class SocketResponse : public ResponseWriter {
     if (!ct.empty()) h += fmt::format("Content-Type: {}\r\n", ct);
     h += "Transfer-Encoding: chunked\r\n\r\n";
     ok_ = c_.writeAll(h);
+    headWritten();
     return std::make_unique<SocketStream>(c_);
   }
   std::unique_ptr<RawStream> hijack(std::string_view contentType) override {
@@ -411,6 +454,7 @@ class SocketResponse : public ResponseWriter {
       h = fmt::format("HTTP/1.1 200 OK\r\nContent-Type: {}\r\n", contentType) + commonHeaders() + "\r\n";
     }
     ok_ = c_.writeAll(h);
+    headWritten();
     return std::make_unique<SocketRaw>(c_);
   }
   bool started() const override { return started_; }
@@ -443,12 +487,21 @@ class SocketResponse : public ResponseWriter {
     h += fmt::format("Content-Type: {}\r\nContent-Length: {}\r\n\r\n", ct, body.size());
     if (!head_) h.append(body);
     ok_ = c_.writeAll(h);
+    headWritten();
+  }
+  void headWritten() {
+    if (!traceStart_) return;
+    std::string name = fmt::format("api: {} {}", traceReq_->method, traceReq_->route.empty() ? "(no route)" : traceReq_->route);
+    traceSpan(c_, traceReq_->traceKey, std::move(name), traceStart_, trace::now());
+    traceStart_ = 0;
   }
 
   Conn& c_;
   bool head_, upgrade_, keepAlive_;
   bool started_ = false, hijacked_ = false, streamed_ = false, ok_ = true;
   std::string extra_;
+  const Request* traceReq_ = nullptr;
+  int64_t traceStart_ = 0;
 };
 
 // A response written before any request could be parsed (431, 400, 503),
@@ -534,6 +587,11 @@ struct Server::Impl {
           return;
         }
       }
+      const int64_t tFirst = trace::on() ? trace::now() : 0;
+      if (tFirst && c.traceAcceptedAt) {
+        traceSpan(c, "", "api: connection, thread to first byte", c.traceThreadAt, tFirst);
+        c.traceAcceptedAt = 0;
+      }
       c.deadlineMs = monoMs() + limits.headerTimeoutMs;
       bhttp::request_parser<bhttp::buffer_body> parser;
       parser.body_limit(std::numeric_limits<std::uint64_t>::max());
@@ -615,6 +673,11 @@ struct Server::Impl {
         }
       }
       const Handler* h = router.match(req);
+      if (tFirst) {
+        res.traceFrom(req, tFirst);
+        if (h && req.path.starts_with("/containers/") && !req.params.empty() && isFullId(req.params[0]))
+          req.traceKey = req.params[0];
+      }
       if (!h) {
         res.error(Error{Code::NotFound, 0, "page not found"});
       } else {
@@ -639,6 +702,10 @@ struct Server::Impl {
   // One connection's thread: TLS handshake, then serving (serveOrPark).
   // c is already in conns.
   void connection(std::unique_ptr<Conn> c, SSL_CTX* tls) {
+    if (c->traceAcceptedAt) {
+      c->traceThreadAt = trace::now();
+      traceSpan(*c, "", "api: connection, accept to thread", c->traceAcceptedAt, c->traceThreadAt);
+    }
     try {
       c->deadlineMs = monoMs() + limits.headerTimeoutMs;
       if (tls && !c->startTls(tls)) return close(std::move(c));
@@ -844,6 +911,7 @@ void Server::run() {
         ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       }
       auto c = std::make_unique<Conn>(std::move(fd));
+      if (trace::on()) c->traceAcceptedAt = trace::now();
       SSL_CTX* tls = l.tls ? l.tls->get() : nullptr;
       if (im.openCount() >= im.limits.maxConnections) {
         im.reject(std::move(c), tls);

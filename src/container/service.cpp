@@ -909,7 +909,10 @@ void ServiceImpl::readerLoop(std::shared_ptr<Entry> e, std::shared_ptr<MonitorCo
         e->finishing = mon;
         cgPath = cgroupPathOf(*e);
       }
-      if (tExit) collectMonitorTrace(e->c.id);  // before a removal deletes the file
+      if (tExit) {  // before a removal deletes the file
+        collectMonitorTrace(e->c.id);
+        trace::record(e->c.id, "exit: monitor trace read (tracing only)", tExit, trace::now());
+      }
       handleExit(e, doc);
       const int64_t tCleanup = tExit ? trace::now() : 0;
       while (mon->recv()) {
@@ -1006,7 +1009,13 @@ void ServiceImpl::handleExit(const std::shared_ptr<Entry>& e, const json& doc) {
   e->c.state.monitorPid = 0;
   if (doc.contains("Error") && doc["Error"].is_string()) e->c.state.error = doc["Error"];
   e->exitSeq++;
-  if (!e->removing) (void)saveLocked(*e);
+  // An AutoRemove container's row is deleted right below (removeLocked):
+  // its exit is not written first. A crash in between leaves it recorded
+  // as running with its monitor gone, which restore() takes as an exit
+  // while berthd was down (exit.json is still there) and removes it then.
+  const bool autoRemove = e->c.hostConfig.value("AutoRemove", false);
+  const bool removeNext = autoRemove && !again.restart && !e->busy && !e->removing;
+  if (!e->removing && !removeNext) (void)saveLocked(*e);
   for (auto& s : e->sessions) {
     std::lock_guard sl(s->mu);
     s->done = true;
@@ -1014,16 +1023,20 @@ void ServiceImpl::handleExit(const std::shared_ptr<Entry>& e, const json& doc) {
   }
   std::string id = e->c.id;
   json attrs = eventAttrs(*e, {{"exitCode", std::to_string(e->c.state.exitCode)}});
-  bool autoRemove = e->c.hostConfig.value("AutoRemove", false);
   // Published with mu_ held, before waiters wake: a stop/restart that saw
   // this exit emits its own event only after the die.
   emit_("container", "die", id, attrs);
   cv_.notify_all();
+  answerWaitersLocked(lk, *e);
   lk.unlock();
   if (tRecord) trace::record(id, "exit: record exited", tRecord, trace::now());
   if (autoRemove) {
     lk.lock();
-    if (!e->removed && !e->busy) (void)removeLocked(lk, e, false, true);
+    bool removed = false;
+    if (!e->removed && !e->busy) removed = removeLocked(lk, e, false, true).has_value();
+    // Not removed after all (busy meanwhile, or the row's removal failed):
+    // the exit, or the Dead state, is written as without AutoRemove.
+    if (removeNext && !removed && !e->removed && !e->removing) (void)saveLocked(*e);
   }
 }
 
@@ -1198,9 +1211,9 @@ Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared
                             !CgroupInfo(cfg_.cgroupRoot, cgPath).existingDirs().empty()))
     killLeftovers(id, cgPath);
   if (dirInBackground) {
-    std::thread([dir = dirOf(id)] {
+    background_.post([dir = dirOf(id)] {
       if (auto rr = removeAll(dir); !rr) log::warn("remove container dir: {}", rr.error().message);
-    }).detach();
+    });
   } else {
     const int64_t tDir = tRemove ? trace::now() : 0;
     auto rr = removeAll(dirOf(id));
@@ -1218,6 +1231,7 @@ Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared
   // volumes or images next.
   e->cleanedUp = true;
   cv_.notify_all();
+  answerWaitersLocked(lk, *e);
   return {};
 }
 
@@ -1379,8 +1393,23 @@ Result<uint64_t> ServiceImpl::waitBaseline(const std::string& id) {
   return e->exitSeq;
 }
 
+namespace {
+
+// Whether a wait(condition, baseline) on e is over (mu_ held).
+bool waitDone(const Entry& e, const std::string& condition, uint64_t baseline) {
+  if (condition == "removed") return e.cleanedUp;
+  if (condition == "next-exit") return e.exitSeq > baseline || e.removed;
+  // not-running: as dockerd, an exit after the baseline ends the wait even
+  // when the restart policy is about to start the container again.
+  return e.removed || e.exitSeq > baseline ||
+         (e.c.state.status != State::Running && e.c.state.status != State::Paused &&
+          e.c.state.status != State::Restarting);
+}
+
+}  // namespace
+
 Result<int> ServiceImpl::wait(const std::string& ref, const std::string& condition, uint64_t baseline,
-                              const std::function<bool()>& cancelled) {
+                              const std::function<bool()>& cancelled, const std::function<void(int)>& answer) {
   if (!condition.empty() && condition != "not-running" && condition != "next-exit" && condition != "removed")
     return errorf(Code::InvalidArgument, "invalid condition: \"{}\"", condition);
   std::unique_lock lk(mu_);
@@ -1388,21 +1417,47 @@ Result<int> ServiceImpl::wait(const std::string& ref, const std::string& conditi
   if (auto it = byId_.find(ref); it != byId_.end()) e = it->second;
   else e = findLocked(ref);
   if (!e) return errorf(Code::NotFound, "No such container: {}", ref);
-  auto done = [&] {
-    if (condition == "removed") return e->cleanedUp;
-    if (condition == "next-exit") return e->exitSeq > baseline || e->removed;
-    // not-running: as dockerd, an exit after the baseline ends the wait even
-    // when the restart policy is about to start the container again.
-    return e->removed || e->exitSeq > baseline ||
-           (e->c.state.status != State::Running && e->c.state.status != State::Paused &&
-            e->c.state.status != State::Restarting);
-  };
-  while (!done()) {
-    cv_.wait_for(lk, std::chrono::milliseconds(500));
-    if (stopping_) return makeError(Code::Cancelled, "daemon shutting down");
-    if (!done() && cancelled && cancelled()) return makeError(Code::Cancelled, "client went away");
+  // With an answer callback, the exit path may answer for this thread
+  // (answerWaitersLocked); registered while waiting, with mu_ held.
+  std::shared_ptr<Entry::Waiter> w;
+  if (answer) {
+    w = std::make_shared<Entry::Waiter>();
+    w->condition = condition;
+    w->baseline = baseline;
+    w->answer = &answer;
+    e->waiters.push_back(w);
   }
-  return e->c.state.exitCode;
+  ScopeExit unregister([&] {
+    if (w) std::erase(e->waiters, w);
+  });
+  for (;;) {
+    if (w && w->state != Entry::Waiter::Waiting) {
+      cv_.wait(lk, [&] { return w->state == Entry::Waiter::Answered; });
+      return w->code;
+    }
+    if (waitDone(*e, condition, baseline)) return e->c.state.exitCode;
+    cv_.wait_for(lk, std::chrono::milliseconds(500));
+    if (w && w->state != Entry::Waiter::Waiting) continue;
+    if (stopping_) return makeError(Code::Cancelled, "daemon shutting down");
+    if (!waitDone(*e, condition, baseline) && cancelled && cancelled())
+      return makeError(Code::Cancelled, "client went away");
+  }
+}
+
+void ServiceImpl::answerWaitersLocked(std::unique_lock<std::mutex>& lk, Entry& e) {
+  std::vector<std::shared_ptr<Entry::Waiter>> ready;
+  for (auto& w : e.waiters) {
+    if (w->state != Entry::Waiter::Waiting || !waitDone(e, w->condition, w->baseline)) continue;
+    w->state = Entry::Waiter::Answering;
+    w->code = e.c.state.exitCode;
+    ready.push_back(w);
+  }
+  if (ready.empty()) return;
+  lk.unlock();
+  for (auto& w : ready) (*w->answer)(w->code);
+  lk.lock();
+  for (auto& w : ready) w->state = Entry::Waiter::Answered;
+  cv_.notify_all();
 }
 
 Result<bool> ServiceImpl::isTty(const std::string& id) {

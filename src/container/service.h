@@ -241,9 +241,15 @@ class Lifecycle {
   // Wait: take the baseline before answering the request's headers, then
   // block in wait(). condition: "" / "not-running", "next-exit", "removed".
   // Returns the exit code. cancelled() is polled about once a second.
+  // answer (optional): called at most once, with the exit code, by the
+  // thread whose work made the condition hold (the exit or the removal),
+  // so the answer goes out without waking the waiting thread first; wait()
+  // then returns that code, only after answer has returned. Never called
+  // when wait() fails; must not call back into the service.
   virtual Result<uint64_t> waitBaseline(const std::string& id) = 0;
   virtual Result<int> wait(const std::string& id, const std::string& condition, uint64_t baseline,
-                           const std::function<bool()>& cancelled) = 0;
+                           const std::function<bool()>& cancelled,
+                           const std::function<void(int)>& answer = {}) = 0;
 };
 
 // POST /exec/{id}/start: container.ExecStartOptions.

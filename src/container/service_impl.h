@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/background.h"
 #include "container/monitor_client.h"
 #include "container/networking.h"
 #include "container/restart_policy.h"
@@ -89,6 +90,16 @@ struct Entry {
   // (dropWarmLocked), or ServiceConfig::warmTtl passes.
   bool warming = false;
   std::unique_ptr<WarmMonitor> warm;
+  // wait() calls with an answer callback, while they wait: the exit path
+  // answers them itself (answerWaitersLocked).
+  struct Waiter {
+    std::string condition;
+    uint64_t baseline = 0;
+    const std::function<void(int)>* answer = nullptr;  // the waiting caller's, valid until wait() returns
+    enum State { Waiting, Answering, Answered } state = Waiting;
+    int code = 0;
+  };
+  std::vector<std::shared_ptr<Waiter>> waiters;
 };
 
 struct Exec {
@@ -118,7 +129,7 @@ class ServiceImpl : public Service {
   Result<PruneReport> prune(const Filters& filters) override;
   Result<uint64_t> waitBaseline(const std::string& id) override;
   Result<int> wait(const std::string& id, const std::string& condition, uint64_t baseline,
-                   const std::function<bool()>& cancelled) override;
+                   const std::function<bool()>& cancelled, const std::function<void(int)>& answer = {}) override;
   // IO (service_io.cpp; resize and isTty in service.cpp).
   Result<> attach(const std::string& id, const AttachOptions& opts, RawStream& stream) override;
   Result<> logs(const std::string& id, const LogsOptions& opts, StreamWriter& out) override;
@@ -234,13 +245,16 @@ class ServiceImpl : public Service {
   void collectMonitorTrace(const std::string& id);
   // The exit.json a monitor left, or ExitCode 255 with fallbackError.
   nlohmann::json recordedExit(const std::string& id, const std::string& fallbackError);
+  // With lk (mu_) held: answers the waiters of e (wait() with an answer)
+  // whose condition holds now, with mu_ released meanwhile.
+  void answerWaitersLocked(std::unique_lock<std::mutex>& lk, Entry& e);
   // Waits (mu_ held via lk) until exitSeq > baseline or timeout; true if exited.
   bool waitExitLocked(std::unique_lock<std::mutex>& lk, Entry& e, uint64_t baseline, int timeoutMs);
   // removeVolumes (or AutoRemove): the container's anonymous volumes go too.
   // dirInBackground (--rm after the exit, rm): the container's directory is
-  // deleted by a detached thread after the record, the volumes and the
-  // event; a crash meanwhile leaves a directory without a record, which
-  // the start-up check removes (docs/crash-safety.md).
+  // deleted by the idle-priority worker (background_) after the record, the
+  // volumes and the event; a crash meanwhile leaves a directory without a
+  // record, which the start-up check removes (docs/crash-safety.md).
   Result<> removeLocked(std::unique_lock<std::mutex>& lk, std::shared_ptr<Entry> e, bool removeVolumes = false,
                         bool dirInBackground = false);
   // service_mounts.cpp. Resolves the mounts of a create request (mu_ not
@@ -315,6 +329,10 @@ class ServiceImpl : public Service {
   std::map<std::string, std::pair<int64_t, uint64_t>> healthDue_;
   std::condition_variable healthCv_;
   std::thread healthThread_;
+  // The directories of removed containers (rm, --rm) go here, after the
+  // answer and at idle priority (removeLocked); destroyed first, so what is
+  // queued still runs while the rest of the service exists.
+  BackgroundQueue background_;
 };
 
 }  // namespace berth::container

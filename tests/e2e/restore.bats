@@ -79,4 +79,22 @@ scenario_exit_while_down() {
 @test "berth: a container that exits while berthd is down keeps its exit code" { scenario_exit_while_down berth; }
 @test "docker: a container that exits while berthd is down keeps its exit code" { scenario_exit_while_down docker; }
 
+# The crash window of --rm: its exit is not written before its row is
+# deleted, so a berthd killed in between finds it recorded as running with
+# its monitor gone, as here; the restart takes that exit and removes it.
+@test "docker: a --rm container that exits while berthd is down is removed at the restart" {
+  local z=z-docker pid
+  run cli docker run -d --rm --name "$z" busybox sh -c 'until [ -e /tmp/go ]; do usleep 20000; done; exit 3'
+  assert_success
+  pid=$(cli docker inspect -f '{{.State.Pid}}' "$z")
+  [ "$pid" -gt 1 ] || _e2e_fail "no pid for $z"
+  berthd_kill9
+  touch "/proc/$pid/root/tmp/go"
+  wait_until 10 "$z's process $pid to exit and be reaped while berthd is down" eval "! kill -0 $pid 2>/dev/null"
+  berthd_start
+  wait_until 10 "$z to be removed after the restart" eval "! cli docker inspect $z >/dev/null 2>&1"
+  run ps_line docker "$z" -a
+  assert_output ""
+}
+
 @test "no leftovers: mounts, cgroup processes, monitors" { assert_no_leftovers; }

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "api/server.h"
+#include "common/trace.h"
 #include "common/util.h"
 
 using namespace berth;
@@ -255,4 +256,80 @@ TEST_F(LimitedServerTest, ConnectionsPastTheCapAre503) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   auto ok = roundTrip("GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   EXPECT_NE(ok.find("HTTP/1.1 200 OK"), std::string::npos);
+}
+
+namespace {
+
+// The API server's spans of the start timeline (docs/trace.md): per
+// request, from its first byte to its response head, under the container
+// id the request is about; a request without one (the ping) waits on its
+// connection for the next that has one.
+class TracedServerTest : public ServerTest {
+ protected:
+  static constexpr const char* kId = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  void SetUp() override {
+    trace::enable("berthd");
+    router_.add("GET", "/_ping", [](Request&, ResponseWriter& res) { res.text(200, "OK", "text/plain"); });
+    router_.add("POST", "/containers/create", [](Request& req, ResponseWriter& res) {
+      req.traceKey = kId;  // as the create handler does with the new id
+      res.json(201, {{"Id", kId}});
+    });
+    router_.add("POST", "/containers/([^/]+)/start", [](Request&, ResponseWriter& res) { res.empty(204); });
+    ServerTest::SetUp();
+  }
+  void TearDown() override {
+    ServerTest::TearDown();
+    trace::disable();
+  }
+  // The spans under key once there are at least n (they are recorded just
+  // after the head is written, so a client may read it first).
+  std::vector<trace::Span> spansOf(const std::string& key, size_t n) {
+    for (int i = 0; i < 200 && trace::peek(key).size() < n; i++)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return trace::take(key);
+  }
+  static std::vector<std::string> names(const std::vector<trace::Span>& spans) {
+    std::vector<std::string> out;
+    for (auto& s : spans) out.push_back(s.name);
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_F(TracedServerTest, RequestSpansGoUnderTheContainerId) {
+  auto r = roundTrip(
+      "GET /_ping HTTP/1.1\r\nHost: x\r\n\r\n"
+      "POST /v1.50/containers/create HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
+      "POST /v1.50/containers/" + std::string(kId) + "/start HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      "204 No Content");
+  ASSERT_NE(r.find("204 No Content"), std::string::npos) << r;
+  auto spans = spansOf(kId, 5);
+  EXPECT_EQ(names(spans), (std::vector<std::string>{"api: connection, accept to thread",
+                                                    "api: connection, thread to first byte", "api: GET /_ping",
+                                                    "api: POST /containers/create",
+                                                    "api: POST /containers/{id}/start"}));
+  for (size_t i = 0; i < spans.size(); i++) {
+    EXPECT_EQ(spans[i].process, "berthd");
+    EXPECT_LE(spans[i].start, spans[i].end);
+    if (i > 0) EXPECT_LE(spans[i - 1].start, spans[i].start) << spans[i].name;
+  }
+}
+
+// A route's {id} that is not a full id (a name) keys nothing: keys are hex
+// ids (trace::parseLines refuses others), and unkeyed spans are dropped with
+// their connection.
+TEST_F(TracedServerTest, NamesAndUnkeyedRequestsRecordNothing) {
+  auto r = roundTrip("POST /containers/web/start HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "204 No Content");
+  ASSERT_NE(r.find("204 No Content"), std::string::npos) << r;
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_TRUE(trace::peek("web").empty());
+  EXPECT_TRUE(trace::peek("").empty());
+}
+
+TEST_F(ServerTest, NoSpansWhileTracingIsOff) {
+  auto r = roundTrip("GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  ASSERT_NE(r.find("200 OK"), std::string::npos);
+  EXPECT_FALSE(trace::on());
+  EXPECT_TRUE(trace::peek("").empty());
 }

@@ -102,6 +102,17 @@ TEST_F(ContainersRouter, WaitStreamsTheStatusCode) {
   EXPECT_EQ(post("/v1.41/containers/nope/wait").status, 404);
 }
 
+// The exit path may write the answer itself (the wait's answer callback):
+// the client still gets exactly one.
+TEST_F(ContainersRouter, WaitAnsweredByTheServiceIsAnsweredOnce) {
+  svc.exitCode = 5;
+  svc.answerFromService = true;
+  auto r = post("/v1.41/containers/c1/wait?condition=removed");
+  ASSERT_EQ(r.status, 200);
+  ASSERT_EQ(r.lines().size(), 1u);
+  EXPECT_EQ(r.lines()[0], json({{"Error", nullptr}, {"StatusCode", 5}}));
+}
+
 TEST_F(ContainersRouter, InspectShapesDetailsAnd404s) {
   auto r = call(router, "GET", "/v1.41/containers/nope/json");
   EXPECT_EQ(r.status, 404);

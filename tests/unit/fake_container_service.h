@@ -25,6 +25,7 @@ class FakeContainerService : public Service {
   Result<> startResult = {};
   Result<> stopResult = {};
   int exitCode = 0;
+  bool answerFromService = false;  // wait() calls its answer callback itself, as the exit path does
   ContainerDetails details;
   std::vector<ContainerSummary> summaries;
   PruneReport pruneReport;
@@ -85,8 +86,9 @@ class FakeContainerService : public Service {
     return uint64_t(7);
   }
   Result<int> wait(const std::string& id, const std::string& condition, uint64_t baseline,
-                   const std::function<bool()>&) override {
+                   const std::function<bool()>&, const std::function<void(int)>& answer = {}) override {
     calls.push_back("wait " + id + " " + condition + " " + std::to_string(baseline));
+    if (answerFromService && answer) answer(exitCode);
     return exitCode;
   }
   // IO.

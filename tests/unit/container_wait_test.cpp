@@ -1,0 +1,109 @@
+// container::Lifecycle::wait with an answer callback: the thread whose work
+// ends the wait (here a removal) answers, the waiting thread returns the
+// same code after that. A real container service over SQLite and a
+// one-file image, no start.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "common/util.h"
+#include "container/service.h"
+#include "container/sqlite_store.h"
+#include "fake_http.h"
+#include "image/service.h"
+#include "store/database.h"
+
+using namespace berth;
+using fakehttp::StringBody;
+using fakehttp::TarBuilder;
+using fakehttp::TempDir;
+using json = nlohmann::json;
+
+namespace {
+
+class WaitAnswer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto d = store::Database::open(dir_ / "berth.db");
+    ASSERT_TRUE(d) << d.error().message;
+    db_ = std::move(*d);
+    images_ = image::makeImageService(*db_, dir_.path(), [](const std::string&) {
+      return std::vector<image::ImageUser>{};
+    });
+    StringBody body(TarBuilder().file("pause", "#!/bin/true\n", 0755).str());
+    auto imported = images_->importImage(body, "one:file", {"ENTRYPOINT [\"/pause\"]"}, "");
+    ASSERT_TRUE(imported) << imported.error().message;
+    store_ = std::make_unique<container::SqliteContainerStore>(*db_);
+    container::ServiceConfig cfg;
+    cfg.dataRoot = dir_.path();
+    cfg.execRoot = dir_ / "exec";
+    cfg.monitorBin = "/nonexistent/berth-monitor";
+    svc_ = container::makeService(cfg, *store_, *images_, [](auto&&...) {});
+    auto c = svc_->create({"w", json{{"Image", "one:file"}, {"HostConfig", {{"NetworkMode", "none"}}}}});
+    ASSERT_TRUE(c) << c.error().message;
+    id_ = c->id;
+  }
+  void TearDown() override {
+    if (svc_) svc_->shutdown();
+  }
+  TempDir dir_;
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<image::ImageService> images_;
+  std::unique_ptr<container::SqliteContainerStore> store_;
+  std::unique_ptr<container::Service> svc_;
+  std::string id_;
+};
+
+}  // namespace
+
+TEST_F(WaitAnswer, TheRemovalAnswersTheWaiterOnItsOwnThread) {
+  auto base = svc_->waitBaseline(id_);
+  ASSERT_TRUE(base);
+  std::atomic<int> answers{0};
+  std::thread::id answeredOn;
+  int answeredCode = -1;
+  Result<int> waited = -1;
+  std::thread waiter([&] {
+    waited = svc_->wait(id_, "removed", *base, [] { return false; }, [&](int code) {
+      answeredOn = std::this_thread::get_id();
+      answeredCode = code;
+      answers++;
+    });
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the waiter is waiting
+  EXPECT_EQ(answers.load(), 0);
+  ASSERT_TRUE(svc_->remove(id_, false, false));
+  // The removal's own thread (this one) answered before remove() returned.
+  EXPECT_EQ(answers.load(), 1);
+  EXPECT_EQ(answeredOn, std::this_thread::get_id());
+  waiter.join();
+  ASSERT_TRUE(waited) << waited.error().message;
+  EXPECT_EQ(*waited, answeredCode);
+  EXPECT_EQ(answers.load(), 1);
+}
+
+// Over already (a created container is not running): wait() returns at once
+// and leaves the answer to its caller.
+TEST_F(WaitAnswer, AWaitOverAtOnceDoesNotCallTheAnswer) {
+  auto base = svc_->waitBaseline(id_);
+  ASSERT_TRUE(base);
+  int answers = 0;
+  auto r = svc_->wait(id_, "not-running", *base, [] { return false; }, [&](int) { answers++; });
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(answers, 0);
+}
+
+// A waiter that gave up (its client went away) is not answered later.
+TEST_F(WaitAnswer, ACancelledWaiterIsNotAnswered) {
+  auto base = svc_->waitBaseline(id_);
+  ASSERT_TRUE(base);
+  int answers = 0;
+  auto r = svc_->wait(id_, "removed", *base, [] { return true; }, [&](int) { answers++; });
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Code::Cancelled);
+  ASSERT_TRUE(svc_->remove(id_, false, false));
+  EXPECT_EQ(answers, 0);
+}
