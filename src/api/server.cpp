@@ -491,7 +491,8 @@ class SocketResponse : public ResponseWriter {
   }
   void headWritten() {
     if (!traceStart_) return;
-    std::string name = fmt::format("api: {} {}", traceReq_->method, traceReq_->route.empty() ? "(no route)" : traceReq_->route);
+    std::string name =
+        fmt::format("api: {} {}", traceReq_->method, traceReq_->route.empty() ? "(no route)" : traceReq_->route);
     traceSpan(c_, traceReq_->traceKey, std::move(name), traceStart_, trace::now());
     traceStart_ = 0;
   }

@@ -1196,6 +1196,12 @@ Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared
   }
   e->removed = true;
   byId_.erase(id);
+  // The removal ends every wait on it; this thread answers them: the
+  // "removed" ones once the directory, volumes and images are dealt with
+  // (below, without waiting for mu_ again), the others right away.
+  std::vector<std::shared_ptr<Entry::Waiter>> endedNow, endedAtCleanup;
+  for (auto& w : claimWaitersLocked(*e, true))
+    (w->condition == "removed" ? endedAtCleanup : endedNow).push_back(w);
   cv_.notify_all();
   std::string netMode = e->c.hostConfig.value("NetworkMode", "");
   // A monitor still finishing the last run (its Exit came, its EOF not yet)
@@ -1204,6 +1210,7 @@ Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared
   std::string cgPath = monitorFinishing ? std::string() : cgroupPathOf(*e);
   lk.unlock();
   if (tRemove) trace::record(id, "removal: record", tRemove, trace::now());
+  answerClaimed(endedNow);
   stopNetworking(id, netMode);
   // Nothing of it may outlive its record: a monitor still holding the lock
   // or processes left in its cgroup (docs/crash-safety.md) are killed.
@@ -1226,12 +1233,14 @@ Result<> ServiceImpl::removeLocked(std::unique_lock<std::mutex>& lk, std::shared
   if (!images_.resolve(imageId))
     if (auto gc = images_.garbageCollect(); !gc) log::warn("image gc: {}", gc.error().message);
   if (tRemove) trace::record(id, "removal", tRemove, trace::now());
+  // wait?condition=removed (run --rm) is answered only now: the client may
+  // list volumes or images next.
+  answerClaimed(endedAtCleanup);
   lk.lock();
-  // wait?condition=removed (run --rm) returns only now: the client may list
-  // volumes or images next.
   e->cleanedUp = true;
+  answeredLocked(endedNow);
+  answeredLocked(endedAtCleanup);
   cv_.notify_all();
-  answerWaitersLocked(lk, *e);
   return {};
 }
 
@@ -1444,19 +1453,32 @@ Result<int> ServiceImpl::wait(const std::string& ref, const std::string& conditi
   }
 }
 
-void ServiceImpl::answerWaitersLocked(std::unique_lock<std::mutex>& lk, Entry& e) {
-  std::vector<std::shared_ptr<Entry::Waiter>> ready;
+std::vector<std::shared_ptr<Entry::Waiter>> ServiceImpl::claimWaitersLocked(Entry& e, bool removal) {
+  std::vector<std::shared_ptr<Entry::Waiter>> out;
   for (auto& w : e.waiters) {
-    if (w->state != Entry::Waiter::Waiting || !waitDone(e, w->condition, w->baseline)) continue;
+    if (w->state != Entry::Waiter::Waiting || !(removal || waitDone(e, w->condition, w->baseline))) continue;
     w->state = Entry::Waiter::Answering;
     w->code = e.c.state.exitCode;
-    ready.push_back(w);
+    out.push_back(w);
   }
+  return out;
+}
+
+void ServiceImpl::answerClaimed(const std::vector<std::shared_ptr<Entry::Waiter>>& ws) {
+  for (auto& w : ws) (*w->answer)(w->code);
+}
+
+void ServiceImpl::answeredLocked(const std::vector<std::shared_ptr<Entry::Waiter>>& ws) {
+  for (auto& w : ws) w->state = Entry::Waiter::Answered;
+}
+
+void ServiceImpl::answerWaitersLocked(std::unique_lock<std::mutex>& lk, Entry& e) {
+  auto ready = claimWaitersLocked(e, false);
   if (ready.empty()) return;
   lk.unlock();
-  for (auto& w : ready) (*w->answer)(w->code);
+  answerClaimed(ready);
   lk.lock();
-  for (auto& w : ready) w->state = Entry::Waiter::Answered;
+  answeredLocked(ready);
   cv_.notify_all();
 }
 

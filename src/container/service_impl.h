@@ -248,6 +248,13 @@ class ServiceImpl : public Service {
   // With lk (mu_) held: answers the waiters of e (wait() with an answer)
   // whose condition holds now, with mu_ released meanwhile.
   void answerWaitersLocked(std::unique_lock<std::mutex>& lk, Entry& e);
+  // Its parts. mu_ held: marks Answering (theirs to answer now) the waiters
+  // of e whose wait is over, or with removal all of them. mu_ not held:
+  // answers them. mu_ held: marks them Answered (the caller notifies cv_,
+  // which their wait() threads wait on).
+  std::vector<std::shared_ptr<Entry::Waiter>> claimWaitersLocked(Entry& e, bool removal);
+  static void answerClaimed(const std::vector<std::shared_ptr<Entry::Waiter>>& ws);
+  static void answeredLocked(const std::vector<std::shared_ptr<Entry::Waiter>>& ws);
   // Waits (mu_ held via lk) until exitSeq > baseline or timeout; true if exited.
   bool waitExitLocked(std::unique_lock<std::mutex>& lk, Entry& e, uint64_t baseline, int timeoutMs);
   // removeVolumes (or AutoRemove): the container's anonymous volumes go too.

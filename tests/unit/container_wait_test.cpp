@@ -107,3 +107,26 @@ TEST_F(WaitAnswer, ACancelledWaiterIsNotAnswered) {
   ASSERT_TRUE(svc_->remove(id_, false, false));
   EXPECT_EQ(answers, 0);
 }
+
+// A removal ends every wait on the container: a next-exit one is answered
+// by the removing thread too (before the directory is dealt with).
+TEST_F(WaitAnswer, TheRemovalAnswersANextExitWaiterToo) {
+  auto base = svc_->waitBaseline(id_);
+  ASSERT_TRUE(base);
+  std::atomic<int> answers{0};
+  std::thread::id answeredOn;
+  Result<int> waited = -1;
+  std::thread waiter([&] {
+    waited = svc_->wait(id_, "next-exit", *base, [] { return false; }, [&](int) {
+      answeredOn = std::this_thread::get_id();
+      answers++;
+    });
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the waiter is waiting
+  ASSERT_TRUE(svc_->remove(id_, false, false));
+  EXPECT_EQ(answers.load(), 1);
+  EXPECT_EQ(answeredOn, std::this_thread::get_id());
+  waiter.join();
+  EXPECT_TRUE(waited) << waited.error().message;
+  EXPECT_EQ(answers.load(), 1);
+}
