@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
+#include <mutex>
 #include <optional>
 
 #include "common/util.h"
@@ -300,6 +302,20 @@ Result<SecurityOptions> parseSecurityOptions(const json& opts) {
 const json& defaultSeccompProfile() {
   static const json p = buildDefaultProfile();
   return p;
+}
+
+json defaultSeccompForSpec(const std::vector<std::string>& caps) {
+  static std::mutex mu;
+  static std::map<std::vector<std::string>, json> built;
+  {
+    std::lock_guard lk(mu);
+    if (auto it = built.find(caps); it != built.end()) return it->second;
+  }
+  // The default profile is well formed: this cannot fail.
+  json out = seccompForSpec(defaultSeccompProfile(), caps).value_or(json::object());
+  std::lock_guard lk(mu);
+  if (built.size() < 64) built.emplace(caps, out);
+  return out;
 }
 
 Result<json> seccompForSpec(const std::string& text, const std::vector<std::string>& caps) {

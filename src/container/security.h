@@ -44,6 +44,10 @@ const nlohmann::json& defaultSeccompProfile();
 Result<nlohmann::json> seccompForSpec(const nlohmann::json& profile, const std::vector<std::string>& caps);
 // Parses profile text first ("decoding seccomp profile failed: ...").
 Result<nlohmann::json> seccompForSpec(const std::string& profileText, const std::vector<std::string>& caps);
+// seccompForSpec(defaultSeccompProfile(), caps), built once per capability
+// set and kept (a few sets in practice; at most 64 are kept): building it
+// was most of a start's spec time. Thread safe.
+nlohmann::json defaultSeccompForSpec(const std::vector<std::string>& caps);
 
 // The devices cgroup rules (OCI linux.resources.devices) for a container:
 // Docker's default allow-list, or everything when privileged.

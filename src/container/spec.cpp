@@ -309,7 +309,7 @@ Result<json> buildSpec(const Container& c, const SpecPaths& paths) {
     linux["sysctl"] = sysctl;
   }
   if (!privileged && !sec.seccompUnconfined) {
-    auto seccomp = sec.seccompProfile.empty() ? seccompForSpec(defaultSeccompProfile(), caps)
+    auto seccomp = sec.seccompProfile.empty() ? Result<json>(defaultSeccompForSpec(caps))
                                               : seccompForSpec(sec.seccompProfile, caps);
     if (!seccomp) return std::unexpected(seccomp.error());
     linux["seccomp"] = std::move(*seccomp);

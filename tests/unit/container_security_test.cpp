@@ -126,6 +126,19 @@ TEST(ContainerSecurity, DefaultSeccompDependsOnCapabilities) {
   EXPECT_EQ((*clone3)["action"], "SCMP_ACT_ALLOW");
 }
 
+TEST(ContainerSecurity, DefaultSeccompForSpecIsKeptPerCapabilitySet) {
+  auto caps = *effectiveCapabilities(json::object());
+  auto more = caps;
+  more.push_back("CAP_SYS_ADMIN");
+  // Twice each, interleaved: the kept result is the built one, per set.
+  for (int round = 0; round < 2; round++) {
+    EXPECT_EQ(defaultSeccompForSpec(caps), *seccompForSpec(defaultSeccompProfile(), caps));
+    EXPECT_EQ(defaultSeccompForSpec(more), *seccompForSpec(defaultSeccompProfile(), more));
+  }
+  EXPECT_NE(defaultSeccompForSpec(caps), defaultSeccompForSpec(more));
+  EXPECT_EQ(defaultSeccompForSpec({}), *seccompForSpec(defaultSeccompProfile(), std::vector<std::string>{}));
+}
+
 TEST(ContainerSecurity, SeccompProfileParsing) {
   auto s = seccompForSpec(std::string(R"({"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"],
     "syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_ERRNO","errnoRet":13},
