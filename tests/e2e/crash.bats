@@ -19,14 +19,6 @@ state_of() { berth_cmd inspect -f '{{.State.Status}}' "$1"; }
 # monitors_of ID: live berth-monitor pids running container ID's bundle
 # (one pgrep: a loaded machine makes a shell loop over /proc take seconds).
 monitors_of() { pgrep -f -- "berth-monitor run --bundle $E2E_ROOT/data/containers/$1 " || true; }
-# cgroup_dirs_of ID: container ID's cgroup directory in every hierarchy.
-cgroup_dirs_of() {
-  local h
-  for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
-    [ -d "$h$E2E_CGP/$1" ] && echo "$h$E2E_CGP/$1"
-  done
-  return 0
-}
 # procs_of ID: distinct pids in container ID's cgroup (every hierarchy).
 procs_of() {
   local d

@@ -415,6 +415,15 @@ _e2e_monitor_pids() {
   done
 }
 
+# cgroup_dirs_of ID: container ID's cgroup directory in every hierarchy.
+cgroup_dirs_of() {
+  local h
+  for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+    [ -d "$h$E2E_CGP/$1" ] && echo "$h$E2E_CGP/$1"
+  done
+  return 0
+}
+
 # _e2e_cgroup_dirs NAME: the cgroup directory NAME in every hierarchy.
 _e2e_cgroup_dirs() {
   [[ $1 == berth-e2e-* ]] || return 0   # never touch a tree we did not name

@@ -23,13 +23,6 @@ refused_with() {
 }
 is_warm() { [ "$(warm_procs "$1" | count)" -eq 2 ]; }
 is_cold() { [ "$(warm_procs "$1" | count)" -eq 0 ]; }
-cgroup_dirs_of() {
-  local h
-  for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
-    [ -d "$h$E2E_CGP/$1" ] && echo "$h$E2E_CGP/$1"
-  done
-  return 0
-}
 # The container's memory limit, as it sees it (cgroup v2 or v1).
 MEMCMD='cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes'
 
