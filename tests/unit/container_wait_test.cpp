@@ -9,51 +9,22 @@
 #include <memory>
 #include <thread>
 
-#include "common/util.h"
-#include "container/service.h"
-#include "container/sqlite_store.h"
-#include "fake_http.h"
-#include "image/service.h"
-#include "store/database.h"
+#include "container_service_fixture.h"
 
 using namespace berth;
-using fakehttp::StringBody;
-using fakehttp::TarBuilder;
-using fakehttp::TempDir;
 using json = nlohmann::json;
 
 namespace {
 
-class WaitAnswer : public ::testing::Test {
+class WaitAnswer : public fixtures::RealContainerService {
  protected:
   void SetUp() override {
-    auto d = store::Database::open(dir_ / "berth.db");
-    ASSERT_TRUE(d) << d.error().message;
-    db_ = std::move(*d);
-    images_ = image::makeImageService(*db_, dir_.path(), [](const std::string&) {
-      return std::vector<image::ImageUser>{};
-    });
-    StringBody body(TarBuilder().file("pause", "#!/bin/true\n", 0755).str());
-    auto imported = images_->importImage(body, "one:file", {"ENTRYPOINT [\"/pause\"]"}, "");
-    ASSERT_TRUE(imported) << imported.error().message;
-    store_ = std::make_unique<container::SqliteContainerStore>(*db_);
-    container::ServiceConfig cfg;
-    cfg.dataRoot = dir_.path();
-    cfg.execRoot = dir_ / "exec";
-    cfg.monitorBin = "/nonexistent/berth-monitor";
-    svc_ = container::makeService(cfg, *store_, *images_, [](auto&&...) {});
+    RealContainerService::SetUp();
+    if (HasFatalFailure()) return;
     auto c = svc_->create({"w", json{{"Image", "one:file"}, {"HostConfig", {{"NetworkMode", "none"}}}}});
     ASSERT_TRUE(c) << c.error().message;
     id_ = c->id;
   }
-  void TearDown() override {
-    if (svc_) svc_->shutdown();
-  }
-  TempDir dir_;
-  std::unique_ptr<store::Database> db_;
-  std::unique_ptr<image::ImageService> images_;
-  std::unique_ptr<container::SqliteContainerStore> store_;
-  std::unique_ptr<container::Service> svc_;
   std::string id_;
 };
 
