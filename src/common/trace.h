@@ -87,6 +87,35 @@ class Scope {
   int64_t start_;
 };
 
+// Consecutive phases under key: each call records [the previous call (or
+// the construction), now) as that phase, and nothing when tracing was off
+// at construction. With a prefix, a name loses a leading `replaces` and
+// gets the prefix instead ("start: spec" -> "warm: spec").
+class Phases {
+ public:
+  explicit Phases(std::string key, std::string prefix = {}, std::string replaces = {})
+      : key_(std::move(key)), prefix_(std::move(prefix)), replaces_(std::move(replaces)), last_(on() ? now() : 0) {}
+  void operator()(std::string_view name) {
+    if (!last_) return;
+    int64_t t = now();
+    if (prefix_.empty()) {
+      record(key_, name, last_, t);
+    } else {
+      if (!replaces_.empty() && name.starts_with(replaces_)) name.remove_prefix(replaces_.size());
+      record(key_, prefix_ + std::string(name), last_, t);
+    }
+    last_ = t;
+  }
+  // The end of the last phase (the construction before the first); 0 when off.
+  int64_t last() const { return last_; }
+  Phases(const Phases&) = delete;
+  Phases& operator=(const Phases&) = delete;
+
+ private:
+  std::string key_, prefix_, replaces_;
+  int64_t last_;
+};
+
 // One line per span (the wire form above), each ending in '\n'.
 std::string toLines(const std::vector<Span>& spans);
 // The wire form back; InvalidArgument names the first bad line.

@@ -467,7 +467,7 @@ Result<UniqueFd> lockForStart(const std::string& dir) {
 
 Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> ServiceImpl::spawnForStart(
     Container& c, const std::vector<std::string>& layers, const std::map<std::string, std::string>& nsJoins,
-    const std::string& netFilesDir, int gateFd, SpawnFailure& failed, const std::function<void(const char*)>& phase) {
+    const std::string& netFilesDir, int gateFd, SpawnFailure& failed, trace::Phases& phase) {
   std::string dir = dirOf(c.id);
   auto lower = layers;
   if (lower.empty()) {
@@ -562,17 +562,8 @@ void ServiceImpl::warmUpLocked(std::shared_ptr<Entry> e) {
     std::unique_lock lk(mu_);
     Container c = e->c;
     lk.unlock();
-    const int64_t tWarm = trace::on() ? trace::now() : 0;
-    int64_t tPhase = tWarm;
     // spawnForStart's phases, as "warm: spec, config.json", "warm: spawn monitor"...
-    auto phase = [&](const char* name) {
-      if (!tWarm) return;
-      int64_t t = trace::now();
-      std::string_view n = name;
-      if (n.starts_with("start: ")) n.remove_prefix(7);
-      trace::record(c.id, "warm: " + std::string(n), tPhase, t);
-      tPhase = t;
-    };
+    trace::Phases phase(c.id, "warm: ", "start: ");
     // Any failure here is left to the start, which tries again the usual way.
     std::unique_ptr<WarmMonitor> made;
     int gate[2];
@@ -723,14 +714,7 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   Container c = e->c;
   cv_.notify_all();  // the warm monitor's keeper: it is taken
   lk.unlock();
-  const int64_t tStart = trace::on() ? trace::now() : 0;
-  int64_t tPhase = tStart;
-  auto phase = [&](const char* name) {
-    if (!tStart) return;
-    int64_t t = trace::now();
-    trace::record(c.id, name, tPhase, t);
-    tPhase = t;
-  };
+  trace::Phases phase(c.id);
 
   const std::string netMode = c.hostConfig.value("NetworkMode", "bridge");
   std::string sandboxKey;

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "common/background.h"
+#include "common/trace.h"
 #include "container/monitor_client.h"
 #include "container/networking.h"
 #include "container/restart_policy.h"
@@ -202,7 +203,7 @@ class ServiceImpl : public Service {
   // returned in `failed` (and no monitor); anything else as the Error.
   Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> spawnForStart(
       Container& c, const std::vector<std::string>& layers, const std::map<std::string, std::string>& nsJoins,
-      const std::string& netFilesDir, int gateFd, SpawnFailure& failed, const std::function<void(const char*)>& phase);
+      const std::string& netFilesDir, int gateFd, SpawnFailure& failed, trace::Phases& phase);
   // Warm starts (docs/monitor.md). warmableLocked: a created container
   // whose start needs nothing a later moment could change (the built-in
   // runtime; no namespace of another container, pinned netns or network

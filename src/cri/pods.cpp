@@ -267,13 +267,7 @@ Result<std::string> Pods::run(const SandboxRequest& r) {
   // The pause container: created, recorded, started. On a thread of its own
   // while this one runs CNI ADD (ADD, Go plugins, is the longer of the two).
   auto startPause = [&]() -> Result<> {
-    int64_t tPhase = t0 ? trace::now() : 0;
-    auto phase = [&](const char* name) {
-      if (!t0) return;
-      int64_t t = trace::now();
-      trace::record(id, name, tPhase, t);
-      tPhase = t;
-    };
+    trace::Phases phase(id);
     container::CreateRequest req{sandboxName(r.metadata), sandboxCreateBody(r, imageId), pin, id};
     auto c = containers_.create(req);
     if (!c) return std::unexpected(c.error().wrap("failed to create the sandbox container"));

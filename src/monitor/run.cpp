@@ -203,16 +203,10 @@ int runContainer(const RunOptions& o) {
   // The start timeline: spans under key "" here, the child's in `slots`.
   const bool tracing = trace::on();
   int64_t* slots = nullptr;
-  int64_t tPhase = 0;
-  auto phase = [&](const char* name) {
-    int64_t t = trace::now();
-    trace::record("", name, tPhase, t);
-    tPhase = t;
-  };
+  trace::Phases phase("");
   if (tracing) {
-    tPhase = trace::now();
     trace::record("", "monitor exec", o.traceSpawnAt, o.traceMainAt);
-    trace::record("", "monitor setup", o.traceMainAt, tPhase);
+    trace::record("", "monitor setup", o.traceMainAt, phase.last());
     void* m = ::mmap(nullptr, sizeof(int64_t) * runtime::kTraceSlots, PROT_READ | PROT_WRITE,
                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (m != MAP_FAILED) slots = static_cast<int64_t*>(std::memset(m, 0, sizeof(int64_t) * runtime::kTraceSlots));
@@ -305,7 +299,7 @@ int runContainer(const RunOptions& o) {
     plan.gateFd = o.gateFd;
   }
   if (tracing) phase("plan, seccomp load");
-  const int64_t tClone = tPhase;
+  const int64_t tClone = phase.last();
 
   auto launch = Launch::start(plan);
   if (!launch) return failStart(session, Stage::Clone, launch.error());

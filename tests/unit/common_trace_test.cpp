@@ -56,6 +56,36 @@ TEST_F(TraceOn, ScopeMeasuresOnTheMonotonicClock) {
   EXPECT_LE(v[0].start, v[0].end);
 }
 
+TEST_F(TraceOn, PhasesFollowEachOtherAndTakeAPrefix) {
+  trace::Phases phase("ph");
+  int64_t begun = phase.last();
+  phase("one");
+  phase("two");
+  trace::Phases warm("ph", "warm: ", "start: ");
+  warm("start: spec");
+  warm("spawn");
+  auto v = trace::take("ph");
+  ASSERT_EQ(v.size(), 4u);
+  EXPECT_EQ(v[0].name, "one");
+  EXPECT_EQ(v[0].start, begun);
+  EXPECT_EQ(v[1].name, "two");
+  EXPECT_EQ(v[1].start, v[0].end);  // each phase starts where the last ended
+  EXPECT_EQ(v[1].end, phase.last());
+  EXPECT_EQ(v[2].name, "warm: spec");
+  EXPECT_EQ(v[3].name, "warm: spawn");
+  EXPECT_EQ(v[3].start, v[2].end);
+}
+
+TEST(Trace, PhasesOffRecordNothing) {
+  trace::disable();
+  trace::Phases phase("off");
+  phase("one");
+  EXPECT_EQ(phase.last(), 0);
+  trace::enable("berthd");
+  EXPECT_TRUE(trace::take("off").empty());
+  trace::disable();
+}
+
 TEST_F(TraceOn, BoundsKeysAndSpans) {
   for (size_t i = 0; i < trace::kMaxSpans + 5; i++) trace::record("aa", "x", int64_t(i), int64_t(i));
   EXPECT_EQ(trace::peek("aa").size(), trace::kMaxSpans);
