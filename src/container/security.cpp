@@ -304,18 +304,36 @@ const json& defaultSeccompProfile() {
   return p;
 }
 
-json defaultSeccompForSpec(const std::vector<std::string>& caps) {
+namespace {
+
+// The default profile for one capability set, as the OCI object and as its text.
+struct BuiltSeccomp {
+  json doc;
+  std::shared_ptr<const std::string> text;
+};
+
+std::shared_ptr<const BuiltSeccomp> defaultSeccompBuilt(const std::vector<std::string>& caps) {
   static std::mutex mu;
-  static std::map<std::vector<std::string>, json> built;
+  static std::map<std::vector<std::string>, std::shared_ptr<const BuiltSeccomp>> built;
   {
     std::lock_guard lk(mu);
     if (auto it = built.find(caps); it != built.end()) return it->second;
   }
   // The default profile is well formed: this cannot fail.
-  json out = seccompForSpec(defaultSeccompProfile(), caps).value_or(json::object());
+  auto b = std::make_shared<BuiltSeccomp>();
+  b->doc = seccompForSpec(defaultSeccompProfile(), caps).value_or(json::object());
+  b->text = std::make_shared<const std::string>(b->doc.dump());
   std::lock_guard lk(mu);
-  if (built.size() < 64) built.emplace(caps, out);
-  return out;
+  if (built.size() < 64) built.emplace(caps, b);
+  return b;
+}
+
+}  // namespace
+
+json defaultSeccompForSpec(const std::vector<std::string>& caps) { return defaultSeccompBuilt(caps)->doc; }
+
+std::shared_ptr<const std::string> defaultSeccompTextForSpec(const std::vector<std::string>& caps) {
+  return defaultSeccompBuilt(caps)->text;
 }
 
 Result<json> seccompForSpec(const std::string& text, const std::vector<std::string>& caps) {

@@ -218,7 +218,12 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
   const json icfg = img->config.value("config", json::object());
 
   Container c;
-  c.id = req.id.empty() ? randomHexId() : req.id;
+  // A spare bundle directory's id when one is ready (prepareBundle renames it).
+  std::string spareId = req.id.empty() ? takeSpareBundle() : std::string();
+  ScopeExit spareBack([&] {
+    if (!spareId.empty()) returnSpareBundle(std::move(spareId));
+  });
+  c.id = !req.id.empty() ? req.id : !spareId.empty() ? spareId : randomHexId();
   if (!req.id.empty() &&
       (req.id.size() != 64 || req.id.find_first_not_of("0123456789abcdef") != std::string::npos))
     return errorf(Code::InvalidArgument, "invalid container id {:?}", req.id);
@@ -318,6 +323,13 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
   c.hostConfig = hc;
   std::vector<std::string> createdVolumes;
   TRY_ASSIGN(c.mountPoints, resolveMounts(hc, cfg["Volumes"], icfg.value("Volumes", json(nullptr)), createdVolumes));
+  // A warm start (docs/monitor.md) begins now, beside the rest of the
+  // create: its spec is built while the directory and the record are
+  // written; the monitor waits for the record (warmGo), or for nothing.
+  std::shared_ptr<WarmGo> warmGo = req.warm && warmable(c) ? warmUpEarly(c) : nullptr;
+  ScopeExit noWarm([&] {
+    if (warmGo) warmGo->committed.set_value(nullptr);
+  });
   ScopeExit dropVolumes([&] {
     for (auto& v : createdVolumes) (void)volumes_->remove(v, true);
   });
@@ -331,7 +343,10 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
     std::lock_guard g(mu_);
     if (byId_.count(req.id)) return errorf(Code::Conflict, "container id {} is already in use", req.id);
   }
-  TRY(prepareBundle(*e));
+  spareBack.dismiss();
+  auto prepared = prepareBundle(*e, spareId);
+  if (req.id.empty()) refillSpareBundles();
+  TRY(std::move(prepared));
   ScopeExit dropBundle([&] { (void)removeAll(dirOf(e->c.id)); });
 
   const int64_t tLock = tCreate ? trace::now() : 0;
@@ -374,7 +389,12 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
   byId_[e->c.id] = e;
   dropVolumes.dismiss();
   dropBundle.dismiss();
-  if (req.warm && warmableLocked(*e)) warmUpLocked(e);
+  if (warmGo) {
+    bool warm = warmableLocked(*e);
+    e->warming = warm;
+    warmGo->committed.set_value(warm ? e : nullptr);
+    warmGo.reset();
+  }
   std::string id = e->c.id;
   json attrs = eventAttrs(*e);
   lk.unlock();
@@ -410,11 +430,84 @@ Result<> writeNewFileAt(int dirFd, const std::string& dir, const char* name, std
 
 }  // namespace
 
-Result<> ServiceImpl::prepareBundle(Entry& e) {
+namespace {
+
+// The parts of a bundle directory that do not depend on the container:
+// upper (0755: the container's root directory, as in the image), work and
+// merged, and hosts. dfd: the new, empty directory.
+Result<> makeBundleSkeleton(int dfd, const std::string& dir) {
+  for (auto [sub, mode] : {std::pair{"upper", 0755}, std::pair{"work", 0700}, std::pair{"merged", 0700}}) {
+    if (::mkdirat(dfd, sub, 0700) != 0) return sysError(errno, "mkdir {}/{}", dir, sub);
+    // mkdir's mode goes through the umask.
+    if (mode != 0700 && ::fchmodat(dfd, sub, mode, 0) != 0) return sysError(errno, "chmod {}/{}", dir, sub);
+  }
+  static constexpr std::string_view kHosts =
+      "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
+      "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
+  return writeNewFileAt(dfd, dir, "hosts", kHosts);
+}
+
+}  // namespace
+
+std::string ServiceImpl::takeSpareBundle() {
+  std::lock_guard g(spareMu_);
+  if (spareBundles_.empty()) return "";
+  std::string id = std::move(spareBundles_.back());
+  spareBundles_.pop_back();
+  return id;
+}
+
+void ServiceImpl::returnSpareBundle(std::string id) {
+  std::lock_guard g(spareMu_);
+  spareBundles_.push_back(std::move(id));
+}
+
+void ServiceImpl::refillSpareBundles() {
+  {
+    std::lock_guard g(spareMu_);
+    if (spareStopped_ || spareRefillPosted_ || spareBundles_.size() >= kSpareBundles) return;
+    spareRefillPosted_ = true;
+  }
+  background_.post([this] {
+    const std::string root = cfg_.dataRoot + "/containers";
+    for (;;) {
+      {
+        std::lock_guard g(spareMu_);
+        if (spareStopped_ || spareBundles_.size() >= kSpareBundles) {
+          spareRefillPosted_ = false;
+          return;
+        }
+      }
+      std::string id = randomHexId();
+      std::string dir = root + "/" + std::string(kSpareBundlePrefix) + id;
+      Result<> made = ::mkdir(dir.c_str(), 0700) == 0 ? Result<>() : sysError(errno, "mkdir {}", dir);
+      if (made) {
+        UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        made = dfd ? makeBundleSkeleton(dfd.get(), dir) : sysError(errno, "open {}", dir);
+      }
+      std::lock_guard g(spareMu_);
+      if (!made || spareStopped_) {
+        // Nothing is retried until the next create; a failure is the
+        // create's own path again (a full disk says so there).
+        if (!made) log::debug("spare bundle: {}", made.error().message);
+        (void)removeAll(dir);
+        spareRefillPosted_ = false;
+        return;
+      }
+      spareBundles_.push_back(std::move(id));
+    }
+  });
+}
+
+Result<> ServiceImpl::prepareBundle(Entry& e, const std::string& spareId) {
   // A new id's directory: made here and nowhere else, so every entry is
-  // new and written in place, relative to the directory's fd.
+  // new and written in place, relative to the directory's fd. A spare
+  // bundle (refillSpareBundles) already holds what does not depend on
+  // the container.
   std::string dir = dirOf(e.c.id);
-  int made = ::mkdir(dir.c_str(), 0700);
+  bool spare = !spareId.empty() &&
+               ::rename((cfg_.dataRoot + "/containers/" + std::string(kSpareBundlePrefix) + spareId).c_str(), dir.c_str()) == 0;
+  int made = spare ? 0 : ::mkdir(dir.c_str(), 0700);
   if (made != 0 && errno == ENOENT) {
     TRY(mkdirAll(cfg_.dataRoot + "/containers", 0711));  // a data-root berthd's main did not prepare
     made = ::mkdir(dir.c_str(), 0700);
@@ -427,18 +520,9 @@ Result<> ServiceImpl::prepareBundle(Entry& e) {
   }
   UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dfd) return sysError(errno, "open {}", dir);
-  for (auto [sub, mode] : {std::pair{"upper", 0755}, std::pair{"work", 0700}, std::pair{"merged", 0700}}) {
-    if (::mkdirat(dfd.get(), sub, 0700) != 0) return sysError(errno, "mkdir {}/{}", dir, sub);
-    // mkdir's mode goes through the umask; the upper dir is the container's
-    // root directory (0755 as in the image).
-    if (mode != 0700 && ::fchmodat(dfd.get(), sub, mode, 0) != 0) return sysError(errno, "chmod {}/{}", dir, sub);
-  }
+  if (!spare) TRY(makeBundleSkeleton(dfd.get(), dir));
   std::string hostname = e.c.config.value("Hostname", e.c.shortId());
   TRY(writeNewFileAt(dfd.get(), dir, "hostname", hostname + "\n"));
-  static constexpr std::string_view kHosts =
-      "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
-      "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
-  TRY(writeNewFileAt(dfd.get(), dir, "hosts", kHosts));
   auto resolv = readFile("/etc/resolv.conf");
   TRY(writeNewFileAt(dfd.get(), dir, "resolv.conf", resolv ? *resolv : std::string("")));
   return {};
@@ -467,15 +551,18 @@ Result<UniqueFd> lockForStart(const std::string& dir) {
 
 Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> ServiceImpl::spawnForStart(
     Container& c, const std::vector<std::string>& layers, const std::map<std::string, std::string>& nsJoins,
-    const std::string& netFilesDir, int gateFd, SpawnFailure& failed, trace::Phases& phase) {
+    const std::string& netFilesDir, int gateFd, SpawnFailure& failed, trace::Phases& phase,
+    std::string& cgroupsPath, Result<SpecText>* built) {
   std::string dir = dirOf(c.id);
-  auto lower = layers;
-  if (lower.empty()) {
-    TRY(mkdirAll(dir + "/empty", 0755));
-    lower.push_back(dir + "/empty");
+  Result<SpecText> spec = built ? std::move(*built) : Result<SpecText>(SpecText{});
+  if (!built) {
+    auto lower = layers;
+    if (lower.empty()) {
+      TRY(mkdirAll(dir + "/empty", 0755));
+      lower.push_back(dir + "/empty");
+    }
+    spec = buildSpecText(c, SpecPaths{dir, lower, cfg_.cgroupParent, cfg_.monitorBin, nsJoins, netFilesDir});
   }
-  SpecPaths paths{dir, lower, cfg_.cgroupParent, cfg_.monitorBin, nsJoins, netFilesDir};
-  auto spec = buildSpec(c, paths);
   if (spec) {
     if (auto pm = prepareMounts(c, layers); !pm) spec = std::unexpected(pm.error());
   }
@@ -485,13 +572,14 @@ Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> ServiceImpl::spawnForStar
     failed.stage = spec.error().stage != 0 ? spec.error().stage : int(runtime::Stage::Config);
     return std::pair<std::unique_ptr<MonitorConn>, pid_t>{};
   }
+  cgroupsPath = spec->cgroupsPath;
   (void)mkdirAll(dir, 0700);
   (void)mkdirAll(cfg_.execRoot + "/m", 0700);
   ::unlink((dir + "/exit.json").c_str());
   // A volatile overlay (--rm) leaves work/work/incompat/volatile, and the
   // kernel refuses to mount that work dir again while it is there.
   if (c.hostConfig.value("AutoRemove", false)) (void)removeAll(dir + "/work/work");
-  TRY(writeFileReplace(dir + "/config.json", spec->dump()));
+  TRY(writeFileReplace(dir + "/config.json", spec->text));
   phase("start: spec, config.json");
   std::vector<std::string> argv = {cfg_.monitorBin, "run", "--bundle", dir, "--id", c.id,
                                    "--socket", socketOf(c.id), "--log", logPathOf(c),
@@ -541,60 +629,82 @@ bool missingBindSource(const Container& c) {
 
 }  // namespace
 
-bool ServiceImpl::warmableLocked(const Entry& e) const {
-  const Container& c = e.c;
-  if (stopping_ || cfg_.warmTtl.count() <= 0 || e.c.state.status != State::Created || !c.netnsPath.empty())
+bool ServiceImpl::warmable(const Container& c) const {
+  if (cfg_.warmTtl.count() <= 0 || !c.netnsPath.empty() || c.hostConfig.value("Runtime", "berth") != "berth")
     return false;
-  if (c.hostConfig.value("Runtime", "berth") != "berth") return false;
   for (const char* key : {"PidMode", "IpcMode", "NetworkMode"})
     if (c.hostConfig.value(key, "").starts_with("container:")) return false;
   const std::string netMode = c.hostConfig.value("NetworkMode", "bridge");
   if (networks_ && usesSandbox(netMode) && needsSandbox(*networks_, c)) return false;
+  // dockerd makes a missing -v source directory at the start, not before.
+  return !missingBindSource(c);
+}
+
+bool ServiceImpl::warmableLocked(const Entry& e) const {
+  if (stopping_ || e.c.state.status != State::Created || !warmable(e.c)) return false;
   int warm = 0;
   for (auto& [id, other] : byId_) warm += (other->warm || other->warming) ? 1 : 0;
   return warm < kMaxWarm;
 }
 
-void ServiceImpl::warmUpLocked(std::shared_ptr<Entry> e) {
-  e->warming = true;
-  readersRunning_++;
-  std::thread([this, e] {
-    std::unique_lock lk(mu_);
-    Container c = e->c;
-    lk.unlock();
-    // spawnForStart's phases, as "warm: spec, config.json", "warm: spawn monitor"...
-    trace::Phases phase(c.id, "warm: ", "start: ");
-    // Any failure here is left to the start, which tries again the usual way.
-    std::unique_ptr<WarmMonitor> made;
-    int gate[2];
-    if (missingBindSource(c)) {
-      // dockerd makes a missing -v source directory at the start, not before.
-    } else if (::pipe2(gate, O_CLOEXEC) == 0) {
-      UniqueFd gateRead(gate[0]), gateWrite(gate[1]);
-      SpawnFailure failed;
-      auto layers = images_.layerDirs(c.imageId);
-      auto spawned = layers ? spawnForStart(c, *layers, {}, "", gateRead.get(), failed, phase)
-                            : Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>>(std::unexpected(layers.error()));
-      if (spawned && failed.message.empty())
-        made = std::make_unique<WarmMonitor>(WarmMonitor{std::move(spawned->first), spawned->second,
-                                                         std::move(gateWrite)});
+std::shared_ptr<ServiceImpl::WarmGo> ServiceImpl::warmUpEarly(const Container& c) {
+  auto go = std::make_shared<WarmGo>();
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return nullptr;
+    readersRunning_++;
+  }
+  std::thread([this, c, go] {
+    // Before the record is committed, beside the create: the spec, which
+    // reads nothing the create writes (the image's layers, the record's
+    // config; not its name, links or directory).
+    const int64_t t0 = trace::on() ? trace::now() : 0;
+    auto layers = images_.layerDirs(c.imageId);
+    std::optional<Result<SpecText>> spec;
+    if (layers && !layers->empty())
+      spec = buildSpecText(c, SpecPaths{dirOf(c.id), *layers, cfg_.cgroupParent, cfg_.monitorBin, {}, ""});
+    const int64_t t1 = t0 ? trace::now() : 0;
+    std::shared_ptr<Entry> e = go->committed.get_future().get();
+    if (e) {
+      if (t0) trace::record(c.id, "warm: spec, beside the create", t0, t1);
+      warmUp(e, c, layers, spec ? &*spec : nullptr);
     }
-    lk.lock();
-    e->warming = false;
-    if (made && !stopping_ && !e->removed && !e->busy && e->c.state.status == State::Created) {
-      e->warm = std::move(made);
-      cv_.notify_all();
-      // Kept until a start takes it, something drops it, or the TTL.
-      cv_.wait_for(lk, cfg_.warmTtl, [&] { return !e->warm || stopping_; });
-      made = std::move(e->warm);
-    }
-    cv_.notify_all();
-    lk.unlock();
-    if (made) dropWarm(std::move(made));
-    lk.lock();
+    std::lock_guard lk(mu_);
     readersRunning_--;
     cv_.notify_all();
   }).detach();
+  return go;
+}
+
+void ServiceImpl::warmUp(const std::shared_ptr<Entry>& e, Container c, const Result<std::vector<std::string>>& layers,
+                         Result<SpecText>* spec) {
+  // spawnForStart's phases, as "warm: spec, config.json", "warm: spawn monitor"...
+  trace::Phases phase(c.id, "warm: ", "start: ");
+  // Any failure here is left to the start, which tries again the usual way.
+  std::unique_ptr<WarmMonitor> made;
+  int gate[2];
+  if (layers && ::pipe2(gate, O_CLOEXEC) == 0) {
+    UniqueFd gateRead(gate[0]), gateWrite(gate[1]);
+    SpawnFailure failed;
+    std::string cgroupsPath;
+    auto spawned = spawnForStart(c, *layers, {}, "", gateRead.get(), failed, phase, cgroupsPath, spec);
+    if (spawned && failed.message.empty())
+      made = std::make_unique<WarmMonitor>(WarmMonitor{std::move(spawned->first), spawned->second,
+                                                       std::move(gateWrite), std::move(cgroupsPath)});
+  }
+  std::unique_lock lk(mu_);
+  e->warming = false;
+  if (made && !made->cgroupsPath.empty()) e->cgroupsPath = made->cgroupsPath;
+  if (made && !stopping_ && !e->removed && !e->busy && e->c.state.status == State::Created) {
+    e->warm = std::move(made);
+    cv_.notify_all();
+    // Kept until a start takes it, something drops it, or the TTL.
+    cv_.wait_for(lk, cfg_.warmTtl, [&] { return !e->warm || stopping_; });
+    made = std::move(e->warm);
+  }
+  cv_.notify_all();
+  lk.unlock();
+  if (made) dropWarm(std::move(made));
 }
 
 void ServiceImpl::dropWarm(std::unique_ptr<WarmMonitor> w) {
@@ -712,6 +822,9 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
     }
   });
   Container c = e->c;
+  // A cold start writes config.json anew: until its path is known again
+  // below, cgroupPathOf reads the file.
+  if (!warm) e->cgroupsPath.clear();
   cv_.notify_all();  // the warm monitor's keeper: it is taken
   lk.unlock();
   trace::Phases phase(c.id);
@@ -721,7 +834,9 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> spawned;
   MonitorMessage first{MsgType::StartError, ""};
   SpawnFailure failed;
+  std::string cgroupsPath;
   if (warm) {
+    cgroupsPath = std::move(warm->cgroupsPath);
     // Its config.json and monitor were made at create, from this record
     // (nothing changed it since: dropWarmLocked). A monitor that failed
     // meanwhile has its StartError waiting below; the byte then goes nowhere.
@@ -767,7 +882,7 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   if (!c.netnsPath.empty()) nsJoins["network"] = c.netnsPath;
   if (!donorHostname.empty()) c.config["Hostname"] = donorHostname;
   if (!warm) {
-    TRY_ASSIGN(spawned, spawnForStart(c, *layers, nsJoins, netFilesDir, -1, failed, phase));
+    TRY_ASSIGN(spawned, spawnForStart(c, *layers, nsJoins, netFilesDir, -1, failed, phase, cgroupsPath));
   }
   std::string& failure = failed.message;
   int& failErrno = failed.err;
@@ -796,6 +911,7 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
     stopNetworking(c.id, netMode);
   }
   lk.lock();
+  if (!cgroupsPath.empty()) e->cgroupsPath = std::move(cgroupsPath);
   if (!failure.empty()) {
     std::string msg = fmt::format("failed to create task for container: OCI runtime create failed: {}: unknown", failure);
     e->c.state.error = msg;
@@ -1495,6 +1611,7 @@ Counts ServiceImpl::counts() {
 }
 
 Result<> ServiceImpl::restore() {
+  removeSpareBundles(true);  // a previous berthd's
   TRY_ASSIGN(auto all, store_.loadAll());
   std::vector<std::shared_ptr<Entry>> live, stopped;
   {
@@ -1602,6 +1719,11 @@ void ServiceImpl::shutdown() {
   if (stopping_) return;
   stopping_ = true;
   spare_.close();
+  {
+    std::lock_guard g(spareMu_);
+    spareStopped_ = true;
+  }
+  removeSpareBundles(false);
   for (auto& [id, e] : byId_) {
     if (e->mon) e->mon->shutdown();
     if (e->finishing) e->finishing->shutdown();

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -20,6 +21,7 @@
 #include "container/networking.h"
 #include "container/restart_policy.h"
 #include "container/service.h"
+#include "container/spec.h"
 
 namespace berth::container {
 
@@ -49,6 +51,7 @@ struct WarmMonitor {
   std::unique_ptr<MonitorConn> conn;
   pid_t pid = 0;
   UniqueFd gate;  // the write end: one byte starts the process, closing it drops the monitor
+  std::string cgroupsPath;  // its config.json's linux.cgroupsPath
 };
 
 // What a start's spec or mounts could not do: recorded on the container as
@@ -101,6 +104,10 @@ struct Entry {
     int code = 0;
   };
   std::vector<std::shared_ptr<Waiter>> waiters;
+  // linux.cgroupsPath of the config.json this berthd last wrote for a start
+  // (empty: not started since berthd started; cgroupPathOf reads the file).
+  // Kept so the exit path does not parse config.json (seccomp included).
+  std::string cgroupsPath;
 };
 
 struct Exec {
@@ -188,7 +195,8 @@ class ServiceImpl : public Service {
   nlohmann::json eventAttrs(const Entry& e, nlohmann::json extra = nlohmann::json::object());
   std::string generateName();
 
-  Result<> prepareBundle(Entry& e);
+  // spareId: a spare bundle taken for e (its id is e's), renamed into place.
+  Result<> prepareBundle(Entry& e, const std::string& spareId = "");
   // Runs fn with an fd of the container's root directory (archive.h).
   Result<> withRoot(const std::string& ref, const std::function<Result<>(int rootFd, const std::string& id)>& fn);
   // A stopped container's volumes and binds bound into its root mounted at
@@ -199,11 +207,14 @@ class ServiceImpl : public Service {
   Result<> startImpl(const std::string& ref, std::optional<uint64_t> policyGen);
   // The start's bundle and monitor (mu_ not held): config.json from c and
   // the image's layers, the monitor lock, berth-monitor spawned (gateFd >= 0:
-  // a warm start, the init held at that gate). A spec or mount error is
+  // a warm start, the init held at that gate; built: config.json's text
+  // made already, from these layers). A spec or mount error is
   // returned in `failed` (and no monitor); anything else as the Error.
+  // cgroupsPath: the spec's linux.cgroupsPath (Entry::cgroupsPath).
   Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> spawnForStart(
       Container& c, const std::vector<std::string>& layers, const std::map<std::string, std::string>& nsJoins,
-      const std::string& netFilesDir, int gateFd, SpawnFailure& failed, trace::Phases& phase);
+      const std::string& netFilesDir, int gateFd, SpawnFailure& failed, trace::Phases& phase,
+      std::string& cgroupsPath, Result<SpecText>* built = nullptr);
   // Warm starts (docs/monitor.md). warmableLocked: a created container
   // whose start needs nothing a later moment could change (the built-in
   // runtime; no namespace of another container, pinned netns or network
@@ -213,8 +224,18 @@ class ServiceImpl : public Service {
   // dropWarmLocked: waits for a spawn under way, then drops the monitor
   // (its init exits unexecuted, the monitor cleans up) and waits for its end.
   static constexpr int kMaxWarm = 8;
+  bool warmable(const Container& c) const;  // the container's part of warmableLocked (mu_ not needed)
   bool warmableLocked(const Entry& e) const;
-  void warmUpLocked(std::shared_ptr<Entry> e);
+  // warmUpEarly: from create, before its record is written: a thread that
+  // builds the spec meanwhile and then waits for `committed`: the entry
+  // (marked `warming` by create) to spawn the monitor for (warmUp), or
+  // nullptr (the create failed or the entry is not warmable after all).
+  struct WarmGo {
+    std::promise<std::shared_ptr<Entry>> committed;
+  };
+  std::shared_ptr<WarmGo> warmUpEarly(const Container& c);
+  void warmUp(const std::shared_ptr<Entry>& e, Container c, const Result<std::vector<std::string>>& layers,
+              Result<SpecText>* spec);
   void dropWarmLocked(std::unique_lock<std::mutex>& lk, Entry& e);
   static void dropWarm(std::unique_ptr<WarmMonitor> w);
   // Runs startImpl after delayMs on a detached thread unless cancelled
@@ -224,7 +245,8 @@ class ServiceImpl : public Service {
   void cancelRestartLocked(Entry& e);
   // Waits (mu_ held) until no start/stop runs on e.
   void waitNotBusyLocked(std::unique_lock<std::mutex>& lk, Entry& e);
-  // The container's linux.cgroupsPath (from its config.json).
+  // The container's linux.cgroupsPath: Entry::cgroupsPath, else read from
+  // its config.json (a record restored from disk). mu_ held.
   std::string cgroupPathOf(const Entry& e) const;
   // forCommit: the freeze is berth's own (commit), recorded as such before
   // the cgroup freezes so a restore after a crash thaws it.
@@ -337,6 +359,22 @@ class ServiceImpl : public Service {
   std::map<std::string, std::pair<int64_t, uint64_t>> healthDue_;
   std::condition_variable healthCv_;
   std::thread healthThread_;
+  // Spare bundle directories: containers/.spare-<id> holding upper, work,
+  // merged and hosts, made ahead on background_ (at idle priority) after
+  // a create took one; a create without a caller's id takes one with a
+  // rename (prepareBundle) instead of four mkdirs and a file on its
+  // critical path. restore() removes the ones a previous berthd left;
+  // shutdown() the ones left now. Guarded by spareMu_.
+  static constexpr size_t kSpareBundles = 2;
+  static constexpr std::string_view kSpareBundlePrefix = ".spare-";
+  std::mutex spareMu_;
+  std::vector<std::string> spareBundles_;  // ids, ready and not taken
+  bool spareRefillPosted_ = false;
+  bool spareStopped_ = false;
+  std::string takeSpareBundle();              // an id, or "" when none is ready
+  void returnSpareBundle(std::string id);      // a create that failed before using it
+  void refillSpareBundles();                   // posts the making of the missing ones
+  void removeSpareBundles(bool everyOnDisk);   // the ready ones, or every .spare-* (restore)
   // The directories of removed containers (rm, --rm) go here, after the
   // answer and at idle priority (removeLocked); destroyed first, so what is
   // queued still runs while the rest of the service exists.

@@ -107,6 +107,7 @@ Result<std::string> runPs(const std::vector<std::string>& args) {
 }  // namespace
 
 std::string ServiceImpl::cgroupPathOf(const Entry& e) const {
+  if (!e.cgroupsPath.empty()) return e.cgroupsPath;
   if (auto text = readFile(dirOf(e.c.id) + "/config.json")) {
     auto j = json::parse(*text, nullptr, false);
     if (j.is_object() && j.contains("linux") && j["linux"].is_object())

@@ -119,6 +119,21 @@ std::vector<std::string> listDir(const std::string& dir) {
 
 }  // namespace
 
+void ServiceImpl::removeSpareBundles(bool everyOnDisk) {
+  const std::string root = cfg_.dataRoot + "/containers";
+  std::vector<std::string> ids;
+  {
+    std::lock_guard g(spareMu_);
+    ids.swap(spareBundles_);
+  }
+  if (everyOnDisk) {
+    ids.clear();
+    for (auto& name : listDir(root))
+      if (name.starts_with(kSpareBundlePrefix)) ids.push_back(name.substr(kSpareBundlePrefix.size()));
+  }
+  for (auto& id : ids) (void)removeAll(root + "/" + std::string(kSpareBundlePrefix) + id);
+}
+
 Result<std::unique_ptr<MonitorConn>> ServiceImpl::connectMonitor(const std::string& id) {
   auto deadline = Clock::now() + std::chrono::milliseconds(kProbeTimeoutMs);
   for (;;) {

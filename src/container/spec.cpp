@@ -188,7 +188,12 @@ void inheritConfinement(json& proc, const json& spec, bool privilegedExec) {
     if (auto s = l->find("seccomp"); s != l->end()) proc["berthSeccomp"] = *s;
 }
 
-Result<json> buildSpec(const Container& c, const SpecPaths& paths) {
+namespace {
+
+// buildSpec; with seccompText, the default profile (when it applies) is
+// left out as linux.seccomp = null and its cached text handed back instead.
+Result<json> buildSpecDoc(const Container& c, const SpecPaths& paths,
+                          std::shared_ptr<const std::string>* seccompText) {
   const json& cfg = c.config;
   const json& hc = c.hostConfig;
   std::string userStr = cfg.value("User", "");
@@ -309,10 +314,15 @@ Result<json> buildSpec(const Container& c, const SpecPaths& paths) {
     linux["sysctl"] = sysctl;
   }
   if (!privileged && !sec.seccompUnconfined) {
-    auto seccomp = sec.seccompProfile.empty() ? Result<json>(defaultSeccompForSpec(caps))
-                                              : seccompForSpec(sec.seccompProfile, caps);
-    if (!seccomp) return std::unexpected(seccomp.error());
-    linux["seccomp"] = std::move(*seccomp);
+    if (sec.seccompProfile.empty() && seccompText) {
+      *seccompText = defaultSeccompTextForSpec(caps);
+      linux["seccomp"] = nullptr;
+    } else {
+      auto seccomp = sec.seccompProfile.empty() ? Result<json>(defaultSeccompForSpec(caps))
+                                                : seccompForSpec(sec.seccompProfile, caps);
+      if (!seccomp) return std::unexpected(seccomp.error());
+      linux["seccomp"] = std::move(*seccomp);
+    }
   }
   if (!privileged) {
     // HostConfig.MaskedPaths / ReadonlyPaths replace the defaults when
@@ -327,7 +337,7 @@ Result<json> buildSpec(const Container& c, const SpecPaths& paths) {
                                  ? hc["ReadonlyPaths"]
                                  : json{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
   }
-  spec["linux"] = linux;
+  spec["linux"] = std::move(linux);
 
   std::string lower;
   for (auto& d : paths.lowerDirs) {
@@ -347,6 +357,27 @@ Result<json> buildSpec(const Container& c, const SpecPaths& paths) {
     for (auto& [k, v] : a->items())
       if (v.is_string() && !spec["annotations"].contains(k)) spec["annotations"][k] = v;
   return spec;
+}
+
+}  // namespace
+
+Result<json> buildSpec(const Container& c, const SpecPaths& paths) { return buildSpecDoc(c, paths, nullptr); }
+
+Result<SpecText> buildSpecText(const Container& c, const SpecPaths& paths) {
+  std::shared_ptr<const std::string> seccomp;
+  TRY_ASSIGN(json doc, buildSpecDoc(c, paths, &seccomp));
+  SpecText out;
+  if (auto l = doc.find("linux"); l != doc.end() && l->is_object()) out.cgroupsPath = l->value("cgroupsPath", "");
+  out.text = doc.dump();
+  if (!seccomp) return out;
+  // The one null member of that name (compact dump: no spaces; inside a
+  // string its quotes would be escaped).
+  static constexpr std::string_view kHole = "\"seccomp\":null";
+  size_t at = out.text.find(kHole);
+  if (at == std::string::npos || out.text.find(kHole, at + 1) != std::string::npos)
+    return makeError(Code::Internal, "spec: no single linux.seccomp member to fill in");
+  out.text.replace(at + kHole.size() - 4, 4, *seccomp);
+  return out;
 }
 
 }  // namespace berth::container

@@ -57,5 +57,13 @@ nlohmann::json processSpec(const std::vector<std::string>& argv, const std::vect
 void inheritConfinement(nlohmann::json& execProcess, const nlohmann::json& containerSpec, bool privilegedExec);
 
 Result<nlohmann::json> buildSpec(const Container& c, const SpecPaths& paths);
+// buildSpec's document as config.json's text: the same JSON, with the
+// default seccomp profile's cached text spliced in (no copy and dump of
+// its rules per start).
+struct SpecText {
+  std::string text;         // config.json
+  std::string cgroupsPath;  // its linux.cgroupsPath
+};
+Result<SpecText> buildSpecText(const Container& c, const SpecPaths& paths);
 
 }  // namespace berth::container

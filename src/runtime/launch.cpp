@@ -243,6 +243,18 @@ void stamp(const LaunchPlan& plan, TraceSlot slot) {
   if (seccompLate && installSeccomp(*plan.seccomp) != 0)
     fail(errFd, Stage::Process, errno, fmt::format("install seccomp filter: {}", std::strerror(errno)));
   if (seccompLate) stamp(plan, kTraceSeccompEnd);
+  // The PATH search's misses are found now, with stat: a warm start is
+  // still at its gate here (off the start's critical path), and a failed
+  // execve costs more than a stat. Only candidates that do not exist are
+  // skipped; whatever exists is left to execve, which decides as before.
+  const bool searched = p.args[0].find('/') == std::string::npos;
+  size_t firstCandidate = 0;
+  if (searched) {
+    struct stat cst;
+    while (firstCandidate < plan.candidates.size() &&
+           ::stat(plan.candidates[firstCandidate].c_str(), &cst) != 0 && (errno == ENOENT || errno == ENOTDIR))
+      firstCandidate++;
+  }
   if (plan.gateFd >= 0) {
     char b = 'r';
     if (plan.gateWriteFd >= 0) ::close(plan.gateWriteFd);
@@ -259,10 +271,10 @@ void stamp(const LaunchPlan& plan, TraceSlot slot) {
   }
   syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
 
-  bool searched = p.args[0].find('/') == std::string::npos;
   int firstErr = 0;
   stamp(plan, kTraceExec);
-  for (const auto& path : plan.candidates) {
+  for (size_t i = firstCandidate; i < plan.candidates.size(); i++) {
+    const std::string& path = plan.candidates[i];
     ::execve(path.c_str(), plan.argv.data(), plan.envp.data());
     int e = errno;
     if (!searched) {

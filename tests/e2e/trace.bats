@@ -93,6 +93,9 @@ EOF
   run docker_cmd run --rm --network none --cidfile "$cid" busybox echo traced
   assert_success
   assert_output "traced"
+  run check_order "$DAEMON_TRACE" "$(cat "$cid")" "berthd:create: config, mounts" \
+    "berthd:warm: spec, beside the create" "berthd:warm: spawn monitor"
+  assert_success
   run check_order "$DAEMON_TRACE" "$(cat "$cid")" "berthd:create: dirs and files" "berthd:create: database write" \
     "berthd:warm: spec, config.json" "berthd:warm: spawn monitor" "monitor:monitor exec" "init:clone" "monitor:cgroup" \
     "init:mounts and pivot_root" "init:seccomp" "init:exec" "monitor:exit: reap to Exit" \

@@ -323,6 +323,33 @@ class SpecGen : public ::testing::Test {
 
 }  // namespace
 
+// config.json's text (the default profile's cached text spliced in) is
+// buildSpec's document, whatever the profile: default, another capability
+// set, a profile of the user's, none.
+TEST_F(SpecGen, SpecTextIsTheDocument) {
+  SpecPaths paths{"/b", {dir_}, "berth", "/usr/bin/berth-monitor"};
+  auto same = [&](const char* what) {
+    auto doc = buildSpec(c_, paths);
+    auto text = buildSpecText(c_, paths);
+    ASSERT_TRUE(doc && text) << what;
+    EXPECT_EQ(json::parse(text->text), *doc) << what;
+    EXPECT_EQ(text->cgroupsPath, (*doc)["linux"]["cgroupsPath"]) << what;
+  };
+  same("default");
+  EXPECT_NE(buildSpecText(c_, paths)->text.find("\"SCMP_ACT_ERRNO\""), std::string::npos);
+  c_.hostConfig["CapAdd"] = {"SYS_ADMIN"};
+  same("cap-add SYS_ADMIN");
+  c_.hostConfig["SecurityOpt"] = {R"(seccomp={"defaultAction":"SCMP_ACT_ALLOW","syscalls":[]})"};
+  same("a profile of the user's");
+  c_.hostConfig["SecurityOpt"] = {"seccomp=unconfined"};
+  same("unconfined");
+  EXPECT_FALSE(buildSpec(c_, paths)->at("linux").contains("seccomp"));
+  // A label or annotation spelling the member does not move it.
+  c_.hostConfig["SecurityOpt"] = json::array();
+  c_.hostConfig["Annotations"] = {{"x", R"("seccomp":null)"}};
+  same("an annotation that spells the member");
+}
+
 TEST_F(SpecGen, DefaultConfinement) {
   json s = build();
   EXPECT_EQ(s["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
