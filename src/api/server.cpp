@@ -30,6 +30,7 @@
 #include "common/fd.h"
 #include "common/log.h"
 #include "common/number.h"
+#include "common/thread_cache.h"
 #include "common/trace.h"
 #include "common/util.h"
 
@@ -551,6 +552,9 @@ struct Server::Impl {
   std::mutex connMu;
   std::condition_variable connCv;
   std::set<Conn*> conns;  // open connections (guarded by connMu)
+  // The connections' threads: a connection the docker CLI opens (three per
+  // `run`) is served by a waiting thread rather than a new one.
+  ThreadCache threads;
   // Idle keep-alive connections held without a thread: run()'s poll loop
   // watches them and hands each back to a new thread when its next request
   // starts, or closes it at its idle deadline (guarded by connMu).
@@ -893,7 +897,9 @@ void Server::run() {
       for (auto& c : expired) im.close(std::move(c));
       for (auto& c : resume) {
         c->deadlineMs = 0;
-        std::thread([this, c = std::move(c)]() mutable { impl_->serveOrPark(std::move(c)); }).detach();
+        im.threads.run([this, h = std::make_shared<std::unique_ptr<Conn>>(std::move(c))] {
+          impl_->serveOrPark(std::move(*h));
+        });
       }
     }
     for (size_t i = 0; i < im.listeners.size(); i++) {
@@ -923,7 +929,9 @@ void Server::run() {
         std::lock_guard lk(im.connMu);
         im.conns.insert(c.get());
       }
-      std::thread([this, c = std::move(c), tls]() mutable { impl_->connection(std::move(c), tls); }).detach();
+      im.threads.run([this, h = std::make_shared<std::unique_ptr<Conn>>(std::move(c)), tls] {
+        impl_->connection(std::move(*h), tls);
+      });
     }
   }
   // stopping: the parked connections end here

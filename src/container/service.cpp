@@ -317,7 +317,9 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
   };
   TRY_ASSIGN(c.networks, planNetworks(cfg, !body.value("Hostname", "").empty(), hc,
                                       body.value("NetworkingConfig", json::object()), networks_, lookup, warnings));
-  TRY(validateHostConfig(hc, int(::sysconf(_SC_NPROCESSORS_ONLN))));
+  // Counted once, as dockerd's runtime.NumCPU() is (sysconf reads a file each time).
+  static const int onlineCpus = int(::sysconf(_SC_NPROCESSORS_ONLN));
+  TRY(validateHostConfig(hc, onlineCpus));
   TRY(checkNetnsJoin(hc.value("NetworkMode", ""), req.netnsPath));
   c.netnsPath = req.netnsPath;
   c.hostConfig = hc;
@@ -654,7 +656,7 @@ std::shared_ptr<ServiceImpl::WarmGo> ServiceImpl::warmUpEarly(const Container& c
     if (stopping_) return nullptr;
     readersRunning_++;
   }
-  std::thread([this, c, go] {
+  threads_.run([this, c, go] {
     // Before the record is committed, beside the create: the spec, which
     // reads nothing the create writes (the image's layers, the record's
     // config; not its name, links or directory).
@@ -672,7 +674,7 @@ std::shared_ptr<ServiceImpl::WarmGo> ServiceImpl::warmUpEarly(const Container& c
     std::lock_guard lk(mu_);
     readersRunning_--;
     cv_.notify_all();
-  }).detach();
+  });
   return go;
 }
 
@@ -969,12 +971,12 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
 
 void ServiceImpl::spawnReaderLocked(std::shared_ptr<Entry> e, std::shared_ptr<MonitorConn> mon) {
   readersRunning_++;
-  std::thread([this, e, mon] {
+  threads_.run([this, e, mon] {
     readerLoop(e, mon);
     std::lock_guard lk(mu_);
     readersRunning_--;
     cv_.notify_all();
-  }).detach();
+  });
 }
 
 void ServiceImpl::readerLoop(std::shared_ptr<Entry> e, std::shared_ptr<MonitorConn> mon) {

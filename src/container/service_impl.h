@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "common/background.h"
+#include "common/thread_cache.h"
 #include "common/trace.h"
 #include "container/monitor_client.h"
 #include "container/networking.h"
@@ -379,6 +380,9 @@ class ServiceImpl : public Service {
   // answer and at idle priority (removeLocked); destroyed first, so what is
   // queued still runs while the rest of the service exists.
   BackgroundQueue background_;
+  // The threads of warm starts (from the create) and of monitor readers
+  // (from each start): taken from here rather than started on the request's path.
+  ThreadCache threads_;
 };
 
 }  // namespace berth::container

@@ -80,8 +80,8 @@ Result<> doMount(const char* src, const std::string& target, const char* type, u
   return {};
 }
 
-Result<> bindMount(const std::string& src, const std::string& target, bool recursive, unsigned long flags) {
-  TRY(doMount(src.c_str(), target, nullptr, MS_BIND | (recursive ? MS_REC : 0), ""));
+// A bind mount's flags (read-only, nosuid...): a remount of target.
+Result<> remountBind(const std::string& target, unsigned long flags) {
   unsigned long extra = flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME |
                                  MS_RELATIME | MS_STRICTATIME);
   if (extra) {
@@ -99,6 +99,11 @@ Result<> bindMount(const std::string& src, const std::string& target, bool recur
     }
   }
   return {};
+}
+
+Result<> bindMount(const std::string& src, const std::string& target, bool recursive, unsigned long flags) {
+  TRY(doMount(src.c_str(), target, nullptr, MS_BIND | (recursive ? MS_REC : 0), ""));
+  return remountBind(target, flags);
 }
 
 // A mount of type "cgroup" (Docker puts one at /sys/fs/cgroup): the
@@ -129,6 +134,7 @@ Result<> mountCgroupTree(const Mount& m, const std::string& rootfs, const std::s
     if (!info) return std::unexpected(info.error());
     hierarchies = cgroupV1Hierarchies(*info);
   }
+  std::vector<std::string> binds;  // flags set at the end, for the whole tree
   for (const auto& line : split(hierarchies, '\n')) {
     auto tab = line.find('\t');
     if (tab == std::string::npos) continue;
@@ -145,15 +151,26 @@ Result<> mountCgroupTree(const Mount& m, const std::string& rootfs, const std::s
       std::string src = mp + cgroupsPath;
       if (!isDir(src)) continue;
       TRY(createTarget(dest, false));
-      TRY(bindMount(src, dest, false, base | ro));
+      TRY(doMount(src.c_str(), dest, nullptr, MS_BIND, ""));
+      binds.push_back(std::move(dest));
     }
+  }
+  if (!binds.empty()) {
+    // One mount_setattr (Linux 5.12) for the tree instead of a remount
+    // per bind and one for the tmpfs: ten syscalls fewer on a start.
+    mount_attr attrs{};
+    attrs.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | (ro ? MOUNT_ATTR_RDONLY : 0);
+    if (::mount_setattr(AT_FDCWD, target.c_str(), AT_RECURSIVE, &attrs, sizeof attrs) == 0) return {};
+    for (const auto& d : binds) TRY(remountBind(d, base | ro));
   }
   if (ro && ::mount(nullptr, target.c_str(), nullptr, MS_REMOUNT | MS_BIND | base | MS_RDONLY, nullptr) != 0)
     return sysError(errno, "remount {} read-only", target);
   return {};
 }
 
-Result<> mountOne(const Mount& m, const std::string& rootfs, bool newNetns) {
+// rootPrivate: every mount of this namespace was made private first (the
+// default root propagation), so a bind made now is private already.
+Result<> mountOne(const Mount& m, const std::string& rootfs, bool newNetns, bool rootPrivate) {
   TRY_ASSIGN(std::string target, resolveInRoot(rootfs, m.destination));
   MountFlags f = parseMountOptions(m.options);
   bool bind = m.type == "bind" || f.bind;
@@ -175,7 +192,8 @@ Result<> mountOne(const Mount& m, const std::string& rootfs, bool newNetns) {
     }
     if (!r) return r;
   }
-  if (f.propagation && ::mount(nullptr, target.c_str(), nullptr, f.propagation, nullptr) != 0)
+  const bool alreadyPrivate = rootPrivate && (f.propagation & ~MS_REC) == MS_PRIVATE;
+  if (f.propagation && !alreadyPrivate && ::mount(nullptr, target.c_str(), nullptr, f.propagation, nullptr) != 0)
     return sysError(errno, "set propagation of {}", target);
   return {};
 }
@@ -189,8 +207,9 @@ constexpr DevNode kDevices[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1,
 
 Result<> makeDevice(const std::string& path, mode_t type, unsigned major, unsigned minor, mode_t mode, uid_t uid,
                     gid_t gid) {
+  // populateDev clears the umask: the mode is mknod's own.
   if (::mknod(path.c_str(), type | (mode & 07777), makedev(major, minor)) == 0) {
-    ::chmod(path.c_str(), mode & 07777);
+    if (mode & 07000) ::chmod(path.c_str(), mode & 07777);
     if (uid || gid) (void)!::chown(path.c_str(), uid, gid);
     return {};
   }
@@ -203,6 +222,11 @@ Result<> makeDevice(const std::string& path, mode_t type, unsigned major, unsign
 }
 
 Result<> populateDev(const std::string& rootfs, const Spec& spec) {
+  // The nodes' modes as given (one umask call each way instead of a chmod per node).
+  struct RestoreMask {
+    mode_t mask = ::umask(0);
+    ~RestoreMask() { ::umask(mask); }
+  } restoreMask;
   std::string dev = rootfs + "/dev";
   for (const auto& d : kDevices) TRY(makeDevice(dev + "/" + d.name, S_IFCHR, d.major, d.minor, 0666, 0, 0));
   for (const auto& d : spec.devices) {
@@ -461,6 +485,7 @@ Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool ne
     placed = true;
     return beforeCgroup();
   };
+  bool allPrivate = rootProp == MS_PRIVATE;
   for (const auto& m : mounts) {
     if (m.type == "cgroup") {
       TRY(place());
@@ -468,8 +493,11 @@ Result<> setupRootfs(const Spec& spec, const std::vector<Mount>& mounts, bool ne
                           cgroupHierarchies ? *cgroupHierarchies : std::string()));
       continue;
     }
-    auto r = mountOne(m, rootfs, newNetns);
+    auto r = mountOne(m, rootfs, newNetns, allPrivate);
     if (!r) return std::unexpected(r.error());
+    // A mount made shared or a slave (a -v option): later binds may join it.
+    if (unsigned long prop = parseMountOptions(m.options).propagation; prop && (prop & ~MS_REC) != MS_PRIVATE)
+      allPrivate = false;
     if (m.destination == "/dev" && m.type == "tmpfs") devTmpfs = true;
   }
   TRY(place());

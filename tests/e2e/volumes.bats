@@ -199,6 +199,26 @@ touch: /h/new: Read-only file system"
   cli berth rm linker
 }
 
+# The optional fields of a mount in /proc/self/mountinfo (shared:N,
+# master:N...), "-" when there are none.
+@test "bind propagation: private by default; rslave of a shared host mount follows it" {
+  local dir="$E2E_ROOT/prop-src" info
+  mkdir -p "$dir"
+  info='awk '"'"'$5 == "/data" || $5 == "/etc/hosts" { o = ""; for (i = 7; $i != "-"; i++) o = o $i " "; print $5 ":" (o == "" ? "-" : o) }'"'"' /proc/self/mountinfo'
+  run cli berth run --rm -v "$dir:/data" busybox sh -c "$info"
+  assert_success
+  assert_output_contains "/data:-"
+  assert_output_contains "/etc/hosts:-"
+  # a shared host mount, bound rslave: a mount made under it on the host shows inside
+  mount --bind "$dir" "$dir"
+  mount --make-shared "$dir"
+  run cli berth run --rm -v "$dir:/data:rslave" busybox sh -c "$info"
+  umount "$dir"
+  assert_success
+  assert_output_contains "/data:master:"
+  assert_output_contains "/etc/hosts:-"
+}
+
 scenario_tmpfs() {
   local c=$1
   run cli "$c" run -d --name "tm-$c" --tmpfs /t:size=1m --mount type=tmpfs,target=/m,tmpfs-size=2m busybox sleep 300
