@@ -14,6 +14,30 @@ times_ms() {
   done | awk '{ printf "%.2f\n", ($2 - $1) / 1000 }'
 }
 
+# times_ms_interleaved DIR CMD1 [CMD2...]: each CMDk a string (word-split):
+# $RUNS rounds, each running every command once in turn (the first first
+# on odd rounds, the last first on even ones), 2 warm-up rounds first.
+# Writes DIR/k.ms (durations in ms, one a line) per command. A machine
+# that slows down for a while slows each command's runs alike, so their
+# ratio holds where blocks of runs one after the other would not.
+times_ms_interleaved() {
+  local dir=$1 i k n s e
+  shift
+  local -a cmds=("$@")
+  n=${#cmds[@]}
+  for ((k = 0; k < n; k++)); do : >"$dir/$k.ms"; done
+  for ((i = -2; i < RUNS; i++)); do
+    for ((j = 0; j < n; j++)); do
+      k=$(((i % 2 == 0) ? n - 1 - j : j))
+      s=$EPOCHREALTIME
+      # shellcheck disable=SC2086
+      ${cmds[k]} >/dev/null 2>&1 || { echo "bench: '${cmds[k]}' failed" >&2; return 1; }
+      e=$EPOCHREALTIME
+      ((i < 0)) || awk -v s="${s/./}" -v e="${e/./}" 'BEGIN { printf "%.2f\n", (e - s) / 1000 }' >>"$dir/$k.ms"
+    done
+  done
+}
+
 # stats: "median p10 p90" of the numbers on stdin ("- - -" for none)
 stats() {
   sort -n | awk '{ v[NR] = $1 }

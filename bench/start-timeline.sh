@@ -11,17 +11,21 @@
 #    the same work; the plain floor is what no runtime can go below).
 # 2. A private berthd (the e2e harness: own roots, socket, cgroup parent,
 #    its own bridge and nftables table on 10.228.x.0/24) started with
-#    BERTH_TRACE=1. For --network none and for the default bridge:
-#    - RUNS untraced `berth run --rm busybox true`: median, p10, p90 (the
-#      number the targets are about; tracing off costs nothing);
-#    - RUNS traced runs (BERTH_TRACE=FILE): per phase the median start
-#      offset from the CLI's own start and the median duration.
+#    BERTH_TRACE=1. For --network none and for the default bridge, RUNS
+#    traced runs (BERTH_TRACE=FILE): per phase the median start offset
+#    from the CLI's own start and the median duration. Then berthd
+#    restarted without BERTH_TRACE (as it is run: a tracing berthd writes
+#    and reads span files on the exit path) and RUNS untraced
+#    `berth run --rm busybox true`: median, p10, p90 (the number the
+#    targets are about).
 # 3. `run --rm --network none busybox true` through the docker CLI against
-#    berthd and, when DOCKERD_SOCK answers (bench/with-dockerd.sh starts a
+#    that untraced berthd and, when DOCKERD_SOCK answers (bench/with-dockerd.sh starts a
 #    private dockerd), against dockerd; the ratio (target >= 10x). Next to
 #    them the docker CLI's own floor: the same command against
 #    bench/instant_daemon.py, which answers every request at once and runs
-#    nothing. What each daemon adds above that floor is its own share.
+#    nothing. What each daemon adds above that floor is its own share. The
+#    three run by turns (one run of each per round), so a machine that
+#    slows down for a while weighs on all three alike.
 # 4. The docker CLI -> berthd timeline: berthd restarted with
 #    BERTH_TRACE=FILE (it appends every span, the API server's per request
 #    included), RUNS traced `docker run --rm --network none busybox true`,
@@ -98,30 +102,46 @@ for st, d, cnt, p, n in rows:
 EOF
 }
 
+for mode in none bridge; do
+  net=()
+  [ "$mode" = none ] && net=(--network none)
+  for ((i = 0; i < RUNS; i++)); do
+    BERTH_TRACE="$work/$mode.jsonl" "${B[@]}" run --rm "${net[@]}" busybox true >/dev/null
+  done
+done
+
+# The wall times against berthd as it is run, without BERTH_TRACE: a
+# tracing berthd records every request's spans, and its monitors write
+# their spans to a file that berthd reads at the exit, both on the path
+# being timed (the timelines above and below say what tracing costs).
+_e2e_stop_pid "$(berthd_pid)" berthd
+berthd_start || { echo "bench: berthd did not restart" >&2; exit 1; }
 declare -A med p10 p90
 for mode in none bridge; do
   net=()
   [ "$mode" = none ] && net=(--network none)
   read -r "med[$mode]" "p10[$mode]" "p90[$mode]" < <(times_ms "${B[@]}" run --rm "${net[@]}" busybox true | stats)
-  for ((i = 0; i < RUNS; i++)); do
-    BERTH_TRACE="$work/$mode.jsonl" "${B[@]}" run --rm "${net[@]}" busybox true >/dev/null
-  done
 done
 
 # 3. the docker CLI's floor, docker CLI -> berthd, and -> dockerd when one answers
 /usr/bin/python3 bench/instant_daemon.py "$work/instant.sock" &
 instant_pid=$!
 for _ in $(seq 50); do [ -S "$work/instant.sock" ] && break; sleep 0.05; done
-read -r i_med i_p10 i_p90 < <(times_ms "$DOCKER_BIN" -H "unix://$work/instant.sock" run --rm --network none busybox true | stats)
-kill "$instant_pid"; wait "$instant_pid" 2>/dev/null || true; instant_pid=""
-read -r d_med d_p10 d_p90 < <(times_ms "$DOCKER_BIN" -H "unix://$SOCK" run --rm --network none busybox true | stats)
+# The three run by turns, one run each per round (times_ms_interleaved).
 have_dockerd=0
+cmds=("$DOCKER_BIN -H unix://$work/instant.sock run --rm --network none busybox true"
+      "$DOCKER_BIN -H unix://$SOCK run --rm --network none busybox true")
 if [ -n "$DOCKERD_SOCK" ] && [ "$(curl -s --max-time 2 --unix-socket "$DOCKERD_SOCK" http://x/_ping 2>/dev/null)" = OK ]; then
   have_dockerd=1
   dockerd_image="berth-bench-busybox:$$"
   "$DOCKER_BIN" -H "unix://$DOCKERD_SOCK" import -c 'CMD ["sh"]' "$work/busybox.tar" "$dockerd_image" >/dev/null
-  read -r k_med k_p10 k_p90 < <(times_ms "$DOCKER_BIN" -H "unix://$DOCKERD_SOCK" run --rm --network none "$dockerd_image" true | stats)
+  cmds+=("$DOCKER_BIN -H unix://$DOCKERD_SOCK run --rm --network none $dockerd_image true")
 fi
+times_ms_interleaved "$work" "${cmds[@]}" || exit 1
+kill "$instant_pid"; wait "$instant_pid" 2>/dev/null || true; instant_pid=""
+read -r i_med i_p10 i_p90 < <(stats <"$work/0.ms")
+read -r d_med d_p10 d_p90 < <(stats <"$work/1.ms")
+[ "$have_dockerd" = 0 ] || read -r k_med k_p10 k_p90 < <(stats <"$work/2.ms")
 
 echo
 printf '%-52s %8s %8s %8s\n' "wall time, ms (N=$RUNS)" median p10 p90
