@@ -219,11 +219,11 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
 
   Container c;
   // A spare bundle directory's id when one is ready (prepareBundle renames it).
-  std::string spareId = req.id.empty() ? takeSpareBundle() : std::string();
+  SpareBundle spare = req.id.empty() ? takeSpareBundle() : SpareBundle{};
   ScopeExit spareBack([&] {
-    if (!spareId.empty()) returnSpareBundle(std::move(spareId));
+    if (!spare.id.empty()) returnSpareBundle(std::move(spare));
   });
-  c.id = !req.id.empty() ? req.id : !spareId.empty() ? spareId : randomHexId();
+  c.id = !req.id.empty() ? req.id : !spare.id.empty() ? spare.id : randomHexId();
   if (!req.id.empty() &&
       (req.id.size() != 64 || req.id.find_first_not_of("0123456789abcdef") != std::string::npos))
     return errorf(Code::InvalidArgument, "invalid container id {:?}", req.id);
@@ -346,7 +346,7 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
     if (byId_.count(req.id)) return errorf(Code::Conflict, "container id {} is already in use", req.id);
   }
   spareBack.dismiss();
-  auto prepared = prepareBundle(*e, spareId);
+  auto prepared = prepareBundle(*e, spare);
   if (req.id.empty()) refillSpareBundles();
   TRY(std::move(prepared));
   ScopeExit dropBundle([&] { (void)removeAll(dirOf(e->c.id)); });
@@ -415,12 +415,9 @@ std::string ServiceImpl::logPathOf(const Container& c) const {
 
 namespace {
 
-// Writes a file that must not exist yet, in place: no temporary name and
-// no rename (a crash leaves a directory without a record, which the
-// start-up check removes: docs/crash-safety.md).
-Result<> writeNewFileAt(int dirFd, const std::string& dir, const char* name, std::string_view data) {
-  UniqueFd fd(::openat(dirFd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (!fd) return sysError(errno, "create {}/{}", dir, name);
+// The whole of data to fd (opened by the caller: an error is its open's).
+Result<> writeToAt(const UniqueFd& fd, const std::string& dir, const char* name, std::string_view data) {
+  if (!fd) return sysError(errno, "open {}/{}", dir, name);
   while (!data.empty()) {
     ssize_t n = ::write(fd.get(), data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;
@@ -428,6 +425,13 @@ Result<> writeNewFileAt(int dirFd, const std::string& dir, const char* name, std
     data.remove_prefix(size_t(n));
   }
   return {};
+}
+
+// Writes a file that must not exist yet, in place: no temporary name and
+// no rename (a crash leaves a directory without a record, which the
+// start-up check removes: docs/crash-safety.md).
+Result<> writeNewFileAt(int dirFd, const std::string& dir, const char* name, std::string_view data) {
+  return writeToAt(UniqueFd(::openat(dirFd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)), dir, name, data);
 }
 
 }  // namespace
@@ -449,19 +453,32 @@ Result<> makeBundleSkeleton(int dfd, const std::string& dir) {
   return writeNewFileAt(dfd, dir, "hosts", kHosts);
 }
 
-}  // namespace
-
-std::string ServiceImpl::takeSpareBundle() {
-  std::lock_guard g(spareMu_);
-  if (spareBundles_.empty()) return "";
-  std::string id = std::move(spareBundles_.back());
-  spareBundles_.pop_back();
-  return id;
+// The host's /etc/resolv.conf as it is now (device, inode, size, mtime):
+// a copy made under the same stamp is still its content. "" when unknown.
+std::string resolvConfStamp() {
+  struct stat st;
+  if (::stat("/etc/resolv.conf", &st) != 0) return "";
+  return fmt::format("{}:{}:{}:{}.{}", st.st_dev, st.st_ino, st.st_size, st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
 }
 
-void ServiceImpl::returnSpareBundle(std::string id) {
+// An existing file of the bundle written anew (a spare's that does not fit).
+Result<> rewriteFileAt(int dirFd, const std::string& dir, const char* name, std::string_view data) {
+  return writeToAt(UniqueFd(::openat(dirFd, name, O_WRONLY | O_TRUNC | O_CLOEXEC)), dir, name, data);
+}
+
+}  // namespace
+
+ServiceImpl::SpareBundle ServiceImpl::takeSpareBundle() {
   std::lock_guard g(spareMu_);
-  spareBundles_.push_back(std::move(id));
+  if (spareBundles_.empty()) return {};
+  SpareBundle b = std::move(spareBundles_.back());
+  spareBundles_.pop_back();
+  return b;
+}
+
+void ServiceImpl::returnSpareBundle(SpareBundle b) {
+  std::lock_guard g(spareMu_);
+  spareBundles_.push_back(std::move(b));
 }
 
 void ServiceImpl::refillSpareBundles() {
@@ -480,12 +497,16 @@ void ServiceImpl::refillSpareBundles() {
           return;
         }
       }
-      std::string id = randomHexId();
-      std::string dir = root + "/" + std::string(kSpareBundlePrefix) + id;
+      SpareBundle b{randomHexId(), resolvConfStamp()};
+      std::string dir = root + "/" + std::string(kSpareBundlePrefix) + b.id;
       Result<> made = ::mkdir(dir.c_str(), 0700) == 0 ? Result<>() : sysError(errno, "mkdir {}", dir);
       if (made) {
+        // Also what a create usually writes: the default hostname (the
+        // short id) and the host's resolv.conf, read after its stamp.
         UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         made = dfd ? makeBundleSkeleton(dfd.get(), dir) : sysError(errno, "open {}", dir);
+        if (made) made = writeNewFileAt(dfd.get(), dir, "hostname", b.id.substr(0, 12) + "\n");
+        if (made) made = writeNewFileAt(dfd.get(), dir, "resolv.conf", readFile("/etc/resolv.conf").value_or(""));
       }
       std::lock_guard g(spareMu_);
       if (!made || spareStopped_) {
@@ -496,12 +517,13 @@ void ServiceImpl::refillSpareBundles() {
         spareRefillPosted_ = false;
         return;
       }
-      spareBundles_.push_back(std::move(id));
+      spareBundles_.push_back(std::move(b));
     }
   });
 }
 
-Result<> ServiceImpl::prepareBundle(Entry& e, const std::string& spareId) {
+Result<> ServiceImpl::prepareBundle(Entry& e, const SpareBundle& spareBundle) {
+  const std::string& spareId = spareBundle.id;
   // A new id's directory: made here and nowhere else, so every entry is
   // new and written in place, relative to the directory's fd. A spare
   // bundle (refillSpareBundles) already holds what does not depend on
@@ -522,8 +544,15 @@ Result<> ServiceImpl::prepareBundle(Entry& e, const std::string& spareId) {
   }
   UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dfd) return sysError(errno, "open {}", dir);
-  if (!spare) TRY(makeBundleSkeleton(dfd.get(), dir));
   std::string hostname = e.c.config.value("Hostname", e.c.shortId());
+  if (spare) {
+    // Its hostname and resolv.conf stay when they are this container's.
+    if (hostname != e.c.shortId()) TRY(rewriteFileAt(dfd.get(), dir, "hostname", hostname + "\n"));
+    if (spareBundle.resolvStamp.empty() || resolvConfStamp() != spareBundle.resolvStamp)
+      TRY(rewriteFileAt(dfd.get(), dir, "resolv.conf", readFile("/etc/resolv.conf").value_or("")));
+    return {};
+  }
+  TRY(makeBundleSkeleton(dfd.get(), dir));
   TRY(writeNewFileAt(dfd.get(), dir, "hostname", hostname + "\n"));
   auto resolv = readFile("/etc/resolv.conf");
   TRY(writeNewFileAt(dfd.get(), dir, "resolv.conf", resolv ? *resolv : std::string("")));
@@ -815,6 +844,15 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   // Only a user's start of a created container finds a warm monitor.
   std::unique_ptr<WarmMonitor> warm = std::move(e->warm);
   e->busy = true;
+  // A warm start: its process runs now, the bookkeeping below comes after.
+  // Its config.json and monitor were made at create, from this record
+  // (nothing changed it since: dropWarmLocked). A monitor that failed
+  // meanwhile has its StartError waiting below; the byte then goes nowhere.
+  const int64_t tReleased = warm && trace::on() ? trace::now() : 0;
+  if (warm) {
+    (void)::write(warm->gate.get(), "s", 1);
+    warm->gate.reset();
+  }
   ScopeExit unbusy([&] {
     if (lk.owns_lock()) {
       e->busy = false;
@@ -839,13 +877,8 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   std::string cgroupsPath;
   if (warm) {
     cgroupsPath = std::move(warm->cgroupsPath);
-    // Its config.json and monitor were made at create, from this record
-    // (nothing changed it since: dropWarmLocked). A monitor that failed
-    // meanwhile has its StartError waiting below; the byte then goes nowhere.
-    (void)::write(warm->gate.get(), "s", 1);
-    warm->gate.reset();
     spawned = std::make_pair(std::move(warm->conn), warm->pid);
-    phase("start: warm monitor released");
+    if (tReleased) trace::record(c.id, "start: warm monitor released", tReleased, tReleased);
   }
   // layerDirs works even after `rmi -f` untagged and deleted the image: its
   // layers live while a container names it.

@@ -196,8 +196,9 @@ class ServiceImpl : public Service {
   nlohmann::json eventAttrs(const Entry& e, nlohmann::json extra = nlohmann::json::object());
   std::string generateName();
 
-  // spareId: a spare bundle taken for e (its id is e's), renamed into place.
-  Result<> prepareBundle(Entry& e, const std::string& spareId = "");
+  // spare: a spare bundle taken for e (its id is e's), renamed into place.
+  struct SpareBundle;
+  Result<> prepareBundle(Entry& e, const SpareBundle& spare);
   // Runs fn with an fd of the container's root directory (archive.h).
   Result<> withRoot(const std::string& ref, const std::function<Result<>(int rootFd, const std::string& id)>& fn);
   // A stopped container's volumes and binds bound into its root mounted at
@@ -361,19 +362,23 @@ class ServiceImpl : public Service {
   std::condition_variable healthCv_;
   std::thread healthThread_;
   // Spare bundle directories: containers/.spare-<id> holding upper, work,
-  // merged and hosts, made ahead on background_ (at idle priority) after
+  // merged, hosts, the default hostname and resolv.conf, made ahead on background_ (at idle priority) after
   // a create took one; a create without a caller's id takes one with a
   // rename (prepareBundle) instead of four mkdirs and a file on its
   // critical path. restore() removes the ones a previous berthd left;
   // shutdown() the ones left now. Guarded by spareMu_.
   static constexpr size_t kSpareBundles = 2;
+  struct SpareBundle {
+    std::string id;           // its directory: containers/.spare-<id>
+    std::string resolvStamp;  // the host's resolv.conf its copy was read under
+  };
   static constexpr std::string_view kSpareBundlePrefix = ".spare-";
   std::mutex spareMu_;
-  std::vector<std::string> spareBundles_;  // ids, ready and not taken
+  std::vector<SpareBundle> spareBundles_;  // ready and not taken
   bool spareRefillPosted_ = false;
   bool spareStopped_ = false;
-  std::string takeSpareBundle();              // an id, or "" when none is ready
-  void returnSpareBundle(std::string id);      // a create that failed before using it
+  SpareBundle takeSpareBundle();               // id "" when none is ready
+  void returnSpareBundle(SpareBundle b);       // a create that failed before using it
   void refillSpareBundles();                   // posts the making of the missing ones
   void removeSpareBundles(bool everyOnDisk);   // the ready ones, or every .spare-* (restore)
   // The directories of removed containers (rm, --rm) go here, after the

@@ -124,7 +124,8 @@ void ServiceImpl::removeSpareBundles(bool everyOnDisk) {
   std::vector<std::string> ids;
   {
     std::lock_guard g(spareMu_);
-    ids.swap(spareBundles_);
+    for (auto& b : spareBundles_) ids.push_back(std::move(b.id));
+    spareBundles_.clear();
   }
   if (everyOnDisk) {
     ids.clear();

@@ -212,3 +212,36 @@ netns_spares() { pgrep -P "$(berthd_pid)" -f -- "berth-monitor spare --netns " |
   # after a start without a network namespace of its own, the spare makes none
   wait_until 10 "a spare without --netns" eval '[ -n "$(spares)" ] && [ -z "$(netns_spares)" ]'
 }
+
+spare_bundles() { ls -A "$E2E_ROOT/data/containers" | grep '^\.spare-' || true; }
+
+@test "spare bundle directories: made ahead, taken by a create, the right hostname and resolv.conf; gone at restart and stop" {
+  local out
+  berth_cmd run --rm --network none busybox true
+  wait_until 10 "spare bundle directories" eval '[ "$(spare_bundles | count)" -eq 2 ]'
+  # not containers: nothing lists them and the check finds nothing
+  [ -z "$(docker_cmd ps -aq)" ] || _e2e_fail "containers listed: $(docker_cmd ps -aq)"
+  run berth_cmd system check
+  assert_success
+  assert_output_contains "0 problems"
+  # taken by the next creates (a rename): their files are the container's
+  local cid="$BATS_TEST_TMPDIR/cid" name file
+  out=$(docker_cmd run --rm --network none --cidfile "$cid" busybox sh -c 'echo "$(hostname) $(cat /etc/hostname)"; cat /etc/resolv.conf')
+  read -r name file <<<"$(head -n1 <<<"$out")"
+  [ "$name" = "$(cut -c1-12 "$cid")" ] && [ "$file" = "$name" ] || _e2e_fail "hostname: $name, /etc/hostname: $file, id: $(cat "$cid")"
+  [ "$(tail -n +2 <<<"$out")" = "$(cat /etc/resolv.conf)" ] || _e2e_fail "resolv.conf differs from the host's"
+  out=$(docker_cmd run --rm --network none -h named busybox sh -c 'echo "$(hostname) $(cat /etc/hostname)"')
+  [ "$out" = "named named" ] || _e2e_fail "-h named: $out"
+  wait_until 10 "spare bundle directories again" eval '[ "$(spare_bundles | count)" -eq 2 ]'
+  # a berthd SIGKILL leaves them; the restart removes them (and makes new ones after a create)
+  berthd_kill9
+  [ "$(spare_bundles | count)" -eq 2 ]
+  berthd_start
+  [ "$(spare_bundles | count)" -eq 0 ] || _e2e_fail "left after the restart: $(spare_bundles)"
+  berth_cmd run --rm --network none busybox true
+  wait_until 10 "spare bundle directories after the restart" eval '[ "$(spare_bundles | count)" -eq 2 ]'
+  # a stop removes them
+  _e2e_stop_pid "$(berthd_pid)" berthd
+  [ "$(spare_bundles | count)" -eq 0 ] || _e2e_fail "left after the stop: $(spare_bundles)"
+  berthd_start
+}
