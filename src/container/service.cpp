@@ -434,10 +434,6 @@ Result<> writeNewFileAt(int dirFd, const std::string& dir, const char* name, std
   return writeToAt(UniqueFd(::openat(dirFd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)), dir, name, data);
 }
 
-}  // namespace
-
-namespace {
-
 // The parts of a bundle directory that do not depend on the container:
 // upper (0755: the container's root directory, as in the image), work and
 // merged, and hosts. dfd: the new, empty directory.
@@ -529,8 +525,9 @@ Result<> ServiceImpl::prepareBundle(Entry& e, const SpareBundle& spareBundle) {
   // bundle (refillSpareBundles) already holds what does not depend on
   // the container.
   std::string dir = dirOf(e.c.id);
-  bool spare = !spareId.empty() &&
-               ::rename((cfg_.dataRoot + "/containers/" + std::string(kSpareBundlePrefix) + spareId).c_str(), dir.c_str()) == 0;
+  const std::string spareDir = cfg_.dataRoot + "/containers/" + std::string(kSpareBundlePrefix) + spareId;
+  bool spare = !spareId.empty() && ::rename(spareDir.c_str(), dir.c_str()) == 0;
+  if (!spareId.empty() && !spare) (void)removeAll(spareDir);  // whatever is left of it
   int made = spare ? 0 : ::mkdir(dir.c_str(), 0700);
   if (made != 0 && errno == ENOENT) {
     TRY(mkdirAll(cfg_.dataRoot + "/containers", 0711));  // a data-root berthd's main did not prepare
