@@ -392,7 +392,7 @@ Result<CreateResult> ServiceImpl::create(const CreateRequest& req) {
   dropVolumes.dismiss();
   dropBundle.dismiss();
   if (warmGo) {
-    bool warm = warmableLocked(*e);
+    bool warm = warmSlotLocked(*e);
     e->warming = warm;
     warmGo->committed.set_value(warm ? e : nullptr);
     warmGo.reset();
@@ -668,8 +668,8 @@ bool ServiceImpl::warmable(const Container& c) const {
   return !missingBindSource(c);
 }
 
-bool ServiceImpl::warmableLocked(const Entry& e) const {
-  if (stopping_ || e.c.state.status != State::Created || !warmable(e.c)) return false;
+bool ServiceImpl::warmSlotLocked(const Entry& e) const {
+  if (stopping_ || e.c.state.status != State::Created) return false;
   int warm = 0;
   for (auto& [id, other] : byId_) warm += (other->warm || other->warming) ? 1 : 0;
   return warm < kMaxWarm;
@@ -710,19 +710,20 @@ void ServiceImpl::warmUp(const std::shared_ptr<Entry>& e, Container c, const Res
   trace::Phases phase(c.id, "warm: ", "start: ");
   // Any failure here is left to the start, which tries again the usual way.
   std::unique_ptr<WarmMonitor> made;
+  std::string cgroupsPath;
   int gate[2];
   if (layers && ::pipe2(gate, O_CLOEXEC) == 0) {
     UniqueFd gateRead(gate[0]), gateWrite(gate[1]);
     SpawnFailure failed;
-    std::string cgroupsPath;
     auto spawned = spawnForStart(c, *layers, {}, "", gateRead.get(), failed, phase, cgroupsPath, spec);
     if (spawned && failed.message.empty())
       made = std::make_unique<WarmMonitor>(WarmMonitor{std::move(spawned->first), spawned->second,
-                                                       std::move(gateWrite), std::move(cgroupsPath)});
+                                                       std::move(gateWrite)});
   }
   std::unique_lock lk(mu_);
   e->warming = false;
-  if (made && !made->cgroupsPath.empty()) e->cgroupsPath = made->cgroupsPath;
+  // config.json was written (whether the spawn then worked or not).
+  if (!cgroupsPath.empty()) e->cgroupsPath = std::move(cgroupsPath);
   if (made && !stopping_ && !e->removed && !e->busy && e->c.state.status == State::Created) {
     e->warm = std::move(made);
     cv_.notify_all();
@@ -871,9 +872,8 @@ Result<> ServiceImpl::startImpl(const std::string& ref, std::optional<uint64_t> 
   Result<std::pair<std::unique_ptr<MonitorConn>, pid_t>> spawned;
   MonitorMessage first{MsgType::StartError, ""};
   SpawnFailure failed;
-  std::string cgroupsPath;
+  std::string cgroupsPath;  // a cold start's (a warm one's is in the entry already)
   if (warm) {
-    cgroupsPath = std::move(warm->cgroupsPath);
     spawned = std::make_pair(std::move(warm->conn), warm->pid);
     if (tReleased) trace::record(c.id, "start: warm monitor released", tReleased, tReleased);
   }

@@ -52,7 +52,6 @@ struct WarmMonitor {
   std::unique_ptr<MonitorConn> conn;
   pid_t pid = 0;
   UniqueFd gate;  // the write end: one byte starts the process, closing it drops the monitor
-  std::string cgroupsPath;  // its config.json's linux.cgroupsPath
 };
 
 // What a start's spec or mounts could not do: recorded on the container as
@@ -217,17 +216,19 @@ class ServiceImpl : public Service {
       Container& c, const std::vector<std::string>& layers, const std::map<std::string, std::string>& nsJoins,
       const std::string& netFilesDir, int gateFd, SpawnFailure& failed, trace::Phases& phase,
       std::string& cgroupsPath, Result<SpecText>* built = nullptr);
-  // Warm starts (docs/monitor.md). warmableLocked: a created container
-  // whose start needs nothing a later moment could change (the built-in
-  // runtime; no namespace of another container, pinned netns or network
-  // sandbox), and fewer than kMaxWarm warm ones. warmUpLocked: its monitor
-  // spawned on a detached thread, kept until taken, dropped or
-  // ServiceConfig::warmTtl passes.
-  // dropWarmLocked: waits for a spawn under way, then drops the monitor
-  // (its init exits unexecuted, the monitor cleans up) and waits for its end.
+  // Warm starts (docs/monitor.md). warmable: a container whose start
+  // needs nothing a later moment could change (the built-in runtime; no
+  // namespace of another container, pinned netns, network sandbox or -v
+  // source still to make); checked by create before its record is
+  // written (mu_ not needed). warmSlotLocked: then, with the record in,
+  // still created and fewer than kMaxWarm warm ones. The monitor is kept
+  // until a start takes it, something drops it or ServiceConfig::warmTtl
+  // passes. dropWarmLocked: waits for a spawn under way, then drops the
+  // monitor (its init exits unexecuted, the monitor cleans up) and waits
+  // for its end.
   static constexpr int kMaxWarm = 8;
-  bool warmable(const Container& c) const;  // the container's part of warmableLocked (mu_ not needed)
-  bool warmableLocked(const Entry& e) const;
+  bool warmable(const Container& c) const;
+  bool warmSlotLocked(const Entry& e) const;
   // warmUpEarly: from create, before its record is written: a thread that
   // builds the spec meanwhile and then waits for `committed`: the entry
   // (marked `warming` by create) to spawn the monitor for (warmUp), or
